@@ -1,0 +1,108 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/arena-server/arena/server"
+)
+
+// options are arena's settings. Every flag can also be set by an environment
+// variable named ARENA_ and the flag in upper case with - as _ (-tick-rate:
+// ARENA_TICK_RATE); a flag on the command line wins. PORT is honoured as in
+// the seed.
+type options struct {
+	host           string
+	port           int
+	logFormat      string
+	logLevel       string
+	allowedOrigins string
+	server         server.Config
+}
+
+func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (*options, error) {
+	o := &options{server: server.DefaultConfig()}
+	sc := &o.server
+	fs := flag.NewFlagSet("arena", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+
+	fs.StringVar(&o.host, "host", "", "address to listen on; empty listens on every interface")
+	fs.IntVar(&o.port, "port", 8765, "port for the page, the WebSocket and the API (also $PORT)")
+	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+
+	fs.IntVar(&sc.TickRate, "tick-rate", sc.TickRate, "ticks per second in every room")
+	fs.StringVar(&sc.DefaultRoom, "default-room", sc.DefaultRoom, "room of clients that name none")
+	fs.IntVar(&sc.RoomCapacity, "room-capacity", 1000, "most players in one room; 0 for no limit")
+	fs.DurationVar(&sc.ResumeGrace, "resume-grace", sc.ResumeGrace, "how long a dropped player may reconnect and resume")
+	fs.DurationVar(&sc.RoomIdleTimeout, "room-idle-timeout", sc.RoomIdleTimeout, "how long an empty room lives")
+
+	fs.IntVar(&sc.MaxMessageBytes, "max-message-bytes", sc.MaxMessageBytes, "larger client messages close the connection (1009)")
+	fs.Float64Var(&sc.MessageRate, "message-rate", sc.MessageRate, "client messages per second allowed in the long run")
+	fs.IntVar(&sc.MessageBurst, "message-burst", sc.MessageBurst, "client messages allowed above the rate before the connection is closed (1008)")
+	fs.DurationVar(&sc.WriteTimeout, "write-timeout", sc.WriteTimeout, "a client that cannot take a write in this time is disconnected")
+	fs.DurationVar(&sc.PingInterval, "ping-interval", sc.PingInterval, "how often to ping clients")
+	fs.DurationVar(&sc.PongTimeout, "pong-timeout", sc.PongTimeout, "a client that answers no ping for this long is disconnected")
+	fs.StringVar(&o.allowedOrigins, "allowed-origins", "", "comma-separated browser origins allowed besides the server's own host; * allows any")
+	fs.BoolVar(&sc.AllowNullOrigin, "allow-null-origin", sc.AllowNullOrigin, "let pages opened from disk (Origin: null) connect")
+	fs.DurationVar(&sc.ShutdownTimeout, "shutdown-timeout", sc.ShutdownTimeout, "how long a graceful shutdown may take")
+
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "arena: an authoritative real-time multiplayer game server.\n\nUsage: arena [options]\n\nOptions (each also from the environment variable shown):\n")
+		fs.VisitAll(func(f *flag.Flag) {
+			env := envName(f.Name)
+			if f.Name == "port" {
+				env += " or PORT"
+			}
+			fmt.Fprintf(stderr, "  -%s\t%s\n    \t%s (default %q)\n", f.Name, env, f.Usage, f.DefValue)
+		})
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		if set[f.Name] || err != nil {
+			return
+		}
+		v := getenv(envName(f.Name))
+		if v == "" && f.Name == "port" {
+			v = getenv("PORT")
+		}
+		if v == "" {
+			return
+		}
+		if e := fs.Set(f.Name, v); e != nil {
+			err = fmt.Errorf("environment %s=%q: %w", envName(f.Name), v, e)
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	if o.allowedOrigins != "" {
+		for _, origin := range strings.Split(o.allowedOrigins, ",") {
+			if origin = strings.TrimSpace(origin); origin != "" {
+				sc.AllowedOrigins = append(sc.AllowedOrigins, origin)
+			}
+		}
+	}
+	if o.port < 0 || o.port > 65535 {
+		return nil, fmt.Errorf("port %d out of range", o.port)
+	}
+	if sc.TickRate < 1 || sc.TickRate > 1000 {
+		return nil, fmt.Errorf("tick rate %d out of range 1..1000", sc.TickRate)
+	}
+	return o, nil
+}
+
+func envName(flagName string) string {
+	return "ARENA_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}

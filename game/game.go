@@ -1,0 +1,137 @@
+// Package game is the contract between arena's rooms and the rules of a game
+// mode.
+//
+// A game is plain Go: it knows nothing of sockets, codecs, goroutines or
+// clocks. A room owns one Game value and calls it from a single goroutine:
+// Join and Leave as players come and go, then once per tick Step with the
+// controls every player holds during that tick, then AppendEntities to learn
+// what clients should see. Given the same calls and the same Config.Rand, a
+// game must produce the same entities: that is what makes it testable without
+// a network and replayable for client-side prediction.
+package game
+
+import (
+	"errors"
+	"math/rand/v2"
+)
+
+// PlayerID identifies a player within one server process. It stays the same
+// when a player reconnects.
+type PlayerID uint32
+
+// Buttons is the set of controls a player holds during one tick.
+type Buttons uint8
+
+// The controls a player can hold. Games give them meaning; opposite
+// directions held together cancel out in the built-in modes.
+const (
+	Up Buttons = 1 << iota
+	Down
+	Left
+	Right
+	// Action is a general-purpose button (dash, shoot, ...) for games that
+	// want one. The built-in dots mode ignores it.
+	Action
+)
+
+// ButtonMask is every button a client may send. Bits outside it are invalid.
+const ButtonMask = Up | Down | Left | Right | Action
+
+// Input is what one player holds during one tick.
+type Input struct {
+	Player  PlayerID
+	Buttons Buttons
+}
+
+// Kind says what an entity is, so that clients can draw it.
+type Kind uint8
+
+// Kinds of entities.
+const (
+	// KindPlayer is a player's avatar. Its entity ID equals its PlayerID.
+	KindPlayer Kind = iota
+	// KindItem is anything in the world that is not a player (a pellet, a
+	// wall). Its entity ID must not collide with a player's: use ItemID.
+	KindItem
+)
+
+// Flags are boolean attributes of an entity.
+type Flags uint8
+
+// Entity flags.
+const (
+	// FlagIt marks the chaser in a game of tag, or any entity the game wants
+	// highlighted.
+	FlagIt Flags = 1 << iota
+	// FlagAway marks a player whose connection dropped and who may yet
+	// resume. The room sets it; games do not need to.
+	FlagAway
+)
+
+// Entity is the public view of one thing in the world: everything a client
+// may draw. It is a value type so that a snapshot is a plain slice copy.
+type Entity struct {
+	ID    uint32 // a PlayerID for players, an ItemID for items
+	Kind  Kind
+	Flags Flags
+	X, Y  int32
+	Color uint32 // 0xRRGGBB
+	Score int32
+	Name  string // the player's nickname; empty for items
+}
+
+// ItemID returns the entity ID of the n-th item of a game. Item IDs live in
+// the upper half of the ID space, away from player IDs.
+func ItemID(n uint32) uint32 { return 1<<31 | n }
+
+// Player describes a player joining a game.
+type Player struct {
+	ID   PlayerID
+	Name string
+}
+
+// World describes the playing field, for clients to size their view.
+type World struct {
+	Width, Height int32
+}
+
+// Config is what a room gives a game it creates.
+type Config struct {
+	// Rand is the game's only source of randomness. The room seeds it, so a
+	// game replays exactly given the same seed and the same calls.
+	Rand *rand.Rand
+	// TickRate is how many times per second Step is called.
+	TickRate int
+}
+
+// Game is the rules of one game mode. A room calls its methods from one
+// goroutine only; implementations need no locking.
+type Game interface {
+	// Join adds a player to the world. An error refuses the player (a game
+	// may be full, say) and is shown to them.
+	Join(p Player) error
+	// Leave removes a player. It is called once for every successful Join.
+	Leave(id PlayerID)
+	// Step advances the world by one tick. inputs holds at most one Input
+	// per player: the buttons it holds during this tick. A player without
+	// an entry holds nothing. The slice is reused after Step returns.
+	Step(inputs []Input)
+	// AppendEntities appends what clients should see, sorted by ascending
+	// ID, and returns the extended slice.
+	AppendEntities(dst []Entity) []Entity
+	// World describes the playing field.
+	World() World
+}
+
+// Mode is a game mode that rooms can run.
+type Mode struct {
+	// Name is how clients ask for the mode (?mode=NAME).
+	Name string
+	// Description is one line for the lobby.
+	Description string
+	// New creates a game for a new room.
+	New func(Config) Game
+}
+
+// ErrFull is returned by Join when a game has no room for another player.
+var ErrFull = errors.New("game is full")

@@ -1,0 +1,137 @@
+// Package dots is the seed's game: every player is a coloured dot on a
+// 500×500 field and moves 10 px per tick in the direction it holds.
+package dots
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/arena-server/arena/game"
+)
+
+// The rules, shared with the browser client's prediction (web/rules.js) and
+// pinned by the golden vectors in testdata/moves.json.
+const (
+	Size     = 500 // the field is Size×Size pixels, y grows downward
+	Min      = 10  // no coordinate goes below Min
+	Max      = 490 // nor above Max
+	SpawnMin = 50  // new players appear at integer x, y in [SpawnMin, SpawnMax]
+	SpawnMax = 450
+	Speed    = 10 // pixels per tick along one axis
+	// DiagonalSpeed is the per-axis step when two perpendicular directions
+	// are held: 7√2 ≈ 9.9, so diagonal movement is no faster than straight.
+	DiagonalSpeed = 7
+)
+
+// Mode registers dots with a server.
+var Mode = game.Mode{
+	Name:        "dots",
+	Description: "Move your dot around the field. The seed's game.",
+	New:         func(cfg game.Config) game.Game { return New(cfg) },
+}
+
+var _ game.Game = (*Dots)(nil)
+
+type player struct {
+	id    game.PlayerID
+	name  string
+	x, y  int32
+	color uint32
+}
+
+// Dots is the game state. Use New.
+type Dots struct {
+	cfg     game.Config
+	players []player // sorted by id
+}
+
+// New returns an empty field.
+func New(cfg game.Config) *Dots {
+	return &Dots{cfg: cfg}
+}
+
+// Join places the player at a random spot with a random colour.
+func (d *Dots) Join(p game.Player) error {
+	i, found := d.find(p.ID)
+	if found {
+		return fmt.Errorf("player %d already joined", p.ID)
+	}
+	r := d.cfg.Rand
+	d.players = slices.Insert(d.players, i, player{
+		id:    p.ID,
+		name:  p.Name,
+		x:     int32(SpawnMin + r.IntN(SpawnMax-SpawnMin+1)),
+		y:     int32(SpawnMin + r.IntN(SpawnMax-SpawnMin+1)),
+		color: uint32(r.IntN(0x1000000)),
+	})
+	return nil
+}
+
+// Leave removes the player.
+func (d *Dots) Leave(id game.PlayerID) {
+	if i, found := d.find(id); found {
+		d.players = slices.Delete(d.players, i, i+1)
+	}
+}
+
+// Step moves every player that holds a direction.
+func (d *Dots) Step(inputs []game.Input) {
+	for _, in := range inputs {
+		if i, found := d.find(in.Player); found {
+			p := &d.players[i]
+			p.x, p.y = Move(p.x, p.y, in.Buttons)
+		}
+	}
+}
+
+// AppendEntities appends one entity per player, by ascending ID.
+func (d *Dots) AppendEntities(dst []game.Entity) []game.Entity {
+	for _, p := range d.players {
+		dst = append(dst, game.Entity{
+			ID:    uint32(p.id),
+			Kind:  game.KindPlayer,
+			X:     p.x,
+			Y:     p.y,
+			Color: p.color,
+			Name:  p.name,
+		})
+	}
+	return dst
+}
+
+// World returns the field's size.
+func (d *Dots) World() game.World { return game.World{Width: Size, Height: Size} }
+
+func (d *Dots) find(id game.PlayerID) (int, bool) {
+	return slices.BinarySearchFunc(d.players, id, func(p player, id game.PlayerID) int {
+		return int(int64(p.id) - int64(id))
+	})
+}
+
+// Move returns where a dot at (x, y) holding buttons b is one tick later.
+// Opposite directions cancel; two perpendicular ones move diagonally at
+// DiagonalSpeed per axis; the result is clamped to [Min, Max].
+func Move(x, y int32, b game.Buttons) (int32, int32) {
+	var dx, dy int32
+	if b&game.Left != 0 {
+		dx--
+	}
+	if b&game.Right != 0 {
+		dx++
+	}
+	if b&game.Up != 0 {
+		dy--
+	}
+	if b&game.Down != 0 {
+		dy++
+	}
+	step := int32(Speed)
+	if dx != 0 && dy != 0 {
+		step = DiagonalSpeed
+	}
+	return clamp(x + dx*step), clamp(y + dy*step)
+}
+
+func clamp(v int32) int32 {
+	return max(Min, min(Max, v))
+}

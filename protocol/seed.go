@@ -1,0 +1,172 @@
+package protocol
+
+import (
+	"bytes"
+	"encoding/json"
+	"strconv"
+
+	"github.com/arena-server/arena/game"
+)
+
+// The seed protocol, exactly as the original demo spoke it (JSON text
+// frames; fields beyond these may be added, none removed or renamed):
+//
+//	server → client  {"type":"init","id":"7"}
+//	server → client  {"type":"state_update","players":[{"id":"7","x":120,"y":45,"color":"#a1b2c3"}, …]}
+//	client → server  {"type":"move","direction":"UP"|"DOWN"|"LEFT"|"RIGHT"}
+//
+// arena adds, which seed clients ignore:
+//
+//	server → client  {"type":"error","code":"…","message":"…"}
+//	server → client  {"type":"notice","code":"…","message":"…"}
+//	init carries "token" (to resume after a dropped connection) and "room".
+
+// seedMessage is a client message of the seed protocol. Fields are kept raw
+// so that a wrong type ("type": 3) is told apart from a missing field.
+type seedMessage struct {
+	Type      json.RawMessage `json:"type"`
+	Direction json.RawMessage `json:"direction"`
+}
+
+// ParseSeed decodes one text message from a seed-protocol client. The only
+// message the seed defines is a move, which becomes the direction's button.
+func ParseSeed(data []byte) (game.Buttons, *Error) {
+	trimmed := bytes.TrimLeft(data, " \t\r\n")
+	if !json.Valid(trimmed) {
+		return 0, errorf(CodeInvalidJSON, "message is not valid JSON")
+	}
+	if len(trimmed) == 0 || trimmed[0] != '{' {
+		return 0, errorf(CodeNotObject, "message must be a JSON object")
+	}
+	var m seedMessage
+	if err := json.Unmarshal(trimmed, &m); err != nil {
+		return 0, errorf(CodeInvalidJSON, "message is not valid JSON")
+	}
+	typ, ok := jsonString(m.Type)
+	if !ok {
+		return 0, errorf(CodeMissingType, `message needs a "type" string`)
+	}
+	if typ != "move" {
+		return 0, errorf(CodeUnknownType, "unknown message type %s; this protocol accepts \"move\"", truncate(m.Type))
+	}
+	dir, ok := jsonString(m.Direction)
+	if !ok {
+		return 0, errorf(CodeMissingDirection, `move needs a "direction" string`)
+	}
+	b, ok := seedDirections[dir]
+	if !ok {
+		return 0, errorf(CodeUnknownDirection, "unknown direction %s; use UP, DOWN, LEFT or RIGHT", truncate(m.Direction))
+	}
+	return b, nil
+}
+
+var seedDirections = map[string]game.Buttons{
+	"UP":    game.Up,
+	"DOWN":  game.Down,
+	"LEFT":  game.Left,
+	"RIGHT": game.Right,
+}
+
+// jsonString unquotes raw if it is a JSON string.
+func jsonString(raw json.RawMessage) (string, bool) {
+	if len(raw) == 0 || raw[0] != '"' {
+		return "", false
+	}
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		return "", false
+	}
+	return s, true
+}
+
+// truncate quotes at most 32 bytes of raw JSON for an error message, so that
+// an error never echoes a large payload back.
+func truncate(raw json.RawMessage) string {
+	const max = 32
+	if len(raw) <= max {
+		return string(raw)
+	}
+	return string(raw[:max]) + "…"
+}
+
+// AppendSeedInit appends the init message that tells a player its id. token
+// and room are arena's additions; empty ones are left out.
+func AppendSeedInit(dst []byte, id game.PlayerID, token, room string) []byte {
+	dst = append(dst, `{"type":"init","id":"`...)
+	dst = strconv.AppendUint(dst, uint64(id), 10)
+	dst = append(dst, '"')
+	if token != "" {
+		dst = append(dst, `,"token":`...)
+		dst = appendJSONString(dst, token)
+	}
+	if room != "" {
+		dst = append(dst, `,"room":`...)
+		dst = appendJSONString(dst, room)
+	}
+	return append(dst, '}')
+}
+
+// AppendSeedState appends a state_update listing every connected player.
+// Items and players who are away are not part of the seed's world.
+func AppendSeedState(dst []byte, ents []game.Entity) []byte {
+	dst = append(dst, `{"type":"state_update","players":[`...)
+	first := true
+	for i := range ents {
+		e := &ents[i]
+		if e.Kind != game.KindPlayer || e.Flags&game.FlagAway != 0 {
+			continue
+		}
+		if !first {
+			dst = append(dst, ',')
+		}
+		first = false
+		dst = append(dst, `{"id":"`...)
+		dst = strconv.AppendUint(dst, uint64(e.ID), 10)
+		dst = append(dst, `","x":`...)
+		dst = strconv.AppendInt(dst, int64(e.X), 10)
+		dst = append(dst, `,"y":`...)
+		dst = strconv.AppendInt(dst, int64(e.Y), 10)
+		dst = append(dst, `,"color":"`...)
+		dst = AppendColor(dst, e.Color)
+		dst = append(dst, `"}`...)
+	}
+	return append(dst, "]}"...)
+}
+
+// AppendColor appends c as #rrggbb.
+func AppendColor(dst []byte, c uint32) []byte {
+	const hex = "0123456789abcdef"
+	return append(dst, '#',
+		hex[c>>20&15], hex[c>>16&15], hex[c>>12&15],
+		hex[c>>8&15], hex[c>>4&15], hex[c&15])
+}
+
+// AppendSeedError appends an error answer: {"type":"error",...}.
+func AppendSeedError(dst []byte, e *Error) []byte {
+	return appendCodeMessage(dst, "error", e.Code, e.Message)
+}
+
+// AppendSeedNotice appends a notice: {"type":"notice",...}.
+func AppendSeedNotice(dst []byte, code, message string) []byte {
+	return appendCodeMessage(dst, "notice", code, message)
+}
+
+func appendCodeMessage(dst []byte, typ, code, message string) []byte {
+	dst = append(dst, `{"type":"`...)
+	dst = append(dst, typ...)
+	dst = append(dst, `","code":`...)
+	dst = appendJSONString(dst, code)
+	dst = append(dst, `,"message":`...)
+	dst = appendJSONString(dst, message)
+	return append(dst, '}')
+}
+
+// appendJSONString appends s as a JSON string. encoding/json escapes what
+// JSON requires and HTML-sensitive characters too, which is safe anywhere.
+func appendJSONString(dst []byte, s string) []byte {
+	b, err := json.Marshal(s)
+	if err != nil { // a string always marshals
+		panic(err)
+	}
+	return append(dst, b...)
+}

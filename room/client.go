@@ -1,0 +1,67 @@
+package room
+
+import (
+	"errors"
+
+	"github.com/arena-server/arena/game"
+)
+
+// Client is how a room talks to one connected player. The room calls these
+// methods from its own goroutine, so they must never block: a connection
+// queues what it is given and writes it from its own writer goroutine.
+type Client interface {
+	// State offers the newest view of the world. An older state that has not
+	// been written yet is worthless now and may be replaced.
+	State(State)
+	// Event delivers a message that must arrive, in order. A client that
+	// cannot keep up with events should disconnect itself.
+	Event(Event)
+	// Close ends the connection because of reason (one of this package's
+	// errors, possibly wrapped).
+	Close(reason error)
+}
+
+// State is one player's view of one tick.
+type State struct {
+	Snap *Snapshot
+	// You is the receiving player.
+	You game.PlayerID
+	// Ack is the sequence number of the last input the room applied for
+	// this player (0 before any).
+	Ack uint32
+}
+
+// Event is a message a room sends to one player that must arrive: Welcome or
+// Notice.
+type Event interface{ isEvent() }
+
+// Welcome is the first event a player receives after joining.
+type Welcome struct {
+	Player   game.PlayerID
+	Token    string // presents this to resume after a dropped connection
+	Room     string
+	Mode     string
+	World    game.World
+	TickRate int
+	Resumed  bool // the player resumed an earlier session
+}
+
+// Notice tells a player something worth knowing that is not an error of
+// theirs, such as why a resume did not happen.
+type Notice struct {
+	Code string // machine-readable, e.g. "token_expired"
+	Text string
+}
+
+func (Welcome) isEvent() {}
+func (Notice) isEvent()  {}
+
+// Reasons a room refuses a join or ends a player's connection. Callers branch
+// on them with errors.Is.
+var (
+	ErrRoomFull    = errors.New("room is full")
+	ErrRoomClosed  = errors.New("room is closed")
+	ErrRoomCrashed = errors.New("room stopped after an internal error")
+	ErrTakenOver   = errors.New("another connection resumed this player")
+	ErrShutdown    = errors.New("server is shutting down")
+)

@@ -1,0 +1,198 @@
+package room
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/arena-server/arena/game"
+)
+
+// ManagerConfig holds what every room of a Manager shares.
+type ManagerConfig struct {
+	// Modes the server offers. The first is the default.
+	Modes []game.Mode
+	// DefaultRoom is the room of clients that name none.
+	DefaultRoom string
+	TickRate    int
+	Capacity    int
+	ResumeGrace time.Duration
+	// IdleTimeout is how long an empty room lives before it is disposed of.
+	IdleTimeout time.Duration
+	// TickTime observes every tick's duration in seconds, in every room.
+	TickTime interface{ Observe(float64) }
+	Logger   *slog.Logger
+}
+
+// Manager creates rooms on first join, finds them by name, and disposes of
+// them once they have been empty for a while.
+type Manager struct {
+	cfg    ManagerConfig
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	nextID atomic.Uint32
+
+	mu    sync.Mutex
+	rooms map[string]*Room
+}
+
+// Errors a join may return besides those of Room.Join.
+var (
+	ErrBadRoomName = errors.New("room names are 1 to 32 letters, digits, '-' or '_'")
+	ErrUnknownMode = errors.New("unknown game mode")
+	ErrWrongMode   = errors.New("room runs another game mode")
+)
+
+// NewManager returns a manager whose rooms run until Close.
+func NewManager(cfg ManagerConfig) (*Manager, error) {
+	if len(cfg.Modes) == 0 {
+		return nil, errors.New("room manager: no game modes")
+	}
+	if cfg.DefaultRoom == "" {
+		cfg.DefaultRoom = "default"
+	}
+	if !ValidName(cfg.DefaultRoom) {
+		return nil, fmt.Errorf("room manager: default room %q: %w", cfg.DefaultRoom, ErrBadRoomName)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Manager{cfg: cfg, ctx: ctx, cancel: cancel, rooms: make(map[string]*Room)}, nil
+}
+
+var roomName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
+
+// ValidName reports whether name may name a room.
+func ValidName(name string) bool { return roomName.MatchString(name) }
+
+// Mode returns the mode called name; an empty name is the default mode.
+func (m *Manager) Mode(name string) (game.Mode, error) {
+	if name == "" {
+		return m.cfg.Modes[0], nil
+	}
+	for _, mode := range m.cfg.Modes {
+		if mode.Name == name {
+			return mode, nil
+		}
+	}
+	return game.Mode{}, fmt.Errorf("%w %q", ErrUnknownMode, name)
+}
+
+// Modes returns the modes rooms can run, the default first.
+func (m *Manager) Modes() []game.Mode { return slices.Clone(m.cfg.Modes) }
+
+// Join seats a player in the named room, creating it if needed. An empty
+// name means the default room. An empty mode accepts the room's mode, or
+// creates the room with the default mode.
+func (m *Manager) Join(ctx context.Context, name, mode string, req JoinRequest) (*Room, Joined, error) {
+	if name == "" {
+		name = m.cfg.DefaultRoom
+	}
+	if !ValidName(name) {
+		return nil, Joined{}, ErrBadRoomName
+	}
+	// A room may retire between our finding it and our joining it; then we
+	// find or create it again. Retiring takes IdleTimeout, so this loops
+	// at most a few times.
+	for attempt := 0; ; attempt++ {
+		r, err := m.room(name, mode)
+		if err != nil {
+			return nil, Joined{}, err
+		}
+		joined, err := r.Join(ctx, req)
+		if errors.Is(err, ErrRoomClosed) && attempt < 3 && m.ctx.Err() == nil {
+			continue
+		}
+		if err != nil {
+			return nil, Joined{}, fmt.Errorf("join room %q: %w", name, err)
+		}
+		return r, joined, nil
+	}
+}
+
+func (m *Manager) room(name, modeName string) (*Room, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.ctx.Err() != nil {
+		return nil, ErrShutdown
+	}
+	if r, ok := m.rooms[name]; ok {
+		if modeName != "" && r.Mode() != modeName {
+			return nil, fmt.Errorf("%w: %q runs %q", ErrWrongMode, name, r.Mode())
+		}
+		return r, nil
+	}
+	mode, err := m.Mode(modeName)
+	if err != nil {
+		return nil, err
+	}
+	var r *Room
+	r = New(Config{
+		Name:        name,
+		Mode:        mode,
+		TickRate:    m.cfg.TickRate,
+		Capacity:    m.cfg.Capacity,
+		ResumeGrace: m.cfg.ResumeGrace,
+		IdleTimeout: m.cfg.IdleTimeout,
+		OnIdle:      func() bool { return m.retire(r) },
+		NewPlayerID: func() game.PlayerID { return game.PlayerID(m.nextID.Add(1)) },
+		TickTime:    m.cfg.TickTime,
+		Logger:      m.cfg.Logger,
+	})
+	m.rooms[name] = r
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		err := r.Run(m.ctx)
+		m.mu.Lock()
+		if m.rooms[name] == r {
+			delete(m.rooms, name) // a crashed room
+		}
+		m.mu.Unlock()
+		m.cfg.Logger.Info("room stopped", "room", name, "reason", err)
+	}()
+	m.cfg.Logger.Info("room created", "room", name, "mode", mode.Name)
+	return r, nil
+}
+
+// retire removes an idle room. It runs on the room's goroutine.
+func (m *Manager) retire(r *Room) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.rooms[r.Name()] == r {
+		delete(m.rooms, r.Name())
+	}
+	return true
+}
+
+// Rooms returns the figures of every live room, by name.
+func (m *Manager) Rooms() []Stats {
+	m.mu.Lock()
+	rooms := make([]*Room, 0, len(m.rooms))
+	for _, r := range m.rooms {
+		rooms = append(rooms, r)
+	}
+	m.mu.Unlock()
+	stats := make([]Stats, len(rooms))
+	for i, r := range rooms {
+		stats[i] = r.Stats()
+	}
+	slices.SortFunc(stats, func(a, b Stats) int { return strings.Compare(a.Name, b.Name) })
+	return stats
+}
+
+// Close stops every room, closing its clients with ErrShutdown, and waits
+// for them.
+func (m *Manager) Close() {
+	m.cancel()
+	m.wg.Wait()
+}

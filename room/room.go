@@ -1,0 +1,558 @@
+// Package room runs games. A Room is an actor: one goroutine owns its game
+// state and ticks it on a fixed schedule; connections talk to it only through
+// its inbox and hear back through the Client interface. Nothing else touches
+// the state, so there is no lock around it.
+package room
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/binary"
+	"fmt"
+	"log/slog"
+	mrand "math/rand/v2"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"github.com/arena-server/arena/game"
+)
+
+// Config describes a room.
+type Config struct {
+	Name string
+	Mode game.Mode
+	// TickRate is ticks per second. Default 20.
+	TickRate int
+	// Capacity is the most players the room holds (connected or away).
+	// Zero means no limit.
+	Capacity int
+	// ResumeGrace is how long a player whose connection dropped stays in
+	// the room, waiting to resume. Zero removes it at once.
+	ResumeGrace time.Duration
+	// IdleTimeout is how long the room lives with nobody in it before it
+	// asks to be retired through OnIdle.
+	IdleTimeout time.Duration
+	// OnIdle is called from the room's goroutine once it has been empty for
+	// IdleTimeout. If it returns true the room stops. Nil: never retire.
+	OnIdle func() bool
+	// Seed seeds the game's random source. Zero picks a random seed.
+	Seed uint64
+	// NewPlayerID hands out process-wide player IDs. Nil: a room-local
+	// counter.
+	NewPlayerID func() game.PlayerID
+	// TickTime, if set, observes every tick's duration in seconds (a
+	// prometheus.Histogram fits).
+	TickTime interface{ Observe(float64) }
+	Logger   *slog.Logger
+}
+
+// Input is a control message from a client, as the room queues it.
+type Input struct {
+	// Seq numbers inputs of the native protocol; higher is newer. Zero for
+	// clients that do not number their inputs.
+	Seq uint32
+	// Buttons held from the tick this input is applied.
+	Buttons game.Buttons
+	// Once releases the buttons again after one tick: the seed protocol's
+	// "move" is a single step, not a held key.
+	Once bool
+}
+
+// inputDepth is how many inputs a player may have waiting. The room applies
+// at most one per tick, so a client cannot move faster by sending faster;
+// a small buffer absorbs network jitter, and beyond it the oldest input is
+// superseded by the newer ones.
+const inputDepth = 4
+
+// inboxSize bounds the queue of commands from connections. Joins and leaves
+// wait for space; inputs that find it full are dropped and counted.
+const inboxSize = 4096
+
+// Room runs one game. Create it with New, start it with Run.
+type Room struct {
+	cfg      Config
+	interval time.Duration
+	inbox    chan command
+	done     chan struct{}
+	log      *slog.Logger
+
+	// Owned by the Run goroutine.
+	game       game.Game
+	world      game.World
+	members    []*member // sorted by id
+	tick       uint64
+	inputs     []game.Input
+	lastEnts   int
+	emptySince time.Time
+	nextID     game.PlayerID
+
+	// Published for other goroutines.
+	stats struct {
+		players       atomic.Int64
+		ticks         atomic.Uint64
+		overruns      atomic.Uint64
+		inputsDropped atomic.Uint64
+		tickNanos     atomic.Int64 // moving average
+	}
+}
+
+type member struct {
+	id        game.PlayerID
+	name      string
+	token     string
+	client    Client // nil while away
+	awaySince time.Time
+	queue     [inputDepth]Input
+	head, n   int
+	held      Input
+	ack       uint32
+	lastSeq   uint32
+}
+
+type commandKind uint8
+
+const (
+	cmdInput commandKind = iota
+	cmdJoin
+	cmdLeave
+)
+
+type command struct {
+	kind   commandKind
+	player game.PlayerID
+	client Client
+	input  Input
+	leave  bool // cmdLeave: the player left on purpose
+	join   *joinCall
+}
+
+type joinCall struct {
+	req   JoinRequest
+	reply chan joinResult
+}
+
+type joinResult struct {
+	joined Joined
+	err    error
+}
+
+// JoinRequest asks a room to seat a player.
+type JoinRequest struct {
+	Client Client
+	Name   string
+	// Token resumes an earlier player of this room, if it is still there.
+	Token string
+}
+
+// Joined is the answer to a successful join.
+type Joined struct {
+	Player  game.PlayerID
+	Token   string
+	Resumed bool
+}
+
+// New creates a room. It does nothing until Run.
+func New(cfg Config) *Room {
+	if cfg.TickRate <= 0 {
+		cfg.TickRate = 20
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	seed := cfg.Seed
+	if seed == 0 {
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		seed = binary.LittleEndian.Uint64(b[:])
+	}
+	r := &Room{
+		cfg:      cfg,
+		interval: time.Second / time.Duration(cfg.TickRate),
+		inbox:    make(chan command, inboxSize),
+		done:     make(chan struct{}),
+		log:      cfg.Logger.With("room", cfg.Name),
+	}
+	r.game = cfg.Mode.New(game.Config{
+		Rand:     mrand.New(mrand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
+		TickRate: cfg.TickRate,
+	})
+	r.world = r.game.World()
+	return r
+}
+
+// Name returns the room's name.
+func (r *Room) Name() string { return r.cfg.Name }
+
+// Mode returns the name of the game mode the room runs.
+func (r *Room) Mode() string { return r.cfg.Mode.Name }
+
+// Done is closed when the room has stopped.
+func (r *Room) Done() <-chan struct{} { return r.done }
+
+// Join seats a player, or resumes one given its token. It waits for the
+// room's goroutine to answer, so the Welcome event is queued on the client
+// before any state.
+func (r *Room) Join(ctx context.Context, req JoinRequest) (Joined, error) {
+	call := &joinCall{req: req, reply: make(chan joinResult, 1)}
+	select {
+	case r.inbox <- command{kind: cmdJoin, join: call}:
+	case <-r.done:
+		return Joined{}, ErrRoomClosed
+	case <-ctx.Done():
+		return Joined{}, ctx.Err()
+	}
+	select {
+	case res := <-call.reply:
+		return res.joined, res.err
+	case <-r.done:
+		return Joined{}, ErrRoomClosed
+	case <-ctx.Done():
+		// The join may still happen; the caller's Leave cleans it up.
+		return Joined{}, ctx.Err()
+	}
+}
+
+// Input queues an input from a player's connection. It never blocks: if the
+// room is too far behind to take it, the input is dropped and counted.
+func (r *Room) Input(id game.PlayerID, c Client, in Input) {
+	select {
+	case r.inbox <- command{kind: cmdInput, player: id, client: c, input: in}:
+	default:
+		r.stats.inputsDropped.Add(1)
+	}
+}
+
+// Leave tells the room that a player's connection ended. If onPurpose is
+// false the player may resume within ResumeGrace. Leaves from a connection
+// that has since been replaced by a newer one are ignored.
+func (r *Room) Leave(id game.PlayerID, c Client, onPurpose bool) {
+	select {
+	case r.inbox <- command{kind: cmdLeave, player: id, client: c, leave: onPurpose}:
+	case <-r.done:
+	}
+}
+
+// Stats is a snapshot of a room's figures, safe to read from any goroutine.
+type Stats struct {
+	Name          string
+	Mode          string
+	Players       int
+	Capacity      int
+	TickRate      int
+	Ticks         uint64
+	Overruns      uint64
+	InputsDropped uint64
+	// TickTime is a moving average of how long a tick takes to run.
+	TickTime time.Duration
+}
+
+// Stats returns the room's current figures.
+func (r *Room) Stats() Stats {
+	return Stats{
+		Name:          r.cfg.Name,
+		Mode:          r.cfg.Mode.Name,
+		Players:       int(r.stats.players.Load()),
+		Capacity:      r.cfg.Capacity,
+		TickRate:      r.cfg.TickRate,
+		Ticks:         r.stats.ticks.Load(),
+		Overruns:      r.stats.overruns.Load(),
+		InputsDropped: r.stats.inputsDropped.Load(),
+		TickTime:      time.Duration(r.stats.tickNanos.Load()),
+	}
+}
+
+// maxBacklog is how many late ticks the room runs back to back to catch up
+// before it gives up on the old schedule and starts a new one from now.
+const maxBacklog = 5
+
+// Run ticks the room until ctx is done, the room retires for being idle, or
+// the game panics. It closes every remaining client, telling them why.
+func (r *Room) Run(ctx context.Context) (err error) {
+	defer close(r.done)
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%w: %v", ErrRoomCrashed, p)
+			r.log.Error("room crashed", "panic", p)
+		}
+		r.closeAll(err)
+	}()
+
+	// The schedule is anchored at start: tick k is due at start+k·interval,
+	// whatever the previous ticks cost, so the rate does not drift.
+	next := time.Now().Add(r.interval)
+	r.emptySince = time.Now()
+	timer := time.NewTimer(r.interval)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ErrShutdown
+		case c := <-r.inbox:
+			r.handle(c)
+		case <-timer.C:
+			r.drainInbox()
+			r.step()
+			next = next.Add(r.interval)
+			now := time.Now()
+			if late := now.Sub(next); late > 0 {
+				r.stats.overruns.Add(1)
+				if late > maxBacklog*r.interval {
+					next = now
+				}
+			}
+			if r.idle(now) {
+				return ErrRoomClosed
+			}
+			timer.Reset(next.Sub(now))
+		}
+	}
+}
+
+// drainInbox handles everything already queued, so inputs that arrived
+// before the tick was due are applied in it.
+func (r *Room) drainInbox() {
+	for {
+		select {
+		case c := <-r.inbox:
+			r.handle(c)
+		default:
+			return
+		}
+	}
+}
+
+func (r *Room) handle(c command) {
+	switch c.kind {
+	case cmdInput:
+		m := r.member(c.player)
+		if m == nil || m.client != c.client {
+			return
+		}
+		m.push(c.input, &r.stats.inputsDropped)
+	case cmdJoin:
+		joined, err := r.join(c.join.req)
+		c.join.reply <- joinResult{joined, err}
+	case cmdLeave:
+		m := r.member(c.player)
+		if m == nil || m.client != c.client {
+			return
+		}
+		if c.leave || r.cfg.ResumeGrace <= 0 {
+			r.remove(m)
+			return
+		}
+		m.client = nil
+		m.awaySince = time.Now()
+		m.head, m.n, m.held = 0, 0, Input{}
+	}
+}
+
+func (r *Room) join(req JoinRequest) (Joined, error) {
+	if req.Token != "" {
+		if m := r.memberByToken(req.Token); m != nil {
+			if m.client != nil {
+				m.client.Close(ErrTakenOver)
+			}
+			m.client = req.Client
+			m.awaySince = time.Time{}
+			m.head, m.n, m.held = 0, 0, Input{}
+			r.welcome(m, true)
+			return Joined{Player: m.id, Token: m.token, Resumed: true}, nil
+		}
+	}
+	if r.cfg.Capacity > 0 && len(r.members) >= r.cfg.Capacity {
+		return Joined{}, ErrRoomFull
+	}
+	id := r.newPlayerID()
+	if err := r.game.Join(game.Player{ID: id, Name: req.Name}); err != nil {
+		return Joined{}, fmt.Errorf("game refused player: %w", err)
+	}
+	m := &member{id: id, name: req.Name, token: newToken(), client: req.Client}
+	i, _ := slices.BinarySearchFunc(r.members, id, cmpMember)
+	r.members = slices.Insert(r.members, i, m)
+	r.stats.players.Store(int64(len(r.members)))
+	if req.Token != "" {
+		req.Client.Event(Notice{Code: "resume_failed", Text: "that session has expired or is unknown here; you joined as a new player"})
+	}
+	r.welcome(m, false)
+	return Joined{Player: id, Token: m.token}, nil
+}
+
+func (r *Room) welcome(m *member, resumed bool) {
+	m.client.Event(Welcome{
+		Player:   m.id,
+		Token:    m.token,
+		Room:     r.cfg.Name,
+		Mode:     r.cfg.Mode.Name,
+		World:    r.world,
+		TickRate: r.cfg.TickRate,
+		Resumed:  resumed,
+	})
+}
+
+func (r *Room) remove(m *member) {
+	r.game.Leave(m.id)
+	if i, found := slices.BinarySearchFunc(r.members, m.id, cmpMember); found {
+		r.members = slices.Delete(r.members, i, i+1)
+	}
+	r.stats.players.Store(int64(len(r.members)))
+	if len(r.members) == 0 {
+		r.emptySince = time.Now()
+	}
+}
+
+// step runs one tick: one input per player, the game's step, and a snapshot
+// offered to every connected player.
+func (r *Room) step() {
+	start := time.Now()
+	r.tick++
+	r.expireAway(start)
+	r.inputs = r.inputs[:0]
+	for _, m := range r.members {
+		if m.client == nil {
+			continue
+		}
+		if b := m.next(); b != 0 {
+			r.inputs = append(r.inputs, game.Input{Player: m.id, Buttons: b})
+		}
+	}
+	r.game.Step(r.inputs)
+
+	ents := r.game.AppendEntities(make([]game.Entity, 0, r.lastEnts))
+	r.lastEnts = len(ents)
+	r.markAway(ents)
+	snap := &Snapshot{Tick: r.tick, Entities: ents}
+	for _, m := range r.members {
+		if m.client != nil {
+			m.client.State(State{Snap: snap, You: m.id, Ack: m.ack})
+		}
+	}
+
+	took := time.Since(start)
+	r.stats.ticks.Add(1)
+	avg := time.Duration(r.stats.tickNanos.Load())
+	r.stats.tickNanos.Store(int64(avg + (took-avg)/16))
+	if r.cfg.TickTime != nil {
+		r.cfg.TickTime.Observe(took.Seconds())
+	}
+}
+
+// expireAway removes the players whose resume grace has run out.
+func (r *Room) expireAway(now time.Time) {
+	for i := len(r.members) - 1; i >= 0; i-- {
+		if m := r.members[i]; m.client == nil && now.Sub(m.awaySince) > r.cfg.ResumeGrace {
+			r.remove(m)
+		}
+	}
+}
+
+// markAway flags the entities of players whose connection dropped.
+func (r *Room) markAway(ents []game.Entity) {
+	if r.cfg.ResumeGrace <= 0 {
+		return
+	}
+	for _, m := range r.members {
+		if m.client != nil {
+			continue
+		}
+		i, found := slices.BinarySearchFunc(ents, uint32(m.id), func(e game.Entity, id uint32) int {
+			return int(int64(e.ID) - int64(id))
+		})
+		if found {
+			ents[i].Flags |= game.FlagAway
+		}
+	}
+}
+
+func (r *Room) idle(now time.Time) bool {
+	if len(r.members) > 0 || r.cfg.OnIdle == nil || now.Sub(r.emptySince) < r.cfg.IdleTimeout {
+		return false
+	}
+	if r.cfg.OnIdle() {
+		return true
+	}
+	r.emptySince = now
+	return false
+}
+
+func (r *Room) closeAll(reason error) {
+	for _, m := range r.members {
+		if m.client != nil {
+			m.client.Close(reason)
+		}
+	}
+	r.members = nil
+	r.stats.players.Store(0)
+}
+
+func (r *Room) member(id game.PlayerID) *member {
+	if i, found := slices.BinarySearchFunc(r.members, id, cmpMember); found {
+		return r.members[i]
+	}
+	return nil
+}
+
+func (r *Room) memberByToken(token string) *member {
+	for _, m := range r.members {
+		if m.token == token {
+			return m
+		}
+	}
+	return nil
+}
+
+func (r *Room) newPlayerID() game.PlayerID {
+	if r.cfg.NewPlayerID != nil {
+		return r.cfg.NewPlayerID()
+	}
+	r.nextID++
+	return r.nextID
+}
+
+func cmpMember(m *member, id game.PlayerID) int {
+	return int(int64(m.id) - int64(id))
+}
+
+// push queues an input, superseding the oldest if the queue is full.
+func (m *member) push(in Input, dropped *atomic.Uint64) {
+	if in.Seq != 0 {
+		if in.Seq <= m.lastSeq {
+			return // a duplicate or out of order: the newer one is queued
+		}
+		m.lastSeq = in.Seq
+	}
+	if m.n == inputDepth {
+		m.head = (m.head + 1) % inputDepth
+		m.n--
+		dropped.Add(1)
+	}
+	m.queue[(m.head+m.n)%inputDepth] = in
+	m.n++
+}
+
+// next returns the buttons the player holds this tick: the next queued input
+// if there is one, else what it held before (nothing after a one-tick move).
+func (m *member) next() game.Buttons {
+	if m.held.Once {
+		m.held = Input{}
+	}
+	if m.n > 0 {
+		m.held = m.queue[m.head]
+		m.head = (m.head + 1) % inputDepth
+		m.n--
+		if m.held.Seq != 0 {
+			m.ack = m.held.Seq
+		}
+	}
+	return m.held.Buttons
+}
+
+// newToken returns 128 random bits, URL-safe: the secret that lets a player
+// resume.
+func newToken() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}

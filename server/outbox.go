@@ -1,0 +1,83 @@
+package server
+
+import (
+	"sync"
+
+	"github.com/arena-server/arena/room"
+)
+
+// outbox is what a connection's writer sends next. The newest state is kept
+// in a single slot and replaces an older state not yet written: a state is
+// worthless once a newer one exists, so a slow client skips states rather
+// than falling behind. Events (welcome, notices, errors) must all arrive, in
+// order; they wait in a bounded queue, and a client that lets it overflow is
+// too slow to keep and is disconnected.
+type outbox struct {
+	mu        sync.Mutex
+	state     room.State
+	hasState  bool
+	events    []any
+	maxEvents int
+	overflow  bool
+	coalesced uint64
+	wake      chan struct{}
+}
+
+func newOutbox(maxEvents int) *outbox {
+	return &outbox{maxEvents: maxEvents, wake: make(chan struct{}, 1)}
+}
+
+// offerState puts st in the state slot, replacing any unsent state.
+func (o *outbox) offerState(st room.State) {
+	o.mu.Lock()
+	if o.hasState {
+		o.coalesced++
+	}
+	o.state, o.hasState = st, true
+	o.mu.Unlock()
+	o.signal()
+}
+
+// push queues an event. It reports false, and marks the outbox overflowed,
+// when the queue is full.
+func (o *outbox) push(e any) bool {
+	o.mu.Lock()
+	ok := len(o.events) < o.maxEvents
+	if ok {
+		o.events = append(o.events, e)
+	} else {
+		o.overflow = true
+	}
+	o.mu.Unlock()
+	o.signal()
+	return ok
+}
+
+func (o *outbox) signal() {
+	select {
+	case o.wake <- struct{}{}:
+	default:
+	}
+}
+
+// batch is everything an outbox held at one moment.
+type batch struct {
+	events    []any
+	state     room.State
+	hasState  bool
+	overflow  bool
+	coalesced uint64 // states replaced since the previous take
+}
+
+// take empties the outbox into b, reusing b's event slice.
+func (o *outbox) take(b *batch) {
+	o.mu.Lock()
+	b.events = append(b.events[:0], o.events...)
+	clear(o.events)
+	o.events = o.events[:0]
+	b.state, b.hasState = o.state, o.hasState
+	o.state, o.hasState = room.State{}, false
+	b.overflow = o.overflow
+	b.coalesced, o.coalesced = o.coalesced, 0
+	o.mu.Unlock()
+}
