@@ -1,0 +1,488 @@
+package room
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/arena-server/arena/game"
+	"github.com/arena-server/arena/games/dots"
+)
+
+// fakeClient records what a room sends it.
+type fakeClient struct {
+	mu     sync.Mutex
+	states []State
+	events []Event
+	closed error
+}
+
+func (c *fakeClient) State(s State) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.states = append(c.states, s)
+}
+
+func (c *fakeClient) Event(e Event) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.events = append(c.events, e)
+}
+
+func (c *fakeClient) Close(err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed == nil {
+		c.closed = err
+	}
+}
+
+func (c *fakeClient) stateCount() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.states)
+}
+
+func (c *fakeClient) last() State {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.states) == 0 {
+		return State{}
+	}
+	return c.states[len(c.states)-1]
+}
+
+func (c *fakeClient) closeReason() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
+}
+
+func (c *fakeClient) eventList() []Event {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]Event(nil), c.events...)
+}
+
+// entity finds id in a state.
+func entity(s State, id game.PlayerID) (game.Entity, bool) {
+	if s.Snap == nil {
+		return game.Entity{}, false
+	}
+	for _, e := range s.Snap.Entities {
+		if e.ID == uint32(id) {
+			return e, true
+		}
+	}
+	return game.Entity{}, false
+}
+
+// startRoom runs a room inside the current synctest bubble until the test
+// function returns.
+func startRoom(t *testing.T, cfg Config) (*Room, context.CancelFunc) {
+	t.Helper()
+	if cfg.Mode.New == nil {
+		cfg.Mode = dots.Mode
+	}
+	if cfg.Name == "" {
+		cfg.Name = "test"
+	}
+	cfg.Seed = 1
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	r := New(cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { _ = r.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		<-r.Done()
+	})
+	return r, cancel
+}
+
+func join(t *testing.T, r *Room, c Client, token string) Joined {
+	t.Helper()
+	j, err := r.Join(context.Background(), JoinRequest{Client: c, Token: token})
+	if err != nil {
+		t.Fatalf("join: %v", err)
+	}
+	return j
+}
+
+func TestTickRateIsExact(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r, _ := startRoom(t, Config{TickRate: 20})
+		c := &fakeClient{}
+		join(t, r, c, "")
+		time.Sleep(10*time.Second + time.Millisecond)
+		synctest.Wait()
+		if n := c.stateCount(); n != 200 {
+			t.Errorf("%d states in 10 s at 20 Hz; want 200", n)
+		}
+		for i, s := range c.states {
+			if s.Snap.Tick != uint64(i+1) {
+				t.Fatalf("state %d has tick %d", i, s.Snap.Tick)
+			}
+		}
+	})
+}
+
+// slowGame takes cost of (fake) time in every step.
+type slowGame struct {
+	*dots.Dots
+	cost time.Duration
+}
+
+func (g slowGame) Step(in []game.Input) {
+	time.Sleep(g.cost)
+	g.Dots.Step(in)
+}
+
+func slowMode(cost time.Duration) game.Mode {
+	return game.Mode{Name: "slow", New: func(cfg game.Config) game.Game { return slowGame{dots.New(cfg), cost} }}
+}
+
+func TestSlowTicksDoNotShiftTheSchedule(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		// A tick that costs 40 of its 50 ms still leaves 20 ticks a second.
+		r, _ := startRoom(t, Config{TickRate: 20, Mode: slowMode(40 * time.Millisecond)})
+		c := &fakeClient{}
+		join(t, r, c, "")
+		time.Sleep(10*time.Second + 100*time.Millisecond)
+		synctest.Wait()
+		if n := c.stateCount(); n < 199 || n > 201 {
+			t.Errorf("%d states in 10 s with 40 ms ticks; want 200", n)
+		}
+		if o := r.Stats().Overruns; o != 0 {
+			t.Errorf("%d overruns; want 0", o)
+		}
+	})
+}
+
+func TestOverrunsAreCounted(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r, _ := startRoom(t, Config{TickRate: 20, Mode: slowMode(80 * time.Millisecond)})
+		c := &fakeClient{}
+		join(t, r, c, "")
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		st := r.Stats()
+		if st.Overruns == 0 {
+			t.Errorf("no overruns counted with 80 ms ticks at 20 Hz")
+		}
+		if st.TickTime < 50*time.Millisecond {
+			t.Errorf("tick time %v; want it approaching 80ms", st.TickTime)
+		}
+	})
+}
+
+func TestAtMostOneStepPerTick(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r, _ := startRoom(t, Config{TickRate: 20})
+		c := &fakeClient{}
+		j := join(t, r, c, "")
+		time.Sleep(50 * time.Millisecond) // first tick: the spawn point
+		synctest.Wait()
+		start, _ := entity(c.last(), j.Player)
+		if start.X > 400 {
+			// Keep the walk away from the right wall.
+			t.Logf("spawned at x=%d", start.X)
+		}
+		dir := game.Right
+		want := int32(10)
+		if start.X > 400 {
+			dir, want = game.Left, -10
+		}
+		for range 40 {
+			r.Input(j.Player, c, Input{Buttons: dir, Once: true})
+		}
+		prev := start
+		steps := 0
+		for range 10 {
+			time.Sleep(50 * time.Millisecond)
+			synctest.Wait()
+			e, _ := entity(c.last(), j.Player)
+			switch d := e.X - prev.X; d {
+			case 0:
+			case want:
+				steps++
+			default:
+				t.Fatalf("moved %d px in one tick; at most one step of 10", d)
+			}
+			prev = e
+		}
+		if steps != inputDepth {
+			t.Errorf("a burst of 40 moves gave %d steps; want the %d that fit the input buffer", steps, inputDepth)
+		}
+	})
+}
+
+func TestSeedMovesOnePerTickAllApply(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r, _ := startRoom(t, Config{TickRate: 20})
+		c := &fakeClient{}
+		j := join(t, r, c, "")
+		time.Sleep(25 * time.Millisecond)
+		synctest.Wait()
+		time.Sleep(50 * time.Millisecond)
+		synctest.Wait()
+		start, _ := entity(c.last(), j.Player)
+		dir, sign := game.Down, int32(1)
+		if start.Y > 300 {
+			dir, sign = game.Up, -1
+		}
+		// The seed's client sends one move per 50 ms while a key is held:
+		// every one of them is a step, as in the seed.
+		for range 10 {
+			r.Input(j.Player, c, Input{Buttons: dir, Once: true})
+			time.Sleep(50 * time.Millisecond)
+			synctest.Wait()
+		}
+		end, _ := entity(c.last(), j.Player)
+		if got := (end.Y - start.Y) * sign; got != 100 {
+			t.Errorf("10 moves at one per tick moved %d px; want 100", got)
+		}
+	})
+}
+
+func TestNativeInputsHoldAndAck(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r, _ := startRoom(t, Config{TickRate: 20})
+		c := &fakeClient{}
+		j := join(t, r, c, "")
+		time.Sleep(75 * time.Millisecond)
+		synctest.Wait()
+		start, _ := entity(c.last(), j.Player)
+		dir, sign := game.Down, int32(1)
+		if start.Y > 300 {
+			dir, sign = game.Up, -1
+		}
+		r.Input(j.Player, c, Input{Seq: 1, Buttons: dir})
+		r.Input(j.Player, c, Input{Seq: 1, Buttons: 0}) // a duplicate sequence is ignored
+		time.Sleep(5 * 50 * time.Millisecond)
+		synctest.Wait()
+		mid := c.last()
+		e, _ := entity(mid, j.Player)
+		if got := (e.Y - start.Y) * sign; got != 50 {
+			t.Errorf("held for 5 ticks, moved %d px; want 50", got)
+		}
+		if mid.Ack != 1 {
+			t.Errorf("ack = %d; want 1", mid.Ack)
+		}
+		r.Input(j.Player, c, Input{Seq: 2, Buttons: 0})
+		time.Sleep(3 * 50 * time.Millisecond)
+		synctest.Wait()
+		last := c.last()
+		e2, _ := entity(last, j.Player)
+		if e2.Y != e.Y || last.Ack != 2 {
+			t.Errorf("after release: y %d→%d ack %d; want no more movement and ack 2", e.Y, e2.Y, last.Ack)
+		}
+	})
+}
+
+func TestLeaveWithoutGraceRemovesAtOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r, _ := startRoom(t, Config{})
+		a, b := &fakeClient{}, &fakeClient{}
+		ja := join(t, r, a, "")
+		join(t, r, b, "")
+		time.Sleep(50 * time.Millisecond)
+		synctest.Wait()
+		if _, ok := entity(b.last(), ja.Player); !ok {
+			t.Fatal("player a not in state")
+		}
+		r.Leave(ja.Player, a, false)
+		time.Sleep(50 * time.Millisecond)
+		synctest.Wait()
+		if _, ok := entity(b.last(), ja.Player); ok {
+			t.Error("player a still in the next state after leaving")
+		}
+		if r.Stats().Players != 1 {
+			t.Errorf("players = %d; want 1", r.Stats().Players)
+		}
+	})
+}
+
+func TestResume(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r, _ := startRoom(t, Config{ResumeGrace: 20 * time.Second})
+		a, watcher := &fakeClient{}, &fakeClient{}
+		ja := join(t, r, a, "")
+		join(t, r, watcher, "")
+		if len(ja.Token) < 22 {
+			t.Fatalf("token %q is shorter than 128 bits", ja.Token)
+		}
+		r.Input(ja.Player, a, Input{Buttons: game.Down, Once: true})
+		time.Sleep(100 * time.Millisecond)
+		synctest.Wait()
+		before, _ := entity(watcher.last(), ja.Player)
+
+		r.Leave(ja.Player, a, false) // the connection dropped
+		time.Sleep(50 * time.Millisecond)
+		synctest.Wait()
+		away, ok := entity(watcher.last(), ja.Player)
+		if !ok || away.Flags&game.FlagAway == 0 {
+			t.Fatalf("dropped player: present %v flags %v; want present and away", ok, away.Flags)
+		}
+		// Inputs from the dead connection are ignored.
+		r.Input(ja.Player, a, Input{Buttons: game.Up, Once: true})
+
+		time.Sleep(10 * time.Second)
+		a2 := &fakeClient{}
+		j2 := join(t, r, a2, ja.Token)
+		if !j2.Resumed || j2.Player != ja.Player || j2.Token != ja.Token {
+			t.Fatalf("resume gave %+v; want player %d resumed", j2, ja.Player)
+		}
+		time.Sleep(50 * time.Millisecond)
+		synctest.Wait()
+		after, _ := entity(watcher.last(), ja.Player)
+		if after.X != before.X || after.Y != before.Y || after.Color != before.Color || after.Flags&game.FlagAway != 0 {
+			t.Errorf("resumed as %+v; want %+v back", after, before)
+		}
+		if w, ok := a2.eventList()[0].(Welcome); !ok || !w.Resumed {
+			t.Errorf("first event %+v; want a resumed Welcome", a2.eventList())
+		}
+	})
+}
+
+func TestResumeGraceExpires(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r, _ := startRoom(t, Config{ResumeGrace: 20 * time.Second})
+		a, watcher := &fakeClient{}, &fakeClient{}
+		ja := join(t, r, a, "")
+		join(t, r, watcher, "")
+		r.Leave(ja.Player, a, false)
+		time.Sleep(21 * time.Second)
+		synctest.Wait()
+		if _, ok := entity(watcher.last(), ja.Player); ok {
+			t.Fatal("player still present after the grace period")
+		}
+		late := &fakeClient{}
+		j := join(t, r, late, ja.Token)
+		if j.Resumed || j.Player == ja.Player {
+			t.Errorf("expired token resumed: %+v", j)
+		}
+		ev := late.eventList()
+		if n, ok := ev[0].(Notice); !ok || n.Code != "resume_failed" {
+			t.Errorf("events %+v; want a resume_failed notice first", ev)
+		}
+	})
+}
+
+func TestLeaveOnPurposeIgnoresGrace(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r, _ := startRoom(t, Config{ResumeGrace: 20 * time.Second})
+		a, watcher := &fakeClient{}, &fakeClient{}
+		ja := join(t, r, a, "")
+		join(t, r, watcher, "")
+		r.Leave(ja.Player, a, true)
+		time.Sleep(50 * time.Millisecond)
+		synctest.Wait()
+		if _, ok := entity(watcher.last(), ja.Player); ok {
+			t.Error("player who left on purpose is still present")
+		}
+	})
+}
+
+func TestTakeover(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r, _ := startRoom(t, Config{ResumeGrace: 20 * time.Second})
+		a := &fakeClient{}
+		ja := join(t, r, a, "")
+		b := &fakeClient{}
+		jb := join(t, r, b, ja.Token)
+		if jb.Player != ja.Player || !jb.Resumed {
+			t.Fatalf("takeover gave %+v", jb)
+		}
+		if !errors.Is(a.closeReason(), ErrTakenOver) {
+			t.Errorf("old connection closed with %v; want ErrTakenOver", a.closeReason())
+		}
+		// The old connection's leave must not remove the player.
+		r.Leave(ja.Player, a, true)
+		time.Sleep(50 * time.Millisecond)
+		synctest.Wait()
+		if e, ok := entity(b.last(), ja.Player); !ok || e.Flags&game.FlagAway != 0 {
+			t.Errorf("player after the old connection left: present %v %+v", ok, e)
+		}
+		if r.Stats().Players != 1 {
+			t.Errorf("players = %d; want 1", r.Stats().Players)
+		}
+	})
+}
+
+func TestCapacity(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r, _ := startRoom(t, Config{Capacity: 2})
+		join(t, r, &fakeClient{}, "")
+		join(t, r, &fakeClient{}, "")
+		_, err := r.Join(context.Background(), JoinRequest{Client: &fakeClient{}})
+		if !errors.Is(err, ErrRoomFull) {
+			t.Errorf("third join: %v; want ErrRoomFull", err)
+		}
+	})
+}
+
+// panicGame panics when a player holds Action.
+type panicGame struct{ *dots.Dots }
+
+func (g panicGame) Step(in []game.Input) {
+	for _, i := range in {
+		if i.Buttons&game.Action != 0 {
+			panic("boom")
+		}
+	}
+	g.Dots.Step(in)
+}
+
+var panicMode = game.Mode{Name: "panic", New: func(cfg game.Config) game.Game { return panicGame{dots.New(cfg)} }}
+
+func TestPanicInStepClosesTheRoomAndTellsPlayers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r, _ := startRoom(t, Config{Mode: panicMode})
+		a := &fakeClient{}
+		ja := join(t, r, a, "")
+		r.Input(ja.Player, a, Input{Buttons: game.Action})
+		time.Sleep(100 * time.Millisecond)
+		synctest.Wait()
+		<-r.Done()
+		if !errors.Is(a.closeReason(), ErrRoomCrashed) {
+			t.Errorf("player closed with %v; want ErrRoomCrashed", a.closeReason())
+		}
+		if _, err := r.Join(context.Background(), JoinRequest{Client: &fakeClient{}}); !errors.Is(err, ErrRoomClosed) {
+			t.Errorf("join after crash: %v; want ErrRoomClosed", err)
+		}
+	})
+}
+
+func TestMemoBuildsOnce(t *testing.T) {
+	s := &Snapshot{Tick: 1}
+	var builds sync.WaitGroup
+	calls := 0
+	var mu sync.Mutex
+	for range 50 {
+		builds.Add(1)
+		go func() {
+			defer builds.Done()
+			v := s.Memo("k", func() any {
+				mu.Lock()
+				calls++
+				mu.Unlock()
+				return 42
+			})
+			if v != 42 {
+				t.Errorf("memo returned %v", v)
+			}
+		}()
+	}
+	builds.Wait()
+	if calls != 1 {
+		t.Errorf("built %d times; want once", calls)
+	}
+	if v := s.Memo("other", func() any { return 7 }); v != 7 {
+		t.Errorf("second key = %v", v)
+	}
+}
