@@ -4,7 +4,11 @@
 // panic on any input and report what is wrong with an *Error.
 package protocol
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/arena-server/arena/game"
+)
 
 // Error is a client message that could not be used. Code is stable and
 // machine-readable; Message explains it to a person.
@@ -33,4 +37,31 @@ const (
 
 func errorf(code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// MessageKind says what a client message asks for.
+type MessageKind uint8
+
+// Kinds of client messages, common to every protocol.
+const (
+	// MsgInput sets the buttons a player holds.
+	MsgInput MessageKind = iota
+	// MsgLeave says the player leaves on purpose: no resume.
+	MsgLeave
+	// MsgPing asks for a pong carrying the client's timestamp back.
+	MsgPing
+	// MsgResync asks for a full snapshot.
+	MsgResync
+)
+
+// ClientMessage is a decoded client message of any protocol.
+type ClientMessage struct {
+	Kind MessageKind
+	// Seq numbers native inputs; zero for seed moves.
+	Seq     uint32
+	Buttons game.Buttons
+	// Once marks a seed move: a single step, not a held key.
+	Once bool
+	// Time is the client's timestamp of a ping, echoed in the pong.
+	Time uint32
 }

@@ -20,6 +20,7 @@ import (
 //	server → client  {"type":"error","code":"…","message":"…"}
 //	server → client  {"type":"notice","code":"…","message":"…"}
 //	init carries "token" (to resume after a dropped connection) and "room".
+//	client → server  {"type":"leave"}: leave for good, no resume.
 
 // seedMessage is a client message of the seed protocol. Fields are kept raw
 // so that a wrong type ("type": 3) is told apart from a missing field.
@@ -28,36 +29,40 @@ type seedMessage struct {
 	Direction json.RawMessage `json:"direction"`
 }
 
-// ParseSeed decodes one text message from a seed-protocol client. The only
-// message the seed defines is a move, which becomes the direction's button.
-func ParseSeed(data []byte) (game.Buttons, *Error) {
+// ParseSeed decodes one text message from a seed-protocol client: a move
+// (one step in a direction) or arena's leave.
+func ParseSeed(data []byte) (ClientMessage, *Error) {
 	trimmed := bytes.TrimLeft(data, " \t\r\n")
 	if !json.Valid(trimmed) {
-		return 0, errorf(CodeInvalidJSON, "message is not valid JSON")
+		return ClientMessage{}, errorf(CodeInvalidJSON, "message is not valid JSON")
 	}
 	if len(trimmed) == 0 || trimmed[0] != '{' {
-		return 0, errorf(CodeNotObject, "message must be a JSON object")
+		return ClientMessage{}, errorf(CodeNotObject, "message must be a JSON object")
 	}
 	var m seedMessage
 	if err := json.Unmarshal(trimmed, &m); err != nil {
-		return 0, errorf(CodeInvalidJSON, "message is not valid JSON")
+		return ClientMessage{}, errorf(CodeInvalidJSON, "message is not valid JSON")
 	}
 	typ, ok := jsonString(m.Type)
 	if !ok {
-		return 0, errorf(CodeMissingType, `message needs a "type" string`)
+		return ClientMessage{}, errorf(CodeMissingType, `message needs a "type" string`)
 	}
-	if typ != "move" {
-		return 0, errorf(CodeUnknownType, "unknown message type %s; this protocol accepts \"move\"", truncate(m.Type))
+	switch typ {
+	case "move":
+	case "leave":
+		return ClientMessage{Kind: MsgLeave}, nil
+	default:
+		return ClientMessage{}, errorf(CodeUnknownType, "unknown message type %s; this protocol accepts \"move\" and \"leave\"", truncate(m.Type))
 	}
 	dir, ok := jsonString(m.Direction)
 	if !ok {
-		return 0, errorf(CodeMissingDirection, `move needs a "direction" string`)
+		return ClientMessage{}, errorf(CodeMissingDirection, `move needs a "direction" string`)
 	}
 	b, ok := seedDirections[dir]
 	if !ok {
-		return 0, errorf(CodeUnknownDirection, "unknown direction %s; use UP, DOWN, LEFT or RIGHT", truncate(m.Direction))
+		return ClientMessage{}, errorf(CodeUnknownDirection, "unknown direction %s; use UP, DOWN, LEFT or RIGHT", truncate(m.Direction))
 	}
-	return b, nil
+	return ClientMessage{Kind: MsgInput, Buttons: b, Once: true}, nil
 }
 
 var seedDirections = map[string]game.Buttons{

@@ -19,6 +19,7 @@ func TestParseSeed(t *testing.T) {
 		{`{"type":"move","direction":"LEFT"}`, game.Left, ""},
 		{`{"type":"move","direction":"RIGHT"}`, game.Right, ""},
 		{` {"direction":"RIGHT","type":"move","extra":[1,2]} `, game.Right, ""},
+		{`{"type":"leave"}`, 0, ""},
 		{`not json`, 0, CodeInvalidJSON},
 		{`{"type":"move"`, 0, CodeInvalidJSON},
 		{``, 0, CodeInvalidJSON},
@@ -40,8 +41,12 @@ func TestParseSeed(t *testing.T) {
 	for _, tt := range tests {
 		got, err := ParseSeed([]byte(tt.in))
 		if tt.code == "" {
-			if err != nil || got != tt.want {
-				t.Errorf("ParseSeed(%s) = %v, %v; want %v", tt.in, got, err, tt.want)
+			wantKind := MsgInput
+			if tt.want == 0 {
+				wantKind = MsgLeave
+			}
+			if err != nil || got.Buttons != tt.want || got.Kind != wantKind || got.Once != (wantKind == MsgInput) {
+				t.Errorf("ParseSeed(%s) = %+v, %v; want %v", tt.in, got, err, tt.want)
 			}
 			continue
 		}
@@ -130,17 +135,20 @@ func FuzzParseSeed(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		b, err := ParseSeed(data)
+		m, err := ParseSeed(data)
 		if err != nil {
-			if b != 0 || err.Code == "" || err.Message == "" {
-				t.Fatalf("error %+v with buttons %v", err, b)
+			if m != (ClientMessage{}) || err.Code == "" || err.Message == "" {
+				t.Fatalf("error %+v with message %+v", err, m)
 			}
 			return
 		}
-		switch b {
+		if m.Kind == MsgLeave {
+			return
+		}
+		switch m.Buttons {
 		case game.Up, game.Down, game.Left, game.Right:
 		default:
-			t.Fatalf("accepted %q as buttons %v", data, b)
+			t.Fatalf("accepted %q as buttons %v", data, m.Buttons)
 		}
 	})
 }

@@ -2,6 +2,7 @@ package room
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -26,9 +27,9 @@ type ManagerConfig struct {
 	ResumeGrace time.Duration
 	// IdleTimeout is how long an empty room lives before it is disposed of.
 	IdleTimeout time.Duration
-	// TickTime observes every tick's duration in seconds, in every room.
-	TickTime interface{ Observe(float64) }
-	Logger   *slog.Logger
+	// Metrics is shared by every room.
+	Metrics Metrics
+	Logger  *slog.Logger
 }
 
 // Manager creates rooms on first join, finds them by name, and disposes of
@@ -40,8 +41,9 @@ type Manager struct {
 	wg     sync.WaitGroup
 	nextID atomic.Uint32
 
-	mu    sync.Mutex
-	rooms map[string]*Room
+	mu     sync.Mutex
+	rooms  map[string]*Room
+	tokens map[string]*Room // resume token → the room its player is in
 }
 
 // Errors a join may return besides those of Room.Join.
@@ -66,7 +68,13 @@ func NewManager(cfg ManagerConfig) (*Manager, error) {
 		cfg.Logger = slog.Default()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Manager{cfg: cfg, ctx: ctx, cancel: cancel, rooms: make(map[string]*Room)}, nil
+	return &Manager{
+		cfg:    cfg,
+		ctx:    ctx,
+		cancel: cancel,
+		rooms:  make(map[string]*Room),
+		tokens: make(map[string]*Room),
+	}, nil
 }
 
 var roomName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
@@ -91,9 +99,17 @@ func (m *Manager) Mode(name string) (game.Mode, error) {
 func (m *Manager) Modes() []game.Mode { return slices.Clone(m.cfg.Modes) }
 
 // Join seats a player in the named room, creating it if needed. An empty
-// name means the default room. An empty mode accepts the room's mode, or
-// creates the room with the default mode.
+// name means the room of req.Token's player if it is still live, else the
+// default room. An empty mode accepts the room's mode, or creates the room
+// with the default mode.
 func (m *Manager) Join(ctx context.Context, name, mode string, req JoinRequest) (*Room, Joined, error) {
+	if name == "" && req.Token != "" {
+		m.mu.Lock()
+		if r, ok := m.tokens[req.Token]; ok {
+			name = r.Name()
+		}
+		m.mu.Unlock()
+	}
 	if name == "" {
 		name = m.cfg.DefaultRoom
 	}
@@ -144,8 +160,9 @@ func (m *Manager) room(name, modeName string) (*Room, error) {
 		ResumeGrace: m.cfg.ResumeGrace,
 		IdleTimeout: m.cfg.IdleTimeout,
 		OnIdle:      func() bool { return m.retire(r) },
+		OnToken:     func(token string, valid bool) { m.token(r, token, valid) },
 		NewPlayerID: func() game.PlayerID { return game.PlayerID(m.nextID.Add(1)) },
-		TickTime:    m.cfg.TickTime,
+		Metrics:     m.cfg.Metrics,
 		Logger:      m.cfg.Logger,
 	})
 	m.rooms[name] = r
@@ -174,6 +191,56 @@ func (m *Manager) retire(r *Room) bool {
 	return true
 }
 
+// token keeps the index of resume tokens. It runs on r's goroutine.
+func (m *Manager) token(r *Room, token string, valid bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if valid {
+		m.tokens[token] = r
+	} else if m.tokens[token] == r {
+		delete(m.tokens, token)
+	}
+}
+
+// QuickJoin seats a player in the fullest room of the mode that has space,
+// or in a new room of that mode.
+func (m *Manager) QuickJoin(ctx context.Context, mode string, req JoinRequest) (*Room, Joined, error) {
+	for attempt := 0; ; attempt++ {
+		name, err := m.Match(mode)
+		if err != nil {
+			return nil, Joined{}, err
+		}
+		r, joined, err := m.Join(ctx, name, mode, req)
+		// Others may have filled the room since we looked: look again.
+		if (errors.Is(err, ErrRoomFull) || errors.Is(err, ErrWrongMode)) && attempt < 5 {
+			continue
+		}
+		return r, joined, err
+	}
+}
+
+// Match names the room a quick-join of mode should go to: the fullest live
+// room of that mode with space left, or a fresh name if there is none.
+func (m *Manager) Match(mode string) (string, error) {
+	md, err := m.Mode(mode)
+	if err != nil {
+		return "", err
+	}
+	best, bestPlayers := "", -1
+	for _, st := range m.Rooms() {
+		if st.Mode != md.Name || (st.Capacity > 0 && st.Players >= st.Capacity) {
+			continue
+		}
+		if st.Players > bestPlayers {
+			best, bestPlayers = st.Name, st.Players
+		}
+	}
+	if best != "" {
+		return best, nil
+	}
+	return md.Name + "-" + newRoomSuffix(), nil
+}
+
 // Rooms returns the figures of every live room, by name.
 func (m *Manager) Rooms() []Stats {
 	m.mu.Lock()
@@ -195,4 +262,15 @@ func (m *Manager) Rooms() []Stats {
 func (m *Manager) Close() {
 	m.cancel()
 	m.wg.Wait()
+}
+
+// newRoomSuffix returns a short random name part for matchmade rooms.
+func newRoomSuffix() string {
+	const alphabet = "abcdefghijkmnpqrstuvwxyz23456789"
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b[:])
 }

@@ -42,10 +42,28 @@ type Config struct {
 	// NewPlayerID hands out process-wide player IDs. Nil: a room-local
 	// counter.
 	NewPlayerID func() game.PlayerID
-	// TickTime, if set, observes every tick's duration in seconds (a
-	// prometheus.Histogram fits).
-	TickTime interface{ Observe(float64) }
-	Logger   *slog.Logger
+	// OnToken, if set, is told from the room's goroutine when a player's
+	// resume token becomes valid (true) and when it stops being (false), so
+	// that a resume can find its room by token alone.
+	OnToken func(token string, valid bool)
+	// Metrics receives the room's measurements; nil fields are skipped.
+	Metrics Metrics
+	Logger  *slog.Logger
+}
+
+// Metrics are the hooks through which a room reports what it measures.
+// prometheus.Histogram and prometheus.Counter fit them; the room package
+// itself imports no metrics library.
+type Metrics struct {
+	// TickSeconds observes how long each tick took to run.
+	TickSeconds interface{ Observe(float64) }
+	// TickOverruns counts ticks that ended after the next one was due.
+	TickOverruns interface{ Inc() }
+	// InputsSuperseded counts inputs dropped because a player sent more
+	// than its input buffer holds (more than one per tick, sustained).
+	InputsSuperseded interface{ Inc() }
+	// InboxFull counts inputs dropped because the room's inbox was full.
+	InboxFull interface{ Inc() }
 }
 
 // Input is a control message from a client, as the room queues it.
@@ -221,6 +239,7 @@ func (r *Room) Input(id game.PlayerID, c Client, in Input) {
 	case r.inbox <- command{kind: cmdInput, player: id, client: c, input: in}:
 	default:
 		r.stats.inputsDropped.Add(1)
+		inc(r.cfg.Metrics.InboxFull)
 	}
 }
 
@@ -298,6 +317,7 @@ func (r *Room) Run(ctx context.Context) (err error) {
 			now := time.Now()
 			if late := now.Sub(next); late > 0 {
 				r.stats.overruns.Add(1)
+				inc(r.cfg.Metrics.TickOverruns)
 				if late > maxBacklog*r.interval {
 					next = now
 				}
@@ -330,7 +350,10 @@ func (r *Room) handle(c command) {
 		if m == nil || m.client != c.client {
 			return
 		}
-		m.push(c.input, &r.stats.inputsDropped)
+		if !m.push(c.input) {
+			r.stats.inputsDropped.Add(1)
+			inc(r.cfg.Metrics.InputsSuperseded)
+		}
 	case cmdJoin:
 		joined, err := r.join(c.join.req)
 		c.join.reply <- joinResult{joined, err}
@@ -372,6 +395,9 @@ func (r *Room) join(req JoinRequest) (Joined, error) {
 	m := &member{id: id, name: req.Name, token: newToken(), client: req.Client}
 	i, _ := slices.BinarySearchFunc(r.members, id, cmpMember)
 	r.members = slices.Insert(r.members, i, m)
+	if r.cfg.OnToken != nil {
+		r.cfg.OnToken(m.token, true)
+	}
 	r.stats.players.Store(int64(len(r.members)))
 	if req.Token != "" {
 		req.Client.Event(Notice{Code: "resume_failed", Text: "that session has expired or is unknown here; you joined as a new player"})
@@ -394,6 +420,9 @@ func (r *Room) welcome(m *member, resumed bool) {
 
 func (r *Room) remove(m *member) {
 	r.game.Leave(m.id)
+	if r.cfg.OnToken != nil {
+		r.cfg.OnToken(m.token, false)
+	}
 	if i, found := slices.BinarySearchFunc(r.members, m.id, cmpMember); found {
 		r.members = slices.Delete(r.members, i, i+1)
 	}
@@ -434,8 +463,8 @@ func (r *Room) step() {
 	r.stats.ticks.Add(1)
 	avg := time.Duration(r.stats.tickNanos.Load())
 	r.stats.tickNanos.Store(int64(avg + (took-avg)/16))
-	if r.cfg.TickTime != nil {
-		r.cfg.TickTime.Observe(took.Seconds())
+	if r.cfg.Metrics.TickSeconds != nil {
+		r.cfg.Metrics.TickSeconds.Observe(took.Seconds())
 	}
 }
 
@@ -482,6 +511,9 @@ func (r *Room) closeAll(reason error) {
 		if m.client != nil {
 			m.client.Close(reason)
 		}
+		if r.cfg.OnToken != nil {
+			r.cfg.OnToken(m.token, false)
+		}
 	}
 	r.members = nil
 	r.stats.players.Store(0)
@@ -515,21 +547,30 @@ func cmpMember(m *member, id game.PlayerID) int {
 	return int(int64(m.id) - int64(id))
 }
 
-// push queues an input, superseding the oldest if the queue is full.
-func (m *member) push(in Input, dropped *atomic.Uint64) {
+// push queues an input, superseding the oldest if the queue is full. It
+// reports false if an input was dropped.
+func (m *member) push(in Input) bool {
 	if in.Seq != 0 {
 		if in.Seq <= m.lastSeq {
-			return // a duplicate or out of order: the newer one is queued
+			return true // a duplicate or out of order: the newer one is queued
 		}
 		m.lastSeq = in.Seq
 	}
+	kept := true
 	if m.n == inputDepth {
 		m.head = (m.head + 1) % inputDepth
 		m.n--
-		dropped.Add(1)
+		kept = false
 	}
 	m.queue[(m.head+m.n)%inputDepth] = in
 	m.n++
+	return kept
+}
+
+func inc(c interface{ Inc() }) {
+	if c != nil {
+		c.Inc()
+	}
 }
 
 // next returns the buttons the player holds this tick: the next queued input

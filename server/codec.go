@@ -9,26 +9,42 @@ import (
 
 // codec is one wire protocol as one connection speaks it. The reader
 // goroutine calls decode; the writer goroutine calls the write methods, so a
-// codec may keep writer-side state (a delta base) without locking.
+// codec may keep writer-side state (a delta base) without locking. The write
+// methods report the payload bytes they wrote.
 type codec interface {
 	// decode turns one client message into something the session acts on.
-	decode(msgType int, data []byte) (clientMessage, *protocol.Error)
-	// writeEvent writes a room.Welcome, a room.Notice or a *protocol.Error.
-	writeEvent(ws *websocket.Conn, e any) error
+	decode(msgType int, data []byte) (protocol.ClientMessage, *protocol.Error)
+	// writeEvent writes a room.Welcome, a room.Notice, a *protocol.Error or
+	// a pong.
+	writeEvent(ws *websocket.Conn, e any) (int, error)
 	// writeState writes one state.
-	writeState(ws *websocket.Conn, st room.State) error
+	writeState(ws *websocket.Conn, st room.State) (int, error)
 }
 
-type messageKind uint8
+// pong answers a client's ping.
+type pong struct {
+	clientTime uint32
+	tick       uint64
+}
 
-const (
-	msgInput messageKind = iota
-)
+// prepared is a message encoded and framed once, to be written to many
+// connections.
+type prepared struct {
+	msg  *websocket.PreparedMessage
+	size int
+	err  error
+}
 
-// clientMessage is a decoded client message.
-type clientMessage struct {
-	kind  messageKind
-	input room.Input
+func prepare(msgType int, data []byte) prepared {
+	pm, err := websocket.NewPreparedMessage(msgType, data)
+	return prepared{msg: pm, size: len(data), err: err}
+}
+
+func (p prepared) writeTo(ws *websocket.Conn) (int, error) {
+	if p.err != nil {
+		return 0, p.err
+	}
+	return p.size, ws.WritePreparedMessage(p.msg)
 }
 
 // seedCodec speaks the seed's JSON protocol.
@@ -38,22 +54,17 @@ type seedCodec struct {
 
 var _ codec = (*seedCodec)(nil)
 
-func (c *seedCodec) decode(msgType int, data []byte) (clientMessage, *protocol.Error) {
+func (c *seedCodec) decode(msgType int, data []byte) (protocol.ClientMessage, *protocol.Error) {
 	if msgType != websocket.TextMessage {
-		return clientMessage{}, &protocol.Error{
+		return protocol.ClientMessage{}, &protocol.Error{
 			Code:    protocol.CodeBinaryUnsupported,
 			Message: "this connection speaks the seed JSON protocol: send text frames",
 		}
 	}
-	b, err := protocol.ParseSeed(data)
-	if err != nil {
-		return clientMessage{}, err
-	}
-	// A seed move is one step: the room applies it for one tick.
-	return clientMessage{kind: msgInput, input: room.Input{Buttons: b, Once: true}}, nil
+	return protocol.ParseSeed(data)
 }
 
-func (c *seedCodec) writeEvent(ws *websocket.Conn, e any) error {
+func (c *seedCodec) writeEvent(ws *websocket.Conn, e any) (int, error) {
 	switch e := e.(type) {
 	case room.Welcome:
 		c.buf = protocol.AppendSeedInit(c.buf[:0], e.Player, e.Token, e.Room)
@@ -62,28 +73,18 @@ func (c *seedCodec) writeEvent(ws *websocket.Conn, e any) error {
 	case *protocol.Error:
 		c.buf = protocol.AppendSeedError(c.buf[:0], e)
 	default:
-		return nil
+		return 0, nil // the seed protocol has no pong
 	}
-	return ws.WriteMessage(websocket.TextMessage, c.buf)
+	return len(c.buf), ws.WriteMessage(websocket.TextMessage, c.buf)
 }
 
 // seedStateKey memoizes a snapshot's seed encoding: every seed client sees
 // the same state_update, so it is encoded and framed once per tick.
 type seedStateKey struct{}
 
-func (c *seedCodec) writeState(ws *websocket.Conn, st room.State) error {
-	pm := st.Snap.Memo(seedStateKey{}, func() any {
-		pm, err := websocket.NewPreparedMessage(websocket.TextMessage, protocol.AppendSeedState(nil, st.Snap.Entities))
-		if err != nil {
-			return err
-		}
-		return pm
-	})
-	switch pm := pm.(type) {
-	case *websocket.PreparedMessage:
-		return ws.WritePreparedMessage(pm)
-	case error:
-		return pm
-	}
-	return nil
+func (c *seedCodec) writeState(ws *websocket.Conn, st room.State) (int, error) {
+	p := st.Snap.Memo(seedStateKey{}, func() any {
+		return prepare(websocket.TextMessage, protocol.AppendSeedState(nil, st.Snap.Entities))
+	}).(prepared)
+	return p.writeTo(ws)
 }

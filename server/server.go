@@ -1,10 +1,11 @@
 // Package server is arena's network face: the HTTP mux that serves the
-// browser client, health checks and the lobby API, and the WebSocket sessions
-// that connect players to rooms.
+// browser client, health checks, metrics and the lobby API, and the
+// WebSocket sessions that connect players to rooms.
 package server
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,23 +13,21 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/gorilla/websocket"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/arena-server/arena/game"
-	"github.com/arena-server/arena/protocol"
 	"github.com/arena-server/arena/room"
 )
 
-// Config is everything a Server needs. Zero values take the defaults of
-// DefaultConfig.
+// Config is everything a Server needs. Start from DefaultConfig.
 type Config struct {
 	// Modes the server offers; the first is the default.
 	Modes []game.Mode
@@ -42,6 +41,18 @@ type Config struct {
 	// RoomIdleTimeout is how long an empty room lives.
 	RoomIdleTimeout time.Duration
 
+	// MaxConnections bounds open WebSockets (503 beyond); 0: no limit.
+	MaxConnections int
+	// MaxConnectionsPerIP bounds open WebSockets from one address (429
+	// beyond); 0: no limit.
+	MaxConnectionsPerIP int
+	// ClientIPHeader names a header (X-Forwarded-For, X-Real-IP) that holds
+	// the client's address, set by a trusted reverse proxy. Empty: the
+	// address of the TCP peer.
+	ClientIPHeader string
+	// HandshakeTimeout bounds reading a request's headers and the WebSocket
+	// handshake, so connections that never finish one are dropped.
+	HandshakeTimeout time.Duration
 	// MaxMessageBytes closes connections that send a larger message (1009).
 	MaxMessageBytes int
 	// MessageRate and MessageBurst bound client messages: a client that
@@ -70,29 +81,45 @@ type Config struct {
 	// ShutdownTimeout bounds a graceful shutdown.
 	ShutdownTimeout time.Duration
 
+	// TLSCertFile and TLSKeyFile, if both set, serve HTTPS and WSS.
+	TLSCertFile, TLSKeyFile string
+	// AdminToken enables /admin for requests that present it. Empty
+	// disables the admin page.
+	AdminToken string
+	// PprofAddr, if set, serves net/http/pprof on a separate listener
+	// there (keep it on loopback).
+	PprofAddr string
+
 	// Static is the browser client, served at /. Nil serves nothing.
 	Static fs.FS
+	// Admin is the admin page, served at /admin/ when AdminToken is set.
+	Admin  fs.FS
 	Logger *slog.Logger
 }
 
-// DefaultConfig returns the configuration arena runs with out of the box.
+// DefaultConfig returns the configuration arena runs with out of the box:
+// safe to expose, generous enough for real games.
 func DefaultConfig() Config {
 	return Config{
-		DefaultRoom:     "default",
-		TickRate:        20,
-		ResumeGrace:     20 * time.Second,
-		RoomIdleTimeout: 30 * time.Second,
-		MaxMessageBytes: 4096,
-		MessageRate:     100,
-		MessageBurst:    200,
-		ErrorRate:       5,
-		ErrorBurst:      10,
-		MaxQueuedEvents: 256,
-		WriteTimeout:    5 * time.Second,
-		PingInterval:    2 * time.Second,
-		PongTimeout:     6 * time.Second,
-		AllowNullOrigin: true,
-		ShutdownTimeout: 4 * time.Second,
+		DefaultRoom:         "default",
+		TickRate:            20,
+		RoomCapacity:        1000,
+		ResumeGrace:         20 * time.Second,
+		RoomIdleTimeout:     30 * time.Second,
+		MaxConnections:      10000,
+		MaxConnectionsPerIP: 100,
+		HandshakeTimeout:    5 * time.Second,
+		MaxMessageBytes:     4096,
+		MessageRate:         100,
+		MessageBurst:        200,
+		ErrorRate:           5,
+		ErrorBurst:          10,
+		MaxQueuedEvents:     256,
+		WriteTimeout:        5 * time.Second,
+		PingInterval:        2 * time.Second,
+		PongTimeout:         6 * time.Second,
+		AllowNullOrigin:     true,
+		ShutdownTimeout:     4 * time.Second,
 	}
 }
 
@@ -103,12 +130,23 @@ type Server struct {
 	rooms    *room.Manager
 	upgrader websocket.Upgrader
 	mux      *http.ServeMux
+	metrics  *metrics
+	traffic  traffic
+	started  time.Time
 
 	draining atomic.Bool
 	nextConn atomic.Uint64
 	mu       sync.Mutex
 	sessions map[*session]struct{}
+	perIP    map[string]int
 	wg       sync.WaitGroup
+}
+
+// traffic counts what crosses the WebSockets; metrics and the admin page
+// read it.
+type traffic struct {
+	messagesIn, messagesOut atomic.Uint64
+	bytesIn, bytesOut       atomic.Uint64
 }
 
 // New validates cfg and returns a server. Its rooms run until Serve returns.
@@ -116,10 +154,17 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	if cfg.MaxMessageBytes <= 0 || cfg.MessageRate <= 0 || cfg.MessageBurst <= 0 ||
-		cfg.WriteTimeout <= 0 || cfg.PingInterval <= 0 || cfg.PongTimeout <= cfg.PingInterval {
-		return nil, errors.New("server: limits must be positive and the pong timeout longer than the ping interval")
+	if err := validate(&cfg); err != nil {
+		return nil, fmt.Errorf("server config: %w", err)
 	}
+	s := &Server{
+		cfg:      cfg,
+		log:      cfg.Logger,
+		sessions: make(map[*session]struct{}),
+		perIP:    make(map[string]int),
+		started:  time.Now(),
+	}
+	s.metrics = newMetrics(func() []room.Stats { return s.rooms.Rooms() }, &s.traffic, s.connectionCount)
 	rooms, err := room.NewManager(room.ManagerConfig{
 		Modes:       cfg.Modes,
 		DefaultRoom: cfg.DefaultRoom,
@@ -127,40 +172,71 @@ func New(cfg Config) (*Server, error) {
 		Capacity:    cfg.RoomCapacity,
 		ResumeGrace: cfg.ResumeGrace,
 		IdleTimeout: cfg.RoomIdleTimeout,
+		Metrics:     s.metrics.roomMetrics(),
 		Logger:      cfg.Logger,
 	})
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{
-		cfg:      cfg,
-		log:      cfg.Logger,
-		rooms:    rooms,
-		sessions: make(map[*session]struct{}),
-	}
+	s.rooms = rooms
 	s.upgrader = websocket.Upgrader{
-		HandshakeTimeout: 10 * time.Second,
+		HandshakeTimeout: cfg.HandshakeTimeout,
 		ReadBufferSize:   4096,
 		WriteBufferSize:  4096,
-		CheckOrigin:      s.checkOrigin,
+		// serveWS checks the origin before upgrading, with a clearer answer.
+		CheckOrigin: func(*http.Request) bool { return true },
+		Error:       s.handshakeError,
 	}
+	s.routes()
+	return s, nil
+}
+
+func validate(cfg *Config) error {
+	switch {
+	case len(cfg.Modes) == 0:
+		return errors.New("no game modes")
+	case cfg.TickRate < 1 || cfg.TickRate > 1000:
+		return fmt.Errorf("tick rate %d out of range 1..1000", cfg.TickRate)
+	case cfg.MaxMessageBytes <= 0, cfg.MessageRate <= 0, cfg.MessageBurst <= 0, cfg.ErrorRate < 0,
+		cfg.MaxQueuedEvents <= 0, cfg.WriteTimeout <= 0, cfg.HandshakeTimeout <= 0:
+		return errors.New("message limits, queue sizes and timeouts must be positive")
+	case cfg.PingInterval <= 0 || cfg.PongTimeout <= cfg.PingInterval:
+		return errors.New("the pong timeout must be longer than the ping interval")
+	case cfg.RoomCapacity < 0, cfg.MaxConnections < 0, cfg.MaxConnectionsPerIP < 0:
+		return errors.New("capacities and connection limits cannot be negative")
+	case (cfg.TLSCertFile == "") != (cfg.TLSKeyFile == ""):
+		return errors.New("TLS needs both a certificate and a key file")
+	}
+	if cfg.TLSCertFile != "" {
+		if _, err := tls.LoadX509KeyPair(cfg.TLSCertFile, cfg.TLSKeyFile); err != nil {
+			return fmt.Errorf("TLS: %w", err)
+		}
+	}
+	return nil
+}
+
+func (s *Server) routes() {
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("GET /ws", s.serveWS)
 	s.mux.HandleFunc("GET /healthz", s.serveHealth)
 	s.mux.HandleFunc("GET /readyz", s.serveReady)
-	if cfg.Static != nil {
-		static := http.FileServerFS(cfg.Static)
-		s.mux.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) {
-			if websocket.IsWebSocketUpgrade(r) && r.URL.Path == "/" {
-				s.serveWS(w, r) // the seed's client connects to ws://host:8765/
-				return
-			}
-			static.ServeHTTP(w, r)
-		})
-	} else {
-		s.mux.HandleFunc("GET /{$}", s.serveWS)
+	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
+	s.mux.HandleFunc("GET /api/rooms", s.serveRooms)
+	s.mux.HandleFunc("GET /api/modes", s.serveModes)
+	s.mux.HandleFunc("POST /api/matchmake", s.serveMatchmake)
+	s.mux.HandleFunc("GET /admin/", s.serveAdminPage)
+	s.mux.HandleFunc("GET /admin/api/stats", s.requireAdmin(s.serveAdminStats))
+	var static http.Handler = http.NotFoundHandler()
+	if s.cfg.Static != nil {
+		static = http.FileServerFS(s.cfg.Static)
 	}
-	return s, nil
+	s.mux.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/" && websocket.IsWebSocketUpgrade(r) {
+			s.serveWS(w, r) // the seed's client connects to ws://host:8765/
+			return
+		}
+		static.ServeHTTP(w, r)
+	})
 }
 
 // Handler returns the server's HTTP handler.
@@ -171,26 +247,41 @@ func (s *Server) Rooms() *room.Manager { return s.rooms }
 
 // Serve accepts connections on ln until ctx is done, then shuts down
 // gracefully: it stops accepting, closes every WebSocket with 1001 and a
-// reason, stops the rooms, and returns nil within ShutdownTimeout.
+// reason, stops the rooms, and returns within ShutdownTimeout.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	hs := &http.Server{
 		Handler:           s.mux,
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		ReadHeaderTimeout: s.cfg.HandshakeTimeout,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	errc := make(chan error, 2)
+	go func() {
+		if s.cfg.TLSCertFile != "" {
+			errc <- hs.ServeTLS(ln, s.cfg.TLSCertFile, s.cfg.TLSKeyFile)
+		} else {
+			errc <- hs.Serve(ln)
+		}
+	}()
+	var debug *http.Server
+	if s.cfg.PprofAddr != "" {
+		dln, err := net.Listen("tcp", s.cfg.PprofAddr)
+		if err != nil {
+			_ = hs.Close()
+			s.rooms.Close()
+			return fmt.Errorf("pprof listener: %w", err)
+		}
+		debug = &http.Server{Handler: pprofMux(), ReadHeaderTimeout: s.cfg.HandshakeTimeout}
+		s.log.Info("pprof listening", "addr", dln.Addr().String())
+		go func() { _ = debug.Serve(dln) }()
+	}
+	var serveErr error
 	select {
 	case err := <-errc:
-		s.rooms.Close()
-		return fmt.Errorf("serve: %w", err)
+		serveErr = fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	timeout := s.cfg.ShutdownTimeout
-	if timeout <= 0 {
-		timeout = 4 * time.Second
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), timeout)
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
 	s.Shutdown(sctx)
 	// WebSockets are hijacked, so http.Server.Shutdown does not wait for
@@ -198,12 +289,25 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if err := hs.Shutdown(sctx); err != nil {
 		_ = hs.Close()
 	}
-	return nil
+	if debug != nil {
+		_ = debug.Close()
+	}
+	return serveErr
+}
+
+func pprofMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }
 
 // Shutdown stops accepting WebSockets, closes every session with 1001 and a
 // reason, waits for them until ctx is done (then drops the rest), and stops
-// the rooms.
+// the rooms. /readyz reports not ready from its start.
 func (s *Server) Shutdown(ctx context.Context) {
 	s.draining.Store(true)
 	s.mu.Lock()
@@ -248,26 +352,46 @@ func (s *Server) serveReady(w http.ResponseWriter, _ *http.Request) {
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// serveWS upgrades a request to a WebSocket session.
+func writeError(w http.ResponseWriter, status int, code, message string) {
+	writeJSON(w, status, map[string]string{"code": code, "message": message})
+}
+
+// handshakeError answers a refused WebSocket handshake.
+func (s *Server) handshakeError(w http.ResponseWriter, _ *http.Request, status int, reason error) {
+	s.metrics.refused.WithLabelValues("handshake").Inc()
+	http.Error(w, reason.Error(), status)
+}
+
+// serveWS admits a WebSocket connection and runs its session.
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	if !websocket.IsWebSocketUpgrade(r) {
 		http.Error(w, "this endpoint speaks WebSocket", http.StatusUpgradeRequired)
 		return
 	}
-	if s.draining.Load() {
-		http.Error(w, "server is shutting down", http.StatusServiceUnavailable)
+	if !s.checkOrigin(r) {
+		s.metrics.refused.WithLabelValues("origin").Inc()
+		http.Error(w, "origin not allowed: "+r.Header.Get("Origin"), http.StatusForbidden)
 		return
 	}
+	ip := s.clientIP(r)
+	if status, reason := s.admit(ip); status != 0 {
+		w.Header().Set("Retry-After", "5")
+		http.Error(w, reason, status)
+		return
+	}
+	defer s.release(ip)
+
 	ws, err := s.upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		return // the upgrader has answered with an HTTP error
 	}
 	id := s.nextConn.Add(1)
-	log := s.log.With("conn", id, "remote", r.RemoteAddr)
+	log := s.log.With("conn", id, "ip", ip)
 	sess := newSession(s, ws, &seedCodec{}, log)
 	if !s.track(sess) {
 		sess.close(reasonShutdown)
@@ -275,6 +399,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer s.untrack(sess)
+	s.metrics.connectionsTotal.Inc()
 
 	q := r.URL.Query()
 	name, err := nickname(q.Get("name"))
@@ -282,7 +407,57 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		sess.refuse(err)
 		return
 	}
-	sess.serve(q.Get("room"), q.Get("mode"), name, q.Get("token"))
+	roomName, mode := q.Get("room"), q.Get("mode")
+	join := func(req room.JoinRequest) (*room.Room, room.Joined, error) {
+		if roomName == "" && mode != "" && req.Token == "" {
+			return s.rooms.QuickJoin(sess.ctx, mode, req)
+		}
+		return s.rooms.Join(sess.ctx, roomName, mode, req)
+	}
+	sess.serve(join, name, q.Get("token"))
+}
+
+// admit counts a new connection against the limits, or says why not.
+func (s *Server) admit(ip string) (status int, reason string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.draining.Load():
+		s.metrics.refused.WithLabelValues("draining").Inc()
+		return http.StatusServiceUnavailable, "server is shutting down"
+	case s.cfg.MaxConnections > 0 && s.openConnections() >= s.cfg.MaxConnections:
+		s.metrics.refused.WithLabelValues("max_connections").Inc()
+		return http.StatusServiceUnavailable, "server is at its connection limit"
+	case s.cfg.MaxConnectionsPerIP > 0 && s.perIP[ip] >= s.cfg.MaxConnectionsPerIP:
+		s.metrics.refused.WithLabelValues("max_connections_per_ip").Inc()
+		return http.StatusTooManyRequests, "too many connections from your address"
+	}
+	s.perIP[ip]++
+	return 0, ""
+}
+
+func (s *Server) release(ip string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.perIP[ip]--; s.perIP[ip] <= 0 {
+		delete(s.perIP, ip)
+	}
+}
+
+// openConnections counts admitted connections, handshaking ones included.
+// The caller holds s.mu.
+func (s *Server) openConnections() int {
+	n := 0
+	for _, c := range s.perIP {
+		n += c
+	}
+	return n
+}
+
+func (s *Server) connectionCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.sessions)
 }
 
 func (s *Server) track(sess *session) bool {
@@ -303,9 +478,28 @@ func (s *Server) untrack(sess *session) {
 	s.wg.Done()
 }
 
+// clientIP is the address connection limits count against.
+func (s *Server) clientIP(r *http.Request) string {
+	if h := s.cfg.ClientIPHeader; h != "" {
+		if v := r.Header.Get(h); v != "" {
+			// X-Forwarded-For lists the client first.
+			first, _, _ := strings.Cut(v, ",")
+			if ip := strings.TrimSpace(first); net.ParseIP(ip) != nil {
+				return ip
+			}
+		}
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
 // checkOrigin lets non-browser clients (no Origin) and pages from the
 // server's own host connect, plus pages opened from disk (Origin: null) if
-// allowed and any configured origin.
+// allowed and any configured origin. Browsers always send Origin, so this
+// stops other web sites from opening connections in their visitors' names.
 func (s *Server) checkOrigin(r *http.Request) bool {
 	origin := r.Header.Get("Origin")
 	switch origin {
@@ -321,22 +515,4 @@ func (s *Server) checkOrigin(r *http.Request) bool {
 	}
 	u, err := url.Parse(origin)
 	return err == nil && strings.EqualFold(u.Host, r.Host)
-}
-
-// MaxNameLength is the longest nickname, in characters.
-const MaxNameLength = 16
-
-// nickname validates a player's chosen name. Names are shown to others, so
-// they are short and printable; rendering them safely is the client's job.
-func nickname(name string) (string, error) {
-	name = strings.TrimSpace(name)
-	if !utf8.ValidString(name) || utf8.RuneCountInString(name) > MaxNameLength {
-		return "", &protocol.Error{Code: protocol.CodeBadRequest, Message: fmt.Sprintf("names are at most %d characters", MaxNameLength)}
-	}
-	for _, r := range name {
-		if !unicode.IsPrint(r) {
-			return "", &protocol.Error{Code: protocol.CodeBadRequest, Message: "names may only hold printable characters"}
-		}
-	}
-	return name, nil
 }

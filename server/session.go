@@ -21,26 +21,32 @@ import (
 
 // Close codes arena sends besides the standard ones.
 const (
-	// CloseTakenOver: another connection resumed this player.
+	// CloseTakenOver: another connection resumed this player. Clients
+	// should not reconnect automatically after it.
 	CloseTakenOver = 4001
 )
 
-// closeReason is why a connection ends, as it goes on the wire. A zero code
-// sends no close frame (the socket is already broken).
+// closeReason is why a connection ends: the close frame's code and text, and
+// a short label for logs and metrics. A zero code sends no close frame (the
+// socket is already broken, or the peer closed first).
 type closeReason struct {
-	code int
-	text string
+	code  int
+	text  string
+	label string
 }
 
 var (
-	reasonShutdown   = closeReason{websocket.CloseGoingAway, "server shutting down"}
-	reasonRoomClosed = closeReason{websocket.CloseGoingAway, "room closed"}
-	reasonCrashed    = closeReason{websocket.CloseInternalServerErr, "room stopped after an internal error"}
-	reasonTakenOver  = closeReason{CloseTakenOver, "another connection resumed this player"}
-	reasonFlood      = closeReason{websocket.ClosePolicyViolation, "too many messages"}
-	reasonSlow       = closeReason{websocket.ClosePolicyViolation, "client too slow to keep up"}
-	reasonNoPong     = closeReason{websocket.ClosePolicyViolation, "no answer to ping"}
-	reasonRoomFull   = closeReason{websocket.CloseTryAgainLater, "room is full"}
+	reasonShutdown   = closeReason{websocket.CloseGoingAway, "server shutting down", "shutdown"}
+	reasonRoomClosed = closeReason{websocket.CloseGoingAway, "room closed", "room_closed"}
+	reasonCrashed    = closeReason{websocket.CloseInternalServerErr, "room stopped after an internal error", "room_crashed"}
+	reasonTakenOver  = closeReason{CloseTakenOver, "another connection resumed this player", "taken_over"}
+	reasonFlood      = closeReason{websocket.ClosePolicyViolation, "too many messages", "flood"}
+	reasonSlow       = closeReason{websocket.ClosePolicyViolation, "client too slow to keep up", "slow"}
+	reasonNoPong     = closeReason{websocket.ClosePolicyViolation, "no answer to ping", "no_pong"}
+	reasonRoomFull   = closeReason{websocket.CloseTryAgainLater, "room is full", "room_full"}
+	reasonLeft       = closeReason{websocket.CloseNormalClosure, "", "left"}
+	reasonPeerClosed = closeReason{label: "client_closed"}
+	reasonNetwork    = closeReason{label: "network"}
 )
 
 // reasonFor maps a room's reason for ending a connection to the wire.
@@ -57,16 +63,16 @@ func reasonFor(err error) closeReason {
 	case errors.Is(err, room.ErrRoomClosed):
 		return reasonRoomClosed
 	}
-	return closeReason{websocket.CloseInternalServerErr, "internal error"}
+	return closeReason{websocket.CloseInternalServerErr, "internal error", "internal"}
 }
 
 // closeGrace is how long a closing connection waits for the peer's close
 // frame before the socket is torn down.
 const closeGrace = time.Second
 
-// session is one WebSocket connection: a reader (this handler's goroutine)
-// that decodes, validates, rate-limits and forwards to the room, and a writer
-// that drains the outbox. The room never touches the socket.
+// session is one WebSocket connection: a reader (the HTTP handler's
+// goroutine) that decodes, validates, rate-limits and forwards to the room,
+// and a writer that drains the outbox. The room never touches the socket.
 type session struct {
 	srv   *Server
 	ws    *websocket.Conn
@@ -131,12 +137,13 @@ func (s *session) close(r closeReason) {
 	})
 }
 
-// serve runs the session until the connection ends.
-func (s *session) serve(roomName, mode, name, token string) {
+// serve joins the player to a room and runs the session until the
+// connection ends.
+func (s *session) serve(join func(room.JoinRequest) (*room.Room, room.Joined, error), name, token string) {
 	defer s.ws.Close()
 	defer s.cancel()
 
-	r, joined, err := s.srv.rooms.Join(s.ctx, roomName, mode, room.JoinRequest{Client: s, Name: name, Token: token})
+	r, joined, err := join(room.JoinRequest{Client: s, Name: name, Token: token})
 	if err != nil {
 		s.refuse(err)
 		return
@@ -150,46 +157,43 @@ func (s *session) serve(roomName, mode, name, token string) {
 		defer close(writerDone)
 		s.writeLoop()
 	}()
-	onPurpose := s.readLoop()
-	s.close(closeReason{websocket.CloseNormalClosure, ""})
-	r.Leave(joined.Player, s, onPurpose)
+	s.readLoop()
+	s.close(reasonNetwork)
+	r.Leave(joined.Player, s, s.reason == reasonLeft)
 	<-writerDone
-	s.log.Debug("left", "code", s.reason.code, "reason", s.reason.text, "on_purpose", onPurpose)
+	s.srv.metrics.disconnects.WithLabelValues(s.reason.label).Inc()
+	s.log.Debug("disconnected", "reason", s.reason.label, "code", s.reason.code)
 }
 
-// refuse answers a join that failed and closes.
+// refuse answers a join that failed, then closes.
 func (s *session) refuse(err error) {
-	var reason closeReason
+	reason := reasonFor(err)
+	code := protocol.CodeServerError
 	var perr *protocol.Error
 	switch {
 	case errors.As(err, &perr):
-		reason = closeReason{websocket.ClosePolicyViolation, perr.Message}
+		reason = closeReason{websocket.ClosePolicyViolation, perr.Message, "bad_request"}
 	case errors.Is(err, room.ErrRoomFull):
-		reason = reasonRoomFull
-		perr = &protocol.Error{Code: protocol.CodeRoomFull, Message: err.Error()}
-	case errors.Is(err, room.ErrShutdown):
-		reason = reasonShutdown
+		code = protocol.CodeRoomFull
 	case errors.Is(err, room.ErrBadRoomName), errors.Is(err, room.ErrUnknownMode), errors.Is(err, room.ErrWrongMode):
-		reason = closeReason{websocket.ClosePolicyViolation, err.Error()}
-		perr = &protocol.Error{Code: protocol.CodeBadRequest, Message: err.Error()}
+		code = protocol.CodeBadRequest
+		reason = closeReason{websocket.ClosePolicyViolation, err.Error(), "bad_request"}
+	case errors.Is(err, room.ErrShutdown):
 	default:
 		s.log.Error("join failed", "err", err)
-		reason = closeReason{websocket.CloseInternalServerErr, "could not join"}
-		perr = &protocol.Error{Code: protocol.CodeServerError, Message: "could not join"}
+		reason = closeReason{websocket.CloseInternalServerErr, "could not join a room", "internal"}
 	}
-	if perr != nil {
-		_ = s.ws.SetWriteDeadline(time.Now().Add(s.srv.cfg.WriteTimeout))
-		_ = s.codec.writeEvent(s.ws, perr)
+	if perr == nil {
+		perr = &protocol.Error{Code: code, Message: reason.text}
 	}
+	_ = s.ws.SetWriteDeadline(time.Now().Add(s.srv.cfg.WriteTimeout))
+	_, _ = s.codec.writeEvent(s.ws, perr)
 	if len(reason.text) > 120 {
-		reason.text = reason.text[:120] // a close frame's payload is at most 125 bytes
+		reason.text = reason.text[:120] // a close frame holds at most 123 bytes of text
 	}
 	s.close(reason)
-	s.awaitClose()
-}
-
-// awaitClose reads until the peer answers our close frame or closeGrace ends.
-func (s *session) awaitClose() {
+	s.srv.metrics.refused.WithLabelValues(reason.label).Inc()
+	// Read until the peer answers the close frame or closeGrace ends.
 	for {
 		if _, _, err := s.ws.NextReader(); err != nil {
 			return
@@ -197,10 +201,10 @@ func (s *session) awaitClose() {
 	}
 }
 
-// readLoop reads client messages until the connection ends. It reports
-// whether the client left on purpose (a close with 1000).
-func (s *session) readLoop() (onPurpose bool) {
+// readLoop reads client messages until the connection ends.
+func (s *session) readLoop() {
 	cfg := &s.srv.cfg
+	traffic := &s.srv.traffic
 	s.ws.SetPongHandler(func(string) error {
 		if !s.closing.Load() {
 			_ = s.ws.SetReadDeadline(time.Now().Add(cfg.PongTimeout))
@@ -213,59 +217,74 @@ func (s *session) readLoop() (onPurpose bool) {
 	for {
 		msgType, rd, err := s.ws.NextReader()
 		if err != nil {
-			return s.readFailed(err)
+			s.readFailed(err)
+			return
 		}
 		n, err := io.ReadFull(rd, buf)
 		switch {
-		case err == nil: // read limit+1 bytes: too big
-			s.close(closeReason{websocket.CloseMessageTooBig, fmt.Sprintf("message larger than %d bytes", cfg.MaxMessageBytes)})
-			return false
+		case err == nil: // read the limit and one byte more: too big
+			s.close(closeReason{websocket.CloseMessageTooBig, fmt.Sprintf("message larger than %d bytes", cfg.MaxMessageBytes), "too_big"})
+			return
 		case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		default:
-			return s.readFailed(err)
+			s.readFailed(err)
+			return
 		}
+		traffic.messagesIn.Add(1)
+		traffic.bytesIn.Add(uint64(n))
 		if !s.flood.Allow() {
 			s.close(reasonFlood)
-			return false
+			return
 		}
 		msg, perr := s.codec.decode(msgType, buf[:n])
 		if perr != nil {
 			s.reject(perr)
 			continue
 		}
-		switch msg.kind {
-		case msgInput:
-			s.room.Input(s.player, s, msg.input)
+		switch msg.Kind {
+		case protocol.MsgInput:
+			s.room.Input(s.player, s, room.Input{Seq: msg.Seq, Buttons: msg.Buttons, Once: msg.Once})
+		case protocol.MsgLeave:
+			s.close(reasonLeft)
+			return
 		}
 	}
 }
 
 // readFailed classifies the error that ended the read loop.
-func (s *session) readFailed(err error) (onPurpose bool) {
+func (s *session) readFailed(err error) {
 	var ce *websocket.CloseError
 	if errors.As(err, &ce) {
-		return ce.Code == websocket.CloseNormalClosure
+		if ce.Code == websocket.CloseNormalClosure {
+			s.close(reasonLeft) // a 1000 from the client means it left on purpose
+		} else {
+			s.close(reasonPeerClosed)
+		}
+		return
 	}
 	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() && !s.closing.Load() {
-		s.close(reasonNoPong)
+	if errors.As(err, &ne) && ne.Timeout() {
+		s.close(reasonNoPong) // no effect if we were closing already
 	}
-	return false
 }
 
 // reject answers bad input with an error message, at a limited rate: the
 // connection stays open and nobody else is affected.
 func (s *session) reject(perr *protocol.Error) {
-	if s.answers.Allow() {
-		if !s.out.push(perr) {
-			s.close(reasonSlow)
-		}
+	s.srv.metrics.badMessages.WithLabelValues(perr.Code).Inc()
+	if !s.answers.Allow() {
+		s.srv.metrics.answersDropped.Inc()
+		return
+	}
+	if !s.out.push(perr) {
+		s.close(reasonSlow)
 	}
 }
 
 // writeLoop sends what the outbox holds until the session closes.
 func (s *session) writeLoop() {
 	cfg := &s.srv.cfg
+	traffic := &s.srv.traffic
 	ping := time.NewTicker(cfg.PingInterval)
 	defer ping.Stop()
 	var b batch
@@ -282,22 +301,34 @@ func (s *session) writeLoop() {
 		case <-s.out.wake:
 		}
 		s.out.take(&b)
+		if b.coalesced > 0 {
+			s.srv.metrics.statesCoalesced.Add(float64(b.coalesced))
+		}
 		if b.overflow {
 			s.close(reasonSlow)
 			return
 		}
 		_ = s.ws.SetWriteDeadline(time.Now().Add(cfg.WriteTimeout))
+		sent, bytes := 0, 0
+		var err error
 		for _, e := range b.events {
-			if err := s.codec.writeEvent(s.ws, e); err != nil {
-				s.writeFailed(err)
-				return
+			var n int
+			if n, err = s.codec.writeEvent(s.ws, e); err != nil {
+				break
+			}
+			sent, bytes = sent+1, bytes+n
+		}
+		if err == nil && b.hasState {
+			var n int
+			if n, err = s.codec.writeState(s.ws, b.state); err == nil {
+				sent, bytes = sent+1, bytes+n
 			}
 		}
-		if b.hasState {
-			if err := s.codec.writeState(s.ws, b.state); err != nil {
-				s.writeFailed(err)
-				return
-			}
+		traffic.messagesOut.Add(uint64(sent))
+		traffic.bytesOut.Add(uint64(bytes))
+		if err != nil {
+			s.writeFailed(err)
+			return
 		}
 	}
 }
@@ -309,5 +340,5 @@ func (s *session) writeFailed(err error) {
 		return
 	}
 	s.log.Debug("write failed", "err", err)
-	s.close(closeReason{}) // the socket is broken: no close frame to send
+	s.close(reasonNetwork)
 }

@@ -1,5 +1,6 @@
-// Package web holds arena's browser client, embedded in the binary so the
-// server needs no files on disk and the page loads nothing from elsewhere.
+// Package web holds arena's browser client and admin page, embedded in the
+// binary so the server needs no files on disk and the pages load nothing
+// from elsewhere.
 package web
 
 import (
@@ -8,13 +9,21 @@ import (
 )
 
 //go:embed static
-var files embed.FS
+var static embed.FS
 
-// FS returns the client's files, index.html at the root.
-func FS() fs.FS {
-	sub, err := fs.Sub(files, "static")
+//go:embed admin
+var admin embed.FS
+
+// FS returns the game client's files, index.html at the root.
+func FS() fs.FS { return sub(static, "static") }
+
+// AdminFS returns the admin page's files, index.html at the root.
+func AdminFS() fs.FS { return sub(admin, "admin") }
+
+func sub(f embed.FS, dir string) fs.FS {
+	s, err := fs.Sub(f, dir)
 	if err != nil {
-		panic(err) // the embedded tree always has static/
+		panic(err) // the embedded tree always has dir
 	}
-	return sub
+	return s
 }

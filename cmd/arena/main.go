@@ -45,6 +45,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	cfg := opts.server
 	cfg.Modes = []game.Mode{dots.Mode}
 	cfg.Static = web.FS()
+	cfg.Admin = web.AdminFS()
 	cfg.Logger = log
 	srv, err := server.New(cfg)
 	if err != nil {
@@ -56,7 +57,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		log.Error("cannot listen", "err", err)
 		return 1
 	}
-	log.Info("arena listening", "addr", ln.Addr().String(), "url", "http://"+displayAddr(ln.Addr())+"/")
+	scheme := "http"
+	if cfg.TLSCertFile != "" {
+		scheme = "https"
+	}
+	log.Info("arena listening", "addr", ln.Addr().String(), "url", scheme+"://"+displayAddr(ln.Addr())+"/")
 	if err := srv.Serve(ctx, ln); err != nil {
 		log.Error("server failed", "err", err)
 		return 1

@@ -69,9 +69,14 @@ func TestEveryFlagHasAnEnvironmentVariable(t *testing.T) {
 }
 
 func TestBadOptionsAreRefused(t *testing.T) {
-	for _, args := range [][]string{{"-tick-rate", "0"}, {"-port", "70000"}, {"-nope"}, {"stray"}} {
+	for _, args := range [][]string{{"-port", "70000"}, {"-nope"}, {"stray"}} {
 		if _, err := parseOptions(args, env(nil), &bytes.Buffer{}); err == nil {
 			t.Errorf("%v accepted", args)
+		}
+	}
+	for _, args := range [][]string{{"-tick-rate", "0"}, {"-tls-cert", "x.pem"}, {"-ping-interval", "5s", "-pong-timeout", "1s"}} {
+		if code := run(context.Background(), args, env(nil), &bytes.Buffer{}); code != 2 {
+			t.Errorf("%v: exit code %d; want 2", args, code)
 		}
 	}
 	var stderr bytes.Buffer

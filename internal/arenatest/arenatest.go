@@ -49,6 +49,7 @@ func Start(t testing.TB, opts Options) *Server {
 	cfg := server.DefaultConfig()
 	cfg.Modes = []game.Mode{dots.Mode}
 	cfg.Static = web.FS()
+	cfg.Admin = web.AdminFS()
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		cfg.Logger = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))

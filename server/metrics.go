@@ -1,0 +1,89 @@
+package server
+
+import (
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/arena-server/arena/room"
+)
+
+// metrics are the server's Prometheus metrics, on a registry of its own so
+// that several servers (in tests) never collide.
+type metrics struct {
+	reg *prometheus.Registry
+
+	connectionsTotal prometheus.Counter
+	refused          *prometheus.CounterVec // by reason, before a session starts
+	disconnects      *prometheus.CounterVec // by reason
+	badMessages      *prometheus.CounterVec // by error code
+	answersDropped   prometheus.Counter
+	statesCoalesced  prometheus.Counter
+	inputsDropped    *prometheus.CounterVec // by reason
+	tickSeconds      prometheus.Histogram
+	tickOverruns     prometheus.Counter
+}
+
+func newMetrics(rooms func() []room.Stats, t *traffic, connections func() int) *metrics {
+	m := &metrics{reg: prometheus.NewRegistry()}
+	f := func(c prometheus.Collector) { m.reg.MustRegister(c) }
+	counter := func(name, help string) prometheus.Counter {
+		c := prometheus.NewCounter(prometheus.CounterOpts{Namespace: "arena", Name: name, Help: help})
+		f(c)
+		return c
+	}
+	counterVec := func(name, help, label string) *prometheus.CounterVec {
+		c := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "arena", Name: name, Help: help}, []string{label})
+		f(c)
+		return c
+	}
+
+	f(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "arena", Name: "connections", Help: "Open WebSocket sessions."},
+		func() float64 { return float64(connections()) }))
+	m.connectionsTotal = counter("connections_total", "WebSocket sessions started.")
+	m.refused = counterVec("connections_refused_total", "Connections refused before or at joining, by reason.", "reason")
+	m.disconnects = counterVec("disconnects_total", "Sessions ended, by reason.", "reason")
+	trafficCounter := func(name, help string, v *atomic.Uint64) {
+		f(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "arena", Name: name, Help: help},
+			func() float64 { return float64(v.Load()) }))
+	}
+	trafficCounter("messages_received_total", "WebSocket messages received from clients.", &t.messagesIn)
+	trafficCounter("messages_sent_total", "WebSocket messages sent to clients.", &t.messagesOut)
+	trafficCounter("received_bytes_total", "Payload bytes received from clients.", &t.bytesIn)
+	trafficCounter("sent_bytes_total", "Payload bytes sent to clients.", &t.bytesOut)
+	m.badMessages = counterVec("bad_messages_total", "Client messages answered with an error, by error code.", "code")
+	m.answersDropped = counter("error_answers_dropped_total", "Error answers not sent because of the per-connection answer rate limit.")
+	m.statesCoalesced = counter("states_coalesced_total", "States replaced by a newer one before a slow client's writer could send them.")
+	m.inputsDropped = counterVec("inputs_dropped_total", "Inputs dropped: superseded (a client sent faster than one per tick) or inbox_full.", "reason")
+	m.tickSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Namespace: "arena", Name: "tick_seconds", Help: "Time to run one room tick.",
+		Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1},
+	})
+	f(m.tickSeconds)
+	m.tickOverruns = counter("tick_overruns_total", "Ticks that ended after the next one was due.")
+
+	f(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "arena", Name: "rooms", Help: "Live rooms."},
+		func() float64 { return float64(len(rooms())) }))
+	f(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "arena", Name: "players", Help: "Players in rooms, connected or waiting to resume."},
+		func() float64 {
+			n := 0
+			for _, st := range rooms() {
+				n += st.Players
+			}
+			return float64(n)
+		}))
+	f(collectors.NewGoCollector())
+	f(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// roomMetrics are the hooks every room reports through.
+func (m *metrics) roomMetrics() room.Metrics {
+	return room.Metrics{
+		TickSeconds:      m.tickSeconds,
+		TickOverruns:     m.tickOverruns,
+		InputsSuperseded: m.inputsDropped.WithLabelValues("superseded"),
+		InboxFull:        m.inputsDropped.WithLabelValues("inbox_full"),
+	}
+}
