@@ -17,6 +17,7 @@ import (
 
 	"github.com/arena-server/arena/game"
 	"github.com/arena-server/arena/games/dots"
+	"github.com/arena-server/arena/games/tag"
 	"github.com/arena-server/arena/server"
 	"github.com/arena-server/arena/web"
 )
@@ -43,7 +44,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return 2
 	}
 	cfg := opts.server
-	cfg.Modes = []game.Mode{dots.Mode}
+	cfg.Modes = []game.Mode{dots.Mode, tag.Mode}
 	cfg.Static = web.FS()
 	cfg.Admin = web.AdminFS()
 	cfg.Logger = log

@@ -1,0 +1,171 @@
+// Package tag is a game of tag on the dots field: one player is "it" and
+// passes it on by touching someone; every second a player spends not being
+// it scores a point.
+package tag
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/arena-server/arena/game"
+	"github.com/arena-server/arena/games/dots"
+)
+
+// The rules beyond movement, which is the dots game's (dots.Move), so that
+// clients predict both modes alike.
+const (
+	// TouchDistance is how close two centres must be for a touch: the dots
+	// have a radius of 10.
+	TouchDistance = 20
+	// CooldownSeconds is how long a new "it" must wait before tagging, so
+	// that it cannot tag straight back.
+	CooldownSeconds = 2
+)
+
+// Mode registers tag with a server.
+var Mode = game.Mode{
+	Name:        "tag",
+	Description: "One player is it and passes it on by touch. Every second you are not it scores a point.",
+	New:         func(cfg game.Config) game.Game { return New(cfg) },
+}
+
+var _ game.Game = (*Tag)(nil)
+
+type player struct {
+	id    game.PlayerID
+	name  string
+	x, y  int32
+	color uint32
+	score int32
+	it    bool
+}
+
+// Tag is the game state. Use New.
+type Tag struct {
+	cfg      game.Config
+	players  []player // sorted by id
+	cooldown int      // ticks until "it" may tag
+	ticks    int      // ticks into the current second
+}
+
+// New returns an empty field.
+func New(cfg game.Config) *Tag {
+	if cfg.TickRate <= 0 {
+		cfg.TickRate = 20
+	}
+	return &Tag{cfg: cfg}
+}
+
+// Join places the player at a random spot. The first player is it.
+func (t *Tag) Join(p game.Player) error {
+	i, found := t.find(p.ID)
+	if found {
+		return fmt.Errorf("player %d already joined", p.ID)
+	}
+	r := t.cfg.Rand
+	t.players = slices.Insert(t.players, i, player{
+		id:    p.ID,
+		name:  p.Name,
+		x:     int32(dots.SpawnMin + r.IntN(dots.SpawnMax-dots.SpawnMin+1)),
+		y:     int32(dots.SpawnMin + r.IntN(dots.SpawnMax-dots.SpawnMin+1)),
+		color: uint32(r.IntN(0x1000000)),
+		it:    len(t.players) == 0,
+	})
+	return nil
+}
+
+// Leave removes the player. If it was it, a random other player is.
+func (t *Tag) Leave(id game.PlayerID) {
+	i, found := t.find(id)
+	if !found {
+		return
+	}
+	wasIt := t.players[i].it
+	t.players = slices.Delete(t.players, i, i+1)
+	if wasIt && len(t.players) > 0 {
+		t.players[t.cfg.Rand.IntN(len(t.players))].it = true
+		t.cooldown = CooldownSeconds * t.cfg.TickRate
+	}
+}
+
+// Step moves everyone, passes "it" on a touch, and scores a point a second
+// to every player who is not it (when there is someone to flee from).
+func (t *Tag) Step(inputs []game.Input) {
+	for _, in := range inputs {
+		if i, found := t.find(in.Player); found {
+			p := &t.players[i]
+			p.x, p.y = dots.Move(p.x, p.y, in.Buttons)
+		}
+	}
+	if t.cooldown > 0 {
+		t.cooldown--
+	} else {
+		t.tag()
+	}
+	t.ticks++
+	if t.ticks >= t.cfg.TickRate {
+		t.ticks = 0
+		if len(t.players) > 1 {
+			for i := range t.players {
+				if !t.players[i].it {
+					t.players[i].score++
+				}
+			}
+		}
+	}
+}
+
+// tag passes "it" to the nearest player it touches.
+func (t *Tag) tag() {
+	it := slices.IndexFunc(t.players, func(p player) bool { return p.it })
+	if it < 0 {
+		return
+	}
+	chaser := t.players[it]
+	best, bestDist := -1, int32(TouchDistance*TouchDistance+1)
+	for i, p := range t.players {
+		if i == it {
+			continue
+		}
+		dx, dy := p.x-chaser.x, p.y-chaser.y
+		if d := dx*dx + dy*dy; d < bestDist {
+			best, bestDist = i, d
+		}
+	}
+	if best >= 0 {
+		t.players[it].it = false
+		t.players[best].it = true
+		t.cooldown = CooldownSeconds * t.cfg.TickRate
+	}
+}
+
+// AppendEntities appends one entity per player, by ascending ID; it is
+// flagged game.FlagIt.
+func (t *Tag) AppendEntities(dst []game.Entity) []game.Entity {
+	for _, p := range t.players {
+		var flags game.Flags
+		if p.it {
+			flags = game.FlagIt
+		}
+		dst = append(dst, game.Entity{
+			ID:    uint32(p.id),
+			Kind:  game.KindPlayer,
+			Flags: flags,
+			X:     p.x,
+			Y:     p.y,
+			Color: p.color,
+			Score: p.score,
+			Name:  p.name,
+		})
+	}
+	return dst
+}
+
+// World returns the field's size.
+func (t *Tag) World() game.World { return game.World{Width: dots.Size, Height: dots.Size} }
+
+func (t *Tag) find(id game.PlayerID) (int, bool) {
+	return slices.BinarySearchFunc(t.players, id, func(p player, id game.PlayerID) int {
+		return int(int64(p.id) - int64(id))
+	})
+}
