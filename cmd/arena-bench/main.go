@@ -1,0 +1,123 @@
+// Command arena-bench is a load generator for real-time game servers that
+// speak the seed protocol (arena, the seed's Python server, …): N simulated
+// players over real WebSockets, spread over R rooms, with a ramp-up, a
+// warm-up and a measured window. It reports what players feel — updates per
+// second, input-to-visible latency, disconnects, bandwidth — and, given the
+// server's pid, the server's CPU and peak memory, plus its own CPU so that
+// a saturated generator is not mistaken for a slow server.
+//
+// Usage:
+//
+//	arena-bench [flags]                      run a load test
+//	arena-bench report [flags] results.jsonl  summarise runs of scripts/bench
+//
+// Progress goes to stderr, the table to stdout, and -json FILE writes the
+// result as JSON with the same keys as the Colyseus anchor's driver.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/arena-server/arena/internal/loadgen"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "report" {
+		return runReport(args[1:], stdout, stderr)
+	}
+	cfg, jsonPath, quiet, err := parseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "arena-bench:", err)
+		return 2
+	}
+	if !quiet {
+		cfg.Progress = stderr
+		fmt.Fprintf(stderr, "arena-bench: %d players (%d probes) → %s in %d room(s), %s; ramp %v, warm-up %v, window %v\n",
+			cfg.Players, cfg.Probes, cfg.URL, cfg.Rooms, cfg.Behaviour, cfg.Ramp, cfg.Warmup, cfg.Duration)
+	}
+	res, err := loadgen.Run(ctx, cfg)
+	if err != nil {
+		fmt.Fprintln(stderr, "arena-bench:", err)
+		return 1
+	}
+	if err := res.WriteTable(stdout); err != nil {
+		fmt.Fprintln(stderr, "arena-bench:", err)
+		return 1
+	}
+	if jsonPath != "" {
+		if err := writeJSON(jsonPath, res); err != nil {
+			fmt.Fprintln(stderr, "arena-bench:", err)
+			return 1
+		}
+	}
+	return 0
+}
+
+func parseFlags(args []string, stderr io.Writer) (cfg loadgen.Config, jsonPath string, quiet bool, err error) {
+	fs := flag.NewFlagSet("arena-bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&cfg.URL, "url", "ws://127.0.0.1:8765/", "server WebSocket URL")
+	protocol := fs.String("protocol", "seed", "wire protocol: "+strings.Join(loadgen.ProtocolNames(), ", "))
+	fs.IntVar(&cfg.Players, "players", 100, "simulated players")
+	fs.IntVar(&cfg.Rooms, "rooms", 1, "spread players over this many rooms (?room=bench-<i>); 1 uses the default room")
+	fs.IntVar(&cfg.Probes, "probes", 20, "players that measure input-to-visible latency (of -players)")
+	behaviour := fs.String("behaviour", "hold", "what the other players do: hold (a move every tick), walk (hold, turning at random) or idle")
+	fs.DurationVar(&cfg.Ramp, "ramp", 5*time.Second, "spread connections over this long")
+	fs.DurationVar(&cfg.Warmup, "warmup", 3*time.Second, "wait this long after the ramp before measuring")
+	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "measured window")
+	fs.DurationVar(&cfg.MoveInterval, "move-interval", 50*time.Millisecond, "time between a holding player's moves (the server's tick)")
+	fs.IntVar(&cfg.ServerPID, "pid", 0, "server process to report CPU % and peak RSS of (0: none)")
+	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed for every random choice")
+	fs.StringVar(&cfg.Label, "label", "", "name of this run in the results")
+	fs.StringVar(&jsonPath, "json", "", "also write the result as JSON to this file (- for stdout)")
+	fs.BoolVar(&quiet, "quiet", false, "no progress on stderr")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "arena-bench: load generator for servers of the seed protocol.\n\n"+
+			"Usage:\n  arena-bench [flags]\n  arena-bench report -h\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err = fs.Parse(args); err != nil {
+		return
+	}
+	if fs.NArg() > 0 {
+		err = fmt.Errorf("unexpected arguments %q", fs.Args())
+		return
+	}
+	if cfg.Protocol, err = loadgen.Lookup(*protocol); err != nil {
+		return
+	}
+	cfg.Behaviour, err = loadgen.ParseBehaviour(*behaviour)
+	return
+}
+
+func writeJSON(path string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b = append(b, '\n')
+	if path == "-" {
+		_, err = os.Stdout.Write(b)
+		return err
+	}
+	return os.WriteFile(path, b, 0o644)
+}
