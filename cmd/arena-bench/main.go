@@ -24,6 +24,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -41,7 +42,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "report" {
 		return runReport(args[1:], stdout, stderr)
 	}
-	cfg, jsonPath, quiet, err := parseFlags(args, stderr)
+	cfg, jsonPath, quiet, cpuProfile, err := parseFlags(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
@@ -53,6 +54,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		cfg.Progress = stderr
 		fmt.Fprintf(stderr, "arena-bench: %d players (%d probes) → %s in %d room(s), %s; ramp %v, warm-up %v, window %v\n",
 			cfg.Players, cfg.Probes, cfg.URL, cfg.Rooms, cfg.Behaviour, cfg.Ramp, cfg.Warmup, cfg.Duration)
+	}
+	if cpuProfile != "" {
+		f, err := os.Create(cpuProfile)
+		if err != nil {
+			fmt.Fprintln(stderr, "arena-bench:", err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(stderr, "arena-bench:", err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
 	}
 	res, err := loadgen.Run(ctx, cfg)
 	if err != nil {
@@ -72,7 +86,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func parseFlags(args []string, stderr io.Writer) (cfg loadgen.Config, jsonPath string, quiet bool, err error) {
+func parseFlags(args []string, stderr io.Writer) (cfg loadgen.Config, jsonPath string, quiet bool, cpuProfile string, err error) {
 	fs := flag.NewFlagSet("arena-bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.URL, "url", "ws://127.0.0.1:8765/", "server WebSocket URL")
@@ -90,6 +104,7 @@ func parseFlags(args []string, stderr io.Writer) (cfg loadgen.Config, jsonPath s
 	fs.StringVar(&cfg.Label, "label", "", "name of this run in the results")
 	fs.StringVar(&jsonPath, "json", "", "also write the result as JSON to this file (- for stdout)")
 	fs.BoolVar(&quiet, "quiet", false, "no progress on stderr")
+	fs.StringVar(&cpuProfile, "cpuprofile", "", "write the generator's own CPU profile to this file")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "arena-bench: load generator for servers of the seed protocol.\n\n"+
 			"Usage:\n  arena-bench [flags]\n  arena-bench report -h\n\nFlags:\n")
