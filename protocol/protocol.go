@@ -30,6 +30,7 @@ const (
 	CodeBinaryUnsupported = "binary_unsupported"
 	CodeTextUnsupported   = "text_unsupported"
 	CodeMalformed         = "malformed"
+	CodeBadButtons        = "bad_buttons"
 	CodeBadRequest        = "bad_request"
 	CodeRoomFull          = "room_full"
 	CodeServerError       = "server_error"
@@ -62,6 +63,9 @@ type ClientMessage struct {
 	Buttons game.Buttons
 	// Once marks a seed move: a single step, not a held key.
 	Once bool
+	// Tick is the server tick a native input is meant for; 0 applies it at
+	// the next tick.
+	Tick uint64
 	// Time is the client's timestamp of a ping, echoed in the pong.
 	Time uint32
 }

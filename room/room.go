@@ -76,13 +76,22 @@ type Input struct {
 	// Once releases the buttons again after one tick: the seed protocol's
 	// "move" is a single step, not a held key.
 	Once bool
+	// Tick is the tick the client meant the input for; it waits until
+	// then. Zero applies it at the next tick. A client that predicts its own
+	// movement sends the tick it predicted, so the server applies its
+	// inputs for exactly as many ticks as the client did.
+	Tick uint64
 }
 
 // inputDepth is how many inputs a player may have waiting. The room applies
 // at most one per tick, so a client cannot move faster by sending faster;
-// a small buffer absorbs network jitter, and beyond it the oldest input is
-// superseded by the newer ones.
-const inputDepth = 4
+// a small buffer absorbs network jitter and a predicting client's lead, and
+// beyond it the oldest input is superseded by the newer ones.
+const inputDepth = 6
+
+// maxInputLead bounds how far ahead of the room a client may schedule an
+// input, in seconds' worth of ticks.
+const maxInputLead = 1
 
 // inboxSize bounds the queue of commands from connections. Joins and leaves
 // wait for space; inputs that find it full are dropped and counted.
@@ -350,6 +359,9 @@ func (r *Room) handle(c command) {
 		if m == nil || m.client != c.client {
 			return
 		}
+		if lead := uint64(maxInputLead * r.cfg.TickRate); c.input.Tick > r.tick+lead {
+			c.input.Tick = r.tick + lead
+		}
 		if !m.push(c.input) {
 			r.stats.inputsDropped.Add(1)
 			inc(r.cfg.Metrics.InputsSuperseded)
@@ -443,7 +455,7 @@ func (r *Room) step() {
 		if m.client == nil {
 			continue
 		}
-		if b := m.next(); b != 0 {
+		if b := m.next(r.tick); b != 0 {
 			r.inputs = append(r.inputs, game.Input{Player: m.id, Buttons: b})
 		}
 	}
@@ -573,13 +585,14 @@ func inc(c interface{ Inc() }) {
 	}
 }
 
-// next returns the buttons the player holds this tick: the next queued input
-// if there is one, else what it held before (nothing after a one-tick move).
-func (m *member) next() game.Buttons {
+// next returns the buttons the player holds in tick: the next queued input
+// if there is one due, else what it held before (nothing after a one-tick
+// move).
+func (m *member) next(tick uint64) game.Buttons {
 	if m.held.Once {
 		m.held = Input{}
 	}
-	if m.n > 0 {
+	if m.n > 0 && m.queue[m.head].Tick <= tick {
 		m.held = m.queue[m.head]
 		m.head = (m.head + 1) % inputDepth
 		m.n--

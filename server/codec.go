@@ -1,31 +1,43 @@
 package server
 
 import (
+	"sync/atomic"
+	"time"
+
 	"github.com/gorilla/websocket"
 
+	"github.com/arena-server/arena/game"
 	"github.com/arena-server/arena/protocol"
 	"github.com/arena-server/arena/room"
 )
 
 // codec is one wire protocol as one connection speaks it. The reader
-// goroutine calls decode; the writer goroutine calls the write methods, so a
-// codec may keep writer-side state (a delta base) without locking. The write
-// methods report the payload bytes they wrote.
+// goroutine calls decode and requestFull; the writer goroutine calls the
+// write methods, so a codec keeps writer-side state (the delta base) without
+// locking. The write methods report the payload bytes they wrote.
 type codec interface {
 	// decode turns one client message into something the session acts on.
 	decode(msgType int, data []byte) (protocol.ClientMessage, *protocol.Error)
+	// requestFull makes the next state a full snapshot.
+	requestFull()
 	// writeEvent writes a room.Welcome, a room.Notice, a *protocol.Error or
 	// a pong.
-	writeEvent(ws *websocket.Conn, e any) (int, error)
+	writeEvent(w sink, e any) (int, error)
 	// writeState writes one state.
-	writeState(ws *websocket.Conn, st room.State) (int, error)
+	writeState(w sink, st room.State) (int, error)
+}
+
+// sink is where a codec's messages go: the socket, or a delay line in front
+// of it.
+type sink interface {
+	// writeMessage writes one message; data may be reused once it returns.
+	writeMessage(msgType int, data []byte) error
+	// writePrepared writes a message framed once for many connections.
+	writePrepared(p prepared) error
 }
 
 // pong answers a client's ping.
-type pong struct {
-	clientTime uint32
-	tick       uint64
-}
+type pong struct{ clientTime uint32 }
 
 // prepared is a message encoded and framed once, to be written to many
 // connections.
@@ -40,16 +52,30 @@ func prepare(msgType int, data []byte) prepared {
 	return prepared{msg: pm, size: len(data), err: err}
 }
 
-func (p prepared) writeTo(ws *websocket.Conn) (int, error) {
+// wsSink writes straight to the socket, each write bounded by timeout: a
+// client that cannot take a message in that time is too slow to keep.
+type wsSink struct {
+	ws      *websocket.Conn
+	timeout time.Duration
+}
+
+func (s wsSink) writeMessage(msgType int, data []byte) error {
+	_ = s.ws.SetWriteDeadline(time.Now().Add(s.timeout))
+	return s.ws.WriteMessage(msgType, data)
+}
+
+func (s wsSink) writePrepared(p prepared) error {
 	if p.err != nil {
-		return 0, p.err
+		return p.err
 	}
-	return p.size, ws.WritePreparedMessage(p.msg)
+	_ = s.ws.SetWriteDeadline(time.Now().Add(s.timeout))
+	return s.ws.WritePreparedMessage(p.msg)
 }
 
 // seedCodec speaks the seed's JSON protocol.
 type seedCodec struct {
-	buf []byte
+	buf     []byte
+	encoded func() // counts state encodings
 }
 
 var _ codec = (*seedCodec)(nil)
@@ -64,7 +90,10 @@ func (c *seedCodec) decode(msgType int, data []byte) (protocol.ClientMessage, *p
 	return protocol.ParseSeed(data)
 }
 
-func (c *seedCodec) writeEvent(ws *websocket.Conn, e any) (int, error) {
+// requestFull does nothing: every seed state is full.
+func (c *seedCodec) requestFull() {}
+
+func (c *seedCodec) writeEvent(w sink, e any) (int, error) {
 	switch e := e.(type) {
 	case room.Welcome:
 		c.buf = protocol.AppendSeedInit(c.buf[:0], e.Player, e.Token, e.Room)
@@ -75,16 +104,136 @@ func (c *seedCodec) writeEvent(ws *websocket.Conn, e any) (int, error) {
 	default:
 		return 0, nil // the seed protocol has no pong
 	}
-	return len(c.buf), ws.WriteMessage(websocket.TextMessage, c.buf)
+	return len(c.buf), w.writeMessage(websocket.TextMessage, c.buf)
 }
 
 // seedStateKey memoizes a snapshot's seed encoding: every seed client sees
 // the same state_update, so it is encoded and framed once per tick.
 type seedStateKey struct{}
 
-func (c *seedCodec) writeState(ws *websocket.Conn, st room.State) (int, error) {
+func (c *seedCodec) writeState(w sink, st room.State) (int, error) {
 	p := st.Snap.Memo(seedStateKey{}, func() any {
+		c.encoded()
 		return prepare(websocket.TextMessage, protocol.AppendSeedState(nil, st.Snap.Entities))
 	}).(prepared)
-	return p.writeTo(ws)
+	return p.size, w.writePrepared(p)
+}
+
+// nativeCodec speaks arena's native protocol, binary or JSON. Each state is
+// a delta against the last state this connection actually wrote, so the
+// latest-wins outbox may skip states without breaking the chain; the body of
+// a delta is encoded once per distinct base and shared by every client that
+// has the same base, and only a few header bytes (the ack) are per client.
+type nativeCodec struct {
+	json    bool
+	last    *room.Snapshot // the last state written: the next delta's base
+	full    atomic.Bool    // a full snapshot was asked for
+	buf     []byte
+	msgTyp  int
+	encoded func() // counts state encodings
+}
+
+var _ codec = (*nativeCodec)(nil)
+
+func newNativeCodec(json bool, encoded func()) *nativeCodec {
+	c := &nativeCodec{json: json, msgTyp: websocket.BinaryMessage, encoded: encoded}
+	if json {
+		c.msgTyp = websocket.TextMessage
+	}
+	return c
+}
+
+func (c *nativeCodec) decode(msgType int, data []byte) (protocol.ClientMessage, *protocol.Error) {
+	if msgType != c.msgTyp {
+		if c.json {
+			return protocol.ClientMessage{}, &protocol.Error{Code: protocol.CodeBinaryUnsupported, Message: "arena.v1.json takes text frames"}
+		}
+		return protocol.ClientMessage{}, &protocol.Error{Code: protocol.CodeTextUnsupported, Message: "arena.v1.bin takes binary frames"}
+	}
+	if c.json {
+		return protocol.ParseNativeJSON(data)
+	}
+	return protocol.ParseBinary(data)
+}
+
+func (c *nativeCodec) requestFull() { c.full.Store(true) }
+
+func (c *nativeCodec) writeEvent(w sink, e any) (int, error) {
+	b := c.buf[:0]
+	switch e := e.(type) {
+	case room.Welcome:
+		pw := protocol.Welcome{Player: e.Player, TickRate: e.TickRate, World: e.World, Resumed: e.Resumed, Room: e.Room, Mode: e.Mode, Token: e.Token}
+		if c.json {
+			b = protocol.AppendJSONWelcome(b, pw)
+		} else {
+			b = protocol.AppendBinaryWelcome(b, pw)
+		}
+	case room.Notice:
+		if c.json {
+			b = protocol.AppendJSONNotice(b, e.Code, e.Text)
+		} else {
+			b = protocol.AppendBinaryNotice(b, e.Code, e.Text)
+		}
+	case *protocol.Error:
+		if c.json {
+			b = protocol.AppendJSONError(b, e)
+		} else {
+			b = protocol.AppendBinaryError(b, e)
+		}
+	case pong:
+		var tick uint64
+		if c.last != nil {
+			tick = c.last.Tick
+		}
+		if c.json {
+			b = protocol.AppendJSONPong(b, e.clientTime, tick)
+		} else {
+			b = protocol.AppendBinaryPong(b, e.clientTime, tick)
+		}
+	default:
+		return 0, nil
+	}
+	c.buf = b
+	return len(b), w.writeMessage(c.msgTyp, b)
+}
+
+// deltaKey memoizes the body of a snapshot's delta from base (0: full).
+type deltaKey struct {
+	base uint64
+	json bool
+}
+
+func (c *nativeCodec) writeState(w sink, st room.State) (int, error) {
+	h := protocol.SnapshotHeader{Tick: st.Snap.Tick, Ack: st.Ack}
+	var base *room.Snapshot
+	if c.last != nil && !c.full.Swap(false) {
+		base = c.last
+		h.Base = base.Tick
+	} else {
+		h.Full = true
+	}
+	body := st.Snap.Memo(deltaKey{base: h.Base, json: c.json}, func() any {
+		c.encoded()
+		var d protocol.Delta
+		var from []game.Entity
+		if base != nil {
+			from = base.Entities
+		}
+		protocol.Diff(&d, from, st.Snap.Entities)
+		if c.json {
+			return protocol.AppendJSONDelta(nil, &d)
+		}
+		return protocol.AppendBinaryDelta(nil, &d)
+	}).([]byte)
+	if c.json {
+		c.buf = protocol.AppendJSONSnapshotHeader(c.buf[:0], h)
+	} else {
+		c.buf = protocol.AppendBinarySnapshotHeader(c.buf[:0], h)
+	}
+	c.buf = append(c.buf, body...)
+	if err := w.writeMessage(c.msgTyp, c.buf); err != nil {
+		return 0, err
+	}
+	c.last = st.Snap
+	return len(c.buf), nil
 }

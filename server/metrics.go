@@ -20,6 +20,7 @@ type metrics struct {
 	badMessages      *prometheus.CounterVec // by error code
 	answersDropped   prometheus.Counter
 	statesCoalesced  prometheus.Counter
+	stateEncodings   prometheus.Counter
 	inputsDropped    *prometheus.CounterVec // by reason
 	tickSeconds      prometheus.Histogram
 	tickOverruns     prometheus.Counter
@@ -55,6 +56,7 @@ func newMetrics(rooms func() []room.Stats, t *traffic, connections func() int) *
 	m.badMessages = counterVec("bad_messages_total", "Client messages answered with an error, by error code.", "code")
 	m.answersDropped = counter("error_answers_dropped_total", "Error answers not sent because of the per-connection answer rate limit.")
 	m.statesCoalesced = counter("states_coalesced_total", "States replaced by a newer one before a slow client's writer could send them.")
+	m.stateEncodings = counter("state_encodings_total", "States encoded: once per tick per distinct view (protocol and delta base), however many clients share it.")
 	m.inputsDropped = counterVec("inputs_dropped_total", "Inputs dropped: superseded (a client sent faster than one per tick) or inbox_full.", "reason")
 	m.tickSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Namespace: "arena", Name: "tick_seconds", Help: "Time to run one room tick.",

@@ -4,6 +4,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -15,6 +16,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -24,6 +26,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/arena-server/arena/game"
+	"github.com/arena-server/arena/protocol"
 	"github.com/arena-server/arena/room"
 )
 
@@ -80,6 +83,10 @@ type Config struct {
 	AllowNullOrigin bool
 	// ShutdownTimeout bounds a graceful shutdown.
 	ShutdownTimeout time.Duration
+	// SendDelay and SendJitter hold every outgoing message back by the delay
+	// plus a random part of the jitter (order kept): a slow network on
+	// demand, for testing and demonstrating prediction. Zero in production.
+	SendDelay, SendJitter time.Duration
 
 	// TLSCertFile and TLSKeyFile, if both set, serve HTTPS and WSS.
 	TLSCertFile, TLSKeyFile string
@@ -181,6 +188,9 @@ func New(cfg Config) (*Server, error) {
 	s.rooms = rooms
 	s.upgrader = websocket.Upgrader{
 		HandshakeTimeout: cfg.HandshakeTimeout,
+		// The native protocol by preference order; a client that asks for
+		// no subprotocol speaks the seed's.
+		Subprotocols: []string{protocol.SubprotocolBinary, protocol.SubprotocolJSON},
 		ReadBufferSize:   4096,
 		WriteBufferSize:  4096,
 		// serveWS checks the origin before upgrading, with a clearer answer.
@@ -202,7 +212,7 @@ func validate(cfg *Config) error {
 		return errors.New("message limits, queue sizes and timeouts must be positive")
 	case cfg.PingInterval <= 0 || cfg.PongTimeout <= cfg.PingInterval:
 		return errors.New("the pong timeout must be longer than the ping interval")
-	case cfg.RoomCapacity < 0, cfg.MaxConnections < 0, cfg.MaxConnectionsPerIP < 0:
+	case cfg.RoomCapacity < 0, cfg.MaxConnections < 0, cfg.MaxConnectionsPerIP < 0, cfg.SendDelay < 0, cfg.SendJitter < 0:
 		return errors.New("capacities and connection limits cannot be negative")
 	case (cfg.TLSCertFile == "") != (cfg.TLSKeyFile == ""):
 		return errors.New("TLS needs both a certificate and a key file")
@@ -378,6 +388,14 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "origin not allowed: "+r.Header.Get("Origin"), http.StatusForbidden)
 		return
 	}
+	if asked := websocket.Subprotocols(r); len(asked) > 0 && !slices.ContainsFunc(asked, func(p string) bool {
+		return p == protocol.SubprotocolBinary || p == protocol.SubprotocolJSON
+	}) {
+		s.metrics.refused.WithLabelValues("subprotocol").Inc()
+		http.Error(w, fmt.Sprintf("unsupported subprotocol %q: this server speaks %s and %s, or the seed protocol when none is asked for",
+			strings.Join(asked, ", "), protocol.SubprotocolBinary, protocol.SubprotocolJSON), http.StatusBadRequest)
+		return
+	}
 	ip := s.clientIP(r)
 	if status, reason := s.admit(ip); status != 0 {
 		w.Header().Set("Retry-After", "5")
@@ -392,7 +410,15 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	id := s.nextConn.Add(1)
 	log := s.log.With("conn", id, "ip", ip)
-	sess := newSession(s, ws, &seedCodec{}, log)
+	encoded := s.metrics.stateEncodings.Inc
+	var c codec = &seedCodec{encoded: encoded}
+	switch ws.Subprotocol() {
+	case protocol.SubprotocolBinary:
+		c = newNativeCodec(false, encoded)
+	case protocol.SubprotocolJSON:
+		c = newNativeCodec(true, encoded)
+	}
+	sess := newSession(s, ws, c, log.With("protocol", cmp.Or(ws.Subprotocol(), "seed")))
 	if !s.track(sess) {
 		sess.close(reasonShutdown)
 		_ = ws.Close()

@@ -186,8 +186,7 @@ func (s *session) refuse(err error) {
 	if perr == nil {
 		perr = &protocol.Error{Code: code, Message: reason.text}
 	}
-	_ = s.ws.SetWriteDeadline(time.Now().Add(s.srv.cfg.WriteTimeout))
-	_, _ = s.codec.writeEvent(s.ws, perr)
+	_, _ = s.codec.writeEvent(wsSink{s.ws, s.srv.cfg.WriteTimeout}, perr)
 	if len(reason.text) > 120 {
 		reason.text = reason.text[:120] // a close frame holds at most 123 bytes of text
 	}
@@ -243,7 +242,14 @@ func (s *session) readLoop() {
 		}
 		switch msg.Kind {
 		case protocol.MsgInput:
-			s.room.Input(s.player, s, room.Input{Seq: msg.Seq, Buttons: msg.Buttons, Once: msg.Once})
+			s.room.Input(s.player, s, room.Input{Seq: msg.Seq, Buttons: msg.Buttons, Once: msg.Once, Tick: msg.Tick})
+		case protocol.MsgPing:
+			if !s.out.push(pong{clientTime: msg.Time}) {
+				s.close(reasonSlow)
+				return
+			}
+		case protocol.MsgResync:
+			s.codec.requestFull()
 		case protocol.MsgLeave:
 			s.close(reasonLeft)
 			return
@@ -287,6 +293,12 @@ func (s *session) writeLoop() {
 	traffic := &s.srv.traffic
 	ping := time.NewTicker(cfg.PingInterval)
 	defer ping.Stop()
+	var out sink = wsSink{s.ws, cfg.WriteTimeout}
+	if cfg.SendDelay > 0 || cfg.SendJitter > 0 {
+		dl := newDelayLine(s, cfg.SendDelay, cfg.SendJitter)
+		defer dl.wait()
+		out = dl
+	}
 	var b batch
 	for {
 		select {
@@ -308,19 +320,18 @@ func (s *session) writeLoop() {
 			s.close(reasonSlow)
 			return
 		}
-		_ = s.ws.SetWriteDeadline(time.Now().Add(cfg.WriteTimeout))
 		sent, bytes := 0, 0
 		var err error
 		for _, e := range b.events {
 			var n int
-			if n, err = s.codec.writeEvent(s.ws, e); err != nil {
+			if n, err = s.codec.writeEvent(out, e); err != nil {
 				break
 			}
 			sent, bytes = sent+1, bytes+n
 		}
 		if err == nil && b.hasState {
 			var n int
-			if n, err = s.codec.writeState(s.ws, b.state); err == nil {
+			if n, err = s.codec.writeState(out, b.state); err == nil {
 				sent, bytes = sent+1, bytes+n
 			}
 		}

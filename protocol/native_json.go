@@ -1,0 +1,188 @@
+package protocol
+
+import (
+	"bytes"
+	"encoding/json"
+	"strconv"
+
+	"github.com/arena-server/arena/game"
+)
+
+// nativeJSONMessage is a client message of arena.v1.json.
+type nativeJSONMessage struct {
+	T       *string `json:"t"`
+	Seq     *uint64 `json:"seq"`
+	Buttons *uint64 `json:"buttons"`
+	Tick    uint64  `json:"tick"`
+	Time    uint32  `json:"time"`
+}
+
+// ParseNativeJSON decodes one text message from an arena.v1.json client.
+func ParseNativeJSON(data []byte) (ClientMessage, *Error) {
+	trimmed := bytes.TrimLeft(data, " \t\r\n")
+	if !json.Valid(trimmed) {
+		return ClientMessage{}, errorf(CodeInvalidJSON, "message is not valid JSON")
+	}
+	if len(trimmed) == 0 || trimmed[0] != '{' {
+		return ClientMessage{}, errorf(CodeNotObject, "message must be a JSON object")
+	}
+	var m nativeJSONMessage
+	if err := json.Unmarshal(trimmed, &m); err != nil {
+		return ClientMessage{}, errorf(CodeMalformed, "a field has the wrong type: %v", err)
+	}
+	if m.T == nil {
+		return ClientMessage{}, errorf(CodeMissingType, `message needs a "t" string`)
+	}
+	switch *m.T {
+	case "input":
+		if m.Seq == nil || *m.Seq == 0 || *m.Seq > 1<<32-1 {
+			return ClientMessage{}, errorf(CodeMalformed, `input needs "seq", from 1, fitting 32 bits`)
+		}
+		if m.Buttons == nil {
+			return ClientMessage{}, errorf(CodeMalformed, `input needs "buttons"`)
+		}
+		if *m.Buttons&^uint64(game.ButtonMask) != 0 {
+			return ClientMessage{}, errorf(CodeBadButtons, "unknown buttons %#x", *m.Buttons)
+		}
+		return ClientMessage{Kind: MsgInput, Seq: uint32(*m.Seq), Buttons: game.Buttons(*m.Buttons), Tick: m.Tick}, nil
+	case "ping":
+		return ClientMessage{Kind: MsgPing, Time: m.Time}, nil
+	case "resync":
+		return ClientMessage{Kind: MsgResync}, nil
+	case "leave":
+		return ClientMessage{Kind: MsgLeave}, nil
+	}
+	t, _ := json.Marshal(*m.T)
+	return ClientMessage{}, errorf(CodeUnknownType, "unknown message type %s", truncate(t))
+}
+
+// AppendJSONWelcome appends the welcome message of arena.v1.json.
+func AppendJSONWelcome(dst []byte, w Welcome) []byte {
+	dst = append(dst, `{"t":"welcome","v":`...)
+	dst = strconv.AppendInt(dst, NativeVersion, 10)
+	dst = append(dst, `,"id":`...)
+	dst = strconv.AppendUint(dst, uint64(w.Player), 10)
+	dst = append(dst, `,"tick_rate":`...)
+	dst = strconv.AppendInt(dst, int64(w.TickRate), 10)
+	dst = append(dst, `,"world":{"w":`...)
+	dst = strconv.AppendInt(dst, int64(w.World.Width), 10)
+	dst = append(dst, `,"h":`...)
+	dst = strconv.AppendInt(dst, int64(w.World.Height), 10)
+	dst = append(dst, `},"resumed":`...)
+	dst = strconv.AppendBool(dst, w.Resumed)
+	dst = append(dst, `,"room":`...)
+	dst = appendJSONString(dst, w.Room)
+	dst = append(dst, `,"mode":`...)
+	dst = appendJSONString(dst, w.Mode)
+	dst = append(dst, `,"token":`...)
+	dst = appendJSONString(dst, w.Token)
+	return append(dst, '}')
+}
+
+// AppendJSONSnapshotHeader appends the per-recipient start of a snapshot; a
+// body from AppendJSONDelta completes it.
+func AppendJSONSnapshotHeader(dst []byte, h SnapshotHeader) []byte {
+	dst = append(dst, `{"t":"snap","tick":`...)
+	dst = strconv.AppendUint(dst, h.Tick, 10)
+	if !h.Full {
+		dst = append(dst, `,"base":`...)
+		dst = strconv.AppendUint(dst, h.Base, 10)
+	}
+	dst = append(dst, `,"full":`...)
+	dst = strconv.AppendBool(dst, h.Full)
+	dst = append(dst, `,"ack":`...)
+	dst = strconv.AppendUint(dst, uint64(h.Ack), 10)
+	return append(dst, ',')
+}
+
+// AppendJSONDelta appends the shared body of a snapshot: removed IDs, added
+// entities in full, and the changed fields of changed entities, with their
+// new values.
+func AppendJSONDelta(dst []byte, d *Delta) []byte {
+	dst = append(dst, `"removed":[`...)
+	for i, id := range d.Removed {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = strconv.AppendUint(dst, uint64(id), 10)
+	}
+	dst = append(dst, `],"added":[`...)
+	for i := range d.Added {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendJSONEntity(dst, &d.Added[i], FieldX|FieldY|FieldFlags|FieldScore|FieldColor|FieldName|FieldKind)
+	}
+	dst = append(dst, `],"changed":[`...)
+	for i := range d.Changed {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendJSONEntity(dst, &d.Changed[i].Entity, d.Changed[i].Fields)
+	}
+	return append(dst, "]}"...)
+}
+
+func appendJSONEntity(dst []byte, e *game.Entity, f Field) []byte {
+	dst = append(dst, `{"id":`...)
+	dst = strconv.AppendUint(dst, uint64(e.ID), 10)
+	if f&FieldKind != 0 {
+		dst = append(dst, `,"kind":`...)
+		dst = strconv.AppendUint(dst, uint64(e.Kind), 10)
+	}
+	if f&FieldX != 0 {
+		dst = append(dst, `,"x":`...)
+		dst = strconv.AppendInt(dst, int64(e.X), 10)
+	}
+	if f&FieldY != 0 {
+		dst = append(dst, `,"y":`...)
+		dst = strconv.AppendInt(dst, int64(e.Y), 10)
+	}
+	if f&FieldFlags != 0 {
+		dst = append(dst, `,"flags":`...)
+		dst = strconv.AppendUint(dst, uint64(e.Flags), 10)
+	}
+	if f&FieldScore != 0 {
+		dst = append(dst, `,"score":`...)
+		dst = strconv.AppendInt(dst, int64(e.Score), 10)
+	}
+	if f&FieldColor != 0 {
+		dst = append(dst, `,"color":"`...)
+		dst = AppendColor(dst, e.Color)
+		dst = append(dst, '"')
+	}
+	if f&FieldName != 0 {
+		dst = append(dst, `,"name":`...)
+		dst = appendJSONString(dst, e.Name)
+	}
+	return append(dst, '}')
+}
+
+// AppendJSONPong answers a ping.
+func AppendJSONPong(dst []byte, clientTime uint32, tick uint64) []byte {
+	dst = append(dst, `{"t":"pong","time":`...)
+	dst = strconv.AppendUint(dst, uint64(clientTime), 10)
+	dst = append(dst, `,"tick":`...)
+	dst = strconv.AppendUint(dst, tick, 10)
+	return append(dst, '}')
+}
+
+// AppendJSONError appends an error answer of arena.v1.json.
+func AppendJSONError(dst []byte, e *Error) []byte {
+	return appendNativeCodeMessage(dst, "error", e.Code, e.Message)
+}
+
+// AppendJSONNotice appends a notice of arena.v1.json.
+func AppendJSONNotice(dst []byte, code, message string) []byte {
+	return appendNativeCodeMessage(dst, "notice", code, message)
+}
+
+func appendNativeCodeMessage(dst []byte, typ, code, message string) []byte {
+	dst = append(dst, `{"t":"`...)
+	dst = append(dst, typ...)
+	dst = append(dst, `","code":`...)
+	dst = appendJSONString(dst, code)
+	dst = append(dst, `,"message":`...)
+	dst = appendJSONString(dst, message)
+	return append(dst, '}')
+}

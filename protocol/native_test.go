@@ -1,0 +1,432 @@
+package protocol
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/arena-server/arena/game"
+)
+
+func TestParseBinary(t *testing.T) {
+	tests := []struct {
+		name string
+		in   []byte
+		want ClientMessage
+		code string
+	}{
+		{"input", AppendBinaryInput(nil, 7, game.Up|game.Left, 1234), ClientMessage{Kind: MsgInput, Seq: 7, Buttons: game.Up | game.Left, Tick: 1234}, ""},
+		{"input asap", AppendBinaryInput(nil, 1, 0, 0), ClientMessage{Kind: MsgInput, Seq: 1}, ""},
+		{"ping", AppendBinaryPing(nil, 0xdeadbeef), ClientMessage{Kind: MsgPing, Time: 0xdeadbeef}, ""},
+		{"resync", []byte{BinResync}, ClientMessage{Kind: MsgResync}, ""},
+		{"leave", []byte{BinLeave}, ClientMessage{Kind: MsgLeave}, ""},
+		{"empty", nil, ClientMessage{}, CodeMalformed},
+		{"unknown", []byte{0x7f}, ClientMessage{}, CodeUnknownType},
+		{"server type", []byte{BinSnapshot}, ClientMessage{}, CodeUnknownType},
+		{"truncated input", []byte{BinInput, 5}, ClientMessage{}, CodeMalformed},
+		{"seq zero", AppendBinaryInput(nil, 0, game.Up, 0), ClientMessage{}, CodeMalformed},
+		{"bad buttons", []byte{BinInput, 1, 0x80, 0}, ClientMessage{}, CodeBadButtons},
+		{"trailing bytes", []byte{BinLeave, 0}, ClientMessage{}, CodeMalformed},
+		{"truncated ping", []byte{BinPing, 1, 2}, ClientMessage{}, CodeMalformed},
+		{"overlong varint", append([]byte{BinInput}, bytes.Repeat([]byte{0xff}, 11)...), ClientMessage{}, CodeMalformed},
+	}
+	for _, tt := range tests {
+		got, err := ParseBinary(tt.in)
+		if tt.code != "" {
+			if err == nil || err.Code != tt.code || err.Message == "" {
+				t.Errorf("%s: error %v; want code %s", tt.name, err, tt.code)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("%s: %+v, %v; want %+v", tt.name, got, err, tt.want)
+		}
+	}
+}
+
+func TestParseNativeJSON(t *testing.T) {
+	tests := []struct {
+		in   string
+		want ClientMessage
+		code string
+	}{
+		{`{"t":"input","seq":3,"buttons":9,"tick":77}`, ClientMessage{Kind: MsgInput, Seq: 3, Buttons: game.Up | game.Right, Tick: 77}, ""},
+		{`{"t":"input","seq":3,"buttons":0}`, ClientMessage{Kind: MsgInput, Seq: 3}, ""},
+		{`{"t":"ping","time":99}`, ClientMessage{Kind: MsgPing, Time: 99}, ""},
+		{`{"t":"resync"}`, ClientMessage{Kind: MsgResync}, ""},
+		{`{"t":"leave"}`, ClientMessage{Kind: MsgLeave}, ""},
+		{`{"t":"input","buttons":1}`, ClientMessage{}, CodeMalformed},
+		{`{"t":"input","seq":0,"buttons":1}`, ClientMessage{}, CodeMalformed},
+		{`{"t":"input","seq":1}`, ClientMessage{}, CodeMalformed},
+		{`{"t":"input","seq":1,"buttons":64}`, ClientMessage{}, CodeBadButtons},
+		{`{"t":"input","seq":-1,"buttons":1}`, ClientMessage{}, CodeMalformed},
+		{`{"t":"input","seq":"1","buttons":1}`, ClientMessage{}, CodeMalformed},
+		{`{"t":"fly"}`, ClientMessage{}, CodeUnknownType},
+		{`{"type":"move"}`, ClientMessage{}, CodeMissingType},
+		{`[]`, ClientMessage{}, CodeNotObject},
+		{`{`, ClientMessage{}, CodeInvalidJSON},
+	}
+	for _, tt := range tests {
+		got, err := ParseNativeJSON([]byte(tt.in))
+		if tt.code != "" {
+			if err == nil || err.Code != tt.code {
+				t.Errorf("%s: error %v; want %s", tt.in, err, tt.code)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("%s: %+v, %v; want %+v", tt.in, got, err, tt.want)
+		}
+	}
+}
+
+// randomWorld returns n entities sorted by ID with random fields.
+func randomWorld(r *rand.Rand, n int) []game.Entity {
+	var ents []game.Entity
+	id := uint32(0)
+	for range n {
+		id += 1 + uint32(r.IntN(20))
+		ents = append(ents, game.Entity{
+			ID: id, Kind: game.Kind(r.IntN(2)), Flags: game.Flags(r.IntN(4)),
+			X: int32(r.IntN(500)), Y: int32(r.IntN(500)), Color: uint32(r.IntN(0x1000000)),
+			Score: int32(r.IntN(100)), Name: []string{"", "ann", "bö", `q"<x>`}[r.IntN(4)],
+		})
+	}
+	return ents
+}
+
+// evolve changes a world the way games do: some leave, some join, some move.
+func evolve(r *rand.Rand, base []game.Entity) []game.Entity {
+	var next []game.Entity
+	for _, e := range base {
+		switch r.IntN(10) {
+		case 0: // leaves
+			continue
+		case 1, 2, 3:
+			e.X += int32(r.IntN(21) - 10)
+			e.Y -= int32(r.IntN(3)) * 7
+		case 4:
+			e.Flags ^= game.FlagAway
+			e.Score += int32(r.IntN(3))
+		case 5:
+			e.Name, e.Color, e.Kind = "renamed", uint32(r.IntN(0x1000000)), game.KindItem
+		}
+		next = append(next, e)
+	}
+	maxID := uint32(0)
+	if len(base) > 0 {
+		maxID = base[len(base)-1].ID
+	}
+	for _, e := range randomWorld(r, r.IntN(4)) {
+		e.ID += maxID
+		next = append(next, e)
+	}
+	return next
+}
+
+func equalWorlds(a, b []game.Entity) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func TestDeltaRoundTrips(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	var d Delta
+	var msg ServerMessage
+	for trial := range 300 {
+		base := randomWorld(r, r.IntN(50))
+		cur := evolve(r, base)
+		if trial%10 == 0 {
+			base = nil // a full snapshot
+		}
+		Diff(&d, base, cur)
+		if got := Apply(nil, base, &d); !equalWorlds(got, cur) {
+			t.Fatalf("trial %d: Apply(Diff) differs", trial)
+		}
+		// Binary: through the wire format and back.
+		h := SnapshotHeader{Full: base == nil, Tick: 100, Ack: 9}
+		if base != nil {
+			h.Base = 98
+		}
+		wire := AppendBinaryDelta(AppendBinarySnapshotHeader(nil, h), &d)
+		if err := ParseServerBinary(&msg, wire); err != nil {
+			t.Fatalf("trial %d: %v", trial, err)
+		}
+		if msg.Type != BinSnapshot || msg.Snapshot != h {
+			t.Fatalf("trial %d: header %+v; want %+v", trial, msg.Snapshot, h)
+		}
+		if got := ApplyDecoded(nil, base, &msg.Delta); !equalWorlds(got, cur) {
+			t.Fatalf("trial %d: binary round trip differs:\n got %+v\nwant %+v", trial, got, cur)
+		}
+		// JSON: valid, and the same world once applied.
+		js := AppendJSONDelta(AppendJSONSnapshotHeader(nil, h), &d)
+		if got := applyJSON(t, base, js); !equalWorlds(got, cur) {
+			t.Fatalf("trial %d: JSON round trip differs", trial)
+		}
+	}
+}
+
+// applyJSON applies an arena.v1.json snapshot to base as a client would.
+func applyJSON(t *testing.T, base []game.Entity, msg []byte) []game.Entity {
+	t.Helper()
+	var snap struct {
+		T       string           `json:"t"`
+		Full    bool             `json:"full"`
+		Removed []uint32         `json:"removed"`
+		Added   []map[string]any `json:"added"`
+		Changed []map[string]any `json:"changed"`
+	}
+	if err := json.Unmarshal(msg, &snap); err != nil || snap.T != "snap" {
+		t.Fatalf("snapshot %s: %v", msg, err)
+	}
+	byID := map[uint32]game.Entity{}
+	if !snap.Full {
+		for _, e := range base {
+			byID[e.ID] = e
+		}
+	}
+	for _, id := range snap.Removed {
+		delete(byID, id)
+	}
+	set := func(e *game.Entity, m map[string]any) {
+		for k, v := range m {
+			switch k {
+			case "id":
+				e.ID = uint32(v.(float64))
+			case "kind":
+				e.Kind = game.Kind(v.(float64))
+			case "x":
+				e.X = int32(v.(float64))
+			case "y":
+				e.Y = int32(v.(float64))
+			case "flags":
+				e.Flags = game.Flags(v.(float64))
+			case "score":
+				e.Score = int32(v.(float64))
+			case "name":
+				e.Name = v.(string)
+			case "color":
+				var c [3]byte
+				hex.Decode(c[:], []byte(strings.TrimPrefix(v.(string), "#")))
+				e.Color = uint32(c[0])<<16 | uint32(c[1])<<8 | uint32(c[2])
+			}
+		}
+	}
+	for _, m := range snap.Added {
+		var e game.Entity
+		set(&e, m)
+		byID[e.ID] = e
+	}
+	for _, m := range snap.Changed {
+		e := byID[uint32(m["id"].(float64))]
+		set(&e, m)
+		byID[e.ID] = e
+	}
+	var out []game.Entity
+	for _, e := range byID {
+		out = append(out, e)
+	}
+	sortEntities(out)
+	return out
+}
+
+func sortEntities(ents []game.Entity) {
+	for i := 1; i < len(ents); i++ {
+		for j := i; j > 0 && ents[j].ID < ents[j-1].ID; j-- {
+			ents[j], ents[j-1] = ents[j-1], ents[j]
+		}
+	}
+}
+
+// TestDeltaSize pins what a moving player costs: the seed's game moves one
+// axis by 10 px a tick, which must cost 2 bytes (an ID gap with the field
+// mask, and the step), against Colyseus's 3.6.
+func TestDeltaSize(t *testing.T) {
+	const n = 500
+	base := make([]game.Entity, n)
+	for i := range base {
+		base[i] = game.Entity{ID: uint32(i + 1), X: 250, Y: 250, Color: 0xabcdef}
+	}
+	allMoving := make([]game.Entity, n)
+	tenth := make([]game.Entity, n)
+	r := rand.New(rand.NewPCG(5, 6))
+	moved10 := 0
+	for i, e := range base {
+		allMoving[i], tenth[i] = e, e
+		if i%2 == 0 {
+			allMoving[i].X += 10
+		} else {
+			allMoving[i].Y -= 10
+		}
+		if r.IntN(10) == 0 {
+			tenth[i].X -= 10
+			moved10++
+		}
+	}
+	var d Delta
+	Diff(&d, base, allMoving)
+	body := AppendBinaryDelta(nil, &d)
+	if per := float64(len(body)) / n; per > 2.01 {
+		t.Errorf("all moving: %.2f bytes per moving player; want 2", per)
+	}
+	Diff(&d, base, tenth)
+	body = AppendBinaryDelta(nil, &d)
+	if per := float64(len(body)) / float64(moved10); per > 2.5 {
+		t.Errorf("10%% moving: %.2f bytes per moving player; want at most 2.5", per)
+	}
+	Diff(&d, base, base)
+	if body := AppendBinaryDelta(nil, &d); len(body) != 3 {
+		t.Errorf("nothing moving: %d bytes; want 3 (three empty lists)", len(body))
+	}
+}
+
+// TestGoldenBytes pins the binary format byte for byte against
+// testdata/golden.txt, which docs/protocol.md quotes. Run with
+// ARENA_UPDATE_GOLDEN=1 to rewrite it after a deliberate change.
+func TestGoldenBytes(t *testing.T) {
+	var d Delta
+	base := []game.Entity{
+		{ID: 1, X: 100, Y: 100, Color: 0xff0000, Name: "ann"},
+		{ID: 2, X: 200, Y: 200, Color: 0x00ff00},
+		{ID: 5, X: 300, Y: 300, Color: 0x0000ff},
+	}
+	cur := []game.Entity{
+		{ID: 1, X: 110, Y: 100, Color: 0xff0000, Name: "ann"},
+		{ID: 2, X: 200, Y: 193, Color: 0x00ff00, Flags: game.FlagAway},
+		{ID: 7, X: 50, Y: 450, Color: 0x123456, Name: "bo", Score: 3},
+	}
+	Diff(&d, base, cur)
+	var full Delta
+	Diff(&full, nil, base)
+	cases := []struct {
+		name string
+		msg  []byte
+	}{
+		{"client input seq=7 buttons=Up|Right tick=300", AppendBinaryInput(nil, 7, game.Up|game.Right, 300)},
+		{"client ping time=1000", AppendBinaryPing(nil, 1000)},
+		{"client resync", []byte{BinResync}},
+		{"client leave", []byte{BinLeave}},
+		{"welcome player=7 tick_rate=20 world=500x500 room=default mode=dots token=tok", AppendBinaryWelcome(nil, Welcome{Player: 7, TickRate: 20, World: game.World{Width: 500, Height: 500}, Room: "default", Mode: "dots", Token: "tok"})},
+		{"full snapshot tick=41 ack=0 of players 1, 2, 5", AppendBinaryDelta(AppendBinarySnapshotHeader(nil, SnapshotHeader{Full: true, Tick: 41}), &full)},
+		{"delta snapshot tick=42 base=41 ack=7: 1 moves +10 x, 2 moves -7 y and is away, 5 leaves, 7 joins", AppendBinaryDelta(AppendBinarySnapshotHeader(nil, SnapshotHeader{Tick: 42, Base: 41, Ack: 7}), &d)},
+		{"pong time=1000 tick=42", AppendBinaryPong(nil, 1000, 42)},
+		{"error code=malformed message=bad", AppendBinaryError(nil, &Error{Code: "malformed", Message: "bad"})},
+	}
+	var out strings.Builder
+	for _, c := range cases {
+		out.WriteString(c.name + "\n" + hex.EncodeToString(c.msg) + "\n\n")
+	}
+	path := filepath.Join("testdata", "golden.txt")
+	if os.Getenv("ARENA_UPDATE_GOLDEN") == "1" {
+		if err := os.WriteFile(path, []byte(out.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with ARENA_UPDATE_GOLDEN=1 to create it)", err)
+	}
+	if out.String() != string(want) {
+		t.Errorf("binary encoding changed; got:\n%s\nwant:\n%s", out.String(), want)
+	}
+}
+
+func FuzzParseBinary(f *testing.F) {
+	f.Add(AppendBinaryInput(nil, 1, game.Up, 5))
+	f.Add(AppendBinaryPing(nil, 7))
+	f.Add([]byte{BinResync})
+	f.Add([]byte{BinLeave})
+	f.Add([]byte{BinInput, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := ParseBinary(data)
+		if err != nil {
+			if err.Code == "" || err.Message == "" {
+				t.Fatalf("error without code or message: %+v", err)
+			}
+			return
+		}
+		if m.Buttons&^game.ButtonMask != 0 || (m.Kind == MsgInput && m.Seq == 0) {
+			t.Fatalf("accepted invalid %+v", m)
+		}
+		// What parses re-encodes to the same bytes.
+		var again []byte
+		switch m.Kind {
+		case MsgInput:
+			again = AppendBinaryInput(nil, m.Seq, m.Buttons, m.Tick)
+		case MsgPing:
+			again = AppendBinaryPing(nil, m.Time)
+		default:
+			again = data[:1]
+		}
+		if m2, err := ParseBinary(again); err != nil || m2 != m {
+			t.Fatalf("re-encoding %+v gave %+v, %v", m, m2, err)
+		}
+	})
+}
+
+func FuzzParseNativeJSON(f *testing.F) {
+	f.Add([]byte(`{"t":"input","seq":1,"buttons":3,"tick":9}`))
+	f.Add([]byte(`{"t":"ping","time":5}`))
+	f.Add([]byte(`{"t":"leave"}`))
+	f.Add([]byte(`{"t":1}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := ParseNativeJSON(data)
+		if err != nil {
+			if err.Code == "" || err.Message == "" {
+				t.Fatalf("error without code or message: %+v", err)
+			}
+			return
+		}
+		if m.Buttons&^game.ButtonMask != 0 || (m.Kind == MsgInput && m.Seq == 0) {
+			t.Fatalf("accepted invalid %+v", m)
+		}
+	})
+}
+
+// FuzzParseServerBinary feeds arbitrary bytes to the decoder Go clients use:
+// it must never panic or allocate without bound.
+func FuzzParseServerBinary(f *testing.F) {
+	var d Delta
+	Diff(&d, nil, []game.Entity{{ID: 3, X: 1, Y: 2, Name: "x"}})
+	f.Add(AppendBinaryDelta(AppendBinarySnapshotHeader(nil, SnapshotHeader{Full: true, Tick: 1}), &d))
+	f.Add(AppendBinaryWelcome(nil, Welcome{Player: 1, Room: "r"}))
+	f.Add(AppendBinaryPong(nil, 1, 2))
+	f.Add([]byte{BinSnapshot, 0, 1, 1, 0, 0xff, 0xff, 0xff, 0xff, 0x0f})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var m ServerMessage
+		_ = ParseServerBinary(&m, data)
+	})
+}
+
+// FuzzDeltaRoundTrip derives two worlds from the fuzzer's bytes and checks
+// that the delta between them survives the wire.
+func FuzzDeltaRoundTrip(f *testing.F) {
+	f.Add(uint64(1), uint64(2), uint8(10))
+	f.Add(uint64(99), uint64(7), uint8(0))
+	f.Fuzz(func(t *testing.T, s1, s2 uint64, n uint8) {
+		r := rand.New(rand.NewPCG(s1, s2))
+		base := randomWorld(r, int(n))
+		cur := evolve(r, base)
+		var d Delta
+		Diff(&d, base, cur)
+		var m ServerMessage
+		if err := ParseServerBinary(&m, AppendBinaryDelta(AppendBinarySnapshotHeader(nil, SnapshotHeader{Tick: 2, Base: 1}), &d)); err != nil {
+			t.Fatal(err)
+		}
+		if got := ApplyDecoded(nil, base, &m.Delta); !equalWorlds(got, cur) {
+			t.Fatalf("round trip differs")
+		}
+	})
+}
