@@ -190,9 +190,9 @@ func New(cfg Config) (*Server, error) {
 		HandshakeTimeout: cfg.HandshakeTimeout,
 		// The native protocol by preference order; a client that asks for
 		// no subprotocol speaks the seed's.
-		Subprotocols: []string{protocol.SubprotocolBinary, protocol.SubprotocolJSON},
-		ReadBufferSize:   4096,
-		WriteBufferSize:  4096,
+		Subprotocols:    []string{protocol.SubprotocolBinary, protocol.SubprotocolJSON},
+		ReadBufferSize:  4096,
+		WriteBufferSize: 4096,
 		// serveWS checks the origin before upgrading, with a clearer answer.
 		CheckOrigin: func(*http.Request) bool { return true },
 		Error:       s.handshakeError,
