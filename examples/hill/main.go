@@ -1,0 +1,126 @@
+// Command hill is the example of docs/writing-a-game.md: a game mode written
+// against arena's game API, served next to the built-in modes.
+//
+//	go run ./examples/hill
+//
+// then open http://127.0.0.1:8765/?mode=hill (or join mode "hill" from the
+// lobby). Stand on the hill in the middle: every second there scores.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"slices"
+	"syscall"
+
+	"github.com/arena-server/arena/game"
+	"github.com/arena-server/arena/games/dots"
+	"github.com/arena-server/arena/games/tag"
+	"github.com/arena-server/arena/server"
+	"github.com/arena-server/arena/web"
+)
+
+// The hill is a circle in the middle of the field.
+const (
+	hillX, hillY = 250, 250
+	hillRadius   = 60
+)
+
+// Mode is how the server knows the game.
+var Mode = game.Mode{
+	Name:        "hill",
+	Description: "King of the hill: every second on the hill in the middle scores.",
+	New:         func(cfg game.Config) game.Game { return &Hill{cfg: cfg} },
+}
+
+type player struct {
+	id    game.PlayerID
+	name  string
+	x, y  int32
+	color uint32
+	score int32
+	ticks int // ticks on the hill towards the next point
+}
+
+// Hill is the game state. The room calls it from one goroutine.
+type Hill struct {
+	cfg     game.Config
+	players []player // sorted by id, as AppendEntities must report them
+}
+
+var _ game.Game = (*Hill)(nil)
+
+func (h *Hill) Join(p game.Player) error {
+	r := h.cfg.Rand // the room's seeded source: replays are exact
+	i, _ := slices.BinarySearchFunc(h.players, p.ID, byID)
+	h.players = slices.Insert(h.players, i, player{
+		id: p.ID, name: p.Name,
+		x:     int32(dots.SpawnMin + r.IntN(dots.SpawnMax-dots.SpawnMin+1)),
+		y:     int32(dots.SpawnMin + r.IntN(dots.SpawnMax-dots.SpawnMin+1)),
+		color: uint32(r.IntN(1 << 24)),
+	})
+	return nil
+}
+
+func (h *Hill) Leave(id game.PlayerID) {
+	if i, ok := slices.BinarySearchFunc(h.players, id, byID); ok {
+		h.players = slices.Delete(h.players, i, i+1)
+	}
+}
+
+func (h *Hill) Step(inputs []game.Input) {
+	for _, in := range inputs {
+		if i, ok := slices.BinarySearchFunc(h.players, in.Player, byID); ok {
+			p := &h.players[i]
+			p.x, p.y = dots.Move(p.x, p.y, in.Buttons) // the built-in movement, so clients predict it
+		}
+	}
+	for i := range h.players {
+		p := &h.players[i]
+		dx, dy := p.x-hillX, p.y-hillY
+		if dx*dx+dy*dy > hillRadius*hillRadius {
+			continue
+		}
+		if p.ticks++; p.ticks == h.cfg.TickRate {
+			p.ticks, p.score = 0, p.score+1
+		}
+	}
+}
+
+func (h *Hill) AppendEntities(dst []game.Entity) []game.Entity {
+	for _, p := range h.players {
+		dst = append(dst, game.Entity{ID: uint32(p.id), Kind: game.KindPlayer, X: p.x, Y: p.y, Color: p.color, Score: p.score, Name: p.name})
+	}
+	// The hill itself, as an item, after the players: item IDs are higher.
+	return append(dst, game.Entity{ID: game.ItemID(1), Kind: game.KindItem, X: hillX, Y: hillY, Color: 0xf2c14e})
+}
+
+func (h *Hill) World() game.World { return game.World{Width: dots.Size, Height: dots.Size} }
+
+func byID(p player, id game.PlayerID) int { return int(int64(p.id) - int64(id)) }
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cfg := server.DefaultConfig()
+	cfg.Modes = []game.Mode{dots.Mode, tag.Mode, Mode}
+	cfg.Static = web.FS()
+	srv, err := server.New(cfg)
+	if err != nil {
+		slog.Error("config", "err", err)
+		os.Exit(2)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:8765")
+	if err != nil {
+		slog.Error("listen", "err", err)
+		os.Exit(1)
+	}
+	slog.Info("hill example on http://127.0.0.1:8765/?mode=hill")
+	if err := srv.Serve(ctx, ln); err != nil {
+		slog.Error("serve", "err", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,37 @@
+package main
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/arena-server/arena/game"
+)
+
+func TestStandingOnTheHillScores(t *testing.T) {
+	h := Mode.New(game.Config{Rand: rand.New(rand.NewPCG(1, 2)), TickRate: 20}).(*Hill)
+	h.Join(game.Player{ID: 1})
+	h.Join(game.Player{ID: 2})
+	h.players[0].x, h.players[0].y = hillX+10, hillY // on the hill
+	h.players[1].x, h.players[1].y = 20, 20          // far away
+	for range 3 * 20 {
+		h.Step(nil)
+	}
+	ents := h.AppendEntities(nil)
+	if len(ents) != 3 || ents[2].Kind != game.KindItem {
+		t.Fatalf("entities %+v; want two players and the hill", ents)
+	}
+	if ents[0].Score != 3 || ents[1].Score != 0 {
+		t.Errorf("scores %d and %d after 3 s; want 3 and 0", ents[0].Score, ents[1].Score)
+	}
+	// Walking off stops the count.
+	for range 10 {
+		h.Step([]game.Input{{Player: 1, Buttons: game.Right}})
+	}
+	before := h.AppendEntities(nil)[0].Score
+	for range 40 {
+		h.Step(nil)
+	}
+	if after := h.AppendEntities(nil)[0].Score; after != before {
+		t.Errorf("scored %d off the hill", after-before)
+	}
+}
