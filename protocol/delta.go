@@ -89,9 +89,20 @@ func changedFields(a, b *game.Entity) Field {
 	return f
 }
 
-// Apply turns base into the state d describes, appending it to dst. It is
-// what a client does with a delta; the tests use it to check round trips.
+// Apply turns base into the state d describes, appending it to dst: what a
+// client does with a delta made by Diff, whose changed entities carry their
+// new values.
 func Apply(dst, base []game.Entity, d *Delta) []game.Entity {
+	return apply(dst, base, d, false)
+}
+
+// ApplyDecoded is Apply for a delta decoded by ParseServerBinary, whose
+// changed X and Y are differences from the old values.
+func ApplyDecoded(dst, base []game.Entity, d *Delta) []game.Entity {
+	return apply(dst, base, d, true)
+}
+
+func apply(dst, base []game.Entity, d *Delta, relativeXY bool) []game.Entity {
 	removed, added, changed := d.Removed, d.Added, d.Changed
 	i := 0
 	for i < len(base) || len(added) > 0 {
@@ -107,10 +118,43 @@ func Apply(dst, base []game.Entity, d *Delta) []game.Entity {
 			continue
 		}
 		if len(changed) > 0 && changed[0].Entity.ID == e.ID {
-			e = changed[0].Entity
+			setFields(&e, &changed[0], relativeXY)
 			changed = changed[1:]
 		}
 		dst = append(dst, e)
 	}
 	return dst
+}
+
+func setFields(e *game.Entity, c *Change, relativeXY bool) {
+	n := &c.Entity
+	if c.Fields&FieldX != 0 {
+		if relativeXY {
+			e.X += n.X
+		} else {
+			e.X = n.X
+		}
+	}
+	if c.Fields&FieldY != 0 {
+		if relativeXY {
+			e.Y += n.Y
+		} else {
+			e.Y = n.Y
+		}
+	}
+	if c.Fields&FieldFlags != 0 {
+		e.Flags = n.Flags
+	}
+	if c.Fields&FieldScore != 0 {
+		e.Score = n.Score
+	}
+	if c.Fields&FieldColor != 0 {
+		e.Color = n.Color
+	}
+	if c.Fields&FieldName != 0 {
+		e.Name = n.Name
+	}
+	if c.Fields&FieldKind != 0 {
+		e.Kind = n.Kind
+	}
 }

@@ -379,53 +379,6 @@ func (r *reader) delta(d *Delta) {
 	}
 }
 
-// ApplyDecoded applies a delta decoded by ParseServerBinary, whose changed X
-// and Y are differences, to base and appends the result to dst.
-func ApplyDecoded(dst, base []game.Entity, d *Delta) []game.Entity {
-	removed, added, changed := d.Removed, d.Added, d.Changed
-	i := 0
-	for i < len(base) || len(added) > 0 {
-		if len(added) > 0 && (i == len(base) || added[0].ID < base[i].ID) {
-			dst = append(dst, added[0])
-			added = added[1:]
-			continue
-		}
-		e := base[i]
-		i++
-		if len(removed) > 0 && removed[0] == e.ID {
-			removed = removed[1:]
-			continue
-		}
-		if len(changed) > 0 && changed[0].Entity.ID == e.ID {
-			c := &changed[0]
-			if c.Fields&FieldX != 0 {
-				e.X += c.Entity.X
-			}
-			if c.Fields&FieldY != 0 {
-				e.Y += c.Entity.Y
-			}
-			if c.Fields&FieldFlags != 0 {
-				e.Flags = c.Entity.Flags
-			}
-			if c.Fields&FieldScore != 0 {
-				e.Score = c.Entity.Score
-			}
-			if c.Fields&FieldColor != 0 {
-				e.Color = c.Entity.Color
-			}
-			if c.Fields&FieldName != 0 {
-				e.Name = c.Entity.Name
-			}
-			if c.Fields&FieldKind != 0 {
-				e.Kind = c.Entity.Kind
-			}
-			changed = changed[1:]
-		}
-		dst = append(dst, e)
-	}
-	return dst
-}
-
 func appendZigzag(dst []byte, v int64) []byte {
 	return binary.AppendUvarint(dst, uint64(v<<1)^uint64(v>>63))
 }

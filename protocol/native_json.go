@@ -169,20 +169,10 @@ func AppendJSONPong(dst []byte, clientTime uint32, tick uint64) []byte {
 
 // AppendJSONError appends an error answer of arena.v1.json.
 func AppendJSONError(dst []byte, e *Error) []byte {
-	return appendNativeCodeMessage(dst, "error", e.Code, e.Message)
+	return appendCodeMessage(dst, "t", "error", e.Code, e.Message)
 }
 
 // AppendJSONNotice appends a notice of arena.v1.json.
 func AppendJSONNotice(dst []byte, code, message string) []byte {
-	return appendNativeCodeMessage(dst, "notice", code, message)
-}
-
-func appendNativeCodeMessage(dst []byte, typ, code, message string) []byte {
-	dst = append(dst, `{"t":"`...)
-	dst = append(dst, typ...)
-	dst = append(dst, `","code":`...)
-	dst = appendJSONString(dst, code)
-	dst = append(dst, `,"message":`...)
-	dst = appendJSONString(dst, message)
-	return append(dst, '}')
+	return appendCodeMessage(dst, "t", "notice", code, message)
 }

@@ -148,16 +148,20 @@ func AppendColor(dst []byte, c uint32) []byte {
 
 // AppendSeedError appends an error answer: {"type":"error",...}.
 func AppendSeedError(dst []byte, e *Error) []byte {
-	return appendCodeMessage(dst, "error", e.Code, e.Message)
+	return appendCodeMessage(dst, "type", "error", e.Code, e.Message)
 }
 
 // AppendSeedNotice appends a notice: {"type":"notice",...}.
 func AppendSeedNotice(dst []byte, code, message string) []byte {
-	return appendCodeMessage(dst, "notice", code, message)
+	return appendCodeMessage(dst, "type", "notice", code, message)
 }
 
-func appendCodeMessage(dst []byte, typ, code, message string) []byte {
-	dst = append(dst, `{"type":"`...)
+// appendCodeMessage appends {"<typeKey>":"<typ>","code":...,"message":...},
+// the shape of errors and notices in both JSON protocols.
+func appendCodeMessage(dst []byte, typeKey, typ, code, message string) []byte {
+	dst = append(dst, `{"`...)
+	dst = append(dst, typeKey...)
+	dst = append(dst, `":"`...)
 	dst = append(dst, typ...)
 	dst = append(dst, `","code":`...)
 	dst = appendJSONString(dst, code)

@@ -4,6 +4,7 @@ package dots
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"slices"
 
 	"github.com/arena-server/arena/game"
@@ -56,15 +57,17 @@ func (d *Dots) Join(p game.Player) error {
 	if found {
 		return fmt.Errorf("player %d already joined", p.ID)
 	}
-	r := d.cfg.Rand
-	d.players = slices.Insert(d.players, i, player{
-		id:    p.ID,
-		name:  p.Name,
-		x:     int32(SpawnMin + r.IntN(SpawnMax-SpawnMin+1)),
-		y:     int32(SpawnMin + r.IntN(SpawnMax-SpawnMin+1)),
-		color: uint32(r.IntN(0x1000000)),
-	})
+	x, y, color := Spawn(d.cfg.Rand)
+	d.players = slices.Insert(d.players, i, player{id: p.ID, name: p.Name, x: x, y: y, color: color})
 	return nil
+}
+
+// Spawn draws where a new player appears, at integer x, y uniform in
+// [SpawnMin, SpawnMax], and its colour, uniform over 0xRRGGBB.
+func Spawn(r *rand.Rand) (x, y int32, color uint32) {
+	x = int32(SpawnMin + r.IntN(SpawnMax-SpawnMin+1))
+	y = int32(SpawnMin + r.IntN(SpawnMax-SpawnMin+1))
+	return x, y, uint32(r.IntN(0x1000000))
 }
 
 // Leave removes the player.

@@ -62,15 +62,8 @@ func (t *Tag) Join(p game.Player) error {
 	if found {
 		return fmt.Errorf("player %d already joined", p.ID)
 	}
-	r := t.cfg.Rand
-	t.players = slices.Insert(t.players, i, player{
-		id:    p.ID,
-		name:  p.Name,
-		x:     int32(dots.SpawnMin + r.IntN(dots.SpawnMax-dots.SpawnMin+1)),
-		y:     int32(dots.SpawnMin + r.IntN(dots.SpawnMax-dots.SpawnMin+1)),
-		color: uint32(r.IntN(0x1000000)),
-		it:    len(t.players) == 0,
-	})
+	x, y, color := dots.Spawn(t.cfg.Rand)
+	t.players = slices.Insert(t.players, i, player{id: p.ID, name: p.Name, x: x, y: y, color: color, it: len(t.players) == 0})
 	return nil
 }
 
