@@ -15,8 +15,11 @@ type counters struct {
 	bytes  []uint64
 	open   []bool // joined and not closed
 	nopen  int
-	gen    time.Duration // the generator's CPU time
-	server time.Duration // the server's CPU time, if known
+	gen    CPUTimes // the generator's
+	server CPUTimes // the server's, if known
+	// The whole machine's, if /proc/stat reads.
+	machine   MachineTimes
+	machineOK bool
 }
 
 func (r *runner) sample() counters {
@@ -38,6 +41,9 @@ func (r *runner) sample() counters {
 	if r.cfg.ServerPID != 0 {
 		c.server, _ = ProcessCPU(r.cfg.ServerPID)
 	}
+	var err error
+	c.machine, err = MachineCPU()
+	c.machineOK = err == nil
 	return c
 }
 
@@ -61,7 +67,7 @@ func (r *runner) measure(ctx context.Context) (*Result, error) {
 		timer.Stop()
 	}
 
-	var pid0 time.Duration
+	var pid0 CPUTimes
 	var pidErr error
 	if cfg.ServerPID != 0 {
 		pid0, pidErr = ProcessCPU(cfg.ServerPID)
@@ -122,11 +128,25 @@ func (r *runner) progressWindow(first, prev, cur counters) {
 	perPlayer := func(v uint64) float64 { return float64(v) / el / float64(max(cur.nopen, 1)) }
 	line := fmt.Sprintf("window  %5.1fs  open %d  updates/s %.2f  KiB/s %.1f  unexpected closes %d  generator CPU %.0f%%",
 		cur.at.Sub(first.at).Seconds(), cur.nopen, perPlayer(states), perPlayer(bytes)/1024,
-		r.closes.Load(), pct(cur.gen-prev.gen, el))
+		r.closes.Load(), pct(cur.gen.Total()-prev.gen.Total(), el))
 	if r.cfg.ServerPID != 0 {
-		line += fmt.Sprintf("  server CPU %.0f%%", pct(cur.server-prev.server, el))
+		line += fmt.Sprintf("  server CPU %.0f%%", pct(cur.server.Total()-prev.server.Total(), el))
+	}
+	if cur.machineOK && prev.machineOK {
+		line += fmt.Sprintf("  other CPU %.0f%%", otherCPU(prev, cur))
 	}
 	fmt.Fprintln(r.cfg.Progress, line)
+}
+
+// otherCPU is how much CPU, in % of one core, processes other than the
+// server and the generator used in user space between two samples, plus
+// what the hypervisor stole: load that disturbs the measurement. Kernel
+// time is left out (see MachineCPU).
+func otherCPU(a, b counters) float64 {
+	other := b.machine.User - a.machine.User + b.machine.Steal - a.machine.Steal
+	other -= b.gen.User - a.gen.User
+	other -= b.server.User - a.server.User // zero without a pid
+	return max(0, pct(other, b.at.Sub(a.at).Seconds()))
 }
 
 // pct is CPU time d over el seconds as a percentage of one core.
@@ -152,7 +172,7 @@ func (r *runner) result(first, last counters) *Result {
 		ClosedEarly: int(r.closes.Load()),
 		WindowS:     el,
 		Start:       r.start.UTC().Format(time.RFC3339),
-		DriverCPU:   pct(last.gen-first.gen, el),
+		DriverCPU:   pct(last.gen.Total()-first.gen.Total(), el),
 		LateSends:   r.lateSends.Load(),
 	}
 	r.mu.Lock()
@@ -202,9 +222,13 @@ func (r *runner) result(first, last counters) *Result {
 	res.LatP99 = percentileMS(lat, 0.99)
 	res.LatMax = percentileMS(lat, 1)
 
+	if first.machineOK && last.machineOK {
+		res.OtherCPU = new(otherCPU(first, last))
+		res.StealCPU = new(pct(last.machine.Steal-first.machine.Steal, el))
+	}
 	if cfg.ServerPID != 0 {
 		res.ServerPID = cfg.ServerPID
-		cpu := pct(last.server-first.server, el)
+		cpu := pct(last.server.Total()-first.server.Total(), el)
 		res.ServerCPU = &cpu
 		if rss, err := ProcessPeakRSS(cfg.ServerPID); err == nil {
 			mib := float64(rss) / (1 << 20)

@@ -9,16 +9,26 @@ import (
 	"time"
 )
 
-// clockTicks is USER_HZ, the unit of /proc/<pid>/stat's times. It is 100 on
-// every Linux architecture Go supports.
+// clockTicks is USER_HZ, the unit of /proc's CPU times. It is 100 on every
+// Linux architecture Go supports.
 const clockTicks = 100
 
-// ProcessCPU returns the CPU time (user + system, all threads) a process has
-// used so far, from /proc/<pid>/stat.
-func ProcessCPU(pid int) (time.Duration, error) {
+func ticks(n uint64) time.Duration { return time.Duration(n) * time.Second / clockTicks }
+
+// CPUTimes is the CPU time a process has used, all threads together.
+type CPUTimes struct {
+	User, System time.Duration
+}
+
+// Total is user plus system time.
+func (t CPUTimes) Total() time.Duration { return t.User + t.System }
+
+// ProcessCPU returns the CPU time a process has used so far, from
+// /proc/<pid>/stat.
+func ProcessCPU(pid int) (CPUTimes, error) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
-		return 0, err
+		return CPUTimes{}, err
 	}
 	return parseStatCPU(b)
 }
@@ -26,22 +36,22 @@ func ProcessCPU(pid int) (time.Duration, error) {
 // parseStatCPU reads utime and stime (fields 14 and 15) from a
 // /proc/<pid>/stat line. The command name, field 2, may hold spaces and
 // parentheses, so fields are counted from the last ')'.
-func parseStatCPU(stat []byte) (time.Duration, error) {
+func parseStatCPU(stat []byte) (CPUTimes, error) {
 	i := bytes.LastIndexByte(stat, ')')
 	if i < 0 {
-		return 0, fmt.Errorf("malformed /proc stat %.40q", stat)
+		return CPUTimes{}, fmt.Errorf("malformed /proc stat %.40q", stat)
 	}
 	f := bytes.Fields(stat[i+1:])
 	// f[0] is field 3 (state), so utime (14) is f[11] and stime (15) f[12].
 	if len(f) < 13 {
-		return 0, fmt.Errorf("malformed /proc stat %.40q", stat)
+		return CPUTimes{}, fmt.Errorf("malformed /proc stat %.40q", stat)
 	}
 	utime, err1 := strconv.ParseUint(string(f[11]), 10, 64)
 	stime, err2 := strconv.ParseUint(string(f[12]), 10, 64)
 	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("malformed /proc stat times %q %q", f[11], f[12])
+		return CPUTimes{}, fmt.Errorf("malformed /proc stat times %q %q", f[11], f[12])
 	}
-	return time.Duration(utime+stime) * time.Second / clockTicks, nil
+	return CPUTimes{User: ticks(utime), System: ticks(stime)}, nil
 }
 
 // ProcessPeakRSS returns a process's peak resident set size (VmHWM) in
@@ -72,10 +82,49 @@ func parseStatusKB(status []byte, key string) (int64, error) {
 }
 
 // SelfCPU returns the CPU time this process has used so far.
-func SelfCPU() time.Duration {
+func SelfCPU() CPUTimes {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
+		return CPUTimes{}
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return CPUTimes{User: time.Duration(ru.Utime.Nano()), System: time.Duration(ru.Stime.Nano())}
+}
+
+// MachineTimes is CPU time of the whole machine, every CPU together.
+type MachineTimes struct {
+	// User is what all processes spent in user space (nice included).
+	User time.Duration
+	// Steal is what the hypervisor gave to other guests while this one
+	// wanted to run.
+	Steal time.Duration
+}
+
+// MachineCPU returns the machine's CPU times so far, from the first line
+// of /proc/stat. Only user time is taken, not system or interrupt time:
+// on loopback much of the network stack runs in softirqs that are charged
+// to whichever process was running, or to none, so kernel time cannot be
+// attributed to processes reliably; user time can.
+func MachineCPU() (MachineTimes, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return MachineTimes{}, err
+	}
+	return parseMachineCPU(b)
+}
+
+func parseMachineCPU(stat []byte) (MachineTimes, error) {
+	line, _, _ := bytes.Cut(stat, []byte("\n"))
+	f := bytes.Fields(line)
+	// cpu user nice system idle iowait irq softirq steal [guest guest_nice]
+	if len(f) < 9 || string(f[0]) != "cpu" {
+		return MachineTimes{}, fmt.Errorf("malformed /proc/stat %.60q", line)
+	}
+	var v [8]uint64
+	for i := range v {
+		var err error
+		if v[i], err = strconv.ParseUint(string(f[i+1]), 10, 64); err != nil {
+			return MachineTimes{}, fmt.Errorf("malformed /proc/stat %.60q", line)
+		}
+	}
+	return MachineTimes{User: ticks(v[0] + v[1]), Steal: ticks(v[7])}, nil
 }

@@ -61,6 +61,11 @@ type Result struct {
 	// DriverCPU is the load generator's own CPU over the window, in % of
 	// one core.
 	DriverCPU float64 `json:"driver_cpu_pct"`
+	// OtherCPU is the CPU, in % of one core, that processes other than the
+	// server and the generator used in user space over the window, plus
+	// hypervisor steal (StealCPU): other load that disturbed the run.
+	OtherCPU *float64 `json:"other_cpu_pct,omitempty"`
+	StealCPU *float64 `json:"steal_cpu_pct,omitempty"`
 	// LateSends counts scheduled moves skipped because the generator fell
 	// more than a move interval behind: a sign it is overloaded.
 	LateSends uint64 `json:"late_sends,omitempty"`
@@ -100,6 +105,10 @@ func (r *Result) WriteTable(w io.Writer) error {
 		row("server CPU", "%.1f%% of a core, peak RSS %s (pid %d)", *r.ServerCPU, rss, r.ServerPID)
 	}
 	row("generator CPU", "%.1f%% of a core%s", r.DriverCPU, lateNote(r.LateSends))
+	if r.OtherCPU != nil && r.StealCPU != nil {
+		row("other load", "%.1f%% of a core (other processes' user time, and %.1f%% stolen by the hypervisor)",
+			*r.OtherCPU, *r.StealCPU)
+	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}

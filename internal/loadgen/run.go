@@ -29,6 +29,12 @@ const (
 // handshake.
 const joinTimeout = 30 * time.Second
 
+// writeTimeout bounds a move's write. It is long: a gorilla connection whose
+// write times out is broken for good (its next pong fails too), so it must
+// mean that the server stopped reading, not that this process was
+// descheduled for a moment on a busy machine.
+const writeTimeout = 10 * time.Second
+
 // readBufSize is the size of the pooled buffers players drain messages
 // into. Reads this large go straight from the socket into the buffer.
 const readBufSize = 64 << 10
@@ -284,12 +290,19 @@ func closeReason(err error) string {
 		return "EOF without close frame"
 	case errors.Is(err, syscall.ECONNRESET):
 		return "connection reset"
+	case errors.Is(err, syscall.EPIPE):
+		// Answering a ping on a connection the server had already dropped.
+		return "broken pipe"
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return "connection refused"
 	case errors.As(err, &ne) && ne.Timeout():
 		return "timeout"
 	case errors.Is(err, websocket.ErrBadHandshake):
 		return "bad handshake"
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Err != nil {
+		err = op.Err // without the addresses, so that reasons add up
 	}
 	s := err.Error()
 	if len(s) > 60 {
@@ -454,7 +467,7 @@ func (r *runner) probeLoop(ctx context.Context, p *player, seed uint64) {
 		d := probeDirection(p.x, p.y)
 		p.pending, p.pendDir, p.pendAt = true, d, time.Now()
 		p.mu.Unlock()
-		_ = conn.SetWriteDeadline(time.Now().Add(time.Second))
+		_ = conn.SetWriteDeadline(time.Now().Add(writeTimeout))
 		if err := conn.WritePreparedMessage(r.moves[d]); err != nil {
 			return // the reader sees the connection end
 		}
@@ -474,7 +487,6 @@ func (r *runner) sendLoop(ctx context.Context, s *slot, phase time.Duration, see
 		s.mu.Lock()
 		players := s.players[:len(s.players):len(s.players)]
 		s.mu.Unlock()
-		deadline := time.Now().Add(time.Second)
 		for _, p := range players {
 			if p.closed.Load() {
 				continue
@@ -483,7 +495,7 @@ func (r *runner) sendLoop(ctx context.Context, s *slot, phase time.Duration, see
 				p.dir = Direction(rng.IntN(4))
 			}
 			conn := p.conn.Load()
-			_ = conn.SetWriteDeadline(deadline)
+			_ = conn.SetWriteDeadline(time.Now().Add(writeTimeout))
 			if err := conn.WritePreparedMessage(r.moves[p.dir]); err != nil {
 				p.closed.Store(true) // the reader sees the connection end
 			}

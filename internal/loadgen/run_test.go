@@ -235,6 +235,9 @@ func TestRunMeasuresUpdatesLatencyAndBandwidth(t *testing.T) {
 			if res.LatSamples > 0 && (res.LatP50 <= 0 || res.LatP50 > 200 || res.LatMax < res.LatP99 || res.LatP99 < res.LatP50) {
 				t.Errorf("latency p50 %.1f p99 %.1f max %.1f ms", res.LatP50, res.LatP99, res.LatMax)
 			}
+			if res.OtherCPU == nil || res.StealCPU == nil {
+				t.Errorf("no figure for other load")
+			}
 			if res.ServerCPU == nil || res.ServerRSS == nil || *res.ServerRSS <= 0 {
 				t.Errorf("no server CPU or RSS for our own pid: %v %v", res.ServerCPU, res.ServerRSS)
 			}
@@ -446,8 +449,8 @@ func TestPercentile(t *testing.T) {
 func TestParseProc(t *testing.T) {
 	stat := []byte("4242 (a (weird) name) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 125 0 0 20 0 9 0 123 456 789\n")
 	got, err := parseStatCPU(stat)
-	if err != nil || got != 3750*time.Millisecond {
-		t.Errorf("parseStatCPU = %v, %v; want 3.75s", got, err)
+	if err != nil || got.User != 2500*time.Millisecond || got.System != 1250*time.Millisecond || got.Total() != 3750*time.Millisecond {
+		t.Errorf("parseStatCPU = %+v, %v; want 2.5s user, 1.25s system", got, err)
 	}
 	if _, err := parseStatCPU([]byte("4242 (x) S 1 2")); err == nil {
 		t.Error("parseStatCPU accepted a short line")
@@ -468,10 +471,48 @@ func TestParseProc(t *testing.T) {
 	for end := time.Now().Add(100 * time.Millisecond); time.Now().Before(end); {
 	}
 	after, _ := ProcessCPU(os.Getpid())
-	if after <= before || SelfCPU() <= self0 {
+	if after.User <= before.User || SelfCPU().User <= self0.User {
 		t.Errorf("CPU did not advance: /proc %v → %v, rusage %v → %v", before, after, self0, SelfCPU())
 	}
 	if rss, err := ProcessPeakRSS(os.Getpid()); err != nil || rss < 1<<20 {
 		t.Errorf("own peak RSS = %d, %v", rss, err)
+	}
+}
+
+func TestParseMachineCPU(t *testing.T) {
+	stat := []byte("cpu  100 5 50 1000 7 3 2 40 0 0\ncpu0 1 2 3 4 5 6 7 8 0 0\n")
+	got, err := parseMachineCPU(stat)
+	// user+nice = 105 ticks; steal 40.
+	if err != nil || got.User != 1050*time.Millisecond || got.Steal != 400*time.Millisecond {
+		t.Errorf("parseMachineCPU = %+v, %v; want 1.05s user, 400ms steal", got, err)
+	}
+	for _, bad := range []string{"", "cpu0 1 2 3 4 5 6 7 8\n", "cpu 1 2 3\n", "cpu a b c d e f g h\n"} {
+		if _, err := parseMachineCPU([]byte(bad)); err == nil {
+			t.Errorf("parseMachineCPU(%q) accepted", bad)
+		}
+	}
+	if _, err := MachineCPU(); err != nil {
+		t.Errorf("MachineCPU on this machine: %v", err)
+	}
+}
+
+func TestOtherCPU(t *testing.T) {
+	at := time.Now()
+	a := counters{at: at, machine: MachineTimes{User: 10 * time.Second, Steal: time.Second},
+		gen: CPUTimes{User: time.Second, System: 5 * time.Second}, server: CPUTimes{User: 2 * time.Second}}
+	b := a
+	b.at = at.Add(2 * time.Second)
+	// Over 2 s: machine user +1.5 s, steal +0.1 s; the generator +0.4 s
+	// user (and system time, which does not count); the server +0.6 s.
+	b.machine = MachineTimes{User: 11500 * time.Millisecond, Steal: 1100 * time.Millisecond}
+	b.gen = CPUTimes{User: 1400 * time.Millisecond, System: 9 * time.Second}
+	b.server = CPUTimes{User: 2600 * time.Millisecond}
+	// (1.5 + 0.1 - 0.4 - 0.6) s over 2 s = 30% of a core.
+	if got := otherCPU(a, b); got < 29.99 || got > 30.01 {
+		t.Errorf("otherCPU = %v, want 30", got)
+	}
+	b.machine.User = a.machine.User // ours exceeds the machine's: no negative load
+	if got := otherCPU(a, b); got != 0 {
+		t.Errorf("otherCPU = %v, want 0", got)
 	}
 }
