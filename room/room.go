@@ -236,7 +236,17 @@ func (r *Room) Join(ctx context.Context, req JoinRequest) (Joined, error) {
 	case <-r.done:
 		return Joined{}, ErrRoomClosed
 	case <-ctx.Done():
-		// The join may still happen; the caller's Leave cleans it up.
+		// The room may seat the player yet; if it does, nobody is there to
+		// play, so leave again.
+		go func() {
+			select {
+			case res := <-call.reply:
+				if res.err == nil {
+					r.Leave(res.joined.Player, req.Client, true)
+				}
+			case <-r.done:
+			}
+		}()
 		return Joined{}, ctx.Err()
 	}
 }

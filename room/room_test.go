@@ -486,3 +486,29 @@ func TestMemoBuildsOnce(t *testing.T) {
 		t.Errorf("second key = %v", v)
 	}
 }
+
+func TestAbandonedJoinLeavesAgain(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := New(Config{Name: "t", Mode: dots.Mode, Seed: 1, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		ctx, cancel := context.WithCancel(context.Background())
+		errc := make(chan error)
+		c := &fakeClient{}
+		go func() {
+			_, err := r.Join(ctx, JoinRequest{Client: c})
+			errc <- err
+		}()
+		synctest.Wait() // queued, waiting for a room that is not running yet
+		cancel()
+		if err := <-errc; !errors.Is(err, context.Canceled) {
+			t.Fatalf("join returned %v; want context.Canceled", err)
+		}
+		runCtx, stop := context.WithCancel(context.Background())
+		defer func() { stop(); <-r.Done() }()
+		go r.Run(runCtx)
+		time.Sleep(100 * time.Millisecond)
+		synctest.Wait()
+		if n := r.Stats().Players; n != 0 {
+			t.Errorf("%d players after the joiner gave up; want 0", n)
+		}
+	})
+}
