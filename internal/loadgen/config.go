@@ -77,6 +77,11 @@ type Config struct {
 	// ServerPID, if not zero, is the server process whose CPU and peak RSS
 	// are reported.
 	ServerPID int
+	// Compress offers permessage-deflate, as browsers do. Servers that
+	// accept it compress what they send and every player decompresses
+	// every message, so the generator works harder. Off by default, as the
+	// Colyseus anchor's driver does not offer it either.
+	Compress bool
 	// Seed seeds every random choice (phases, directions, probe timing).
 	Seed uint64
 	// Label names the run in the results.

@@ -165,6 +165,7 @@ func (r *runner) result(first, last counters) *Result {
 		Clients:    cfg.Players,
 		Rooms:      cfg.Rooms,
 		Probes:     cfg.Probes,
+		Compress:   cfg.Compress,
 		Connected:  int(r.joined.Load()),
 		ConnErrors: int(r.connErrors.Load()),
 		// Closes before the window count: a player thrown out during the

@@ -20,6 +20,7 @@ type Result struct {
 	Clients   int    `json:"clients"`
 	Rooms     int    `json:"rooms"`
 	Probes    int    `json:"probes,omitempty"`
+	Compress  bool   `json:"compress,omitempty"`
 	Start     string `json:"start,omitempty"`
 	// WindowS is the measured window's length in seconds.
 	WindowS float64 `json:"window_s,omitempty"`
@@ -41,7 +42,8 @@ type Result struct {
 	// players; UpdatesMinPerClient the lowest player's.
 	UpdatesPerClient    float64 `json:"updates_per_client_s"`
 	UpdatesMinPerClient float64 `json:"updates_min_per_client_s"`
-	// KiBPerClient is payload KiB received per player per second.
+	// KiBPerClient is payload KiB received per player per second
+	// (decompressed, if the connection compresses).
 	KiBPerClient float64 `json:"kib_per_client_s"`
 
 	// Input-to-visible latency of the probes, in milliseconds (-1 without
@@ -78,6 +80,9 @@ func (r *Result) WriteTable(w io.Writer) error {
 	var b strings.Builder
 	title := fmt.Sprintf("%s protocol, %d players (%d probes) in %d room(s), %s, %.1fs window",
 		r.Protocol, r.Clients, r.Probes, r.Rooms, r.Behaviour, r.WindowS)
+	if r.Compress {
+		title += ", permessage-deflate offered"
+	}
 	if r.Label != "" {
 		title = r.Label + ": " + title
 	}

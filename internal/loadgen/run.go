@@ -112,6 +112,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			ReadBufferSize:   4096,
 			WriteBufferSize:  512,
 			// No Proxy: load stays on the address given.
+			EnableCompression: cfg.Compress,
 		},
 		reasons:    map[string]int{},
 		errReasons: map[string]int{},

@@ -34,7 +34,10 @@ type fakeSeed struct {
 	stop chan struct{}
 	done sync.WaitGroup
 
+	compress bool // accept permessage-deflate
+
 	mu      sync.Mutex
+	offers  int // handshakes that offered permessage-deflate
 	nextID  int
 	players map[int]*fakePlayer // connected
 	all     map[int]*fakePlayer // ever
@@ -56,8 +59,13 @@ func startFakeSeed(t testing.TB, compact bool, configure func(*fakeSeed)) *fakeS
 	if configure != nil {
 		configure(f)
 	}
-	up := websocket.Upgrader{}
+	up := websocket.Upgrader{EnableCompression: f.compress}
 	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(r.Header.Get("Sec-WebSocket-Extensions"), "permessage-deflate") {
+			f.mu.Lock()
+			f.offers++
+			f.mu.Unlock()
+		}
 		conn, err := up.Upgrade(w, r, nil)
 		if err != nil {
 			return
@@ -246,6 +254,29 @@ func TestRunMeasuresUpdatesLatencyAndBandwidth(t *testing.T) {
 				t.Errorf("table: %v\n%s", err, table.String())
 			}
 		})
+	}
+}
+
+func TestCompressOffersDeflate(t *testing.T) {
+	for _, compress := range []bool{false, true} {
+		f := startFakeSeed(t, false, func(f *fakeSeed) { f.compress = true })
+		cfg := quickConfig(f.url(), 5, 2)
+		cfg.Compress = compress
+		cfg.Duration = 500 * time.Millisecond
+		res, err := Run(context.Background(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.mu.Lock()
+		offers := f.offers
+		f.mu.Unlock()
+		if want := map[bool]int{false: 0, true: 5}[compress]; offers != want {
+			t.Errorf("compress=%v: %d of 5 handshakes offered permessage-deflate, want %d", compress, offers, want)
+		}
+		// Compressed or not, players see and count the same states.
+		if res.Compress != compress || res.UpdatesPerClient < 10 || res.LatSamples == 0 || res.ClosedEarly != 0 {
+			t.Errorf("compress=%v: %+v", compress, res)
+		}
 	}
 }
 
