@@ -8,14 +8,14 @@ import (
 	"io/fs"
 )
 
-//go:embed static
-var static embed.FS
+//go:embed client
+var client embed.FS
 
 //go:embed admin
 var admin embed.FS
 
 // FS returns the game client's files, index.html at the root.
-func FS() fs.FS { return sub(static, "static") }
+func FS() fs.FS { return sub(client, "client") }
 
 // AdminFS returns the admin page's files, index.html at the root.
 func AdminFS() fs.FS { return sub(admin, "admin") }

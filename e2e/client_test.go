@@ -1,0 +1,278 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/chromedp"
+
+	"github.com/arena-server/arena/internal/arenatest"
+	"github.com/arena-server/arena/server"
+)
+
+// openArena opens arena's page at path and waits until it plays.
+func openArena(t *testing.T, srv *arenatest.Server, path string) (*tab, int) {
+	t.Helper()
+	tb := newTab(t)
+	tb.navigate(srv.URL + path)
+	waitFor(tb, "the page to connect and be welcomed", `window.arena && window.arena.connected && window.arena.id > 0 && window.arena.tick > 0`, 10*time.Second)
+	return tb, eval[int](tb, `window.arena.id`)
+}
+
+// serverX is where the server last put player id, as tb sees it.
+func serverPos(tb *tab, id int) (x, y float64) {
+	xy := eval[[]float64](tb, fmt.Sprintf(`(() => { const e = window.arena.players.get(%d); return e ? [e.x, e.y] : [-1, -1]; })()`, id))
+	return xy[0], xy[1]
+}
+
+// waitMoved waits until tb sees player id at least dist px from (x, y) along
+// the axis and direction given.
+func waitMoved(tb *tab, id int, axis string, from, dir, dist float64) {
+	tb.t.Helper()
+	waitFor(tb, fmt.Sprintf("player %d to move %v px along %s", id, dist*dir, axis), fmt.Sprintf(
+		`(() => { const e = window.arena.players.get(%d); return e && (e.%s - %v) * %v >= %v; })()`, id, axis, from, dir, dist), 5*time.Second)
+}
+
+// waitStill waits until player id has not moved for 300 ms, as tb sees it.
+func waitStill(tb *tab, id int) {
+	tb.t.Helper()
+	waitFor(tb, fmt.Sprintf("player %d to stand still", id), fmt.Sprintf(`(() => {
+		const e = window.arena.players.get(%d), now = performance.now();
+		const w = window.__still;
+		if (!e) return false;
+		if (!w || w.id !== e.id || w.x !== e.x || w.y !== e.y) { window.__still = { id: e.id, x: e.x, y: e.y, t: now }; return false; }
+		return now - w.t > 300;
+	})()`, id), 5*time.Second)
+}
+
+func away(v float64) (dir float64) {
+	if v > 250 {
+		return -1
+	}
+	return 1
+}
+
+func TestArenaClientTwoTabs(t *testing.T) {
+	srv := arenatest.Start(t, arenatest.Options{})
+	one, id := openArena(t, srv, "/")
+	two, _ := openArena(t, srv, "/")
+	waitFor(two, "tab one's player", fmt.Sprintf(`window.arena.players.has(%d)`, id), 5*time.Second)
+	if st := eval[string](one, `document.getElementById('status').textContent + ' ' + document.getElementById('player-id').textContent`); st != "connected #"+strconv.Itoa(id) {
+		t.Errorf("tab one shows %q", st)
+	}
+
+	// Arrow keys and W/A/S/D, each seen from the other tab.
+	x0, y0 := serverPos(two, id)
+	k := map[float64]key{1: keyRight, -1: keyLeft}[away(x0)]
+	one.hold(k, 400*time.Millisecond)
+	waitMoved(two, id, "x", x0, away(x0), 40)
+	waitStill(two, id)
+	x1, y1 := serverPos(two, id)
+	kw := map[float64]key{1: keyS, -1: keyW}[away(y1)]
+	one.hold(kw, 400*time.Millisecond)
+	waitMoved(two, id, "y", y1, away(y1), 40)
+	waitStill(two, id)
+	if x, _ := serverPos(two, id); x != x1 {
+		t.Errorf("holding %s moved x from %v to %v", kw.key, x1, x)
+	}
+	_ = y0
+
+	// The on-screen pad, on a phone: the whole field fits the screen, and
+	// holding a pad button with a finger moves the dot.
+	one.do(chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateTouch))
+	fits := eval[bool](one, `(() => {
+		const c = document.getElementById('field').getBoundingClientRect();
+		return document.documentElement.scrollWidth <= innerWidth && c.left >= 0 && c.right <= innerWidth && c.width >= 300;
+	})()`)
+	if !fits {
+		t.Error("on a 390 px phone the field does not fit the screen width")
+	}
+	x2, y2 := serverPos(two, id)
+	dir := away(y2)
+	btn := map[float64]string{1: "down", -1: "up"}[dir]
+	c := eval[[]float64](one, `(() => { const b = document.querySelector('.pad [data-dir="`+btn+`"]').getBoundingClientRect(); return [b.x + b.width/2, b.y + b.height/2]; })()`)
+	touch := func(typ input.DispatchTouchEventType, points []*input.TouchPoint) {
+		if _, err := chromedp.Call(one.ctx, input.DispatchTouchEvent, input.DispatchTouchEventParams{Type: typ, TouchPoints: points}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	touch(input.DispatchTouchEventTypeTouchStart, []*input.TouchPoint{{X: c[0], Y: c[1]}})
+	time.Sleep(400 * time.Millisecond) // the finger stays down for this long
+	touch(input.DispatchTouchEventTypeTouchEnd, []*input.TouchPoint{})
+	waitMoved(two, id, "y", y2, dir, 40)
+	waitStill(two, id)
+	if x, _ := serverPos(two, id); x != x2 {
+		t.Errorf("the %s button moved x", btn)
+	}
+	// And with a mouse.
+	_, y3 := serverPos(two, id)
+	dir = away(y3)
+	btn = map[float64]string{1: "down", -1: "up"}[dir]
+	c = eval[[]float64](one, `(() => { const b = document.querySelector('.pad [data-dir="`+btn+`"]').getBoundingClientRect(); return [b.x + b.width/2, b.y + b.height/2]; })()`)
+	one.do(chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile)) // a mouse, not a finger
+	one.do(chromedp.MouseEvent(input.DispatchMouseEventTypeMousePressed, c[0], c[1], chromedp.ButtonLeft))
+	time.Sleep(300 * time.Millisecond) // the button stays down for this long
+	one.do(chromedp.MouseEvent(input.DispatchMouseEventTypeMouseReleased, c[0], c[1], chromedp.ButtonLeft))
+	waitMoved(two, id, "y", y3, dir, 30)
+
+	// Nothing but the server itself was ever asked for anything.
+	if off := one.offOrigin(srv.URL, "ws://"+srv.Addr); len(off) > 0 {
+		t.Errorf("the page made requests elsewhere: %v", off)
+	}
+
+	// The server restarts; the page reconnects by itself.
+	addr := srv.Addr
+	srv.Stop(t)
+	waitFor(one, "the page to notice", `!window.arena.connected`, 5*time.Second)
+	arenatest.Start(t, arenatest.Options{Addr: addr})
+	waitFor(one, "the page to reconnect", `window.arena.connected && window.arena.tick > 0`, 20*time.Second)
+}
+
+func TestPredictionAndInterpolationUnderLatency(t *testing.T) {
+	srv := arenatest.Start(t, arenatest.Options{Config: func(c *server.Config) {
+		c.SendDelay = 150 * time.Millisecond
+		c.SendJitter = 40 * time.Millisecond
+	}})
+	one, id := openArena(t, srv, "/")
+	two, _ := openArena(t, srv, "/")
+	waitFor(one, "a measured round trip", `window.arena.ping >= 150`, 10*time.Second)
+	waitFor(two, "tab one's player", fmt.Sprintf(`window.arena.players.has(%d)`, id), 5*time.Second)
+	x0, _ := serverPos(one, id)
+	dir := away(x0)
+	k := map[float64]key{1: keyRight, -1: keyLeft}[dir]
+	eval[any](one, `(window.arena.trace = [], 0)`)
+	eval[any](two, fmt.Sprintf(`(window.arena.watch = %d, window.arena.watchTrace = [], 0)`, id))
+	pressed := eval[float64](one, `performance.now()`)
+	one.hold(k, 1500*time.Millisecond)
+	// Let the last inputs reach the server and the last states come back.
+	time.Sleep(700 * time.Millisecond)
+	type sample struct{ T, X, Y float64 }
+	var own, watched []sample
+	if err := json.Unmarshal([]byte(eval[string](one, `JSON.stringify(window.arena.trace)`)), &own); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(eval[string](two, `JSON.stringify(window.arena.watchTrace)`)), &watched); err != nil {
+		t.Fatal(err)
+	}
+	if len(own) < 40 || len(watched) < 40 {
+		t.Fatalf("only %d and %d frames recorded in 2.2 s", len(own), len(watched))
+	}
+
+	// The own dot answers at once: well before a round trip.
+	start := own[0].X
+	answered := -1.0
+	for _, s := range own {
+		if (s.X-start)*dir > 0.5 {
+			answered = s.T - pressed
+			break
+		}
+	}
+	if answered < 0 || answered > 120 {
+		t.Errorf("the own dot first moved %.0f ms after the key went down; want well under the 150 ms round trip", answered)
+	}
+	// It never steps back, not even a little, and ends where the server
+	// says it is.
+	for i := 1; i < len(own); i++ {
+		if back := (own[i-1].X - own[i].X) * dir; back > 0.01 {
+			t.Fatalf("the own dot snapped back %.2f px at frame %d (%.0f ms after the press)", back, i, own[i].T-pressed)
+		}
+	}
+	if n := eval[int](one, `window.arena.corrections`); n != 0 {
+		t.Errorf("%d reconciliations disagreed with the prediction", n)
+	}
+	final, _ := serverPos(one, id)
+	if last := own[len(own)-1].X; last != final || (final-x0)*dir < 200 {
+		t.Errorf("the own dot rests at %v, the server has it at %v (from %v)", last, final, x0)
+	}
+	// The other tab draws it gliding: positions between the server's 10 px
+	// steps, and no jump bigger than one step.
+	// The dot moves 10 px per 50 ms tick: 0.2 px/ms. Drawn smoothly, no
+	// frame moves it much faster than that, whatever the frame rate.
+	between, moving := 0, 0
+	for i := 1; i < len(watched); i++ {
+		d := (watched[i].X - watched[i-1].X) * dir
+		dt := watched[i].T - watched[i-1].T
+		if d < -0.01 || d > 0.3*dt+1 {
+			t.Fatalf("the watched dot moved %.2f px in a %.1f ms frame; a glide moves 0.2 px/ms", d, dt)
+		}
+		if d > 0 {
+			moving++
+			if r := int(watched[i].X-x0) % 10; r != 0 {
+				between++
+			}
+		}
+	}
+	if moving < 20 || between < moving/2 {
+		t.Errorf("%d of %d moving frames drew the other dot between the server's steps; want most", between, moving)
+	}
+}
+
+func TestRulesMatchTheServer(t *testing.T) {
+	srv := arenatest.Start(t, arenatest.Options{})
+	vectors, err := os.ReadFile("../games/dots/testdata/moves.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb := newTab(t)
+	tb.navigate(srv.URL + "/")
+	res := eval[[]float64](tb, `import('/js/rules.js').then((m) => {
+		const vs = `+string(vectors)+`;
+		let bad = 0;
+		for (const v of vs) {
+			const [x, y] = m.move(v.x, v.y, v.buttons);
+			if (x !== v.want_x || y !== v.want_y) bad++;
+		}
+		return [vs.length, bad];
+	})`)
+	if res[0] < 500 || res[1] != 0 {
+		t.Errorf("%v of %v movement vectors disagree with the Go rules", res[1], res[0])
+	}
+}
+
+func TestLobbyNamesAndScores(t *testing.T) {
+	srv := arenatest.Start(t, arenatest.Options{})
+	one, _ := openArena(t, srv, "/")
+	// A name too long is refused on the page.
+	one.do(chromedp.SetValue(chromedp.CSS("#name"), "abcdefghijklmnopq"), chromedp.Click(chromedp.CSS("#name-form button")))
+	waitFor(one, "the name error", `document.getElementById('name-error').textContent.includes('16')`, 2*time.Second)
+	// A name that looks like markup is shown as text.
+	one.do(chromedp.SetValue(chromedp.CSS("#name"), "<b>Ann</b>"), chromedp.Click(chromedp.CSS("#name-form button")))
+	one.do(chromedp.SetValue(chromedp.CSS("#new-room"), "e2e-tag"), chromedp.SetValue(chromedp.CSS("#new-mode"), "tag"), chromedp.Click(chromedp.CSS("#create-form button")))
+	waitFor(one, "the new tag room", `window.arena.room === 'e2e-tag' && window.arena.mode === 'tag' && window.arena.connected`, 10*time.Second)
+
+	two, _ := openArena(t, srv, "/?mode=tag") // quick join: the fullest tag room
+	if room := eval[string](two, `window.arena.room`); room != "e2e-tag" {
+		t.Fatalf("quick join went to %q; want e2e-tag", room)
+	}
+	waitFor(two, "the scoreboard with both players", `(() => {
+		const s = document.getElementById('scores');
+		return !document.getElementById('scores-section').hidden && s.children.length === 2 && s.textContent.includes('<b>Ann</b>') && !s.querySelector('b');
+	})()`, 5*time.Second)
+	waitFor(two, "one player marked it", `document.getElementById('scores').textContent.includes('it!')`, 3*time.Second)
+	waitFor(two, "the room list", `[...document.querySelectorAll('#rooms li')].some((li) => li.dataset.room === 'e2e-tag' && li.textContent.includes('tag · 2'))`, 8*time.Second)
+	waitFor(one, "the name drawn from the server's state", `[...window.arena.players.values()].some((e) => e.name === '<b>Ann</b>')`, 3*time.Second)
+}
+
+func TestReloadResumesThePlayer(t *testing.T) {
+	srv := arenatest.Start(t, arenatest.Options{})
+	tb, id := openArena(t, srv, "/")
+	x0, _ := serverPos(tb, id)
+	k := map[float64]key{1: keyRight, -1: keyLeft}[away(x0)]
+	tb.hold(k, 300*time.Millisecond)
+	waitMoved(tb, id, "x", x0, away(x0), 20)
+	waitStill(tb, id)
+	before, y := serverPos(tb, id)
+	tb.do(chromedp.Reload())
+	waitFor(tb, "the page to come back", `window.arena && window.arena.connected && window.arena.tick > 0`, 10*time.Second)
+	if again := eval[int](tb, `window.arena.id`); again != id {
+		t.Fatalf("after a reload the player is %d; want %d resumed", again, id)
+	}
+	if x, y2 := serverPos(tb, id); x != before || y2 != y {
+		t.Errorf("resumed at %v,%v; want %v,%v", x, y2, before, y)
+	}
+}

@@ -1,0 +1,87 @@
+// interp.js — other players, drawn a little in the past and interpolated
+// between the snapshots around that moment, so they glide at any frame rate
+// whatever the network's jitter.
+//
+// Each entity keeps a short track of (tick, x, y) samples: one when it
+// moved, and one for the tick before a move after standing still, so that a
+// pause followed by a step is drawn as a pause and a step, not a slow glide.
+
+const KEEP_TICKS = 60;
+const MAX_EXTRAPOLATE = 1; // ticks
+
+export class Interpolator {
+  constructor() {
+    this.tracks = new Map(); // id -> {samples: [{tick, x, y}], gone: tick|undefined}
+  }
+
+  // record notes the world as it stood after tick.
+  record(tick, world) {
+    for (const e of world.values()) {
+      let tr = this.tracks.get(e.id);
+      if (!tr) {
+        tr = { samples: [] };
+        this.tracks.set(e.id, tr);
+      }
+      tr.gone = undefined;
+      tr.seen = tick;
+      const s = tr.samples;
+      const last = s[s.length - 1];
+      if (!last) {
+        s.push({ tick, x: e.x, y: e.y });
+      } else if (last.x !== e.x || last.y !== e.y) {
+        if (last.tick < tick - 1) s.push({ tick: tick - 1, x: last.x, y: last.y });
+        s.push({ tick, x: e.x, y: e.y });
+      }
+      while (s.length > 2 && s[1].tick < tick - KEEP_TICKS) s.shift();
+    }
+    for (const [id, tr] of this.tracks) {
+      if (!world.has(id) && tr.gone === undefined) tr.gone = tick;
+      if (tr.gone !== undefined && tr.gone < tick - KEEP_TICKS) this.tracks.delete(id);
+    }
+  }
+
+  // position returns where id stood at fractional tick r, or null if it was
+  // not in the world then.
+  position(id, r) {
+    const tr = this.tracks.get(id);
+    if (!tr || tr.gone !== undefined && r >= tr.gone) return null;
+    const s = tr.samples;
+    if (r < s[0].tick) return s[0].tick - r < 2 ? [s[0].x, s[0].y] : null; // appears without a glide
+    for (let i = s.length - 1; i >= 0; i--) {
+      if (s[i].tick <= r) {
+        const a = s[i], b = s[i + 1];
+        if (!b) {
+          // Past the newest sample. If later snapshots saw it, it stood
+          // still. If they are late, carry its last step on briefly, then
+          // hold.
+          const prev = s[i - 1];
+          const over = r - tr.seen;
+          if (over > 0 && over <= MAX_EXTRAPOLATE && prev && a.tick === tr.seen && a.tick - prev.tick === 1) {
+            return [a.x + (a.x - prev.x) * over, a.y + (a.y - prev.y) * over];
+          }
+          return [a.x, a.y];
+        }
+        const f = (r - a.tick) / (b.tick - a.tick);
+        return [a.x + (b.x - a.x) * f, a.y + (b.y - a.y) * f];
+      }
+    }
+    return [s[0].x, s[0].y];
+  }
+}
+
+// Delay tracks how far behind the server's newest tick to draw others:
+// about 100 ms (two ticks at 20 Hz), plus the network's jitter, changing
+// slowly so nothing jumps.
+export class Delay {
+  constructor(interval) {
+    this.interval = interval;
+    this.ms = 2 * interval;
+  }
+
+  update(jitterMs, dtMs) {
+    const target = Math.max(2 * this.interval, this.interval + jitterMs + this.interval / 2);
+    const k = 1 - Math.exp(-dtMs / 1000);
+    this.ms += (target - this.ms) * k;
+    return this.ms / this.interval; // in ticks
+  }
+}

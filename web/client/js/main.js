@@ -1,0 +1,196 @@
+// main.js — wires the client together: the connection feeds snapshots into
+// the world, the clock, the predictor (own dot) and the interpolator (the
+// others); every animation frame advances the prediction and draws.
+
+import { Connection } from './net.js';
+import { applySnapshot, KIND_PLAYER, FLAG_AWAY } from './protocol.js';
+import { Clock } from './clock.js';
+import { Predictor } from './predict.js';
+import { Interpolator, Delay } from './interp.js';
+import { Input } from './input.js';
+import { Renderer } from './render.js';
+import { Lobby, savedName, validName } from './lobby.js';
+
+const $ = (id) => document.getElementById(id);
+
+// The read-only hook tests and curious players can look at.
+const arena = {
+  id: null, status: 'connecting', connected: false, room: '', mode: '',
+  tick: 0, ping: null, players: new Map(), me: null,
+  corrections: 0, resyncs: 0, frames: 0,
+  trace: null, // set to [] to record {t, x, y} of the own dot every frame
+  watch: null, watchTrace: null, // set watch to an id and watchTrace to [] to record another dot
+};
+window.arena = arena;
+
+let session = null; // per welcome: world, clock, predictor, interpolator
+const input = new Input(document.querySelector('.pad'));
+const renderer = new Renderer($('field'));
+const lobby = new Lobby({
+  join: (room) => switchTo({ room }),
+  create: (room, mode) => switchTo({ room, mode }),
+  quick: (mode) => switchTo({ mode }),
+  rename: (name) => {
+    toast(`You are ${name || 'nameless'} from your next join.`);
+    conn.target.name = name;
+  },
+});
+
+const conn = new Connection({
+  onStatus: (state, detail, final) => {
+    arena.status = state;
+    arena.connected = state === 'connected';
+    const el = $('status');
+    el.dataset.state = state;
+    el.textContent = state;
+    banner(detail, final);
+    if (!arena.connected) $('player-id').textContent = '…';
+  },
+  onMessage: (msg, now) => handle(msg, now),
+});
+
+function banner(text, final) {
+  const b = $('banner');
+  b.hidden = !text;
+  b.replaceChildren();
+  if (!text) return;
+  b.append(text);
+  if (final) {
+    const again = document.createElement('button');
+    again.textContent = 'Play here';
+    again.addEventListener('click', () => conn.connect({}));
+    b.append(again);
+  }
+}
+
+function toast(text, isError) {
+  const t = document.createElement('div');
+  t.className = 'toast' + (isError ? ' error' : '');
+  t.textContent = text;
+  $('toasts').append(t);
+  setTimeout(() => t.remove(), 4000);
+}
+
+function handle(msg, now) {
+  switch (msg.type) {
+    case 'welcome': {
+      const clock = new Clock(msg.tickRate);
+      session = {
+        welcome: msg, world: new Map(), state: { tick: -1 }, clock,
+        predictor: new Predictor((seq, buttons, tick) => conn.input(seq, buttons, tick)),
+        interp: new Interpolator(), delay: new Delay(clock.interval),
+      };
+      renderer.world = { width: msg.width, height: msg.height };
+      Object.assign(arena, { id: msg.id, room: msg.room, mode: msg.mode, players: session.world });
+      lobby.current = msg.room;
+      $('player-id').textContent = '#' + msg.id;
+      $('room-name').textContent = `${msg.room} (${msg.mode})`;
+      const url = new URL(location.href);
+      url.search = '';
+      url.searchParams.set('room', msg.room);
+      history.replaceState(null, '', url);
+      if (msg.resumed) toast('Welcome back: you resumed where you were.');
+      lobby.refresh();
+      break;
+    }
+    case 'snapshot': {
+      const s = session;
+      if (!s) return;
+      if (!applySnapshot(s.world, s.state, msg)) {
+        arena.resyncs++;
+        conn.resync();
+        return;
+      }
+      s.clock.snapshot(msg.tick, now);
+      s.interp.record(msg.tick, s.world);
+      arena.tick = msg.tick;
+      const me = s.world.get(s.welcome.id);
+      if (me) s.predictor.reconcile(msg.tick, me.x, me.y, predictedTick(s, now));
+      arena.corrections = s.predictor.corrections;
+      break;
+    }
+    case 'pong': {
+      if (!session) return;
+      const rtt = (Math.floor(now) - msg.time) >>> 0;
+      session.clock.pong(rtt, now);
+      arena.ping = rtt;
+      $('ping').textContent = rtt + ' ms';
+      break;
+    }
+    case 'error':
+      toast(msg.message, true);
+      break;
+    case 'notice':
+      toast(msg.message);
+      break;
+  }
+}
+
+// predictedTick is how far ahead of the server the own player runs: the
+// smallest round trip plus two ticks of margin, so inputs reach the server
+// before the tick they are meant for.
+function predictedTick(s, now) {
+  const rtt = s.clock.minRtt ?? 100;
+  return s.clock.serverTick(now) + rtt / s.clock.interval + 2;
+}
+
+let lastFrame = performance.now();
+function frame(now) {
+  const dt = Math.min(100, now - lastFrame);
+  lastFrame = now;
+  const sprites = [];
+  const s = session;
+  if (s && s.clock.ready()) {
+    const p = predictedTick(s, now);
+    s.predictor.advance(p, () => input.sample());
+    const own = s.predictor.render(p, dt);
+    const behind = s.delay.update(s.clock.jitter(), dt);
+    const r = s.clock.serverTick(now) - behind;
+    let online = 0;
+    const scored = [];
+    for (const e of s.world.values()) {
+      if (e.kind === KIND_PLAYER) {
+        if (!(e.flags & FLAG_AWAY)) online++;
+        scored.push(e);
+      }
+      const me = e.id === s.welcome.id;
+      const pos = me ? own : s.interp.position(e.id, r);
+      if (!pos) continue;
+      sprites.push({ ...e, x: pos[0], y: pos[1], me });
+      if (e.id === arena.watch && arena.watchTrace) arena.watchTrace.push({ t: now, x: pos[0], y: pos[1] });
+      if (me) {
+        arena.me = { x: pos[0], y: pos[1] };
+        if (arena.trace) arena.trace.push({ t: now, x: pos[0], y: pos[1] });
+      }
+    }
+    $('tick').textContent = String(s.state.tick);
+    $('online').textContent = String(online);
+    if (arena.frames % 15 === 0) {
+      lobby.scores(scored, s.welcome.id, s.welcome.mode !== 'dots' || scored.some((e) => e.score > 0));
+    }
+  }
+  renderer.draw(sprites);
+  arena.frames++;
+  requestAnimationFrame(frame);
+}
+
+// switchTo leaves the current room for good and joins another.
+function switchTo(target) {
+  conn.leave();
+  session = null;
+  arena.players = new Map();
+  $('lobby').classList.remove('open');
+  conn.connect({ room: target.room || '', mode: target.mode || '' });
+}
+
+const params = new URLSearchParams(location.search);
+const name = savedName();
+conn.connect({
+  room: params.get('room') || '',
+  mode: params.get('room') ? '' : params.get('mode') || '',
+  name: validName(name) ? '' : name,
+});
+lobby.loadModes();
+lobby.refresh();
+setInterval(() => lobby.refresh(), 3000);
+requestAnimationFrame(frame);

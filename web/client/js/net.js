@@ -1,0 +1,148 @@
+// net.js — the connection to the server: a WebSocket speaking arena.v1.bin,
+// reconnected with backoff after an unexpected close and resumed with the
+// session token kept in sessionStorage, so a reload or a dropped network
+// brings the same player back.
+
+import { SUBPROTOCOL, decode, encodeInput, encodePing, encodeResync, encodeLeave } from './protocol.js';
+
+const SESSION_KEY = 'arena.session';
+const TAKEN_OVER = 4001;
+
+export function savedSession() {
+  try {
+    return JSON.parse(sessionStorage.getItem(SESSION_KEY)) || null;
+  } catch {
+    return null;
+  }
+}
+
+function saveSession(room, token) {
+  sessionStorage.setItem(SESSION_KEY, JSON.stringify({ room, token }));
+}
+
+export class Connection {
+  // handlers: onMessage(msg), onStatus(state, detail), onOpen()
+  constructor(handlers) {
+    this.h = handlers;
+    this.ws = null;
+    this.target = { room: '', mode: '', name: '' };
+    this.attempt = 0;
+    this.retryTimer = null;
+    this.pingTimer = null;
+    this.stopped = false;
+  }
+
+  // connect joins target.room (or quick-joins target.mode), resuming the
+  // saved session if it is in that room.
+  connect(target) {
+    this.target = { ...this.target, ...target };
+    this.stopped = false;
+    this.attempt = 0;
+    this.open();
+  }
+
+  url() {
+    const u = new URL('/ws', location.href);
+    u.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    const t = this.target;
+    if (t.room) u.searchParams.set('room', t.room);
+    if (t.mode) u.searchParams.set('mode', t.mode); // with a room: create it in this mode
+    if (t.name) u.searchParams.set('name', t.name);
+    const s = savedSession();
+    if (s && s.token && (!t.room || s.room === t.room) && !t.mode) u.searchParams.set('token', s.token);
+    return u.toString();
+  }
+
+  open() {
+    clearTimeout(this.retryTimer);
+    this.closeSocket();
+    this.h.onStatus(this.attempt ? 'reconnecting' : 'connecting');
+    const ws = new WebSocket(this.url(), SUBPROTOCOL);
+    ws.binaryType = 'arraybuffer';
+    this.ws = ws;
+    ws.onopen = () => {
+      this.attempt = 0;
+      this.h.onStatus('connected');
+      this.ping();
+      this.pingTimer = setInterval(() => this.ping(), 1000);
+    };
+    ws.onmessage = (ev) => {
+      if (!(ev.data instanceof ArrayBuffer)) return;
+      let msg;
+      try {
+        msg = decode(ev.data);
+      } catch (err) {
+        console.warn('arena: undecodable message', err);
+        return;
+      }
+      if (msg.type === 'welcome') {
+        this.target.room = msg.room;
+        this.target.mode = '';
+        saveSession(msg.room, msg.token);
+      }
+      this.h.onMessage(msg, performance.now());
+    };
+    ws.onclose = (ev) => {
+      if (this.ws !== ws) return;
+      clearInterval(this.pingTimer);
+      this.ws = null;
+      this.closed(ev.code, ev.reason);
+    };
+  }
+
+  closed(code, reason) {
+    if (this.stopped) return;
+    if (code === TAKEN_OVER) {
+      this.h.onStatus('closed', 'This player is now playing in another tab or window.', true);
+      return;
+    }
+    if (code === 1008 && /name|room|mode/.test(reason)) {
+      this.h.onStatus('closed', reason, true);
+      return;
+    }
+    // Anything else (a restart, a dropped network, a full room) is worth
+    // another try, later and later.
+    this.attempt++;
+    const delay = Math.min(10000, 500 * 2 ** Math.min(this.attempt, 5));
+    const until = Date.now() + delay;
+    const tell = () => {
+      const left = Math.max(0, Math.ceil((until - Date.now()) / 1000));
+      this.h.onStatus('reconnecting', (reason ? reason + ' — ' : '') + `reconnecting in ${left} s`);
+    };
+    tell();
+    const countdown = setInterval(tell, 500);
+    this.retryTimer = setTimeout(() => {
+      clearInterval(countdown);
+      this.open();
+    }, delay);
+  }
+
+  send(bytes) {
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(bytes);
+  }
+
+  input(seq, buttons, tick) { this.send(encodeInput(seq, buttons, tick)); }
+  resync() { this.send(encodeResync()); }
+  ping() { this.send(encodePing(Math.floor(performance.now()) >>> 0)); }
+
+  // leave ends the player for good (no resume) before going elsewhere.
+  leave() {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) {
+      this.ws.send(encodeLeave());
+    }
+    this.closeSocket(1000);
+    sessionStorage.removeItem(SESSION_KEY);
+  }
+
+  closeSocket(code) {
+    clearInterval(this.pingTimer);
+    if (this.ws) {
+      const ws = this.ws;
+      this.ws = null;
+      ws.onclose = null;
+      try { ws.close(code || 1000); } catch { /* already closed */ }
+    }
+  }
+}

@@ -1,0 +1,172 @@
+// protocol.js — arena's native binary protocol (arena.v1.bin), as
+// docs/protocol.md specifies it: encoding the client's messages and decoding
+// the server's, and applying snapshot deltas to a world of entities.
+
+export const SUBPROTOCOL = 'arena.v1.bin';
+
+const C_INPUT = 0x01, C_PING = 0x02, C_RESYNC = 0x03, C_LEAVE = 0x04;
+export const WELCOME = 0x81, SNAPSHOT = 0x82, PONG = 0x83, ERROR = 0x84, NOTICE = 0x85;
+
+export const FLAG_IT = 1;
+export const FLAG_AWAY = 2;
+export const KIND_PLAYER = 0;
+export const KIND_ITEM = 1;
+
+function pushUvarint(out, v) {
+  // Numbers here stay below 2^53, so arithmetic (not bit operators) is safe.
+  while (v >= 0x80) {
+    out.push((v % 0x80) | 0x80);
+    v = Math.floor(v / 0x80);
+  }
+  out.push(v);
+}
+
+export function encodeInput(seq, buttons, tick) {
+  const out = [C_INPUT];
+  pushUvarint(out, seq);
+  out.push(buttons & 0xff);
+  pushUvarint(out, tick);
+  return new Uint8Array(out);
+}
+
+export function encodePing(time) {
+  const b = new Uint8Array(5);
+  b[0] = C_PING;
+  new DataView(b.buffer).setUint32(1, time >>> 0, true);
+  return b;
+}
+
+export const encodeResync = () => new Uint8Array([C_RESYNC]);
+export const encodeLeave = () => new Uint8Array([C_LEAVE]);
+
+class Reader {
+  constructor(buf) {
+    this.b = new Uint8Array(buf);
+    this.i = 0;
+  }
+  byte() {
+    if (this.i >= this.b.length) throw new Error('short message');
+    return this.b[this.i++];
+  }
+  uvarint() {
+    let v = 0, mul = 1;
+    for (let n = 0; n < 10; n++) {
+      const c = this.byte();
+      v += (c & 0x7f) * mul;
+      if (c < 0x80) return v;
+      mul *= 0x80;
+    }
+    throw new Error('varint too long');
+  }
+  zigzag() {
+    const u = this.uvarint();
+    return u % 2 === 0 ? u / 2 : -(u + 1) / 2;
+  }
+  uint32() {
+    if (this.i + 4 > this.b.length) throw new Error('short message');
+    const v = new DataView(this.b.buffer, this.b.byteOffset + this.i, 4).getUint32(0, true);
+    this.i += 4;
+    return v;
+  }
+  color() {
+    const r = this.byte(), g = this.byte(), b = this.byte();
+    return '#' + ((r << 16) | (g << 8) | b).toString(16).padStart(6, '0');
+  }
+  string() {
+    const n = this.uvarint();
+    if (this.i + n > this.b.length) throw new Error('short string');
+    const s = new TextDecoder().decode(this.b.subarray(this.i, this.i + n));
+    this.i += n;
+    return s;
+  }
+  done() {
+    if (this.i !== this.b.length) throw new Error('trailing bytes');
+  }
+}
+
+// decode turns one binary server message into a plain object.
+export function decode(buf) {
+  const r = new Reader(buf);
+  const type = r.byte();
+  let m;
+  switch (type) {
+    case WELCOME: {
+      const version = r.uvarint();
+      m = {
+        type: 'welcome', version, id: r.uvarint(), tickRate: r.uvarint(),
+        width: r.uvarint(), height: r.uvarint(), resumed: (r.byte() & 1) === 1,
+        room: r.string(), mode: r.string(), token: r.string(),
+      };
+      break;
+    }
+    case SNAPSHOT: {
+      const flags = r.byte();
+      const tick = r.uvarint();
+      const gap = r.uvarint();
+      const ack = r.uvarint();
+      m = { type: 'snapshot', full: (flags & 1) === 1, tick, base: tick - gap, ack, removed: [], added: [], changed: [] };
+      let n = r.uvarint(), id = 0;
+      for (let k = 0; k < n; k++) { id += r.uvarint(); m.removed.push(id); }
+      n = r.uvarint(); id = 0;
+      for (let k = 0; k < n; k++) {
+        id += r.uvarint();
+        m.added.push({ id, kind: r.byte(), flags: r.byte(), x: r.zigzag(), y: r.zigzag(), color: r.color(), score: r.zigzag(), name: r.string() });
+      }
+      n = r.uvarint(); id = 0;
+      for (let k = 0; k < n; k++) {
+        const v = r.uvarint();
+        id += Math.floor(v / 8);
+        const c = { id };
+        if (v & 1) c.dx = r.zigzag();
+        if (v & 2) c.dy = r.zigzag();
+        if (v & 4) {
+          const more = r.byte();
+          if (more & 1) c.flags = r.byte();
+          if (more & 2) c.score = r.zigzag();
+          if (more & 4) c.color = r.color();
+          if (more & 8) c.name = r.string();
+          if (more & 16) c.kind = r.byte();
+        }
+        m.changed.push(c);
+      }
+      break;
+    }
+    case PONG:
+      m = { type: 'pong', time: r.uint32(), tick: r.uvarint() };
+      break;
+    case ERROR:
+    case NOTICE:
+      m = { type: type === ERROR ? 'error' : 'notice', code: r.string(), message: r.string() };
+      break;
+    default:
+      throw new Error('unknown message type 0x' + type.toString(16));
+  }
+  r.done();
+  return m;
+}
+
+// applySnapshot updates world (a Map from id to entity) with a decoded
+// snapshot. It returns false if the snapshot's base is not the state the
+// world holds, which means the client must ask for a resync.
+export function applySnapshot(world, state, snap) {
+  if (snap.full) {
+    world.clear();
+  } else if (snap.base !== state.tick) {
+    return false;
+  }
+  for (const id of snap.removed) world.delete(id);
+  for (const e of snap.added) world.set(e.id, e);
+  for (const c of snap.changed) {
+    const e = world.get(c.id);
+    if (!e) continue;
+    const next = { ...e };
+    if (c.dx !== undefined) next.x += c.dx;
+    if (c.dy !== undefined) next.y += c.dy;
+    for (const k of ['flags', 'score', 'color', 'name', 'kind']) {
+      if (c[k] !== undefined) next[k] = c[k];
+    }
+    world.set(c.id, next);
+  }
+  state.tick = snap.tick;
+  return true;
+}
