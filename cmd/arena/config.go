@@ -55,6 +55,8 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	fs.StringVar(&sc.TLSCertFile, "tls-cert", "", "certificate file (PEM) to serve HTTPS and WSS; needs -tls-key")
 	fs.StringVar(&sc.TLSKeyFile, "tls-key", "", "private key file (PEM) for -tls-cert")
 	fs.StringVar(&sc.AdminToken, "admin-token", "", "token that opens the admin page at /admin/; empty disables it")
+	fs.DurationVar(&sc.SendDelay, "send-delay", 0, "hold every outgoing message back this long: a slow network for testing and demos")
+	fs.DurationVar(&sc.SendJitter, "send-jitter", 0, "add up to this much random delay to outgoing messages (order kept)")
 	fs.StringVar(&sc.PprofAddr, "pprof-addr", "", "serve Go's pprof profiles on this separate address (e.g. 127.0.0.1:6060); empty disables them")
 
 	fs.Usage = func() {
