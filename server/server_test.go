@@ -464,3 +464,28 @@ func TestBadNicknameIsRefusedWithReason(t *testing.T) {
 		t.Errorf("closed with %d; want 1008", ce.Code)
 	}
 }
+
+func TestCompressedSeedStates(t *testing.T) {
+	t.Parallel()
+	srv := arenatest.Start(t, arenatest.Options{})
+	d := websocket.Dialer{EnableCompression: true}
+	conn, resp, err := d.Dial(srv.WSURL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if ext := resp.Header.Get("Sec-WebSocket-Extensions"); !strings.Contains(ext, "permessage-deflate") {
+		t.Fatalf("compression not negotiated: %q", ext)
+	}
+	var states int
+	for states < 3 {
+		conn.SetReadDeadline(time.Now().Add(2 * time.Second))
+		var m arenatest.Message
+		if err := conn.ReadJSON(&m); err != nil {
+			t.Fatal(err)
+		}
+		if m.Type == "state_update" && len(m.Players) == 1 {
+			states++
+		}
+	}
+}
