@@ -118,7 +118,9 @@ func BenchmarkTick(b *testing.B) {
 			b.ResetTimer()
 			watch.wait(uint64(b.N))
 			b.StopTimer()
-			if got := r.Stats().Ticks - before; got < uint64(b.N) {
+			// A client is offered a tick's state before the tick is
+			// counted: the count may lag by one.
+			if got := r.Stats().Ticks - before; got+1 < uint64(b.N) {
 				b.Fatalf("%d ticks for %d states", got, b.N)
 			}
 		})

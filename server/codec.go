@@ -52,23 +52,38 @@ func prepare(msgType int, data []byte) prepared {
 	return prepared{msg: pm, size: len(data), err: err}
 }
 
-// wsSink writes straight to the socket, each write bounded by timeout: a
-// client that cannot take a message in that time is too slow to keep.
+// wsSink writes straight to the socket, each write bounded by a deadline: a
+// client that cannot take a message in time is too slow to keep. Moving the
+// deadline costs a trip into the runtime's poller, so it is moved only once
+// it is less than three quarters of the timeout away.
 type wsSink struct {
-	ws      *websocket.Conn
-	timeout time.Duration
+	ws       *websocket.Conn
+	timeout  time.Duration
+	deadline time.Time
 }
 
-func (s wsSink) writeMessage(msgType int, data []byte) error {
-	_ = s.ws.SetWriteDeadline(time.Now().Add(s.timeout))
+func newWSSink(ws *websocket.Conn, timeout time.Duration) *wsSink {
+	return &wsSink{ws: ws, timeout: timeout}
+}
+
+func (s *wsSink) extend() {
+	now := time.Now()
+	if s.deadline.Sub(now) < s.timeout*3/4 {
+		s.deadline = now.Add(s.timeout)
+		_ = s.ws.SetWriteDeadline(s.deadline)
+	}
+}
+
+func (s *wsSink) writeMessage(msgType int, data []byte) error {
+	s.extend()
 	return s.ws.WriteMessage(msgType, data)
 }
 
-func (s wsSink) writePrepared(p prepared) error {
+func (s *wsSink) writePrepared(p prepared) error {
 	if p.err != nil {
 		return p.err
 	}
-	_ = s.ws.SetWriteDeadline(time.Now().Add(s.timeout))
+	s.extend()
 	return s.ws.WritePreparedMessage(p.msg)
 }
 

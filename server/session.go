@@ -186,7 +186,7 @@ func (s *session) refuse(err error) {
 	if perr == nil {
 		perr = &protocol.Error{Code: code, Message: reason.text}
 	}
-	_, _ = s.codec.writeEvent(wsSink{s.ws, s.srv.cfg.WriteTimeout}, perr)
+	_, _ = s.codec.writeEvent(newWSSink(s.ws, s.srv.cfg.WriteTimeout), perr)
 	if len(reason.text) > 120 {
 		reason.text = reason.text[:120] // a close frame holds at most 123 bytes of text
 	}
@@ -293,7 +293,7 @@ func (s *session) writeLoop() {
 	traffic := &s.srv.traffic
 	ping := time.NewTicker(cfg.PingInterval)
 	defer ping.Stop()
-	var out sink = wsSink{s.ws, cfg.WriteTimeout}
+	var out sink = newWSSink(s.ws, cfg.WriteTimeout)
 	if cfg.SendDelay > 0 || cfg.SendJitter > 0 {
 		dl := newDelayLine(s, cfg.SendDelay, cfg.SendJitter)
 		defer dl.wait()

@@ -1,5 +1,6 @@
 // Command arena-bench is a load generator for real-time game servers that
-// speak the seed protocol (arena, the seed's Python server, …): N simulated
+// speak the seed protocol (arena, the seed's Python server, …) or arena's
+// native binary protocol (-protocol native): N simulated
 // players over real WebSockets, spread over R rooms, with a ramp-up, a
 // warm-up and a measured window. It reports what players feel — updates per
 // second, input-to-visible latency, disconnects, bandwidth — and, given the
@@ -10,6 +11,7 @@
 //
 //	arena-bench [flags]                      run a load test
 //	arena-bench report [flags] results.jsonl  summarise runs of scripts/bench
+//	arena-bench floor [flags]                 the kernel's cost of the same writes, with no server
 //
 // Progress goes to stderr, the table to stdout, and -json FILE writes the
 // result as JSON with the same keys as the Colyseus anchor's driver.
@@ -39,8 +41,15 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) > 0 && args[0] == "report" {
-		return runReport(args[1:], stdout, stderr)
+	if len(args) > 0 {
+		switch args[0] {
+		case "report":
+			return runReport(args[1:], stdout, stderr)
+		case "floor":
+			return runFloor(args[1:], stdout, stderr)
+		case "floor-readers":
+			return runFloorReaders(args[1:], stderr)
+		}
 	}
 	cfg, jsonPath, quiet, cpuProfile, err := parseFlags(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
@@ -94,7 +103,8 @@ func parseFlags(args []string, stderr io.Writer) (cfg loadgen.Config, jsonPath s
 	fs.IntVar(&cfg.Players, "players", 100, "simulated players")
 	fs.IntVar(&cfg.Rooms, "rooms", 1, "spread players over this many rooms (?room=bench-<i>); 1 uses the default room")
 	fs.IntVar(&cfg.Probes, "probes", 20, "players that measure input-to-visible latency (of -players)")
-	behaviour := fs.String("behaviour", "hold", "what the other players do: hold (a move every tick), walk (hold, turning at random) or idle")
+	behaviour := fs.String("behaviour", "hold", "what the other players do: hold (a move every tick; with -protocol native, a held key that turns back every 10 ticks), walk (hold, turning at random) or idle")
+	fs.Float64Var(&cfg.Moving, "moving", 1, "fraction of the players (probes aside) that move; the others are idle")
 	fs.DurationVar(&cfg.Ramp, "ramp", 5*time.Second, "spread connections over this long")
 	fs.DurationVar(&cfg.Warmup, "warmup", 3*time.Second, "wait this long after the ramp before measuring")
 	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "measured window")
@@ -107,7 +117,7 @@ func parseFlags(args []string, stderr io.Writer) (cfg loadgen.Config, jsonPath s
 	fs.BoolVar(&quiet, "quiet", false, "no progress on stderr")
 	fs.StringVar(&cpuProfile, "cpuprofile", "", "write the generator's own CPU profile to this file")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "arena-bench: load generator for servers of the seed protocol.\n\n"+
+		fmt.Fprintf(stderr, "arena-bench: load generator for servers of the seed protocol or arena's native protocol.\n\n"+
 			"Usage:\n  arena-bench [flags]\n  arena-bench report -h\n\nFlags:\n")
 		fs.PrintDefaults()
 	}

@@ -207,3 +207,20 @@ func TestReportCommand(t *testing.T) {
 		}
 	}
 }
+
+// TestMain lets the test binary stand in for arena-bench when floor starts
+// its reader process.
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == "floor-readers" {
+		os.Exit(runFloorReaders(os.Args[2:], os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+func TestFloor(t *testing.T) {
+	var out, errs strings.Builder
+	code := run(context.Background(), []string{"floor", "-players", "20", "-bytes", "100", "-duration", "300ms"}, &out, &errs)
+	if code != 0 || !strings.Contains(out.String(), "20 loopback sockets") || !strings.Contains(out.String(), "kernel") {
+		t.Fatalf("floor exit %d: %s %s", code, out.String(), errs.String())
+	}
+}

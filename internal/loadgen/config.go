@@ -65,6 +65,9 @@ type Config struct {
 	// connect). They count towards Players.
 	Probes    int
 	Behaviour Behaviour
+	// Moving is the fraction of the players that are not probes that do
+	// what Behaviour says; the others are idle. Default (0) means all.
+	Moving float64
 	// Ramp spreads the connections evenly over this long.
 	Ramp time.Duration
 	// Warmup is how long to wait after the ramp before measuring.
@@ -114,6 +117,12 @@ func (c *Config) validate() error {
 	}
 	if c.MoveInterval == 0 {
 		c.MoveInterval = 50 * time.Millisecond
+	}
+	if c.Moving < 0 || c.Moving > 1 {
+		return fmt.Errorf("moving %v: want a fraction in (0, 1]", c.Moving)
+	}
+	if c.Moving == 0 {
+		c.Moving = 1
 	}
 	c.Probes = min(c.Probes, c.Players)
 	if _, err := c.Protocol.URL(c.URL, ""); err != nil {

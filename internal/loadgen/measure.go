@@ -162,6 +162,7 @@ func (r *runner) result(first, last counters) *Result {
 		Protocol:   r.proto.Name(),
 		URL:        cfg.URL,
 		Behaviour:  cfg.Behaviour.String(),
+		Moving:     cfg.Moving,
 		Clients:    cfg.Players,
 		Rooms:      cfg.Rooms,
 		Probes:     cfg.Probes,

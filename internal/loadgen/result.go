@@ -17,11 +17,13 @@ type Result struct {
 	Protocol  string `json:"protocol,omitempty"`
 	URL       string `json:"url,omitempty"`
 	Behaviour string `json:"behaviour,omitempty"`
-	Clients   int    `json:"clients"`
-	Rooms     int    `json:"rooms"`
-	Probes    int    `json:"probes,omitempty"`
-	Compress  bool   `json:"compress,omitempty"`
-	Start     string `json:"start,omitempty"`
+	// Moving is the fraction of the non-probe players that moved.
+	Moving   float64 `json:"moving,omitempty"`
+	Clients  int     `json:"clients"`
+	Rooms    int     `json:"rooms"`
+	Probes   int     `json:"probes,omitempty"`
+	Compress bool    `json:"compress,omitempty"`
+	Start    string  `json:"start,omitempty"`
 	// WindowS is the measured window's length in seconds.
 	WindowS float64 `json:"window_s,omitempty"`
 
@@ -78,8 +80,12 @@ type Result struct {
 // WriteTable writes the result as a table a person can read.
 func (r *Result) WriteTable(w io.Writer) error {
 	var b strings.Builder
+	behaviour := r.Behaviour
+	if r.Moving > 0 && r.Moving < 1 {
+		behaviour = fmt.Sprintf("%s (%.0f%% moving)", behaviour, 100*r.Moving)
+	}
 	title := fmt.Sprintf("%s protocol, %d players (%d probes) in %d room(s), %s, %.1fs window",
-		r.Protocol, r.Clients, r.Probes, r.Rooms, r.Behaviour, r.WindowS)
+		r.Protocol, r.Clients, r.Probes, r.Rooms, behaviour, r.WindowS)
 	if r.Compress {
 		title += ", permessage-deflate offered"
 	}

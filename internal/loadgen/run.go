@@ -43,10 +43,13 @@ const readBufSize = 64 << 10
 // of conn; its sender (a schedule slot, or its own goroutine for a probe)
 // owns the write side.
 type player struct {
-	idx   int
-	room  string
-	probe bool
-	dir   Direction // Hold and Walk: the key held; owned by the sender
+	idx    int
+	room   string
+	probe  bool
+	moving bool      // not idle: one of Config.Moving of the players
+	dir    Direction // Hold and Walk: the key held; owned by the sender
+	seq    uint32    // a Stateful protocol's last input number; owned by the sender
+	ticks  int       // a Stateful player's ticks since it started moving; owned by the sender
 
 	conn   atomic.Pointer[websocket.Conn]
 	joined atomic.Bool
@@ -73,9 +76,10 @@ type slot struct {
 }
 
 type runner struct {
-	cfg   Config
-	proto Protocol
-	start time.Time
+	cfg      Config
+	proto    Protocol
+	stateful Stateful // proto, if it holds keys as state; else nil
+	start    time.Time
 
 	dialer websocket.Dialer
 	moves  [4]*websocket.PreparedMessage
@@ -117,6 +121,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		reasons:    map[string]int{},
 		errReasons: map[string]int{},
 	}
+	if st, ok := cfg.Protocol.(Stateful); ok {
+		r.stateful = st
+		r.dialer.Subprotocols = st.Subprotocols()
+	}
 	r.pool.New = func() any { b := make([]byte, readBufSize); return &b }
 	for d := range r.moves {
 		typ, payload := r.proto.Move(Direction(d))
@@ -144,10 +152,11 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 	r.players = make([]*player, cfg.Players)
 	for i := range r.players {
 		r.players[i] = &player{
-			idx:   i,
-			room:  cfg.roomName(i),
-			probe: i < cfg.Probes,
-			dir:   Direction(rng.IntN(4)),
+			idx:    i,
+			room:   cfg.roomName(i),
+			probe:  i < cfg.Probes,
+			moving: rng.Float64() < cfg.Moving,
+			dir:    Direction(rng.IntN(4)),
 		}
 	}
 
@@ -245,7 +254,7 @@ func (r *runner) playerLoop(ctx context.Context, p *player, at time.Time, s *slo
 		switch {
 		case p.probe:
 			senders.Go(func() { r.probeLoop(ctx, p, seed) })
-		case r.cfg.Behaviour != Idle:
+		case r.cfg.Behaviour != Idle && p.moving:
 			s.mu.Lock()
 			s.players = append(s.players, p)
 			s.mu.Unlock()
@@ -324,8 +333,10 @@ func (r *runner) readLoop(p *player, joined func()) error {
 		}
 		var kind Kind
 		var n int
-		if p.probe {
-			// Probes keep the whole message to find themselves in it.
+		if p.probe || (r.stateful != nil && !p.havePosition()) {
+			// Probes keep the whole message to find themselves in it, and
+			// so do the players of a stateful protocol until their first
+			// state has told them where they are.
 			p.buf, err = readAll(rd, p.buf)
 			n = len(p.buf)
 			kind = r.proto.Classify(p.buf[:min(n, peek)])
@@ -341,12 +352,18 @@ func (r *runner) readLoop(p *player, joined func()) error {
 			p.states.Add(1)
 			if p.probe && p.joined.Load() {
 				r.probeSaw(p, p.buf, time.Now())
+			} else if r.stateful != nil && p.joined.Load() && !p.havePosition() {
+				p.mu.Lock()
+				if p.self != nil {
+					p.x, p.y, p.havePos = p.self.Position(p.buf)
+				}
+				p.mu.Unlock()
 			}
 		case KindJoined:
 			if p.joined.Load() {
 				continue
 			}
-			if p.probe {
+			if p.probe || r.stateful != nil {
 				self, err := r.proto.Joined(p.buf)
 				if err != nil {
 					return err
@@ -403,6 +420,12 @@ func readAll(rd io.Reader, buf []byte) ([]byte, error) {
 			return buf, err
 		}
 	}
+}
+
+func (p *player) havePosition() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.havePos
 }
 
 // probeSaw records a probe's position in a state that arrived at now, and
@@ -469,6 +492,13 @@ func (r *runner) probeLoop(ctx context.Context, p *player, seed uint64) {
 		p.pending, p.pendDir, p.pendAt = true, d, time.Now()
 		p.mu.Unlock()
 		_ = conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+		if r.stateful != nil {
+			// A tap: press and release, applied on consecutive ticks.
+			if r.sendInput(p, d, true) != nil || r.sendInput(p, d, false) != nil {
+				return
+			}
+			continue
+		}
 		if err := conn.WritePreparedMessage(r.moves[d]); err != nil {
 			return // the reader sees the connection end
 		}
@@ -492,6 +522,10 @@ func (r *runner) sendLoop(ctx context.Context, s *slot, phase time.Duration, see
 			if p.closed.Load() {
 				continue
 			}
+			if r.stateful != nil {
+				r.holdTick(p)
+				continue
+			}
 			if r.cfg.Behaviour == Walk && rng.IntN(20) == 0 {
 				p.dir = Direction(rng.IntN(4))
 			}
@@ -510,6 +544,47 @@ func (r *runner) sendLoop(ctx context.Context, s *slot, phase time.Duration, see
 			next = next.Add(late * interval)
 		}
 	}
+}
+
+// turnTicks is how long a player of a stateful protocol holds a direction
+// before it turns back: 10 ticks of 10 px, so a player that starts from its
+// spawn point (in [50, 450]) towards the middle never reaches a wall.
+const turnTicks = 10
+
+// holdTick is one tick of a holding player of a stateful protocol: it
+// presses a key once it knows where it is, and turns back every turnTicks
+// ticks. In between it sends nothing: the server holds the key for it.
+func (r *runner) holdTick(p *player) {
+	if !p.havePosition() {
+		return
+	}
+	switch {
+	case p.ticks == 0:
+		p.mu.Lock()
+		p.dir = Right
+		if p.x > 250 {
+			p.dir = Left
+		}
+		p.mu.Unlock()
+	case p.ticks%turnTicks == 0:
+		p.dir ^= 1 // Left⇄Right, Up⇄Down
+	default:
+		p.ticks++
+		return
+	}
+	p.ticks++
+	if err := r.sendInput(p, p.dir, true); err != nil {
+		p.closed.Store(true) // the reader sees the connection end
+	}
+}
+
+// sendInput sends p's next numbered input.
+func (r *runner) sendInput(p *player, d Direction, pressed bool) error {
+	p.seq++
+	typ, payload := r.stateful.Input(p.seq, d, pressed)
+	conn := p.conn.Load()
+	_ = conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+	return conn.WriteMessage(typ, payload)
 }
 
 // sleepUntil waits until t or ctx is done; it reports whether t came.

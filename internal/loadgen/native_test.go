@@ -1,0 +1,77 @@
+package loadgen
+
+import (
+	"context"
+	"testing"
+
+	"github.com/arena-server/arena/game"
+	"github.com/arena-server/arena/internal/arenatest"
+	"github.com/arena-server/arena/protocol"
+)
+
+func TestNativeSelfFollowsTheDeltaChain(t *testing.T) {
+	self, err := Native.Joined(protocol.AppendBinaryWelcome(nil, protocol.Welcome{Player: 7, TickRate: 20}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap := func(full bool, base, cur []game.Entity, tick uint64) []byte {
+		var d protocol.Delta
+		protocol.Diff(&d, base, cur)
+		return protocol.AppendBinaryDelta(protocol.AppendBinarySnapshotHeader(nil, protocol.SnapshotHeader{Full: full, Tick: tick, Base: tick - 1}), &d)
+	}
+	w1 := []game.Entity{{ID: 3, X: 1, Y: 1}, {ID: 7, X: 100, Y: 200}}
+	w2 := []game.Entity{{ID: 3, X: 11, Y: 1}, {ID: 7, X: 110, Y: 193}}
+	w3 := []game.Entity{{ID: 7, X: 110, Y: 193}, {ID: 9, X: 5, Y: 5}}
+	for i, tc := range []struct {
+		msg  []byte
+		x, y int
+	}{
+		{snap(true, nil, w1, 1), 100, 200},
+		{snap(false, w1, w2, 2), 110, 193},
+		{snap(false, w2, w3, 3), 110, 193},
+	} {
+		x, y, ok := self.Position(tc.msg)
+		if !ok || x != tc.x || y != tc.y {
+			t.Errorf("state %d: position %d,%d,%v; want %d,%d", i, x, y, ok, tc.x, tc.y)
+		}
+	}
+	if Native.Classify([]byte{protocol.BinSnapshot}) != KindState || Native.Classify([]byte{protocol.BinWelcome}) != KindJoined || Native.Classify(nil) != KindOther {
+		t.Error("Classify")
+	}
+}
+
+// TestNativeAgainstArena runs the generator's native players against a real
+// arena server: they join, receive every tick, measure latency, and cost a
+// few bytes per moving player.
+func TestNativeAgainstArena(t *testing.T) {
+	srv := arenatest.Start(t, arenatest.Options{})
+	run := func(moving float64) *Result {
+		cfg := quickConfig(srv.URL+"/ws", 30, 5)
+		cfg.URL = "ws://" + srv.Addr + "/ws"
+		cfg.Protocol = Native
+		cfg.Moving = moving
+		res, err := Run(context.Background(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Connected != 30 || res.ConnErrors != 0 || res.ClosedEarly != 0 {
+			t.Fatalf("connected %d, errors %d (%v), closes %d (%v)", res.Connected, res.ConnErrors, res.ErrorReasons, res.ClosedEarly, res.CloseReasons)
+		}
+		if res.UpdatesPerClient < 15 || res.UpdatesPerClient > 21 {
+			t.Errorf("updates/s per player %.2f; want about 20", res.UpdatesPerClient)
+		}
+		if res.LatSamples < 5 || res.LatP50 <= 0 || res.LatP50 > 200 {
+			t.Errorf("%d latency samples, p50 %.1f ms", res.LatSamples, res.LatP50)
+		}
+		return res
+	}
+	all, tenth := run(1), run(0.1)
+	// 25 movers at about 2 bytes a tick each, plus a few bytes of header:
+	// about 1.1 KiB/s; a tenth of them far less.
+	if all.KiBPerClient > 3 || all.KiBPerClient < 0.5 {
+		t.Errorf("all moving: %.2f KiB/s per player; want about 1", all.KiBPerClient)
+	}
+	if tenth.KiBPerClient >= all.KiBPerClient/2 {
+		t.Errorf("10%% moving: %.2f KiB/s per player, all moving %.2f", tenth.KiBPerClient, all.KiBPerClient)
+	}
+}
