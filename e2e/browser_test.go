@@ -68,7 +68,7 @@ func TestMain(m *testing.M) {
 }
 
 // tab opens a new tab that closes when the test ends. It records every
-// request the page makes.
+// request the page makes, WebSockets included.
 type tab struct {
 	t        testing.TB
 	ctx      context.Context
@@ -86,11 +86,18 @@ func newTab(t testing.TB) *tab {
 	})
 	tb := &tab{t: t, ctx: ctx}
 	err := chromedp.Listen(ctx, func(ev any) {
-		if e, ok := ev.(*network.EventRequestWillBeSent); ok {
-			tb.mu.Lock()
-			tb.requests = append(tb.requests, e.Request.URL)
-			tb.mu.Unlock()
+		var url string
+		switch e := ev.(type) {
+		case *network.EventRequestWillBeSent:
+			url = e.Request.URL
+		case *network.EventWebSocketCreated: // not a request to the Network domain
+			url = e.URL
+		default:
+			return
 		}
+		tb.mu.Lock()
+		tb.requests = append(tb.requests, url)
+		tb.mu.Unlock()
 	})
 	if err == nil {
 		_, err = chromedp.Call(ctx, network.Enable, network.EnableParams{})
@@ -172,11 +179,14 @@ func (tb *tab) hold(k key, d time.Duration) {
 	tb.keyEvent(input.DispatchKeyEventTypeKeyUp, k)
 }
 
-// offOrigin lists the requests that went anywhere but origin (or data: and
+// offOrigin lists the requests that went anywhere but origins (or data: and
 // blob: URLs, which never leave the page).
 func (tb *tab) offOrigin(origins ...string) []string {
 	tb.mu.Lock()
 	defer tb.mu.Unlock()
+	if len(tb.requests) == 0 {
+		tb.t.Fatal("no requests recorded at all: is the recorder broken?")
+	}
 	var out []string
 next:
 	for _, u := range tb.requests {
@@ -191,4 +201,17 @@ next:
 		out = append(out, u)
 	}
 	return out
+}
+
+// requested reports whether the page asked for anything starting with
+// prefix.
+func (tb *tab) requested(prefix string) bool {
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	for _, u := range tb.requests {
+		if strings.HasPrefix(u, prefix) {
+			return true
+		}
+	}
+	return false
 }

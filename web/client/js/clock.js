@@ -53,3 +53,29 @@ export class Clock {
     return mean + 2 * sd;
   }
 }
+
+// Timeline is a fractional tick that runs with real time and steers toward
+// a target at most `slew` faster or slower than real time. The targets it
+// follows (the server's tick estimate, the predicted tick) move in steps
+// whenever a faster message or a new round trip is measured; drawn
+// directly, those steps make dots jump or step back. Only when it is more
+// than `snap` ticks off (a new session, a long stall) does it jump.
+export class Timeline {
+  constructor(interval, slew = 0.1, snap = 2) {
+    this.interval = interval;
+    this.slew = slew;
+    this.snap = snap;
+    this.t = null;
+  }
+
+  update(target, dtMs) {
+    const step = Math.max(0, dtMs) / this.interval;
+    const off = target - (this.t ?? target) - step;
+    if (this.t === null || Math.abs(off) > this.snap) {
+      this.t = target;
+    } else {
+      this.t += step + Math.max(-this.slew * step, Math.min(this.slew * step, off));
+    }
+    return this.t;
+  }
+}

@@ -3,8 +3,10 @@
 // whatever the network's jitter.
 //
 // Each entity keeps a short track of (tick, x, y) samples: one when it
-// moved, and one for the tick before a move after standing still, so that a
-// pause followed by a step is drawn as a pause and a step, not a slow glide.
+// moved, and one for the last tick it was seen standing still before a move,
+// so that a pause followed by a step is drawn as a pause and a step, not a
+// slow glide. A slow connection may skip snapshots (the server sends the
+// newest state, not every one); a step then spreads over the ticks skipped.
 
 const KEEP_TICKS = 60;
 const MAX_EXTRAPOLATE = 1; // ticks
@@ -23,13 +25,14 @@ export class Interpolator {
         this.tracks.set(e.id, tr);
       }
       tr.gone = undefined;
+      const seen = tr.seen;
       tr.seen = tick;
       const s = tr.samples;
       const last = s[s.length - 1];
       if (!last) {
         s.push({ tick, x: e.x, y: e.y });
       } else if (last.x !== e.x || last.y !== e.y) {
-        if (last.tick < tick - 1) s.push({ tick: tick - 1, x: last.x, y: last.y });
+        if (last.tick < seen) s.push({ tick: seen, x: last.x, y: last.y });
         s.push({ tick, x: e.x, y: e.y });
       }
       while (s.length > 2 && s[1].tick < tick - KEEP_TICKS) s.shift();
@@ -53,11 +56,12 @@ export class Interpolator {
         if (!b) {
           // Past the newest sample. If later snapshots saw it, it stood
           // still. If they are late, carry its last step on briefly, then
-          // hold.
+          // hold there.
           const prev = s[i - 1];
-          const over = r - tr.seen;
-          if (over > 0 && over <= MAX_EXTRAPOLATE && prev && a.tick === tr.seen && a.tick - prev.tick === 1) {
-            return [a.x + (a.x - prev.x) * over, a.y + (a.y - prev.y) * over];
+          const over = Math.min(r - tr.seen, MAX_EXTRAPOLATE);
+          if (over > 0 && prev && a.tick === tr.seen && a.tick - prev.tick <= 3) {
+            const n = a.tick - prev.tick;
+            return [a.x + (a.x - prev.x) / n * over, a.y + (a.y - prev.y) / n * over];
           }
           return [a.x, a.y];
         }
@@ -79,7 +83,7 @@ export class Delay {
   }
 
   update(jitterMs, dtMs) {
-    const target = Math.max(2 * this.interval, this.interval + jitterMs + this.interval / 2);
+    const target = 2 * this.interval + jitterMs;
     const k = 1 - Math.exp(-dtMs / 1000);
     this.ms += (target - this.ms) * k;
     return this.ms / this.interval; // in ticks

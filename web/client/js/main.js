@@ -4,7 +4,7 @@
 
 import { Connection } from './net.js';
 import { applySnapshot, KIND_PLAYER, FLAG_AWAY } from './protocol.js';
-import { Clock } from './clock.js';
+import { Clock, Timeline } from './clock.js';
 import { Predictor } from './predict.js';
 import { Interpolator, Delay } from './interp.js';
 import { Input } from './input.js';
@@ -79,6 +79,9 @@ function handle(msg, now) {
         welcome: msg, world: new Map(), state: { tick: -1 }, clock,
         predictor: new Predictor((seq, buttons, tick) => conn.input(seq, buttons, tick)),
         interp: new Interpolator(), delay: new Delay(clock.interval),
+        // Where the own dot and the others are drawn, in ticks: smooth
+        // followers of the clock's estimates.
+        ownTime: new Timeline(clock.interval), othersTime: new Timeline(clock.interval),
       };
       renderer.world = { width: msg.width, height: msg.height };
       Object.assign(arena, { id: msg.id, room: msg.room, mode: msg.mode, players: session.world });
@@ -136,16 +139,17 @@ function predictedTick(s, now) {
 
 let lastFrame = performance.now();
 function frame(now) {
-  const dt = Math.min(100, now - lastFrame);
+  const elapsed = now - lastFrame;
+  const dt = Math.min(100, elapsed);
   lastFrame = now;
   const sprites = [];
   const s = session;
   if (s && s.clock.ready()) {
     const p = predictedTick(s, now);
     s.predictor.advance(p, () => input.sample());
-    const own = s.predictor.render(p, dt);
+    const own = s.predictor.render(s.ownTime.update(p, elapsed), dt);
     const behind = s.delay.update(s.clock.jitter(), dt);
-    const r = s.clock.serverTick(now) - behind;
+    const r = s.othersTime.update(s.clock.serverTick(now) - behind, elapsed);
     let online = 0;
     const scored = [];
     for (const e of s.world.values()) {

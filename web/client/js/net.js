@@ -28,6 +28,7 @@ export class Connection {
     this.target = { room: '', mode: '', name: '' };
     this.attempt = 0;
     this.retryTimer = null;
+    this.countdown = null; // updates "reconnecting in N s" while retryTimer runs
     this.pingTimer = null;
     this.stopped = false;
   }
@@ -54,7 +55,7 @@ export class Connection {
   }
 
   open() {
-    clearTimeout(this.retryTimer);
+    this.cancelRetry();
     this.closeSocket();
     this.h.onStatus(this.attempt ? 'reconnecting' : 'connecting');
     const ws = new WebSocket(this.url(), SUBPROTOCOL);
@@ -102,6 +103,7 @@ export class Connection {
     }
     // Anything else (a restart, a dropped network, a full room) is worth
     // another try, later and later.
+    this.cancelRetry();
     this.attempt++;
     const delay = Math.min(10000, 500 * 2 ** Math.min(this.attempt, 5));
     const until = Date.now() + delay;
@@ -110,11 +112,14 @@ export class Connection {
       this.h.onStatus('reconnecting', (reason ? reason + ' — ' : '') + `reconnecting in ${left} s`);
     };
     tell();
-    const countdown = setInterval(tell, 500);
-    this.retryTimer = setTimeout(() => {
-      clearInterval(countdown);
-      this.open();
-    }, delay);
+    this.countdown = setInterval(tell, 500);
+    this.retryTimer = setTimeout(() => this.open(), delay);
+  }
+
+  cancelRetry() {
+    clearTimeout(this.retryTimer);
+    clearInterval(this.countdown);
+    this.retryTimer = this.countdown = null;
   }
 
   send(bytes) {
@@ -128,7 +133,7 @@ export class Connection {
   // leave ends the player for good (no resume) before going elsewhere.
   leave() {
     this.stopped = true;
-    clearTimeout(this.retryTimer);
+    this.cancelRetry();
     if (this.ws && this.ws.readyState === WebSocket.OPEN) {
       this.ws.send(encodeLeave());
     }

@@ -39,14 +39,18 @@ export class Predictor {
     this.correction = [0, 0];
   }
 
-  // advance predicts ticks up to target, asking sample() for the buttons of
-  // each new tick, and sends an input for the first tick of every change.
+  // advance predicts ticks up to target, and sends an input for the first
+  // tick of every change of the buttons. Only the newest tick takes what
+  // sample() says is held: ticks skipped over while the page stalled are
+  // already close to the server's, and an input stamped for one of them
+  // would arrive too late to be applied when the prediction says; they
+  // repeat what was last sent, as the server does.
   advance(target, sample) {
     if (this.tick === null) return;
     target = Math.floor(target);
     while (this.tick < target) {
       const t = this.tick + 1;
-      const held = sample();
+      const held = t === target ? sample() : this.sent;
       if (held !== this.sent) {
         this.seq++;
         this.send(this.seq, held, t);
@@ -95,16 +99,20 @@ export class Predictor {
     }
   }
 
-  // render returns where to draw the own dot at fractional tick p, between
-  // the last two predicted ticks, with any correction blending out over dt
-  // ms since the previous frame.
+  // render returns where to draw the own dot when the prediction has
+  // reached fractional tick p: one tick behind it, between the two
+  // predicted ticks around p − 1, so the dot glides at any frame rate while
+  // the rule stays tick-exact. Any correction blends out over dt ms since
+  // the previous frame.
   render(p, dt) {
     if (this.tick === null) return null;
-    const hi = this.positions.get(this.tick);
-    const lo = this.positions.get(this.tick - 1) ?? hi;
-    const f = Math.max(0, Math.min(1, p - (this.tick - 1)));
-    const k = Math.exp(-dt / (BLEND_MS / 3));
-    this.correction = [this.correction[0] * k, this.correction[1] * k];
+    const s = Math.min(p - 1, this.tick);
+    const k = Math.floor(s);
+    const hi = this.positions.get(Math.min(k + 1, this.tick)) ?? this.positions.get(this.tick);
+    const lo = this.positions.get(k) ?? hi;
+    const f = Math.max(0, Math.min(1, s - k));
+    const d = Math.exp(-dt / (BLEND_MS / 3));
+    this.correction = [this.correction[0] * d, this.correction[1] * d];
     return [lo[0] + (hi[0] - lo[0]) * f + this.correction[0], lo[1] + (hi[1] - lo[1]) * f + this.correction[1]];
   }
 }
