@@ -206,7 +206,8 @@ func (r *runner) result(first, last counters) *Result {
 	res.Measured = n
 	if n > 0 {
 		res.UpdatesPerClient = float64(states) / el / float64(n)
-		res.UpdatesMinPerClient = minRate
+		// The mean of equal rates can round below each of them.
+		res.UpdatesMinPerClient = min(minRate, res.UpdatesPerClient)
 		res.KiBPerClient = float64(bytes) / 1024 / el / float64(n)
 	}
 
