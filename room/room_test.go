@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -176,6 +177,49 @@ func TestOverrunsAreCounted(t *testing.T) {
 		}
 		if st.TickTime < 50*time.Millisecond {
 			t.Errorf("tick time %v; want it approaching 80ms", st.TickTime)
+		}
+	})
+}
+
+type counter struct{ n atomic.Int64 }
+
+func (c *counter) Inc() { c.n.Add(1) }
+
+func TestFullInputQueueDropsAndCounts(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		full := &counter{}
+		r, _ := startRoom(t, Config{TickRate: 20, Metrics: Metrics{InboxFull: full}})
+		c := &fakeClient{}
+		j := join(t, r, c, "")
+		time.Sleep(50 * time.Millisecond)
+		synctest.Wait()
+		ticks := c.stateCount()
+		// A flood between two ticks: the queue keeps what fits and
+		// counts the rest; the room goes on ticking.
+		const extra = 100
+		for range inputQueueSize + extra {
+			r.Input(j.Player, c, Input{Buttons: game.Right, Once: true})
+		}
+		if got := full.n.Load(); got != extra {
+			t.Errorf("%d inputs counted as dropped for a full queue; want %d", got, extra)
+		}
+		time.Sleep(100 * time.Millisecond)
+		synctest.Wait()
+		if c.stateCount() != ticks+2 {
+			t.Errorf("%d states in two ticks after the flood; want 2", c.stateCount()-ticks)
+		}
+		if got := r.Stats().InputsDropped; got < extra {
+			t.Errorf("stats report %d inputs dropped; want at least %d", got, extra)
+		}
+		// Inputs queued after the flood still reach the player, behind
+		// the few of the flood its input buffer kept.
+		before, _ := entity(c.last(), j.Player)
+		r.Input(j.Player, c, Input{Buttons: game.Down, Once: true})
+		time.Sleep((inputDepth + 1) * 50 * time.Millisecond)
+		synctest.Wait()
+		after, _ := entity(c.last(), j.Player)
+		if after.Y == before.Y && before.Y < 490 {
+			t.Errorf("an input after the flood did not apply: y %d -> %d", before.Y, after.Y)
 		}
 	})
 }
