@@ -52,6 +52,22 @@ func waitStill(tb *tab, id int) {
 	})()`, id), 5*time.Second)
 }
 
+// padLayoutProblems is a script that lists what is wrong with the layout of
+// the field and the pad in the current viewport, or returns "".
+const padLayoutProblems = `(() => {
+	const f = document.getElementById('field').getBoundingClientRect();
+	const pad = document.querySelector('.pad').getBoundingClientRect();
+	const btn = document.querySelector('.pad [data-dir="up"]');
+	const bad = [];
+	if (getComputedStyle(document.querySelector('.pad')).display === 'none') bad.push('the pad is hidden');
+	if (document.documentElement.scrollWidth > innerWidth) bad.push('the page scrolls sideways: ' + document.documentElement.scrollWidth + ' px wide');
+	if (f.left < 0 || f.right > innerWidth || f.top < 0 || f.bottom > innerHeight) bad.push('the field is not all on screen: ' + JSON.stringify(f));
+	if (f.width < 300 || Math.abs(f.width - f.height) > 1) bad.push('the field is ' + f.width + '×' + f.height);
+	if (pad.top < f.bottom || pad.bottom > innerHeight || pad.width < 100) bad.push('the pad is not below the field on screen: ' + JSON.stringify(pad));
+	if (getComputedStyle(btn.querySelector('svg')).fill === getComputedStyle(btn).backgroundColor) bad.push('the pad arrows have the colour of their buttons');
+	return bad.join('; ');
+})()`
+
 func away(v float64) (dir float64) {
 	if v > 250 {
 		return -1
@@ -85,29 +101,34 @@ func TestArenaClientTwoTabs(t *testing.T) {
 		t.Errorf("holding %s moved x from %v to %v", kw.key, x1, x)
 	}
 
+	// The on-screen pad with a mouse, on a desktop: it shows under the
+	// field, both fit the window, and holding a pad button moves the dot.
+	one.do(chromedp.EmulateViewport(1280, 800))
+	if bad := eval[string](one, padLayoutProblems); bad != "" {
+		t.Errorf("on a 1280×800 desktop: %s", bad)
+	}
+	_, yd := serverPos(two, id)
+	dir := away(yd)
+	btn := map[float64]string{1: "down", -1: "up"}[dir]
+	c := eval[[]float64](one, `(() => { const b = document.querySelector('.pad [data-dir="`+btn+`"]').getBoundingClientRect(); return [b.x + b.width/2, b.y + b.height/2]; })()`)
+	one.do(chromedp.MouseEvent(input.DispatchMouseEventTypeMousePressed, c[0], c[1], chromedp.ButtonLeft))
+	time.Sleep(300 * time.Millisecond) // the button stays down for this long
+	one.do(chromedp.MouseEvent(input.DispatchMouseEventTypeMouseReleased, c[0], c[1], chromedp.ButtonLeft))
+	waitMoved(two, id, "y", yd, dir, 30)
+	waitStill(two, id)
+
 	// The on-screen pad, on a phone: the whole field fits the screen, the
 	// pad shows below it, and holding a pad button with a finger moves the
 	// dot.
 	one.do(chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateTouch))
 	waitFor(one, "the phone layout", `getComputedStyle(document.querySelector('.pad')).display === 'grid'`, 2*time.Second)
-	if bad := eval[string](one, `(() => {
-		const f = document.getElementById('field').getBoundingClientRect();
-		const pad = document.querySelector('.pad').getBoundingClientRect();
-		const btn = document.querySelector('.pad [data-dir="up"]');
-		const bad = [];
-		if (document.documentElement.scrollWidth > innerWidth) bad.push('the page scrolls sideways: ' + document.documentElement.scrollWidth + ' px wide');
-		if (f.left < 0 || f.right > innerWidth || f.top < 0 || f.bottom > innerHeight) bad.push('the field is not all on screen: ' + JSON.stringify(f));
-		if (f.width < 300 || Math.abs(f.width - f.height) > 1) bad.push('the field is ' + f.width + '×' + f.height);
-		if (pad.top < f.bottom || pad.bottom > innerHeight) bad.push('the pad is not below the field on screen: ' + JSON.stringify(pad));
-		if (getComputedStyle(btn.querySelector('svg')).fill === getComputedStyle(btn).backgroundColor) bad.push('the pad arrows have the colour of their buttons');
-		return bad.join('; ');
-	})()`); bad != "" {
+	if bad := eval[string](one, padLayoutProblems); bad != "" {
 		t.Errorf("on a 390×844 phone: %s", bad)
 	}
 	x2, y2 := serverPos(two, id)
-	dir := away(y2)
-	btn := map[float64]string{1: "down", -1: "up"}[dir]
-	c := eval[[]float64](one, `(() => { const b = document.querySelector('.pad [data-dir="`+btn+`"]').getBoundingClientRect(); return [b.x + b.width/2, b.y + b.height/2]; })()`)
+	dir = away(y2)
+	btn = map[float64]string{1: "down", -1: "up"}[dir]
+	c = eval[[]float64](one, `(() => { const b = document.querySelector('.pad [data-dir="`+btn+`"]').getBoundingClientRect(); return [b.x + b.width/2, b.y + b.height/2]; })()`)
 	touch := func(typ input.DispatchTouchEventType, points []*input.TouchPoint) {
 		if _, err := chromedp.Call(one.ctx, input.DispatchTouchEvent, input.DispatchTouchEventParams{Type: typ, TouchPoints: points}); err != nil {
 			t.Fatal(err)
