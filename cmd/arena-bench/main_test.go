@@ -223,4 +223,9 @@ func TestFloor(t *testing.T) {
 	if code != 0 || !strings.Contains(out.String(), "20 loopback sockets") || !strings.Contains(out.String(), "kernel") {
 		t.Fatalf("floor exit %d: %s %s", code, out.String(), errs.String())
 	}
+	out.Reset()
+	code = run(context.Background(), []string{"floor", "-players", "20", "-bytes", "100", "-in-rate", "20", "-duration", "300ms"}, &out, &errs)
+	if code != 0 || !strings.Contains(out.String(), "reading 40 B from each 20 times a second") {
+		t.Fatalf("floor -in-rate exit %d: %s %s", code, out.String(), errs.String())
+	}
 }
