@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -324,6 +325,57 @@ func TestClientThatStopsReadingIsDisconnected(t *testing.T) {
 	})
 	if took := time.Since(start); took < 500*time.Millisecond {
 		t.Errorf("deaf client dropped after %v, before its pong timeout", took)
+	}
+}
+
+// TestPingsKeepTheirInterval checks the keepalive: while states flow, a ping
+// rides along with a state once the interval has passed, no more often; when
+// states come less often than pings are due, the fallback timer sends them.
+func TestPingsKeepTheirInterval(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		tickRate int
+	}{
+		{"with states every tick", 20},
+		{"with states once a second", 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			const interval = 200 * time.Millisecond
+			srv := arenatest.Start(t, arenatest.Options{Config: func(c *server.Config) {
+				c.TickRate = tc.tickRate
+				c.PingInterval = interval
+				c.PongTimeout = 5 * interval
+			}})
+			c := arenatest.Dial(t, srv.WSURL, nil)
+			var mu sync.Mutex
+			var pings []time.Time
+			c.Conn.SetPingHandler(func(data string) error {
+				mu.Lock()
+				pings = append(pings, time.Now())
+				mu.Unlock()
+				return c.Conn.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
+			})
+			c.Init()
+			end := time.Now().Add(8 * interval)
+			for time.Now().Before(end) {
+				if _, err := c.Read(time.Until(end) + 2*time.Second); err != nil {
+					t.Fatal(err)
+				}
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			// About 8 in the window; the fallback sends one every 1.25
+			// intervals, about 6.
+			if len(pings) < 4 || len(pings) > 9 {
+				t.Errorf("%d pings in %v with a %v interval; want 4 to 9", len(pings), 8*interval, interval)
+			}
+			for i := 1; i < len(pings); i++ {
+				if gap := pings[i].Sub(pings[i-1]); gap < interval*9/10 {
+					t.Errorf("pings %v apart; the interval is %v", gap.Round(time.Millisecond), interval)
+				}
+			}
+		})
 	}
 }
 

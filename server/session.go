@@ -288,11 +288,25 @@ func (s *session) reject(perr *protocol.Error) {
 }
 
 // writeLoop sends what the outbox holds until the session closes.
+//
+// Pings ride along with states: once one is due, it goes out with the next
+// state, in the same wakeup. A ping on a timer of its own woke the process
+// at a random moment twice a second per 4 clients (the ping, then its pong)
+// and cost 500 players about 3.5% of a core, more than a sixth of all the
+// server did. The timer stays as a fallback for when no states flow.
 func (s *session) writeLoop() {
 	cfg := &s.srv.cfg
 	traffic := &s.srv.traffic
-	ping := time.NewTicker(cfg.PingInterval)
-	defer ping.Stop()
+	pingFallback := cfg.PingInterval + cfg.PingInterval/4
+	nextPing := time.Now().Add(cfg.PingInterval)
+	fallback := time.NewTimer(pingFallback)
+	defer fallback.Stop()
+	sendPing := func() error {
+		now := time.Now()
+		nextPing = now.Add(cfg.PingInterval)
+		fallback.Reset(pingFallback)
+		return s.ws.WriteControl(websocket.PingMessage, nil, now.Add(cfg.WriteTimeout))
+	}
 	var out sink = newWSSink(s.ws, cfg.WriteTimeout)
 	if cfg.SendDelay > 0 || cfg.SendJitter > 0 {
 		dl := newDelayLine(s, cfg.SendDelay, cfg.SendJitter)
@@ -304,8 +318,8 @@ func (s *session) writeLoop() {
 		select {
 		case <-s.ctx.Done():
 			return
-		case <-ping.C:
-			if err := s.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(cfg.WriteTimeout)); err != nil {
+		case <-fallback.C:
+			if err := sendPing(); err != nil {
 				s.writeFailed(err)
 				return
 			}
@@ -333,6 +347,9 @@ func (s *session) writeLoop() {
 			var n int
 			if n, err = s.codec.writeState(out, b.state); err == nil {
 				sent, bytes = sent+1, bytes+n
+			}
+			if err == nil && !time.Now().Before(nextPing) {
+				err = sendPing()
 			}
 		}
 		traffic.messagesOut.Add(uint64(sent))
