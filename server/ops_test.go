@@ -462,7 +462,11 @@ func TestAdminAPI(t *testing.T) {
 	}
 
 	srv := arenatest.Start(t, arenatest.Options{Config: func(c *server.Config) { c.AdminToken = "s3cret" }})
-	arenatest.Dial(t, srv.WSURL+"?room=watched", nil).Init()
+	watcher := arenatest.Dial(t, srv.WSURL+"?room=watched", nil)
+	watcher.Init()
+	// The writer counts a batch's bytes after writing it: once a state has
+	// followed, the init's bytes are counted.
+	watcher.WaitFor(2*time.Second, "a state", func(m *arenatest.Message) bool { return m.Type == "state_update" })
 	resp, err := http.Get(srv.URL + "/admin/")
 	if err != nil {
 		t.Fatal(err)
