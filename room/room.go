@@ -117,8 +117,8 @@ type Room struct {
 	// nothing with one until the tick. The lock guards only this queue;
 	// the tick swaps it out and applies it.
 	inputMu  sync.Mutex
-	incoming []command
-	applying []command // owned by the Run goroutine
+	incoming []queuedInput
+	applying []queuedInput // owned by the Run goroutine
 
 	// Owned by the Run goroutine.
 	game       game.Game
@@ -156,18 +156,25 @@ type member struct {
 type commandKind uint8
 
 const (
-	cmdInput commandKind = iota
-	cmdJoin
+	cmdJoin commandKind = iota
 	cmdLeave
 )
 
+// command is a join or a leave, as the inbox carries them.
 type command struct {
 	kind   commandKind
 	player game.PlayerID
 	client Client
-	input  Input
 	leave  bool // cmdLeave: the player left on purpose
 	join   *joinCall
+}
+
+// queuedInput is an input waiting for the next tick, with the connection
+// it came from.
+type queuedInput struct {
+	player game.PlayerID
+	client Client
+	input  Input
 }
 
 type joinCall struct {
@@ -213,8 +220,6 @@ func New(cfg Config) *Room {
 		cfg:      cfg,
 		interval: time.Second / time.Duration(cfg.TickRate),
 		inbox:    make(chan command, inboxSize),
-		incoming: make([]command, 0, inputQueueSize),
-		applying: make([]command, 0, inputQueueSize),
 		done:     make(chan struct{}),
 		log:      cfg.Logger.With("room", cfg.Name),
 	}
@@ -275,7 +280,7 @@ func (r *Room) Input(id game.PlayerID, c Client, in Input) {
 	r.inputMu.Lock()
 	queued := len(r.incoming) < inputQueueSize
 	if queued {
-		r.incoming = append(r.incoming, command{kind: cmdInput, player: id, client: c, input: in})
+		r.incoming = append(r.incoming, queuedInput{player: id, client: c, input: in})
 	}
 	r.inputMu.Unlock()
 	if !queued {
@@ -353,6 +358,7 @@ func (r *Room) Run(ctx context.Context) (err error) {
 			r.handle(c)
 		case <-timer.C:
 			r.drainInbox()
+			r.applyInputs()
 			r.step()
 			next = next.Add(r.interval)
 			now := time.Now()
@@ -371,12 +377,9 @@ func (r *Room) Run(ctx context.Context) (err error) {
 	}
 }
 
-// drainInbox handles everything already queued, so joins, leaves and
-// inputs that arrived before the tick was due count in it. Joins and leaves
-// go first: an input from a connection that has since left finds its
-// player gone or replaced, and is ignored.
+// drainInbox handles the joins and leaves already queued, so that those
+// that arrived before the tick was due count in it.
 func (r *Room) drainInbox() {
-	defer r.applyInputs()
 	for {
 		select {
 		case c := <-r.inbox:
@@ -388,31 +391,30 @@ func (r *Room) drainInbox() {
 }
 
 // applyInputs queues on their players the inputs that arrived since the
-// last tick.
+// last tick. It runs after drainInbox: an input from a connection that has
+// since left or been replaced finds its player gone or with another
+// client, and is ignored.
 func (r *Room) applyInputs() {
 	r.inputMu.Lock()
 	r.incoming, r.applying = r.applying[:0], r.incoming
 	r.inputMu.Unlock()
-	for _, c := range r.applying {
-		r.handle(c)
+	lead := r.tick + uint64(maxInputLead*r.cfg.TickRate)
+	for _, q := range r.applying {
+		m := r.member(q.player)
+		if m == nil || m.client != q.client {
+			continue
+		}
+		q.input.Tick = min(q.input.Tick, lead)
+		if !m.push(q.input) {
+			r.stats.inputsDropped.Add(1)
+			inc(r.cfg.Metrics.InputsSuperseded)
+		}
 	}
 	clear(r.applying) // drop the references to clients
 }
 
 func (r *Room) handle(c command) {
 	switch c.kind {
-	case cmdInput:
-		m := r.member(c.player)
-		if m == nil || m.client != c.client {
-			return
-		}
-		if lead := uint64(maxInputLead * r.cfg.TickRate); c.input.Tick > r.tick+lead {
-			c.input.Tick = r.tick + lead
-		}
-		if !m.push(c.input) {
-			r.stats.inputsDropped.Add(1)
-			inc(r.cfg.Metrics.InputsSuperseded)
-		}
 	case cmdJoin:
 		joined, err := r.join(c.join.req)
 		c.join.reply <- joinResult{joined, err}
