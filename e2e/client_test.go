@@ -68,6 +68,12 @@ const padLayoutProblems = `(() => {
 	return bad.join('; ');
 })()`
 
+// padButton is where the centre of the pad's button for dir ("up", "down",
+// ...) is in tb's viewport.
+func padButton(tb *tab, dir string) []float64 {
+	return eval[[]float64](tb, `(() => { const b = document.querySelector('.pad [data-dir="`+dir+`"]').getBoundingClientRect(); return [b.x + b.width/2, b.y + b.height/2]; })()`)
+}
+
 func away(v float64) (dir float64) {
 	if v > 250 {
 		return -1
@@ -110,7 +116,7 @@ func TestArenaClientTwoTabs(t *testing.T) {
 	_, yd := serverPos(two, id)
 	dir := away(yd)
 	btn := map[float64]string{1: "down", -1: "up"}[dir]
-	c := eval[[]float64](one, `(() => { const b = document.querySelector('.pad [data-dir="`+btn+`"]').getBoundingClientRect(); return [b.x + b.width/2, b.y + b.height/2]; })()`)
+	c := padButton(one, btn)
 	one.do(chromedp.MouseEvent(input.DispatchMouseEventTypeMousePressed, c[0], c[1], chromedp.ButtonLeft))
 	time.Sleep(300 * time.Millisecond) // the button stays down for this long
 	one.do(chromedp.MouseEvent(input.DispatchMouseEventTypeMouseReleased, c[0], c[1], chromedp.ButtonLeft))
@@ -128,7 +134,7 @@ func TestArenaClientTwoTabs(t *testing.T) {
 	x2, y2 := serverPos(two, id)
 	dir = away(y2)
 	btn = map[float64]string{1: "down", -1: "up"}[dir]
-	c = eval[[]float64](one, `(() => { const b = document.querySelector('.pad [data-dir="`+btn+`"]').getBoundingClientRect(); return [b.x + b.width/2, b.y + b.height/2]; })()`)
+	c = padButton(one, btn)
 	touch := func(typ input.DispatchTouchEventType, points []*input.TouchPoint) {
 		if _, err := chromedp.Call(one.ctx, input.DispatchTouchEvent, input.DispatchTouchEventParams{Type: typ, TouchPoints: points}); err != nil {
 			t.Fatal(err)
@@ -146,7 +152,7 @@ func TestArenaClientTwoTabs(t *testing.T) {
 	_, y3 := serverPos(two, id)
 	dir = away(y3)
 	btn = map[float64]string{1: "down", -1: "up"}[dir]
-	c = eval[[]float64](one, `(() => { const b = document.querySelector('.pad [data-dir="`+btn+`"]').getBoundingClientRect(); return [b.x + b.width/2, b.y + b.height/2]; })()`)
+	c = padButton(one, btn)
 	one.do(chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile)) // a mouse, not a finger
 	one.do(chromedp.MouseEvent(input.DispatchMouseEventTypeMousePressed, c[0], c[1], chromedp.ButtonLeft))
 	time.Sleep(300 * time.Millisecond) // the button stays down for this long
