@@ -12,6 +12,7 @@
 //	arena-bench [flags]                      run a load test
 //	arena-bench report [flags] results.jsonl  summarise runs of scripts/bench
 //	arena-bench floor [flags]                 the kernel's cost of the same writes, with no server
+//	arena-bench attack -kind K [flags]        victims on one address play while another attacks
 //
 // Progress goes to stderr, the table to stdout, and -json FILE writes the
 // result as JSON with the same keys as the Colyseus anchor's driver.
@@ -47,6 +48,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return runReport(args[1:], stdout, stderr)
 		case "floor":
 			return runFloor(args[1:], stdout, stderr)
+		case "attack":
+			return runAttack(ctx, args[1:], stdout, stderr)
 		case "floor-readers":
 			return runFloorReaders(args[1:], stderr)
 		}

@@ -229,3 +229,26 @@ func TestFloor(t *testing.T) {
 		t.Fatalf("floor -in-rate exit %d: %s %s", code, out.String(), errs.String())
 	}
 }
+
+// The attack command plays its attack from one address and its victims from
+// another, so that per-address limits see two players.
+func TestAttackPlaysVictimsFromAnotherAddress(t *testing.T) {
+	srv := arenatest.Start(t, arenatest.Options{})
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{
+		"attack", "-kind", "burst", "-url", srv.WSURL, "-room", "target", "-conns", "2",
+		"-victims", "3", "-lead", "200ms", "-ramp", "200ms", "-warmup", "200ms", "-duration", "1s",
+	}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout.String(), stderr.String())
+	}
+	out := stdout.String()
+	for _, want := range []string{"attack burst from 127.0.0.1:", "players connected         3 of 3", "updates/s per player"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, ": 0 attempts") {
+		t.Errorf("the attack made no attempt:\n%s", out)
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"time"
 )
 
@@ -89,6 +90,12 @@ type Config struct {
 	Seed uint64
 	// Label names the run in the results.
 	Label string
+	// LocalAddr, if set, is the source IP every player dials from (a
+	// loopback address such as 127.0.0.2), so that a run can play the
+	// victims of an attack from another address.
+	LocalAddr string
+	// Room, if set, puts every player in this one room, overriding Rooms.
+	Room string
 	// Progress receives a line per second; nil for none.
 	Progress io.Writer
 }
@@ -124,6 +131,9 @@ func (c *Config) validate() error {
 	if c.Moving == 0 {
 		c.Moving = 1
 	}
+	if c.LocalAddr != "" && net.ParseIP(c.LocalAddr) == nil {
+		return fmt.Errorf("local address %q is not an IP address", c.LocalAddr)
+	}
 	c.Probes = min(c.Probes, c.Players)
 	if _, err := c.Protocol.URL(c.URL, ""); err != nil {
 		return err
@@ -133,6 +143,9 @@ func (c *Config) validate() error {
 
 // roomName is the room of player i.
 func (c *Config) roomName(i int) string {
+	if c.Room != "" {
+		return c.Room
+	}
 	if c.Rooms <= 1 {
 		return ""
 	}

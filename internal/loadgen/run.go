@@ -121,6 +121,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		reasons:    map[string]int{},
 		errReasons: map[string]int{},
 	}
+	if cfg.LocalAddr != "" {
+		d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(cfg.LocalAddr)}}
+		r.dialer.NetDialContext = d.DialContext
+	}
 	if st, ok := cfg.Protocol.(Stateful); ok {
 		r.stateful = st
 		r.dialer.Subprotocols = st.Subprotocols()
