@@ -2,13 +2,16 @@ package server_test
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -250,4 +253,118 @@ func TestWebSocketOutlivesHTTPTimeouts(t *testing.T) {
 		p, ok := m.Player(id)
 		return m.Type == "state_update" && ok && p.Y != before.Y
 	})
+}
+
+// countingHandler counts log records at warn or above whose message
+// contains match.
+type countingHandler struct {
+	slog.Handler
+	match string
+	n     *atomic.Int64
+}
+
+func (h countingHandler) Handle(ctx context.Context, r slog.Record) error {
+	if r.Level >= slog.LevelWarn && strings.Contains(r.Message, h.match) {
+		h.n.Add(1)
+	}
+	return nil
+}
+
+func (h countingHandler) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h countingHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+
+func (h countingHandler) WithGroup(string) slog.Handler { return h }
+
+// Guessing the admin token at speed from one address meets 429s after a
+// few failures, logged sparingly; the right token from another address
+// still works, and the admin answers carry their security headers.
+func TestAdminAuthThrottle(t *testing.T) {
+	t.Parallel()
+	var warnings atomic.Int64
+	srv := arenatest.Start(t, arenatest.Options{Config: func(c *server.Config) {
+		c.AdminToken = "s3cret"
+		c.Logger = slog.New(countingHandler{Handler: slog.DiscardHandler, match: "admin authentication failed", n: &warnings})
+	}})
+	attacker := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{}} // one keep-alive connection
+	get := func(c *http.Client, path, token string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest("GET", srv.URL+path, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	checkHeaders := func(what string, h http.Header) {
+		t.Helper()
+		for name, want := range map[string]string{
+			"Content-Security-Policy": "frame-ancestors 'none'",
+			"X-Frame-Options":         "DENY",
+			"Referrer-Policy":         "no-referrer",
+			"X-Content-Type-Options":  "nosniff",
+		} {
+			if !strings.Contains(h.Get(name), want) {
+				t.Errorf("%s: %s = %q; want %q in it", what, name, h.Get(name), want)
+			}
+		}
+	}
+
+	start := time.Now()
+	statuses := map[int]int{}
+	var throttled *http.Response
+	for i := range 2000 {
+		resp := get(attacker, "/admin/api/stats", "guess-"+strconv.Itoa(i))
+		statuses[resp.StatusCode]++
+		if resp.StatusCode == http.StatusTooManyRequests && throttled == nil {
+			throttled = resp
+		}
+	}
+	elapsed := time.Since(start)
+	t.Logf("2000 guesses in %v: %v; %d warnings logged", elapsed.Round(time.Millisecond), statuses, warnings.Load())
+	// Five at once, then one a second.
+	if most := 5 + int(elapsed.Seconds()) + 1; statuses[http.StatusUnauthorized] > most {
+		t.Errorf("%d guesses were compared in %v; want at most %d", statuses[http.StatusUnauthorized], elapsed, most)
+	}
+	if statuses[http.StatusUnauthorized]+statuses[http.StatusTooManyRequests] != 2000 {
+		t.Errorf("statuses %v; want only 401 and 429", statuses)
+	}
+	if throttled == nil {
+		t.Fatal("no guess was throttled")
+	}
+	if ra, err := strconv.Atoi(throttled.Header.Get("Retry-After")); err != nil || ra < 1 {
+		t.Errorf("429 Retry-After = %q; want a number of seconds", throttled.Header.Get("Retry-After"))
+	}
+	checkHeaders("429", throttled.Header)
+	if n := warnings.Load(); n < 1 || n > 10 {
+		t.Errorf("%d warnings logged for 2000 failures; want a few", n)
+	}
+
+	// The throttled address is not even compared, right token or not.
+	if resp := get(attacker, "/admin/api/stats", "s3cret"); resp.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("right token from the throttled address: %d; want 429", resp.StatusCode)
+	}
+	victim := victimClient()
+	resp := get(victim, "/admin/api/stats", "s3cret")
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("right token from another address: %d; want 200", resp.StatusCode)
+	}
+	checkHeaders("stats", resp.Header)
+	resp = get(victim, "/admin/", "")
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("admin page: %d", resp.StatusCode)
+	}
+	checkHeaders("page", resp.Header)
+
+	if n := victimMetric(t, srv, `arena_connections_refused_total{reason="admin_auth"}`); n < 5 {
+		t.Errorf("refused{admin_auth} = %v; want at least 5", n)
+	}
+	if n := victimMetric(t, srv, `arena_connections_refused_total{reason="admin_auth_throttled"}`); n < 1000 {
+		t.Errorf("refused{admin_auth_throttled} = %v; want most of the 2000", n)
+	}
 }

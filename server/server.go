@@ -158,6 +158,8 @@ type Server struct {
 	sessions map[*session]struct{}
 	perIP    map[string]int
 	wg       sync.WaitGroup
+
+	adminAuth *authThrottle // failed admin logins by address
 }
 
 // traffic counts what crosses the WebSockets; metrics and the admin page
@@ -181,6 +183,8 @@ func New(cfg Config) (*Server, error) {
 		sessions: make(map[*session]struct{}),
 		perIP:    make(map[string]int),
 		started:  time.Now(),
+
+		adminAuth: newAuthThrottle(),
 	}
 	s.metrics = newMetrics(func() []room.Stats { return s.rooms.Rooms() }, &s.traffic, s.connectionCount)
 	rooms, err := room.NewManager(room.ManagerConfig{
