@@ -292,6 +292,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
 	ln = newConnLimitListener(ln, s.cfg.MaxHTTPConnectionsPerIP, s.metrics.refused.WithLabelValues("http_connections_per_ip").Inc)
+	if s.cfg.ClientIPHeader != "" && s.cfg.MaxHTTPConnectionsPerIP > 0 {
+		// Behind a proxy every TCP connection comes from the proxy.
+		s.log.Warn("the per-address TCP connection limit counts the proxy's address, not the client's: it caps all clients behind it",
+			"max_http_connections_per_ip", s.cfg.MaxHTTPConnectionsPerIP, "client_ip_header", s.cfg.ClientIPHeader)
+	}
 	errc := make(chan error, 2)
 	go func() {
 		if s.cfg.TLSCertFile != "" {
