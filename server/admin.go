@@ -2,16 +2,23 @@ package server
 
 import (
 	"crypto/subtle"
+	"math"
+	"net"
 	"net/http"
 	"runtime"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // The admin page is static; it asks for the token and sends it with every
 // request for figures, so the token never sits in a URL or a cookie.
 
 func (s *Server) serveAdminPage(w http.ResponseWriter, r *http.Request) {
+	adminHeaders(w.Header())
 	if s.cfg.AdminToken == "" || s.cfg.Admin == nil {
 		http.Error(w, "the admin page is disabled: start arena with -admin-token", http.StatusNotFound)
 		return
@@ -24,18 +31,153 @@ func (s *Server) serveAdminPage(w http.ResponseWriter, r *http.Request) {
 // <AdminToken>".
 func (s *Server) requireAdmin(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		adminHeaders(w.Header())
 		if s.cfg.AdminToken == "" {
 			writeError(w, http.StatusNotFound, "disabled", "the admin page is disabled: start arena with -admin-token")
 			return
 		}
+		addr := throttleKey(s.clientIP(r))
+		// An address past its failures is not even compared, so guessing
+		// runs at the refill rate however fast it asks.
+		if wait := s.adminAuth.blocked(addr); wait > 0 {
+			s.metrics.refused.WithLabelValues("admin_auth_throttled").Inc()
+			s.adminAuth.logFailure(s, addr, r, true)
+			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+			writeError(w, http.StatusTooManyRequests, "throttled", "too many failed admin logins from your address; retry later")
+			return
+		}
 		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok || subtle.ConstantTimeCompare([]byte(token), []byte(s.cfg.AdminToken)) != 1 {
+			s.adminAuth.fail(addr)
+			s.metrics.refused.WithLabelValues("admin_auth").Inc()
+			s.adminAuth.logFailure(s, addr, r, false)
 			w.Header().Set("WWW-Authenticate", `Bearer realm="arena admin"`)
 			writeError(w, http.StatusUnauthorized, "unauthorized", "a valid admin token is required")
 			return
 		}
 		next(w, r)
 	}
+}
+
+// adminHeaders keep the admin page and its API out of frames and away from
+// other origins' scripts, styles and referrers: the page loads only its own
+// files and holds the token in memory.
+func adminHeaders(h http.Header) {
+	h.Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Content-Type-Options", "nosniff")
+}
+
+// Failed admin logins are throttled per address: adminFailureBurst at
+// once, then one per second. The addresses remembered are bounded; those
+// idle long enough to be back at a full burst are forgotten first, and if
+// that is not enough, addresses beyond the bound share one limiter.
+const (
+	adminFailureBurst = 5
+	adminFailureRate  = rate.Limit(1)
+	adminMaxAddrs     = 10000
+	// Logged failures: a few at once, then one line per adminLogEvery
+	// that says how many went unlogged.
+	adminLogBurst = 5
+	adminLogEvery = 10 * time.Second
+)
+
+type authThrottle struct {
+	mu         sync.Mutex
+	addrs      map[string]*addrLimiter
+	overflow   *rate.Limiter
+	logs       *rate.Limiter
+	suppressed int
+	lastSweep  time.Time
+}
+
+type addrLimiter struct {
+	lim  *rate.Limiter
+	last time.Time // last failure
+}
+
+func newAuthThrottle() *authThrottle {
+	return &authThrottle{
+		addrs:    make(map[string]*addrLimiter),
+		overflow: rate.NewLimiter(adminFailureRate, adminFailureBurst),
+		logs:     rate.NewLimiter(rate.Every(adminLogEvery), adminLogBurst),
+	}
+}
+
+// blocked says how long addr must wait before its next attempt is
+// compared; zero if it may try now.
+func (a *authThrottle) blocked(addr string) time.Duration {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	lim := a.overflow
+	if e, ok := a.addrs[addr]; ok {
+		lim = e.lim
+	} else if len(a.addrs) < adminMaxAddrs {
+		return 0
+	}
+	if t := lim.Tokens(); t < 1 {
+		return time.Duration((1 - t) / float64(adminFailureRate) * float64(time.Second))
+	}
+	return 0
+}
+
+// fail spends one of addr's failures.
+func (a *authThrottle) fail(addr string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	now := time.Now()
+	e, ok := a.addrs[addr]
+	if !ok {
+		if len(a.addrs) >= adminMaxAddrs || now.Sub(a.lastSweep) > time.Minute {
+			a.forget(now)
+		}
+		if len(a.addrs) >= adminMaxAddrs {
+			a.overflow.AllowN(now, 1)
+			return
+		}
+		e = &addrLimiter{lim: rate.NewLimiter(adminFailureRate, adminFailureBurst)}
+		a.addrs[addr] = e
+	}
+	e.last = now
+	e.lim.AllowN(now, 1)
+}
+
+// forget drops addresses whose limiters have refilled: a fresh limiter
+// would be the same. The caller holds a.mu.
+func (a *authThrottle) forget(now time.Time) {
+	a.lastSweep = now
+	full := time.Duration(float64(adminFailureBurst) / float64(adminFailureRate) * float64(time.Second))
+	for addr, e := range a.addrs {
+		if now.Sub(e.last) > full {
+			delete(a.addrs, addr)
+		}
+	}
+}
+
+// logFailure logs a failed or throttled attempt at warn, unless failures
+// come too fast to log each; the next line logged counts those skipped.
+func (a *authThrottle) logFailure(s *Server, addr string, r *http.Request, throttled bool) {
+	a.mu.Lock()
+	if !a.logs.Allow() {
+		a.suppressed++
+		a.mu.Unlock()
+		return
+	}
+	skipped := a.suppressed
+	a.suppressed = 0
+	a.mu.Unlock()
+	s.log.Warn("admin authentication failed", "ip", addr, "path", r.URL.Path, "throttled", throttled, "unlogged_failures", skipped)
+}
+
+// throttleKey is the address failures count against: an IPv6 client
+// usually holds a whole /64, so that is what counts.
+func throttleKey(ip string) string {
+	p := net.ParseIP(ip)
+	if p == nil || p.To4() != nil {
+		return ip
+	}
+	return p.Mask(net.CIDRMask(64, 128)).String() + "/64"
 }
 
 // AdminStats is what the admin page polls: totals that it turns into rates.

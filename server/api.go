@@ -59,6 +59,10 @@ func (s *Server) serveModes(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"modes": modes})
 }
 
+// maxMatchmakeBody bounds a matchmaking request; {"mode":"..."} needs far
+// less.
+const maxMatchmakeBody = 4 << 10
+
 // serveMatchmake answers POST /api/matchmake {"mode":"tag"} with the room a
 // quick-join should go to: {"room":"tag-k3x9pq","mode":"tag"}. The room is
 // created when the first player connects to it.
@@ -66,7 +70,11 @@ func (s *Server) serveMatchmake(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Mode string `json:"mode"`
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, 4096))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxMatchmakeBody))
+	if tooBig := new(http.MaxBytesError); errors.As(err, &tooBig) {
+		writeError(w, http.StatusRequestEntityTooLarge, protocol.CodeBadRequest, fmt.Sprintf("the body is limited to %d bytes", maxMatchmakeBody))
+		return
+	}
 	if err == nil && len(strings.TrimSpace(string(body))) > 0 {
 		err = json.Unmarshal(body, &req)
 	}

@@ -56,6 +56,17 @@ type Config struct {
 	// HandshakeTimeout bounds reading a request's headers and the WebSocket
 	// handshake, so connections that never finish one are dropped.
 	HandshakeTimeout time.Duration
+	// MaxHTTPConnectionsPerIP bounds open TCP connections from one peer
+	// address, plain HTTP and WebSocket alike, so idle or half-sent
+	// requests cannot pile up; beyond it a connection is answered 429 and
+	// closed at accept. It counts the TCP peer: ClientIPHeader does not
+	// apply, so behind a proxy raise it or turn it off. 0: no limit.
+	MaxHTTPConnectionsPerIP int
+	// HTTPReadTimeout bounds reading a whole plain request, body included;
+	// HTTPWriteTimeout bounds answering it; HTTPIdleTimeout closes
+	// keep-alive connections that send no next request. WebSockets set
+	// their own deadlines once upgraded. 0: no limit.
+	HTTPReadTimeout, HTTPWriteTimeout, HTTPIdleTimeout time.Duration
 	// MaxMessageBytes closes connections that send a larger message (1009).
 	MaxMessageBytes int
 	// MessageRate and MessageBurst bound client messages: a client that
@@ -147,6 +158,8 @@ type Server struct {
 	sessions map[*session]struct{}
 	perIP    map[string]int
 	wg       sync.WaitGroup
+
+	adminAuth *authThrottle // failed admin logins by address
 }
 
 // traffic counts what crosses the WebSockets; metrics and the admin page
@@ -170,6 +183,8 @@ func New(cfg Config) (*Server, error) {
 		sessions: make(map[*session]struct{}),
 		perIP:    make(map[string]int),
 		started:  time.Now(),
+
+		adminAuth: newAuthThrottle(),
 	}
 	s.metrics = newMetrics(func() []room.Stats { return s.rooms.Rooms() }, &s.traffic, s.connectionCount)
 	rooms, err := room.NewManager(room.ManagerConfig{
@@ -219,6 +234,8 @@ func validate(cfg *Config) error {
 		return errors.New("the pong timeout must be longer than the ping interval")
 	case cfg.RoomCapacity < 0, cfg.MaxConnections < 0, cfg.MaxConnectionsPerIP < 0, cfg.SendDelay < 0, cfg.SendJitter < 0:
 		return errors.New("capacities and connection limits cannot be negative")
+	case cfg.MaxHTTPConnectionsPerIP < 0, cfg.HTTPReadTimeout < 0, cfg.HTTPWriteTimeout < 0, cfg.HTTPIdleTimeout < 0:
+		return errors.New("HTTP connection limits and timeouts cannot be negative")
 	case (cfg.TLSCertFile == "") != (cfg.TLSKeyFile == ""):
 		return errors.New("TLS needs both a certificate and a key file")
 	}
@@ -264,11 +281,21 @@ func (s *Server) Rooms() *room.Manager { return s.rooms }
 // gracefully: it stops accepting, closes every WebSocket with 1001 and a
 // reason, stops the rooms, and returns within ShutdownTimeout.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	// The read and write timeouts also put deadlines on connections that
+	// become WebSockets; serveWS clears them after the upgrade.
 	hs := &http.Server{
 		Handler:           s.mux,
 		ReadHeaderTimeout: s.cfg.HandshakeTimeout,
-		IdleTimeout:       2 * time.Minute,
+		ReadTimeout:       s.cfg.HTTPReadTimeout,
+		WriteTimeout:      s.cfg.HTTPWriteTimeout,
+		IdleTimeout:       s.cfg.HTTPIdleTimeout,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	ln = newConnLimitListener(ln, s.cfg.MaxHTTPConnectionsPerIP, s.metrics.refused.WithLabelValues("http_connections_per_ip").Inc)
+	if s.cfg.ClientIPHeader != "" && s.cfg.MaxHTTPConnectionsPerIP > 0 {
+		// Behind a proxy every TCP connection comes from the proxy.
+		s.log.Warn("the per-address TCP connection limit counts the proxy's address, not the client's: it caps all clients behind it",
+			"max_http_connections_per_ip", s.cfg.MaxHTTPConnectionsPerIP, "client_ip_header", s.cfg.ClientIPHeader)
 	}
 	errc := make(chan error, 2)
 	go func() {
@@ -413,6 +440,9 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return // the upgrader has answered with an HTTP error
 	}
+	// http.Server's read and write timeouts left deadlines on the
+	// connection; from here the session sets its own.
+	_ = ws.NetConn().SetDeadline(time.Time{})
 	id := s.nextConn.Add(1)
 	log := s.log.With("conn", id, "ip", ip)
 	encoded := s.metrics.stateEncodings.Inc
