@@ -27,6 +27,11 @@ type ManagerConfig struct {
 	ResumeGrace time.Duration
 	// IdleTimeout is how long an empty room lives before it is disposed of.
 	IdleTimeout time.Duration
+	// MaxSeatsPerAddrRoom bounds the seats, connected or away, one address
+	// holds in one room; MaxSeatsPerAddr bounds them over every room.
+	// Zero: no limit.
+	MaxSeatsPerAddrRoom int
+	MaxSeatsPerAddr     int
 	// Metrics is shared by every room.
 	Metrics Metrics
 	Logger  *slog.Logger
@@ -44,6 +49,7 @@ type Manager struct {
 	mu     sync.Mutex
 	rooms  map[string]*Room
 	tokens map[string]*Room // resume token → the room its player is in
+	seats  map[string]int   // address → seats it holds over every room
 }
 
 // Errors a join may return besides those of Room.Join.
@@ -74,6 +80,7 @@ func NewManager(cfg ManagerConfig) (*Manager, error) {
 		cancel: cancel,
 		rooms:  make(map[string]*Room),
 		tokens: make(map[string]*Room),
+		seats:  make(map[string]int),
 	}, nil
 }
 
@@ -111,8 +118,30 @@ func (m *Manager) Join(ctx context.Context, name, mode string, req JoinRequest) 
 		m.mu.Unlock()
 	}
 	if name == "" {
-		name = m.cfg.DefaultRoom
+		return m.joinDefault(ctx, mode, req)
 	}
+	return m.join(ctx, name, mode, req)
+}
+
+// maxOverflow bounds how many overflow rooms a default join tries.
+const maxOverflow = 1000
+
+// joinDefault seats a player in the default room or, if that is full, in
+// the first of default-2, default-3... with space, so that a full default
+// room never turns a player away while the server has room.
+func (m *Manager) joinDefault(ctx context.Context, mode string, req JoinRequest) (*Room, Joined, error) {
+	name := m.cfg.DefaultRoom
+	for n := 2; ; n++ {
+		r, joined, err := m.join(ctx, name, mode, req)
+		full := errors.Is(err, ErrRoomFull) || errors.Is(err, ErrWrongMode)
+		if !full || n > maxOverflow {
+			return r, joined, err
+		}
+		name = fmt.Sprintf("%.26s-%d", m.cfg.DefaultRoom, n)
+	}
+}
+
+func (m *Manager) join(ctx context.Context, name, mode string, req JoinRequest) (*Room, Joined, error) {
 	if !ValidName(name) {
 		return nil, Joined{}, ErrBadRoomName
 	}
@@ -153,17 +182,19 @@ func (m *Manager) room(name, modeName string) (*Room, error) {
 	}
 	var r *Room
 	r = New(Config{
-		Name:        name,
-		Mode:        mode,
-		TickRate:    m.cfg.TickRate,
-		Capacity:    m.cfg.Capacity,
-		ResumeGrace: m.cfg.ResumeGrace,
-		IdleTimeout: m.cfg.IdleTimeout,
-		OnIdle:      func() bool { return m.retire(r) },
-		OnToken:     func(token string, valid bool) { m.token(r, token, valid) },
-		NewPlayerID: func() game.PlayerID { return game.PlayerID(m.nextID.Add(1)) },
-		Metrics:     m.cfg.Metrics,
-		Logger:      m.cfg.Logger,
+		Name:            name,
+		Mode:            mode,
+		TickRate:        m.cfg.TickRate,
+		Capacity:        m.cfg.Capacity,
+		ResumeGrace:     m.cfg.ResumeGrace,
+		IdleTimeout:     m.cfg.IdleTimeout,
+		OnIdle:          func() bool { return m.retire(r) },
+		OnToken:         func(token string, valid bool) { m.token(r, token, valid) },
+		OnSeat:          m.seat,
+		MaxSeatsPerAddr: m.cfg.MaxSeatsPerAddrRoom,
+		NewPlayerID:     func() game.PlayerID { return game.PlayerID(m.nextID.Add(1)) },
+		Metrics:         m.cfg.Metrics,
+		Logger:          m.cfg.Logger,
 	})
 	m.rooms[name] = r
 	m.wg.Add(1)
@@ -200,6 +231,24 @@ func (m *Manager) token(r *Room, token string, valid bool) {
 	} else if m.tokens[token] == r {
 		delete(m.tokens, token)
 	}
+}
+
+// seat counts the seats of an address over every room. It runs on a room's
+// goroutine, and refuses a seat beyond MaxSeatsPerAddr.
+func (m *Manager) seat(addr string, taken bool) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !taken {
+		if m.seats[addr]--; m.seats[addr] <= 0 {
+			delete(m.seats, addr)
+		}
+		return true
+	}
+	if lim := m.cfg.MaxSeatsPerAddr; lim > 0 && m.seats[addr] >= lim {
+		return false
+	}
+	m.seats[addr]++
+	return true
 }
 
 // QuickJoin seats a player in the fullest room of the mode that has space,

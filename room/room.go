@@ -48,6 +48,15 @@ type Config struct {
 	// resume token becomes valid (true) and when it stops being (false), so
 	// that a resume can find its room by token alone.
 	OnToken func(token string, valid bool)
+	// MaxSeatsPerAddr bounds the seats (connected or away) one address
+	// holds in the room, so that one address cannot fill it with players
+	// that dropped their connection. Zero means no limit.
+	MaxSeatsPerAddr int
+	// OnSeat, if set, is told from the room's goroutine when an address
+	// takes a seat (taken true: it may refuse by returning false, and the
+	// join is refused with ErrTooManySeats) and when it frees one, so that
+	// seats can be bounded across rooms.
+	OnSeat func(addr string, taken bool) bool
 	// Metrics receives the room's measurements; nil fields are skipped.
 	Metrics Metrics
 	Logger  *slog.Logger
@@ -137,6 +146,7 @@ type Room struct {
 	lastEnts   int
 	emptySince time.Time
 	nextID     game.PlayerID
+	seats      map[string]int // by address
 
 	// Published for other goroutines.
 	stats struct {
@@ -151,6 +161,7 @@ type Room struct {
 type member struct {
 	id        game.PlayerID
 	name      string
+	addr      string
 	token     string
 	client    Client // nil while away
 	awaySince time.Time
@@ -210,6 +221,9 @@ type JoinRequest struct {
 	Name   string
 	// Token resumes an earlier player of this room, if it is still there.
 	Token string
+	// Addr is the client's address, which seats are counted against.
+	// Empty: not counted.
+	Addr string
 }
 
 // Joined is the answer to a successful join.
@@ -240,6 +254,7 @@ func New(cfg Config) *Room {
 		done:     make(chan struct{}),
 		log:      cfg.Logger.With("room", cfg.Name),
 		senders:  make(map[sender]int),
+		seats:    make(map[string]int),
 	}
 	r.game = cfg.Mode.New(game.Config{
 		Rand:     mrand.New(mrand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
@@ -477,14 +492,15 @@ func (r *Room) join(req JoinRequest) (Joined, error) {
 			return Joined{Player: m.id, Token: m.token, Resumed: true}, nil
 		}
 	}
-	if r.cfg.Capacity > 0 && len(r.members) >= r.cfg.Capacity {
-		return Joined{}, ErrRoomFull
+	if err := r.takeSeat(req.Addr); err != nil {
+		return Joined{}, err
 	}
 	id := r.newPlayerID()
 	if err := r.game.Join(game.Player{ID: id, Name: req.Name}); err != nil {
+		r.freeSeat(req.Addr)
 		return Joined{}, fmt.Errorf("game refused player: %w", err)
 	}
-	m := &member{id: id, name: req.Name, token: newToken(), client: req.Client}
+	m := &member{id: id, name: req.Name, addr: req.Addr, token: newToken(), client: req.Client}
 	i, _ := slices.BinarySearchFunc(r.members, id, cmpMember)
 	r.members = slices.Insert(r.members, i, m)
 	if r.cfg.OnToken != nil {
@@ -496,6 +512,60 @@ func (r *Room) join(req JoinRequest) (Joined, error) {
 	}
 	r.welcome(m, false)
 	return Joined{Player: id, Token: m.token}, nil
+}
+
+// takeSeat counts a new player of addr against the room's capacity and the
+// address's limits. An address at its limit gives up its own oldest away
+// seat rather than be refused: a household whose connections dropped gets
+// back in, and an address that drops connections on purpose only ever
+// holds its limit.
+func (r *Room) takeSeat(addr string) error {
+	if lim := r.cfg.MaxSeatsPerAddr; addr != "" && lim > 0 && r.seats[addr] >= lim {
+		if !r.evictAway(addr) {
+			return ErrTooManySeats
+		}
+	}
+	if r.cfg.Capacity > 0 && len(r.members) >= r.cfg.Capacity {
+		return ErrRoomFull
+	}
+	if addr == "" {
+		return nil
+	}
+	if r.cfg.OnSeat != nil && !r.cfg.OnSeat(addr, true) {
+		if !r.evictAway(addr) || !r.cfg.OnSeat(addr, true) {
+			return ErrTooManySeats
+		}
+	}
+	r.seats[addr]++
+	return nil
+}
+
+func (r *Room) freeSeat(addr string) {
+	if addr == "" {
+		return
+	}
+	if r.seats[addr]--; r.seats[addr] <= 0 {
+		delete(r.seats, addr)
+	}
+	if r.cfg.OnSeat != nil {
+		r.cfg.OnSeat(addr, false)
+	}
+}
+
+// evictAway removes the player of addr that has been away the longest, if
+// there is one.
+func (r *Room) evictAway(addr string) bool {
+	var oldest *member
+	for _, m := range r.members {
+		if m.addr == addr && m.client == nil && (oldest == nil || m.awaySince.Before(oldest.awaySince)) {
+			oldest = m
+		}
+	}
+	if oldest == nil {
+		return false
+	}
+	r.remove(oldest)
+	return true
 }
 
 func (r *Room) welcome(m *member, resumed bool) {
@@ -518,6 +588,7 @@ func (r *Room) remove(m *member) {
 	if i, found := slices.BinarySearchFunc(r.members, m.id, cmpMember); found {
 		r.members = slices.Delete(r.members, i, i+1)
 	}
+	r.freeSeat(m.addr)
 	r.stats.players.Store(int64(len(r.members)))
 	if len(r.members) == 0 {
 		r.emptySince = time.Now()
@@ -606,6 +677,7 @@ func (r *Room) closeAll(reason error) {
 		if r.cfg.OnToken != nil {
 			r.cfg.OnToken(m.token, false)
 		}
+		r.freeSeat(m.addr)
 	}
 	r.members = nil
 	r.stats.players.Store(0)

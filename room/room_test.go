@@ -559,3 +559,34 @@ func TestAbandonedJoinLeavesAgain(t *testing.T) {
 		}
 	})
 }
+
+func TestSeatsPerAddress(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r, _ := startRoom(t, Config{TickRate: 20, MaxSeatsPerAddr: 2, ResumeGrace: time.Minute})
+		joinFrom := func(c Client, addr string) (Joined, error) {
+			return r.Join(context.Background(), JoinRequest{Client: c, Addr: addr})
+		}
+		a1, a2 := &fakeClient{}, &fakeClient{}
+		j1, _ := joinFrom(a1, "a")
+		if _, err := joinFrom(a2, "a"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := joinFrom(&fakeClient{}, "a"); !errors.Is(err, ErrTooManySeats) {
+			t.Fatalf("third live seat of one address: %v; want ErrTooManySeats", err)
+		}
+		if _, err := joinFrom(&fakeClient{}, "b"); err != nil {
+			t.Fatalf("another address refused: %v", err)
+		}
+		// An away seat is given up for a new join of its own address.
+		r.Leave(j1.Player, a1, false)
+		if _, err := joinFrom(&fakeClient{}, "a"); err != nil {
+			t.Fatalf("join with an away seat to give up: %v", err)
+		}
+		if got := r.Stats().Players; got != 3 {
+			t.Errorf("%d players; want 3 (the away one evicted)", got)
+		}
+		if _, err := r.Join(context.Background(), JoinRequest{Client: &fakeClient{}, Token: "", Addr: "a"}); !errors.Is(err, ErrTooManySeats) {
+			t.Errorf("after the eviction the address is at its limit again: %v", err)
+		}
+	})
+}

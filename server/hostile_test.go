@@ -2,7 +2,9 @@ package server_test
 
 import (
 	"context"
+	"errors"
 	"net"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -65,8 +67,12 @@ func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) 
 
 func TestBurstingPlayersDropOnlyTheirOwnInputs(t *testing.T) {
 	t.Parallel()
-	// One tick a second, so that every burst lands between two ticks.
-	srv := arenatest.Start(t, arenatest.Options{Config: func(c *server.Config) { c.TickRate = 1 }})
+	// One tick a second, so that every burst lands between two ticks; the
+	// attackers all come from one address, so it may hold them all.
+	srv := arenatest.Start(t, arenatest.Options{Config: func(c *server.Config) {
+		c.TickRate = 1
+		c.MaxSeatsPerIPRoom = 0
+	}})
 	const flooders, burst = 99, 190 // under MessageBurst: none is closed as a flood
 	attackers := make([]*nativeClient, flooders)
 	for i := range attackers {
@@ -94,7 +100,7 @@ func TestBurstingPlayersDropOnlyTheirOwnInputs(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	waitFor(t, 5*time.Second, "bursts received", func() bool {
+	waitFor(t, 10*time.Second, "bursts received", func() bool {
 		return metric(t, srv, "arena_messages_received_total") >= before+flooders*burst
 	})
 	victim.send(protocol.AppendBinaryInput(nil, 1, game.Down, 0))
@@ -104,5 +110,119 @@ func TestBurstingPlayersDropOnlyTheirOwnInputs(t *testing.T) {
 	}
 	if got := metric(t, srv, `arena_inputs_dropped_total{reason="superseded"}`); got <= 0 {
 		t.Errorf("inputs_dropped_total{superseded} = %v; the bursts should have cost their senders", got)
+	}
+}
+
+// tryNativeFrom dials from ip and reads the first message: the welcome, or
+// the error of a refused join (then it also reads the close frame).
+func tryNativeFrom(t *testing.T, ip, url string) (c *nativeClient, refusal *protocol.ServerMessage, closeCode int) {
+	t.Helper()
+	conn, _, err := dialerFrom(ip, protocol.SubprotocolBinary).Dial(url, nil)
+	if err != nil {
+		t.Fatalf("dial from %s: %v", ip, err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	c = &nativeClient{t: t, conn: conn}
+	c.next(5 * time.Second)
+	if c.msg.Type == protocol.BinWelcome {
+		c.welcome = c.msg.Welcome
+		return c, nil, 0
+	}
+	msg := c.msg
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, _, err = conn.ReadMessage()
+	var ce *websocket.CloseError
+	if errors.As(err, &ce) {
+		closeCode = ce.Code
+	}
+	return nil, &msg, closeCode
+}
+
+// joinAndDrop joins from ip, reads the welcome (or refusal) and drops the
+// TCP connection without a close frame, leaving an away player behind.
+func joinAndDrop(t *testing.T, srv *arenatest.Server, ip, query string) {
+	t.Helper()
+	c, _, _ := tryNativeFrom(t, ip, srv.WSURL+query)
+	if c != nil {
+		c.conn.NetConn().Close()
+	}
+}
+
+// plays checks that c's player is in the world and its input applies.
+func plays(t *testing.T, c *nativeClient) {
+	t.Helper()
+	c.waitState("own entity", func() bool { return c.me().ID != 0 })
+	c.send(protocol.AppendBinaryInput(nil, 1, game.Down, 0))
+	c.waitState("input acked", func() bool { return c.ack == 1 })
+}
+
+func TestOneAddressCannotFillARoomWithAwayPlayers(t *testing.T) {
+	t.Parallel()
+	srv := arenatest.Start(t, arenatest.Options{Config: func(c *server.Config) {
+		c.RoomCapacity = 8
+		c.MaxSeatsPerIPRoom = 3
+		c.MaxSeatsPerIP = 5
+	}})
+	// Far more than the rooms hold: every join is dropped at once, and
+	// the away players would stay for the resume grace (20 s).
+	for range 20 {
+		joinAndDrop(t, srv, attackerIP, "?room=victim")
+		joinAndDrop(t, srv, attackerIP, "")
+	}
+	waitFor(t, 5*time.Second, "the attacker's connections closed", func() bool {
+		return metric(t, srv, "arena_connections") == 0
+	})
+	if got := metric(t, srv, "arena_players"); got > 5 {
+		t.Errorf("one address holds %v players; want at most -max-seats-per-ip (5)", got)
+	}
+	v1, refusal, _ := tryNativeFrom(t, victimIP, srv.WSURL+"?room=victim")
+	if refusal != nil {
+		t.Fatalf("victim refused from room victim: %s: %s", refusal.Code, refusal.Message)
+	}
+	plays(t, v1)
+	v2, refusal, _ := tryNativeFrom(t, victimIP, srv.WSURL)
+	if refusal != nil {
+		t.Fatalf("victim refused from the default room: %s: %s", refusal.Code, refusal.Message)
+	}
+	plays(t, v2)
+}
+
+func TestSeatsPerAddressAreRefusedWithReason(t *testing.T) {
+	t.Parallel()
+	srv := arenatest.Start(t, arenatest.Options{Config: func(c *server.Config) {
+		c.MaxSeatsPerIPRoom = 3
+		c.MaxSeatsPerIP = 5
+	}})
+	refused := func(query string) {
+		t.Helper()
+		_, refusal, code := tryNativeFrom(t, attackerIP, srv.WSURL+query)
+		if refusal == nil || refusal.Code != protocol.CodeTooManySeats || code != websocket.ClosePolicyViolation {
+			t.Fatalf("join %s beyond the seat limit: got %+v, close %d; want %s and 1008", query, refusal, code, protocol.CodeTooManySeats)
+		}
+	}
+	for range 3 {
+		dialNativeFrom(t, attackerIP, srv.WSURL+"?room=x")
+	}
+	refused("?room=x") // the room's limit, with every seat live
+	for range 2 {
+		dialNativeFrom(t, attackerIP, srv.WSURL+"?room=y")
+	}
+	refused("?room=z") // the server's limit
+	if got := metric(t, srv, `arena_connections_refused_total{reason="seats_per_ip"}`); got != 2 {
+		t.Errorf("refusals counted as seats_per_ip: %v; want 2", got)
+	}
+	plays(t, dialNativeFrom(t, victimIP, srv.WSURL+"?room=x"))
+}
+
+func TestFullDefaultRoomOverflows(t *testing.T) {
+	t.Parallel()
+	srv := arenatest.Start(t, arenatest.Options{Config: func(c *server.Config) { c.RoomCapacity = 2 }})
+	var rooms []string
+	for range 5 {
+		rooms = append(rooms, dialNativeFrom(t, attackerIP, srv.WSURL).welcome.Room)
+	}
+	want := []string{"default", "default", "default-2", "default-2", "default-3"}
+	if !slices.Equal(rooms, want) {
+		t.Errorf("players that name no room went to %v; want %v", rooms, want)
 	}
 }

@@ -49,6 +49,12 @@ type Config struct {
 	// MaxConnectionsPerIP bounds open WebSockets from one address (429
 	// beyond); 0: no limit.
 	MaxConnectionsPerIP int
+	// MaxSeatsPerIPRoom bounds the players, connected or away, one address
+	// holds in one room; MaxSeatsPerIP bounds them over every room. Away
+	// players count until their resume grace ends, so an address that
+	// drops its connections cannot fill rooms. 0: no limit.
+	MaxSeatsPerIPRoom int
+	MaxSeatsPerIP     int
 	// ClientIPHeader names a header (X-Forwarded-For, X-Real-IP) that holds
 	// the client's address, set by a trusted reverse proxy. Empty: the
 	// address of the TCP peer.
@@ -115,6 +121,8 @@ func DefaultConfig() Config {
 		RoomIdleTimeout:     30 * time.Second,
 		MaxConnections:      10000,
 		MaxConnectionsPerIP: 100,
+		MaxSeatsPerIPRoom:   50,
+		MaxSeatsPerIP:       100,
 		HandshakeTimeout:    5 * time.Second,
 		MaxMessageBytes:     4096,
 		MessageRate:         100,
@@ -173,14 +181,16 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.metrics = newMetrics(func() []room.Stats { return s.rooms.Rooms() }, &s.traffic, s.connectionCount)
 	rooms, err := room.NewManager(room.ManagerConfig{
-		Modes:       cfg.Modes,
-		DefaultRoom: cfg.DefaultRoom,
-		TickRate:    cfg.TickRate,
-		Capacity:    cfg.RoomCapacity,
-		ResumeGrace: cfg.ResumeGrace,
-		IdleTimeout: cfg.RoomIdleTimeout,
-		Metrics:     s.metrics.roomMetrics(),
-		Logger:      cfg.Logger,
+		Modes:               cfg.Modes,
+		DefaultRoom:         cfg.DefaultRoom,
+		TickRate:            cfg.TickRate,
+		Capacity:            cfg.RoomCapacity,
+		ResumeGrace:         cfg.ResumeGrace,
+		IdleTimeout:         cfg.RoomIdleTimeout,
+		MaxSeatsPerAddrRoom: cfg.MaxSeatsPerIPRoom,
+		MaxSeatsPerAddr:     cfg.MaxSeatsPerIP,
+		Metrics:             s.metrics.roomMetrics(),
+		Logger:              cfg.Logger,
 	})
 	if err != nil {
 		return nil, err
@@ -219,6 +229,8 @@ func validate(cfg *Config) error {
 		return errors.New("the pong timeout must be longer than the ping interval")
 	case cfg.RoomCapacity < 0, cfg.MaxConnections < 0, cfg.MaxConnectionsPerIP < 0, cfg.SendDelay < 0, cfg.SendJitter < 0:
 		return errors.New("capacities and connection limits cannot be negative")
+	case cfg.MaxSeatsPerIPRoom < 0, cfg.MaxSeatsPerIP < 0:
+		return errors.New("seat limits cannot be negative")
 	case (cfg.TLSCertFile == "") != (cfg.TLSKeyFile == ""):
 		return errors.New("TLS needs both a certificate and a key file")
 	}
@@ -440,6 +452,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	roomName, mode := q.Get("room"), q.Get("mode")
 	join := func(req room.JoinRequest) (*room.Room, room.Joined, error) {
+		req.Addr = ip
 		if roomName == "" && mode != "" && req.Token == "" {
 			return s.rooms.QuickJoin(sess.ctx, mode, req)
 		}

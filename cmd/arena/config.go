@@ -41,6 +41,8 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 
 	fs.IntVar(&sc.MaxConnections, "max-connections", sc.MaxConnections, "most open WebSockets; more are refused with 503 (0: no limit)")
 	fs.IntVar(&sc.MaxConnectionsPerIP, "max-connections-per-ip", sc.MaxConnectionsPerIP, "most open WebSockets from one address; more are refused with 429 (0: no limit)")
+	fs.IntVar(&sc.MaxSeatsPerIPRoom, "max-seats-per-ip-room", sc.MaxSeatsPerIPRoom, "most players, connected or away, from one address in one room (0: no limit)")
+	fs.IntVar(&sc.MaxSeatsPerIP, "max-seats-per-ip", sc.MaxSeatsPerIP, "most players, connected or away, from one address over every room (0: no limit)")
 	fs.StringVar(&sc.ClientIPHeader, "client-ip-header", "", "header a trusted reverse proxy puts the client's address in (X-Forwarded-For, X-Real-IP); empty: the TCP peer")
 	fs.DurationVar(&sc.HandshakeTimeout, "handshake-timeout", sc.HandshakeTimeout, "connections that do not finish their HTTP request and WebSocket handshake in this time are dropped")
 	fs.IntVar(&sc.MaxMessageBytes, "max-message-bytes", sc.MaxMessageBytes, "larger client messages close the connection (1009)")
