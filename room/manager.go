@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/arena-server/arena/game"
 )
 
@@ -32,6 +34,13 @@ type ManagerConfig struct {
 	// Zero: no limit.
 	MaxSeatsPerAddrRoom int
 	MaxSeatsPerAddr     int
+	// MaxRooms bounds the live rooms; the default room is always allowed.
+	// Zero: no limit.
+	MaxRooms int
+	// CreateRate and CreateBurst bound how fast one address creates rooms
+	// (per second), the default room aside. Zero rate: no limit.
+	CreateRate  float64
+	CreateBurst int
 	// Metrics is shared by every room.
 	Metrics Metrics
 	Logger  *slog.Logger
@@ -45,6 +54,7 @@ type Manager struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	nextID atomic.Uint32
+	create *addrLimiter // nil: no limit
 
 	mu     sync.Mutex
 	rooms  map[string]*Room
@@ -57,6 +67,10 @@ var (
 	ErrBadRoomName = errors.New("room names are 1 to 32 letters, digits, '-' or '_'")
 	ErrUnknownMode = errors.New("unknown game mode")
 	ErrWrongMode   = errors.New("room runs another game mode")
+	// ErrTooManyRooms: the server holds MaxRooms rooms.
+	ErrTooManyRooms = errors.New("the server holds as many rooms as it may; join a listed room")
+	// ErrCreateRate: the client's address creates rooms too fast.
+	ErrCreateRate = errors.New("rooms created too fast from your address; join a listed room or wait")
 )
 
 // NewManager returns a manager whose rooms run until Close.
@@ -74,7 +88,12 @@ func NewManager(cfg ManagerConfig) (*Manager, error) {
 		cfg.Logger = slog.Default()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	var create *addrLimiter
+	if cfg.CreateRate > 0 {
+		create = newAddrLimiter(rate.Limit(cfg.CreateRate), max(cfg.CreateBurst, 1))
+	}
 	return &Manager{
+		create: create,
 		cfg:    cfg,
 		ctx:    ctx,
 		cancel: cancel,
@@ -149,7 +168,7 @@ func (m *Manager) join(ctx context.Context, name, mode string, req JoinRequest) 
 	// find or create it again. Retiring takes IdleTimeout, so this loops
 	// at most a few times.
 	for attempt := 0; ; attempt++ {
-		r, err := m.room(name, mode)
+		r, err := m.room(name, mode, req.Addr)
 		if err != nil {
 			return nil, Joined{}, err
 		}
@@ -164,7 +183,7 @@ func (m *Manager) join(ctx context.Context, name, mode string, req JoinRequest) 
 	}
 }
 
-func (m *Manager) room(name, modeName string) (*Room, error) {
+func (m *Manager) room(name, modeName, addr string) (*Room, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.ctx.Err() != nil {
@@ -178,6 +197,9 @@ func (m *Manager) room(name, modeName string) (*Room, error) {
 	}
 	mode, err := m.Mode(modeName)
 	if err != nil {
+		return nil, err
+	}
+	if err := m.mayCreate(name, addr, true); err != nil {
 		return nil, err
 	}
 	var r *Room
@@ -210,6 +232,22 @@ func (m *Manager) room(name, modeName string) (*Room, error) {
 	}()
 	m.cfg.Logger.Info("room created", "room", name, "mode", mode.Name)
 	return r, nil
+}
+
+// mayCreate says whether addr may create the room name now; take false
+// only looks. The default room is always allowed, so that a flood of rooms
+// never keeps players out of it. The caller holds m.mu.
+func (m *Manager) mayCreate(name, addr string, take bool) error {
+	if name == m.cfg.DefaultRoom {
+		return nil
+	}
+	if m.cfg.MaxRooms > 0 && len(m.rooms) >= m.cfg.MaxRooms {
+		return ErrTooManyRooms
+	}
+	if !m.create.allow(addr, take) {
+		return ErrCreateRate
+	}
+	return nil
 }
 
 // retire removes an idle room. It runs on the room's goroutine.
@@ -255,7 +293,7 @@ func (m *Manager) seat(addr string, taken bool) bool {
 // or in a new room of that mode.
 func (m *Manager) QuickJoin(ctx context.Context, mode string, req JoinRequest) (*Room, Joined, error) {
 	for attempt := 0; ; attempt++ {
-		name, err := m.Match(mode)
+		name, err := m.Match(mode, req.Addr)
 		if err != nil {
 			return nil, Joined{}, err
 		}
@@ -268,9 +306,10 @@ func (m *Manager) QuickJoin(ctx context.Context, mode string, req JoinRequest) (
 	}
 }
 
-// Match names the room a quick-join of mode should go to: the fullest live
-// room of that mode with space left, or a fresh name if there is none.
-func (m *Manager) Match(mode string) (string, error) {
+// Match names the room a quick-join of mode from addr should go to: the
+// fullest live room of that mode with space left, or a fresh name if there
+// is none and addr may create a room (ErrTooManyRooms, ErrCreateRate).
+func (m *Manager) Match(mode, addr string) (string, error) {
 	md, err := m.Mode(mode)
 	if err != nil {
 		return "", err
@@ -287,7 +326,11 @@ func (m *Manager) Match(mode string) (string, error) {
 	if best != "" {
 		return best, nil
 	}
-	return md.Name + "-" + newRoomSuffix(), nil
+	name := md.Name + "-" + newRoomSuffix()
+	m.mu.Lock()
+	err = m.mayCreate(name, addr, false)
+	m.mu.Unlock()
+	return name, err
 }
 
 // Rooms returns the figures of every live room, by name.

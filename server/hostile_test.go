@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/http"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -224,5 +227,107 @@ func TestFullDefaultRoomOverflows(t *testing.T) {
 	want := []string{"default", "default", "default-2", "default-2", "default-3"}
 	if !slices.Equal(rooms, want) {
 		t.Errorf("players that name no room went to %v; want %v", rooms, want)
+	}
+}
+
+// matchmakeFrom posts to /api/matchmake from ip and returns the status.
+// It asks for tag: the tests' rooms run dots, so it needs a new room.
+func matchmakeFrom(t *testing.T, srv *arenatest.Server, ip string) int {
+	t.Helper()
+	nd := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 5 * time.Second}
+	tr := &http.Transport{DialContext: nd.DialContext}
+	defer tr.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: tr}).Post(srv.URL+"/api/matchmake", "application/json", strings.NewReader(`{"mode":"tag"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	return resp.StatusCode
+}
+
+// refusedWith checks that a join from ip with query is refused with code
+// and close code.
+func refusedWith(t *testing.T, srv *arenatest.Server, ip, query, code string, closeCode int) {
+	t.Helper()
+	_, refusal, got := tryNativeFrom(t, ip, srv.WSURL+query)
+	if refusal == nil || refusal.Code != code || got != closeCode {
+		t.Fatalf("join %s: got %+v, close %d; want %s and %d", query, refusal, got, code, closeCode)
+	}
+}
+
+func TestRoomsAreBounded(t *testing.T) {
+	t.Parallel()
+	srv := arenatest.Start(t, arenatest.Options{Config: func(c *server.Config) {
+		c.MaxRooms = 3
+		c.RoomCreateRate = 0
+	}})
+	for _, name := range []string{"a", "b", "c"} {
+		dialNativeFrom(t, attackerIP, srv.WSURL+"?room="+name)
+	}
+	refusedWith(t, srv, victimIP, "?room=d", protocol.CodeTooManyRooms, websocket.CloseTryAgainLater)
+	if got := matchmakeFrom(t, srv, victimIP); got != http.StatusServiceUnavailable {
+		t.Errorf("matchmake with no room left: %d; want 503", got)
+	}
+	if got := metric(t, srv, `arena_connections_refused_total{reason="max_rooms"}`); got != 2 {
+		t.Errorf("refusals counted as max_rooms: %v; want 2", got)
+	}
+	// The live rooms and the default room still take players.
+	plays(t, dialNativeFrom(t, victimIP, srv.WSURL+"?room=a"))
+	plays(t, dialNativeFrom(t, victimIP, srv.WSURL))
+}
+
+func TestRoomCreationIsRateLimitedPerAddress(t *testing.T) {
+	t.Parallel()
+	srv := arenatest.Start(t, arenatest.Options{Config: func(c *server.Config) {
+		c.RoomCreateRate = 1 // a minute: nothing refills during the test
+		c.RoomCreateBurst = 3
+	}})
+	for _, name := range []string{"a1", "a2", "a3"} {
+		joinAndDrop(t, srv, attackerIP, "?room="+name)
+	}
+	refusedWith(t, srv, attackerIP, "?room=a4", protocol.CodeRateLimited, websocket.ClosePolicyViolation)
+	if got := matchmakeFrom(t, srv, attackerIP); got != http.StatusTooManyRequests {
+		t.Errorf("matchmake past the rate: %d; want 429", got)
+	}
+	if got := metric(t, srv, `arena_connections_refused_total{reason="room_create_rate"}`); got != 2 {
+		t.Errorf("refusals counted as room_create_rate: %v; want 2", got)
+	}
+	// Joining rooms that exist is no creation; other addresses are not
+	// limited by the attacker's rate.
+	plays(t, dialNativeFrom(t, attackerIP, srv.WSURL+"?room=a1"))
+	plays(t, dialNativeFrom(t, victimIP, srv.WSURL+"?room=v1"))
+	if got := matchmakeFrom(t, srv, victimIP); got != http.StatusOK {
+		t.Errorf("matchmake from another address: %d; want 200", got)
+	}
+}
+
+func TestRoomListIsAPage(t *testing.T) {
+	t.Parallel()
+	srv := arenatest.Start(t, arenatest.Options{})
+	// Rooms r1..r4 with 1..4 players.
+	for n := 1; n <= 4; n++ {
+		for range n {
+			dialNativeFrom(t, attackerIP, srv.WSURL+"?room=r"+strconv.Itoa(n))
+		}
+	}
+	type page struct {
+		Rooms         []server.RoomInfo `json:"rooms"`
+		Total, Offset int
+		Limit         int
+	}
+	var p page
+	waitFor(t, 5*time.Second, "every player counted", func() bool {
+		getJSON(t, srv.URL+"/api/rooms?limit=2&offset=1", &p)
+		return p.Total == 4 && len(p.Rooms) == 2 && p.Rooms[0].Players == 3
+	})
+	if p.Rooms[0].Name != "r3" || p.Rooms[1].Name != "r2" || p.Offset != 1 || p.Limit != 2 {
+		t.Errorf("page 2 of 2 by players: %+v; want r3 then r2", p)
+	}
+	getJSON(t, srv.URL+"/api/rooms?limit=100000", &p)
+	if p.Limit != 200 || len(p.Rooms) != 4 || p.Rooms[0].Name != "r4" {
+		t.Errorf("limit above the maximum: %+v; want limit 200 and all 4, fullest first", p)
+	}
+	if code := getJSON(t, srv.URL+"/api/rooms?limit=-1", &map[string]any{}); code != http.StatusBadRequest {
+		t.Errorf("limit=-1: %d; want 400", code)
 	}
 }

@@ -55,6 +55,13 @@ type Config struct {
 	// drops its connections cannot fill rooms. 0: no limit.
 	MaxSeatsPerIPRoom int
 	MaxSeatsPerIP     int
+	// MaxRooms bounds the live rooms; joins that would create another are
+	// refused (the default room is always allowed). 0: no limit.
+	MaxRooms int
+	// RoomCreateRate (rooms per minute) and RoomCreateBurst bound how fast
+	// one address creates rooms. 0 rate: no limit.
+	RoomCreateRate  float64
+	RoomCreateBurst int
 	// ClientIPHeader names a header (X-Forwarded-For, X-Real-IP) that holds
 	// the client's address, set by a trusted reverse proxy. Empty: the
 	// address of the TCP peer.
@@ -123,6 +130,9 @@ func DefaultConfig() Config {
 		MaxConnectionsPerIP: 100,
 		MaxSeatsPerIPRoom:   50,
 		MaxSeatsPerIP:       100,
+		MaxRooms:            1000,
+		RoomCreateRate:      30,
+		RoomCreateBurst:     10,
 		HandshakeTimeout:    5 * time.Second,
 		MaxMessageBytes:     4096,
 		MessageRate:         100,
@@ -189,6 +199,9 @@ func New(cfg Config) (*Server, error) {
 		IdleTimeout:         cfg.RoomIdleTimeout,
 		MaxSeatsPerAddrRoom: cfg.MaxSeatsPerIPRoom,
 		MaxSeatsPerAddr:     cfg.MaxSeatsPerIP,
+		MaxRooms:            cfg.MaxRooms,
+		CreateRate:          cfg.RoomCreateRate / 60,
+		CreateBurst:         cfg.RoomCreateBurst,
 		Metrics:             s.metrics.roomMetrics(),
 		Logger:              cfg.Logger,
 	})
@@ -231,6 +244,8 @@ func validate(cfg *Config) error {
 		return errors.New("capacities and connection limits cannot be negative")
 	case cfg.MaxSeatsPerIPRoom < 0, cfg.MaxSeatsPerIP < 0:
 		return errors.New("seat limits cannot be negative")
+	case cfg.MaxRooms < 0, cfg.RoomCreateRate < 0, cfg.RoomCreateBurst < 0:
+		return errors.New("room limits cannot be negative")
 	case (cfg.TLSCertFile == "") != (cfg.TLSKeyFile == ""):
 		return errors.New("TLS needs both a certificate and a key file")
 	}

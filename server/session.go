@@ -45,6 +45,8 @@ var (
 	reasonNoPong     = closeReason{websocket.ClosePolicyViolation, "no answer to ping", "no_pong"}
 	reasonRoomFull   = closeReason{websocket.CloseTryAgainLater, "room is full", "room_full"}
 	reasonSeats      = closeReason{websocket.ClosePolicyViolation, "too many players from your address", "seats_per_ip"}
+	reasonMaxRooms   = closeReason{websocket.CloseTryAgainLater, "the server holds as many rooms as it may", "max_rooms"}
+	reasonCreateRate = closeReason{websocket.ClosePolicyViolation, "rooms created too fast from your address", "room_create_rate"}
 	reasonLeft       = closeReason{websocket.CloseNormalClosure, "", "left"}
 	reasonPeerClosed = closeReason{label: "client_closed"}
 	reasonNetwork    = closeReason{label: "network"}
@@ -63,6 +65,10 @@ func reasonFor(err error) closeReason {
 		return reasonRoomFull
 	case errors.Is(err, room.ErrTooManySeats):
 		return reasonSeats
+	case errors.Is(err, room.ErrTooManyRooms):
+		return reasonMaxRooms
+	case errors.Is(err, room.ErrCreateRate):
+		return reasonCreateRate
 	case errors.Is(err, room.ErrRoomClosed):
 		return reasonRoomClosed
 	}
@@ -180,6 +186,10 @@ func (s *session) refuse(err error) {
 		code = protocol.CodeRoomFull
 	case errors.Is(err, room.ErrTooManySeats):
 		code = protocol.CodeTooManySeats
+	case errors.Is(err, room.ErrTooManyRooms):
+		code = protocol.CodeTooManyRooms
+	case errors.Is(err, room.ErrCreateRate):
+		code = protocol.CodeRateLimited
 	case errors.Is(err, room.ErrBadRoomName), errors.Is(err, room.ErrUnknownMode), errors.Is(err, room.ErrWrongMode):
 		code = protocol.CodeBadRequest
 		reason = closeReason{websocket.ClosePolicyViolation, err.Error(), "bad_request"}

@@ -36,6 +36,9 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	fs.IntVar(&sc.TickRate, "tick-rate", sc.TickRate, "ticks per second in every room")
 	fs.StringVar(&sc.DefaultRoom, "default-room", sc.DefaultRoom, "room of clients that name none")
 	fs.IntVar(&sc.RoomCapacity, "room-capacity", sc.RoomCapacity, "most players in one room; 0 for no limit")
+	fs.IntVar(&sc.MaxRooms, "max-rooms", sc.MaxRooms, "most live rooms; joins that would create more are refused (the default room aside; 0: no limit)")
+	fs.Float64Var(&sc.RoomCreateRate, "room-create-rate", sc.RoomCreateRate, "rooms one address may create per minute, the default room aside (0: no limit)")
+	fs.IntVar(&sc.RoomCreateBurst, "room-create-burst", sc.RoomCreateBurst, "rooms one address may create at once before -room-create-rate applies")
 	fs.DurationVar(&sc.ResumeGrace, "resume-grace", sc.ResumeGrace, "how long a dropped player may reconnect and resume")
 	fs.DurationVar(&sc.RoomIdleTimeout, "room-idle-timeout", sc.RoomIdleTimeout, "how long an empty room lives")
 
