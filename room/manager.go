@@ -126,7 +126,7 @@ func (m *Manager) Modes() []game.Mode { return slices.Clone(m.cfg.Modes) }
 
 // Join seats a player in the named room, creating it if needed. An empty
 // name means the room of req.Token's player if it is still live, else the
-// default room. An empty mode accepts the room's mode, or creates the room
+// default room or, if that is full, an overflow room (see joinDefault). An empty mode accepts the room's mode, or creates the room
 // with the default mode.
 func (m *Manager) Join(ctx context.Context, name, mode string, req JoinRequest) (*Room, Joined, error) {
 	if name == "" && req.Token != "" {
