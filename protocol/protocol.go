@@ -34,6 +34,9 @@ const (
 	CodeBadRequest        = "bad_request"
 	CodeRoomFull          = "room_full"
 	CodeServerError       = "server_error"
+	CodeTooManySeats      = "too_many_seats" // the address holds as many players as it may
+	CodeTooManyRooms      = "too_many_rooms" // the server holds as many rooms as it may
+	CodeRateLimited       = "rate_limited"   // rooms created too fast from this address
 )
 
 func errorf(code, format string, args ...any) *Error {

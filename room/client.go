@@ -59,9 +59,12 @@ func (Notice) isEvent()  {}
 // Reasons a room refuses a join or ends a player's connection. Callers branch
 // on them with errors.Is.
 var (
-	ErrRoomFull    = errors.New("room is full")
-	ErrRoomClosed  = errors.New("room is closed")
-	ErrRoomCrashed = errors.New("room stopped after an internal error")
-	ErrTakenOver   = errors.New("another connection resumed this player")
-	ErrShutdown    = errors.New("server is shutting down")
+	ErrRoomFull = errors.New("room is full")
+	// ErrTooManySeats: the client's address holds as many seats (connected
+	// or away) as it may, in this room or on the server.
+	ErrTooManySeats = errors.New("too many players from your address")
+	ErrRoomClosed   = errors.New("room is closed")
+	ErrRoomCrashed  = errors.New("room stopped after an internal error")
+	ErrTakenOver    = errors.New("another connection resumed this player")
+	ErrShutdown     = errors.New("server is shutting down")
 )

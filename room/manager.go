@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/arena-server/arena/game"
 )
 
@@ -27,6 +29,18 @@ type ManagerConfig struct {
 	ResumeGrace time.Duration
 	// IdleTimeout is how long an empty room lives before it is disposed of.
 	IdleTimeout time.Duration
+	// MaxSeatsPerAddrRoom bounds the seats, connected or away, one address
+	// holds in one room; MaxSeatsPerAddr bounds them over every room.
+	// Zero: no limit.
+	MaxSeatsPerAddrRoom int
+	MaxSeatsPerAddr     int
+	// MaxRooms bounds the live rooms; the default room is always allowed.
+	// Zero: no limit.
+	MaxRooms int
+	// CreateRate and CreateBurst bound how fast one address creates rooms
+	// (per second), the default room aside. Zero rate: no limit.
+	CreateRate  float64
+	CreateBurst int
 	// Metrics is shared by every room.
 	Metrics Metrics
 	Logger  *slog.Logger
@@ -40,10 +54,12 @@ type Manager struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	nextID atomic.Uint32
+	create *addrLimiter // nil: no limit
 
 	mu     sync.Mutex
 	rooms  map[string]*Room
 	tokens map[string]*Room // resume token → the room its player is in
+	seats  map[string]int   // address → seats it holds over every room
 }
 
 // Errors a join may return besides those of Room.Join.
@@ -51,6 +67,10 @@ var (
 	ErrBadRoomName = errors.New("room names are 1 to 32 letters, digits, '-' or '_'")
 	ErrUnknownMode = errors.New("unknown game mode")
 	ErrWrongMode   = errors.New("room runs another game mode")
+	// ErrTooManyRooms: the server holds MaxRooms rooms.
+	ErrTooManyRooms = errors.New("the server holds as many rooms as it may; join a listed room")
+	// ErrCreateRate: the client's address creates rooms too fast.
+	ErrCreateRate = errors.New("rooms created too fast from your address; join a listed room or wait")
 )
 
 // NewManager returns a manager whose rooms run until Close.
@@ -68,12 +88,18 @@ func NewManager(cfg ManagerConfig) (*Manager, error) {
 		cfg.Logger = slog.Default()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	var create *addrLimiter
+	if cfg.CreateRate > 0 {
+		create = newAddrLimiter(rate.Limit(cfg.CreateRate), max(cfg.CreateBurst, 1))
+	}
 	return &Manager{
+		create: create,
 		cfg:    cfg,
 		ctx:    ctx,
 		cancel: cancel,
 		rooms:  make(map[string]*Room),
 		tokens: make(map[string]*Room),
+		seats:  make(map[string]int),
 	}, nil
 }
 
@@ -100,7 +126,7 @@ func (m *Manager) Modes() []game.Mode { return slices.Clone(m.cfg.Modes) }
 
 // Join seats a player in the named room, creating it if needed. An empty
 // name means the room of req.Token's player if it is still live, else the
-// default room. An empty mode accepts the room's mode, or creates the room
+// default room or, if that is full, an overflow room (see joinDefault). An empty mode accepts the room's mode, or creates the room
 // with the default mode.
 func (m *Manager) Join(ctx context.Context, name, mode string, req JoinRequest) (*Room, Joined, error) {
 	if name == "" && req.Token != "" {
@@ -111,8 +137,30 @@ func (m *Manager) Join(ctx context.Context, name, mode string, req JoinRequest) 
 		m.mu.Unlock()
 	}
 	if name == "" {
-		name = m.cfg.DefaultRoom
+		return m.joinDefault(ctx, mode, req)
 	}
+	return m.join(ctx, name, mode, req)
+}
+
+// maxOverflow bounds how many overflow rooms a default join tries.
+const maxOverflow = 1000
+
+// joinDefault seats a player in the default room or, if that is full, in
+// the first of default-2, default-3... with space, so that a full default
+// room never turns a player away while the server has room.
+func (m *Manager) joinDefault(ctx context.Context, mode string, req JoinRequest) (*Room, Joined, error) {
+	name := m.cfg.DefaultRoom
+	for n := 2; ; n++ {
+		r, joined, err := m.join(ctx, name, mode, req)
+		full := errors.Is(err, ErrRoomFull) || errors.Is(err, ErrWrongMode)
+		if !full || n > maxOverflow {
+			return r, joined, err
+		}
+		name = fmt.Sprintf("%.26s-%d", m.cfg.DefaultRoom, n)
+	}
+}
+
+func (m *Manager) join(ctx context.Context, name, mode string, req JoinRequest) (*Room, Joined, error) {
 	if !ValidName(name) {
 		return nil, Joined{}, ErrBadRoomName
 	}
@@ -120,7 +168,7 @@ func (m *Manager) Join(ctx context.Context, name, mode string, req JoinRequest) 
 	// find or create it again. Retiring takes IdleTimeout, so this loops
 	// at most a few times.
 	for attempt := 0; ; attempt++ {
-		r, err := m.room(name, mode)
+		r, err := m.room(name, mode, req.Addr)
 		if err != nil {
 			return nil, Joined{}, err
 		}
@@ -135,7 +183,7 @@ func (m *Manager) Join(ctx context.Context, name, mode string, req JoinRequest) 
 	}
 }
 
-func (m *Manager) room(name, modeName string) (*Room, error) {
+func (m *Manager) room(name, modeName, addr string) (*Room, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.ctx.Err() != nil {
@@ -151,19 +199,24 @@ func (m *Manager) room(name, modeName string) (*Room, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := m.mayCreate(name, addr, true); err != nil {
+		return nil, err
+	}
 	var r *Room
 	r = New(Config{
-		Name:        name,
-		Mode:        mode,
-		TickRate:    m.cfg.TickRate,
-		Capacity:    m.cfg.Capacity,
-		ResumeGrace: m.cfg.ResumeGrace,
-		IdleTimeout: m.cfg.IdleTimeout,
-		OnIdle:      func() bool { return m.retire(r) },
-		OnToken:     func(token string, valid bool) { m.token(r, token, valid) },
-		NewPlayerID: func() game.PlayerID { return game.PlayerID(m.nextID.Add(1)) },
-		Metrics:     m.cfg.Metrics,
-		Logger:      m.cfg.Logger,
+		Name:            name,
+		Mode:            mode,
+		TickRate:        m.cfg.TickRate,
+		Capacity:        m.cfg.Capacity,
+		ResumeGrace:     m.cfg.ResumeGrace,
+		IdleTimeout:     m.cfg.IdleTimeout,
+		OnIdle:          func() bool { return m.retire(r) },
+		OnToken:         func(token string, valid bool) { m.token(r, token, valid) },
+		OnSeat:          m.seat,
+		MaxSeatsPerAddr: m.cfg.MaxSeatsPerAddrRoom,
+		NewPlayerID:     func() game.PlayerID { return game.PlayerID(m.nextID.Add(1)) },
+		Metrics:         m.cfg.Metrics,
+		Logger:          m.cfg.Logger,
 	})
 	m.rooms[name] = r
 	m.wg.Add(1)
@@ -179,6 +232,22 @@ func (m *Manager) room(name, modeName string) (*Room, error) {
 	}()
 	m.cfg.Logger.Info("room created", "room", name, "mode", mode.Name)
 	return r, nil
+}
+
+// mayCreate says whether addr may create the room name now; take false
+// only looks. The default room is always allowed, so that a flood of rooms
+// never keeps players out of it. The caller holds m.mu.
+func (m *Manager) mayCreate(name, addr string, take bool) error {
+	if name == m.cfg.DefaultRoom {
+		return nil
+	}
+	if m.cfg.MaxRooms > 0 && len(m.rooms) >= m.cfg.MaxRooms {
+		return ErrTooManyRooms
+	}
+	if !m.create.allow(addr, take) {
+		return ErrCreateRate
+	}
+	return nil
 }
 
 // retire removes an idle room. It runs on the room's goroutine.
@@ -202,11 +271,29 @@ func (m *Manager) token(r *Room, token string, valid bool) {
 	}
 }
 
+// seat counts the seats of an address over every room. It runs on a room's
+// goroutine, and refuses a seat beyond MaxSeatsPerAddr.
+func (m *Manager) seat(addr string, taken bool) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !taken {
+		if m.seats[addr]--; m.seats[addr] <= 0 {
+			delete(m.seats, addr)
+		}
+		return true
+	}
+	if lim := m.cfg.MaxSeatsPerAddr; lim > 0 && m.seats[addr] >= lim {
+		return false
+	}
+	m.seats[addr]++
+	return true
+}
+
 // QuickJoin seats a player in the fullest room of the mode that has space,
 // or in a new room of that mode.
 func (m *Manager) QuickJoin(ctx context.Context, mode string, req JoinRequest) (*Room, Joined, error) {
 	for attempt := 0; ; attempt++ {
-		name, err := m.Match(mode)
+		name, err := m.Match(mode, req.Addr)
 		if err != nil {
 			return nil, Joined{}, err
 		}
@@ -219,9 +306,10 @@ func (m *Manager) QuickJoin(ctx context.Context, mode string, req JoinRequest) (
 	}
 }
 
-// Match names the room a quick-join of mode should go to: the fullest live
-// room of that mode with space left, or a fresh name if there is none.
-func (m *Manager) Match(mode string) (string, error) {
+// Match names the room a quick-join of mode from addr should go to: the
+// fullest live room of that mode with space left, or a fresh name if there
+// is none and addr may create a room (ErrTooManyRooms, ErrCreateRate).
+func (m *Manager) Match(mode, addr string) (string, error) {
 	md, err := m.Mode(mode)
 	if err != nil {
 		return "", err
@@ -238,7 +326,11 @@ func (m *Manager) Match(mode string) (string, error) {
 	if best != "" {
 		return best, nil
 	}
-	return md.Name + "-" + newRoomSuffix(), nil
+	name := md.Name + "-" + newRoomSuffix()
+	m.mu.Lock()
+	err = m.mayCreate(name, addr, false)
+	m.mu.Unlock()
+	return name, err
 }
 
 // Rooms returns the figures of every live room, by name.

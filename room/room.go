@@ -48,6 +48,15 @@ type Config struct {
 	// resume token becomes valid (true) and when it stops being (false), so
 	// that a resume can find its room by token alone.
 	OnToken func(token string, valid bool)
+	// MaxSeatsPerAddr bounds the seats (connected or away) one address
+	// holds in the room, so that one address cannot fill it with players
+	// that dropped their connection. Zero means no limit.
+	MaxSeatsPerAddr int
+	// OnSeat, if set, is told from the room's goroutine when an address
+	// takes a seat (taken true: it may refuse by returning false, and the
+	// join is refused with ErrTooManySeats) and when it frees one, so that
+	// seats can be bounded across rooms.
+	OnSeat func(addr string, taken bool) bool
 	// Metrics receives the room's measurements; nil fields are skipped.
 	Metrics Metrics
 	Logger  *slog.Logger
@@ -62,9 +71,11 @@ type Metrics struct {
 	// TickOverruns counts ticks that ended after the next one was due.
 	TickOverruns interface{ Inc() }
 	// InputsSuperseded counts inputs dropped because a player sent more
-	// than its input buffer holds (more than one per tick, sustained).
+	// than its input buffer holds (more than one per tick, sustained, or
+	// a burst of more than its share between two ticks).
 	InputsSuperseded interface{ Inc() }
-	// InboxFull counts inputs dropped because the room's inbox was full.
+	// InboxFull counts inputs dropped because too many connections
+	// (maxInputSenders) queued inputs between two ticks.
 	InboxFull interface{ Inc() }
 }
 
@@ -98,10 +109,13 @@ const maxInputLead = 1
 // inboxSize bounds the queue of joins and leaves. They wait for space.
 const inboxSize = 1024
 
-// inputQueueSize bounds the inputs waiting for the next tick, over all
-// players: inputs that find it full are dropped and counted. At 20 Hz and
-// one input per player per tick it holds a tick's worth for 4096 players.
-const inputQueueSize = 4096
+// maxInputSenders bounds how many connections may have inputs waiting for
+// the next tick (more than the server's connection limit). Each has a
+// share of inputDepth inputs of its own: a connection that sends more
+// between two ticks supersedes its own oldest ones, never another's, so
+// one player's burst cannot crowd out the inputs of the others. Inputs
+// from connections beyond this bound are dropped and counted as inbox_full.
+const maxInputSenders = 1 << 14
 
 // Room runs one game. Create it with New, start it with Run.
 type Room struct {
@@ -114,11 +128,14 @@ type Room struct {
 	// Inputs wait here for the next tick rather than in the inbox: a
 	// channel receive would wake the room's goroutine for every input (ten
 	// thousand times a second with 500 seed clients) though it can do
-	// nothing with one until the tick. The lock guards only this queue;
-	// the tick swaps it out and applies it.
+	// nothing with one until the tick. The lock guards only these queues;
+	// the tick swaps them out and applies them. Each connection has a
+	// queue of its own (senders indexes incoming), so a burst from one
+	// fills only its own.
 	inputMu  sync.Mutex
-	incoming []queuedInput
-	applying []queuedInput // owned by the Run goroutine
+	senders  map[sender]int
+	incoming []inbound
+	applying []inbound // owned by the Run goroutine
 
 	// Owned by the Run goroutine.
 	game       game.Game
@@ -129,6 +146,7 @@ type Room struct {
 	lastEnts   int
 	emptySince time.Time
 	nextID     game.PlayerID
+	seats      map[string]int // by address
 
 	// Published for other goroutines.
 	stats struct {
@@ -143,11 +161,11 @@ type Room struct {
 type member struct {
 	id        game.PlayerID
 	name      string
+	addr      string
 	token     string
 	client    Client // nil while away
 	awaySince time.Time
-	queue     [inputDepth]Input
-	head, n   int
+	queue     inputRing
 	held      Input
 	ack       uint32
 	lastSeq   uint32
@@ -169,12 +187,22 @@ type command struct {
 	join   *joinCall
 }
 
-// queuedInput is an input waiting for the next tick, with the connection
-// it came from.
-type queuedInput struct {
+// sender is a connection that queues inputs, and the player it plays.
+type sender struct {
 	player game.PlayerID
 	client Client
-	input  Input
+}
+
+// inbound is the inputs one connection sent since the last tick.
+type inbound struct {
+	sender
+	inputs inputRing
+}
+
+// inputRing holds the newest inputDepth inputs pushed into it, oldest first.
+type inputRing struct {
+	buf     [inputDepth]Input
+	head, n int
 }
 
 type joinCall struct {
@@ -193,6 +221,9 @@ type JoinRequest struct {
 	Name   string
 	// Token resumes an earlier player of this room, if it is still there.
 	Token string
+	// Addr is the client's address, which seats are counted against.
+	// Empty: not counted.
+	Addr string
 }
 
 // Joined is the answer to a successful join.
@@ -222,6 +253,8 @@ func New(cfg Config) *Room {
 		inbox:    make(chan command, inboxSize),
 		done:     make(chan struct{}),
 		log:      cfg.Logger.With("room", cfg.Name),
+		senders:  make(map[sender]int),
+		seats:    make(map[string]int),
 	}
 	r.game = cfg.Mode.New(game.Config{
 		Rand:     mrand.New(mrand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
@@ -274,18 +307,27 @@ func (r *Room) Join(ctx context.Context, req JoinRequest) (Joined, error) {
 }
 
 // Input queues an input from a player's connection for the next tick. It
-// never blocks: if the queue is full (the room is far behind, or flooded),
-// the input is dropped and counted.
+// never blocks. A connection that has sent inputDepth inputs since the last
+// tick loses its own oldest one (counted as superseded): the room would
+// supersede it anyway, and no other player's input is lost for it.
 func (r *Room) Input(id game.PlayerID, c Client, in Input) {
+	key := sender{player: id, client: c}
 	r.inputMu.Lock()
-	queued := len(r.incoming) < inputQueueSize
-	if queued {
-		r.incoming = append(r.incoming, queuedInput{player: id, client: c, input: in})
+	i, ok := r.senders[key]
+	if !ok && len(r.incoming) < maxInputSenders {
+		i, ok = len(r.incoming), true
+		r.senders[key] = i
+		r.incoming = append(r.incoming, inbound{sender: key})
 	}
+	kept := ok && r.incoming[i].inputs.push(in)
 	r.inputMu.Unlock()
-	if !queued {
+	switch {
+	case !ok:
 		r.stats.inputsDropped.Add(1)
 		inc(r.cfg.Metrics.InboxFull)
+	case !kept:
+		r.stats.inputsDropped.Add(1)
+		inc(r.cfg.Metrics.InputsSuperseded)
 	}
 }
 
@@ -397,17 +439,21 @@ func (r *Room) drainInbox() {
 func (r *Room) applyInputs() {
 	r.inputMu.Lock()
 	r.incoming, r.applying = r.applying[:0], r.incoming
+	clear(r.senders)
 	r.inputMu.Unlock()
 	lead := r.tick + uint64(maxInputLead*r.cfg.TickRate)
-	for _, q := range r.applying {
+	for i := range r.applying {
+		q := &r.applying[i]
 		m := r.member(q.player)
 		if m == nil || m.client != q.client {
 			continue
 		}
-		q.input.Tick = min(q.input.Tick, lead)
-		if !m.push(q.input) {
-			r.stats.inputsDropped.Add(1)
-			inc(r.cfg.Metrics.InputsSuperseded)
+		for in, ok := q.inputs.pop(); ok; in, ok = q.inputs.pop() {
+			in.Tick = min(in.Tick, lead)
+			if !m.push(in) {
+				r.stats.inputsDropped.Add(1)
+				inc(r.cfg.Metrics.InputsSuperseded)
+			}
 		}
 	}
 	clear(r.applying) // drop the references to clients
@@ -429,7 +475,7 @@ func (r *Room) handle(c command) {
 		}
 		m.client = nil
 		m.awaySince = time.Now()
-		m.head, m.n, m.held = 0, 0, Input{}
+		m.queue, m.held = inputRing{}, Input{}
 	}
 }
 
@@ -441,19 +487,20 @@ func (r *Room) join(req JoinRequest) (Joined, error) {
 			}
 			m.client = req.Client
 			m.awaySince = time.Time{}
-			m.head, m.n, m.held = 0, 0, Input{}
+			m.queue, m.held = inputRing{}, Input{}
 			r.welcome(m, true)
 			return Joined{Player: m.id, Token: m.token, Resumed: true}, nil
 		}
 	}
-	if r.cfg.Capacity > 0 && len(r.members) >= r.cfg.Capacity {
-		return Joined{}, ErrRoomFull
+	if err := r.takeSeat(req.Addr); err != nil {
+		return Joined{}, err
 	}
 	id := r.newPlayerID()
 	if err := r.game.Join(game.Player{ID: id, Name: req.Name}); err != nil {
+		r.freeSeat(req.Addr)
 		return Joined{}, fmt.Errorf("game refused player: %w", err)
 	}
-	m := &member{id: id, name: req.Name, token: newToken(), client: req.Client}
+	m := &member{id: id, name: req.Name, addr: req.Addr, token: newToken(), client: req.Client}
 	i, _ := slices.BinarySearchFunc(r.members, id, cmpMember)
 	r.members = slices.Insert(r.members, i, m)
 	if r.cfg.OnToken != nil {
@@ -465,6 +512,60 @@ func (r *Room) join(req JoinRequest) (Joined, error) {
 	}
 	r.welcome(m, false)
 	return Joined{Player: id, Token: m.token}, nil
+}
+
+// takeSeat counts a new player of addr against the room's capacity and the
+// address's limits. An address at its limit gives up its own oldest away
+// seat rather than be refused: a household whose connections dropped gets
+// back in, and an address that drops connections on purpose only ever
+// holds its limit.
+func (r *Room) takeSeat(addr string) error {
+	if lim := r.cfg.MaxSeatsPerAddr; addr != "" && lim > 0 && r.seats[addr] >= lim {
+		if !r.evictAway(addr) {
+			return ErrTooManySeats
+		}
+	}
+	if r.cfg.Capacity > 0 && len(r.members) >= r.cfg.Capacity {
+		return ErrRoomFull
+	}
+	if addr == "" {
+		return nil
+	}
+	if r.cfg.OnSeat != nil && !r.cfg.OnSeat(addr, true) {
+		if !r.evictAway(addr) || !r.cfg.OnSeat(addr, true) {
+			return ErrTooManySeats
+		}
+	}
+	r.seats[addr]++
+	return nil
+}
+
+func (r *Room) freeSeat(addr string) {
+	if addr == "" {
+		return
+	}
+	if r.seats[addr]--; r.seats[addr] <= 0 {
+		delete(r.seats, addr)
+	}
+	if r.cfg.OnSeat != nil {
+		r.cfg.OnSeat(addr, false)
+	}
+}
+
+// evictAway removes the player of addr that has been away the longest, if
+// there is one.
+func (r *Room) evictAway(addr string) bool {
+	var oldest *member
+	for _, m := range r.members {
+		if m.addr == addr && m.client == nil && (oldest == nil || m.awaySince.Before(oldest.awaySince)) {
+			oldest = m
+		}
+	}
+	if oldest == nil {
+		return false
+	}
+	r.remove(oldest)
+	return true
 }
 
 func (r *Room) welcome(m *member, resumed bool) {
@@ -487,6 +588,7 @@ func (r *Room) remove(m *member) {
 	if i, found := slices.BinarySearchFunc(r.members, m.id, cmpMember); found {
 		r.members = slices.Delete(r.members, i, i+1)
 	}
+	r.freeSeat(m.addr)
 	r.stats.players.Store(int64(len(r.members)))
 	if len(r.members) == 0 {
 		r.emptySince = time.Now()
@@ -575,6 +677,7 @@ func (r *Room) closeAll(reason error) {
 		if r.cfg.OnToken != nil {
 			r.cfg.OnToken(m.token, false)
 		}
+		r.freeSeat(m.addr)
 	}
 	r.members = nil
 	r.stats.players.Store(0)
@@ -617,15 +720,39 @@ func (m *member) push(in Input) bool {
 		}
 		m.lastSeq = in.Seq
 	}
+	return m.queue.push(in)
+}
+
+// push appends an input, superseding the oldest if the ring is full. It
+// reports false if an input was dropped.
+func (q *inputRing) push(in Input) bool {
 	kept := true
-	if m.n == inputDepth {
-		m.head = (m.head + 1) % inputDepth
-		m.n--
+	if q.n == inputDepth {
+		q.head = (q.head + 1) % inputDepth
+		q.n--
 		kept = false
 	}
-	m.queue[(m.head+m.n)%inputDepth] = in
-	m.n++
+	q.buf[(q.head+q.n)%inputDepth] = in
+	q.n++
 	return kept
+}
+
+// peek returns the oldest input, if any.
+func (q *inputRing) peek() (Input, bool) {
+	if q.n == 0 {
+		return Input{}, false
+	}
+	return q.buf[q.head], true
+}
+
+// pop removes and returns the oldest input, if any.
+func (q *inputRing) pop() (Input, bool) {
+	in, ok := q.peek()
+	if ok {
+		q.head = (q.head + 1) % inputDepth
+		q.n--
+	}
+	return in, ok
 }
 
 func inc(c interface{ Inc() }) {
@@ -641,10 +768,8 @@ func (m *member) next(tick uint64) game.Buttons {
 	if m.held.Once {
 		m.held = Input{}
 	}
-	if m.n > 0 && m.queue[m.head].Tick <= tick {
-		m.held = m.queue[m.head]
-		m.head = (m.head + 1) % inputDepth
-		m.n--
+	if in, ok := m.queue.peek(); ok && in.Tick <= tick {
+		m.held, _ = m.queue.pop()
 		if m.held.Seq != 0 {
 			m.ack = m.held.Seq
 		}

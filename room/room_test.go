@@ -185,41 +185,44 @@ type counter struct{ n atomic.Int64 }
 
 func (c *counter) Inc() { c.n.Add(1) }
 
-func TestFullInputQueueDropsAndCounts(t *testing.T) {
+func TestOnePlayersBurstDropsOnlyItsOwnInputs(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		full := &counter{}
-		r, _ := startRoom(t, Config{TickRate: 20, Metrics: Metrics{InboxFull: full}})
-		c := &fakeClient{}
-		j := join(t, r, c, "")
+		full, superseded := &counter{}, &counter{}
+		r, _ := startRoom(t, Config{TickRate: 20, Metrics: Metrics{InboxFull: full, InputsSuperseded: superseded}})
+		const flooders, burst = 99, 190
+		attackers := make([]*fakeClient, flooders)
+		ids := make([]game.PlayerID, flooders)
+		for i := range attackers {
+			attackers[i] = &fakeClient{}
+			ids[i] = join(t, r, attackers[i], "").Player
+		}
+		victim := &fakeClient{}
+		v := join(t, r, victim, "")
 		time.Sleep(50 * time.Millisecond)
 		synctest.Wait()
-		ticks := c.stateCount()
-		// A flood between two ticks: the queue keeps what fits and
-		// counts the rest; the room goes on ticking.
-		const extra = 100
-		for range inputQueueSize + extra {
-			r.Input(j.Player, c, Input{Buttons: game.Right, Once: true})
+		// Each tick, every attacker bursts (together far more inputs than
+		// one tick's worth for every player) before the victim's one
+		// input: the victim's must still apply, every time.
+		for seq := uint32(1); seq <= 5; seq++ {
+			for i, c := range attackers {
+				for k := range burst {
+					r.Input(ids[i], c, Input{Seq: seq*burst + uint32(k), Buttons: game.Right})
+				}
+			}
+			r.Input(v.Player, victim, Input{Seq: seq, Buttons: game.Down})
+			time.Sleep(50 * time.Millisecond)
+			synctest.Wait()
+			if got := victim.last().Ack; got != seq {
+				t.Fatalf("after burst %d the victim's ack is %d; want %d: its input was lost", seq, got, seq)
+			}
 		}
-		if got := full.n.Load(); got != extra {
-			t.Errorf("%d inputs counted as dropped for a full queue; want %d", got, extra)
+		if got := full.n.Load(); got != 0 {
+			t.Errorf("%d inputs dropped as inbox_full; want 0", got)
 		}
-		time.Sleep(100 * time.Millisecond)
-		synctest.Wait()
-		if c.stateCount() != ticks+2 {
-			t.Errorf("%d states in two ticks after the flood; want 2", c.stateCount()-ticks)
-		}
-		if got := r.Stats().InputsDropped; got < extra {
-			t.Errorf("stats report %d inputs dropped; want at least %d", got, extra)
-		}
-		// Inputs queued after the flood still reach the player, behind
-		// the few of the flood its input buffer kept.
-		before, _ := entity(c.last(), j.Player)
-		r.Input(j.Player, c, Input{Buttons: game.Down, Once: true})
-		time.Sleep((inputDepth + 1) * 50 * time.Millisecond)
-		synctest.Wait()
-		after, _ := entity(c.last(), j.Player)
-		if after.Y == before.Y && before.Y < 490 {
-			t.Errorf("an input after the flood did not apply: y %d -> %d", before.Y, after.Y)
+		// Each attacker kept its newest inputDepth inputs per tick; the
+		// rest of its burst is its own loss.
+		if got, want := superseded.n.Load(), int64(5*flooders*(burst-inputDepth)); got < want {
+			t.Errorf("%d inputs superseded; want at least %d", got, want)
 		}
 	})
 }
@@ -553,6 +556,37 @@ func TestAbandonedJoinLeavesAgain(t *testing.T) {
 		synctest.Wait()
 		if n := r.Stats().Players; n != 0 {
 			t.Errorf("%d players after the joiner gave up; want 0", n)
+		}
+	})
+}
+
+func TestSeatsPerAddress(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r, _ := startRoom(t, Config{TickRate: 20, MaxSeatsPerAddr: 2, ResumeGrace: time.Minute})
+		joinFrom := func(c Client, addr string) (Joined, error) {
+			return r.Join(context.Background(), JoinRequest{Client: c, Addr: addr})
+		}
+		a1, a2 := &fakeClient{}, &fakeClient{}
+		j1, _ := joinFrom(a1, "a")
+		if _, err := joinFrom(a2, "a"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := joinFrom(&fakeClient{}, "a"); !errors.Is(err, ErrTooManySeats) {
+			t.Fatalf("third live seat of one address: %v; want ErrTooManySeats", err)
+		}
+		if _, err := joinFrom(&fakeClient{}, "b"); err != nil {
+			t.Fatalf("another address refused: %v", err)
+		}
+		// An away seat is given up for a new join of its own address.
+		r.Leave(j1.Player, a1, false)
+		if _, err := joinFrom(&fakeClient{}, "a"); err != nil {
+			t.Fatalf("join with an away seat to give up: %v", err)
+		}
+		if got := r.Stats().Players; got != 3 {
+			t.Errorf("%d players; want 3 (the away one evicted)", got)
+		}
+		if _, err := r.Join(context.Background(), JoinRequest{Client: &fakeClient{}, Token: "", Addr: "a"}); !errors.Is(err, ErrTooManySeats) {
+			t.Errorf("after the eviction the address is at its limit again: %v", err)
 		}
 	})
 }

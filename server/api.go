@@ -1,11 +1,14 @@
 package server
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -35,13 +38,41 @@ func roomInfo(st room.Stats) RoomInfo {
 	}
 }
 
-func (s *Server) serveRooms(w http.ResponseWriter, _ *http.Request) {
+// Pages of GET /api/rooms: anyone can create rooms, so the list is long
+// only if someone made it so; a page is bounded whatever the count.
+const (
+	defaultRoomsLimit = 50
+	maxRoomsLimit     = 200
+)
+
+// serveRooms answers GET /api/rooms?limit=N&offset=M with a page of the
+// live rooms, the fullest first (then by name): {"rooms":[...],"total":T,
+// "offset":M,"limit":N}.
+func (s *Server) serveRooms(w http.ResponseWriter, r *http.Request) {
+	limit, err1 := queryInt(r, "limit", defaultRoomsLimit)
+	offset, err2 := queryInt(r, "offset", 0)
+	if err := errors.Join(err1, err2); err != nil || limit < 1 || offset < 0 {
+		writeError(w, http.StatusBadRequest, protocol.CodeBadRequest, "limit is 1 or more, offset 0 or more")
+		return
+	}
+	limit = min(limit, maxRoomsLimit)
 	stats := s.rooms.Rooms()
-	rooms := make([]RoomInfo, len(stats))
-	for i, st := range stats {
+	slices.SortStableFunc(stats, func(a, b room.Stats) int { return cmp.Compare(b.Players, a.Players) })
+	page := stats[min(offset, len(stats)):min(offset+limit, len(stats))]
+	rooms := make([]RoomInfo, len(page))
+	for i, st := range page {
 		rooms[i] = roomInfo(st)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"rooms": rooms})
+	writeJSON(w, http.StatusOK, map[string]any{"rooms": rooms, "total": len(stats), "offset": offset, "limit": limit})
+}
+
+// queryInt reads an integer query parameter, def if absent.
+func queryInt(r *http.Request, name string, def int) (int, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return def, nil
+	}
+	return strconv.Atoi(v)
 }
 
 // ModeInfo describes a game mode in GET /api/modes.
@@ -85,9 +116,20 @@ func (s *Server) serveMatchmake(w http.ResponseWriter, r *http.Request) {
 	if req.Mode == "" {
 		req.Mode = r.URL.Query().Get("mode")
 	}
-	name, err := s.rooms.Match(req.Mode)
-	if errors.Is(err, room.ErrUnknownMode) {
+	name, err := s.rooms.Match(req.Mode, s.clientIP(r))
+	switch {
+	case errors.Is(err, room.ErrUnknownMode):
 		writeError(w, http.StatusNotFound, protocol.CodeBadRequest, err.Error())
+		return
+	case errors.Is(err, room.ErrTooManyRooms):
+		s.metrics.refused.WithLabelValues(reasonMaxRooms.label).Inc()
+		w.Header().Set("Retry-After", "30")
+		writeError(w, http.StatusServiceUnavailable, protocol.CodeTooManyRooms, err.Error())
+		return
+	case errors.Is(err, room.ErrCreateRate):
+		s.metrics.refused.WithLabelValues(reasonCreateRate.label).Inc()
+		w.Header().Set("Retry-After", "10")
+		writeError(w, http.StatusTooManyRequests, protocol.CodeRateLimited, err.Error())
 		return
 	}
 	if err != nil {

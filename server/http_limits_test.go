@@ -21,12 +21,10 @@ import (
 	"github.com/arena-server/arena/server"
 )
 
-// victimIP is the address well-behaved clients dial from; attackers use
-// 127.0.0.1.
-var victimIP = net.ParseIP("127.0.0.2")
-
+// victimDialer dials from victimIP, the address of well-behaved clients;
+// attackers use attackerIP.
 func victimDialer() *net.Dialer {
-	return &net.Dialer{LocalAddr: &net.TCPAddr{IP: victimIP}, Timeout: 2 * time.Second}
+	return &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(victimIP)}, Timeout: 2 * time.Second}
 }
 
 func victimClient() *http.Client {

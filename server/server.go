@@ -49,6 +49,19 @@ type Config struct {
 	// MaxConnectionsPerIP bounds open WebSockets from one address (429
 	// beyond); 0: no limit.
 	MaxConnectionsPerIP int
+	// MaxSeatsPerIPRoom bounds the players, connected or away, one address
+	// holds in one room; MaxSeatsPerIP bounds them over every room. Away
+	// players count until their resume grace ends, so an address that
+	// drops its connections cannot fill rooms. 0: no limit.
+	MaxSeatsPerIPRoom int
+	MaxSeatsPerIP     int
+	// MaxRooms bounds the live rooms; joins that would create another are
+	// refused (the default room is always allowed). 0: no limit.
+	MaxRooms int
+	// RoomCreateRate (rooms per minute) and RoomCreateBurst bound how fast
+	// one address creates rooms. 0 rate: no limit.
+	RoomCreateRate  float64
+	RoomCreateBurst int
 	// ClientIPHeader names a header (X-Forwarded-For, X-Real-IP) that holds
 	// the client's address, set by a trusted reverse proxy. Empty: the
 	// address of the TCP peer.
@@ -126,6 +139,11 @@ func DefaultConfig() Config {
 		RoomIdleTimeout:     30 * time.Second,
 		MaxConnections:      10000,
 		MaxConnectionsPerIP: 100,
+		MaxSeatsPerIPRoom:   50,
+		MaxSeatsPerIP:       100,
+		MaxRooms:            1000,
+		RoomCreateRate:      30,
+		RoomCreateBurst:     10,
 		HandshakeTimeout:    5 * time.Second,
 		MaxMessageBytes:     4096,
 		MessageRate:         100,
@@ -188,14 +206,19 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.metrics = newMetrics(func() []room.Stats { return s.rooms.Rooms() }, &s.traffic, s.connectionCount)
 	rooms, err := room.NewManager(room.ManagerConfig{
-		Modes:       cfg.Modes,
-		DefaultRoom: cfg.DefaultRoom,
-		TickRate:    cfg.TickRate,
-		Capacity:    cfg.RoomCapacity,
-		ResumeGrace: cfg.ResumeGrace,
-		IdleTimeout: cfg.RoomIdleTimeout,
-		Metrics:     s.metrics.roomMetrics(),
-		Logger:      cfg.Logger,
+		Modes:               cfg.Modes,
+		DefaultRoom:         cfg.DefaultRoom,
+		TickRate:            cfg.TickRate,
+		Capacity:            cfg.RoomCapacity,
+		ResumeGrace:         cfg.ResumeGrace,
+		IdleTimeout:         cfg.RoomIdleTimeout,
+		MaxSeatsPerAddrRoom: cfg.MaxSeatsPerIPRoom,
+		MaxSeatsPerAddr:     cfg.MaxSeatsPerIP,
+		MaxRooms:            cfg.MaxRooms,
+		CreateRate:          cfg.RoomCreateRate / 60,
+		CreateBurst:         cfg.RoomCreateBurst,
+		Metrics:             s.metrics.roomMetrics(),
+		Logger:              cfg.Logger,
 	})
 	if err != nil {
 		return nil, err
@@ -236,6 +259,10 @@ func validate(cfg *Config) error {
 		return errors.New("capacities and connection limits cannot be negative")
 	case cfg.MaxHTTPConnectionsPerIP < 0, cfg.HTTPReadTimeout < 0, cfg.HTTPWriteTimeout < 0, cfg.HTTPIdleTimeout < 0:
 		return errors.New("HTTP connection limits and timeouts cannot be negative")
+	case cfg.MaxSeatsPerIPRoom < 0, cfg.MaxSeatsPerIP < 0:
+		return errors.New("seat limits cannot be negative")
+	case cfg.MaxRooms < 0, cfg.RoomCreateRate < 0, cfg.RoomCreateBurst < 0:
+		return errors.New("room limits cannot be negative")
 	case (cfg.TLSCertFile == "") != (cfg.TLSKeyFile == ""):
 		return errors.New("TLS needs both a certificate and a key file")
 	}
@@ -470,6 +497,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	roomName, mode := q.Get("room"), q.Get("mode")
 	join := func(req room.JoinRequest) (*room.Room, room.Joined, error) {
+		req.Addr = ip
 		if roomName == "" && mode != "" && req.Token == "" {
 			return s.rooms.QuickJoin(sess.ctx, mode, req)
 		}

@@ -44,6 +44,9 @@ var (
 	reasonSlow       = closeReason{websocket.ClosePolicyViolation, "client too slow to keep up", "slow"}
 	reasonNoPong     = closeReason{websocket.ClosePolicyViolation, "no answer to ping", "no_pong"}
 	reasonRoomFull   = closeReason{websocket.CloseTryAgainLater, "room is full", "room_full"}
+	reasonSeats      = closeReason{websocket.ClosePolicyViolation, "too many players from your address", "seats_per_ip"}
+	reasonMaxRooms   = closeReason{websocket.CloseTryAgainLater, "the server holds as many rooms as it may", "max_rooms"}
+	reasonCreateRate = closeReason{websocket.ClosePolicyViolation, "rooms created too fast from your address", "room_create_rate"}
 	reasonLeft       = closeReason{websocket.CloseNormalClosure, "", "left"}
 	reasonPeerClosed = closeReason{label: "client_closed"}
 	reasonNetwork    = closeReason{label: "network"}
@@ -60,6 +63,12 @@ func reasonFor(err error) closeReason {
 		return reasonTakenOver
 	case errors.Is(err, room.ErrRoomFull):
 		return reasonRoomFull
+	case errors.Is(err, room.ErrTooManySeats):
+		return reasonSeats
+	case errors.Is(err, room.ErrTooManyRooms):
+		return reasonMaxRooms
+	case errors.Is(err, room.ErrCreateRate):
+		return reasonCreateRate
 	case errors.Is(err, room.ErrRoomClosed):
 		return reasonRoomClosed
 	}
@@ -175,6 +184,12 @@ func (s *session) refuse(err error) {
 		reason = closeReason{websocket.ClosePolicyViolation, perr.Message, "bad_request"}
 	case errors.Is(err, room.ErrRoomFull):
 		code = protocol.CodeRoomFull
+	case errors.Is(err, room.ErrTooManySeats):
+		code = protocol.CodeTooManySeats
+	case errors.Is(err, room.ErrTooManyRooms):
+		code = protocol.CodeTooManyRooms
+	case errors.Is(err, room.ErrCreateRate):
+		code = protocol.CodeRateLimited
 	case errors.Is(err, room.ErrBadRoomName), errors.Is(err, room.ErrUnknownMode), errors.Is(err, room.ErrWrongMode):
 		code = protocol.CodeBadRequest
 		reason = closeReason{websocket.ClosePolicyViolation, err.Error(), "bad_request"}

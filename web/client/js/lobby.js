@@ -4,6 +4,8 @@
 
 const NAME_KEY = 'arena.name';
 const ROOM_RE = /^[A-Za-z0-9_-]{1,32}$/;
+// LOBBY_ROOMS is how many rooms the lobby lists, the fullest first.
+const LOBBY_ROOMS = 20;
 
 export function savedName() {
   return localStorage.getItem(NAME_KEY) || '';
@@ -73,12 +75,14 @@ export class Lobby {
     }
   }
 
-  // refresh fetches the room list; it runs every few seconds.
+  // refresh fetches the room list; it runs every few seconds. Anyone can
+  // create rooms, so it asks only for the fullest few (the server sorts by
+  // players) and says how many more there are.
   async refresh() {
-    let rooms;
+    let rooms, total;
     try {
-      const res = await fetch('/api/rooms', { cache: 'no-store' });
-      rooms = (await res.json()).rooms;
+      const res = await fetch(`/api/rooms?limit=${LOBBY_ROOMS}`, { cache: 'no-store' });
+      ({ rooms, total } = await res.json());
     } catch {
       return;
     }
@@ -90,7 +94,7 @@ export class Lobby {
       list.replaceChildren(li);
       return;
     }
-    list.replaceChildren(...rooms.map((r) => {
+    const items = rooms.map((r) => {
       const li = document.createElement('li');
       li.dataset.room = r.name;
       li.classList.toggle('current', r.name === this.current);
@@ -109,7 +113,14 @@ export class Lobby {
         li.append(btn);
       }
       return li;
-    }));
+    });
+    if (total > rooms.length) {
+      const more = document.createElement('li');
+      more.className = 'muted';
+      more.textContent = `and ${total - rooms.length} more rooms with fewer players`;
+      items.push(more);
+    }
+    list.replaceChildren(...items);
   }
 
   // scores shows the scoreboard: players by score, the chaser marked.
