@@ -389,6 +389,7 @@ func FuzzParseNativeJSON(f *testing.F) {
 	f.Add([]byte(`{"t":"ping","time":5}`))
 	f.Add([]byte(`{"t":"leave"}`))
 	f.Add([]byte(`{"t":1}`))
+	f.Add([]byte(`{"t":"input","seq":1,"buttons":3,"T":"leave","seq":2}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := ParseNativeJSON(data)
 		if err != nil {

@@ -139,6 +139,8 @@ func FuzzParseSeed(f *testing.F) {
 		`[]`,
 		`nul`,
 		"{\"type\":\"move\",\"direction\":\"\xff\"}",
+		`{"type":"move","direction":"UP","type":"leave"}`,
+		`{"Type":"move","direction":"UP","\u0074ype":{"a":["}"]}}`,
 	} {
 		f.Add([]byte(s))
 	}
