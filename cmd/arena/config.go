@@ -72,10 +72,10 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 			case "port":
 				env += " or PORT"
 			case "version":
-				env = "" // no environment variable: it would stop every start
+				env = "(command line only)" // from the environment it would stop every start
 			}
 			def := ""
-			if f.DefValue != "" {
+			if f.DefValue != "" && f.DefValue != "false" {
 				def = fmt.Sprintf(" (default %s)", f.DefValue)
 			}
 			fmt.Fprintf(stderr, "  -%s\t%s\n    \t%s%s\n", f.Name, env, f.Usage, def)

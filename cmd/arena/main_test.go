@@ -267,7 +267,7 @@ func TestHelpHasNoEmptyDefaultsAndVersionPrints(t *testing.T) {
 	if _, err := parseOptions([]string{"-h"}, env(nil), &help); err != flag.ErrHelp {
 		t.Fatalf("-h: %v", err)
 	}
-	if strings.Contains(help.String(), `(default "")`) || !strings.Contains(help.String(), "(default 8765)") {
+	if strings.Contains(help.String(), `(default "")`) || strings.Contains(help.String(), "(default false)") || !strings.Contains(help.String(), "(default 8765)") {
 		t.Errorf("-h defaults:\n%s", help.String())
 	}
 	var out bytes.Buffer
