@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
 )
@@ -95,7 +96,7 @@ func valueEnd(b []byte, i int) int {
 // unquoteKey decodes a quoted key; escapes ("\u0074" is "t") are rare, so
 // only they pay for a decoder.
 func unquoteKey(q []byte) string {
-	if len(q) >= 2 && !strings.ContainsRune(string(q), '\\') {
+	if len(q) >= 2 && bytes.IndexByte(q, '\\') < 0 {
 		return string(q[1 : len(q)-1])
 	}
 	var s string
