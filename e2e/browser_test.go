@@ -7,13 +7,17 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/input"
+	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
 
@@ -68,12 +72,74 @@ func TestMain(m *testing.M) {
 }
 
 // tab opens a new tab that closes when the test ends. It records every
-// request the page makes, WebSockets included.
+// request the page makes, WebSockets included, and every console error and
+// uncaught exception: any of them fails the test when it ends, unless
+// allowConsole expected it.
 type tab struct {
 	t        testing.TB
 	ctx      context.Context
 	mu       sync.Mutex
 	requests []string
+	console  []string         // errors the page logged or threw
+	allowed  []*regexp.Regexp // console errors a test expects
+}
+
+// allowConsole lets console errors matching re pass: a test that stops the
+// server expects the page to log failed WebSocket connections.
+func (tb *tab) allowConsole(re string) {
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	tb.allowed = append(tb.allowed, regexp.MustCompile(re))
+}
+
+// consoleErrors lists the console errors not allowed.
+func (tb *tab) consoleErrors() []string {
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	var out []string
+next:
+	for _, c := range tb.console {
+		for _, re := range tb.allowed {
+			if re.MatchString(c) {
+				continue next
+			}
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// consoleText describes a console error, an exception or a log entry of
+// level error, or returns "" for anything else.
+func consoleText(ev any) string {
+	switch e := ev.(type) {
+	case *runtime.EventConsoleAPICalled:
+		if e.Type != runtime.ConsoleAPICalledTypeError && e.Type != runtime.ConsoleAPICalledTypeAssert {
+			return ""
+		}
+		var parts []string
+		for _, a := range e.Args {
+			if a.Value != nil {
+				parts = append(parts, string(a.Value))
+			} else {
+				parts = append(parts, a.Description)
+			}
+		}
+		return "console." + string(e.Type) + ": " + strings.Join(parts, " ")
+	case *runtime.EventExceptionThrown:
+		d := e.ExceptionDetails
+		text := d.Text
+		if d.Exception != nil {
+			text += " " + d.Exception.Description
+		}
+		return fmt.Sprintf("exception: %s (%s:%d)", text, d.URL, d.LineNumber)
+	case *cdplog.EventEntryAdded:
+		if e.Entry.Level != cdplog.EntryLevelError {
+			return ""
+		}
+		return fmt.Sprintf("%s error: %s %s", e.Entry.Source, e.Entry.Text, e.Entry.URL)
+	}
+	return ""
 }
 
 func newTab(t testing.TB) *tab {
@@ -85,7 +151,18 @@ func newTab(t testing.TB) *tab {
 		cancel()
 	})
 	tb := &tab{t: t, ctx: ctx}
+	t.Cleanup(func() { // runs before the tab closes: cleanups run last first
+		for _, c := range tb.consoleErrors() {
+			t.Errorf("the page logged an error: %s", c)
+		}
+	})
 	err := chromedp.Listen(ctx, func(ev any) {
+		if c := consoleText(ev); c != "" {
+			tb.mu.Lock()
+			tb.console = append(tb.console, c)
+			tb.mu.Unlock()
+			return
+		}
 		var url string
 		switch e := ev.(type) {
 		case *network.EventRequestWillBeSent:
@@ -101,6 +178,12 @@ func newTab(t testing.TB) *tab {
 	})
 	if err == nil {
 		_, err = chromedp.Call(ctx, network.Enable, network.EnableParams{})
+	}
+	if err == nil {
+		_, err = chromedp.Call(ctx, runtime.Enable, cdp.Empty{})
+	}
+	if err == nil {
+		_, err = chromedp.Call(ctx, cdplog.Enable, cdp.Empty{})
 	}
 	if err != nil {
 		t.Fatalf("open tab: %v", err)

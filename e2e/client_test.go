@@ -173,6 +173,9 @@ func TestArenaClientTwoTabs(t *testing.T) {
 	// countdown the player in tab two picks a room in the lobby, which
 	// must not leave the old countdown running.
 	addr := srv.Addr
+	for _, tb := range []*tab{one, two} {
+		tb.allowConsole(`ERR_CONNECTION_REFUSED`) // the server is down for a while
+	}
 	srv.Stop(t)
 	for _, tb := range []*tab{one, two} {
 		waitFor(tb, "the page to notice and count down", `!window.arena.connected && document.getElementById('player-id').textContent === '…'

@@ -45,6 +45,7 @@ func TestSeedClientFromDisk(t *testing.T) {
 
 	one, two := newTab(t), newTab(t)
 	for _, tb := range []*tab{one, two} {
+		tb.allowConsole(`cdn\.tailwindcss\.com`) // the seed's page, unchanged, loads a CDN that is unreachable here
 		tb.navigate("file://" + page)
 		waitFor(tb, "an id from the server", `/^\d+$/.test(document.getElementById('player-id').textContent)`, 10*time.Second)
 		waitFor(tb, "connected", `document.getElementById('status').textContent === 'Connected'`, 5*time.Second)

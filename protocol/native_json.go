@@ -26,6 +26,9 @@ func ParseNativeJSON(data []byte) (ClientMessage, *Error) {
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return ClientMessage{}, errorf(CodeNotObject, "message must be a JSON object")
 	}
+	if err := checkKeys(trimmed, "t", "seq", "buttons", "tick", "time"); err != nil {
+		return ClientMessage{}, err
+	}
 	var m nativeJSONMessage
 	if err := json.Unmarshal(trimmed, &m); err != nil {
 		return ClientMessage{}, errorf(CodeMalformed, "a field has the wrong type: %v", err)

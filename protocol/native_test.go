@@ -70,6 +70,14 @@ func TestParseNativeJSON(t *testing.T) {
 		{`{"type":"move"}`, ClientMessage{}, CodeMissingType},
 		{`[]`, ClientMessage{}, CodeNotObject},
 		{`{`, ClientMessage{}, CodeInvalidJSON},
+		{`{"t":"input","seq":3,"buttons":9,"t":"leave"}`, ClientMessage{}, CodeBadRequest},
+		{`{"t":"ping","time":1,"time":2}`, ClientMessage{}, CodeBadRequest},
+		{`{"T":"leave"}`, ClientMessage{}, CodeBadRequest},
+		{`{"t":"input","SEQ":3,"buttons":9}`, ClientMessage{}, CodeBadRequest},
+		{`{"t":"input","seq":3,"Buttons":9}`, ClientMessage{}, CodeBadRequest},
+		{"{\"t\":\"input\",\"\u017feq\":3,\"buttons\":9}", ClientMessage{}, CodeBadRequest}, // ſ folds to s
+		{`{"t":"leave","\u0074":"ping"}`, ClientMessage{}, CodeBadRequest},
+		{`{"t":"leave","x":{"t":1,"t":2}}`, ClientMessage{Kind: MsgLeave}, ""},
 	}
 	for _, tt := range tests {
 		got, err := ParseNativeJSON([]byte(tt.in))
@@ -381,6 +389,7 @@ func FuzzParseNativeJSON(f *testing.F) {
 	f.Add([]byte(`{"t":"ping","time":5}`))
 	f.Add([]byte(`{"t":"leave"}`))
 	f.Add([]byte(`{"t":1}`))
+	f.Add([]byte(`{"t":"input","seq":1,"buttons":3,"T":"leave","seq":2}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := ParseNativeJSON(data)
 		if err != nil {

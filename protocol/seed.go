@@ -51,6 +51,9 @@ func ParseSeed(data []byte) (ClientMessage, *Error) {
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return ClientMessage{}, errorf(CodeNotObject, "message must be a JSON object")
 	}
+	if err := checkKeys(trimmed, "type", "direction"); err != nil {
+		return ClientMessage{}, err
+	}
 	var m seedMessage
 	if err := json.Unmarshal(trimmed, &m); err != nil {
 		return ClientMessage{}, errorf(CodeInvalidJSON, "message is not valid JSON")

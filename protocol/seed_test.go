@@ -37,6 +37,14 @@ func TestParseSeed(t *testing.T) {
 		{`{"type":"move","direction":"up"}`, 0, CodeUnknownDirection},
 		{`{"type":"move","direction":"NORTH"}`, 0, CodeUnknownDirection},
 		{`{"type":"move","direction":""}`, 0, CodeUnknownDirection},
+		// Ambiguous keys: parsers disagree on which one counts.
+		{`{"type":"move","direction":"UP","type":"leave"}`, 0, CodeBadRequest},
+		{`{"type":"move","direction":"UP","direction":"DOWN"}`, 0, CodeBadRequest},
+		{`{"type":"move","direction":"UP","\u0074ype":"leave"}`, 0, CodeBadRequest},
+		{`{"type":"leave","x":1,"x":2}`, 0, CodeBadRequest},
+		{`{"Type":"leave"}`, 0, CodeBadRequest},
+		{`{"type":"move","DIRECTION":"UP"}`, 0, CodeBadRequest},
+		{`{"type":"move", "direction" : "LEFT" , "n":{"type":1,"type":2}, "a":[{"x":"}"}]}`, game.Left, ""},
 	}
 	for _, tt := range tests {
 		got, err := ParseSeed([]byte(tt.in))
@@ -131,6 +139,8 @@ func FuzzParseSeed(f *testing.F) {
 		`[]`,
 		`nul`,
 		"{\"type\":\"move\",\"direction\":\"\xff\"}",
+		`{"type":"move","direction":"UP","type":"leave"}`,
+		`{"Type":"move","direction":"UP","\u0074ype":{"a":["}"]}}`,
 	} {
 		f.Add([]byte(s))
 	}

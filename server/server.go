@@ -176,6 +176,7 @@ type Server struct {
 	sessions map[*session]struct{}
 	perIP    map[string]int
 	wg       sync.WaitGroup
+	pprofLn  net.Listener // bound by ListenPprof before Serve, or by Serve
 
 	adminAuth *authThrottle // failed admin logins by address
 }
@@ -249,22 +250,42 @@ func validate(cfg *Config) error {
 	case len(cfg.Modes) == 0:
 		return errors.New("no game modes")
 	case cfg.TickRate < 1 || cfg.TickRate > 1000:
-		return fmt.Errorf("tick rate %d out of range 1..1000", cfg.TickRate)
-	case cfg.MaxMessageBytes <= 0, cfg.MessageRate <= 0, cfg.MessageBurst <= 0, cfg.ErrorRate < 0,
-		cfg.MaxQueuedEvents <= 0, cfg.WriteTimeout <= 0, cfg.HandshakeTimeout <= 0:
-		return errors.New("message limits, queue sizes and timeouts must be positive")
-	case cfg.PingInterval <= 0 || cfg.PongTimeout <= cfg.PingInterval:
-		return errors.New("the pong timeout must be longer than the ping interval")
-	case cfg.RoomCapacity < 0, cfg.MaxConnections < 0, cfg.MaxConnectionsPerIP < 0, cfg.SendDelay < 0, cfg.SendJitter < 0:
-		return errors.New("capacities and connection limits cannot be negative")
-	case cfg.MaxHTTPConnectionsPerIP < 0, cfg.HTTPReadTimeout < 0, cfg.HTTPWriteTimeout < 0, cfg.HTTPIdleTimeout < 0:
-		return errors.New("HTTP connection limits and timeouts cannot be negative")
-	case cfg.MaxSeatsPerIPRoom < 0, cfg.MaxSeatsPerIP < 0:
-		return errors.New("seat limits cannot be negative")
-	case cfg.MaxRooms < 0, cfg.RoomCreateRate < 0, cfg.RoomCreateBurst < 0:
-		return errors.New("room limits cannot be negative")
-	case (cfg.TLSCertFile == "") != (cfg.TLSKeyFile == ""):
-		return errors.New("TLS needs both a certificate and a key file")
+		return fmt.Errorf("TickRate (-tick-rate) %d out of range 1..1000", cfg.TickRate)
+	}
+	// Each limit names its field and flag, so the error says what to fix.
+	for _, c := range []struct {
+		bad  bool
+		name string
+		want string
+	}{
+		{cfg.MaxMessageBytes <= 0, "MaxMessageBytes (-max-message-bytes)", "must be positive"},
+		{cfg.MessageRate <= 0, "MessageRate (-message-rate)", "must be positive"},
+		{cfg.MessageBurst <= 0, "MessageBurst (-message-burst)", "must be positive"},
+		{cfg.ErrorRate < 0, "ErrorRate", "cannot be negative"},
+		{cfg.MaxQueuedEvents <= 0, "MaxQueuedEvents", "must be positive"},
+		{cfg.WriteTimeout <= 0, "WriteTimeout (-write-timeout)", "must be positive"},
+		{cfg.HandshakeTimeout <= 0, "HandshakeTimeout (-handshake-timeout)", "must be positive"},
+		{cfg.PingInterval <= 0, "PingInterval (-ping-interval)", "must be positive"},
+		{cfg.PongTimeout <= cfg.PingInterval, "PongTimeout (-pong-timeout)", "must be longer than PingInterval (-ping-interval)"},
+		{cfg.RoomCapacity < 0, "RoomCapacity (-room-capacity)", "cannot be negative"},
+		{cfg.MaxConnections < 0, "MaxConnections (-max-connections)", "cannot be negative"},
+		{cfg.MaxConnectionsPerIP < 0, "MaxConnectionsPerIP (-max-connections-per-ip)", "cannot be negative"},
+		{cfg.SendDelay < 0, "SendDelay (-send-delay)", "cannot be negative"},
+		{cfg.SendJitter < 0, "SendJitter (-send-jitter)", "cannot be negative"},
+		{cfg.MaxHTTPConnectionsPerIP < 0, "MaxHTTPConnectionsPerIP (-max-http-connections-per-ip)", "cannot be negative"},
+		{cfg.HTTPReadTimeout < 0, "HTTPReadTimeout (-http-read-timeout)", "cannot be negative"},
+		{cfg.HTTPWriteTimeout < 0, "HTTPWriteTimeout (-http-write-timeout)", "cannot be negative"},
+		{cfg.HTTPIdleTimeout < 0, "HTTPIdleTimeout (-http-idle-timeout)", "cannot be negative"},
+		{cfg.MaxSeatsPerIPRoom < 0, "MaxSeatsPerIPRoom (-max-seats-per-ip-room)", "cannot be negative"},
+		{cfg.MaxSeatsPerIP < 0, "MaxSeatsPerIP (-max-seats-per-ip)", "cannot be negative"},
+		{cfg.MaxRooms < 0, "MaxRooms (-max-rooms)", "cannot be negative"},
+		{cfg.RoomCreateRate < 0, "RoomCreateRate (-room-create-rate)", "cannot be negative"},
+		{cfg.RoomCreateBurst < 0, "RoomCreateBurst (-room-create-burst)", "cannot be negative"},
+		{(cfg.TLSCertFile == "") != (cfg.TLSKeyFile == ""), "TLS", "needs both a certificate and a key file (-tls-cert and -tls-key)"},
+	} {
+		if c.bad {
+			return fmt.Errorf("%s %s", c.name, c.want)
+		}
 	}
 	if cfg.TLSCertFile != "" {
 		if _, err := tls.LoadX509KeyPair(cfg.TLSCertFile, cfg.TLSKeyFile); err != nil {
@@ -334,12 +355,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}()
 	var debug *http.Server
 	if s.cfg.PprofAddr != "" {
-		dln, err := net.Listen("tcp", s.cfg.PprofAddr)
-		if err != nil {
+		if err := s.ListenPprof(); err != nil {
 			_ = hs.Close()
 			s.rooms.Close()
-			return fmt.Errorf("pprof listener: %w", err)
+			return err
 		}
+		dln := s.pprofLn
 		debug = &http.Server{Handler: pprofMux(), ReadHeaderTimeout: s.cfg.HandshakeTimeout}
 		s.log.Info("pprof listening", "addr", dln.Addr().String())
 		go func() { _ = debug.Serve(dln) }()
@@ -362,6 +383,21 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		_ = debug.Close()
 	}
 	return serveErr
+}
+
+// ListenPprof binds PprofAddr now, so that a busy address fails a start
+// before it is announced; Serve then serves pprof there. Without PprofAddr it
+// does nothing.
+func (s *Server) ListenPprof() error {
+	if s.cfg.PprofAddr == "" || s.pprofLn != nil {
+		return nil
+	}
+	ln, err := net.Listen("tcp", s.cfg.PprofAddr)
+	if err != nil {
+		return fmt.Errorf("pprof listener (-pprof-addr): %w", err)
+	}
+	s.pprofLn = ln
+	return nil
 }
 
 func pprofMux() *http.ServeMux {

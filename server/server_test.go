@@ -193,6 +193,8 @@ func TestBadInputIsAnsweredAndHarmsNobody(t *testing.T) {
 		{msg: `{"type":"teleport","x":0}`, code: "unknown_type"},
 		{msg: `{"type":"move"}`, code: "missing_direction"},
 		{msg: `{"type":"move","direction":"NORTH"}`, code: "unknown_direction"},
+		{msg: `{"type":"move","direction":"UP","type":"leave"}`, code: "bad_request"},
+		{msg: `{"Type":"leave"}`, code: "bad_request"},
 		{msg: "\x01\x02\x03", bin: true, code: "binary_unsupported"},
 	}
 	for _, tc := range cases {

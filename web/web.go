@@ -6,6 +6,7 @@ package web
 import (
 	"embed"
 	"io/fs"
+	"path"
 )
 
 //go:embed client
@@ -25,5 +26,28 @@ func sub(f embed.FS, dir string) fs.FS {
 	if err != nil {
 		panic(err) // the embedded tree always has dir
 	}
-	return s
+	return noListing{s}
 }
+
+// noListing hides directories that have no index.html from Open, so that
+// http.FileServerFS answers 404 for /js/ instead of listing the scripts.
+// ReadDir and Stat still see everything, for code that walks the files.
+type noListing struct{ fsys fs.FS }
+
+func (n noListing) Open(name string) (fs.File, error) {
+	f, err := n.fsys.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err == nil && st.IsDir() {
+		if _, ierr := fs.Stat(n.fsys, path.Join(name, "index.html")); ierr != nil {
+			f.Close()
+			return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+		}
+	}
+	return f, err
+}
+
+func (n noListing) ReadDir(name string) ([]fs.DirEntry, error) { return fs.ReadDir(n.fsys, name) }
+func (n noListing) Stat(name string) (fs.FileInfo, error)      { return fs.Stat(n.fsys, name) }

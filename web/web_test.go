@@ -2,6 +2,8 @@ package web
 
 import (
 	"io/fs"
+	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
@@ -92,5 +94,29 @@ func TestTheCheckCatchesACDN(t *testing.T) {
 		if external.MatchString(good) {
 			t.Errorf("false alarm: %s", good)
 		}
+	}
+}
+
+func TestDirectoriesAreNotListed(t *testing.T) {
+	for name, fsys := range map[string]fs.FS{"client": FS(), "admin": AdminFS()} {
+		h := http.FileServerFS(fsys)
+		for _, tc := range []struct {
+			path string
+			want int
+		}{{"/", 200}, {"/index.html", 301}, {"/js/", 404}, {"/js", 404}} {
+			if name == "admin" && strings.HasPrefix(tc.path, "/js") {
+				continue
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest("GET", tc.path, nil))
+			if rec.Code != tc.want {
+				t.Errorf("%s %s: %d; want %d", name, tc.path, rec.Code, tc.want)
+			}
+		}
+	}
+	rec := httptest.NewRecorder()
+	http.FileServerFS(FS()).ServeHTTP(rec, httptest.NewRequest("GET", "/js/main.js", nil))
+	if rec.Code != 200 {
+		t.Errorf("/js/main.js: %d", rec.Code)
 	}
 }

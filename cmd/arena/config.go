@@ -4,7 +4,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/arena-server/arena/server"
 )
@@ -19,6 +21,7 @@ type options struct {
 	logFormat      string
 	logLevel       string
 	allowedOrigins string
+	version        bool
 	server         server.Config
 }
 
@@ -67,15 +70,24 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	fs.DurationVar(&sc.SendDelay, "send-delay", 0, "hold every outgoing message back this long: a slow network for testing and demos")
 	fs.DurationVar(&sc.SendJitter, "send-jitter", 0, "add up to this much random delay to outgoing messages (order kept)")
 	fs.StringVar(&sc.PprofAddr, "pprof-addr", "", "serve Go's pprof profiles on this separate address (e.g. 127.0.0.1:6060); empty disables them")
+	fs.BoolVar(&o.version, "version", false, "print arena's version and exit")
+	hintDurationUnits(fs)
 
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "arena: an authoritative real-time multiplayer game server.\n\nUsage: arena [options]\n\nOptions (each also from the environment variable shown):\n")
 		fs.VisitAll(func(f *flag.Flag) {
 			env := envName(f.Name)
-			if f.Name == "port" {
+			switch f.Name {
+			case "port":
 				env += " or PORT"
+			case "version":
+				env = "(command line only)" // from the environment it would stop every start
 			}
-			fmt.Fprintf(stderr, "  -%s\t%s\n    \t%s (default %q)\n", f.Name, env, f.Usage, f.DefValue)
+			def := ""
+			if f.DefValue != "" && f.DefValue != "false" {
+				def = fmt.Sprintf(" (default %s)", f.DefValue)
+			}
+			fmt.Fprintf(stderr, "  -%s\t%s\n    \t%s%s\n", f.Name, env, f.Usage, def)
 		})
 	}
 	if err := fs.Parse(args); err != nil {
@@ -89,18 +101,20 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	var err error
 	fs.VisitAll(func(f *flag.Flag) {
-		if set[f.Name] || err != nil {
+		if set[f.Name] || err != nil || f.Name == "version" {
 			return
 		}
-		v := getenv(envName(f.Name))
+		name := envName(f.Name)
+		v := getenv(name)
 		if v == "" && f.Name == "port" {
-			v = getenv("PORT")
+			name = "PORT" // blame the variable that was actually set
+			v = getenv(name)
 		}
 		if v == "" {
 			return
 		}
 		if e := fs.Set(f.Name, v); e != nil {
-			err = fmt.Errorf("environment %s=%q: %w", envName(f.Name), v, e)
+			err = fmt.Errorf("environment %s=%q: %w", name, v, e)
 		}
 	})
 	if err != nil {
@@ -117,6 +131,30 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 		return nil, fmt.Errorf("port %d out of range", o.port)
 	}
 	return o, nil
+}
+
+// hintDurationUnits makes every duration flag say how to fix a number
+// without a unit ("5" for "5s"), the commonest mistake with them.
+func hintDurationUnits(fs *flag.FlagSet) {
+	fs.VisitAll(func(f *flag.Flag) {
+		if g, ok := f.Value.(flag.Getter); ok {
+			if _, ok := g.Get().(time.Duration); ok {
+				f.Value = durationHint{f.Value}
+			}
+		}
+	})
+}
+
+type durationHint struct{ flag.Value }
+
+func (d durationHint) Set(s string) error {
+	if _, err := time.ParseDuration(s); err != nil {
+		if _, nerr := strconv.ParseFloat(s, 64); nerr == nil {
+			return fmt.Errorf("%q has no unit: add one, e.g. %ss or %sms", s, s, s)
+		}
+		return fmt.Errorf("%q is not a duration such as 5s, 500ms or 1m30s", s)
+	}
+	return d.Value.Set(s)
 }
 
 func envName(flagName string) string {

@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strconv"
 	"syscall"
 
@@ -38,6 +39,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		fmt.Fprintln(stderr, "arena:", err)
 		return 2
 	}
+	if opts.version {
+		fmt.Fprintln(stderr, "arena", version())
+		return 0
+	}
 	log, err := newLogger(opts.logFormat, opts.logLevel, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "arena:", err)
@@ -52,6 +57,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if err != nil {
 		log.Error("bad configuration", "err", err)
 		return 2
+	}
+	// pprof first: a busy -pprof-addr must fail the start before arena
+	// says it is listening.
+	if err := srv.ListenPprof(); err != nil {
+		log.Error("cannot listen", "err", err)
+		return 1
 	}
 	ln, err := net.Listen("tcp", net.JoinHostPort(opts.host, strconv.Itoa(opts.port)))
 	if err != nil {
@@ -69,6 +80,31 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	log.Info("arena stopped")
 	return 0
+}
+
+// version is the module version arena was built as, with the VCS revision
+// when the build recorded one.
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "(unknown version)"
+	}
+	v := bi.Main.Version
+	var rev, dirty string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				dirty = "+dirty"
+			}
+		}
+	}
+	if rev != "" {
+		v += " (" + rev + dirty + ")"
+	}
+	return v + " " + bi.GoVersion
 }
 
 // displayAddr is where a person on this machine can open the page.

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"net"
 	"os"
 	"os/exec"
 	"regexp"
@@ -109,7 +110,7 @@ func TestHelpAndREADMEListEveryOption(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, name := range flagNames(t) {
-		if !strings.Contains(help.String(), envName(name)) {
+		if name != "version" && !strings.Contains(help.String(), envName(name)) {
 			t.Errorf("-h does not name the environment variable of -%s", name)
 		}
 		if !strings.Contains(string(readme), "`-"+name+"`") {
@@ -186,5 +187,95 @@ func TestSignalClosesConnectionsAndExitsZero(t *testing.T) {
 				t.Errorf("shutdown took %v", took)
 			}
 		})
+	}
+}
+
+func TestConfigurationErrorsSayWhatToFix(t *testing.T) {
+	for _, tc := range []struct {
+		args    []string
+		env     map[string]string
+		want    []string
+		notWant string
+	}{
+		{nil, map[string]string{"PORT": "abc"}, []string{`PORT="abc"`}, "ARENA_PORT"},
+		{nil, map[string]string{"ARENA_PORT": "abc"}, []string{`ARENA_PORT="abc"`}, ""},
+		{[]string{"-resume-grace", "5"}, nil, []string{"-resume-grace", "unit", "5s"}, ""},
+		{nil, map[string]string{"ARENA_PING_INTERVAL": "2"}, []string{"ARENA_PING_INTERVAL", "unit", "2s"}, ""},
+		{[]string{"-write-timeout", "soon"}, nil, []string{"-write-timeout", "5s"}, ""},
+	} {
+		_, err := parseOptions(tc.args, env(tc.env), &bytes.Buffer{})
+		if err == nil {
+			t.Errorf("args %v env %v accepted", tc.args, tc.env)
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("args %v env %v: %q does not say %q", tc.args, tc.env, err, w)
+			}
+		}
+		if tc.notWant != "" && strings.Contains(err.Error(), tc.notWant) {
+			t.Errorf("args %v env %v: %q blames %s", tc.args, tc.env, err, tc.notWant)
+		}
+	}
+}
+
+func TestInvalidLimitsNameTheirFlag(t *testing.T) {
+	for _, flagName := range []string{"message-rate", "message-burst", "max-message-bytes", "write-timeout", "handshake-timeout"} {
+		var stderr bytes.Buffer
+		if code := run(context.Background(), []string{"-" + flagName, "0"}, env(nil), &stderr); code != 2 {
+			t.Errorf("-%s 0: exit code %d; want 2", flagName, code)
+		}
+		if !strings.Contains(stderr.String(), "-"+flagName+") must be positive") {
+			t.Errorf("-%s 0: %q does not name the flag", flagName, stderr.String())
+		}
+	}
+	for _, flagName := range []string{"room-capacity", "max-connections", "max-connections-per-ip", "send-delay", "send-jitter"} {
+		v := "-1"
+		if strings.HasPrefix(flagName, "send-") {
+			v = "-1s"
+		}
+		var stderr bytes.Buffer
+		if code := run(context.Background(), []string{"-" + flagName, v}, env(nil), &stderr); code != 2 {
+			t.Errorf("-%s %s: exit code %d; want 2", flagName, v, code)
+		}
+		if !strings.Contains(stderr.String(), "-"+flagName+") cannot be negative") {
+			t.Errorf("-%s %s: %q does not name the flag", flagName, v, stderr.String())
+		}
+	}
+}
+
+func TestBusyPprofAddrFailsBeforeListening(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var stderr bytes.Buffer
+	code := run(ctx, []string{"-host", "127.0.0.1", "-port", "0", "-pprof-addr", busy.Addr().String()}, env(nil), &stderr)
+	if code != 1 {
+		t.Errorf("exit code %d; want 1", code)
+	}
+	if strings.Contains(stderr.String(), "arena listening") || !strings.Contains(stderr.String(), "-pprof-addr") {
+		t.Errorf("a busy -pprof-addr logged:\n%s", stderr.String())
+	}
+}
+
+func TestHelpHasNoEmptyDefaultsAndVersionPrints(t *testing.T) {
+	var help bytes.Buffer
+	if _, err := parseOptions([]string{"-h"}, env(nil), &help); err != flag.ErrHelp {
+		t.Fatalf("-h: %v", err)
+	}
+	if strings.Contains(help.String(), `(default "")`) || strings.Contains(help.String(), "(default false)") || !strings.Contains(help.String(), "(default 8765)") {
+		t.Errorf("-h defaults:\n%s", help.String())
+	}
+	var out bytes.Buffer
+	if code := run(context.Background(), []string{"-version"}, env(nil), &out); code != 0 || !strings.HasPrefix(out.String(), "arena ") || !strings.Contains(out.String(), "go1.") {
+		t.Errorf("-version: exit %d, printed %q", code, out.String())
+	}
+	// An environment variable cannot turn every start into a version print.
+	if o, err := parseOptions(nil, env(map[string]string{"ARENA_VERSION": "true"}), &bytes.Buffer{}); err != nil || o.version {
+		t.Errorf("ARENA_VERSION applied: %+v, %v", o, err)
 	}
 }

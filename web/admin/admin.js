@@ -58,7 +58,9 @@ function push(name, v) {
 }
 
 function update(st) {
+  // Signed in: neither the form nor an earlier refusal stays on screen.
   $('login').hidden = true;
+  $('login-error').textContent = '';
   $('dash').hidden = false;
   const now = Date.parse(st.time) / 1000;
   let outRate = 0, inRate = 0;

@@ -18,6 +18,7 @@ const arena = {
   id: null, status: 'connecting', connected: false, room: '', mode: '',
   tick: 0, ping: null, players: new Map(), me: null,
   corrections: 0, resyncs: 0, frames: 0,
+  drawn: [], // what the last frame drew: [{id, label, it, box: [left, top, right, bottom]}] in canvas pixels
   trace: null, // set to [] to record {t, x, y} of the own dot every frame
   watch: null, watchTrace: null, // set watch to an id and watchTrace to [] to record another dot
 };
@@ -30,10 +31,27 @@ const lobby = new Lobby({
   join: (room) => switchTo({ room }),
   create: (room, mode) => switchTo({ room, mode }),
   quick: (mode) => switchTo({ mode }),
+  // The server takes a name when a player joins, so a new name rejoins the
+  // same room at once rather than waiting for the next join.
   rename: (name) => {
-    toast(`You are ${name || 'nameless'} from your next join.`);
     conn.target.name = name;
+    toast(`You are ${name || 'nameless'} now.`);
+    if (arena.room) switchTo({ room: arena.room }, true);
   },
+});
+
+// The hint speaks of keys or of the pad, whichever the player has at hand.
+const coarse = matchMedia('(pointer: coarse)');
+const pointerKind = () => { document.documentElement.dataset.input = coarse.matches ? 'touch' : 'keys'; };
+pointerKind();
+coarse.addEventListener('change', pointerKind);
+
+// On a phone the lobby opens below the field, out of sight: bring it into
+// view. (lobby.js toggles it in its own, earlier, listener.)
+$('lobby-toggle').addEventListener('click', () => {
+  if (!$('lobby').classList.contains('open')) return;
+  const smooth = !matchMedia('(prefers-reduced-motion: reduce)').matches;
+  $('lobby').scrollIntoView({ behavior: smooth ? 'smooth' : 'auto', block: 'start' });
 });
 
 const conn = new Connection({
@@ -173,17 +191,21 @@ function frame(now) {
       lobby.scores(scored, s.welcome.id, s.welcome.mode !== 'dots' || scored.some((e) => e.score > 0));
     }
   }
-  renderer.draw(sprites);
+  arena.drawn = renderer.draw(sprites);
   arena.frames++;
   requestAnimationFrame(frame);
 }
 
-// switchTo leaves the current room for good and joins another.
-function switchTo(target) {
+// switchTo leaves the current room for good and joins another. The lobby
+// (open on a phone) closes unless keepLobby.
+function switchTo(target, keepLobby) {
   conn.leave();
   session = null;
   arena.players = new Map();
-  $('lobby').classList.remove('open');
+  if (!keepLobby) {
+    $('lobby').classList.remove('open');
+    $('lobby-toggle').setAttribute('aria-expanded', 'false');
+  }
   conn.connect({ room: target.room || '', mode: target.mode || '' });
 }
 

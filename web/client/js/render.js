@@ -5,6 +5,10 @@
 import { FLAG_IT, FLAG_AWAY, KIND_ITEM } from './protocol.js';
 
 const RADIUS = 10;
+// Dots stop at the edge of the world, and their rings, shadows and labels
+// reach past it: the field is drawn inset by this margin, in world units.
+const MARGIN = 22;
+const IT_COLOR = '#e0362c';
 
 export class Renderer {
   constructor(canvas) {
@@ -24,34 +28,39 @@ export class Renderer {
     }
   }
 
-  // draw paints one frame. sprites: [{id, x, y, color, flags, kind, name, me}]
+  // draw paints one frame and returns what it drew, for tests:
+  // [{id, label, it, box: [left, top, right, bottom]}] in canvas pixels.
+  // sprites: [{id, x, y, color, flags, kind, name, me}]
   draw(sprites) {
     this.fit();
     const { g, canvas } = this;
     const css = getComputedStyle(document.documentElement);
-    const sx = canvas.width / this.world.width, sy = canvas.height / this.world.height;
+    const W = this.world.width, H = this.world.height;
+    const sx = canvas.width / (W + 2 * MARGIN), sy = canvas.height / (H + 2 * MARGIN);
     g.setTransform(1, 0, 0, 1, 0, 0);
     g.clearRect(0, 0, canvas.width, canvas.height);
-    g.setTransform(sx, 0, 0, sy, 0, 0);
+    g.setTransform(sx, 0, 0, sy, MARGIN * sx, MARGIN * sy);
 
     g.strokeStyle = css.getPropertyValue('--grid').trim() || '#e7ecf3';
     g.lineWidth = 1 / sx;
     g.beginPath();
-    for (let v = 50; v < this.world.width; v += 50) {
-      g.moveTo(v, 0); g.lineTo(v, this.world.height);
+    for (let v = 0; v <= W; v += 50) {
+      g.moveTo(v, 0); g.lineTo(v, H);
     }
-    for (let v = 50; v < this.world.height; v += 50) {
-      g.moveTo(0, v); g.lineTo(this.world.width, v);
+    for (let v = 0; v <= H; v += 50) {
+      g.moveTo(0, v); g.lineTo(W, v);
     }
     g.stroke();
 
     const fg = css.getPropertyValue('--fg').trim() || '#17202e';
+    const field = css.getPropertyValue('--field').trim() || '#fbfcfe';
     const accent = css.getPropertyValue('--accent').trim() || '#2f6fed';
     // Items under players, the own dot on top.
     sprites.sort((a, b) => (b.kind === KIND_ITEM) - (a.kind === KIND_ITEM) || a.me - b.me);
-    g.textAlign = 'center';
-    g.textBaseline = 'top';
-    g.font = '600 11px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
+    const drawn = [];
+    const toCanvas = (x, y) => [(x + MARGIN) * sx, (y + MARGIN) * sy];
+    // Labels stay 12 CSS pixels tall however small the field is drawn.
+    const fontPx = 12 * (window.devicePixelRatio || 1) / sx;
     for (const s of sprites) {
       g.globalAlpha = s.flags & FLAG_AWAY ? 0.35 : 1;
       if (s.kind === KIND_ITEM) {
@@ -63,12 +72,8 @@ export class Renderer {
         g.globalAlpha = 1;
         continue;
       }
-      if (s.flags & FLAG_IT) {
-        g.fillStyle = 'rgba(230, 60, 50, 0.25)';
-        g.beginPath();
-        g.arc(s.x, s.y, RADIUS + 9, 0, Math.PI * 2);
-        g.fill();
-      }
+      const it = (s.flags & FLAG_IT) !== 0;
+      let reach = RADIUS + 2;
       g.beginPath();
       g.arc(s.x, s.y, RADIUS, 0, Math.PI * 2);
       g.fillStyle = s.color;
@@ -85,13 +90,38 @@ export class Renderer {
         g.lineWidth = 2.5;
         g.strokeStyle = accent;
         g.stroke();
+        reach = RADIUS + 6;
       }
-      const label = (s.name || (s.me ? 'you' : '')) + (s.flags & FLAG_AWAY ? ' (away)' : '');
-      if (label) {
-        g.fillStyle = fg;
-        g.fillText(label, s.x, s.y + RADIUS + 5);
+      if (it) {
+        // The chaser: a thick red ring, and "IT" in its label, unmistakable
+        // at a glance and without colour vision.
+        g.beginPath();
+        g.arc(s.x, s.y, RADIUS + 7, 0, Math.PI * 2);
+        g.lineWidth = 4;
+        g.strokeStyle = IT_COLOR;
+        g.stroke();
+        reach = RADIUS + 9;
       }
+      // Everyone has a label: a name, or the number of a nameless player.
+      const label = (it ? 'IT · ' : '') + (s.name || (s.me ? 'you' : '#' + s.id)) + (s.flags & FLAG_AWAY ? ' (away)' : '');
+      g.font = `${it ? 800 : 600} ${fontPx}px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif`;
+      g.textAlign = 'center';
+      const half = g.measureText(label).width / 2;
+      // Under the dot, or over it at the bottom edge; kept inside the field.
+      const below = s.y + reach + fontPx + 2 <= H + MARGIN;
+      g.textBaseline = below ? 'top' : 'bottom';
+      const lx = Math.max(half - MARGIN, Math.min(W + MARGIN - half, s.x));
+      const ly = below ? s.y + reach + 1 : s.y - reach - 1;
+      g.lineWidth = fontPx / 4;
+      g.strokeStyle = field;
+      g.strokeText(label, lx, ly);
+      g.fillStyle = it ? IT_COLOR : fg;
+      g.fillText(label, lx, ly);
+      const [l, t] = toCanvas(Math.min(s.x - reach, lx - half), Math.min(s.y - reach, below ? s.y : ly - fontPx - 1));
+      const [r, b] = toCanvas(Math.max(s.x + reach, lx + half), Math.max(s.y + reach, below ? ly + fontPx + 1 : s.y));
+      drawn.push({ id: s.id, label, it, box: [l, t, r, b] });
     }
     g.globalAlpha = 1;
+    return drawn;
   }
 }
