@@ -413,6 +413,9 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return // the upgrader has answered with an HTTP error
 	}
+	// The connection is hijacked: nothing else will ever close it, so every
+	// way out of here must.
+	defer ws.Close()
 	id := s.nextConn.Add(1)
 	log := s.log.With("conn", id, "ip", ip)
 	encoded := s.metrics.stateEncodings.Inc
@@ -432,7 +435,13 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	defer s.untrack(sess)
 	s.metrics.connectionsTotal.Inc()
 
-	q := r.URL.Query()
+	// r.URL.Query drops pairs it cannot parse, which turned ?room=%zz into
+	// a silent join of the default room.
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		sess.refuse(&protocol.Error{Code: protocol.CodeBadRequest, Message: "malformed query string: " + err.Error()})
+		return
+	}
 	name, err := nickname(q.Get("name"))
 	if err != nil {
 		sess.refuse(err)

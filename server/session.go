@@ -192,6 +192,7 @@ func (s *session) refuse(err error) {
 	}
 	s.close(reason)
 	s.srv.metrics.refused.WithLabelValues(reason.label).Inc()
+	s.log.Debug("join refused", "reason", reason.label, "err", err)
 	// Read until the peer answers the close frame or closeGrace ends.
 	for {
 		if _, _, err := s.ws.NextReader(); err != nil {
