@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"io"
@@ -91,7 +92,7 @@ func TestRefusedJoinsReleaseTheirConnection(t *testing.T) {
 	}
 	for _, proto := range []string{"", protocol.SubprotocolBinary, protocol.SubprotocolJSON} {
 		for _, tc := range cases {
-			t.Run(cmpOr(proto, "seed")+tc.query, func(t *testing.T) {
+			t.Run(cmp.Or(proto, "seed")+tc.query, func(t *testing.T) {
 				t.Parallel()
 				conn := dialProtocol(t, srv.WSURL+tc.query, proto)
 				code, msg := readError(t, conn)
@@ -102,11 +103,4 @@ func TestRefusedJoinsReleaseTheirConnection(t *testing.T) {
 			})
 		}
 	}
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
