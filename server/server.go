@@ -332,6 +332,8 @@ func (s *Server) Shutdown(ctx context.Context) {
 	}
 	s.mu.Unlock()
 	s.log.Info("shutting down", "connections", len(open))
+	// close only signals each session's writer, so one client that does
+	// not read holds up nobody; they all close at once.
 	for _, sess := range open {
 		sess.close(reasonShutdown)
 	}
@@ -428,8 +430,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	sess := newSession(s, ws, c, log.With("protocol", cmp.Or(ws.Subprotocol(), "seed")))
 	if !s.track(sess) {
-		sess.close(reasonShutdown)
-		_ = ws.Close()
+		sess.closeNow(reasonShutdown)
 		return
 	}
 	defer s.untrack(sess)

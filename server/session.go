@@ -45,7 +45,7 @@ var (
 	reasonNoPong     = closeReason{websocket.ClosePolicyViolation, "no answer to ping", "no_pong"}
 	reasonRoomFull   = closeReason{websocket.CloseTryAgainLater, "room is full", "room_full"}
 	reasonLeft       = closeReason{websocket.CloseNormalClosure, "", "left"}
-	reasonPeerClosed = closeReason{label: "client_closed"}
+	reasonPeerClosed = closeReason{websocket.CloseNormalClosure, "", "client_closed"} // the echo of the peer's close
 	reasonNetwork    = closeReason{label: "network"}
 )
 
@@ -123,20 +123,39 @@ func (s *session) Event(e room.Event) { s.out.push(e) }
 // Close implements room.Client.
 func (s *session) Close(reason error) { s.close(reasonFor(reason)) }
 
-// close starts closing the connection: it sends the close frame, stops the
-// writer and gives the reader closeGrace to see the peer's answer. The first
-// reason wins.
+// close starts closing the connection; the first reason wins. It only
+// records the reason and signals, so it never blocks: the room calls it
+// from its own goroutine (a takeover, a room closing), and Shutdown for
+// every session at once. The writer sends the close frame once its
+// current write ends (sendClose); a write stuck on a client that does not
+// read is cut short after closeGrace, and the reader gets closeGrace to
+// see the peer's answer.
 func (s *session) close(r closeReason) {
 	s.closeOnce.Do(func() {
 		s.reason = r
 		s.closing.Store(true)
 		deadline := time.Now().Add(closeGrace)
-		if r.code != 0 {
-			_ = s.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(r.code, r.text), deadline)
-		}
+		// On the net.Conn, not gorilla's Conn: both are safe from any
+		// goroutine there, and this one also shortens a write in progress.
+		_ = s.ws.NetConn().SetWriteDeadline(deadline)
 		_ = s.ws.SetReadDeadline(deadline)
 		s.cancel()
 	})
+}
+
+// sendClose writes the close frame of the session's reason. Only the
+// goroutine that writes to the socket calls it, after close: the writer as
+// it stops, or the session's own goroutine while no writer runs.
+func (s *session) sendClose() {
+	if r := s.reason; r.code != 0 {
+		_ = s.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(r.code, r.text), time.Now().Add(closeGrace))
+	}
+}
+
+// closeNow closes from a goroutine that may write: no writer runs yet.
+func (s *session) closeNow(r closeReason) {
+	s.close(r)
+	s.sendClose()
 }
 
 // errControlFlood ends the read loop of a client flooding control frames.
@@ -157,6 +176,10 @@ func (s *session) handleControlFrames() {
 		s.out.answerPing(data)
 		return nil
 	})
+	// Gorilla's close handler echoes the peer's close frame from the
+	// reader, as its ping handler does; readFailed leaves that to the
+	// writer.
+	s.ws.SetCloseHandler(func(int, string) error { return nil })
 	s.ws.SetPongHandler(func(string) error {
 		if !s.flood.Allow() {
 			s.close(reasonFlood)
@@ -187,6 +210,7 @@ func (s *session) serve(join func(room.JoinRequest) (*room.Room, room.Joined, er
 	go func() {
 		defer close(writerDone)
 		s.writeLoop()
+		s.sendClose()
 	}()
 	s.readLoop()
 	s.close(reasonNetwork)
@@ -221,7 +245,7 @@ func (s *session) refuse(err error) {
 	if len(reason.text) > 120 {
 		reason.text = reason.text[:120] // a close frame holds at most 123 bytes of text
 	}
-	s.close(reason)
+	s.closeNow(reason)
 	s.srv.metrics.refused.WithLabelValues(reason.label).Inc()
 	s.log.Debug("join refused", "reason", reason.label, "err", err)
 	// Read until the peer answers the close frame or closeGrace ends.
@@ -351,6 +375,9 @@ func (s *session) writeLoop() {
 			}
 			continue
 		case <-s.out.wake:
+			if s.ctx.Err() != nil {
+				return // closing: the wakeup lost the race to ctx
+			}
 		}
 		s.out.take(&b)
 		if b.coalesced > 0 {
