@@ -34,6 +34,9 @@ const (
 	CodeBadRequest        = "bad_request"
 	CodeRoomFull          = "room_full"
 	CodeServerError       = "server_error"
+	// CodeUnexpectedResume: a resume message anywhere but first on a
+	// connection opened with ?resume=1.
+	CodeUnexpectedResume = "unexpected_resume"
 )
 
 func errorf(code, format string, args ...any) *Error {
@@ -53,6 +56,10 @@ const (
 	MsgPing
 	// MsgResync asks for a full snapshot.
 	MsgResync
+	// MsgResume presents a resume token. It is valid only as the first
+	// message of a connection opened with ?resume=1, so that the token
+	// never travels in a URL, where proxies and servers log it.
+	MsgResume
 )
 
 // ClientMessage is a decoded client message of any protocol.
@@ -68,4 +75,16 @@ type ClientMessage struct {
 	Tick uint64
 	// Time is the client's timestamp of a ping, echoed in the pong.
 	Time uint32
+	// Token is a resume message's token.
+	Token string
+}
+
+// maxToken bounds a resume token; arena's are 22 characters.
+const maxToken = 64
+
+func checkToken(token string) *Error {
+	if token == "" || len(token) > maxToken {
+		return errorf(CodeMalformed, "resume needs a token of 1 to %d bytes", maxToken)
+	}
+	return nil
 }

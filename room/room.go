@@ -442,6 +442,7 @@ func (r *Room) join(req JoinRequest) (Joined, error) {
 			m.client = req.Client
 			m.awaySince = time.Time{}
 			m.head, m.n, m.held = 0, 0, Input{}
+			r.rotateToken(m)
 			r.welcome(m, true)
 			return Joined{Player: m.id, Token: m.token, Resumed: true}, nil
 		}
@@ -465,6 +466,19 @@ func (r *Room) join(req JoinRequest) (Joined, error) {
 	}
 	r.welcome(m, false)
 	return Joined{Player: id, Token: m.token}, nil
+}
+
+// rotateToken gives a resumed player a new token, sent in its welcome, and
+// voids the old one: a token that leaked (a log, a shared screen) works for
+// one resume at most, and not at all once its owner has resumed.
+func (r *Room) rotateToken(m *member) {
+	if r.cfg.OnToken != nil {
+		r.cfg.OnToken(m.token, false)
+	}
+	m.token = newToken()
+	if r.cfg.OnToken != nil {
+		r.cfg.OnToken(m.token, true)
+	}
 }
 
 func (r *Room) welcome(m *member, resumed bool) {

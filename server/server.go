@@ -455,7 +455,18 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		}
 		return s.rooms.Join(sess.ctx, roomName, mode, req)
 	}
-	sess.serve(join, name, q.Get("token"))
+	token := q.Get("token")
+	if token != "" {
+		// Deprecated: the URL is logged by proxies and servers, so the
+		// token goes in a resume message now (?resume=1). Clients written
+		// against protocol v1 as first published still send it here, and
+		// refusing it would turn their reconnects into new players; it
+		// stays for a deprecation window, counted so operators can tell
+		// when nobody uses it any more.
+		s.metrics.deprecated.WithLabelValues("token_query").Inc()
+		log.Debug("deprecated: resume token in the URL; send it in a resume message")
+	}
+	sess.serve(join, name, token, q.Has("resume"))
 }
 
 // admit counts a new connection against the limits, or says why not.

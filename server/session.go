@@ -194,8 +194,17 @@ func (s *session) handleControlFrames() {
 
 // serve joins the player to a room and runs the session until the
 // connection ends.
-func (s *session) serve(join func(room.JoinRequest) (*room.Room, room.Joined, error), name, token string) {
+//
+// With resumeFirst (?resume=1) the join waits for the client's first
+// message, which must be resume with its token: tokens stay out of URLs.
+func (s *session) serve(join func(room.JoinRequest) (*room.Room, room.Joined, error), name, token string, resumeFirst bool) {
 	defer s.cancel()
+	if resumeFirst {
+		var ok bool
+		if token, ok = s.awaitResume(); !ok {
+			return
+		}
+	}
 
 	r, joined, err := join(room.JoinRequest{Client: s, Name: name, Token: token})
 	if err != nil {
@@ -233,6 +242,9 @@ func (s *session) refuse(err error) {
 	case errors.Is(err, room.ErrBadRoomName), errors.Is(err, room.ErrUnknownMode), errors.Is(err, room.ErrWrongMode):
 		code = protocol.CodeBadRequest
 		reason = closeReason{websocket.ClosePolicyViolation, err.Error(), "bad_request"}
+	case errors.Is(err, errNoResume):
+		code = protocol.CodeBadRequest
+		reason = closeReason{websocket.ClosePolicyViolation, fmt.Sprintf("no resume message within %v", s.srv.cfg.HandshakeTimeout), "resume_timeout"}
 	case errors.Is(err, room.ErrShutdown):
 	default:
 		s.log.Error("join failed", "err", err)
@@ -259,33 +271,18 @@ func (s *session) refuse(err error) {
 // readLoop reads client messages until the connection ends.
 func (s *session) readLoop() {
 	cfg := &s.srv.cfg
-	traffic := &s.srv.traffic
-	_ = s.ws.SetReadDeadline(time.Now().Add(cfg.PongTimeout))
+	if !s.closing.Load() { // else close has set a shorter deadline
+		_ = s.ws.SetReadDeadline(time.Now().Add(cfg.PongTimeout))
+	}
 
 	buf := make([]byte, cfg.MaxMessageBytes+1)
 	for {
-		msgType, rd, err := s.ws.NextReader()
+		msgType, data, err := s.nextMessage(buf)
 		if err != nil {
 			s.readFailed(err)
 			return
 		}
-		n, err := io.ReadFull(rd, buf)
-		switch {
-		case err == nil: // read the limit and one byte more: too big
-			s.close(closeReason{websocket.CloseMessageTooBig, fmt.Sprintf("message larger than %d bytes", cfg.MaxMessageBytes), "too_big"})
-			return
-		case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		default:
-			s.readFailed(err)
-			return
-		}
-		traffic.messagesIn.Add(1)
-		traffic.bytesIn.Add(uint64(n))
-		if !s.flood.Allow() {
-			s.close(reasonFlood)
-			return
-		}
-		msg, perr := s.codec.decode(msgType, buf[:n])
+		msg, perr := s.codec.decode(msgType, data)
 		if perr != nil {
 			s.reject(perr)
 			continue
@@ -303,8 +300,74 @@ func (s *session) readLoop() {
 		case protocol.MsgLeave:
 			s.close(reasonLeft)
 			return
+		case protocol.MsgResume:
+			s.reject(&protocol.Error{Code: protocol.CodeUnexpectedResume, Message: "resume must be the first message, on a connection opened with ?resume=1"})
 		}
 	}
+}
+
+// Why nextMessage gave up, once it has closed the session itself.
+var (
+	errTooBig  = errors.New("message too big")
+	errFlooded = errors.New("too many messages")
+)
+
+// nextMessage reads one client message into buf (which holds
+// MaxMessageBytes and one more), counting it and charging the message
+// rate. An error ends the session: a read error, or one of the above.
+func (s *session) nextMessage(buf []byte) (msgType int, data []byte, err error) {
+	cfg := &s.srv.cfg
+	msgType, rd, err := s.ws.NextReader()
+	if err != nil {
+		return 0, nil, err
+	}
+	n, err := io.ReadFull(rd, buf)
+	switch {
+	case err == nil: // read the limit and one byte more: too big
+		s.close(closeReason{websocket.CloseMessageTooBig, fmt.Sprintf("message larger than %d bytes", cfg.MaxMessageBytes), "too_big"})
+		return 0, nil, errTooBig
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+	default:
+		return 0, nil, err
+	}
+	s.srv.traffic.messagesIn.Add(1)
+	s.srv.traffic.bytesIn.Add(uint64(n))
+	if !s.flood.Allow() {
+		s.close(reasonFlood)
+		return 0, nil, errFlooded
+	}
+	return msgType, buf[:n], nil
+}
+
+// errNoResume refuses a connection opened with ?resume=1 that sent no
+// resume message in time.
+var errNoResume = errors.New("no resume message in time")
+
+// awaitResume reads the first message of a connection opened with
+// ?resume=1, which must be resume, within the handshake timeout. It
+// reports false, having refused or closed, if not.
+func (s *session) awaitResume() (token string, ok bool) {
+	_ = s.ws.SetReadDeadline(time.Now().Add(s.srv.cfg.HandshakeTimeout))
+	msgType, data, err := s.nextMessage(make([]byte, s.srv.cfg.MaxMessageBytes+1))
+	var ne net.Error
+	switch {
+	case errors.As(err, &ne) && ne.Timeout():
+		s.refuse(errNoResume)
+		return "", false
+	case err != nil:
+		s.readFailed(err)
+		s.closeNow(reasonNetwork) // sends the frame of readFailed's reason, if any
+		return "", false
+	}
+	msg, perr := s.codec.decode(msgType, data)
+	if perr == nil && msg.Kind != protocol.MsgResume {
+		perr = &protocol.Error{Code: protocol.CodeBadRequest, Message: "a connection opened with ?resume=1 must send resume first"}
+	}
+	if perr != nil {
+		s.refuse(perr)
+		return "", false
+	}
+	return msg.Token, true
 }
 
 // readFailed classifies the error that ended the read loop.
