@@ -55,7 +55,7 @@ func watchStates(ctx context.Context, conn *websocket.Conn) (states int, maxGap 
 // client sending them as fast as it can is closed with 1008 while a player
 // in another room plays on.
 func TestPingFloodIsClosed(t *testing.T) {
-	t.Parallel()
+	// Not parallel: its load would disturb the timing tests that are.
 	srv := arenatest.Start(t, arenatest.Options{})
 	victim := wsDialFrom(t, "127.0.0.2", srv.WSURL+"?room=victim")
 	attacker := wsDialFrom(t, "127.0.0.1", srv.WSURL+"?room=attack")

@@ -351,6 +351,9 @@ func (s *session) awaitResume() (token string, ok bool) {
 	msgType, data, err := s.nextMessage(make([]byte, s.srv.cfg.MaxMessageBytes+1))
 	var ne net.Error
 	switch {
+	case errors.As(err, &ne) && ne.Timeout() && s.closing.Load():
+		s.sendClose() // the deadline was close's: a shutdown, say
+		return "", false
 	case errors.As(err, &ne) && ne.Timeout():
 		s.refuse(errNoResume)
 		return "", false

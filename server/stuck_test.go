@@ -47,7 +47,7 @@ func dialTinyWindow(t *testing.T, url string) *websocket.Conn {
 // room did that from its own goroutine on a takeover, and Shutdown did it
 // for one session after another.
 func TestStuckClientsHoldUpNobody(t *testing.T) {
-	t.Parallel()
+	// Not parallel: its load would disturb the timing tests that are.
 	const tickRate = 100
 	srv := arenatest.Start(t, arenatest.Options{Config: func(c *server.Config) {
 		c.TickRate = tickRate // big states, often: sockets fill in a fraction of a second
