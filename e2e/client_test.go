@@ -3,10 +3,13 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
+	"net/http"
 	"net/url"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -373,5 +376,16 @@ func TestReloadResumesThePlayer(t *testing.T) {
 	}
 	if x, y2 := serverPos(tb, id); x != before || y2 != y {
 		t.Errorf("resumed at %v,%v; want %v,%v", x, y2, before, y)
+	}
+	// The page resumed with a resume message, not with ?token= in the URL
+	// (which the server counts as deprecated).
+	resp, err := http.Get(srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if strings.Contains(string(body), `what="token_query"`) {
+		t.Error("the page put its resume token in the WebSocket URL")
 	}
 }

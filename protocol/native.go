@@ -24,6 +24,7 @@ const (
 	BinPing   byte = 0x02
 	BinResync byte = 0x03
 	BinLeave  byte = 0x04
+	BinResume byte = 0x05
 
 	BinWelcome  byte = 0x81
 	BinSnapshot byte = 0x82
@@ -102,6 +103,14 @@ func ParseBinary(data []byte) (ClientMessage, *Error) {
 		m.Kind = MsgResync
 	case BinLeave:
 		m.Kind = MsgLeave
+	case BinResume:
+		m.Kind = MsgResume
+		m.Token = r.string()
+		if r.err == nil {
+			if err := checkToken(m.Token); err != nil {
+				return ClientMessage{}, err
+			}
+		}
 	default:
 		return ClientMessage{}, errorf(CodeUnknownType, "unknown message type %#02x", data[0])
 	}
@@ -120,6 +129,12 @@ func AppendBinaryInput(dst []byte, seq uint32, b game.Buttons, tick uint64) []by
 	dst = binary.AppendUvarint(dst, uint64(seq))
 	dst = append(dst, byte(b))
 	return binary.AppendUvarint(dst, tick)
+}
+
+// AppendBinaryResume appends a client's resume message: the first message
+// of a connection opened with ?resume=1.
+func AppendBinaryResume(dst []byte, token string) []byte {
+	return appendString(append(dst, BinResume), token)
 }
 
 // AppendBinaryPing appends a client's ping.

@@ -15,6 +15,7 @@ type nativeJSONMessage struct {
 	Buttons *uint64 `json:"buttons"`
 	Tick    uint64  `json:"tick"`
 	Time    uint32  `json:"time"`
+	Token   *string `json:"token"`
 }
 
 // ParseNativeJSON decodes one text message from an arena.v1.json client.
@@ -54,6 +55,8 @@ func ParseNativeJSON(data []byte) (ClientMessage, *Error) {
 		return ClientMessage{Kind: MsgResync}, nil
 	case "leave":
 		return ClientMessage{Kind: MsgLeave}, nil
+	case "resume":
+		return parseResume(m.Token)
 	}
 	t, _ := json.Marshal(*m.T)
 	return ClientMessage{}, errorf(CodeUnknownType, "unknown message type %s", truncate(t))
@@ -178,4 +181,16 @@ func AppendJSONError(dst []byte, e *Error) []byte {
 // AppendJSONNotice appends a notice of arena.v1.json.
 func AppendJSONNotice(dst []byte, code, message string) []byte {
 	return appendCodeMessage(dst, "t", "notice", code, message)
+}
+
+// parseResume checks the token of a JSON resume message (both JSON
+// protocols).
+func parseResume(token *string) (ClientMessage, *Error) {
+	if token == nil {
+		return ClientMessage{}, errorf(CodeMalformed, `resume needs a "token" string`)
+	}
+	if err := checkToken(*token); err != nil {
+		return ClientMessage{}, err
+	}
+	return ClientMessage{Kind: MsgResume, Token: *token}, nil
 }

@@ -37,6 +37,9 @@ const (
 	CodeTooManySeats      = "too_many_seats" // the address holds as many players as it may
 	CodeTooManyRooms      = "too_many_rooms" // the server holds as many rooms as it may
 	CodeRateLimited       = "rate_limited"   // rooms created too fast from this address
+	// CodeUnexpectedResume: a resume message anywhere but first on a
+	// connection opened with ?resume=1.
+	CodeUnexpectedResume = "unexpected_resume"
 )
 
 func errorf(code, format string, args ...any) *Error {
@@ -56,6 +59,10 @@ const (
 	MsgPing
 	// MsgResync asks for a full snapshot.
 	MsgResync
+	// MsgResume presents a resume token. It is valid only as the first
+	// message of a connection opened with ?resume=1, so that the token
+	// never travels in a URL, where proxies and servers log it.
+	MsgResume
 )
 
 // ClientMessage is a decoded client message of any protocol.
@@ -71,4 +78,16 @@ type ClientMessage struct {
 	Tick uint64
 	// Time is the client's timestamp of a ping, echoed in the pong.
 	Time uint32
+	// Token is a resume message's token.
+	Token string
+}
+
+// maxToken bounds a resume token; arena's are 22 characters.
+const maxToken = 64
+
+func checkToken(token string) *Error {
+	if token == "" || len(token) > maxToken {
+		return errorf(CodeMalformed, "resume needs a token of 1 to %d bytes", maxToken)
+	}
+	return nil
 }

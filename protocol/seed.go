@@ -21,12 +21,15 @@ import (
 //	server → client  {"type":"notice","code":"…","message":"…"}
 //	init carries "token" (to resume after a dropped connection) and "room".
 //	client → server  {"type":"leave"}: leave for good, no resume.
+//	client → server  {"type":"resume","token":"…"}: first message of a
+//	                 connection opened with ?resume=1.
 
 // seedMessage is a client message of the seed protocol. Fields are kept raw
 // so that a wrong type ("type": 3) is told apart from a missing field.
 type seedMessage struct {
 	Type      json.RawMessage `json:"type"`
 	Direction json.RawMessage `json:"direction"`
+	Token     json.RawMessage `json:"token"`
 }
 
 // seedMoves are the moves exactly as the seed's client sends them, twenty
@@ -66,8 +69,14 @@ func ParseSeed(data []byte) (ClientMessage, *Error) {
 	case "move":
 	case "leave":
 		return ClientMessage{Kind: MsgLeave}, nil
+	case "resume":
+		var token *string
+		if t, ok := jsonString(m.Token); ok {
+			token = &t
+		}
+		return parseResume(token)
 	default:
-		return ClientMessage{}, errorf(CodeUnknownType, "unknown message type %s; this protocol accepts \"move\" and \"leave\"", truncate(m.Type))
+		return ClientMessage{}, errorf(CodeUnknownType, "unknown message type %s; this protocol accepts \"move\", \"leave\" and a first \"resume\"", truncate(m.Type))
 	}
 	dir, ok := jsonString(m.Direction)
 	if !ok {

@@ -488,6 +488,7 @@ func (r *Room) join(req JoinRequest) (Joined, error) {
 			m.client = req.Client
 			m.awaySince = time.Time{}
 			m.queue, m.held = inputRing{}, Input{}
+			r.rotateToken(m)
 			r.welcome(m, true)
 			return Joined{Player: m.id, Token: m.token, Resumed: true}, nil
 		}
@@ -566,6 +567,19 @@ func (r *Room) evictAway(addr string) bool {
 	}
 	r.remove(oldest)
 	return true
+}
+
+// rotateToken gives a resumed player a new token, sent in its welcome, and
+// voids the old one: a token that leaked (a log, a shared screen) works for
+// one resume at most, and not at all once its owner has resumed.
+func (r *Room) rotateToken(m *member) {
+	if r.cfg.OnToken != nil {
+		r.cfg.OnToken(m.token, false)
+	}
+	m.token = newToken()
+	if r.cfg.OnToken != nil {
+		r.cfg.OnToken(m.token, true)
+	}
 }
 
 func (r *Room) welcome(m *member, resumed bool) {

@@ -381,8 +381,11 @@ func TestResume(t *testing.T) {
 		time.Sleep(10 * time.Second)
 		a2 := &fakeClient{}
 		j2 := join(t, r, a2, ja.Token)
-		if !j2.Resumed || j2.Player != ja.Player || j2.Token != ja.Token {
-			t.Fatalf("resume gave %+v; want player %d resumed", j2, ja.Player)
+		if !j2.Resumed || j2.Player != ja.Player || j2.Token == ja.Token || len(j2.Token) < 22 {
+			t.Fatalf("resume gave %+v; want player %d resumed with a new token", j2, ja.Player)
+		}
+		if w, ok := a2.eventList()[0].(Welcome); !ok || w.Token != j2.Token {
+			t.Errorf("welcome %+v; want the new token %q", a2.eventList()[0], j2.Token)
 		}
 		time.Sleep(50 * time.Millisecond)
 		synctest.Wait()
@@ -457,6 +460,10 @@ func TestTakeover(t *testing.T) {
 		}
 		if r.Stats().Players != 1 {
 			t.Errorf("players = %d; want 1", r.Stats().Players)
+		}
+		// The token was rotated: the old one no longer takes the player.
+		if jc := join(t, r, &fakeClient{}, ja.Token); jc.Resumed || jc.Player == ja.Player {
+			t.Errorf("the old token resumed again after a takeover: %+v", jc)
 		}
 	})
 }

@@ -148,7 +148,10 @@ const MaxNameLength = 16
 // as markup.
 func nickname(name string) (string, error) {
 	name = strings.TrimSpace(name)
-	if !utf8.ValidString(name) || utf8.RuneCountInString(name) > MaxNameLength {
+	if !utf8.ValidString(name) {
+		return "", &protocol.Error{Code: protocol.CodeBadRequest, Message: "names must be valid UTF-8"}
+	}
+	if utf8.RuneCountInString(name) > MaxNameLength {
 		return "", &protocol.Error{Code: protocol.CodeBadRequest, Message: fmt.Sprintf("names are at most %d characters", MaxNameLength)}
 	}
 	for _, r := range name {

@@ -24,6 +24,7 @@ type metrics struct {
 	inputsDropped    *prometheus.CounterVec // by reason
 	tickSeconds      prometheus.Histogram
 	tickOverruns     prometheus.Counter
+	deprecated       *prometheus.CounterVec // by what
 }
 
 func newMetrics(rooms func() []room.Stats, t *traffic, connections func() int) *metrics {
@@ -45,6 +46,7 @@ func newMetrics(rooms func() []room.Stats, t *traffic, connections func() int) *
 	m.connectionsTotal = counter("connections_total", "WebSocket sessions started.")
 	m.refused = counterVec("connections_refused_total", "Connections refused before or at joining, by reason.", "reason")
 	m.disconnects = counterVec("disconnects_total", "Sessions ended, by reason.", "reason")
+	m.deprecated = counterVec("deprecated_requests_total", "Requests that used a deprecated form (token_query: ?token= in the WebSocket URL).", "what")
 	trafficCounter := func(name, help string, v *atomic.Uint64) {
 		f(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "arena", Name: name, Help: help},
 			func() float64 { return float64(v.Load()) }))

@@ -21,6 +21,11 @@ type outbox struct {
 	overflow  bool
 	coalesced uint64
 	wake      chan struct{}
+	// The payload of the newest ping frame not yet answered. RFC 6455
+	// lets an endpoint answer only the most recent of several pings.
+	ping    [125]byte
+	pingLen int
+	hasPing bool
 }
 
 func newOutbox(maxEvents int) *outbox {
@@ -53,6 +58,16 @@ func (o *outbox) push(e any) bool {
 	return ok
 }
 
+// answerPing asks the writer to answer a ping frame with a pong carrying
+// data (at most 125 bytes, as every control frame).
+func (o *outbox) answerPing(data string) {
+	o.mu.Lock()
+	o.pingLen = copy(o.ping[:], data)
+	o.hasPing = true
+	o.mu.Unlock()
+	o.signal()
+}
+
 func (o *outbox) signal() {
 	select {
 	case o.wake <- struct{}{}:
@@ -67,6 +82,8 @@ type batch struct {
 	hasState  bool
 	overflow  bool
 	coalesced uint64 // states replaced since the previous take
+	ping      []byte // answer with a pong frame carrying this
+	hasPing   bool
 }
 
 // take empties the outbox into b, reusing b's event slice.
@@ -79,5 +96,7 @@ func (o *outbox) take(b *batch) {
 	o.state, o.hasState = room.State{}, false
 	b.overflow = o.overflow
 	b.coalesced, o.coalesced = o.coalesced, 0
+	b.ping = append(b.ping[:0], o.ping[:o.pingLen]...)
+	b.hasPing, o.hasPing = o.hasPing, false
 	o.mu.Unlock()
 }

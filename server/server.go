@@ -422,6 +422,8 @@ func (s *Server) Shutdown(ctx context.Context) {
 	}
 	s.mu.Unlock()
 	s.log.Info("shutting down", "connections", len(open))
+	// close only signals each session's writer, so one client that does
+	// not read holds up nobody; they all close at once.
 	for _, sess := range open {
 		sess.close(reasonShutdown)
 	}
@@ -503,6 +505,9 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return // the upgrader has answered with an HTTP error
 	}
+	// The connection is hijacked: nothing else will ever close it, so every
+	// way out of here must.
+	defer ws.Close()
 	// http.Server's read and write timeouts left deadlines on the
 	// connection; from here the session sets its own.
 	_ = ws.NetConn().SetDeadline(time.Time{})
@@ -518,14 +523,19 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	sess := newSession(s, ws, c, log.With("protocol", cmp.Or(ws.Subprotocol(), "seed")))
 	if !s.track(sess) {
-		sess.close(reasonShutdown)
-		_ = ws.Close()
+		sess.closeNow(reasonShutdown)
 		return
 	}
 	defer s.untrack(sess)
 	s.metrics.connectionsTotal.Inc()
 
-	q := r.URL.Query()
+	// r.URL.Query drops pairs it cannot parse, which turned ?room=%zz into
+	// a silent join of the default room.
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		sess.refuse(&protocol.Error{Code: protocol.CodeBadRequest, Message: "malformed query string: " + err.Error()})
+		return
+	}
 	name, err := nickname(q.Get("name"))
 	if err != nil {
 		sess.refuse(err)
@@ -539,7 +549,18 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		}
 		return s.rooms.Join(sess.ctx, roomName, mode, req)
 	}
-	sess.serve(join, name, q.Get("token"))
+	token := q.Get("token")
+	if token != "" {
+		// Deprecated: the URL is logged by proxies and servers, so the
+		// token goes in a resume message now (?resume=1). Clients written
+		// against protocol v1 as first published still send it here, and
+		// refusing it would turn their reconnects into new players; it
+		// stays for a deprecation window, counted so operators can tell
+		// when nobody uses it any more.
+		s.metrics.deprecated.WithLabelValues("token_query").Inc()
+		log.Debug("deprecated: resume token in the URL; send it in a resume message")
+	}
+	sess.serve(join, name, token, q.Has("resume"))
 }
 
 // admit counts a new connection against the limits, or says why not.

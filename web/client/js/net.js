@@ -1,9 +1,11 @@
 // net.js — the connection to the server: a WebSocket speaking arena.v1.bin,
 // reconnected with backoff after an unexpected close and resumed with the
 // session token kept in sessionStorage, so a reload or a dropped network
-// brings the same player back.
+// brings the same player back. The token never goes in the URL (proxies
+// log URLs): the URL only says ?resume=1, and the token follows in the
+// first message. The server gives a new token on every resume.
 
-import { SUBPROTOCOL, decode, encodeInput, encodePing, encodeResync, encodeLeave } from './protocol.js';
+import { SUBPROTOCOL, decode, encodeInput, encodePing, encodeResync, encodeLeave, encodeResume } from './protocol.js';
 
 const SESSION_KEY = 'arena.session';
 const TAKEN_OVER = 4001;
@@ -42,15 +44,23 @@ export class Connection {
     this.open();
   }
 
-  url() {
+  // resumeToken is the saved token if it belongs to the target, else ''.
+  resumeToken() {
+    const t = this.target;
+    const s = savedSession();
+    return s && s.token && (!t.room || s.room === t.room) && !t.mode ? s.token : '';
+  }
+
+  // url names the room, mode and name; with resume set it asks the server
+  // to wait for a resume message before joining.
+  url(resume) {
     const u = new URL('/ws', location.href);
     u.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
     const t = this.target;
     if (t.room) u.searchParams.set('room', t.room);
     if (t.mode) u.searchParams.set('mode', t.mode); // with a room: create it in this mode
     if (t.name) u.searchParams.set('name', t.name);
-    const s = savedSession();
-    if (s && s.token && (!t.room || s.room === t.room) && !t.mode) u.searchParams.set('token', s.token);
+    if (resume) u.searchParams.set('resume', '1');
     return u.toString();
   }
 
@@ -58,10 +68,12 @@ export class Connection {
     this.cancelRetry();
     this.closeSocket();
     this.h.onStatus(this.attempt ? 'reconnecting' : 'connecting');
-    const ws = new WebSocket(this.url(), SUBPROTOCOL);
+    const token = this.resumeToken();
+    const ws = new WebSocket(this.url(token !== ''), SUBPROTOCOL);
     ws.binaryType = 'arraybuffer';
     this.ws = ws;
     ws.onopen = () => {
+      if (token) ws.send(encodeResume(token)); // must be the first message
       this.attempt = 0;
       this.h.onStatus('connected');
       this.ping();

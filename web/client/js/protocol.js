@@ -4,7 +4,7 @@
 
 export const SUBPROTOCOL = 'arena.v1.bin';
 
-const C_INPUT = 0x01, C_PING = 0x02, C_RESYNC = 0x03, C_LEAVE = 0x04;
+const C_INPUT = 0x01, C_PING = 0x02, C_RESYNC = 0x03, C_LEAVE = 0x04, C_RESUME = 0x05;
 export const WELCOME = 0x81, SNAPSHOT = 0x82, PONG = 0x83, ERROR = 0x84, NOTICE = 0x85;
 
 export const FLAG_IT = 1;
@@ -34,6 +34,16 @@ export function encodePing(time) {
   b[0] = C_PING;
   new DataView(b.buffer).setUint32(1, time >>> 0, true);
   return b;
+}
+
+// encodeResume presents a resume token: the first message of a connection
+// opened with ?resume=1, so that the token never appears in a URL.
+export function encodeResume(token) {
+  const bytes = new TextEncoder().encode(token);
+  const out = [C_RESUME];
+  pushUvarint(out, bytes.length);
+  for (const b of bytes) out.push(b);
+  return new Uint8Array(out);
 }
 
 export const encodeResync = () => new Uint8Array([C_RESYNC]);
