@@ -117,6 +117,19 @@ func TestHelpAndREADMEListEveryOption(t *testing.T) {
 			t.Errorf("README.md's options table lacks -%s", name)
 		}
 	}
+	// The table's defaults are the flags' own, as -h prints them.
+	defaults := map[string]string{}
+	for _, m := range regexp.MustCompile(`(?m)^  -([a-z-]+)\t.*\n.*\(default "?([^")]*)"?\)$`).FindAllStringSubmatch(help.String(), -1) {
+		defaults[m[1]] = m[2]
+	}
+	if len(defaults) < 10 {
+		t.Fatalf("found the defaults of only %v in -h", defaults)
+	}
+	for _, m := range regexp.MustCompile("(?m)^\\| `-([a-z-]+)` \\| [^|]* \\| ([^|]*) \\|").FindAllStringSubmatch(string(readme), -1) {
+		if want, ok := defaults[m[1]]; ok && strings.Trim(strings.TrimSpace(m[2]), "`") != want {
+			t.Errorf("README.md says -%s defaults to %q; it is %q", m[1], strings.TrimSpace(m[2]), want)
+		}
+	}
 }
 
 // TestSignalClosesConnectionsAndExitsZero runs the real binary's main in a
