@@ -104,6 +104,18 @@ type Config struct {
 	TickRate int
 }
 
+// Presence is implemented by games that want to know when a player's
+// connection drops and when it comes back: to freeze the avatar, hand its
+// role to someone else, or tell the others. Away is called when the
+// connection drops and the room keeps the player for its resume grace;
+// Back when the player resumes within it. A player who never comes back
+// gets Leave, as one who leaves on purpose does (without Away first). A
+// takeover by another connection of the same player is neither.
+type Presence interface {
+	Away(id PlayerID)
+	Back(id PlayerID)
+}
+
 // Game is the rules of one game mode. A room calls its methods from one
 // goroutine only; implementations need no locking.
 type Game interface {

@@ -476,19 +476,26 @@ func (r *Room) handle(c command) {
 		m.client = nil
 		m.awaySince = time.Now()
 		m.queue, m.held = inputRing{}, Input{}
+		if p, ok := r.game.(game.Presence); ok {
+			p.Away(m.id)
+		}
 	}
 }
 
 func (r *Room) join(req JoinRequest) (Joined, error) {
 	if req.Token != "" {
 		if m := r.memberByToken(req.Token); m != nil {
-			if m.client != nil {
+			wasAway := m.client == nil
+			if !wasAway {
 				m.client.Close(ErrTakenOver)
 			}
 			m.client = req.Client
 			m.awaySince = time.Time{}
 			m.queue, m.held = inputRing{}, Input{}
 			r.rotateToken(m)
+			if p, ok := r.game.(game.Presence); ok && wasAway {
+				p.Back(m.id)
+			}
 			r.welcome(m, true)
 			return Joined{Player: m.id, Token: m.token, Resumed: true}, nil
 		}

@@ -3,6 +3,7 @@ package room
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"sync"
@@ -594,6 +595,66 @@ func TestSeatsPerAddress(t *testing.T) {
 		}
 		if _, err := r.Join(context.Background(), JoinRequest{Client: &fakeClient{}, Token: "", Addr: "a"}); !errors.Is(err, ErrTooManySeats) {
 			t.Errorf("after the eviction the address is at its limit again: %v", err)
+		}
+	})
+}
+
+// presenceGame records, on the room's goroutine, what Presence is told.
+type presenceGame struct {
+	*dots.Dots
+	calls chan string
+}
+
+func (g presenceGame) Away(id game.PlayerID) { g.calls <- fmt.Sprintf("away %d", id) }
+func (g presenceGame) Back(id game.PlayerID) { g.calls <- fmt.Sprintf("back %d", id) }
+func (g presenceGame) Leave(id game.PlayerID) {
+	g.calls <- fmt.Sprintf("leave %d", id)
+	g.Dots.Leave(id)
+}
+
+var _ game.Presence = presenceGame{}
+
+func TestGameIsToldOfAwayAndBack(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		calls := make(chan string, 16)
+		mode := game.Mode{Name: "presence", New: func(cfg game.Config) game.Game { return presenceGame{dots.New(cfg), calls} }}
+		r, _ := startRoom(t, Config{Mode: mode, ResumeGrace: 20 * time.Second})
+		next := func() string {
+			synctest.Wait()
+			select {
+			case c := <-calls:
+				return c
+			default:
+				return "nothing"
+			}
+		}
+		a := &fakeClient{}
+		ja := join(t, r, a, "")
+		r.Leave(ja.Player, a, false) // the connection dropped
+		if got, want := next(), fmt.Sprintf("away %d", ja.Player); got != want {
+			t.Fatalf("after a drop the game heard %q; want %q", got, want)
+		}
+		a2 := &fakeClient{}
+		j2 := join(t, r, a2, ja.Token)
+		if got, want := next(), fmt.Sprintf("back %d", ja.Player); got != want {
+			t.Fatalf("after a resume the game heard %q; want %q", got, want)
+		}
+		// A takeover is neither away nor back.
+		join(t, r, &fakeClient{}, j2.Token)
+		if got := next(); got != "nothing" {
+			t.Fatalf("after a takeover the game heard %q; want nothing", got)
+		}
+		// A drop that is never resumed ends in Leave.
+		r.Leave(ja.Player, a2, false) // a2 was taken over: ignored
+		b := &fakeClient{}
+		jb := join(t, r, b, "")
+		r.Leave(jb.Player, b, false)
+		if got, want := next(), fmt.Sprintf("away %d", jb.Player); got != want {
+			t.Fatalf("heard %q; want %q", got, want)
+		}
+		time.Sleep(21 * time.Second)
+		if got, want := next(), fmt.Sprintf("leave %d", jb.Player); got != want {
+			t.Fatalf("after the grace the game heard %q; want %q", got, want)
 		}
 	})
 }
