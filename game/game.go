@@ -116,6 +116,18 @@ type Presence interface {
 	Back(id PlayerID)
 }
 
+// Persistent is implemented by games whose whole state can be saved and
+// restored: a room moves to another process with it, and a crashed one is
+// restored from its last checkpoint. Export returns the state in a form of
+// the game's choosing; Import replaces the state of a fresh game with one
+// Export returned, or fails and changes nothing. The room's random source
+// is saved beside it, so that a restored game goes on exactly as the
+// original would have.
+type Persistent interface {
+	Export() ([]byte, error)
+	Import(state []byte) error
+}
+
 // Game is the rules of one game mode. A room calls its methods from one
 // goroutine only; implementations need no locking.
 type Game interface {
