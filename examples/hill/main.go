@@ -4,23 +4,18 @@
 //	go run ./examples/hill
 //
 // then open http://127.0.0.1:8765/?mode=hill (or join mode "hill" from the
-// lobby). Stand on the hill in the middle: every second there scores.
+// lobby). Stand on the hill in the middle: every second there scores. The
+// server is arena's own, through arena.Main: it takes every option of
+// cmd/arena (go run ./examples/hill -h), PORT among them.
 package main
 
 import (
-	"context"
-	"log/slog"
-	"net"
-	"os"
-	"os/signal"
 	"slices"
-	"syscall"
 
+	"github.com/arena-server/arena"
 	"github.com/arena-server/arena/game"
 	"github.com/arena-server/arena/games/dots"
 	"github.com/arena-server/arena/games/tag"
-	"github.com/arena-server/arena/server"
-	"github.com/arena-server/arena/web"
 )
 
 // The hill is a circle in the middle of the field.
@@ -102,25 +97,7 @@ func (h *Hill) World() game.World { return game.World{Width: dots.Size, Height: 
 
 func byID(p player, id game.PlayerID) int { return int(int64(p.id) - int64(id)) }
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	cfg := server.DefaultConfig()
-	cfg.Modes = []game.Mode{dots.Mode, tag.Mode, Mode}
-	cfg.Static = web.FS()
-	srv, err := server.New(cfg)
-	if err != nil {
-		slog.Error("config", "err", err)
-		os.Exit(2)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:8765")
-	if err != nil {
-		slog.Error("listen", "err", err)
-		os.Exit(1)
-	}
-	slog.Info("hill example on http://127.0.0.1:8765/?mode=hill")
-	if err := srv.Serve(ctx, ln); err != nil {
-		slog.Error("serve", "err", err)
-		os.Exit(1)
-	}
-}
+// main serves the hill next to the built-in modes, dots (the default) and
+// tag, as a complete server: every flag and environment variable of
+// cmd/arena (-h lists them), PORT, signals, metrics and the admin page.
+func main() { arena.Main(dots.Mode, tag.Mode, Mode) }

@@ -2,10 +2,32 @@ package main
 
 import (
 	"math/rand/v2"
+	"os"
 	"testing"
 
 	"github.com/arena-server/arena/game"
+	"github.com/arena-server/arena/internal/arenatest"
 )
+
+// TestMain lets a test run the example's main in a child process.
+func TestMain(m *testing.M) {
+	if os.Getenv(arenatest.RunMainEnv) == "1" {
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// TestServedNextToTheBuiltInModes runs the example's main, on the port PORT
+// names as a hosting platform would set it, and asks it for its modes.
+func TestServedNextToTheBuiltInModes(t *testing.T) {
+	_, addr := arenatest.StartMain(t, []string{"PORT=0"}, "-host", "127.0.0.1")
+	if got, want := arenatest.ModeList(arenatest.Modes(t, addr)), "dots* tag hill"; got != want {
+		t.Errorf("GET /api/modes lists %q; want %q", got, want)
+	}
+	c := arenatest.Dial(t, "ws://"+addr+"/?mode=hill", nil)
+	c.Init()
+}
 
 func TestStandingOnTheHillScores(t *testing.T) {
 	h := Mode.New(game.Config{Rand: rand.New(rand.NewPCG(1, 2)), TickRate: 20}).(*Hill)

@@ -1,0 +1,128 @@
+package arena
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(vars map[string]string) func(string) string {
+	return func(k string) string { return vars[k] }
+}
+
+func TestPortFromFlagEnvAndPORT(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		want int
+	}{
+		{nil, nil, 8765},
+		{nil, map[string]string{"PORT": "9000"}, 9000},
+		{nil, map[string]string{"PORT": "9000", "ARENA_PORT": "9001"}, 9001},
+		{[]string{"-port", "9002"}, map[string]string{"PORT": "9000", "ARENA_PORT": "9001"}, 9002},
+	} {
+		o, err := parseOptions(tc.args, env(tc.env), &bytes.Buffer{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o.port != tc.want {
+			t.Errorf("args %v env %v: port %d; want %d", tc.args, tc.env, o.port, tc.want)
+		}
+	}
+}
+
+func TestEveryFlagHasAnEnvironmentVariable(t *testing.T) {
+	o, err := parseOptions(nil, env(map[string]string{
+		"ARENA_TICK_RATE":       "30",
+		"ARENA_ALLOWED_ORIGINS": "https://a.example, https://b.example",
+		"ARENA_RESUME_GRACE":    "5s",
+	}), &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.server.TickRate != 30 || o.server.ResumeGrace != 5*time.Second || len(o.server.AllowedOrigins) != 2 {
+		t.Errorf("environment not applied: %+v", o.server)
+	}
+	if _, err := parseOptions(nil, env(map[string]string{"ARENA_TICK_RATE": "fast"}), &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "ARENA_TICK_RATE") {
+		t.Errorf("bad environment value: %v; want an error naming the variable", err)
+	}
+}
+
+// flagNames lists every flag arena defines.
+func flagNames(t *testing.T) []string {
+	var help bytes.Buffer
+	if _, err := parseOptions([]string{"-h"}, env(nil), &help); err != flag.ErrHelp {
+		t.Fatalf("-h: %v", err)
+	}
+	var names []string
+	for _, m := range regexp.MustCompile(`(?m)^  -([a-z-]+)\s`).FindAllStringSubmatch(help.String(), -1) {
+		names = append(names, m[1])
+	}
+	if len(names) < 10 {
+		t.Fatalf("-h listed only %v:\n%s", names, help.String())
+	}
+	return names
+}
+
+func TestHelpAndREADMEListEveryOption(t *testing.T) {
+	var help bytes.Buffer
+	parseOptions([]string{"-h"}, env(nil), &help)
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range flagNames(t) {
+		if name != "version" && !strings.Contains(help.String(), envName(name)) {
+			t.Errorf("-h does not name the environment variable of -%s", name)
+		}
+		if !strings.Contains(string(readme), "`-"+name+"`") {
+			t.Errorf("README.md's options table lacks -%s", name)
+		}
+	}
+	// The table's defaults are the flags' own, as -h prints them.
+	defaults := map[string]string{}
+	for _, m := range regexp.MustCompile(`(?m)^  -([a-z-]+)\t.*\n.*\(default "?([^")]*)"?\)$`).FindAllStringSubmatch(help.String(), -1) {
+		defaults[m[1]] = m[2]
+	}
+	if len(defaults) < 10 {
+		t.Fatalf("found the defaults of only %v in -h", defaults)
+	}
+	for _, m := range regexp.MustCompile("(?m)^\\| `-([a-z-]+)` \\| [^|]* \\| ([^|]*) \\|").FindAllStringSubmatch(string(readme), -1) {
+		if want, ok := defaults[m[1]]; ok && strings.Trim(strings.TrimSpace(m[2]), "`") != want {
+			t.Errorf("README.md says -%s defaults to %q; it is %q", m[1], strings.TrimSpace(m[2]), want)
+		}
+	}
+}
+
+func TestConfigurationErrorsSayWhatToFix(t *testing.T) {
+	for _, tc := range []struct {
+		args    []string
+		env     map[string]string
+		want    []string
+		notWant string
+	}{
+		{nil, map[string]string{"PORT": "abc"}, []string{`PORT="abc"`}, "ARENA_PORT"},
+		{nil, map[string]string{"ARENA_PORT": "abc"}, []string{`ARENA_PORT="abc"`}, ""},
+		{[]string{"-resume-grace", "5"}, nil, []string{"-resume-grace", "unit", "5s"}, ""},
+		{nil, map[string]string{"ARENA_PING_INTERVAL": "2"}, []string{"ARENA_PING_INTERVAL", "unit", "2s"}, ""},
+		{[]string{"-write-timeout", "soon"}, nil, []string{"-write-timeout", "5s"}, ""},
+	} {
+		_, err := parseOptions(tc.args, env(tc.env), &bytes.Buffer{})
+		if err == nil {
+			t.Errorf("args %v env %v accepted", tc.args, tc.env)
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("args %v env %v: %q does not say %q", tc.args, tc.env, err, w)
+			}
+		}
+		if tc.notWant != "" && strings.Contains(err.Error(), tc.notWant) {
+			t.Errorf("args %v env %v: %q blames %s", tc.args, tc.env, err, tc.notWant)
+		}
+	}
+}
