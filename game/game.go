@@ -120,9 +120,9 @@ type Presence interface {
 // restored: a room moves to another process with it, and a crashed one is
 // restored from its last checkpoint. Export returns the state in a form of
 // the game's choosing; Import replaces the state of a fresh game with one
-// Export returned, or fails and changes nothing. The room's random source
-// is saved beside it, so that a restored game goes on exactly as the
-// original would have.
+// Export returned, or fails and changes nothing. The random source is not
+// part of the state: whoever restores a game restores Config.Rand's source
+// beside it, and then the game goes on exactly as the original would have.
 type Persistent interface {
 	Export() ([]byte, error)
 	Import(state []byte) error
