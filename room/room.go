@@ -79,8 +79,8 @@ type Metrics struct {
 	InboxFull interface{ Inc() }
 }
 
-// Input is a control message from a client, as the room queues it.
-type Input struct {
+// ClientInput is a control message from a client, as the room queues it.
+type ClientInput struct {
 	// Seq numbers inputs of the native protocol; higher is newer. Zero for
 	// clients that do not number their inputs.
 	Seq uint32
@@ -166,7 +166,7 @@ type member struct {
 	client    Client // nil while away
 	awaySince time.Time
 	queue     inputRing
-	held      Input
+	held      ClientInput
 	ack       uint32
 	lastSeq   uint32
 }
@@ -201,7 +201,7 @@ type inbound struct {
 
 // inputRing holds the newest inputDepth inputs pushed into it, oldest first.
 type inputRing struct {
-	buf     [inputDepth]Input
+	buf     [inputDepth]ClientInput
 	head, n int
 }
 
@@ -310,7 +310,7 @@ func (r *Room) Join(ctx context.Context, req JoinRequest) (Joined, error) {
 // never blocks. A connection that has sent inputDepth inputs since the last
 // tick loses its own oldest one (counted as superseded): the room would
 // supersede it anyway, and no other player's input is lost for it.
-func (r *Room) Input(id game.PlayerID, c Client, in Input) {
+func (r *Room) Input(id game.PlayerID, c Client, in ClientInput) {
 	key := sender{player: id, client: c}
 	r.inputMu.Lock()
 	i, ok := r.senders[key]
@@ -475,7 +475,7 @@ func (r *Room) handle(c command) {
 		}
 		m.client = nil
 		m.awaySince = time.Now()
-		m.queue, m.held = inputRing{}, Input{}
+		m.queue, m.held = inputRing{}, ClientInput{}
 		if p, ok := r.game.(game.Presence); ok {
 			p.Away(m.id)
 		}
@@ -491,7 +491,7 @@ func (r *Room) join(req JoinRequest) (Joined, error) {
 			}
 			m.client = req.Client
 			m.awaySince = time.Time{}
-			m.queue, m.held = inputRing{}, Input{}
+			m.queue, m.held = inputRing{}, ClientInput{}
 			r.rotateToken(m)
 			if p, ok := r.game.(game.Presence); ok && wasAway {
 				p.Back(m.id)
@@ -734,7 +734,7 @@ func cmpMember(m *member, id game.PlayerID) int {
 
 // push queues an input, superseding the oldest if the queue is full. It
 // reports false if an input was dropped.
-func (m *member) push(in Input) bool {
+func (m *member) push(in ClientInput) bool {
 	if in.Seq != 0 {
 		if in.Seq <= m.lastSeq {
 			return true // a duplicate or out of order: the newer one is queued
@@ -746,7 +746,7 @@ func (m *member) push(in Input) bool {
 
 // push appends an input, superseding the oldest if the ring is full. It
 // reports false if an input was dropped.
-func (q *inputRing) push(in Input) bool {
+func (q *inputRing) push(in ClientInput) bool {
 	kept := true
 	if q.n == inputDepth {
 		q.head = (q.head + 1) % inputDepth
@@ -759,15 +759,15 @@ func (q *inputRing) push(in Input) bool {
 }
 
 // peek returns the oldest input, if any.
-func (q *inputRing) peek() (Input, bool) {
+func (q *inputRing) peek() (ClientInput, bool) {
 	if q.n == 0 {
-		return Input{}, false
+		return ClientInput{}, false
 	}
 	return q.buf[q.head], true
 }
 
 // pop removes and returns the oldest input, if any.
-func (q *inputRing) pop() (Input, bool) {
+func (q *inputRing) pop() (ClientInput, bool) {
 	in, ok := q.peek()
 	if ok {
 		q.head = (q.head + 1) % inputDepth
@@ -787,7 +787,7 @@ func inc(c interface{ Inc() }) {
 // move).
 func (m *member) next(tick uint64) game.Buttons {
 	if m.held.Once {
-		m.held = Input{}
+		m.held = ClientInput{}
 	}
 	if in, ok := m.queue.peek(); ok && in.Tick <= tick {
 		m.held, _ = m.queue.pop()

@@ -92,7 +92,7 @@ func benchRoom(tb testing.TB, n, tickRate int) (*Room, []*benchClient, func()) {
 			tb.Fatalf("join %d: %v", i, err)
 		}
 		c.id = j.Player
-		r.Input(c.id, c, Input{Buttons: keys[i%len(keys)]})
+		r.Input(c.id, c, ClientInput{Buttons: keys[i%len(keys)]})
 		clients[i] = c
 	}
 	return r, clients, stop

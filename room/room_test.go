@@ -207,10 +207,10 @@ func TestOnePlayersBurstDropsOnlyItsOwnInputs(t *testing.T) {
 		for seq := uint32(1); seq <= 5; seq++ {
 			for i, c := range attackers {
 				for k := range burst {
-					r.Input(ids[i], c, Input{Seq: seq*burst + uint32(k), Buttons: game.Right})
+					r.Input(ids[i], c, ClientInput{Seq: seq*burst + uint32(k), Buttons: game.Right})
 				}
 			}
-			r.Input(v.Player, victim, Input{Seq: seq, Buttons: game.Down})
+			r.Input(v.Player, victim, ClientInput{Seq: seq, Buttons: game.Down})
 			time.Sleep(50 * time.Millisecond)
 			synctest.Wait()
 			if got := victim.last().Ack; got != seq {
@@ -246,7 +246,7 @@ func TestAtMostOneStepPerTick(t *testing.T) {
 			dir, want = game.Left, -10
 		}
 		for range 40 {
-			r.Input(j.Player, c, Input{Buttons: dir, Once: true})
+			r.Input(j.Player, c, ClientInput{Buttons: dir, Once: true})
 		}
 		prev := start
 		steps := 0
@@ -286,7 +286,7 @@ func TestSeedMovesOnePerTickAllApply(t *testing.T) {
 		// The seed's client sends one move per 50 ms while a key is held:
 		// every one of them is a step, as in the seed.
 		for range 10 {
-			r.Input(j.Player, c, Input{Buttons: dir, Once: true})
+			r.Input(j.Player, c, ClientInput{Buttons: dir, Once: true})
 			time.Sleep(50 * time.Millisecond)
 			synctest.Wait()
 		}
@@ -309,8 +309,8 @@ func TestNativeInputsHoldAndAck(t *testing.T) {
 		if start.Y > 300 {
 			dir, sign = game.Up, -1
 		}
-		r.Input(j.Player, c, Input{Seq: 1, Buttons: dir})
-		r.Input(j.Player, c, Input{Seq: 1, Buttons: 0}) // a duplicate sequence is ignored
+		r.Input(j.Player, c, ClientInput{Seq: 1, Buttons: dir})
+		r.Input(j.Player, c, ClientInput{Seq: 1, Buttons: 0}) // a duplicate sequence is ignored
 		time.Sleep(5 * 50 * time.Millisecond)
 		synctest.Wait()
 		mid := c.last()
@@ -321,7 +321,7 @@ func TestNativeInputsHoldAndAck(t *testing.T) {
 		if mid.Ack != 1 {
 			t.Errorf("ack = %d; want 1", mid.Ack)
 		}
-		r.Input(j.Player, c, Input{Seq: 2, Buttons: 0})
+		r.Input(j.Player, c, ClientInput{Seq: 2, Buttons: 0})
 		time.Sleep(3 * 50 * time.Millisecond)
 		synctest.Wait()
 		last := c.last()
@@ -364,7 +364,7 @@ func TestResume(t *testing.T) {
 		if len(ja.Token) < 22 {
 			t.Fatalf("token %q is shorter than 128 bits", ja.Token)
 		}
-		r.Input(ja.Player, a, Input{Buttons: game.Down, Once: true})
+		r.Input(ja.Player, a, ClientInput{Buttons: game.Down, Once: true})
 		time.Sleep(100 * time.Millisecond)
 		synctest.Wait()
 		before, _ := entity(watcher.last(), ja.Player)
@@ -377,7 +377,7 @@ func TestResume(t *testing.T) {
 			t.Fatalf("dropped player: present %v flags %v; want present and away", ok, away.Flags)
 		}
 		// Inputs from the dead connection are ignored.
-		r.Input(ja.Player, a, Input{Buttons: game.Up, Once: true})
+		r.Input(ja.Player, a, ClientInput{Buttons: game.Up, Once: true})
 
 		time.Sleep(10 * time.Second)
 		a2 := &fakeClient{}
@@ -500,7 +500,7 @@ func TestPanicInStepClosesTheRoomAndTellsPlayers(t *testing.T) {
 		r, _ := startRoom(t, Config{Mode: panicMode})
 		a := &fakeClient{}
 		ja := join(t, r, a, "")
-		r.Input(ja.Player, a, Input{Buttons: game.Action})
+		r.Input(ja.Player, a, ClientInput{Buttons: game.Action})
 		time.Sleep(100 * time.Millisecond)
 		synctest.Wait()
 		<-r.Done()

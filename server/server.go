@@ -328,8 +328,8 @@ func (s *Server) routes() {
 // Handler returns the server's HTTP handler.
 func (s *Server) Handler() http.Handler { return s.mux }
 
-// Rooms returns the server's room manager.
-func (s *Server) Rooms() *room.Manager { return s.rooms }
+// Manager returns the server's room manager.
+func (s *Server) Manager() *room.Manager { return s.rooms }
 
 // Serve accepts connections on ln until ctx is done, then shuts down
 // gracefully: it stops accepting, closes every WebSocket with 1001 and a

@@ -304,7 +304,7 @@ func (s *session) readLoop() {
 		}
 		switch msg.Kind {
 		case protocol.MsgInput:
-			s.room.Input(s.player, s, room.Input{Seq: msg.Seq, Buttons: msg.Buttons, Once: msg.Once, Tick: msg.Tick})
+			s.room.Input(s.player, s, room.ClientInput{Seq: msg.Seq, Buttons: msg.Buttons, Once: msg.Once, Tick: msg.Tick})
 		case protocol.MsgPing:
 			if !s.out.push(pong{clientTime: msg.Time}) {
 				s.close(reasonSlow)

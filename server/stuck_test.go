@@ -84,7 +84,7 @@ func TestStuckClientsHoldUpNobody(t *testing.T) {
 		return nil
 	})
 	ticks := func() uint64 {
-		for _, st := range srv.Rooms().Rooms() {
+		for _, st := range srv.Manager().Rooms() {
 			if st.Name == "stuck" {
 				return st.Ticks
 			}

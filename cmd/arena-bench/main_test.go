@@ -54,7 +54,7 @@ func TestLoadArena(t *testing.T) {
 		t.Errorf("latency: %d samples, p50 %.1f ms", res.LatSamples, res.LatP50)
 	}
 	var rooms []string
-	for _, st := range srv.Rooms().Rooms() {
+	for _, st := range srv.Manager().Rooms() {
 		rooms = append(rooms, st.Name)
 	}
 	for _, want := range []string{"bench-0", "bench-1", "bench-2"} {
