@@ -73,7 +73,7 @@ func (d *delayLine) run() {
 	defer close(d.done)
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
-	out := newWSSink(d.s.ws, d.s.srv.cfg.WriteTimeout)
+	out := newWSSink(d.s.ws, d.s.cfg.WriteTimeout)
 	for {
 		var m delayed
 		select {

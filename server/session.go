@@ -83,7 +83,12 @@ const closeGrace = time.Second
 // goroutine) that decodes, validates, rate-limits and forwards to the room,
 // and a writer that drains the outbox. The room never touches the socket.
 type session struct {
-	srv   *Server
+	// What the session uses of its server: its settings and where it
+	// counts. Read only, shared by every session.
+	cfg     *Config
+	metrics *metrics
+	traffic *traffic
+
 	ws    *websocket.Conn
 	codec codec
 	out   *outbox
@@ -109,7 +114,9 @@ func newSession(srv *Server, ws *websocket.Conn, c codec, log *slog.Logger) *ses
 	ctx, cancel := context.WithCancel(context.Background())
 	cfg := &srv.cfg
 	s := &session{
-		srv:     srv,
+		cfg:     cfg,
+		metrics: srv.metrics,
+		traffic: &srv.traffic,
 		ws:      ws,
 		codec:   c,
 		out:     newOutbox(cfg.MaxQueuedEvents),
@@ -195,7 +202,7 @@ func (s *session) handleControlFrames() {
 			return errControlFlood
 		}
 		if !s.closing.Load() {
-			_ = s.ws.SetReadDeadline(time.Now().Add(s.srv.cfg.PongTimeout))
+			_ = s.ws.SetReadDeadline(time.Now().Add(s.cfg.PongTimeout))
 		}
 		return nil
 	})
@@ -234,7 +241,7 @@ func (s *session) serve(join func(room.JoinRequest) (*room.Room, room.Joined, er
 	s.close(reasonNetwork)
 	r.Leave(joined.Player, s, s.reason == reasonLeft)
 	<-writerDone
-	s.srv.metrics.disconnects.WithLabelValues(s.reason.label).Inc()
+	s.metrics.disconnects.WithLabelValues(s.reason.label).Inc()
 	s.log.Debug("disconnected", "reason", s.reason.label, "code", s.reason.code)
 }
 
@@ -259,7 +266,7 @@ func (s *session) refuse(err error) {
 		reason = closeReason{websocket.ClosePolicyViolation, err.Error(), "bad_request"}
 	case errors.Is(err, errNoResume):
 		code = protocol.CodeBadRequest
-		reason = closeReason{websocket.ClosePolicyViolation, fmt.Sprintf("no resume message within %v", s.srv.cfg.HandshakeTimeout), "resume_timeout"}
+		reason = closeReason{websocket.ClosePolicyViolation, fmt.Sprintf("no resume message within %v", s.cfg.HandshakeTimeout), "resume_timeout"}
 	case errors.Is(err, room.ErrShutdown):
 	default:
 		s.log.Error("join failed", "err", err)
@@ -268,12 +275,12 @@ func (s *session) refuse(err error) {
 	if perr == nil {
 		perr = &protocol.Error{Code: code, Message: reason.text}
 	}
-	_, _ = s.codec.writeEvent(newWSSink(s.ws, s.srv.cfg.WriteTimeout), perr)
+	_, _ = s.codec.writeEvent(newWSSink(s.ws, s.cfg.WriteTimeout), perr)
 	if len(reason.text) > 120 {
 		reason.text = reason.text[:120] // a close frame holds at most 123 bytes of text
 	}
 	s.closeNow(reason)
-	s.srv.metrics.refused.WithLabelValues(reason.label).Inc()
+	s.metrics.refused.WithLabelValues(reason.label).Inc()
 	s.log.Debug("join refused", "reason", reason.label, "err", err)
 	// Read until the peer answers the close frame or closeGrace ends.
 	for {
@@ -285,7 +292,7 @@ func (s *session) refuse(err error) {
 
 // readLoop reads client messages until the connection ends.
 func (s *session) readLoop() {
-	cfg := &s.srv.cfg
+	cfg := s.cfg
 	if !s.closing.Load() { // else close has set a shorter deadline
 		_ = s.ws.SetReadDeadline(time.Now().Add(cfg.PongTimeout))
 	}
@@ -331,7 +338,7 @@ var (
 // MaxMessageBytes and one more), counting it and charging the message
 // rate. An error ends the session: a read error, or one of the above.
 func (s *session) nextMessage(buf []byte) (msgType int, data []byte, err error) {
-	cfg := &s.srv.cfg
+	cfg := s.cfg
 	msgType, rd, err := s.ws.NextReader()
 	if err != nil {
 		return 0, nil, err
@@ -345,8 +352,8 @@ func (s *session) nextMessage(buf []byte) (msgType int, data []byte, err error) 
 	default:
 		return 0, nil, err
 	}
-	s.srv.traffic.messagesIn.Add(1)
-	s.srv.traffic.bytesIn.Add(uint64(n))
+	s.traffic.messagesIn.Add(1)
+	s.traffic.bytesIn.Add(uint64(n))
 	if !s.flood.Allow() {
 		s.close(reasonFlood)
 		return 0, nil, errFlooded
@@ -362,8 +369,8 @@ var errNoResume = errors.New("no resume message in time")
 // ?resume=1, which must be resume, within the handshake timeout. It
 // reports false, having refused or closed, if not.
 func (s *session) awaitResume() (token string, ok bool) {
-	_ = s.ws.SetReadDeadline(time.Now().Add(s.srv.cfg.HandshakeTimeout))
-	msgType, data, err := s.nextMessage(make([]byte, s.srv.cfg.MaxMessageBytes+1))
+	_ = s.ws.SetReadDeadline(time.Now().Add(s.cfg.HandshakeTimeout))
+	msgType, data, err := s.nextMessage(make([]byte, s.cfg.MaxMessageBytes+1))
 	var ne net.Error
 	switch {
 	case errors.As(err, &ne) && ne.Timeout() && s.closing.Load():
@@ -408,9 +415,9 @@ func (s *session) readFailed(err error) {
 // reject answers bad input with an error message, at a limited rate: the
 // connection stays open and nobody else is affected.
 func (s *session) reject(perr *protocol.Error) {
-	s.srv.metrics.badMessages.WithLabelValues(perr.Code).Inc()
+	s.metrics.badMessages.WithLabelValues(perr.Code).Inc()
 	if !s.answers.Allow() {
-		s.srv.metrics.answersDropped.Inc()
+		s.metrics.answersDropped.Inc()
 		return
 	}
 	if !s.out.push(perr) {
@@ -426,8 +433,8 @@ func (s *session) reject(perr *protocol.Error) {
 // and cost 500 players about 3.5% of a core, more than a sixth of all the
 // server did. The timer stays as a fallback for when no states flow.
 func (s *session) writeLoop() {
-	cfg := &s.srv.cfg
-	traffic := &s.srv.traffic
+	cfg := s.cfg
+	traffic := s.traffic
 	pingFallback := cfg.PingInterval + cfg.PingInterval/4
 	nextPing := time.Now().Add(cfg.PingInterval)
 	fallback := time.NewTimer(pingFallback)
@@ -462,7 +469,7 @@ func (s *session) writeLoop() {
 		}
 		s.out.take(&b)
 		if b.coalesced > 0 {
-			s.srv.metrics.statesCoalesced.Add(float64(b.coalesced))
+			s.metrics.statesCoalesced.Add(float64(b.coalesced))
 		}
 		if b.overflow {
 			s.close(reasonSlow)
