@@ -16,6 +16,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/arena-server/arena/game"
+	"github.com/arena-server/arena/internal/addrlimit"
 )
 
 // ManagerConfig holds what every room of a Manager shares.
@@ -54,7 +55,7 @@ type Manager struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	nextID atomic.Uint32
-	create *addrLimiter // nil: no limit
+	create *addrlimit.Limiter // nil: no limit
 
 	mu     sync.Mutex
 	rooms  map[string]*Room
@@ -88,9 +89,9 @@ func NewManager(cfg ManagerConfig) (*Manager, error) {
 		cfg.Logger = slog.Default()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	var create *addrLimiter
+	var create *addrlimit.Limiter
 	if cfg.CreateRate > 0 {
-		create = newAddrLimiter(rate.Limit(cfg.CreateRate), max(cfg.CreateBurst, 1))
+		create = addrlimit.New(rate.Limit(cfg.CreateRate), max(cfg.CreateBurst, 1), maxTrackedAddrs)
 	}
 	return &Manager{
 		create: create,
@@ -244,7 +245,15 @@ func (m *Manager) mayCreate(name, addr string, take bool) error {
 	if m.cfg.MaxRooms > 0 && len(m.rooms) >= m.cfg.MaxRooms {
 		return ErrTooManyRooms
 	}
-	if !m.create.allow(addr, take) {
+	allowed := true
+	switch {
+	case addr == "": // not counted
+	case take:
+		allowed = m.create.Allow(addr)
+	default:
+		allowed = m.create.Wait(addr) == 0
+	}
+	if !allowed {
 		return ErrCreateRate
 	}
 	return nil

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/arena-server/arena/internal/addrlimit"
 )
 
 // The admin page is static; it asks for the token and sends it with every
@@ -39,7 +41,7 @@ func (s *Server) requireAdmin(next http.HandlerFunc) http.HandlerFunc {
 		addr := throttleKey(s.clientIP(r))
 		// An address past its failures is not even compared, so guessing
 		// runs at the refill rate however fast it asks.
-		if wait := s.adminAuth.blocked(addr); wait > 0 {
+		if wait := s.adminAuth.failures.Wait(addr); wait > 0 {
 			s.metrics.refused.WithLabelValues("admin_auth_throttled").Inc()
 			s.adminAuth.logFailure(s, addr, r, true)
 			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
@@ -48,7 +50,7 @@ func (s *Server) requireAdmin(next http.HandlerFunc) http.HandlerFunc {
 		}
 		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok || subtle.ConstantTimeCompare([]byte(token), []byte(s.cfg.AdminToken)) != 1 {
-			s.adminAuth.fail(addr)
+			s.adminAuth.failures.Allow(addr)
 			s.metrics.refused.WithLabelValues("admin_auth").Inc()
 			s.adminAuth.logFailure(s, addr, r, false)
 			w.Header().Set("WWW-Authenticate", `Bearer realm="arena admin"`)
@@ -83,75 +85,20 @@ const (
 	adminLogEvery = 10 * time.Second
 )
 
+// authThrottle limits failed admin logins per address and the log lines
+// they cause.
 type authThrottle struct {
+	failures *addrlimit.Limiter
+
 	mu         sync.Mutex
-	addrs      map[string]*addrLimiter
-	overflow   *rate.Limiter
 	logs       *rate.Limiter
 	suppressed int
-	lastSweep  time.Time
-}
-
-type addrLimiter struct {
-	lim  *rate.Limiter
-	last time.Time // last failure
 }
 
 func newAuthThrottle() *authThrottle {
 	return &authThrottle{
-		addrs:    make(map[string]*addrLimiter),
-		overflow: rate.NewLimiter(adminFailureRate, adminFailureBurst),
+		failures: addrlimit.New(adminFailureRate, adminFailureBurst, adminMaxAddrs),
 		logs:     rate.NewLimiter(rate.Every(adminLogEvery), adminLogBurst),
-	}
-}
-
-// blocked says how long addr must wait before its next attempt is
-// compared; zero if it may try now.
-func (a *authThrottle) blocked(addr string) time.Duration {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	lim := a.overflow
-	if e, ok := a.addrs[addr]; ok {
-		lim = e.lim
-	} else if len(a.addrs) < adminMaxAddrs {
-		return 0
-	}
-	if t := lim.Tokens(); t < 1 {
-		return time.Duration((1 - t) / float64(adminFailureRate) * float64(time.Second))
-	}
-	return 0
-}
-
-// fail spends one of addr's failures.
-func (a *authThrottle) fail(addr string) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	now := time.Now()
-	e, ok := a.addrs[addr]
-	if !ok {
-		if len(a.addrs) >= adminMaxAddrs || now.Sub(a.lastSweep) > time.Minute {
-			a.forget(now)
-		}
-		if len(a.addrs) >= adminMaxAddrs {
-			a.overflow.AllowN(now, 1)
-			return
-		}
-		e = &addrLimiter{lim: rate.NewLimiter(adminFailureRate, adminFailureBurst)}
-		a.addrs[addr] = e
-	}
-	e.last = now
-	e.lim.AllowN(now, 1)
-}
-
-// forget drops addresses whose limiters have refilled: a fresh limiter
-// would be the same. The caller holds a.mu.
-func (a *authThrottle) forget(now time.Time) {
-	a.lastSweep = now
-	full := time.Duration(float64(adminFailureBurst) / float64(adminFailureRate) * float64(time.Second))
-	for addr, e := range a.addrs {
-		if now.Sub(e.last) > full {
-			delete(a.addrs, addr)
-		}
 	}
 }
 
