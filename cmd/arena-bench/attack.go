@@ -141,35 +141,28 @@ func (a *attacker) parallel(ctx context.Context, fn func(i int)) {
 // fill joins the room, reads the welcome and drops TCP without a close
 // frame, over and over: each drop leaves an away seat.
 func (a *attacker) fill(ctx context.Context) {
-	a.parallel(ctx, func(int) {
-		c, err := a.ws(ctx, "room="+url.QueryEscape(a.room))
-		if err != nil {
-			pause(ctx, 100*time.Millisecond)
-			return
-		}
-		_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
-		if _, _, err := c.ReadMessage(); err != nil {
-			a.refused.Add(1)
-		}
-		_ = c.NetConn().Close()
-	})
+	a.parallel(ctx, func(int) { a.joinAndDrop(ctx, "room="+url.QueryEscape(a.room)) })
 }
 
 // rooms creates a new room with every connection.
 func (a *attacker) rooms(ctx context.Context) {
 	var n atomic.Int64
-	a.parallel(ctx, func(int) {
-		c, err := a.ws(ctx, fmt.Sprintf("room=atk-%d", n.Add(1)))
-		if err != nil {
-			pause(ctx, 100*time.Millisecond)
-			return
-		}
-		_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
-		if _, _, err := c.ReadMessage(); err != nil {
-			a.refused.Add(1)
-		}
-		_ = c.NetConn().Close()
-	})
+	a.parallel(ctx, func(int) { a.joinAndDrop(ctx, fmt.Sprintf("room=atk-%d", n.Add(1))) })
+}
+
+// joinAndDrop joins with rawQuery, waits for the welcome and drops the
+// TCP connection without a close frame.
+func (a *attacker) joinAndDrop(ctx context.Context, rawQuery string) {
+	c, err := a.ws(ctx, rawQuery)
+	if err != nil {
+		pause(ctx, 100*time.Millisecond)
+		return
+	}
+	_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if _, _, err := c.ReadMessage(); err != nil {
+		a.refused.Add(1)
+	}
+	_ = c.NetConn().Close()
 }
 
 // slowHTTP holds connections open the slow way: half promise a body that
