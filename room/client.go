@@ -31,12 +31,13 @@ type State struct {
 	Ack uint32
 }
 
-// Event is a message a room sends to one player that must arrive: Welcome or
+// Event is a message a room sends to one player that must arrive: Seated or
 // Notice.
 type Event interface{ isEvent() }
 
-// Welcome is the first event a player receives after joining.
-type Welcome struct {
+// Seated is the first event a player receives after joining: the room's
+// side of it. protocol.Welcome is how each wire protocol spells it.
+type Seated struct {
 	Player   game.PlayerID
 	Token    string // presents this to resume after a dropped connection
 	Room     string
@@ -53,8 +54,8 @@ type Notice struct {
 	Text string
 }
 
-func (Welcome) isEvent() {}
-func (Notice) isEvent()  {}
+func (Seated) isEvent() {}
+func (Notice) isEvent() {}
 
 // Reasons a room refuses a join or ends a player's connection. Callers branch
 // on them with errors.Is.

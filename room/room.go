@@ -274,7 +274,7 @@ func (r *Room) Mode() string { return r.cfg.Mode.Name }
 func (r *Room) Done() <-chan struct{} { return r.done }
 
 // Join seats a player, or resumes one given its token. It waits for the
-// room's goroutine to answer, so the Welcome event is queued on the client
+// room's goroutine to answer, so the Seated event is queued on the client
 // before any state.
 func (r *Room) Join(ctx context.Context, req JoinRequest) (Joined, error) {
 	call := &joinCall{req: req, reply: make(chan joinResult, 1)}
@@ -590,7 +590,7 @@ func (r *Room) rotateToken(m *member) {
 }
 
 func (r *Room) welcome(m *member, resumed bool) {
-	m.client.Event(Welcome{
+	m.client.Event(Seated{
 		Player:   m.id,
 		Token:    m.token,
 		Room:     r.cfg.Name,

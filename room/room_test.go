@@ -385,7 +385,7 @@ func TestResume(t *testing.T) {
 		if !j2.Resumed || j2.Player != ja.Player || j2.Token == ja.Token || len(j2.Token) < 22 {
 			t.Fatalf("resume gave %+v; want player %d resumed with a new token", j2, ja.Player)
 		}
-		if w, ok := a2.eventList()[0].(Welcome); !ok || w.Token != j2.Token {
+		if w, ok := a2.eventList()[0].(Seated); !ok || w.Token != j2.Token {
 			t.Errorf("welcome %+v; want the new token %q", a2.eventList()[0], j2.Token)
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -394,8 +394,8 @@ func TestResume(t *testing.T) {
 		if after.X != before.X || after.Y != before.Y || after.Color != before.Color || after.Flags&game.FlagAway != 0 {
 			t.Errorf("resumed as %+v; want %+v back", after, before)
 		}
-		if w, ok := a2.eventList()[0].(Welcome); !ok || !w.Resumed {
-			t.Errorf("first event %+v; want a resumed Welcome", a2.eventList())
+		if w, ok := a2.eventList()[0].(Seated); !ok || !w.Resumed {
+			t.Errorf("first event %+v; want a resumed Seated", a2.eventList())
 		}
 	})
 }

@@ -20,7 +20,7 @@ type codec interface {
 	decode(msgType int, data []byte) (protocol.ClientMessage, *protocol.Error)
 	// requestFull makes the next state a full snapshot.
 	requestFull()
-	// writeEvent writes a room.Welcome, a room.Notice, a *protocol.Error or
+	// writeEvent writes a room.Seated, a room.Notice, a *protocol.Error or
 	// a pong.
 	writeEvent(w sink, e any) (int, error)
 	// writeState writes one state.
@@ -110,7 +110,7 @@ func (c *seedCodec) requestFull() {}
 
 func (c *seedCodec) writeEvent(w sink, e any) (int, error) {
 	switch e := e.(type) {
-	case room.Welcome:
+	case room.Seated:
 		c.buf = protocol.AppendSeedInit(c.buf[:0], e.Player, e.Token, e.Room)
 	case room.Notice:
 		c.buf = protocol.AppendSeedNotice(c.buf[:0], e.Code, e.Text)
@@ -176,7 +176,7 @@ func (c *nativeCodec) requestFull() { c.full.Store(true) }
 func (c *nativeCodec) writeEvent(w sink, e any) (int, error) {
 	b := c.buf[:0]
 	switch e := e.(type) {
-	case room.Welcome:
+	case room.Seated:
 		pw := protocol.Welcome{Player: e.Player, TickRate: e.TickRate, World: e.World, Resumed: e.Resumed, Room: e.Room, Mode: e.Mode, Token: e.Token}
 		if c.json {
 			b = protocol.AppendJSONWelcome(b, pw)
