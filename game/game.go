@@ -12,6 +12,7 @@ package game
 
 import (
 	"errors"
+	"fmt"
 	"math/rand/v2"
 )
 
@@ -41,7 +42,28 @@ const ButtonMask = Up | Down | Left | Right | Action
 type Input struct {
 	Player  PlayerID
 	Buttons Buttons
+	// Axes holds the player's analog controls, in the order the mode
+	// declares them (Mode.Axes), each within its bounds. Undeclared ones
+	// are zero.
+	Axes [MaxAxes]int32
 }
+
+// Axis is an analog control that a mode declares: an aim angle, a pointer
+// position, a throttle. Clients send one value per declared axis with each
+// input; the server refuses a value outside [Min, Max] with bad_input, so
+// a game never sees one.
+type Axis struct {
+	// Name is how clients and docs call it, such as "aim".
+	Name string
+	// Min and Max bound the value, inclusive. A mode picks its own units:
+	// a game that wants an angle in 1/1000 radians declares -3142..3142.
+	Min, Max int32
+}
+
+// MaxAxes is how many analog controls a mode may declare: enough for a
+// twin-stick game (move x, y; aim x, y), and small enough that an input
+// stays a few bytes.
+const MaxAxes = 4
 
 // Kind says what an entity is, so that clients can draw it.
 type Kind uint8
@@ -155,6 +177,26 @@ type Mode struct {
 	Description string
 	// New creates a game for a new room.
 	New func(Config) Game
+	// Axes are the mode's analog controls, at most MaxAxes. Nil: buttons
+	// only.
+	Axes []Axis
+}
+
+// Check reports what is wrong with a mode's declaration, so that a server
+// refuses to start with it rather than misbehave.
+func (m Mode) Check() error {
+	if m.Name == "" || m.New == nil {
+		return errors.New("a game mode needs a Name and a New function")
+	}
+	if len(m.Axes) > MaxAxes {
+		return fmt.Errorf("mode %s declares %d axes; at most %d", m.Name, len(m.Axes), MaxAxes)
+	}
+	for i, a := range m.Axes {
+		if a.Name == "" || a.Min > a.Max {
+			return fmt.Errorf("mode %s: axis %d (%q) needs a name and Min <= Max", m.Name, i, a.Name)
+		}
+	}
+	return nil
 }
 
 // ErrFull is returned by Join when a game has no room for another player.

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/arena-server/arena/game"
 )
@@ -64,6 +65,8 @@ type Welcome struct {
 	Room     string
 	Mode     string
 	Token    string
+	// Axes are the mode's analog controls, which inputs carry values for.
+	Axes []game.Axis
 }
 
 // SnapshotHeader is the per-recipient part of a snapshot.
@@ -89,6 +92,7 @@ func ParseBinary(data []byte) (ClientMessage, *Error) {
 		seq := r.uvarint()
 		b := r.byte()
 		m.Tick = r.uvarint()
+		r.axes(&m)
 		if r.err == nil && (seq == 0 || seq > 1<<32-1) {
 			return ClientMessage{}, errorf(CodeMalformed, "input sequence numbers start at 1 and fit in 32 bits")
 		}
@@ -123,12 +127,32 @@ func ParseBinary(data []byte) (ClientMessage, *Error) {
 	return m, nil
 }
 
-// AppendBinaryInput appends a client's input message.
-func AppendBinaryInput(dst []byte, seq uint32, b game.Buttons, tick uint64) []byte {
+// AppendBinaryInput appends a client's input message, with the values of
+// the mode's analog axes, if it declares any.
+func AppendBinaryInput(dst []byte, seq uint32, b game.Buttons, tick uint64, axes ...int32) []byte {
 	dst = append(dst, BinInput)
 	dst = binary.AppendUvarint(dst, uint64(seq))
 	dst = append(dst, byte(b))
-	return binary.AppendUvarint(dst, tick)
+	dst = binary.AppendUvarint(dst, tick)
+	for _, v := range axes {
+		dst = appendZigzag(dst, int64(v))
+	}
+	return dst
+}
+
+// axes reads the analog values that end an input: up to game.MaxAxes
+// zigzag varints, each fitting 32 bits. More is malformed, and is left
+// unread for the caller's trailing-bytes check to say so.
+func (r *reader) axes(m *ClientMessage) {
+	for r.err == nil && len(r.b) > 0 && m.NAxes < game.MaxAxes {
+		v := r.zigzag()
+		if v < math.MinInt32 || v > math.MaxInt32 {
+			r.fail()
+			return
+		}
+		m.Axes[m.NAxes] = int32(v)
+		m.NAxes++
+	}
 }
 
 // AppendBinaryResume appends a client's resume message: the first message
@@ -157,7 +181,14 @@ func AppendBinaryWelcome(dst []byte, w Welcome) []byte {
 	dst = append(dst, flags)
 	dst = appendString(dst, w.Room)
 	dst = appendString(dst, w.Mode)
-	return appendString(dst, w.Token)
+	dst = appendString(dst, w.Token)
+	dst = binary.AppendUvarint(dst, uint64(len(w.Axes)))
+	for _, a := range w.Axes {
+		dst = appendString(dst, a.Name)
+		dst = appendZigzag(dst, int64(a.Min))
+		dst = appendZigzag(dst, int64(a.Max))
+	}
+	return dst
 }
 
 // AppendBinarySnapshotHeader appends the part of a snapshot that differs
@@ -307,6 +338,10 @@ func ParseServerBinary(m *ServerMessage, data []byte) error {
 			Room:     r.string(),
 			Mode:     r.string(),
 			Token:    r.string(),
+		}
+		m.Welcome.Axes = nil
+		for range r.count() {
+			m.Welcome.Axes = append(m.Welcome.Axes, game.Axis{Name: r.string(), Min: int32(r.zigzag()), Max: int32(r.zigzag())})
 		}
 	case BinSnapshot:
 		flags := r.byte()

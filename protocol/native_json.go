@@ -3,6 +3,7 @@ package protocol
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"strconv"
 
 	"github.com/arena-server/arena/game"
@@ -16,6 +17,7 @@ type nativeJSONMessage struct {
 	Tick    uint64  `json:"tick"`
 	Time    uint32  `json:"time"`
 	Token   *string `json:"token"`
+	Axes    []int64 `json:"axes"`
 }
 
 // ParseNativeJSON decodes one text message from an arena.v1.json client.
@@ -27,7 +29,7 @@ func ParseNativeJSON(data []byte) (ClientMessage, *Error) {
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return ClientMessage{}, errorf(CodeNotObject, "message must be a JSON object")
 	}
-	if err := checkKeys(trimmed, "t", "seq", "buttons", "tick", "time"); err != nil {
+	if err := checkKeys(trimmed, "t", "seq", "buttons", "tick", "time", "token", "axes"); err != nil {
 		return ClientMessage{}, err
 	}
 	var m nativeJSONMessage
@@ -48,7 +50,18 @@ func ParseNativeJSON(data []byte) (ClientMessage, *Error) {
 		if *m.Buttons&^uint64(game.ButtonMask) != 0 {
 			return ClientMessage{}, errorf(CodeBadButtons, "unknown buttons %#x", *m.Buttons)
 		}
-		return ClientMessage{Kind: MsgInput, Seq: uint32(*m.Seq), Buttons: game.Buttons(*m.Buttons), Tick: m.Tick}, nil
+		msg := ClientMessage{Kind: MsgInput, Seq: uint32(*m.Seq), Buttons: game.Buttons(*m.Buttons), Tick: m.Tick}
+		if len(m.Axes) > game.MaxAxes {
+			return ClientMessage{}, errorf(CodeBadInput, `input has %d "axes"; at most %d`, len(m.Axes), game.MaxAxes)
+		}
+		for i, v := range m.Axes {
+			if v < math.MinInt32 || v > math.MaxInt32 {
+				return ClientMessage{}, errorf(CodeBadInput, "axis %d does not fit 32 bits", i)
+			}
+			msg.Axes[i] = int32(v)
+		}
+		msg.NAxes = len(m.Axes)
+		return msg, nil
 	case "ping":
 		return ClientMessage{Kind: MsgPing, Time: m.Time}, nil
 	case "resync":
@@ -82,7 +95,20 @@ func AppendJSONWelcome(dst []byte, w Welcome) []byte {
 	dst = appendJSONString(dst, w.Mode)
 	dst = append(dst, `,"token":`...)
 	dst = appendJSONString(dst, w.Token)
-	return append(dst, '}')
+	dst = append(dst, `,"axes":[`...)
+	for i, a := range w.Axes {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `{"name":`...)
+		dst = appendJSONString(dst, a.Name)
+		dst = append(dst, `,"min":`...)
+		dst = strconv.AppendInt(dst, int64(a.Min), 10)
+		dst = append(dst, `,"max":`...)
+		dst = strconv.AppendInt(dst, int64(a.Max), 10)
+		dst = append(dst, '}')
+	}
+	return append(dst, "]}"...)
 }
 
 // AppendJSONSnapshotHeader appends the per-recipient start of a snapshot; a

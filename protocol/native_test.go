@@ -323,10 +323,12 @@ func TestGoldenBytes(t *testing.T) {
 		msg  []byte
 	}{
 		{"client input seq=7 buttons=Up|Right tick=300", AppendBinaryInput(nil, 7, game.Up|game.Right, 300)},
+		{"client input seq=8 buttons=Action tick=301 axes=[-1571 250]", AppendBinaryInput(nil, 8, game.Action, 301, -1571, 250)},
 		{"client ping time=1000", AppendBinaryPing(nil, 1000)},
 		{"client resync", []byte{BinResync}},
 		{"client leave", []byte{BinLeave}},
 		{"welcome player=7 tick_rate=20 world=500x500 room=default mode=dots token=tok", AppendBinaryWelcome(nil, Welcome{Player: 7, TickRate: 20, World: game.World{Width: 500, Height: 500}, Room: "default", Mode: "dots", Token: "tok"})},
+		{"welcome ... mode=blasters token=tok axes=[aim -3142..3142]", AppendBinaryWelcome(nil, Welcome{Player: 7, TickRate: 20, World: game.World{Width: 500, Height: 500}, Room: "default", Mode: "blasters", Token: "tok", Axes: []game.Axis{{Name: "aim", Min: -3142, Max: 3142}}})},
 		{"full snapshot tick=41 ack=0 of players 1, 2, 5", AppendBinaryDelta(AppendBinarySnapshotHeader(nil, SnapshotHeader{Full: true, Tick: 41}), &full)},
 		{"delta snapshot tick=42 base=41 ack=7: 1 moves +10 x, 2 moves -7 y and is away, 5 leaves, 7 joins", AppendBinaryDelta(AppendBinarySnapshotHeader(nil, SnapshotHeader{Tick: 42, Base: 41, Ack: 7}), &d)},
 		{"pong time=1000 tick=42", AppendBinaryPong(nil, 1000, 42)},

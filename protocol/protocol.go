@@ -31,6 +31,7 @@ const (
 	CodeTextUnsupported   = "text_unsupported"
 	CodeMalformed         = "malformed"
 	CodeBadButtons        = "bad_buttons"
+	CodeBadInput          = "bad_input" // analog input the mode does not declare, or out of its bounds
 	CodeBadRequest        = "bad_request"
 	CodeRoomFull          = "room_full"
 	CodeServerError       = "server_error"
@@ -80,6 +81,26 @@ type ClientMessage struct {
 	Time uint32
 	// Token is a resume message's token.
 	Token string
+	// Axes are a native input's analog values, NAxes of them, in the
+	// order the mode declares its axes. CheckAxes validates them against
+	// the mode.
+	Axes  [game.MaxAxes]int32
+	NAxes int
+}
+
+// CheckAxes checks an input's analog values against the axes its room's
+// mode declares: no more values than axes, each within its axis's bounds.
+// Fewer values than axes leave the rest at zero.
+func CheckAxes(m *ClientMessage, axes []game.Axis) *Error {
+	if m.NAxes > len(axes) {
+		return errorf(CodeBadInput, "input has %d analog values; this mode declares %d axes", m.NAxes, len(axes))
+	}
+	for i, v := range m.Axes[:m.NAxes] {
+		if a := axes[i]; v < a.Min || v > a.Max {
+			return errorf(CodeBadInput, "axis %d (%s) is %d, outside %d..%d", i, a.Name, v, a.Min, a.Max)
+		}
+	}
+	return nil
 }
 
 // maxToken bounds a resume token; arena's are 22 characters.

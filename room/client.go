@@ -43,6 +43,7 @@ type Seated struct {
 	Room     string
 	Mode     string
 	World    game.World
+	Axes     []game.Axis // the mode's analog controls
 	TickRate int
 	Resumed  bool // the player resumed an earlier session
 }

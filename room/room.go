@@ -86,6 +86,9 @@ type ClientInput struct {
 	Seq uint32
 	// Buttons held from the tick this input is applied.
 	Buttons game.Buttons
+	// Axes are the analog values held with them, already checked against
+	// the mode's declared axes.
+	Axes [game.MaxAxes]int32
 	// Once releases the buttons again after one tick: the seed protocol's
 	// "move" is a single step, not a held key.
 	Once bool
@@ -269,6 +272,10 @@ func (r *Room) Name() string { return r.cfg.Name }
 
 // Mode returns the name of the game mode the room runs.
 func (r *Room) Mode() string { return r.cfg.Mode.Name }
+
+// Axes returns the analog controls of the room's mode, which a client's
+// inputs are checked against.
+func (r *Room) Axes() []game.Axis { return r.cfg.Mode.Axes }
 
 // Done is closed when the room has stopped.
 func (r *Room) Done() <-chan struct{} { return r.done }
@@ -596,6 +603,7 @@ func (r *Room) welcome(m *member, resumed bool) {
 		Room:     r.cfg.Name,
 		Mode:     r.cfg.Mode.Name,
 		World:    r.world,
+		Axes:     r.cfg.Mode.Axes,
 		TickRate: r.cfg.TickRate,
 		Resumed:  resumed,
 	})
@@ -627,8 +635,8 @@ func (r *Room) step() {
 		if m.client == nil {
 			continue
 		}
-		if b := m.next(r.tick); b != 0 {
-			r.inputs = append(r.inputs, game.Input{Player: m.id, Buttons: b})
+		if h := m.next(r.tick); h.Buttons != 0 || h.Axes != ([game.MaxAxes]int32{}) {
+			r.inputs = append(r.inputs, game.Input{Player: m.id, Buttons: h.Buttons, Axes: h.Axes})
 		}
 	}
 	r.game.Step(r.inputs)
@@ -782,10 +790,10 @@ func inc(c interface{ Inc() }) {
 	}
 }
 
-// next returns the buttons the player holds in tick: the next queued input
-// if there is one due, else what it held before (nothing after a one-tick
+// next returns what the player holds in tick: the next queued input if
+// there is one due, else what it held before (nothing after a one-tick
 // move).
-func (m *member) next(tick uint64) game.Buttons {
+func (m *member) next(tick uint64) ClientInput {
 	if m.held.Once {
 		m.held = ClientInput{}
 	}
@@ -795,7 +803,7 @@ func (m *member) next(tick uint64) game.Buttons {
 			m.ack = m.held.Seq
 		}
 	}
-	return m.held.Buttons
+	return m.held
 }
 
 // newToken returns 128 random bits, URL-safe: the secret that lets a player

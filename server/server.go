@@ -293,6 +293,11 @@ func validate(cfg *Config) error {
 			return fmt.Errorf("%s %s", c.name, c.want)
 		}
 	}
+	for _, m := range cfg.Modes {
+		if err := m.Check(); err != nil {
+			return err
+		}
+	}
 	if cfg.TLSCertFile != "" {
 		if _, err := tls.LoadX509KeyPair(cfg.TLSCertFile, cfg.TLSKeyFile); err != nil {
 			return fmt.Errorf("TLS: %w", err)

@@ -311,7 +311,11 @@ func (s *session) readLoop() {
 		}
 		switch msg.Kind {
 		case protocol.MsgInput:
-			s.room.Input(s.player, s, room.ClientInput{Seq: msg.Seq, Buttons: msg.Buttons, Once: msg.Once, Tick: msg.Tick})
+			if perr := protocol.CheckAxes(&msg, s.room.Axes()); perr != nil {
+				s.reject(perr)
+				continue
+			}
+			s.room.Input(s.player, s, room.ClientInput{Seq: msg.Seq, Buttons: msg.Buttons, Axes: msg.Axes, Once: msg.Once, Tick: msg.Tick})
 		case protocol.MsgPing:
 			if !s.out.push(pong{clientTime: msg.Time}) {
 				s.close(reasonSlow)

@@ -105,8 +105,9 @@ export function decode(buf) {
       m = {
         type: 'welcome', version, id: r.uvarint(), tickRate: r.uvarint(),
         width: r.uvarint(), height: r.uvarint(), resumed: (r.byte() & 1) === 1,
-        room: r.string(), mode: r.string(), token: r.string(),
+        room: r.string(), mode: r.string(), token: r.string(), axes: [],
       };
+      for (let n = r.uvarint(); n > 0; n--) m.axes.push({ name: r.string(), min: r.zigzag(), max: r.zigzag() });
       break;
     }
     case SNAPSHOT: {
