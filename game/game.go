@@ -180,6 +180,9 @@ type Mode struct {
 	// Axes are the mode's analog controls, at most MaxAxes. Nil: buttons
 	// only.
 	Axes []Axis
+	// Messages are the message types players may send the game, which
+	// must then implement Messenger. Nil: none.
+	Messages []MessageType
 }
 
 // Check reports what is wrong with a mode's declaration, so that a server
@@ -195,6 +198,16 @@ func (m Mode) Check() error {
 		if a.Name == "" || a.Min > a.Max {
 			return fmt.Errorf("mode %s: axis %d (%q) needs a name and Min <= Max", m.Name, i, a.Name)
 		}
+	}
+	seen := map[string]bool{}
+	for _, t := range m.Messages {
+		if err := t.check(); err != nil {
+			return fmt.Errorf("mode %s: %w", m.Name, err)
+		}
+		if seen[t.Name] {
+			return fmt.Errorf("mode %s declares message type %s twice", m.Name, t.Name)
+		}
+		seen[t.Name] = true
 	}
 	return nil
 }

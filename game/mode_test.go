@@ -14,6 +14,9 @@ func TestModeCheck(t *testing.T) {
 		{Name: "g", New: newGame, Axes: make([]Axis, MaxAxes+1)},
 		{Name: "g", New: newGame, Axes: []Axis{{Name: "", Max: 1}}},
 		{Name: "g", New: newGame, Axes: []Axis{{Name: "a", Min: 2, Max: 1}}},
+		{Name: "g", New: newGame, Messages: []MessageType{{Name: "Chat"}}},
+		{Name: "g", New: newGame, Messages: []MessageType{{Name: "chat", MaxBytes: MaxMessageBytes + 1}}},
+		{Name: "g", New: newGame, Messages: []MessageType{{Name: "chat"}, {Name: "chat"}}},
 	} {
 		if bad.Check() == nil {
 			t.Errorf("mode %+v passed its check", bad)

@@ -74,3 +74,38 @@ func decodeBin(t *testing.T, b []byte) ClientMessage {
 	}
 	return m
 }
+
+func TestGameMessagesDecodeInBothEncodings(t *testing.T) {
+	types := []game.MessageType{{Name: "chat", MaxBytes: 16}, {Name: "vote"}}
+	bin := decodeBin(t, AppendBinaryMessage(nil, 1, []byte(`{"for":3}`)))
+	js, perr := ParseNativeJSON([]byte(`{"t":"message","type":"vote","data":{"for":3}}`))
+	if perr != nil {
+		t.Fatal(perr)
+	}
+	for _, m := range []ClientMessage{bin, js} {
+		i, err := CheckMessage(&m, types)
+		if err != nil || i != 1 || string(m.Data) != `{"for":3}` {
+			t.Errorf("%+v resolved to %d, %v; want vote with its data", m, i, err)
+		}
+	}
+	for _, s := range []string{
+		`{"t":"message","type":"vote"}`,
+		`{"t":"message","data":1}`,
+		`{"t":"message","type":3,"data":1}`,
+	} {
+		if _, err := ParseNativeJSON([]byte(s)); err == nil {
+			t.Errorf("%s was accepted", s)
+		}
+	}
+	for _, m := range []ClientMessage{
+		{Kind: MsgGame, TypeIndex: -1, TypeName: "dance", Data: []byte("1")},
+		{Kind: MsgGame, TypeIndex: 2, Data: []byte("1")},
+		{Kind: MsgGame, TypeIndex: 0, Data: []byte(`"seventeen bytes!"`)},
+		{Kind: MsgGame, TypeIndex: 0, Data: []byte(`nope`)},
+		{Kind: MsgGame, TypeIndex: 0, Data: []byte{}},
+	} {
+		if _, err := CheckMessage(&m, types); err == nil || err.Code != CodeBadMessage {
+			t.Errorf("%+v: %v; want %s", m, err, CodeBadMessage)
+		}
+	}
+}

@@ -21,11 +21,12 @@ const (
 // Binary message types. Client messages are below 0x80, server messages
 // above, so a capture reads unambiguously.
 const (
-	BinInput  byte = 0x01
-	BinPing   byte = 0x02
-	BinResync byte = 0x03
-	BinLeave  byte = 0x04
-	BinResume byte = 0x05
+	BinInput   byte = 0x01
+	BinPing    byte = 0x02
+	BinResync  byte = 0x03
+	BinLeave   byte = 0x04
+	BinResume  byte = 0x05
+	BinMessage byte = 0x06
 
 	BinWelcome  byte = 0x81
 	BinSnapshot byte = 0x82
@@ -67,6 +68,8 @@ type Welcome struct {
 	Token    string
 	// Axes are the mode's analog controls, which inputs carry values for.
 	Axes []game.Axis
+	// Messages are the message types the mode takes, by index.
+	Messages []game.MessageType
 }
 
 // SnapshotHeader is the per-recipient part of a snapshot.
@@ -115,6 +118,10 @@ func ParseBinary(data []byte) (ClientMessage, *Error) {
 				return ClientMessage{}, err
 			}
 		}
+	case BinMessage:
+		m.Kind = MsgGame
+		m.TypeIndex = int(min(r.uvarint(), 1<<16))
+		m.Data = []byte(r.string())
 	default:
 		return ClientMessage{}, errorf(CodeUnknownType, "unknown message type %#02x", data[0])
 	}
@@ -161,6 +168,14 @@ func AppendBinaryResume(dst []byte, token string) []byte {
 	return appendString(append(dst, BinResume), token)
 }
 
+// AppendBinaryMessage appends a client's game message: the index of its
+// type in the welcome's list, and its data, a JSON value.
+func AppendBinaryMessage(dst []byte, typeIndex int, data []byte) []byte {
+	dst = binary.AppendUvarint(append(dst, BinMessage), uint64(typeIndex))
+	dst = binary.AppendUvarint(dst, uint64(len(data)))
+	return append(dst, data...)
+}
+
 // AppendBinaryPing appends a client's ping.
 func AppendBinaryPing(dst []byte, clientTime uint32) []byte {
 	return binary.LittleEndian.AppendUint32(append(dst, BinPing), clientTime)
@@ -187,6 +202,12 @@ func AppendBinaryWelcome(dst []byte, w Welcome) []byte {
 		dst = appendString(dst, a.Name)
 		dst = appendZigzag(dst, int64(a.Min))
 		dst = appendZigzag(dst, int64(a.Max))
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(w.Messages)))
+	for _, t := range w.Messages {
+		maxBytes, _, _ := t.Limits()
+		dst = appendString(dst, t.Name)
+		dst = binary.AppendUvarint(dst, uint64(maxBytes))
 	}
 	return dst
 }
@@ -342,6 +363,10 @@ func ParseServerBinary(m *ServerMessage, data []byte) error {
 		m.Welcome.Axes = nil
 		for range r.count() {
 			m.Welcome.Axes = append(m.Welcome.Axes, game.Axis{Name: r.string(), Min: int32(r.zigzag()), Max: int32(r.zigzag())})
+		}
+		m.Welcome.Messages = nil
+		for range r.count() {
+			m.Welcome.Messages = append(m.Welcome.Messages, game.MessageType{Name: r.string(), MaxBytes: int(min(r.uvarint(), 1<<20))})
 		}
 	case BinSnapshot:
 		flags := r.byte()

@@ -11,13 +11,15 @@ import (
 
 // nativeJSONMessage is a client message of arena.v1.json.
 type nativeJSONMessage struct {
-	T       *string `json:"t"`
-	Seq     *uint64 `json:"seq"`
-	Buttons *uint64 `json:"buttons"`
-	Tick    uint64  `json:"tick"`
-	Time    uint32  `json:"time"`
-	Token   *string `json:"token"`
-	Axes    []int64 `json:"axes"`
+	T       *string         `json:"t"`
+	Seq     *uint64         `json:"seq"`
+	Buttons *uint64         `json:"buttons"`
+	Tick    uint64          `json:"tick"`
+	Time    uint32          `json:"time"`
+	Token   *string         `json:"token"`
+	Axes    []int64         `json:"axes"`
+	Type    *string         `json:"type"`
+	Data    json.RawMessage `json:"data"`
 }
 
 // ParseNativeJSON decodes one text message from an arena.v1.json client.
@@ -29,7 +31,7 @@ func ParseNativeJSON(data []byte) (ClientMessage, *Error) {
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return ClientMessage{}, errorf(CodeNotObject, "message must be a JSON object")
 	}
-	if err := checkKeys(trimmed, "t", "seq", "buttons", "tick", "time", "token", "axes"); err != nil {
+	if err := checkKeys(trimmed, "t", "seq", "buttons", "tick", "time", "token", "axes", "type", "data"); err != nil {
 		return ClientMessage{}, err
 	}
 	var m nativeJSONMessage
@@ -70,6 +72,11 @@ func ParseNativeJSON(data []byte) (ClientMessage, *Error) {
 		return ClientMessage{Kind: MsgLeave}, nil
 	case "resume":
 		return parseResume(m.Token)
+	case "message":
+		if m.Type == nil || m.Data == nil {
+			return ClientMessage{}, errorf(CodeMalformed, `a message needs a "type" string and "data"`)
+		}
+		return ClientMessage{Kind: MsgGame, TypeIndex: -1, TypeName: *m.Type, Data: bytes.Clone(m.Data)}, nil
 	}
 	t, _ := json.Marshal(*m.T)
 	return ClientMessage{}, errorf(CodeUnknownType, "unknown message type %s", truncate(t))
@@ -106,6 +113,18 @@ func AppendJSONWelcome(dst []byte, w Welcome) []byte {
 		dst = strconv.AppendInt(dst, int64(a.Min), 10)
 		dst = append(dst, `,"max":`...)
 		dst = strconv.AppendInt(dst, int64(a.Max), 10)
+		dst = append(dst, '}')
+	}
+	dst = append(dst, `],"messages":[`...)
+	for i, t := range w.Messages {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		maxBytes, _, _ := t.Limits()
+		dst = append(dst, `{"name":`...)
+		dst = appendJSONString(dst, t.Name)
+		dst = append(dst, `,"max_bytes":`...)
+		dst = strconv.AppendInt(dst, int64(maxBytes), 10)
 		dst = append(dst, '}')
 	}
 	return append(dst, "]}"...)

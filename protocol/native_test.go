@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -43,7 +44,7 @@ func TestParseBinary(t *testing.T) {
 			}
 			continue
 		}
-		if err != nil || got != tt.want {
+		if err != nil || !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("%s: %+v, %v; want %+v", tt.name, got, err, tt.want)
 		}
 	}
@@ -87,7 +88,7 @@ func TestParseNativeJSON(t *testing.T) {
 			}
 			continue
 		}
-		if err != nil || got != tt.want {
+		if err != nil || !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("%s: %+v, %v; want %+v", tt.in, got, err, tt.want)
 		}
 	}
@@ -324,11 +325,13 @@ func TestGoldenBytes(t *testing.T) {
 	}{
 		{"client input seq=7 buttons=Up|Right tick=300", AppendBinaryInput(nil, 7, game.Up|game.Right, 300)},
 		{"client input seq=8 buttons=Action tick=301 axes=[-1571 250]", AppendBinaryInput(nil, 8, game.Action, 301, -1571, 250)},
+		{"client message type=0 data=\"gg\"", AppendBinaryMessage(nil, 0, []byte(`"gg"`))},
 		{"client ping time=1000", AppendBinaryPing(nil, 1000)},
 		{"client resync", []byte{BinResync}},
 		{"client leave", []byte{BinLeave}},
 		{"welcome player=7 tick_rate=20 world=500x500 room=default mode=dots token=tok", AppendBinaryWelcome(nil, Welcome{Player: 7, TickRate: 20, World: game.World{Width: 500, Height: 500}, Room: "default", Mode: "dots", Token: "tok"})},
 		{"welcome ... mode=blasters token=tok axes=[aim -3142..3142]", AppendBinaryWelcome(nil, Welcome{Player: 7, TickRate: 20, World: game.World{Width: 500, Height: 500}, Room: "default", Mode: "blasters", Token: "tok", Axes: []game.Axis{{Name: "aim", Min: -3142, Max: 3142}}})},
+		{"welcome ... mode=chat token=tok messages=[say 64]", AppendBinaryWelcome(nil, Welcome{Player: 7, TickRate: 20, World: game.World{Width: 500, Height: 500}, Room: "default", Mode: "chat", Token: "tok", Messages: []game.MessageType{{Name: "say", MaxBytes: 64}}})},
 		{"full snapshot tick=41 ack=0 of players 1, 2, 5", AppendBinaryDelta(AppendBinarySnapshotHeader(nil, SnapshotHeader{Full: true, Tick: 41}), &full)},
 		{"delta snapshot tick=42 base=41 ack=7: 1 moves +10 x, 2 moves -7 y and is away, 5 leaves, 7 joins", AppendBinaryDelta(AppendBinarySnapshotHeader(nil, SnapshotHeader{Tick: 42, Base: 41, Ack: 7}), &d)},
 		{"pong time=1000 tick=42", AppendBinaryPong(nil, 1000, 42)},
@@ -358,6 +361,8 @@ func FuzzParseBinary(f *testing.F) {
 	f.Add(AppendBinaryPing(nil, 7))
 	f.Add([]byte{BinResync})
 	f.Add([]byte{BinLeave})
+	f.Add(AppendBinaryMessage(nil, 1, []byte(`{"a":1}`)))
+	f.Add(AppendBinaryInput(nil, 3, 1, 0, -5, 7))
 	f.Add([]byte{BinInput, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := ParseBinary(data)
@@ -374,13 +379,15 @@ func FuzzParseBinary(f *testing.F) {
 		var again []byte
 		switch m.Kind {
 		case MsgInput:
-			again = AppendBinaryInput(nil, m.Seq, m.Buttons, m.Tick)
+			again = AppendBinaryInput(nil, m.Seq, m.Buttons, m.Tick, m.Axes[:m.NAxes]...)
+		case MsgGame:
+			again = AppendBinaryMessage(nil, m.TypeIndex, m.Data)
 		case MsgPing:
 			again = AppendBinaryPing(nil, m.Time)
 		default:
 			again = data[:1]
 		}
-		if m2, err := ParseBinary(again); err != nil || m2 != m {
+		if m2, err := ParseBinary(again); err != nil || !reflect.DeepEqual(m2, m) {
 			t.Fatalf("re-encoding %+v gave %+v, %v", m, m2, err)
 		}
 	})

@@ -5,7 +5,9 @@
 package protocol
 
 import (
+	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/arena-server/arena/game"
 )
@@ -32,12 +34,15 @@ const (
 	CodeMalformed         = "malformed"
 	CodeBadButtons        = "bad_buttons"
 	CodeBadInput          = "bad_input" // analog input the mode does not declare, or out of its bounds
-	CodeBadRequest        = "bad_request"
-	CodeRoomFull          = "room_full"
-	CodeServerError       = "server_error"
-	CodeTooManySeats      = "too_many_seats" // the address holds as many players as it may
-	CodeTooManyRooms      = "too_many_rooms" // the server holds as many rooms as it may
-	CodeRateLimited       = "rate_limited"   // rooms created too fast from this address
+	// CodeBadMessage: a game message of a type the mode does not declare,
+	// too large, not JSON, or refused by the game.
+	CodeBadMessage   = "bad_message"
+	CodeBadRequest   = "bad_request"
+	CodeRoomFull     = "room_full"
+	CodeServerError  = "server_error"
+	CodeTooManySeats = "too_many_seats" // the address holds as many players as it may
+	CodeTooManyRooms = "too_many_rooms" // the server holds as many rooms as it may
+	CodeRateLimited  = "rate_limited"   // rooms created too fast from this address
 	// CodeUnexpectedResume: a resume message anywhere but first on a
 	// connection opened with ?resume=1.
 	CodeUnexpectedResume = "unexpected_resume"
@@ -64,6 +69,8 @@ const (
 	// message of a connection opened with ?resume=1, so that the token
 	// never travels in a URL, where proxies and servers log it.
 	MsgResume
+	// MsgGame is a message for the game, of a type its mode declares.
+	MsgGame
 )
 
 // ClientMessage is a decoded client message of any protocol.
@@ -86,6 +93,44 @@ type ClientMessage struct {
 	// the mode.
 	Axes  [game.MaxAxes]int32
 	NAxes int
+	// TypeIndex and TypeName name a game message's type: binary clients
+	// send its index in the welcome's list, JSON clients its name
+	// (TypeIndex is then -1). Data is the message's JSON value, copied out
+	// of the frame. CheckMessage resolves and checks them.
+	TypeIndex int
+	TypeName  string
+	Data      []byte
+}
+
+// CheckMessage resolves a game message's type against the types its
+// room's mode declares, and checks its data: valid JSON, within the type's
+// bound. It returns the type's index.
+func CheckMessage(m *ClientMessage, types []game.MessageType) (int, *Error) {
+	i := m.TypeIndex
+	if i < 0 {
+		i = slices.IndexFunc(types, func(t game.MessageType) bool { return t.Name == m.TypeName })
+	}
+	if i < 0 || i >= len(types) {
+		if len(types) == 0 {
+			return 0, errorf(CodeBadMessage, "this mode takes no messages")
+		}
+		return 0, errorf(CodeBadMessage, "this mode has no message type %q (index %d)", truncateString(m.TypeName), m.TypeIndex)
+	}
+	maxBytes, _, _ := types[i].Limits()
+	if len(m.Data) > maxBytes {
+		return 0, errorf(CodeBadMessage, "a %s message holds at most %d bytes of data, not %d", types[i].Name, maxBytes, len(m.Data))
+	}
+	if !json.Valid(m.Data) {
+		return 0, errorf(CodeBadMessage, "a message's data must be a JSON value")
+	}
+	return i, nil
+}
+
+func truncateString(s string) string {
+	if len(s) > 32 {
+		return s[:32] + "…"
+	}
+	return s
 }
 
 // CheckAxes checks an input's analog values against the axes its room's

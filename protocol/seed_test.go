@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -147,7 +148,7 @@ func FuzzParseSeed(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := ParseSeed(data)
 		if err != nil {
-			if m != (ClientMessage{}) || err.Code == "" || err.Message == "" {
+			if !reflect.DeepEqual(m, ClientMessage{}) || err.Code == "" || err.Message == "" {
 				t.Fatalf("error %+v with message %+v", err, m)
 			}
 			return

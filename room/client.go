@@ -43,7 +43,8 @@ type Seated struct {
 	Room     string
 	Mode     string
 	World    game.World
-	Axes     []game.Axis // the mode's analog controls
+	Axes     []game.Axis        // the mode's analog controls
+	Messages []game.MessageType // the game messages the mode takes
 	TickRate int
 	Resumed  bool // the player resumed an earlier session
 }
@@ -55,8 +56,16 @@ type Notice struct {
 	Text string
 }
 
-func (Seated) isEvent() {}
-func (Notice) isEvent() {}
+// MessageRefused tells a player that the game refused one of its
+// messages, and why.
+type MessageRefused struct {
+	Type   string
+	Reason string
+}
+
+func (Seated) isEvent()         {}
+func (MessageRefused) isEvent() {}
+func (Notice) isEvent()         {}
 
 // Reasons a room refuses a join or ends a player's connection. Callers branch
 // on them with errors.Is.

@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"log/slog"
 	mrand "math/rand/v2"
@@ -77,6 +78,11 @@ type Metrics struct {
 	// InboxFull counts inputs dropped because too many connections
 	// (maxInputSenders) queued inputs between two ticks.
 	InboxFull interface{ Inc() }
+	// MessagesSuperseded counts game messages dropped because a
+	// connection sent more than msgDepth of them between two ticks.
+	MessagesSuperseded interface{ Inc() }
+	// MessagesRefused counts game messages the game refused.
+	MessagesRefused interface{ Inc() }
 }
 
 // ClientInput is a control message from a client, as the room queues it.
@@ -108,6 +114,12 @@ const inputDepth = 6
 // maxInputLead bounds how far ahead of the room a client may schedule an
 // input, in seconds' worth of ticks.
 const maxInputLead = 1
+
+// msgDepth is how many game messages a connection may have waiting for the
+// next tick. Each message type is rate-limited per connection before it
+// gets here; this bounds what a connection can queue however many types
+// its mode declares.
+const msgDepth = 8
 
 // inboxSize bounds the queue of joins and leaves. They wait for space.
 const inboxSize = 1024
@@ -196,10 +208,12 @@ type sender struct {
 	client Client
 }
 
-// inbound is the inputs one connection sent since the last tick.
+// inbound is the inputs and game messages one connection sent since the
+// last tick.
 type inbound struct {
 	sender
 	inputs inputRing
+	msgs   []game.Message
 }
 
 // inputRing holds the newest inputDepth inputs pushed into it, oldest first.
@@ -277,6 +291,10 @@ func (r *Room) Mode() string { return r.cfg.Mode.Name }
 // inputs are checked against.
 func (r *Room) Axes() []game.Axis { return r.cfg.Mode.Axes }
 
+// Messages returns the message types of the room's mode, which a client's
+// game messages are checked against.
+func (r *Room) Messages() []game.MessageType { return r.cfg.Mode.Messages }
+
 // Done is closed when the room has stopped.
 func (r *Room) Done() <-chan struct{} { return r.done }
 
@@ -335,6 +353,30 @@ func (r *Room) Input(id game.PlayerID, c Client, in ClientInput) {
 	case !kept:
 		r.stats.inputsDropped.Add(1)
 		inc(r.cfg.Metrics.InputsSuperseded)
+	}
+}
+
+// Message queues a game message from a player's connection for the next
+// tick, where the game gets it before Step. It never blocks. The caller
+// has checked its type and data against the mode (protocol.CheckMessage).
+// A connection with msgDepth messages waiting loses this one, counted as
+// superseded.
+func (r *Room) Message(id game.PlayerID, c Client, m game.Message) {
+	key := sender{player: id, client: c}
+	r.inputMu.Lock()
+	i, ok := r.senders[key]
+	if !ok && len(r.incoming) < maxInputSenders {
+		i, ok = len(r.incoming), true
+		r.senders[key] = i
+		r.incoming = append(r.incoming, inbound{sender: key})
+	}
+	kept := ok && len(r.incoming[i].msgs) < msgDepth
+	if kept {
+		r.incoming[i].msgs = append(r.incoming[i].msgs, m)
+	}
+	r.inputMu.Unlock()
+	if !kept {
+		inc(r.cfg.Metrics.MessagesSuperseded)
 	}
 }
 
@@ -462,9 +504,31 @@ func (r *Room) applyInputs() {
 				inc(r.cfg.Metrics.InputsSuperseded)
 			}
 		}
+		r.deliver(m, q.msgs)
 	}
 	clear(r.applying) // drop the references to clients
 }
+
+// deliver hands a member's game messages to the game, in the order they
+// arrived, and tells the member about each one the game refuses.
+func (r *Room) deliver(m *member, msgs []game.Message) {
+	g, ok := r.game.(game.Messenger)
+	for _, msg := range msgs {
+		msg.From = m.id
+		var err error
+		if !ok {
+			err = errNotMessenger
+		} else {
+			err = g.Message(msg)
+		}
+		if err != nil {
+			inc(r.cfg.Metrics.MessagesRefused)
+			m.client.Event(MessageRefused{Type: msg.Type, Reason: err.Error()})
+		}
+	}
+}
+
+var errNotMessenger = errors.New("this game takes no messages")
 
 func (r *Room) handle(c command) {
 	switch c.kind {
@@ -604,6 +668,7 @@ func (r *Room) welcome(m *member, resumed bool) {
 		Mode:     r.cfg.Mode.Name,
 		World:    r.world,
 		Axes:     r.cfg.Mode.Axes,
+		Messages: r.cfg.Mode.Messages,
 		TickRate: r.cfg.TickRate,
 		Resumed:  resumed,
 	})

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"sync/atomic"
 	"time"
 
@@ -177,7 +178,7 @@ func (c *nativeCodec) writeEvent(w sink, e any) (int, error) {
 	b := c.buf[:0]
 	switch e := e.(type) {
 	case room.Seated:
-		pw := protocol.Welcome{Player: e.Player, TickRate: e.TickRate, World: e.World, Resumed: e.Resumed, Room: e.Room, Mode: e.Mode, Token: e.Token, Axes: e.Axes}
+		pw := protocol.Welcome{Player: e.Player, TickRate: e.TickRate, World: e.World, Resumed: e.Resumed, Room: e.Room, Mode: e.Mode, Token: e.Token, Axes: e.Axes, Messages: e.Messages}
 		if c.json {
 			b = protocol.AppendJSONWelcome(b, pw)
 		} else {
@@ -188,6 +189,13 @@ func (c *nativeCodec) writeEvent(w sink, e any) (int, error) {
 			b = protocol.AppendJSONNotice(b, e.Code, e.Text)
 		} else {
 			b = protocol.AppendBinaryNotice(b, e.Code, e.Text)
+		}
+	case room.MessageRefused:
+		perr := &protocol.Error{Code: protocol.CodeBadMessage, Message: fmt.Sprintf("the game refused your %s message: %s", e.Type, e.Reason)}
+		if c.json {
+			b = protocol.AppendJSONError(b, perr)
+		} else {
+			b = protocol.AppendBinaryError(b, perr)
 		}
 	case *protocol.Error:
 		if c.json {

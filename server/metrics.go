@@ -22,9 +22,13 @@ type metrics struct {
 	statesCoalesced  prometheus.Counter
 	stateEncodings   prometheus.Counter
 	inputsDropped    *prometheus.CounterVec // by reason
-	tickSeconds      prometheus.Histogram
-	tickOverruns     prometheus.Counter
-	deprecated       *prometheus.CounterVec // by what
+	// game messages that passed the session's checks but never reached
+	// the game, or that it refused; by reason. Those the session refuses
+	// are in badMessages by error code.
+	gameMessagesDropped *prometheus.CounterVec
+	tickSeconds         prometheus.Histogram
+	tickOverruns        prometheus.Counter
+	deprecated          *prometheus.CounterVec // by what
 }
 
 func newMetrics(rooms func() []room.Stats, t *traffic, connections func() int) *metrics {
@@ -60,6 +64,7 @@ func newMetrics(rooms func() []room.Stats, t *traffic, connections func() int) *
 	m.statesCoalesced = counter("states_coalesced_total", "States replaced by a newer one before a slow client's writer could send them.")
 	m.stateEncodings = counter("state_encodings_total", "States encoded: once per tick per distinct view (protocol and delta base), however many clients share it.")
 	m.inputsDropped = counterVec("inputs_dropped_total", "Inputs dropped: superseded (a client sent faster than one per tick) or inbox_full.", "reason")
+	m.gameMessagesDropped = counterVec("game_messages_dropped_total", "Game messages that passed the checks but were dropped: superseded (more than 8 queued between two ticks) or refused (by the game).", "reason")
 	m.tickSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Namespace: "arena", Name: "tick_seconds", Help: "Time to run one room tick.",
 		Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1},
@@ -85,9 +90,11 @@ func newMetrics(rooms func() []room.Stats, t *traffic, connections func() int) *
 // roomMetrics are the hooks every room reports through.
 func (m *metrics) roomMetrics() room.Metrics {
 	return room.Metrics{
-		TickSeconds:      m.tickSeconds,
-		TickOverruns:     m.tickOverruns,
-		InputsSuperseded: m.inputsDropped.WithLabelValues("superseded"),
-		InboxFull:        m.inputsDropped.WithLabelValues("inbox_full"),
+		TickSeconds:        m.tickSeconds,
+		TickOverruns:       m.tickOverruns,
+		InputsSuperseded:   m.inputsDropped.WithLabelValues("superseded"),
+		InboxFull:          m.inputsDropped.WithLabelValues("inbox_full"),
+		MessagesSuperseded: m.gameMessagesDropped.WithLabelValues("superseded"),
+		MessagesRefused:    m.gameMessagesDropped.WithLabelValues("refused"),
 	}
 }

@@ -100,8 +100,11 @@ type session struct {
 	room   *room.Room
 	player game.PlayerID
 
-	flood   *rate.Limiter // messages from the client
-	answers *rate.Limiter // error answers to the client
+	flood *rate.Limiter // messages from the client
+	// game messages from the client, one limiter per message type of the
+	// room's mode; set once joined, before the read loop starts
+	gameMsgs []*rate.Limiter
+	answers  *rate.Limiter // error answers to the client
 
 	closing   atomic.Bool
 	closeOnce sync.Once
@@ -228,6 +231,10 @@ func (s *session) serve(join func(room.JoinRequest) (*room.Room, room.Joined, er
 		return
 	}
 	s.room, s.player = r, joined.Player
+	for _, t := range r.Messages() {
+		_, perSecond, burst := t.Limits()
+		s.gameMsgs = append(s.gameMsgs, rate.NewLimiter(rate.Limit(perSecond), burst))
+	}
 	s.log = s.log.With("player", joined.Player, "room", r.Name())
 	s.log.Debug("joined", "resumed", joined.Resumed)
 
@@ -243,6 +250,21 @@ func (s *session) serve(join func(room.JoinRequest) (*room.Room, room.Joined, er
 	<-writerDone
 	s.metrics.disconnects.WithLabelValues(s.reason.label).Inc()
 	s.log.Debug("disconnected", "reason", s.reason.label, "code", s.reason.code)
+}
+
+// gameMessage checks a game message against the room's mode and its
+// type's rate, and queues it for the game.
+func (s *session) gameMessage(msg *protocol.ClientMessage) {
+	types := s.room.Messages()
+	i, perr := protocol.CheckMessage(msg, types)
+	if perr == nil && !s.gameMsgs[i].Allow() {
+		perr = &protocol.Error{Code: protocol.CodeRateLimited, Message: fmt.Sprintf("%s messages are limited to %g a second", types[i].Name, s.gameMsgs[i].Limit())}
+	}
+	if perr != nil {
+		s.reject(perr)
+		return
+	}
+	s.room.Message(s.player, s, game.Message{Type: types[i].Name, Data: msg.Data})
 }
 
 // refuse answers a join that failed, then closes.
@@ -316,6 +338,8 @@ func (s *session) readLoop() {
 				continue
 			}
 			s.room.Input(s.player, s, room.ClientInput{Seq: msg.Seq, Buttons: msg.Buttons, Axes: msg.Axes, Once: msg.Once, Tick: msg.Tick})
+		case protocol.MsgGame:
+			s.gameMessage(&msg)
 		case protocol.MsgPing:
 			if !s.out.push(pong{clientTime: msg.Time}) {
 				s.close(reasonSlow)
