@@ -138,6 +138,27 @@ type Presence interface {
 	Back(id PlayerID)
 }
 
+// ViewKey names one of a game's views of the world: a team, a fog-of-war
+// area, a cell of an interest grid. Players whose View returns the same key
+// see the same entities.
+type ViewKey uint64
+
+// Viewer is implemented by games in which players see different things:
+// hidden cards, a team's fog of war, the part of a large world around
+// them. Each tick, after Step, the room asks View for every connected
+// player, then AppendView once per distinct key, and every player whose
+// key is the same receives the same snapshot, encoded once. A world of
+// 5,000 players that each see about 50 around them keys views by grid
+// cell, so the cost is one view per occupied cell, not per player.
+// Games that are not Viewers show everyone AppendEntities.
+type Viewer interface {
+	// View returns the key of what player id sees this tick.
+	View(id PlayerID) ViewKey
+	// AppendView appends what the view shows, sorted by ascending ID, and
+	// returns the extended slice.
+	AppendView(dst []Entity, key ViewKey) []Entity
+}
+
 // Persistent is implemented by games whose whole state can be saved and
 // restored: a room moves to another process with it, and a crashed one is
 // restored from its last checkpoint. Export returns the state in a form of

@@ -159,6 +159,7 @@ type Room struct {
 	tick       uint64
 	inputs     []game.Input
 	lastEnts   int
+	views      map[game.ViewKey]*Snapshot // this tick's, by key; reused
 	emptySince time.Time
 	nextID     game.PlayerID
 	seats      map[string]int // by address
@@ -706,15 +707,7 @@ func (r *Room) step() {
 	}
 	r.game.Step(r.inputs)
 
-	ents := r.game.AppendEntities(make([]game.Entity, 0, r.lastEnts))
-	r.lastEnts = len(ents)
-	r.markAway(ents)
-	snap := &Snapshot{Tick: r.tick, Entities: ents}
-	for _, m := range r.members {
-		if m.client != nil {
-			m.client.State(State{Snap: snap, You: m.id, Ack: m.ack})
-		}
-	}
+	r.publish()
 
 	took := time.Since(start)
 	r.stats.ticks.Add(1)
@@ -723,6 +716,42 @@ func (r *Room) step() {
 	if r.cfg.Metrics.TickSeconds != nil {
 		r.cfg.Metrics.TickSeconds.Observe(took.Seconds())
 	}
+}
+
+// publish offers every connected player its view of this tick. Each
+// distinct view is built once and shared by everyone who has it.
+func (r *Room) publish() {
+	viewer, ok := r.game.(game.Viewer)
+	if !ok {
+		ents := r.game.AppendEntities(make([]game.Entity, 0, r.lastEnts))
+		r.lastEnts = len(ents)
+		r.markAway(ents)
+		snap := &Snapshot{Tick: r.tick, Entities: ents}
+		for _, m := range r.members {
+			if m.client != nil {
+				m.client.State(State{Snap: snap, You: m.id, Ack: m.ack})
+			}
+		}
+		return
+	}
+	if r.views == nil {
+		r.views = make(map[game.ViewKey]*Snapshot)
+	}
+	for _, m := range r.members {
+		if m.client == nil {
+			continue
+		}
+		key := viewer.View(m.id)
+		snap := r.views[key]
+		if snap == nil {
+			ents := viewer.AppendView(nil, key)
+			r.markAway(ents)
+			snap = &Snapshot{Tick: r.tick, View: key, Entities: ents}
+			r.views[key] = snap
+		}
+		m.client.State(State{Snap: snap, You: m.id, Ack: m.ack})
+	}
+	clear(r.views) // the snapshots belong to the clients now
 }
 
 // expireAway removes the players whose resume grace has run out.

@@ -11,6 +11,10 @@ import (
 type Snapshot struct {
 	// Tick counts the room's ticks, starting at 1.
 	Tick uint64
+	// View is the game's key of the view this is (0 for games that show
+	// everyone the same). Tick and View together name a snapshot within a
+	// room.
+	View game.ViewKey
 	// Entities is everything clients may see, by ascending ID.
 	Entities []game.Entity
 

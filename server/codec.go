@@ -220,9 +220,14 @@ func (c *nativeCodec) writeEvent(w sink, e any) (int, error) {
 	return len(b), w.writeMessage(c.msgTyp, b)
 }
 
-// deltaKey memoizes the body of a snapshot's delta from base (0: full).
+// deltaKey memoizes the body of a snapshot's delta from base (tick 0:
+// full). A base is named by its tick and its view: players of a game with
+// views per viewer may share a tick but not a base, and one who moved to
+// another view (walked into another cell, say) diffs against the view it
+// had.
 type deltaKey struct {
 	base uint64
+	view game.ViewKey
 	json bool
 }
 
@@ -235,7 +240,11 @@ func (c *nativeCodec) writeState(w sink, st room.State) (int, error) {
 	} else {
 		h.Full = true
 	}
-	body := st.Snap.Memo(deltaKey{base: h.Base, json: c.json}, func() any {
+	key := deltaKey{base: h.Base, json: c.json}
+	if base != nil {
+		key.view = base.View
+	}
+	body := st.Snap.Memo(key, func() any {
 		c.encoded()
 		var d protocol.Delta
 		var from []game.Entity
