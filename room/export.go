@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync/atomic"
 	"time"
 
 	"github.com/arena-server/arena/game"
@@ -272,7 +273,11 @@ func (m *Manager) Export(ctx context.Context, name string) ([]byte, error) {
 // Import restores a room Export wrote (see Restore) under the manager, with
 // the manager's settings, and runs it. Its members' tokens resume through
 // Join at once, by room name or by token alone. The manager's player-ID
-// counter moves past the restored IDs, so that no new player gets one.
+// counter moves past the restored IDs, so that no new player gets one; a
+// player of another room of this manager may already hold one of them,
+// which nothing in a room or session relies on, as players are found by
+// room and ID. A live name is refused (ErrRoomExists), as is a new room
+// beyond MaxRooms.
 func (m *Manager) Import(doc []byte) (*Room, error) {
 	var head struct {
 		Room string `json:"room"`
@@ -296,6 +301,9 @@ func (m *Manager) Import(doc []byte) (*Room, error) {
 	if _, ok := m.rooms[head.Room]; ok {
 		return nil, fmt.Errorf("%w: %q", ErrRoomExists, head.Room)
 	}
+	if err := m.mayCreate(head.Room, "", true); err != nil {
+		return nil, err
+	}
 	var r *Room
 	cfg := m.roomConfig(head.Room, mode, func() *Room { return r })
 	cfg.TickRate = 0 // the document's
@@ -305,10 +313,15 @@ func (m *Manager) Import(doc []byte) (*Room, error) {
 	}
 	for _, mb := range r.members {
 		m.tokens[mb.token] = r
-		for cur := m.nextID.Load(); uint32(mb.id) > cur && !m.nextID.CompareAndSwap(cur, uint32(mb.id)); cur = m.nextID.Load() {
-		}
+		raise(&m.nextID, uint32(mb.id))
 	}
 	m.start(r)
 	m.cfg.Logger.Info("room imported", "room", r.Name(), "mode", mode.Name, "members", len(r.members))
 	return r, nil
+}
+
+// raise sets c to v if v is larger, without losing a concurrent Add.
+func raise(c *atomic.Uint32, v uint32) {
+	for cur := c.Load(); v > cur && !c.CompareAndSwap(cur, v); cur = c.Load() {
+	}
 }
