@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	mrand "math/rand/v2"
@@ -316,6 +317,14 @@ func TestManagerMovesARoom(t *testing.T) {
 	if _, err := dst.Import(doc); !errors.Is(err, ErrRoomExists) {
 		t.Errorf("second import: %v; want ErrRoomExists", err)
 	}
+	for _, bad := range [][]byte{[]byte("{"), edit(t, doc, func(d map[string]any) { d["mode"] = "chess" }), edit(t, doc, func(d map[string]any) { d["room"] = "x"; d["version"] = 0 })} {
+		if r, err := dst.Import(bad); !errors.Is(err, ErrBadDocument) || r != nil {
+			t.Errorf("import of %.60s: %v, %v; want ErrBadDocument", bad, r, err)
+		}
+	}
+	if rooms := dst.Rooms(); len(rooms) != 1 {
+		t.Errorf("rooms after refused imports: %+v; want only moving", rooms)
+	}
 	// By token alone, as a resume that names no room does.
 	r, back, err := dst.Join(ctx, "", "", JoinRequest{Client: &fakeClient{}, Token: j.Token})
 	if err != nil || !back.Resumed || back.Player != j.Player || r.Name() != "moving" {
@@ -379,4 +388,47 @@ func seedDoc(f *testing.F, mode game.Mode) []byte {
 		f.Fatal(res.err)
 	}
 	return res.doc
+}
+
+// TestRestoredSeatsAreCounted: a restored member's address holds its seat
+// in the shared count from the first tick, and frees it when the member
+// goes; a seat the shared count refuses is never freed.
+func TestRestoredSeatsAreCounted(t *testing.T) {
+	doc := edit(t, exported(t, dots.Mode), func(m map[string]any) {
+		ms := m["members"].([]any)
+		ms[0].(map[string]any)["addr"] = "192.0.2.1"
+		ms[1].(map[string]any)["addr"] = "192.0.2.2"
+	})
+	synctest.Test(t, func(t *testing.T) {
+		cfg := quietConfig(dots.Mode)
+		cfg.ResumeGrace = time.Second
+		seats := map[string]int{}
+		var calls []string
+		cfg.OnSeat = func(addr string, taken bool) bool {
+			calls = append(calls, fmt.Sprint(addr, taken))
+			if taken && addr == "192.0.2.2" {
+				return false // that address is at its limit elsewhere
+			}
+			if taken {
+				seats[addr]++
+			} else {
+				seats[addr]--
+			}
+			return true
+		}
+		r, err := Restore(cfg, doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(calls) != 0 {
+			t.Fatalf("Restore counted seats before Run: %v", calls)
+		}
+		runRoom(t, r)
+		time.Sleep(2 * time.Second) // both expire
+		synctest.Wait()
+		want := []string{"192.0.2.1true", "192.0.2.2true", "192.0.2.1false"}
+		if !slices.Equal(calls, want) || seats["192.0.2.1"] != 0 {
+			t.Errorf("seat calls %v, seats %v; want %v and none held", calls, seats, want)
+		}
+	})
 }
