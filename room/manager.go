@@ -204,21 +204,35 @@ func (m *Manager) room(name, modeName, addr string) (*Room, error) {
 		return nil, err
 	}
 	var r *Room
-	r = New(Config{
+	r = New(m.roomConfig(name, mode, func() *Room { return r }))
+	m.start(r)
+	m.cfg.Logger.Info("room created", "room", name, "mode", mode.Name)
+	return r, nil
+}
+
+// roomConfig is the configuration of the manager's room name; self returns
+// the room once it exists, for the hooks that need it.
+func (m *Manager) roomConfig(name string, mode game.Mode, self func() *Room) Config {
+	return Config{
 		Name:            name,
 		Mode:            mode,
 		TickRate:        m.cfg.TickRate,
 		Capacity:        m.cfg.Capacity,
 		ResumeGrace:     m.cfg.ResumeGrace,
 		IdleTimeout:     m.cfg.IdleTimeout,
-		OnIdle:          func() bool { return m.retire(r) },
-		OnToken:         func(token string, valid bool) { m.token(r, token, valid) },
+		OnIdle:          func() bool { return m.retire(self()) },
+		OnToken:         func(token string, valid bool) { m.token(self(), token, valid) },
 		OnSeat:          m.seat,
 		MaxSeatsPerAddr: m.cfg.MaxSeatsPerAddrRoom,
 		NewPlayerID:     func() game.PlayerID { return game.PlayerID(m.nextID.Add(1)) },
 		Metrics:         m.cfg.Metrics,
 		Logger:          m.cfg.Logger,
-	})
+	}
+}
+
+// start registers and runs a new room. The caller holds m.mu.
+func (m *Manager) start(r *Room) {
+	name := r.Name()
 	m.rooms[name] = r
 	m.wg.Add(1)
 	go func() {
@@ -231,8 +245,6 @@ func (m *Manager) room(name, modeName, addr string) (*Room, error) {
 		m.mu.Unlock()
 		m.cfg.Logger.Info("room stopped", "room", name, "reason", err)
 	}()
-	m.cfg.Logger.Info("room created", "room", name, "mode", mode.Name)
-	return r, nil
 }
 
 // mayCreate says whether addr may create the room name now; take false

@@ -163,6 +163,8 @@ type Room struct {
 	emptySince time.Time
 	nextID     game.PlayerID
 	seats      map[string]int // by address
+	pcg        *mrand.PCG     // the game's random source, for Export
+	restored   []*member      // members of a restored room, announced by Run
 
 	// Published for other goroutines.
 	stats struct {
@@ -192,6 +194,7 @@ type commandKind uint8
 const (
 	cmdJoin commandKind = iota
 	cmdLeave
+	cmdExport
 )
 
 // command is a join or a leave, as the inbox carries them.
@@ -201,6 +204,7 @@ type command struct {
 	client Client
 	leave  bool // cmdLeave: the player left on purpose
 	join   *joinCall
+	export chan exportResult // cmdExport
 }
 
 // sender is a connection that queues inputs, and the player it plays.
@@ -274,8 +278,9 @@ func New(cfg Config) *Room {
 		senders:  make(map[sender]int),
 		seats:    make(map[string]int),
 	}
+	r.pcg = mrand.NewPCG(seed, seed^0x9e3779b97f4a7c15)
 	r.game = cfg.Mode.New(game.Config{
-		Rand:     mrand.New(mrand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
+		Rand:     mrand.New(r.pcg),
 		TickRate: cfg.TickRate,
 	})
 	r.world = r.game.World()
@@ -440,6 +445,7 @@ func (r *Room) Run(ctx context.Context) (err error) {
 	// whatever the previous ticks cost, so the rate does not drift.
 	next := time.Now().Add(r.interval)
 	r.emptySince = time.Now()
+	r.announceRestored()
 	timer := time.NewTimer(r.interval)
 	defer timer.Stop()
 	for {
@@ -536,6 +542,8 @@ func (r *Room) handle(c command) {
 	case cmdJoin:
 		joined, err := r.join(c.join.req)
 		c.join.reply <- joinResult{joined, err}
+	case cmdExport:
+		c.export <- r.export()
 	case cmdLeave:
 		m := r.member(c.player)
 		if m == nil || m.client != c.client {

@@ -1,0 +1,327 @@
+package room
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"sync/atomic"
+	"time"
+
+	"github.com/arena-server/arena/game"
+)
+
+// FormatVersion is the version of the document Export writes. Restore
+// refuses any other: a process that reads a newer document it does not
+// understand must not guess at it.
+const FormatVersion = 1
+
+// ErrNotPersistent is returned by Export for a game mode that does not
+// implement game.Persistent, and so cannot be moved.
+var ErrNotPersistent = errors.New("room: the game mode cannot save its state (not game.Persistent)")
+
+// ErrBadDocument wraps every reason Restore refuses a document.
+var ErrBadDocument = errors.New("room: bad room document")
+
+// Document is a room's whole state as Export writes it, in JSON: what
+// another process needs to go on with the room where it stopped.
+type Document struct {
+	Version  int    `json:"version"`
+	Room     string `json:"room"`
+	Mode     string `json:"mode"`
+	TickRate int    `json:"tick_rate"`
+	// Tick is the last tick the room ran; the restored room runs Tick+1
+	// next.
+	Tick uint64 `json:"tick"`
+	// Rand is the game's random source (math/rand/v2.PCG.MarshalBinary).
+	Rand []byte `json:"rand"`
+	// Game is what the game's Export returned.
+	Game    []byte        `json:"game"`
+	Members []SavedMember `json:"members"`
+}
+
+// SavedMember is a player of a saved room.
+type SavedMember struct {
+	ID    game.PlayerID `json:"id"`
+	Name  string        `json:"name"`
+	Addr  string        `json:"addr,omitempty"`
+	Token string        `json:"token"`
+	Away  bool          `json:"away,omitempty"`
+}
+
+type exportResult struct {
+	doc []byte
+	err error
+}
+
+// Export returns the room's whole state as a Document in JSON. The room's
+// goroutine writes it between two ticks, so it is one consistent moment of
+// the game. Inputs queued for later ticks are not part of it: players that
+// move with the room resume, and a resume starts with an empty queue.
+func (r *Room) Export(ctx context.Context) ([]byte, error) {
+	reply := make(chan exportResult, 1)
+	select {
+	case r.inbox <- command{kind: cmdExport, export: reply}:
+	case <-r.done:
+		return nil, ErrRoomClosed
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	select {
+	case res := <-reply:
+		return res.doc, res.err
+	case <-r.done:
+		return nil, ErrRoomClosed
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// export runs on the room's goroutine.
+func (r *Room) export() exportResult {
+	p, ok := r.game.(game.Persistent)
+	if !ok {
+		return exportResult{err: fmt.Errorf("%w: mode %q", ErrNotPersistent, r.cfg.Mode.Name)}
+	}
+	state, err := p.Export()
+	if err != nil {
+		return exportResult{err: fmt.Errorf("room: export game: %w", err)}
+	}
+	source, err := r.pcg.MarshalBinary()
+	if err != nil {
+		return exportResult{err: fmt.Errorf("room: export random source: %w", err)}
+	}
+	d := Document{
+		Version:  FormatVersion,
+		Room:     r.cfg.Name,
+		Mode:     r.cfg.Mode.Name,
+		TickRate: r.cfg.TickRate,
+		Tick:     r.tick,
+		Rand:     source,
+		Game:     state,
+		Members:  make([]SavedMember, len(r.members)),
+	}
+	for i, m := range r.members {
+		d.Members[i] = SavedMember{ID: m.id, Name: m.name, Addr: m.addr, Token: m.token, Away: m.client == nil}
+	}
+	doc, err := json.Marshal(d)
+	return exportResult{doc: doc, err: err}
+}
+
+// maxSavedString bounds the names, addresses and tokens of a document.
+const maxSavedString = 256
+
+// maxTickRate bounds a document's tick rate.
+const maxTickRate = 1000
+
+// Restore creates a room from a document Export wrote, to Run in place of
+// the original. cfg is as for New, but the document decides the tick rate
+// (cfg.TickRate must be 0 or equal) and its name and mode must be cfg's
+// (an empty cfg.Name takes the document's). cfg.Seed is ignored: the
+// random source is the document's.
+//
+// Every member starts away, with its token, for cfg.ResumeGrace from now:
+// one that resumes gets its id, position and score back; one that does
+// not is removed (Leave) as any other. Run announces the tokens through
+// cfg.OnToken and the seats through cfg.OnSeat before the first tick. The
+// room-local ID counter starts past the restored IDs; with
+// cfg.NewPlayerID, keeping them from being handed out again is the
+// caller's business (Manager.Import moves its counter past them).
+//
+// A document that is not valid JSON, of another version, mode or room, or
+// that the game's Import refuses, is refused with an error wrapping
+// ErrBadDocument, and nothing is left behind.
+func Restore(cfg Config, doc []byte) (*Room, error) {
+	var d Document
+	if err := json.Unmarshal(doc, &d); err != nil {
+		return nil, fmt.Errorf("%w: decode: %w", ErrBadDocument, err)
+	}
+	if err := d.check(cfg); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadDocument, err)
+	}
+	cfg.Name, cfg.TickRate = d.Room, d.TickRate
+	r := New(cfg)
+	if err := r.restore(&d); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadDocument, err)
+	}
+	return r, nil
+}
+
+// check validates what the room itself keeps of a document.
+func (d *Document) check(cfg Config) error {
+	switch {
+	case d.Version != FormatVersion:
+		return fmt.Errorf("version %d; this server reads version %d", d.Version, FormatVersion)
+	case d.Mode != cfg.Mode.Name:
+		return fmt.Errorf("%w: the document is of mode %q, not %q", ErrWrongMode, d.Mode, cfg.Mode.Name)
+	case !ValidName(d.Room):
+		return fmt.Errorf("room %q: %w", d.Room, ErrBadRoomName)
+	case cfg.Name != "" && cfg.Name != d.Room:
+		return fmt.Errorf("the document is of room %q, not %q", d.Room, cfg.Name)
+	case d.TickRate <= 0 || d.TickRate > maxTickRate:
+		return fmt.Errorf("tick rate %d out of range 1..%d", d.TickRate, maxTickRate)
+	case cfg.TickRate != 0 && cfg.TickRate != d.TickRate:
+		return fmt.Errorf("tick rate %d; the room is configured for %d", d.TickRate, cfg.TickRate)
+	case d.Tick > math.MaxInt64:
+		return fmt.Errorf("tick %d out of range", d.Tick)
+	}
+	return checkMembers(d.Members)
+}
+
+// checkMembers refuses members out of order, repeated, or with tokens
+// that are empty or shared: any of them would confuse resumes.
+func checkMembers(members []SavedMember) error {
+	tokens := make(map[string]bool, len(members))
+	for i, m := range members {
+		switch {
+		case m.ID == 0 || (i > 0 && m.ID <= members[i-1].ID):
+			return fmt.Errorf("member %d out of order, repeated or 0", m.ID)
+		case m.Token == "" || tokens[m.Token]:
+			return fmt.Errorf("member %d has an empty or repeated token", m.ID)
+		case len(m.Name) > maxSavedString || len(m.Addr) > maxSavedString || len(m.Token) > maxSavedString:
+			return fmt.Errorf("member %d has a name, address or token over %d bytes", m.ID, maxSavedString)
+		}
+		tokens[m.Token] = true
+	}
+	return nil
+}
+
+// restore loads a checked document into a room that has not run yet.
+func (r *Room) restore(d *Document) error {
+	p, ok := r.game.(game.Persistent)
+	if !ok {
+		return fmt.Errorf("mode %q: %w", d.Mode, ErrNotPersistent)
+	}
+	if err := r.pcg.UnmarshalBinary(d.Rand); err != nil {
+		return fmt.Errorf("random source: %w", err)
+	}
+	if err := p.Import(d.Game); err != nil {
+		return fmt.Errorf("game state: %w", err)
+	}
+	if err := r.restoreMembers(d.Members); err != nil {
+		return err
+	}
+	r.tick = d.Tick
+	return nil
+}
+
+// restoreMembers seats the document's members, all away. Every player the
+// game shows must be one of them, or it would stay in the game for ever
+// with nobody to play it or leave it.
+func (r *Room) restoreMembers(saved []SavedMember) error {
+	now := time.Now()
+	members := make([]*member, len(saved))
+	for i, s := range saved {
+		members[i] = &member{id: s.ID, name: s.Name, addr: s.Addr, token: s.Token, awaySince: now}
+	}
+	r.members = members
+	for _, e := range r.game.AppendEntities(nil) {
+		if e.Kind == game.KindPlayer && r.member(game.PlayerID(e.ID)) == nil {
+			r.members = nil
+			return fmt.Errorf("the game has player %d, who is no member", e.ID)
+		}
+	}
+	for _, m := range members {
+		if m.addr != "" {
+			r.seats[m.addr]++
+		}
+		r.nextID = max(r.nextID, m.id)
+	}
+	r.restored = members
+	r.stats.players.Store(int64(len(members)))
+	return nil
+}
+
+// announceRestored tells OnToken and OnSeat of the restored members, from
+// the room's goroutine as for any other member. A seat the shared count
+// refuses is not counted against its address at all, so that freeing it
+// later does not free another's.
+func (r *Room) announceRestored() {
+	for _, m := range r.restored {
+		if r.cfg.OnToken != nil {
+			r.cfg.OnToken(m.token, true)
+		}
+		if m.addr != "" && r.cfg.OnSeat != nil && !r.cfg.OnSeat(m.addr, true) {
+			if r.seats[m.addr]--; r.seats[m.addr] <= 0 {
+				delete(r.seats, m.addr)
+			}
+			m.addr = ""
+		}
+	}
+	r.restored = nil
+}
+
+// ErrRoomExists is returned by Manager.Import for a room name already live.
+var ErrRoomExists = errors.New("room: a room of that name is already live")
+
+// ErrNoRoom is returned by Manager.Export for a room that is not live.
+var ErrNoRoom = errors.New("room: no such room")
+
+// Export returns the document of the live room name (see Room.Export).
+// The room goes on running: whoever moves it stops it once the copy runs.
+func (m *Manager) Export(ctx context.Context, name string) ([]byte, error) {
+	m.mu.Lock()
+	r, ok := m.rooms[name]
+	m.mu.Unlock()
+	if !ok {
+		return nil, fmt.Errorf("%w: %q", ErrNoRoom, name)
+	}
+	return r.Export(ctx)
+}
+
+// Import restores a room Export wrote (see Restore) under the manager, with
+// the manager's settings, and runs it. Its members' tokens resume through
+// Join at once, by room name or by token alone. The manager's player-ID
+// counter moves past the restored IDs, so that no new player gets one; a
+// player of another room of this manager may already hold one of them,
+// which nothing in a room or session relies on, as players are found by
+// room and ID. A live name is refused (ErrRoomExists), as is a new room
+// beyond MaxRooms.
+func (m *Manager) Import(doc []byte) (*Room, error) {
+	var head struct {
+		Room string `json:"room"`
+		Mode string `json:"mode"`
+	}
+	if err := json.Unmarshal(doc, &head); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadDocument, err)
+	}
+	if head.Mode == "" {
+		return nil, fmt.Errorf("%w: no mode", ErrBadDocument)
+	}
+	mode, err := m.Mode(head.Mode)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadDocument, err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.ctx.Err() != nil {
+		return nil, ErrShutdown
+	}
+	if _, ok := m.rooms[head.Room]; ok {
+		return nil, fmt.Errorf("%w: %q", ErrRoomExists, head.Room)
+	}
+	if err := m.mayCreate(head.Room, "", true); err != nil {
+		return nil, err
+	}
+	var r *Room
+	cfg := m.roomConfig(head.Room, mode, func() *Room { return r })
+	cfg.TickRate = 0 // the document's
+	r, err = Restore(cfg, doc)
+	if err != nil {
+		return nil, err
+	}
+	for _, mb := range r.members {
+		m.tokens[mb.token] = r
+		raise(&m.nextID, uint32(mb.id))
+	}
+	m.start(r)
+	m.cfg.Logger.Info("room imported", "room", r.Name(), "mode", mode.Name, "members", len(r.members))
+	return r, nil
+}
+
+// raise sets c to v if v is larger, without losing a concurrent Add.
+func raise(c *atomic.Uint32, v uint32) {
+	for cur := c.Load(); v > cur && !c.CompareAndSwap(cur, v); cur = c.Load() {
+	}
+}

@@ -1,0 +1,434 @@
+package room
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	mrand "math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/arena-server/arena/game"
+	"github.com/arena-server/arena/games/dots"
+	"github.com/arena-server/arena/games/tag"
+)
+
+// runRoom runs r inside the current synctest bubble until the test ends.
+func runRoom(t *testing.T, r *Room) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { _ = r.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		<-r.Done()
+	})
+}
+
+func quietConfig(mode game.Mode) Config {
+	return Config{
+		Name:        "test",
+		Mode:        mode,
+		ResumeGrace: time.Minute,
+		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+}
+
+// seat is one player as the round trip drives it, in both rooms.
+type seat struct {
+	id     game.PlayerID
+	token  string
+	a, b   *fakeClient
+	absent bool // dropped in room a before the export, never back in b
+}
+
+func TestExportRoundTripWhilePlaying(t *testing.T) {
+	for _, mode := range []game.Mode{dots.Mode, tag.Mode} {
+		t.Run(mode.Name, func(t *testing.T) { roundTrip(t, mode) })
+	}
+}
+
+// roundTrip plays a room, exports it between two ticks, restores the
+// document into a second room whose players resume there, then feeds both
+// rooms the same inputs and joins: they must show the same entities at
+// every tick. Room a ticks at phase 0 of every 50 ms, room b at phase 20;
+// the test acts at phase 35, after both.
+func roundTrip(t *testing.T, mode game.Mode) {
+	synctest.Test(t, func(t *testing.T) {
+		a, _ := startRoom(t, Config{Mode: mode, TickRate: 20, ResumeGrace: time.Minute})
+		script := mrand.New(mrand.NewPCG(7, 8))
+		var seats []*seat
+		for range 4 {
+			s := &seat{a: &fakeClient{}}
+			j := join(t, a, s.a, "")
+			s.id, s.token = j.Player, j.Token
+			seats = append(seats, s)
+		}
+		inputs := func(rooms ...*Room) {
+			for _, s := range seats {
+				in := ClientInput{Buttons: game.Buttons(script.IntN(32)) & game.ButtonMask}
+				if !s.absent {
+					a.Input(s.id, s.a, in)
+				}
+				if s.b != nil && len(rooms) > 1 {
+					rooms[1].Input(s.id, s.b, in)
+				}
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+		for tick := 1; tick <= 60; tick++ {
+			if tick == 30 {
+				a.Leave(seats[1].id, seats[1].a, false) // away, kept
+				seats[1].absent = true
+			}
+			inputs(a)
+			time.Sleep(50 * time.Millisecond)
+			synctest.Wait()
+		}
+		doc, err := a.Export(context.Background())
+		if err != nil {
+			t.Fatalf("export: %v", err)
+		}
+		var d Document
+		if err := json.Unmarshal(doc, &d); err != nil {
+			t.Fatal(err)
+		}
+		if d.Tick != 60 || len(d.Members) != 4 || !d.Members[1].Away || d.Members[0].Away {
+			t.Fatalf("exported tick %d, members %+v; want tick 60, 4 members, the second away", d.Tick, d.Members)
+		}
+		b, err := Restore(quietConfig(mode), doc)
+		if err != nil {
+			t.Fatalf("restore: %v", err)
+		}
+		runRoom(t, b)
+		for _, s := range seats {
+			if s.absent {
+				continue
+			}
+			s.b = &fakeClient{}
+			j := join(t, b, s.b, s.token)
+			if !j.Resumed || j.Player != s.id {
+				t.Fatalf("resume of player %d in the copy: %+v", s.id, j)
+			}
+		}
+		time.Sleep(15 * time.Millisecond)
+		watchA, watchB := seats[0].a, seats[0].b
+		for tick := 61; tick <= 160; tick++ {
+			if tick == 100 {
+				// A newcomer gets the same ID, and spawns at the same
+				// random place, in both rooms.
+				s := &seat{a: &fakeClient{}, b: &fakeClient{}}
+				ja, jb := join(t, a, s.a, ""), join(t, b, s.b, "")
+				if ja.Player != jb.Player {
+					t.Fatalf("newcomer is player %d in the original, %d in the copy", ja.Player, jb.Player)
+				}
+				s.id = ja.Player
+				seats = append(seats, s)
+			}
+			inputs(a, b)
+			time.Sleep(50 * time.Millisecond)
+			synctest.Wait()
+			sa, sb := watchA.last(), watchB.last()
+			if sa.Snap.Tick != uint64(tick) || sb.Snap.Tick != uint64(tick) {
+				t.Fatalf("ticks %d and %d; want %d", sa.Snap.Tick, sb.Snap.Tick, tick)
+			}
+			if !slices.Equal(sa.Snap.Entities, sb.Snap.Entities) {
+				t.Fatalf("tick %d: the copy differs:\noriginal %+v\ncopy     %+v", tick, sa.Snap.Entities, sb.Snap.Entities)
+			}
+		}
+	})
+}
+
+// exported returns the document of a room of mode with two players, one of
+// them away, after a few ticks.
+func exported(t *testing.T, mode game.Mode) []byte {
+	t.Helper()
+	var doc []byte
+	synctest.Test(t, func(t *testing.T) {
+		r, _ := startRoom(t, Config{Mode: mode, ResumeGrace: time.Minute})
+		c1, c2 := &fakeClient{}, &fakeClient{}
+		join(t, r, c1, "")
+		j2 := join(t, r, c2, "")
+		r.Input(j2.Player, c2, ClientInput{Buttons: game.Right})
+		time.Sleep(200 * time.Millisecond)
+		r.Leave(j2.Player, c2, false)
+		synctest.Wait()
+		var err error
+		if doc, err = r.Export(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	})
+	return doc
+}
+
+// edit returns doc with f applied to its decoded form.
+func edit(t testing.TB, doc []byte, f func(d map[string]any)) []byte {
+	t.Helper()
+	var d map[string]any
+	if err := json.Unmarshal(doc, &d); err != nil {
+		t.Fatal(err)
+	}
+	f(d)
+	out, err := json.Marshal(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestRestoreRefusesBadDocuments(t *testing.T) {
+	good := exported(t, tag.Mode)
+	members := func(d map[string]any) []any { return d["members"].([]any) }
+	cases := []struct {
+		name, want string
+		doc        []byte
+		mode       game.Mode
+	}{
+		{"not JSON", "invalid character", []byte("{nope"), tag.Mode},
+		{"empty", "unexpected end", nil, tag.Mode},
+		{"version", "version 2", edit(t, good, func(d map[string]any) { d["version"] = 2 }), tag.Mode},
+		{"wrong mode", "room runs another game mode", good, dots.Mode},
+		{"room name", "room names are", edit(t, good, func(d map[string]any) { d["room"] = "a b" }), tag.Mode},
+		{"tick rate", "tick rate 0", edit(t, good, func(d map[string]any) { d["tick_rate"] = 0 }), tag.Mode},
+		{"random source", "random source", edit(t, good, func(d map[string]any) { d["rand"] = "AAAA" }), tag.Mode},
+		{"game state", "game state: tag: import", edit(t, good, func(d map[string]any) { d["game"] = "e25vcGU=" /* {nope */ }), tag.Mode},
+		{"repeated member", "out of order", edit(t, good, func(d map[string]any) {
+			d["members"] = append(members(d), members(d)[0])
+		}), tag.Mode},
+		{"shared token", "repeated token", edit(t, good, func(d map[string]any) {
+			members(d)[1].(map[string]any)["token"] = members(d)[0].(map[string]any)["token"]
+		}), tag.Mode},
+		{"player without member", "who is no member", edit(t, good, func(d map[string]any) {
+			d["members"] = members(d)[:1]
+		}), tag.Mode},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := quietConfig(c.mode)
+			cfg.Name = ""
+			announced := 0
+			cfg.OnToken = func(string, bool) { announced++ }
+			r, err := Restore(cfg, c.doc)
+			if err == nil || !errors.Is(err, ErrBadDocument) || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("restore: room %v, error %v; want an ErrBadDocument saying %q", r != nil, err, c.want)
+			}
+			if r != nil || announced != 0 {
+				t.Errorf("a refused document left room %v and %d tokens announced", r, announced)
+			}
+		})
+	}
+	if _, err := Restore(quietConfig(tag.Mode), good); err != nil {
+		t.Errorf("the unedited document: %v", err)
+	}
+}
+
+// opaque hides every method of a game but game.Game's.
+type opaque struct{ game.Game }
+
+func TestExportNeedsAPersistentGame(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		mode := game.Mode{Name: "opaque", New: func(c game.Config) game.Game { return opaque{dots.New(c)} }}
+		r, _ := startRoom(t, Config{Mode: mode})
+		join(t, r, &fakeClient{}, "")
+		doc, err := r.Export(context.Background())
+		if !errors.Is(err, ErrNotPersistent) || doc != nil {
+			t.Errorf("export of a game that is not Persistent: %q, %v; want ErrNotPersistent", doc, err)
+		}
+	})
+}
+
+// TestRestoredMembersExpire: a restored member who never resumes is
+// removed once the grace ends, its token announced void, and its ID is
+// never handed out again.
+func TestRestoredMembersExpire(t *testing.T) {
+	doc := exported(t, dots.Mode)
+	synctest.Test(t, func(t *testing.T) {
+		cfg := quietConfig(dots.Mode)
+		cfg.ResumeGrace = time.Second
+		tokens := make(chan string, 16)
+		cfg.OnToken = func(token string, valid bool) {
+			if !valid {
+				tokens <- token
+			}
+		}
+		r, err := Restore(cfg, doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var d Document
+		_ = json.Unmarshal(doc, &d)
+		runRoom(t, r)
+		c := &fakeClient{}
+		j := join(t, r, c, d.Members[0].Token)
+		if !j.Resumed || j.Player != d.Members[0].ID {
+			t.Fatalf("resume: %+v; want player %d", j, d.Members[0].ID)
+		}
+		time.Sleep(100 * time.Millisecond)
+		synctest.Wait()
+		if e, ok := entity(c.last(), d.Members[1].ID); !ok || e.Flags&game.FlagAway == 0 {
+			t.Fatalf("the member who has not resumed: %+v, %v; want it shown away", e, ok)
+		}
+		time.Sleep(time.Second)
+		synctest.Wait()
+		if _, ok := entity(c.last(), d.Members[1].ID); ok {
+			t.Error("the member who never resumed is still there after the grace")
+		}
+		if got := len(tokens); got != 2 { // the resumed one's old token, the expired one's
+			t.Errorf("%d tokens voided; want 2", got)
+		}
+		n := join(t, r, &fakeClient{}, "")
+		if n.Player <= d.Members[1].ID {
+			t.Errorf("a newcomer got player %d; want one past the restored %d", n.Player, d.Members[1].ID)
+		}
+	})
+}
+
+func TestManagerMovesARoom(t *testing.T) {
+	newManager := func() *Manager {
+		m, err := NewManager(ManagerConfig{Modes: []game.Mode{dots.Mode, tag.Mode}, ResumeGrace: time.Minute,
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(m.Close)
+		return m
+	}
+	src, dst := newManager(), newManager()
+	ctx := context.Background()
+	_, j, err := src.Join(ctx, "moving", "tag", JoinRequest{Client: &fakeClient{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dst.Export(ctx, "moving"); !errors.Is(err, ErrNoRoom) {
+		t.Errorf("export of a room that is not there: %v; want ErrNoRoom", err)
+	}
+	doc, err := src.Export(ctx, "moving")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dst.Import(doc); err != nil {
+		t.Fatalf("import: %v", err)
+	}
+	if _, err := dst.Import(doc); !errors.Is(err, ErrRoomExists) {
+		t.Errorf("second import: %v; want ErrRoomExists", err)
+	}
+	for _, bad := range [][]byte{[]byte("{"), edit(t, doc, func(d map[string]any) { d["mode"] = "chess" }), edit(t, doc, func(d map[string]any) { d["room"] = "x"; d["version"] = 0 })} {
+		if r, err := dst.Import(bad); !errors.Is(err, ErrBadDocument) || r != nil {
+			t.Errorf("import of %.60s: %v, %v; want ErrBadDocument", bad, r, err)
+		}
+	}
+	if rooms := dst.Rooms(); len(rooms) != 1 {
+		t.Errorf("rooms after refused imports: %+v; want only moving", rooms)
+	}
+	// By token alone, as a resume that names no room does.
+	r, back, err := dst.Join(ctx, "", "", JoinRequest{Client: &fakeClient{}, Token: j.Token})
+	if err != nil || !back.Resumed || back.Player != j.Player || r.Name() != "moving" {
+		t.Fatalf("resume in the new manager: %+v in %v, %v; want player %d resumed in moving", back, r, err, j.Player)
+	}
+	_, n, err := dst.Join(ctx, "other", "", JoinRequest{Client: &fakeClient{}})
+	if err != nil || n.Player <= j.Player {
+		t.Errorf("a newcomer elsewhere got player %d (%v); want one past the imported %d", n.Player, err, j.Player)
+	}
+}
+
+// FuzzRestore: whatever the document, Restore refuses it with an
+// ErrBadDocument or gives a room whose own export restores again.
+func FuzzRestore(f *testing.F) {
+	for _, mode := range []game.Mode{dots.Mode, tag.Mode} {
+		f.Add(mode.Name, seedDoc(f, mode))
+	}
+	f.Add("dots", []byte(`{"version":1,"room":"r","mode":"dots","tick_rate":20,"rand":"cGNnOgAAAAAAAAABAAAAAAAAAAI=","game":"eyJwbGF5ZXJzIjpbXX0=","members":[]}`))
+	f.Add("tag", []byte(`{"version":1,"room":"r","mode":"tag","tick_rate":20,"tick":5,"rand":"cGNnOgAAAAAAAAABAAAAAAAAAAI=","game":"eyJwbGF5ZXJzIjpbeyJpZCI6MywibmFtZSI6InAiLCJ4IjoxMCwieSI6MTAsImNvbG9yIjoxLCJzY29yZSI6MiwiaXQiOnRydWV9XSwiY29vbGRvd24iOjAsInRpY2tzIjowfQ==","members":[{"id":3,"name":"p","token":"t"}]}`))
+	f.Add("tag", []byte(`{"version":1,"members":[{"id":0}]}`))
+	f.Add("dots", []byte(`[]`))
+	f.Fuzz(func(t *testing.T, modeName string, doc []byte) {
+		mode := dots.Mode
+		if modeName == "tag" {
+			mode = tag.Mode
+		}
+		cfg := quietConfig(mode)
+		cfg.Name = ""
+		r, err := Restore(cfg, doc)
+		if err != nil {
+			if !errors.Is(err, ErrBadDocument) || r != nil {
+				t.Fatalf("refused with room %v, error %v; want nil and an ErrBadDocument", r, err)
+			}
+			return
+		}
+		again := r.export()
+		if again.err != nil {
+			t.Fatalf("a restored room does not export: %v", again.err)
+		}
+		if _, err := Restore(cfg, again.doc); err != nil {
+			t.Fatalf("the export %s of a restored room is refused: %v", again.doc, err)
+		}
+	})
+}
+
+// seedDoc drives a room of mode by hand, without Run, and exports it.
+func seedDoc(f *testing.F, mode game.Mode) []byte {
+	cfg := quietConfig(mode)
+	cfg.Seed = 1
+	r := New(cfg)
+	for range 3 {
+		if _, err := r.join(JoinRequest{Client: &fakeClient{}}); err != nil {
+			f.Fatal(err)
+		}
+	}
+	for range 10 {
+		r.step()
+	}
+	res := r.export()
+	if res.err != nil {
+		f.Fatal(res.err)
+	}
+	return res.doc
+}
+
+// TestRestoredSeatsAreCounted: a restored member's address holds its seat
+// in the shared count from the first tick, and frees it when the member
+// goes; a seat the shared count refuses is never freed.
+func TestRestoredSeatsAreCounted(t *testing.T) {
+	doc := edit(t, exported(t, dots.Mode), func(m map[string]any) {
+		ms := m["members"].([]any)
+		ms[0].(map[string]any)["addr"] = "192.0.2.1"
+		ms[1].(map[string]any)["addr"] = "192.0.2.2"
+	})
+	synctest.Test(t, func(t *testing.T) {
+		cfg := quietConfig(dots.Mode)
+		cfg.ResumeGrace = time.Second
+		seats := map[string]int{}
+		var calls []string
+		cfg.OnSeat = func(addr string, taken bool) bool {
+			calls = append(calls, fmt.Sprint(addr, taken))
+			if taken && addr == "192.0.2.2" {
+				return false // that address is at its limit elsewhere
+			}
+			if taken {
+				seats[addr]++
+			} else {
+				seats[addr]--
+			}
+			return true
+		}
+		r, err := Restore(cfg, doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(calls) != 0 {
+			t.Fatalf("Restore counted seats before Run: %v", calls)
+		}
+		runRoom(t, r)
+		time.Sleep(2 * time.Second) // both expire
+		synctest.Wait()
+		want := []string{"192.0.2.1true", "192.0.2.2true", "192.0.2.1false"}
+		if !slices.Equal(calls, want) || seats["192.0.2.1"] != 0 {
+			t.Errorf("seat calls %v, seats %v; want %v and none held", calls, seats, want)
+		}
+	})
+}
