@@ -389,3 +389,58 @@ func TestReloadResumesThePlayer(t *testing.T) {
 		t.Error("the page put its resume token in the WebSocket URL")
 	}
 }
+
+// TestProtocolMatchesTheGoldenBytes checks the page's encoder and decoder
+// against protocol/testdata/golden.txt, the bytes the Go side pins: the
+// two sides of the wire cannot drift apart.
+func TestProtocolMatchesTheGoldenBytes(t *testing.T) {
+	srv := arenatest.Start(t, arenatest.Options{})
+	golden, err := os.ReadFile("../protocol/testdata/golden.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := map[string]string{}
+	blocks := strings.Split(strings.TrimSpace(string(golden)), "\n\n")
+	for _, b := range blocks {
+		name, hex, _ := strings.Cut(b, "\n")
+		cases[name] = hex
+	}
+	js, err := json.Marshal(cases)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb := newTab(t)
+	tb.navigate(srv.URL + "/")
+	bad := eval[[]string](tb, `import('/js/protocol.js').then((p) => {
+		const cases = `+string(js)+`;
+		const hex = (b) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+		const bytes = (h) => new Uint8Array(h.match(/../g).map((x) => parseInt(x, 16))).buffer;
+		const encoders = {
+			'client input seq=7 buttons=Up|Right tick=300': () => p.encodeInput(7, 9, 300),
+			'client input seq=8 buttons=Action tick=301 axes=[-1571 250]': () => p.encodeInput(8, 16, 301, [-1571, 250]),
+			'client message type=0 data="gg"': () => p.encodeMessage(0, 'gg'),
+			'client ping time=1000': () => p.encodePing(1000),
+			'client resync': () => p.encodeResync(),
+			'client leave': () => p.encodeLeave(),
+		};
+		const bad = [];
+		for (const [name, h] of Object.entries(cases)) {
+			if (name.startsWith('client')) {
+				if (!encoders[name]) bad.push('no encoder for ' + name);
+				else if (hex(encoders[name]()) !== h) bad.push(name + ': ' + hex(encoders[name]()) + ' != ' + h);
+				continue;
+			}
+			try {
+				const m = p.decode(bytes(h));
+				if (name.includes('axes=[aim') && !(m.axes.length === 1 && m.axes[0].name === 'aim' && m.axes[0].min === -3142 && m.axes[0].max === 3142)) bad.push(name + ': axes ' + JSON.stringify(m.axes));
+				if (name.includes('messages=[say') && !(m.messages.length === 1 && m.messages[0].name === 'say' && m.messages[0].maxBytes === 64)) bad.push(name + ': messages ' + JSON.stringify(m.messages));
+			} catch (e) {
+				bad.push(name + ': ' + e.message);
+			}
+		}
+		return bad.length ? bad : ['ok ' + Object.keys(cases).length];
+	})`)
+	if len(bad) != 1 || !strings.HasPrefix(bad[0], "ok ") {
+		t.Errorf("the page's protocol disagrees with golden.txt: %q", bad)
+	}
+}

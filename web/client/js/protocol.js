@@ -4,7 +4,7 @@
 
 export const SUBPROTOCOL = 'arena.v1.bin';
 
-const C_INPUT = 0x01, C_PING = 0x02, C_RESYNC = 0x03, C_LEAVE = 0x04, C_RESUME = 0x05;
+const C_INPUT = 0x01, C_PING = 0x02, C_RESYNC = 0x03, C_LEAVE = 0x04, C_RESUME = 0x05, C_MESSAGE = 0x06;
 export const WELCOME = 0x81, SNAPSHOT = 0x82, PONG = 0x83, ERROR = 0x84, NOTICE = 0x85;
 
 export const FLAG_IT = 1;
@@ -21,11 +21,33 @@ function pushUvarint(out, v) {
   out.push(v);
 }
 
-export function encodeInput(seq, buttons, tick) {
+function pushZigzag(out, v) {
+  pushUvarint(out, v >= 0 ? v * 2 : -v * 2 - 1);
+}
+
+function pushString(out, s) {
+  const bytes = new TextEncoder().encode(s);
+  pushUvarint(out, bytes.length);
+  for (const b of bytes) out.push(b);
+}
+
+// encodeInput encodes the buttons held from a tick, and the values of the
+// mode's analog axes (the welcome's axes, in order), if it declares any.
+export function encodeInput(seq, buttons, tick, axes = []) {
   const out = [C_INPUT];
   pushUvarint(out, seq);
   out.push(buttons & 0xff);
   pushUvarint(out, tick);
+  for (const v of axes) pushZigzag(out, v);
+  return new Uint8Array(out);
+}
+
+// encodeMessage encodes a game message: the index of its type in the
+// welcome's messages, and its data, any JSON value.
+export function encodeMessage(typeIndex, data) {
+  const out = [C_MESSAGE];
+  pushUvarint(out, typeIndex);
+  pushString(out, JSON.stringify(data));
   return new Uint8Array(out);
 }
 
@@ -108,6 +130,8 @@ export function decode(buf) {
         room: r.string(), mode: r.string(), token: r.string(), axes: [],
       };
       for (let n = r.uvarint(); n > 0; n--) m.axes.push({ name: r.string(), min: r.zigzag(), max: r.zigzag() });
+      m.messages = [];
+      for (let n = r.uvarint(); n > 0; n--) m.messages.push({ name: r.string(), maxBytes: r.uvarint() });
       break;
     }
     case SNAPSHOT: {
