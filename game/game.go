@@ -88,6 +88,9 @@ func ItemID(n uint32) uint32 { return 1<<31 | n }
 type Player struct {
 	ID   PlayerID
 	Name string
+	// Options are the player's join options (Mode.JoinOptions), already
+	// validated.
+	Options Options
 }
 
 // World describes the playing field, for clients to size their view.
@@ -102,6 +105,9 @@ type Config struct {
 	Rand *rand.Rand
 	// TickRate is how many times per second Step is called.
 	TickRate int
+	// Options are the room's options (Mode.RoomOptions), already
+	// validated, fixed for the room's life.
+	Options Options
 }
 
 // Presence is implemented by games that want to know when a player's
@@ -155,6 +161,12 @@ type Mode struct {
 	Description string
 	// New creates a game for a new room.
 	New func(Config) Game
+	// RoomOptions are what a room's creator may choose (a round's length,
+	// say); the game finds them in Config.Options. JoinOptions are what each
+	// player may choose as it joins (a team, a colour): Player.Options.
+	// Clients are refused values these do not allow.
+	RoomOptions []Option
+	JoinOptions []Option
 }
 
 // ErrFull is returned by Join when a game has no room for another player.
