@@ -195,6 +195,11 @@ func (m *Manager) room(name, modeName, addr string, raw map[string]string) (*Roo
 		if modeName != "" && r.Mode() != modeName {
 			return nil, fmt.Errorf("%w: %q runs %q", ErrWrongMode, name, r.Mode())
 		}
+		// The room keeps its options, but options it could never have
+		// taken are a client's mistake, refused wherever it joins.
+		if _, err := game.ParseOptions(r.cfg.Mode.RoomOptions, raw); err != nil {
+			return nil, fmt.Errorf("room options: %w", err)
+		}
 		return r, nil
 	}
 	mode, err := m.Mode(modeName)

@@ -166,6 +166,11 @@ func TestRoomOptionFromTheURL(t *testing.T) {
 	if p := self(t, arenatest.Dial(t, srv.WSURL+"?room=u1&room.round=300", nil)); p.X != 120 {
 		t.Errorf("a later join changed the room's round to %d", p.X)
 	}
+	// But an option it could never have taken is refused all the same.
+	conn := dialProtocol(t, srv.WSURL+"?room=u1&room.round=5", "")
+	if code, msg := readError(t, conn); code != protocol.CodeBadOption || !strings.Contains(msg, `"round" must be an integer from 10 to 600`) {
+		t.Errorf("a bad room option for a live room: %s %q; want bad_option", code, msg)
+	}
 	if info, _ := roomByName(t, srv, "u1"); info.Options["round"] != "120" {
 		t.Errorf("/api/rooms lists options %v; want round 120", info.Options)
 	}
