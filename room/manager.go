@@ -151,6 +151,19 @@ const maxOverflow = 1000
 // room never turns a player away while the server has room.
 func (m *Manager) joinDefault(ctx context.Context, mode string, req JoinRequest) (*Room, Joined, error) {
 	name := m.cfg.DefaultRoom
+	// The default rooms are the server's, shared by whoever names no room:
+	// the first to arrive does not get to choose their options. Bad ones
+	// are still refused.
+	if len(req.RoomOptions) > 0 {
+		md, err := m.Mode(mode)
+		if err != nil {
+			return nil, Joined{}, err
+		}
+		if _, err := game.ParseOptions(md.RoomOptions, req.RoomOptions); err != nil {
+			return nil, Joined{}, fmt.Errorf("room options: %w", err)
+		}
+		req.RoomOptions = nil
+	}
 	for n := 2; ; n++ {
 		r, joined, err := m.join(ctx, name, mode, req)
 		full := errors.Is(err, ErrRoomFull) || errors.Is(err, ErrWrongMode)

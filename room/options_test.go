@@ -80,3 +80,20 @@ func waitUntil(t *testing.T, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+func TestTheDefaultRoomKeepsTheModesDefaults(t *testing.T) {
+	m := optionsManager(t)
+	ctx := context.Background()
+	if _, _, err := m.Join(ctx, "", "tag", JoinRequest{Client: &fakeClient{}, RoomOptions: map[string]string{"cooldown": "x"}}); !errors.Is(err, game.ErrBadOption) {
+		t.Fatalf("bad room option for the default room: %v; want ErrBadOption", err)
+	}
+	c := &fakeClient{}
+	r, joined, err := m.Join(ctx, "", "tag", JoinRequest{Client: c, RoomOptions: map[string]string{"cooldown": "9"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Leave(joined.Player, c, true)
+	if r.Name() != "default" || r.Options().Has("cooldown") {
+		t.Errorf("room %s got options %v; want the default room with none chosen", r.Name(), r.Options().Map())
+	}
+}
