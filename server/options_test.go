@@ -89,6 +89,16 @@ func TestJoinOptionColorReachesTheSnapshot(t *testing.T) {
 	}
 }
 
+func TestJoinOptionOverTheNativeProtocol(t *testing.T) {
+	t.Parallel()
+	srv := startWithProbe(t)
+	c := dialNative(t, srv.WSURL+"?room=n1&mode=probe&room.round=77&join.team=blue")
+	c.waitState("the player's dot", func() bool { _, ok := c.find(c.welcome.Player); return ok })
+	if e := c.me(); e.Color != 0x0000ff || e.X != 77 {
+		t.Errorf("the dot is %06x at x %d; want blue (join option) at 77 (room option)", e.Color, e.X)
+	}
+}
+
 func TestBadOptionsAreRefused(t *testing.T) {
 	t.Parallel()
 	srv := startWithProbe(t)
