@@ -97,3 +97,19 @@ func TestTheDefaultRoomKeepsTheModesDefaults(t *testing.T) {
 		t.Errorf("room %s got options %v; want the default room with none chosen", r.Name(), r.Options().Map())
 	}
 }
+
+func TestARoomWithoutOptionsReadsTheDefaults(t *testing.T) {
+	var got int64 = -1
+	mode := game.Mode{
+		Name:        "probe",
+		RoomOptions: []game.Option{{Name: "round", Type: game.OptionInt, Min: 1, Max: 9, Default: "4"}},
+		New: func(cfg game.Config) game.Game {
+			got = cfg.Options.Int("round")
+			return dots.New(cfg)
+		},
+	}
+	New(Config{Name: "p", Mode: mode})
+	if got != 4 {
+		t.Errorf("the game read round %d; want the declared default 4", got)
+	}
+}

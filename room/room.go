@@ -252,6 +252,11 @@ func New(cfg Config) *Room {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if len(cfg.Options.Map()) == 0 {
+		// Defaults, so that a room made without options still reads its
+		// mode's declared defaults.
+		cfg.Options, _ = game.ParseOptions(cfg.Mode.RoomOptions, nil)
+	}
 	seed := cfg.Seed
 	if seed == 0 {
 		var b [8]byte
