@@ -110,6 +110,9 @@ func ItemID(n uint32) uint32 { return 1<<31 | n }
 type Player struct {
 	ID   PlayerID
 	Name string
+	// Options are the player's join options (Mode.JoinOptions), already
+	// validated.
+	Options Options
 }
 
 // World describes the playing field, for clients to size their view.
@@ -124,6 +127,9 @@ type Config struct {
 	Rand *rand.Rand
 	// TickRate is how many times per second Step is called.
 	TickRate int
+	// Options are the room's options (Mode.RoomOptions), already
+	// validated, fixed for the room's life.
+	Options Options
 }
 
 // Presence is implemented by games that want to know when a player's
@@ -204,6 +210,12 @@ type Mode struct {
 	// Messages are the message types players may send the game, which
 	// must then implement Messenger. Nil: none.
 	Messages []MessageType
+	// RoomOptions are what a room's creator may choose (a round's length,
+	// say); the game finds them in Config.Options. JoinOptions are what each
+	// player may choose as it joins (a team, a colour): Player.Options.
+	// Clients are refused values these do not allow.
+	RoomOptions []Option
+	JoinOptions []Option
 }
 
 // Check reports what is wrong with a mode's declaration, so that a server

@@ -43,6 +43,7 @@ const (
 	CodeTooManySeats = "too_many_seats" // the address holds as many players as it may
 	CodeTooManyRooms = "too_many_rooms" // the server holds as many rooms as it may
 	CodeRateLimited  = "rate_limited"   // rooms created too fast from this address
+	CodeBadOption    = "bad_option"     // a room or join option the mode does not allow
 	// CodeUnexpectedResume: a resume message anywhere but first on a
 	// connection opened with ?resume=1.
 	CodeUnexpectedResume = "unexpected_resume"

@@ -36,6 +36,9 @@ type Document struct {
 	Tick uint64 `json:"tick"`
 	// Rand is the game's random source (math/rand/v2.PCG.MarshalBinary).
 	Rand []byte `json:"rand"`
+	// Options are the room's options (Mode.RoomOptions), defaults
+	// included, which the restored game is created with.
+	Options map[string]string `json:"options,omitempty"`
 	// Game is what the game's Export returned.
 	Game    []byte        `json:"game"`
 	Members []SavedMember `json:"members"`
@@ -99,6 +102,7 @@ func (r *Room) export() exportResult {
 		TickRate: r.cfg.TickRate,
 		Tick:     r.tick,
 		Rand:     source,
+		Options:  r.cfg.Options.Map(),
 		Game:     state,
 		Members:  make([]SavedMember, len(r.members)),
 	}
@@ -141,6 +145,11 @@ func Restore(cfg Config, doc []byte) (*Room, error) {
 		return nil, fmt.Errorf("%w: %w", ErrBadDocument, err)
 	}
 	cfg.Name, cfg.TickRate = d.Room, d.TickRate
+	opts, err := game.ParseOptions(cfg.Mode.RoomOptions, d.Options)
+	if err != nil {
+		return nil, fmt.Errorf("%w: room options: %w", ErrBadDocument, err)
+	}
+	cfg.Options = opts
 	r := New(cfg)
 	if err := r.restore(&d); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadDocument, err)
@@ -305,7 +314,7 @@ func (m *Manager) Import(doc []byte) (*Room, error) {
 		return nil, err
 	}
 	var r *Room
-	cfg := m.roomConfig(head.Room, mode, func() *Room { return r })
+	cfg := m.roomConfig(head.Room, mode, game.Options{}, func() *Room { return r })
 	cfg.TickRate = 0 // the document's
 	r, err = Restore(cfg, doc)
 	if err != nil {

@@ -1,6 +1,7 @@
 package room
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -431,4 +432,31 @@ func TestRestoredSeatsAreCounted(t *testing.T) {
 			t.Errorf("seat calls %v, seats %v; want %v and none held", calls, seats, want)
 		}
 	})
+}
+
+func TestExportKeepsTheRoomOptions(t *testing.T) {
+	opts, err := game.ParseOptions(tag.Mode.RoomOptions, map[string]string{"cooldown": "5"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := New(Config{Name: "t", Mode: tag.Mode, Options: opts, Seed: 3})
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { _ = r.Run(ctx) }()
+	doc, err := r.Export(ctx)
+	cancel()
+	<-r.Done()
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := Restore(Config{Mode: tag.Mode}, doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := back.cfg.Options.Int("cooldown"); got != 5 {
+		t.Errorf("restored room has cooldown %d; want 5", got)
+	}
+	bad := bytes.Replace(doc, []byte(`"cooldown":"5"`), []byte(`"cooldown":"99"`), 1)
+	if _, err := Restore(Config{Mode: tag.Mode}, bad); !errors.Is(err, ErrBadDocument) {
+		t.Errorf("a document with a bad room option: %v; want ErrBadDocument", err)
+	}
 }

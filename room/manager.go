@@ -151,6 +151,19 @@ const maxOverflow = 1000
 // room never turns a player away while the server has room.
 func (m *Manager) joinDefault(ctx context.Context, mode string, req JoinRequest) (*Room, Joined, error) {
 	name := m.cfg.DefaultRoom
+	// The default rooms are the server's, shared by whoever names no room:
+	// the first to arrive does not get to choose their options. Bad ones
+	// are still refused.
+	if len(req.RoomOptions) > 0 {
+		md, err := m.Mode(mode)
+		if err != nil {
+			return nil, Joined{}, err
+		}
+		if _, err := game.ParseOptions(md.RoomOptions, req.RoomOptions); err != nil {
+			return nil, Joined{}, fmt.Errorf("room options: %w", err)
+		}
+		req.RoomOptions = nil
+	}
 	for n := 2; ; n++ {
 		r, joined, err := m.join(ctx, name, mode, req)
 		full := errors.Is(err, ErrRoomFull) || errors.Is(err, ErrWrongMode)
@@ -169,7 +182,7 @@ func (m *Manager) join(ctx context.Context, name, mode string, req JoinRequest) 
 	// find or create it again. Retiring takes IdleTimeout, so this loops
 	// at most a few times.
 	for attempt := 0; ; attempt++ {
-		r, err := m.room(name, mode, req.Addr)
+		r, err := m.room(name, mode, req.Addr, req.RoomOptions)
 		if err != nil {
 			return nil, Joined{}, err
 		}
@@ -184,7 +197,8 @@ func (m *Manager) join(ctx context.Context, name, mode string, req JoinRequest) 
 	}
 }
 
-func (m *Manager) room(name, modeName, addr string) (*Room, error) {
+// room finds the named room, or creates it with the room options raw.
+func (m *Manager) room(name, modeName, addr string, raw map[string]string) (*Room, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.ctx.Err() != nil {
@@ -194,17 +208,26 @@ func (m *Manager) room(name, modeName, addr string) (*Room, error) {
 		if modeName != "" && r.Mode() != modeName {
 			return nil, fmt.Errorf("%w: %q runs %q", ErrWrongMode, name, r.Mode())
 		}
+		// The room keeps its options, but options it could never have
+		// taken are a client's mistake, refused wherever it joins.
+		if _, err := game.ParseOptions(r.cfg.Mode.RoomOptions, raw); err != nil {
+			return nil, fmt.Errorf("room options: %w", err)
+		}
 		return r, nil
 	}
 	mode, err := m.Mode(modeName)
 	if err != nil {
 		return nil, err
 	}
+	opts, err := game.ParseOptions(mode.RoomOptions, raw)
+	if err != nil {
+		return nil, fmt.Errorf("room options: %w", err)
+	}
 	if err := m.mayCreate(name, addr, true); err != nil {
 		return nil, err
 	}
 	var r *Room
-	r = New(m.roomConfig(name, mode, func() *Room { return r }))
+	r = New(m.roomConfig(name, mode, opts, func() *Room { return r }))
 	m.start(r)
 	m.cfg.Logger.Info("room created", "room", name, "mode", mode.Name)
 	return r, nil
@@ -212,10 +235,11 @@ func (m *Manager) room(name, modeName, addr string) (*Room, error) {
 
 // roomConfig is the configuration of the manager's room name; self returns
 // the room once it exists, for the hooks that need it.
-func (m *Manager) roomConfig(name string, mode game.Mode, self func() *Room) Config {
+func (m *Manager) roomConfig(name string, mode game.Mode, opts game.Options, self func() *Room) Config {
 	return Config{
 		Name:            name,
 		Mode:            mode,
+		Options:         opts,
 		TickRate:        m.cfg.TickRate,
 		Capacity:        m.cfg.Capacity,
 		ResumeGrace:     m.cfg.ResumeGrace,
@@ -314,7 +338,7 @@ func (m *Manager) seat(addr string, taken bool) bool {
 // or in a new room of that mode.
 func (m *Manager) QuickJoin(ctx context.Context, mode string, req JoinRequest) (*Room, Joined, error) {
 	for attempt := 0; ; attempt++ {
-		name, err := m.Match(mode, req.Addr)
+		name, err := m.MatchOptions(mode, req.Addr, req.RoomOptions)
 		if err != nil {
 			return nil, Joined{}, err
 		}
@@ -331,13 +355,28 @@ func (m *Manager) QuickJoin(ctx context.Context, mode string, req JoinRequest) (
 // fullest live room of that mode with space left, or a fresh name if there
 // is none and addr may create a room (ErrTooManyRooms, ErrCreateRate).
 func (m *Manager) Match(mode, addr string) (string, error) {
+	return m.MatchOptions(mode, addr, nil)
+}
+
+// MatchOptions is Match for a player who asks for room options: it
+// matches only rooms whose options are those, and creates the room it
+// names at once, so that the room has them when the player connects. No
+// options match any room of the mode.
+func (m *Manager) MatchOptions(mode, addr string, raw map[string]string) (string, error) {
 	md, err := m.Mode(mode)
 	if err != nil {
 		return "", err
 	}
+	opts, err := game.ParseOptions(md.RoomOptions, raw)
+	if err != nil {
+		return "", fmt.Errorf("room options: %w", err)
+	}
 	best, bestPlayers := "", -1
 	for _, st := range m.Rooms() {
 		if st.Mode != md.Name || (st.Capacity > 0 && st.Players >= st.Capacity) {
+			continue
+		}
+		if len(raw) > 0 && !st.Options.Equal(opts) {
 			continue
 		}
 		if st.Players > bestPlayers {
@@ -348,6 +387,10 @@ func (m *Manager) Match(mode, addr string) (string, error) {
 		return best, nil
 	}
 	name := md.Name + "-" + newRoomSuffix()
+	if len(raw) > 0 {
+		_, err := m.room(name, md.Name, addr, raw)
+		return name, err
+	}
 	m.mu.Lock()
 	err = m.mayCreate(name, addr, false)
 	m.mu.Unlock()

@@ -26,6 +26,9 @@ import (
 type Config struct {
 	Name string
 	Mode game.Mode
+	// Options are the room's options, parsed against Mode.RoomOptions;
+	// the game gets them in game.Config.
+	Options game.Options
 	// TickRate is ticks per second. Default 20.
 	TickRate int
 	// Capacity is the most players the room holds (connected or away).
@@ -246,6 +249,14 @@ type JoinRequest struct {
 	// Addr is the client's address, which seats are counted against.
 	// Empty: not counted.
 	Addr string
+	// Options are the player's join options, as the client sent them; the
+	// room checks them against the mode's JoinOptions. A resume ignores
+	// them: the player keeps those it joined with.
+	Options map[string]string
+	// RoomOptions are the options of the room if this join creates it;
+	// the Manager checks them against the mode's RoomOptions. A room that
+	// exists keeps its own.
+	RoomOptions map[string]string
 }
 
 // Joined is the answer to a successful join.
@@ -262,6 +273,11 @@ func New(cfg Config) *Room {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if len(cfg.Options.Map()) == 0 {
+		// Defaults, so that a room made without options still reads its
+		// mode's declared defaults.
+		cfg.Options, _ = game.ParseOptions(cfg.Mode.RoomOptions, nil)
 	}
 	seed := cfg.Seed
 	if seed == 0 {
@@ -282,6 +298,7 @@ func New(cfg Config) *Room {
 	r.game = cfg.Mode.New(game.Config{
 		Rand:     mrand.New(r.pcg),
 		TickRate: cfg.TickRate,
+		Options:  cfg.Options,
 	})
 	r.world = r.game.World()
 	return r
@@ -289,6 +306,9 @@ func New(cfg Config) *Room {
 
 // Name returns the room's name.
 func (r *Room) Name() string { return r.cfg.Name }
+
+// Options returns the room's options. They never change.
+func (r *Room) Options() game.Options { return r.cfg.Options }
 
 // Mode returns the name of the game mode the room runs.
 func (r *Room) Mode() string { return r.cfg.Mode.Name }
@@ -408,6 +428,8 @@ type Stats struct {
 	InputsDropped uint64
 	// TickTime is a moving average of how long a tick takes to run.
 	TickTime time.Duration
+	// Options are the room's options.
+	Options game.Options
 }
 
 // Stats returns the room's current figures.
@@ -415,6 +437,7 @@ func (r *Room) Stats() Stats {
 	return Stats{
 		Name:          r.cfg.Name,
 		Mode:          r.cfg.Mode.Name,
+		Options:       r.cfg.Options,
 		Players:       int(r.stats.players.Load()),
 		Capacity:      r.cfg.Capacity,
 		TickRate:      r.cfg.TickRate,
@@ -580,11 +603,15 @@ func (r *Room) join(req JoinRequest) (Joined, error) {
 			return Joined{Player: m.id, Token: m.token, Resumed: true}, nil
 		}
 	}
+	opts, err := game.ParseOptions(r.cfg.Mode.JoinOptions, req.Options)
+	if err != nil {
+		return Joined{}, fmt.Errorf("join options: %w", err)
+	}
 	if err := r.takeSeat(req.Addr); err != nil {
 		return Joined{}, err
 	}
 	id := r.newPlayerID()
-	if err := r.game.Join(game.Player{ID: id, Name: req.Name}); err != nil {
+	if err := r.game.Join(game.Player{ID: id, Name: req.Name, Options: opts}); err != nil {
 		r.freeSeat(req.Addr)
 		return Joined{}, fmt.Errorf("game refused player: %w", err)
 	}

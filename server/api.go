@@ -13,6 +13,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/arena-server/arena/game"
 	"github.com/arena-server/arena/protocol"
 	"github.com/arena-server/arena/room"
 )
@@ -25,6 +26,8 @@ type RoomInfo struct {
 	Capacity   int     `json:"capacity"` // 0: no limit
 	TickRate   int     `json:"tick_rate"`
 	TickMillis float64 `json:"tick_ms"` // recent average time to run a tick
+	// Options are the room options its creator gave.
+	Options map[string]string `json:"options,omitempty"`
 }
 
 func roomInfo(st room.Stats) RoomInfo {
@@ -35,6 +38,7 @@ func roomInfo(st room.Stats) RoomInfo {
 		Capacity:   st.Capacity,
 		TickRate:   st.TickRate,
 		TickMillis: float64(st.TickTime.Microseconds()) / 1000,
+		Options:    st.Options.Map(),
 	}
 }
 
@@ -80,12 +84,17 @@ type ModeInfo struct {
 	Name        string `json:"name"`
 	Description string `json:"description"`
 	Default     bool   `json:"default"`
+	// RoomOptions and JoinOptions are what the mode lets clients choose.
+	RoomOptions []game.Option `json:"room_options"`
+	JoinOptions []game.Option `json:"join_options"`
 }
 
 func (s *Server) serveModes(w http.ResponseWriter, _ *http.Request) {
 	var modes []ModeInfo
 	for i, m := range s.rooms.Modes() {
-		modes = append(modes, ModeInfo{Name: m.Name, Description: m.Description, Default: i == 0})
+		// Empty lists, not null, so clients need not check.
+		modes = append(modes, ModeInfo{Name: m.Name, Description: m.Description, Default: i == 0,
+			RoomOptions: append([]game.Option{}, m.RoomOptions...), JoinOptions: append([]game.Option{}, m.JoinOptions...)})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"modes": modes})
 }
@@ -99,7 +108,8 @@ const maxMatchmakeBody = 4 << 10
 // created when the first player connects to it.
 func (s *Server) serveMatchmake(w http.ResponseWriter, r *http.Request) {
 	var req struct {
-		Mode string `json:"mode"`
+		Mode    string      `json:"mode"`
+		Options jsonOptions `json:"options"`
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxMatchmakeBody))
 	if tooBig := new(http.MaxBytesError); errors.As(err, &tooBig) {
@@ -110,14 +120,18 @@ func (s *Server) serveMatchmake(w http.ResponseWriter, r *http.Request) {
 		err = json.Unmarshal(body, &req)
 	}
 	if err != nil {
-		writeError(w, http.StatusBadRequest, protocol.CodeBadRequest, `send {"mode":"NAME"} or an empty body`)
+		writeError(w, http.StatusBadRequest, protocol.CodeBadRequest, `send {"mode":"NAME","options":{"NAME":"VALUE"}} or an empty body`)
 		return
 	}
 	if req.Mode == "" {
 		req.Mode = r.URL.Query().Get("mode")
 	}
-	name, err := s.rooms.Match(req.Mode, s.clientIP(r))
+	name, err := s.rooms.MatchOptions(req.Mode, s.clientIP(r), req.Options)
 	switch {
+	case errors.Is(err, game.ErrBadOption):
+		s.metrics.refused.WithLabelValues("bad_option").Inc()
+		writeError(w, http.StatusBadRequest, protocol.CodeBadOption, err.Error())
+		return
 	case errors.Is(err, room.ErrUnknownMode):
 		writeError(w, http.StatusNotFound, protocol.CodeBadRequest, err.Error())
 		return

@@ -553,8 +553,15 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	roomName, mode := q.Get("room"), q.Get("mode")
+	roomOpts, err1 := prefixed(q, roomOptionPrefix)
+	joinOpts, err2 := prefixed(q, joinOptionPrefix)
+	if err := cmp.Or(err1, err2); err != nil {
+		sess.refuse(err)
+		return
+	}
 	join := func(req room.JoinRequest) (*room.Room, room.Joined, error) {
 		req.Addr = ip
+		req.Options, req.RoomOptions = joinOpts, roomOpts
 		if roomName == "" && mode != "" && req.Token == "" {
 			return s.rooms.QuickJoin(sess.ctx, mode, req)
 		}

@@ -286,6 +286,9 @@ func (s *session) refuse(err error) {
 	case errors.Is(err, room.ErrBadRoomName), errors.Is(err, room.ErrUnknownMode), errors.Is(err, room.ErrWrongMode):
 		code = protocol.CodeBadRequest
 		reason = closeReason{websocket.ClosePolicyViolation, err.Error(), "bad_request"}
+	case errors.Is(err, game.ErrBadOption):
+		code = protocol.CodeBadOption
+		reason = closeReason{websocket.ClosePolicyViolation, err.Error(), "bad_option"}
 	case errors.Is(err, errNoResume):
 		code = protocol.CodeBadRequest
 		reason = closeReason{websocket.ClosePolicyViolation, fmt.Sprintf("no resume message within %v", s.cfg.HandshakeTimeout), "resume_timeout"}

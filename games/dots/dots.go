@@ -29,6 +29,11 @@ var Mode = game.Mode{
 	Name:        "dots",
 	Description: "Move your dot around the field. The seed's game.",
 	New:         func(cfg game.Config) game.Game { return New(cfg) },
+	JoinOptions: []game.Option{{
+		Name:        "color",
+		Description: "Your dot's colour, #rrggbb. Default: a random one.",
+		Type:        game.OptionColor,
+	}},
 }
 
 var _ game.Game = (*Dots)(nil)
@@ -51,13 +56,19 @@ func New(cfg game.Config) *Dots {
 	return &Dots{cfg: cfg}
 }
 
-// Join places the player at a random spot with a random colour.
+// Join places the player at a random spot with a random colour, or the
+// one it chose (join option color).
 func (d *Dots) Join(p game.Player) error {
 	i, found := d.find(p.ID)
 	if found {
 		return fmt.Errorf("player %d already joined", p.ID)
 	}
+	// Spawn draws a colour even when the player chose one, so that a
+	// choice never shifts where later players appear.
 	x, y, color := Spawn(d.cfg.Rand)
+	if p.Options.Has("color") {
+		color = p.Options.Color("color")
+	}
 	d.players = slices.Insert(d.players, i, player{id: p.ID, name: p.Name, x: x, y: y, color: color})
 	return nil
 }

@@ -6,6 +6,7 @@ package tag
 import (
 	"fmt"
 	"slices"
+	"strconv"
 
 	"github.com/arena-server/arena/game"
 	"github.com/arena-server/arena/games/dots"
@@ -18,7 +19,8 @@ const (
 	// have a radius of 10.
 	TouchDistance = 20
 	// CooldownSeconds is how long a new "it" must wait before tagging, so
-	// that it cannot tag straight back.
+	// that it cannot tag straight back, unless the room option cooldown
+	// says otherwise.
 	CooldownSeconds = 2
 )
 
@@ -27,6 +29,14 @@ var Mode = game.Mode{
 	Name:        "tag",
 	Description: "One player is it and passes it on by touch. Every second you are not it scores a point.",
 	New:         func(cfg game.Config) game.Game { return New(cfg) },
+	RoomOptions: []game.Option{{
+		Name:        "cooldown",
+		Description: "Seconds a new it must wait before tagging.",
+		Type:        game.OptionInt,
+		Min:         0,
+		Max:         10,
+		Default:     strconv.Itoa(CooldownSeconds),
+	}},
 }
 
 var _ game.Game = (*Tag)(nil)
@@ -45,6 +55,7 @@ type Tag struct {
 	cfg      game.Config
 	players  []player // sorted by id
 	cooldown int      // ticks until "it" may tag
+	wait     int      // the cooldown after a tag, in ticks
 	ticks    int      // ticks into the current second
 }
 
@@ -53,7 +64,11 @@ func New(cfg game.Config) *Tag {
 	if cfg.TickRate <= 0 {
 		cfg.TickRate = 20
 	}
-	return &Tag{cfg: cfg}
+	seconds := int64(CooldownSeconds)
+	if cfg.Options.Has("cooldown") { // a bare Config holds no options
+		seconds = cfg.Options.Int("cooldown")
+	}
+	return &Tag{cfg: cfg, wait: int(seconds) * cfg.TickRate}
 }
 
 // Join places the player at a random spot. The first player is it.
@@ -77,7 +92,7 @@ func (t *Tag) Leave(id game.PlayerID) {
 	t.players = slices.Delete(t.players, i, i+1)
 	if wasIt && len(t.players) > 0 {
 		t.players[t.cfg.Rand.IntN(len(t.players))].it = true
-		t.cooldown = CooldownSeconds * t.cfg.TickRate
+		t.cooldown = t.wait
 	}
 }
 
@@ -128,7 +143,7 @@ func (t *Tag) tag() {
 	if best >= 0 {
 		t.players[it].it = false
 		t.players[best].it = true
-		t.cooldown = CooldownSeconds * t.cfg.TickRate
+		t.cooldown = t.wait
 	}
 }
 
