@@ -362,15 +362,10 @@ func (r *Room) Join(ctx context.Context, req JoinRequest) (Joined, error) {
 // tick loses its own oldest one (counted as superseded): the room would
 // supersede it anyway, and no other player's input is lost for it.
 func (r *Room) Input(id game.PlayerID, c Client, in ClientInput) {
-	key := sender{player: id, client: c}
 	r.inputMu.Lock()
-	i, ok := r.senders[key]
-	if !ok && len(r.incoming) < maxInputSenders {
-		i, ok = len(r.incoming), true
-		r.senders[key] = i
-		r.incoming = append(r.incoming, inbound{sender: key})
-	}
-	kept := ok && r.incoming[i].inputs.push(in)
+	q := r.queueOf(id, c)
+	kept := q != nil && q.inputs.push(in)
+	ok := q != nil
 	r.inputMu.Unlock()
 	switch {
 	case !ok:
@@ -382,23 +377,33 @@ func (r *Room) Input(id game.PlayerID, c Client, in ClientInput) {
 	}
 }
 
+// queueOf returns the queue of what a connection sent since the last tick,
+// making one if there is space, else nil. The caller holds inputMu.
+func (r *Room) queueOf(id game.PlayerID, c Client) *inbound {
+	key := sender{player: id, client: c}
+	i, ok := r.senders[key]
+	if !ok {
+		if len(r.incoming) >= maxInputSenders {
+			return nil
+		}
+		i = len(r.incoming)
+		r.senders[key] = i
+		r.incoming = append(r.incoming, inbound{sender: key})
+	}
+	return &r.incoming[i]
+}
+
 // Message queues a game message from a player's connection for the next
 // tick, where the game gets it before Step. It never blocks. The caller
 // has checked its type and data against the mode (protocol.CheckMessage).
 // A connection with msgDepth messages waiting loses this one, counted as
 // superseded.
 func (r *Room) Message(id game.PlayerID, c Client, m game.Message) {
-	key := sender{player: id, client: c}
 	r.inputMu.Lock()
-	i, ok := r.senders[key]
-	if !ok && len(r.incoming) < maxInputSenders {
-		i, ok = len(r.incoming), true
-		r.senders[key] = i
-		r.incoming = append(r.incoming, inbound{sender: key})
-	}
-	kept := ok && len(r.incoming[i].msgs) < msgDepth
+	q := r.queueOf(id, c)
+	kept := q != nil && len(q.msgs) < msgDepth
 	if kept {
-		r.incoming[i].msgs = append(r.incoming[i].msgs, m)
+		q.msgs = append(q.msgs, m)
 	}
 	r.inputMu.Unlock()
 	if !kept {
