@@ -102,6 +102,9 @@ type Config struct {
 	Rand *rand.Rand
 	// TickRate is how many times per second Step is called.
 	TickRate int
+	// Events sends events to players. It may be nil (a game built outside
+	// a room): its methods then do nothing.
+	Events *Events
 }
 
 // Presence is implemented by games that want to know when a player's

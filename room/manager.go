@@ -214,6 +214,7 @@ func (m *Manager) room(name, modeName, addr string) (*Room, error) {
 		OnIdle:          func() bool { return m.retire(r) },
 		OnToken:         func(token string, valid bool) { m.token(r, token, valid) },
 		OnSeat:          m.seat,
+		OnOver:          func() { m.retire(r) },
 		MaxSeatsPerAddr: m.cfg.MaxSeatsPerAddrRoom,
 		NewPlayerID:     func() game.PlayerID { return game.PlayerID(m.nextID.Add(1)) },
 		Metrics:         m.cfg.Metrics,
@@ -230,6 +231,9 @@ func (m *Manager) room(name, modeName, addr string) (*Room, error) {
 		}
 		m.mu.Unlock()
 		m.cfg.Logger.Info("room stopped", "room", name, "reason", err)
+		if res, ok := r.Result(); ok {
+			m.cfg.Logger.Info("room result", "room", name, "summary", res.Summary, "standings", res.Standings)
+		}
 	}()
 	m.cfg.Logger.Info("room created", "room", name, "mode", mode.Name)
 	return r, nil

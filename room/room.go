@@ -57,6 +57,10 @@ type Config struct {
 	// join is refused with ErrTooManySeats) and when it frees one, so that
 	// seats can be bounded across rooms.
 	OnSeat func(addr string, taken bool) bool
+	// OnOver, if set, is called from the room's goroutine when its game is
+	// over (game.Ender), before its clients are closed, so that new joins
+	// stop finding the room.
+	OnOver func()
 	// Metrics receives the room's measurements; nil fields are skipped.
 	Metrics Metrics
 	Logger  *slog.Logger
@@ -147,6 +151,9 @@ type Room struct {
 	emptySince time.Time
 	nextID     game.PlayerID
 	seats      map[string]int // by address
+	events     *game.Events
+
+	result atomic.Pointer[game.Result] // set once the game is over
 
 	// Published for other goroutines.
 	stats struct {
@@ -256,9 +263,11 @@ func New(cfg Config) *Room {
 		senders:  make(map[sender]int),
 		seats:    make(map[string]int),
 	}
+	r.events = game.NewEvents(r.log)
 	r.game = cfg.Mode.New(game.Config{
 		Rand:     mrand.New(mrand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
 		TickRate: cfg.TickRate,
+		Events:   r.events,
 	})
 	r.world = r.game.World()
 	return r
@@ -374,8 +383,8 @@ func (r *Room) Stats() Stats {
 // before it gives up on the old schedule and starts a new one from now.
 const maxBacklog = 5
 
-// Run ticks the room until ctx is done, the room retires for being idle, or
-// the game panics. It closes every remaining client, telling them why.
+// Run ticks the room until ctx is done, the room retires for being idle, the
+// game is over (ErrGameOver), or the game panics. It closes every remaining client, telling them why.
 func (r *Room) Run(ctx context.Context) (err error) {
 	defer close(r.done)
 	defer func() {
@@ -402,6 +411,9 @@ func (r *Room) Run(ctx context.Context) (err error) {
 			r.drainInbox()
 			r.applyInputs()
 			r.step()
+			if r.over() {
+				return ErrGameOver
+			}
 			next = next.Add(r.interval)
 			now := time.Now()
 			if late := now.Sub(next); late > 0 {
@@ -632,6 +644,7 @@ func (r *Room) step() {
 		}
 	}
 	r.game.Step(r.inputs)
+	r.deliverEvents()
 
 	ents := r.game.AppendEntities(make([]game.Entity, 0, r.lastEnts))
 	r.lastEnts = len(ents)
