@@ -1,6 +1,7 @@
 package tag
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -51,7 +52,7 @@ func TestTagSendsEventsWhenItChanges(t *testing.T) {
 	got := take(q)
 	_, who := itCount(g)
 	want = []sent{
-		{nil, "tagged", `{"it":` + itoa(who) + `,"by":0}`},
+		{nil, "tagged", fmt.Sprintf(`{"it":%d,"by":0}`, who)},
 		{[]game.PlayerID{game.PlayerID(who)}, "you_are_it", `{"by":0}`},
 	}
 	if !slices.EqualFunc(got, want, eqSent) {
@@ -73,8 +74,4 @@ func TestTagWithoutEventsQueue(t *testing.T) {
 
 func eqSent(a, b sent) bool {
 	return a.typ == b.typ && a.data == b.data && slices.Equal(a.to, b.to)
-}
-
-func itoa(n uint32) string {
-	return string(rune('0' + n)) // player IDs here are single digits
 }
