@@ -433,6 +433,7 @@ func TestProtocolMatchesTheGoldenBytes(t *testing.T) {
 			try {
 				const m = p.decode(bytes(h));
 				if (name.includes('axes=[aim') && !(m.axes.length === 1 && m.axes[0].name === 'aim' && m.axes[0].min === -3142 && m.axes[0].max === 3142)) bad.push(name + ': axes ' + JSON.stringify(m.axes));
+				if (name.startsWith('event') && !(m.type === 'event' && m.tick === 42 && m.event === 'tagged' && m.data.it === 7 && m.data.by === 2)) bad.push(name + ': ' + JSON.stringify(m));
 				if (name.includes('messages=[say') && !(m.messages.length === 1 && m.messages[0].name === 'say' && m.messages[0].maxBytes === 64)) bad.push(name + ': messages ' + JSON.stringify(m.messages));
 			} catch (e) {
 				bad.push(name + ': ' + e.message);

@@ -130,6 +130,9 @@ type Config struct {
 	// Options are the room's options (Mode.RoomOptions), already
 	// validated, fixed for the room's life.
 	Options Options
+	// Events sends events to players. It may be nil (a game built outside
+	// a room): its methods then do nothing.
+	Events *Events
 }
 
 // Presence is implemented by games that want to know when a player's

@@ -33,6 +33,7 @@ const (
 	BinPong     byte = 0x83
 	BinError    byte = 0x84
 	BinNotice   byte = 0x85
+	BinEvent    byte = 0x86
 )
 
 // Snapshot flags.
@@ -321,6 +322,19 @@ func AppendBinaryNotice(dst []byte, code, message string) []byte {
 	return appendString(appendString(append(dst, BinNotice), code), message)
 }
 
+// MaxEventData bounds the data of a game event on the wire: a game's own
+// events hold at most game.MaxEventData bytes, the room's room_over more.
+const MaxEventData = 1 << 16
+
+// AppendBinaryEvent appends a game event: the tick it was sent in, its type
+// and its data (a JSON object), which is never truncated.
+func AppendBinaryEvent(dst []byte, tick uint64, typ string, data []byte) []byte {
+	dst = binary.AppendUvarint(append(dst, BinEvent), tick)
+	dst = appendString(dst, typ)
+	dst = binary.AppendUvarint(dst, uint64(len(data)))
+	return append(dst, data...)
+}
+
 // ServerMessage is a decoded server message of the binary protocol, for
 // clients written in Go (the load generator, tests).
 type ServerMessage struct {
@@ -328,9 +342,11 @@ type ServerMessage struct {
 	Welcome  Welcome
 	Snapshot SnapshotHeader
 	Delta    Delta
-	// Pong
-	Time uint32
-	Tick uint64
+	// Pong (Time, Tick) and game event (Tick, Event, Data)
+	Time  uint32
+	Tick  uint64
+	Event string
+	Data  []byte
 	// Error and notice
 	Code, Message string
 }
@@ -384,6 +400,10 @@ func ParseServerBinary(m *ServerMessage, data []byte) error {
 	case BinError, BinNotice:
 		m.Code = r.string()
 		m.Message = r.string()
+	case BinEvent:
+		m.Tick = r.uvarint()
+		m.Event = r.string()
+		m.Data = r.bytes(MaxEventData)
 	default:
 		return fmt.Errorf("%w: type %#02x", ErrMalformed, m.Type)
 	}
@@ -534,6 +554,18 @@ func (r *reader) string() string {
 	s := string(r.b[:n])
 	r.b = r.b[n:]
 	return s
+}
+
+// bytes reads a length-prefixed byte string of at most limit bytes, copied.
+func (r *reader) bytes(limit uint64) []byte {
+	n := r.uvarint()
+	if n > uint64(len(r.b)) || n > limit {
+		r.fail()
+		return nil
+	}
+	b := append([]byte(nil), r.b[:n]...)
+	r.b = r.b[n:]
+	return b
 }
 
 // count reads a list length, refusing one longer than the bytes left could

@@ -228,6 +228,18 @@ func AppendJSONNotice(dst []byte, code, message string) []byte {
 	return appendCodeMessage(dst, "t", "notice", code, message)
 }
 
+// AppendJSONEvent appends a game event of arena.v1.json; data must be a
+// JSON object, and is written as it is.
+func AppendJSONEvent(dst []byte, tick uint64, typ string, data []byte) []byte {
+	dst = append(dst, `{"t":"event","tick":`...)
+	dst = strconv.AppendUint(dst, tick, 10)
+	dst = append(dst, `,"event":`...)
+	dst = appendJSONString(dst, typ)
+	dst = append(dst, `,"data":`...)
+	dst = append(dst, data...)
+	return append(dst, '}')
+}
+
 // parseResume checks the token of a JSON resume message (both JSON
 // protocols).
 func parseResume(token *string) (ClientMessage, *Error) {

@@ -335,6 +335,7 @@ func TestGoldenBytes(t *testing.T) {
 		{"full snapshot tick=41 ack=0 of players 1, 2, 5", AppendBinaryDelta(AppendBinarySnapshotHeader(nil, SnapshotHeader{Full: true, Tick: 41}), &full)},
 		{"delta snapshot tick=42 base=41 ack=7: 1 moves +10 x, 2 moves -7 y and is away, 5 leaves, 7 joins", AppendBinaryDelta(AppendBinarySnapshotHeader(nil, SnapshotHeader{Tick: 42, Base: 41, Ack: 7}), &d)},
 		{"pong time=1000 tick=42", AppendBinaryPong(nil, 1000, 42)},
+		{"event tick=42 type=tagged data={\"it\":7,\"by\":2}", AppendBinaryEvent(nil, 42, "tagged", []byte(`{"it":7,"by":2}`))},
 		{"error code=malformed message=bad", AppendBinaryError(nil, &Error{Code: "malformed", Message: "bad"})},
 	}
 	var out strings.Builder

@@ -63,9 +63,18 @@ type MessageRefused struct {
 	Reason string
 }
 
+// GameEvent is an event the game sent through game.Events, with the tick
+// it was sent in, delivered before that tick's State.
+type GameEvent struct {
+	Tick uint64
+	Type string
+	Data []byte // a JSON object; shared by every recipient, read only
+}
+
 func (Seated) isEvent()         {}
 func (MessageRefused) isEvent() {}
 func (Notice) isEvent()         {}
+func (GameEvent) isEvent()      {}
 
 // Reasons a room refuses a join or ends a player's connection. Callers branch
 // on them with errors.Is.
@@ -78,4 +87,6 @@ var (
 	ErrRoomCrashed  = errors.New("room stopped after an internal error")
 	ErrTakenOver    = errors.New("another connection resumed this player")
 	ErrShutdown     = errors.New("server is shutting down")
+	// ErrGameOver: the game ended (game.Ender) and the room stopped.
+	ErrGameOver = errors.New("the game is over")
 )

@@ -247,6 +247,7 @@ func (m *Manager) roomConfig(name string, mode game.Mode, opts game.Options, sel
 		OnIdle:          func() bool { return m.retire(self()) },
 		OnToken:         func(token string, valid bool) { m.token(self(), token, valid) },
 		OnSeat:          m.seat,
+		OnOver:          func() { m.retire(self()) },
 		MaxSeatsPerAddr: m.cfg.MaxSeatsPerAddrRoom,
 		NewPlayerID:     func() game.PlayerID { return game.PlayerID(m.nextID.Add(1)) },
 		Metrics:         m.cfg.Metrics,
@@ -268,6 +269,9 @@ func (m *Manager) start(r *Room) {
 		}
 		m.mu.Unlock()
 		m.cfg.Logger.Info("room stopped", "room", name, "reason", err)
+		if res, ok := r.Result(); ok {
+			m.cfg.Logger.Info("room result", "room", name, "summary", res.Summary, "standings", res.Standings)
+		}
 	}()
 }
 

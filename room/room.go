@@ -61,6 +61,10 @@ type Config struct {
 	// join is refused with ErrTooManySeats) and when it frees one, so that
 	// seats can be bounded across rooms.
 	OnSeat func(addr string, taken bool) bool
+	// OnOver, if set, is called from the room's goroutine when its game is
+	// over (game.Ender), before its clients are closed, so that new joins
+	// stop finding the room.
+	OnOver func()
 	// Metrics receives the room's measurements; nil fields are skipped.
 	Metrics Metrics
 	Logger  *slog.Logger
@@ -168,6 +172,9 @@ type Room struct {
 	seats      map[string]int // by address
 	pcg        *mrand.PCG     // the game's random source, for Export
 	restored   []*member      // members of a restored room, announced by Run
+	events     *game.Events
+
+	result atomic.Pointer[game.Result] // set once the game is over
 
 	// Published for other goroutines.
 	stats struct {
@@ -295,10 +302,12 @@ func New(cfg Config) *Room {
 		seats:    make(map[string]int),
 	}
 	r.pcg = mrand.NewPCG(seed, seed^0x9e3779b97f4a7c15)
+	r.events = game.NewEvents(r.log)
 	r.game = cfg.Mode.New(game.Config{
 		Rand:     mrand.New(r.pcg),
 		TickRate: cfg.TickRate,
 		Options:  cfg.Options,
+		Events:   r.events,
 	})
 	r.world = r.game.World()
 	return r
@@ -457,8 +466,8 @@ func (r *Room) Stats() Stats {
 // before it gives up on the old schedule and starts a new one from now.
 const maxBacklog = 5
 
-// Run ticks the room until ctx is done, the room retires for being idle, or
-// the game panics. It closes every remaining client, telling them why.
+// Run ticks the room until ctx is done, the room retires for being idle, the
+// game is over (ErrGameOver), or the game panics. It closes every remaining client, telling them why.
 func (r *Room) Run(ctx context.Context) (err error) {
 	defer close(r.done)
 	defer func() {
@@ -486,6 +495,9 @@ func (r *Room) Run(ctx context.Context) (err error) {
 			r.drainInbox()
 			r.applyInputs()
 			r.step()
+			if r.over() {
+				return ErrGameOver
+			}
 			next = next.Add(r.interval)
 			now := time.Now()
 			if late := now.Sub(next); late > 0 {
@@ -746,6 +758,7 @@ func (r *Room) step() {
 		}
 	}
 	r.game.Step(r.inputs)
+	r.deliverEvents()
 
 	r.publish()
 

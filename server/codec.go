@@ -118,7 +118,7 @@ func (c *seedCodec) writeEvent(w sink, e any) (int, error) {
 	case *protocol.Error:
 		c.buf = protocol.AppendSeedError(c.buf[:0], e)
 	default:
-		return 0, nil // the seed protocol has no pong
+		return 0, nil // the seed protocol has no pong and no game events
 	}
 	return len(c.buf), w.writeMessage(websocket.TextMessage, c.buf)
 }
@@ -196,6 +196,12 @@ func (c *nativeCodec) writeEvent(w sink, e any) (int, error) {
 			b = protocol.AppendJSONError(b, perr)
 		} else {
 			b = protocol.AppendBinaryError(b, perr)
+		}
+	case room.GameEvent:
+		if c.json {
+			b = protocol.AppendJSONEvent(b, e.Tick, e.Type, e.Data)
+		} else {
+			b = protocol.AppendBinaryEvent(b, e.Tick, e.Type, e.Data)
 		}
 	case *protocol.Error:
 		if c.json {

@@ -40,6 +40,7 @@ var (
 	reasonRoomClosed = closeReason{websocket.CloseGoingAway, "room closed", "room_closed"}
 	reasonCrashed    = closeReason{websocket.CloseInternalServerErr, "room stopped after an internal error", "room_crashed"}
 	reasonTakenOver  = closeReason{CloseTakenOver, "another connection resumed this player", "taken_over"}
+	reasonGameOver   = closeReason{websocket.CloseNormalClosure, "the game is over", "game_over"}
 	reasonFlood      = closeReason{websocket.ClosePolicyViolation, "too many messages", "flood"}
 	reasonSlow       = closeReason{websocket.ClosePolicyViolation, "client too slow to keep up", "slow"}
 	reasonNoPong     = closeReason{websocket.ClosePolicyViolation, "no answer to ping", "no_pong"}
@@ -61,6 +62,8 @@ func reasonFor(err error) closeReason {
 		return reasonCrashed
 	case errors.Is(err, room.ErrTakenOver):
 		return reasonTakenOver
+	case errors.Is(err, room.ErrGameOver):
+		return reasonGameOver
 	case errors.Is(err, room.ErrRoomFull):
 		return reasonRoomFull
 	case errors.Is(err, room.ErrTooManySeats):
@@ -486,6 +489,7 @@ func (s *session) writeLoop() {
 	for {
 		select {
 		case <-s.ctx.Done():
+			s.flushFinal(out, &b)
 			return
 		case <-fallback.C:
 			if err := sendPing(); err != nil {
@@ -495,7 +499,8 @@ func (s *session) writeLoop() {
 			continue
 		case <-s.out.wake:
 			if s.ctx.Err() != nil {
-				return // closing: the wakeup lost the race to ctx
+				s.flushFinal(out, &b) // closing: the wakeup lost the race to ctx
+				return
 			}
 		}
 		s.out.take(&b)
@@ -534,6 +539,21 @@ func (s *session) writeLoop() {
 		traffic.bytesOut.Add(uint64(bytes))
 		if err != nil {
 			s.writeFailed(err)
+			return
+		}
+	}
+}
+
+// flushFinal writes the events still queued when the room ended the game:
+// the room_over event is its last word, and must precede the close frame.
+// Other closes drop what is queued, as before.
+func (s *session) flushFinal(out sink, b *batch) {
+	if s.reason != reasonGameOver {
+		return
+	}
+	s.out.take(b)
+	for _, e := range b.events {
+		if _, err := s.codec.writeEvent(out, e); err != nil {
 			return
 		}
 	}

@@ -1,6 +1,7 @@
 // Package tag is a game of tag on the dots field: one player is "it" and
 // passes it on by touching someone; every second a player spends not being
-// it scores a point.
+// it scores a point. When it changes hands, everyone gets a "tagged" event
+// {"it":ID,"by":ID} (by 0: the last one left) and the new it "you_are_it".
 package tag
 
 import (
@@ -91,8 +92,10 @@ func (t *Tag) Leave(id game.PlayerID) {
 	wasIt := t.players[i].it
 	t.players = slices.Delete(t.players, i, i+1)
 	if wasIt && len(t.players) > 0 {
-		t.players[t.cfg.Rand.IntN(len(t.players))].it = true
+		next := &t.players[t.cfg.Rand.IntN(len(t.players))]
+		next.it = true
 		t.cooldown = t.wait
+		t.announce(next.id, 0)
 	}
 }
 
@@ -144,7 +147,16 @@ func (t *Tag) tag() {
 		t.players[it].it = false
 		t.players[best].it = true
 		t.cooldown = t.wait
+		t.announce(t.players[best].id, chaser.id)
 	}
+}
+
+// announce tells everyone who is it now and who tagged them (0: the last
+// one left), and tells the new it in particular.
+func (t *Tag) announce(it, by game.PlayerID) {
+	data := fmt.Appendf(nil, `{"it":%d,"by":%d}`, it, by)
+	t.cfg.Events.ToAll(game.Event{Type: "tagged", Data: data})
+	t.cfg.Events.To(it, game.Event{Type: "you_are_it", Data: fmt.Appendf(nil, `{"by":%d}`, by)})
 }
 
 // AppendEntities appends one entity per player, by ascending ID; it is

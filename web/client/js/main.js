@@ -144,6 +144,9 @@ function handle(msg, now) {
     case 'notice':
       toast(msg.message);
       break;
+    case 'event':
+      if (msg.event === 'room_over') toast(msg.data.summary || 'the game is over');
+      break;
   }
 }
 

@@ -6,6 +6,7 @@ export const SUBPROTOCOL = 'arena.v1.bin';
 
 const C_INPUT = 0x01, C_PING = 0x02, C_RESYNC = 0x03, C_LEAVE = 0x04, C_RESUME = 0x05, C_MESSAGE = 0x06;
 export const WELCOME = 0x81, SNAPSHOT = 0x82, PONG = 0x83, ERROR = 0x84, NOTICE = 0x85;
+export const EVENT = 0x86;
 
 export const FLAG_IT = 1;
 export const FLAG_AWAY = 2;
@@ -173,6 +174,15 @@ export function decode(buf) {
     case NOTICE:
       m = { type: type === ERROR ? 'error' : 'notice', code: r.string(), message: r.string() };
       break;
+    case EVENT: {
+      // A game event: its data is a JSON object, possibly longer than a string.
+      m = { type: 'event', tick: r.uvarint(), event: r.string() };
+      const n = r.uvarint();
+      if (r.i + n > r.b.length) throw new Error('short event data');
+      m.data = JSON.parse(new TextDecoder().decode(r.b.subarray(r.i, r.i + n)));
+      r.i += n;
+      break;
+    }
     default:
       throw new Error('unknown message type 0x' + type.toString(16));
   }
