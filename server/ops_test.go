@@ -260,8 +260,8 @@ func TestPanickingGameClosesOnlyItsRoom(t *testing.T) {
 	good := arenatest.Dial(t, srv.WSURL+"?room=good", nil)
 	goodID := good.Init().ID
 	bad := arenatest.Dial(t, srv.WSURL+"?room=bad&mode=fragile", nil)
+	bad.Init() // the room exists, running fragile, before the watcher joins it
 	badWatcher := arenatest.Dial(t, srv.WSURL+"?room=bad", nil)
-	bad.Init()
 	badWatcher.Init()
 	bad.Move("UP")
 	for _, c := range []*arenatest.Client{bad, badWatcher} {
