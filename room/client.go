@@ -69,6 +69,9 @@ type GameEvent struct {
 	Tick uint64
 	Type string
 	Data []byte // a JSON object; shared by every recipient, read only
+	// Last marks the final event of a room (room_over): the connection
+	// gets nothing after it, not even a state it was offered before.
+	Last bool
 }
 
 func (Seated) isEvent()         {}

@@ -51,7 +51,7 @@ func (r *Room) over() bool {
 	if r.cfg.OnOver != nil {
 		r.cfg.OnOver()
 	}
-	ev := GameEvent{Tick: r.tick, Type: "room_over", Data: overData(res)}
+	ev := GameEvent{Tick: r.tick, Type: "room_over", Data: overData(res), Last: true}
 	for _, m := range r.members {
 		if m.client != nil {
 			m.client.Event(ev)

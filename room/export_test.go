@@ -382,7 +382,7 @@ func seedDoc(f *testing.F, mode game.Mode) []byte {
 		}
 	}
 	for range 10 {
-		r.step()
+		_ = r.step()
 	}
 	res := r.export()
 	if res.err != nil {

@@ -494,8 +494,7 @@ func (r *Room) Run(ctx context.Context) (err error) {
 		case <-timer.C:
 			r.drainInbox()
 			r.applyInputs()
-			r.step()
-			if r.over() {
+			if !r.step() {
 				return ErrGameOver
 			}
 			next = next.Add(r.interval)
@@ -742,9 +741,10 @@ func (r *Room) remove(m *member) {
 	}
 }
 
-// step runs one tick: one input per player, the game's step, and a snapshot
-// offered to every connected player.
-func (r *Room) step() {
+// step runs one tick: one input per player, the game's step, its events,
+// and a snapshot offered to every connected player. It reports false when
+// the game is over, which ends the room.
+func (r *Room) step() bool {
 	start := time.Now()
 	r.tick++
 	r.expireAway(start)
@@ -759,7 +759,11 @@ func (r *Room) step() {
 	}
 	r.game.Step(r.inputs)
 	r.deliverEvents()
-
+	if r.over() {
+		// No state for this tick: room_over is the last thing players
+		// get, and a state queued before it would be written after it.
+		return false
+	}
 	r.publish()
 
 	took := time.Since(start)
@@ -769,6 +773,7 @@ func (r *Room) step() {
 	if r.cfg.Metrics.TickSeconds != nil {
 		r.cfg.Metrics.TickSeconds.Observe(took.Seconds())
 	}
+	return true
 }
 
 // publish offers every connected player its view of this tick. Each

@@ -53,6 +53,11 @@ func (o *outbox) push(e any) bool {
 	} else {
 		o.overflow = true
 	}
+	if ge, final := e.(room.GameEvent); final && ge.Last {
+		// Nothing may follow the last event; a state not yet written
+		// would, because the writer sends events first.
+		o.state, o.hasState = room.State{}, false
+	}
 	o.mu.Unlock()
 	o.signal()
 	return ok
