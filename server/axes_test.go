@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"testing"
-	"time"
 
 	"github.com/arena-server/arena/game"
 	"github.com/arena-server/arena/games/dots"
@@ -60,14 +59,12 @@ func TestAnalogAxesReachTheGameWithinBounds(t *testing.T) {
 		protocol.AppendBinaryInput(nil, 3, 0, 0, 5, 6),
 	} {
 		c.send(bad)
-		deadline := time.Now().Add(3 * time.Second)
-		for m := c.next(3 * time.Second); m.Type != protocol.BinError; m = c.next(3 * time.Second) {
-			if time.Now().After(deadline) {
-				t.Fatalf("bad input %d: no error within 3s", i)
-			}
-			if s := c.me().Score; s != 42 {
-				t.Fatalf("bad input %d reached the game: aim %d", i, s)
-			}
+		c.waitError("bad input")
+		// Two ticks on, a bad input that had reached the room would show.
+		t0 := c.tick
+		c.waitState("two ticks after the refusal", func() bool { return c.tick >= t0+2 })
+		if s := c.me().Score; s != 42 {
+			t.Fatalf("bad input %d reached the game: aim %d", i, s)
 		}
 		if c.msg.Code != protocol.CodeBadInput {
 			t.Errorf("bad input %d answered %s %q; want %s", i, c.msg.Code, c.msg.Message, protocol.CodeBadInput)
@@ -90,13 +87,7 @@ func TestButtonsOnlyModesRefuseAxes(t *testing.T) {
 		t.Fatalf("dots welcome lists axes %+v", c.welcome.Axes)
 	}
 	c.send(protocol.AppendBinaryInput(nil, 1, game.Right, 0, 1))
-	deadline := time.Now().Add(3 * time.Second)
-	for m := c.next(3 * time.Second); m.Type != protocol.BinError; m = c.next(3 * time.Second) {
-		if time.Now().After(deadline) {
-			t.Fatal("no error within 3s")
-		}
-	}
-	if c.msg.Code != protocol.CodeBadInput {
+	if m := c.waitError("an axis value in dots"); m.Code != protocol.CodeBadInput {
 		t.Errorf("an axis value in dots answered %s; want %s", c.msg.Code, protocol.CodeBadInput)
 	}
 }

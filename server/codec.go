@@ -175,6 +175,9 @@ func (c *nativeCodec) decode(msgType int, data []byte) (protocol.ClientMessage, 
 func (c *nativeCodec) requestFull() { c.full.Store(true) }
 
 func (c *nativeCodec) writeEvent(w sink, e any) (int, error) {
+	if r, ok := e.(room.MessageRefused); ok {
+		e = refusalError(r) // an error answer like any other
+	}
 	b := c.buf[:0]
 	switch e := e.(type) {
 	case room.Seated:
@@ -189,13 +192,6 @@ func (c *nativeCodec) writeEvent(w sink, e any) (int, error) {
 			b = protocol.AppendJSONNotice(b, e.Code, e.Text)
 		} else {
 			b = protocol.AppendBinaryNotice(b, e.Code, e.Text)
-		}
-	case room.MessageRefused:
-		perr := &protocol.Error{Code: protocol.CodeBadMessage, Message: fmt.Sprintf("the game refused your %s message: %s", e.Type, e.Reason)}
-		if c.json {
-			b = protocol.AppendJSONError(b, perr)
-		} else {
-			b = protocol.AppendBinaryError(b, perr)
 		}
 	case room.GameEvent:
 		if c.json {
@@ -224,6 +220,11 @@ func (c *nativeCodec) writeEvent(w sink, e any) (int, error) {
 	}
 	c.buf = b
 	return len(b), w.writeMessage(c.msgTyp, b)
+}
+
+// refusalError is how a client hears that the game refused its message.
+func refusalError(r room.MessageRefused) *protocol.Error {
+	return &protocol.Error{Code: protocol.CodeBadMessage, Message: fmt.Sprintf("the game refused your %s message: %s", r.Type, r.Reason)}
 }
 
 // deltaKey memoizes the body of a snapshot's delta from base (tick 0:
