@@ -9,11 +9,15 @@
 // newest state, not every one); a step then spreads over the ticks skipped.
 
 const KEEP_TICKS = 60;
+const NONE = [];
 const MAX_EXTRAPOLATE = 1; // ticks
 
 export class Interpolator {
-  constructor() {
-    this.tracks = new Map(); // id -> {samples: [{tick, x, y}], gone: tick|undefined}
+  // extra(e) names the numeric fields of e to interpolate besides x and y
+  // (those its kind declares interp in the welcome); none by default.
+  constructor(extra = () => NONE) {
+    this.extra = extra;
+    this.tracks = new Map(); // id -> {samples: [{tick, v: [x, y, ...extra]}], gone: tick|undefined}
   }
 
   // record notes the world as it stood after tick.
@@ -29,11 +33,14 @@ export class Interpolator {
       tr.seen = tick;
       const s = tr.samples;
       const last = s[s.length - 1];
-      if (!last) {
-        s.push({ tick, x: e.x, y: e.y });
-      } else if (last.x !== e.x || last.y !== e.y) {
-        if (last.tick < seen) s.push({ tick: seen, x: last.x, y: last.y });
-        s.push({ tick, x: e.x, y: e.y });
+      const v = [e.x, e.y];
+      for (const f of this.extra(e)) v.push(e[f]);
+      if (!last || last.v.length !== v.length) {
+        s.length = 0; // new, or its kind changed: start again, without a glide
+        s.push({ tick, v });
+      } else if (v.some((x, i) => x !== last.v[i])) {
+        if (last.tick < seen) s.push({ tick: seen, v: last.v });
+        s.push({ tick, v });
       }
       while (s.length > 2 && s[1].tick < tick - KEEP_TICKS) s.shift();
     }
@@ -43,13 +50,13 @@ export class Interpolator {
     }
   }
 
-  // position returns where id stood at fractional tick r, or null if it was
-  // not in the world then.
+  // position returns where id stood at fractional tick r, [x, y, ...extra],
+  // or null if it was not in the world then.
   position(id, r) {
     const tr = this.tracks.get(id);
     if (!tr || tr.gone !== undefined && r >= tr.gone) return null;
     const s = tr.samples;
-    if (r < s[0].tick) return s[0].tick - r < 2 ? [s[0].x, s[0].y] : null; // appears without a glide
+    if (r < s[0].tick) return s[0].tick - r < 2 ? s[0].v : null; // appears without a glide
     for (let i = s.length - 1; i >= 0; i--) {
       if (s[i].tick <= r) {
         const a = s[i], b = s[i + 1];
@@ -61,15 +68,15 @@ export class Interpolator {
           const over = Math.min(r - tr.seen, MAX_EXTRAPOLATE);
           if (over > 0 && prev && a.tick === tr.seen && a.tick - prev.tick <= 3) {
             const n = a.tick - prev.tick;
-            return [a.x + (a.x - prev.x) / n * over, a.y + (a.y - prev.y) / n * over];
+            return a.v.map((x, k) => x + (x - prev.v[k]) / n * over);
           }
-          return [a.x, a.y];
+          return a.v;
         }
         const f = (r - a.tick) / (b.tick - a.tick);
-        return [a.x + (b.x - a.x) * f, a.y + (b.y - a.y) * f];
+        return a.v.map((x, k) => x + (b.v[k] - x) * f);
       }
     }
-    return [s[0].x, s[0].y];
+    return s[0].v;
   }
 }
 
