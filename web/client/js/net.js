@@ -120,6 +120,12 @@ export class Connection {
       this.h.onStatus('closed', 'This player is now playing in another tab or window.', true);
       return;
     }
+    if (code === 1000) {
+      // The server let the player go (the game is over): a retry would
+      // start another game unasked.
+      this.h.onStatus('closed', reason || 'closed', true);
+      return;
+    }
     if (code === 1008 && /name|room|mode/.test(reason)) {
       this.h.onStatus('closed', reason, true);
       return;

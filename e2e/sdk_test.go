@@ -1,0 +1,157 @@
+package e2e
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/input"
+	"github.com/gorilla/websocket"
+
+	"github.com/arena-server/arena/game"
+	"github.com/arena-server/arena/games/dots"
+	"github.com/arena-server/arena/internal/arenatest"
+	"github.com/arena-server/arena/server"
+)
+
+// chatMode is dots with one game message, "say" (a string), which comes
+// back to everyone in the room as a "said" event {"from":ID,"text":"…"}.
+var chatMode = game.Mode{
+	Name:        "chat",
+	Description: "dots with a chat line",
+	Messages:    []game.MessageType{{Name: "say", MaxBytes: 64}},
+	New: func(cfg game.Config) game.Game {
+		return &chatGame{Dots: dots.New(cfg), events: cfg.Events}
+	},
+}
+
+type chatGame struct {
+	*dots.Dots
+	events *game.Events
+}
+
+func (g *chatGame) Message(m game.Message) error {
+	var text string
+	if err := json.Unmarshal(m.Data, &text); err != nil {
+		return errors.New("say takes a string")
+	}
+	data, err := json.Marshal(map[string]any{"from": m.From, "text": text})
+	if err != nil {
+		return err
+	}
+	g.events.ToAll(game.Event{Type: "said", Data: data})
+	return nil
+}
+
+// sdkSite serves examples/sdk-page as another site would, on an origin of
+// its own, and starts an arena server that admits that origin.
+func sdkSite(t *testing.T) (page *httptest.Server, srv *arenatest.Server) {
+	t.Helper()
+	page = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/" {
+			http.NotFound(w, r)
+			return
+		}
+		http.ServeFile(w, r, "../examples/sdk-page/index.html")
+	}))
+	t.Cleanup(page.Close)
+	srv = arenatest.Start(t, arenatest.Options{Config: func(c *server.Config) {
+		c.Modes = append(c.Modes, chatMode)
+		c.AllowedOrigins = []string{page.URL}
+	}})
+	return page, srv
+}
+
+// openSDKPage opens the example page on srv in room (of mode) and waits
+// until its client is welcomed, has a snapshot and draws its own player.
+func openSDKPage(t *testing.T, page *httptest.Server, srv *arenatest.Server, room, mode string) (*tab, int) {
+	t.Helper()
+	tb := newTab(t)
+	q := url.Values{"server": {srv.URL}, "room": {room}, "mode": {mode}, "name": {"Sid"}}
+	tb.navigate(page.URL + "/?" + q.Encode())
+	waitFor(tb, "the SDK to be welcomed and draw its player", `window.example && window.example.game.connected
+		&& window.example.game.tick > 0 && window.example.game.me() !== null`, 10*time.Second)
+	return tb, eval[int](tb, `window.example.game.id`)
+}
+
+// TestSDKPageOfAnotherSitePlays loads examples/sdk-page from its own
+// origin: with /sdk/arena.js alone it joins, moves its player with the
+// keys (predicted, and confirmed by the server), sends a game message and
+// receives the game's event, and loads nothing else of arena's.
+func TestSDKPageOfAnotherSitePlays(t *testing.T) {
+	page, srv := sdkSite(t)
+	tb, id := openSDKPage(t, page, srv, "sdk-chat", "chat")
+
+	if got := eval[string](tb, `JSON.stringify([window.example.game.room, window.example.game.mode, window.example.game.welcome.messages])`); got != `["sdk-chat","chat",[{"name":"say","maxBytes":64}]]` {
+		t.Errorf("room, mode and messages: %s", got)
+	}
+	x0, _ := sdkServerPos(tb, id)
+	dir := away(x0)
+	k := map[float64]key{1: keyRight, -1: keyLeft}[dir]
+	tb.keyEvent(input.DispatchKeyEventTypeKeyDown, k)
+	waitFor(tb, "the drawn own player to move", fmt.Sprintf(`(window.example.game.me().x - %v) * %v >= 20`, x0, dir), 5*time.Second)
+	waitFor(tb, "the server to move the player", fmt.Sprintf(`(window.example.game.world.get(%d).x - %v) * %v >= 20`, id, x0, dir), 5*time.Second)
+	tb.keyEvent(input.DispatchKeyEventTypeKeyUp, k)
+	if name := eval[string](tb, fmt.Sprintf(`window.example.game.entities().find((e) => e.id === %d)?.name ?? ''`, id)); name != "Sid" {
+		t.Errorf("the own entity is named %q; want Sid", name)
+	}
+
+	if !eval[bool](tb, `window.example.game.send('say', 'hello there')`) {
+		t.Fatal("send('say', ...) returned false while connected")
+	}
+	waitFor(tb, "the said event", fmt.Sprintf(`window.example.events.some((e) => e.type === 'said' && e.tick > 0
+		&& e.data.from === %d && e.data.text === 'hello there')`, id), 5*time.Second)
+	waitFor(tb, "the event shown on the page", `document.getElementById('events').textContent.includes('said {"from"')`, 2*time.Second)
+	// What the mode does not take is refused on the page, with the reason.
+	if got := eval[string](tb, `(() => { try { window.example.game.send('shout', 1); return 'sent'; } catch (e) { return e.name + ': ' + e.message; } })()`); !strings.HasPrefix(got, "TypeError: ") || !strings.Contains(got, "say") {
+		t.Errorf("send('shout') gave %q; want a TypeError naming the types the mode takes", got)
+	}
+	if got := eval[string](tb, `(() => { try { window.example.game.send('say', 'x'.repeat(80)); return 'sent'; } catch (e) { return e.name; } })()`); got != "RangeError" {
+		t.Errorf("send of 82 bytes to a 64-byte type gave %q; want RangeError", got)
+	}
+
+	// The page loads the SDK (and the modules it imports) from the arena
+	// server and nothing else of it: not the built-in page's own scripts.
+	if off := tb.offOrigin(page.URL, srv.URL, "ws://"+srv.Addr); len(off) > 0 {
+		t.Errorf("the page reached elsewhere: %q", off)
+	}
+	if !tb.requested(srv.URL + "/sdk/arena.js") {
+		t.Error("the page did not load /sdk/arena.js")
+	}
+	for _, own := range []string{"/js/main.js", "/js/render.js", "/js/lobby.js", "/js/input.js", "/style.css"} {
+		if tb.requested(srv.URL + own) {
+			t.Errorf("the page loaded %s, the built-in page's", own)
+		}
+	}
+}
+
+// TestSDKPageGetsTheGamesEvents plays tag: the page's player becomes it
+// when the player who was it leaves, and the page hears it from the game.
+func TestSDKPageGetsTheGamesEvents(t *testing.T) {
+	page, srv := sdkSite(t)
+	first := arenatest.Dial(t, srv.WSURL+"?room=sdk-tag&mode=tag", nil)
+	first.Init() // the first player of a tag room is it
+	tb, id := openSDKPage(t, page, srv, "sdk-tag", "")
+	waitFor(tb, "both players", `window.example.game.entities().length === 2`, 5*time.Second)
+
+	// Closing with 1000 is leaving: the room passes it on at once.
+	msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")
+	if err := first.Conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(tb, "you_are_it and tagged", fmt.Sprintf(`window.example.events.some((e) => e.type === 'you_are_it' && e.data.by === 0)
+		&& window.example.events.some((e) => e.type === 'tagged' && e.data.it === %d)`, id), 5*time.Second)
+	waitFor(tb, "the other player gone", `window.example.game.entities().length === 1`, 5*time.Second)
+}
+
+// sdkServerPos is where the server last put player id, as the SDK has it.
+func sdkServerPos(tb *tab, id int) (x, y float64) {
+	xy := eval[[]float64](tb, fmt.Sprintf(`(() => { const e = window.example.game.world.get(%d); return e ? [e.x, e.y] : [-1, -1]; })()`, id))
+	return xy[0], xy[1]
+}
