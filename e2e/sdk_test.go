@@ -4,14 +4,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/chromedp"
 	"github.com/gorilla/websocket"
 
 	"github.com/arena-server/arena/game"
@@ -68,12 +72,13 @@ func sdkSite(t *testing.T) (page *httptest.Server, srv *arenatest.Server) {
 	return page, srv
 }
 
-// openSDKPage opens the example page on srv in room (of mode) and waits
-// until its client is welcomed, has a snapshot and draws its own player.
-func openSDKPage(t *testing.T, page *httptest.Server, srv *arenatest.Server, room, mode string) (*tab, int) {
+// openSDKPage opens the example page on the arena server at URL server,
+// in room (of mode), and waits until its client is welcomed, has a
+// snapshot and draws its own player.
+func openSDKPage(t *testing.T, page *httptest.Server, server, room, mode string) (*tab, int) {
 	t.Helper()
 	tb := newTab(t)
-	q := url.Values{"server": {srv.URL}, "room": {room}, "mode": {mode}, "name": {"Sid"}}
+	q := url.Values{"server": {server}, "room": {room}, "mode": {mode}, "name": {"Sid"}}
 	tb.navigate(page.URL + "/?" + q.Encode())
 	waitFor(tb, "the SDK to be welcomed and draw its player", `window.example && window.example.game.connected
 		&& window.example.game.tick > 0 && window.example.game.me() !== null`, 10*time.Second)
@@ -86,7 +91,7 @@ func openSDKPage(t *testing.T, page *httptest.Server, srv *arenatest.Server, roo
 // receives the game's event, and loads nothing else of arena's.
 func TestSDKPageOfAnotherSitePlays(t *testing.T) {
 	page, srv := sdkSite(t)
-	tb, id := openSDKPage(t, page, srv, "sdk-chat", "chat")
+	tb, id := openSDKPage(t, page, srv.URL, "sdk-chat", "chat")
 
 	if got := eval[string](tb, `JSON.stringify([window.example.game.room, window.example.game.mode, window.example.game.welcome.messages])`); got != `["sdk-chat","chat",[{"name":"say","maxBytes":64}]]` {
 		t.Errorf("room, mode and messages: %s", got)
@@ -137,7 +142,7 @@ func TestSDKPageGetsTheGamesEvents(t *testing.T) {
 	page, srv := sdkSite(t)
 	first := arenatest.Dial(t, srv.WSURL+"?room=sdk-tag&mode=tag", nil)
 	first.Init() // the first player of a tag room is it
-	tb, id := openSDKPage(t, page, srv, "sdk-tag", "")
+	tb, id := openSDKPage(t, page, srv.URL, "sdk-tag", "")
 	waitFor(tb, "both players", `window.example.game.entities().length === 2`, 5*time.Second)
 
 	// Closing with 1000 is leaving: the room passes it on at once.
@@ -154,4 +159,98 @@ func TestSDKPageGetsTheGamesEvents(t *testing.T) {
 func sdkServerPos(tb *tab, id int) (x, y float64) {
 	xy := eval[[]float64](tb, fmt.Sprintf(`(() => { const e = window.example.game.world.get(%d); return e ? [e.x, e.y] : [-1, -1]; })()`, id))
 	return xy[0], xy[1]
+}
+
+// TestSDKResumesAndKeepsCounting cuts the page's connection (as a network
+// would: no close frame), then reloads the page: each time the SDK resumes
+// the same player, and the player still moves, because its inputs keep
+// counting past the sequence numbers the server already saw (the server
+// ignores any not above them).
+func TestSDKResumesAndKeepsCounting(t *testing.T) {
+	page, srv := sdkSite(t)
+	cut := cuttable(t, srv.Addr)
+	tb, id := openSDKPage(t, page, cut.URL(), "sdk-resume", "")
+	move := func(what string) {
+		t.Helper()
+		x, _ := sdkServerPos(tb, id)
+		dir := away(x)
+		k := map[float64]key{1: keyRight, -1: keyLeft}[dir]
+		tb.keyEvent(input.DispatchKeyEventTypeKeyDown, k)
+		waitFor(tb, "the server to move the player "+what, fmt.Sprintf(`(window.example.game.world.get(%d).x - %v) * %v >= 20`, id, x, dir), 5*time.Second)
+		tb.keyEvent(input.DispatchKeyEventTypeKeyUp, k)
+		waitFor(tb, "the release sent "+what, `window.example.game.sentButtons === 0`, 2*time.Second)
+	}
+	for range 3 {
+		move("before any drop") // each press and each release is an input
+	}
+	waitFor(tb, "six inputs sent", `window.example.game.seq >= 6`, 2*time.Second)
+
+	for _, drop := range []struct {
+		name string
+		do   func()
+	}{
+		{"after a dropped connection", cut.cut},
+		{"after a reload", func() { tb.do(chromedp.Reload()) }},
+	} {
+		drop.do()
+		waitFor(tb, "the player resumed "+drop.name, `window.example && window.example.game.connected && window.example.game.welcome?.resumed
+			&& window.example.game.tick > 0 && window.example.game.me() !== null`, 10*time.Second)
+		if again := eval[int](tb, `window.example.game.id`); again != id {
+			t.Fatalf("%s the player is %d; want %d resumed", drop.name, again, id)
+		}
+		move(drop.name)
+	}
+}
+
+// cutProxy forwards TCP connections to an arena server until cut drops
+// every one of them at once, the way a network fails: without a close
+// frame. It keeps accepting new connections.
+type cutProxy struct {
+	ln    net.Listener
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func cuttable(t *testing.T, backend string) *cutProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &cutProxy{ln: ln}
+	t.Cleanup(func() {
+		ln.Close()
+		p.cut()
+	})
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return // closed at the end of the test
+			}
+			b, err := net.Dial("tcp", backend)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, c, b)
+			p.mu.Unlock()
+			go func() { io.Copy(b, c); b.Close() }()
+			go func() { io.Copy(c, b); c.Close() }()
+		}
+	}()
+	return p
+}
+
+// URL is the arena server's, through the proxy.
+func (p *cutProxy) URL() string { return "http://" + p.ln.Addr().String() }
+
+func (p *cutProxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
 }

@@ -72,8 +72,10 @@ export class Client extends EventTarget {
     this.sentAxes = [];
     this.sentButtons = 0;
     // Sequence numbers belong to the player, not the connection: a resumed
-    // player's inputs must keep counting past the ack (docs/protocol.md).
-    this.seq = 0;
+    // player's inputs must keep counting past the highest the server got
+    // (docs/protocol.md), across a reload of the page too. Gaps are fine.
+    this.storageKey = o.storageKey || 'arena.session';
+    this.seq = loadSeq(this.storageKey);
     this.session = null; // per welcome
     this.status = 'connecting';
     this.rtt = null;
@@ -87,7 +89,7 @@ export class Client extends EventTarget {
       },
       onMessage: (msg, now) => this.handle(msg, now),
       onClose: (code, reason) => this.emit('close', { code, reason }),
-    }, { server, storageKey: o.storageKey });
+    }, { server, storageKey: this.storageKey });
   }
 
   // on calls fn with each event's detail; it returns a function that stops it.
@@ -261,6 +263,7 @@ export class Client extends EventTarget {
 
   sendInput(seq, buttons, tick) {
     this.seq = seq;
+    saveSeq(this.storageKey, seq);
     this.sentButtons = buttons;
     this.sentAxes = this.axes;
     this.conn.input(seq, buttons, tick, this.axes);
@@ -351,6 +354,20 @@ export class Client extends EventTarget {
     s.frame = { now, list, me };
     return s.frame;
   }
+}
+
+function loadSeq(key) {
+  try {
+    return Number(sessionStorage.getItem(key + '.seq')) || 0;
+  } catch {
+    return 0; // storage refused (a privacy mode): the ack still helps
+  }
+}
+
+function saveSeq(key, seq) {
+  try {
+    sessionStorage.setItem(key + '.seq', String(seq));
+  } catch { /* as above */ }
 }
 
 function pick(o, ...keys) {
