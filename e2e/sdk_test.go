@@ -254,3 +254,28 @@ func (p *cutProxy) cut() {
 	}
 	p.conns = nil
 }
+
+// TestSDKInterpolatesDeclaredFields checks that the fields a kind declares
+// interp in the welcome glide between snapshots like x and y, and that
+// others are left as the server sent them.
+func TestSDKInterpolatesDeclaredFields(t *testing.T) {
+	srv := arenatest.Start(t, arenatest.Options{})
+	tb := newTab(t)
+	tb.navigate(srv.URL + "/")
+	got := eval[string](tb, `Promise.all([import('/js/interp.js'), import('/sdk/arena.js')]).then(([interp, sdk]) => {
+		const out = [];
+		const ip = new interp.Interpolator((e) => e.kind === 0 ? ['hp'] : []);
+		ip.record(10, new Map([[1, { id: 1, kind: 0, x: 0, y: 0, hp: 100 }], [2, { id: 2, kind: 1, x: 0, y: 0, hp: 1 }]]));
+		ip.record(12, new Map([[1, { id: 1, kind: 0, x: 20, y: 0, hp: 50 }], [2, { id: 2, kind: 1, x: 10, y: 0, hp: 9 }]]));
+		out.push(ip.position(1, 11).join(','), ip.position(2, 11).join(','));
+		const c = new sdk.Client({});
+		c.handle({ type: 'welcome', id: 1, tickRate: 20, width: 500, height: 500, room: 'r', mode: 'm', axes: [], messages: [],
+			kinds: [{ name: 'player', fields: [{ name: 'hp', type: 'int', interp: true }, { name: 'team', type: 'int' }, { name: 'x', type: 'int', interp: true }] }] }, 0);
+		out.push(c.interpFields({ kind: 0, hp: 1, team: 2 }).join('+'), c.interpFields({ kind: 'player', hp: 1 }).join('+'), c.interpFields({ kind: 1, hp: 1 }).join('+') || 'none');
+		c.leave();
+		return out.join(' | ');
+	})`)
+	if want := "10,0,75 | 5,0 | hp | hp | none"; got != want {
+		t.Errorf("interpolated %q; want %q", got, want)
+	}
+}
