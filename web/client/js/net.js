@@ -62,7 +62,7 @@ export class Connection {
   // to wait for a resume message before joining.
   url(resume) {
     const u = new URL('/ws', this.server);
-    u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
+    u.protocol = u.protocol === 'https:' || u.protocol === 'wss:' ? 'wss:' : 'ws:';
     const t = this.target;
     if (t.room) u.searchParams.set('room', t.room);
     if (t.mode) u.searchParams.set('mode', t.mode); // with a room: create it in this mode

@@ -60,6 +60,9 @@ export class Client extends EventTarget {
   constructor(options = {}) {
     super();
     const o = options;
+    if (![undefined, null, false, true].includes(o.predict) && typeof o.predict !== 'function') {
+      throw new TypeError('arena: predict is true (the built-in movement), a function (x, y, buttons) => [x, y], or absent');
+    }
     this.rule = o.predict === true ? move : typeof o.predict === 'function' ? o.predict : null;
     this.sample = typeof o.sample === 'function' ? o.sample : null;
     this.target = {
