@@ -721,6 +721,7 @@ func (r *Room) welcome(m *member, resumed bool) {
 		World:    r.world,
 		Axes:     r.cfg.Mode.Axes,
 		Messages: r.cfg.Mode.Messages,
+		Kinds:    r.cfg.Mode.EntityKinds(),
 		TickRate: r.cfg.TickRate,
 		Resumed:  resumed,
 	})
@@ -784,7 +785,7 @@ func (r *Room) publish() {
 		ents := r.game.AppendEntities(make([]game.Entity, 0, r.lastEnts))
 		r.lastEnts = len(ents)
 		r.markAway(ents)
-		snap := &Snapshot{Tick: r.tick, Entities: ents}
+		snap := &Snapshot{Tick: r.tick, Kinds: r.cfg.Mode.EntityKinds(), Entities: ents}
 		for _, m := range r.members {
 			if m.client != nil {
 				m.client.State(State{Snap: snap, You: m.id, Ack: m.ack})
@@ -804,7 +805,7 @@ func (r *Room) publish() {
 		if snap == nil {
 			ents := viewer.AppendView(nil, key)
 			r.markAway(ents)
-			snap = &Snapshot{Tick: r.tick, View: key, Entities: ents}
+			snap = &Snapshot{Tick: r.tick, View: key, Kinds: r.cfg.Mode.EntityKinds(), Entities: ents}
 			r.views[key] = snap
 		}
 		m.client.State(State{Snap: snap, You: m.id, Ack: m.ack})
@@ -834,7 +835,7 @@ func (r *Room) markAway(ents []game.Entity) {
 			return int(int64(e.ID) - int64(id))
 		})
 		if found {
-			ents[i].Flags |= game.FlagAway
+			ents[i].Away = true
 		}
 	}
 }

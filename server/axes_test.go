@@ -5,6 +5,7 @@ import (
 
 	"github.com/arena-server/arena/game"
 	"github.com/arena-server/arena/games/dots"
+	"github.com/arena-server/arena/games/tag"
 	"github.com/arena-server/arena/internal/arenatest"
 	"github.com/arena-server/arena/protocol"
 	"github.com/arena-server/arena/server"
@@ -13,9 +14,10 @@ import (
 // aimMode is dots with one analog axis, "aim", whose value each player's
 // score shows, so a test sees over the wire what the game received.
 var aimMode = game.Mode{
-	Name: "aim",
-	Axes: []game.Axis{{Name: "aim", Min: -100, Max: 100}},
-	New:  func(cfg game.Config) game.Game { return &aimGame{Dots: dots.New(cfg), aim: map[game.PlayerID]int32{}} },
+	Name:  "aim",
+	Kinds: tag.Kinds, // players with a colour and a score
+	Axes:  []game.Axis{{Name: "aim", Min: -100, Max: 100}},
+	New:   func(cfg game.Config) game.Game { return &aimGame{Dots: dots.New(cfg), aim: map[game.PlayerID]int32{}} },
 }
 
 type aimGame struct {
@@ -34,7 +36,7 @@ func (g *aimGame) AppendEntities(dst []game.Entity) []game.Entity {
 	n := len(dst)
 	dst = g.Dots.AppendEntities(dst)
 	for i := range dst[n:] {
-		dst[n+i].Score = g.aim[game.PlayerID(dst[n+i].ID)]
+		dst[n+i].Fields[tag.FieldScore] = g.aim[game.PlayerID(dst[n+i].ID)]
 	}
 	return dst
 }
@@ -47,7 +49,7 @@ func TestAnalogAxesReachTheGameWithinBounds(t *testing.T) {
 		t.Fatalf("welcome lists axes %+v; want %+v", got, aimMode.Axes)
 	}
 	other := dialNative(t, srv.WSURL+"?room=a")
-	score := func(want int32) func() bool { return func() bool { return c.me().Score == want } }
+	score := func(want int32) func() bool { return func() bool { return c.me().Fields[tag.FieldScore] == want } }
 
 	c.send(protocol.AppendBinaryInput(nil, 1, 0, 0, 42))
 	c.waitState("aim 42 in the game", score(42))
@@ -63,7 +65,7 @@ func TestAnalogAxesReachTheGameWithinBounds(t *testing.T) {
 		// Two ticks on, a bad input that had reached the room would show.
 		t0 := c.tick
 		c.waitState("two ticks after the refusal", func() bool { return c.tick >= t0+2 })
-		if s := c.me().Score; s != 42 {
+		if s := c.me().Fields[tag.FieldScore]; s != 42 {
 			t.Fatalf("bad input %d reached the game: aim %d", i, s)
 		}
 		if c.msg.Code != protocol.CodeBadInput {
@@ -75,7 +77,7 @@ func TestAnalogAxesReachTheGameWithinBounds(t *testing.T) {
 	// The other player in the room is unaffected.
 	other.waitState("the other player seeing the aim", func() bool {
 		e, ok := other.find(c.welcome.Player)
-		return ok && e.Score == -100
+		return ok && e.Fields[tag.FieldScore] == -100
 	})
 }
 

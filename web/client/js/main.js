@@ -3,7 +3,7 @@
 // others); every animation frame advances the prediction and draws.
 
 import { Connection } from './net.js';
-import { applySnapshot, KIND_PLAYER, FLAG_AWAY } from './protocol.js';
+import { applySnapshot, KIND_PLAYER } from './protocol.js';
 import { Clock, Timeline } from './clock.js';
 import { Predictor } from './predict.js';
 import { Interpolator, Delay } from './interp.js';
@@ -117,7 +117,7 @@ function handle(msg, now) {
     case 'snapshot': {
       const s = session;
       if (!s) return;
-      if (!applySnapshot(s.world, s.state, msg)) {
+      if (!applySnapshot(s.world, s.state, msg, s.welcome.kinds)) {
         arena.resyncs++;
         conn.resync();
         return;
@@ -175,7 +175,7 @@ function frame(now) {
     const scored = [];
     for (const e of s.world.values()) {
       if (e.kind === KIND_PLAYER) {
-        if (!(e.flags & FLAG_AWAY)) online++;
+        if (!e.away) online++;
         scored.push(e);
       }
       const me = e.id === s.welcome.id;
@@ -191,7 +191,8 @@ function frame(now) {
     $('tick').textContent = String(s.state.tick);
     $('online').textContent = String(online);
     if (arena.frames % 15 === 0) {
-      lobby.scores(scored, s.welcome.id, s.welcome.mode !== 'dots' || scored.some((e) => e.score > 0));
+      // A scoreboard for modes whose players have a score.
+      lobby.scores(scored, s.welcome.id, s.welcome.kinds[KIND_PLAYER].fields.some((f) => f.name === 'score'));
     }
   }
   arena.drawn = renderer.draw(sprites);

@@ -83,12 +83,13 @@ export class Connection {
       if (!(ev.data instanceof ArrayBuffer)) return;
       let msg;
       try {
-        msg = decode(ev.data);
+        msg = decode(ev.data, this.kinds);
       } catch (err) {
         console.warn('arena: undecodable message', err);
         return;
       }
       if (msg.type === 'welcome') {
+        this.kinds = msg.kinds; // how the snapshots that follow encode entities
         this.target.room = msg.room;
         this.target.mode = '';
         saveSession(msg.room, msg.token);
