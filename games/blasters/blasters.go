@@ -45,8 +45,10 @@
 //
 // Kinds[KindPlayer] "player" (ID: its PlayerID): fields color, score,
 // health, kills, deaths, aim (fixed, scale 1000, interpolated), dead
-// (bool), respawn (whole seconds until it comes back, 0 if alive); text
-// name. Kinds[KindBullet] "bullet" (ID: game.ItemID(n), n ≥ 1, counted
+// (bool), respawn (whole seconds until it comes back, 0 if alive), life
+// (counts its spawns, modulo 256: when it changes, the player was placed
+// anew, by a respawn or a new round, and a client should not glide it
+// there from where it was); text name. Kinds[KindBullet] "bullet" (ID: game.ItemID(n), n ≥ 1, counted
 // from 1 in each round): owner, angle (fixed, scale 1000). Kinds[KindRound]
 // "round" (ID: game.ItemID(0), always present): phase ("countdown",
 // "playing", "over"), seconds (whole seconds left in the phase), number
@@ -123,6 +125,7 @@ const (
 	PlayerAim
 	PlayerDead
 	PlayerRespawn
+	PlayerLife
 )
 
 // PlayerName is the index of a player entity's name in Entity.Texts.
@@ -184,6 +187,7 @@ var Mode = game.Mode{
 				PlayerAim:     {Name: "aim", Type: game.Fixed, Scale: 1000, Interp: true},
 				PlayerDead:    {Name: "dead", Type: game.Bool},
 				PlayerRespawn: {Name: "respawn", Type: game.Uint, Bits: 8},
+				PlayerLife:    {Name: "life", Type: game.Uint, Bits: 8},
 			},
 			Texts: []game.Text{PlayerName: {Name: "name"}},
 		},
@@ -230,6 +234,7 @@ type player struct {
 	kills   int32
 	deaths  int32
 	away    bool
+	life    uint8      // counts spawns, so that clients see a jump as one
 	cool    game.Timer // until it may fire again
 	respawn game.Timer // until it comes back; running iff dead
 	history []past     // ring by tick, len = rewind+1
@@ -317,6 +322,7 @@ func clip(name string) string {
 // spawn brings p back to life at a fresh spawn point.
 func (g *Blasters) spawn(p *player) {
 	p.x, p.y = Spawn(g.cfg.Rand)
+	p.life++
 	p.health = MaxHealth
 	p.respawn.Stop()
 	p.cool.Stop()
@@ -404,6 +410,7 @@ func (g *Blasters) AppendEntities(dst []game.Entity) []game.Entity {
 		e.Fields[PlayerAim] = p.aim
 		e.Fields[PlayerDead] = game.Flag(p.dead())
 		e.Fields[PlayerRespawn] = seconds(p.respawn, g.cfg.TickRate)
+		e.Fields[PlayerLife] = int32(p.life)
 		e.Texts[PlayerName] = p.name
 		dst = append(dst, e)
 	}

@@ -125,6 +125,7 @@ func TestModeCheck(t *testing.T) {
 		{KindPlayer, "health", PlayerHealth}, {KindPlayer, "kills", PlayerKills},
 		{KindPlayer, "deaths", PlayerDeaths}, {KindPlayer, "aim", PlayerAim},
 		{KindPlayer, "dead", PlayerDead}, {KindPlayer, "respawn", PlayerRespawn},
+		{KindPlayer, "life", PlayerLife},
 		{KindBullet, "owner", BulletOwner}, {KindBullet, "angle", BulletAngle},
 		{KindRound, "phase", RoundPhase}, {KindRound, "seconds", RoundSecondsLeft},
 		{KindRound, "number", RoundNumber},
@@ -384,6 +385,9 @@ func TestDeathAndRespawn(t *testing.T) {
 	e := entity(t, g, 2)
 	if e.Fields[PlayerDead] != 0 || e.Fields[PlayerHealth] != MaxHealth || e.Fields[PlayerRespawn] != 0 || !Valid(e.X, e.Y) {
 		t.Errorf("%v after death: %+v", RespawnDelay, e)
+	}
+	if e.Fields[PlayerLife] != victim.Fields[PlayerLife]+1 {
+		t.Errorf("life %d after a respawn; was %d", e.Fields[PlayerLife], victim.Fields[PlayerLife])
 	}
 }
 

@@ -34,6 +34,7 @@ type savedPlayer struct {
 	Kills   int32         `json:"kills"`
 	Deaths  int32         `json:"deaths"`
 	Away    bool          `json:"away,omitempty"`
+	Life    uint8         `json:"life"`
 	Cool    int           `json:"cool"`
 	Respawn int           `json:"respawn"`
 	History []savedPast   `json:"history"`
@@ -87,7 +88,7 @@ func (g *Blasters) Export() ([]byte, error) {
 	}
 	for i, p := range g.players {
 		sp := savedPlayer{ID: p.id, Name: p.name, X: p.x, Y: p.y, Color: p.color, Aim: p.aim,
-			Health: p.health, Score: p.score, Kills: p.kills, Deaths: p.deaths, Away: p.away,
+			Health: p.health, Score: p.score, Kills: p.kills, Deaths: p.deaths, Away: p.away, Life: p.life,
 			Cool: ticksLeft(p.cool, r), Respawn: ticksLeft(p.respawn, r), History: make([]savedPast, len(p.history))}
 		for j, h := range p.history {
 			sp.History[j] = savedPast{h.tick, h.x, h.y, h.target}
@@ -190,7 +191,7 @@ func (g *Blasters) importPlayer(sp *savedPlayer, tick uint64) (player, error) {
 		return player{}, fmt.Errorf("history of %d ticks; want %d at %d ticks a second", len(sp.History), g.rewind+1, r)
 	}
 	p := player{id: sp.ID, name: sp.Name, x: sp.X, y: sp.Y, color: sp.Color, aim: sp.Aim, health: sp.Health,
-		score: sp.Score, kills: sp.Kills, deaths: sp.Deaths, away: sp.Away,
+		score: sp.Score, kills: sp.Kills, deaths: sp.Deaths, away: sp.Away, life: sp.Life,
 		cool: timerOf(sp.Cool, r), respawn: timerOf(sp.Respawn, r), history: make([]past, len(sp.History))}
 	for j, h := range sp.History {
 		// An entry is the ring's slot for its tick, of a recent tick;

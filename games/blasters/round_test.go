@@ -91,6 +91,10 @@ func TestRoundEndsWithAWinnerThenResets(t *testing.T) {
 	if e := entity(t, g, RoundID); e.Fields[RoundPhase] != PhaseOver {
 		t.Errorf("round entity %+v after the round", e.Fields)
 	}
+	lives := map[uint32]int32{}
+	for _, e := range g.AppendEntities(nil) {
+		lives[e.ID] = e.Fields[PlayerLife]
+	}
 	// The pause: nobody fires; then the next round's countdown, from zero.
 	var evs []sent
 	for range int(PauseDelay.Seconds() * rate) {
@@ -104,7 +108,8 @@ func TestRoundEndsWithAWinnerThenResets(t *testing.T) {
 		t.Errorf("events of the pause: %v; want the next countdown", evs)
 	}
 	for _, e := range g.AppendEntities(nil) {
-		if e.Kind == KindPlayer && (e.Fields[PlayerScore] != 0 || e.Fields[PlayerKills] != 0 || e.Fields[PlayerDeaths] != 0 || e.Fields[PlayerDead] != 0 || e.Fields[PlayerHealth] != MaxHealth) {
+		if e.Kind == KindPlayer && (e.Fields[PlayerScore] != 0 || e.Fields[PlayerKills] != 0 || e.Fields[PlayerDeaths] != 0 ||
+			e.Fields[PlayerDead] != 0 || e.Fields[PlayerHealth] != MaxHealth || e.Fields[PlayerLife] == lives[e.ID]) {
 			t.Errorf("player after the reset: %+v", e)
 		}
 		if e.Kind == KindRound && (e.Fields[RoundNumber] != 2 || e.Fields[RoundPhase] != PhaseCountdown) {
