@@ -23,6 +23,8 @@
 // pause of PauseDelay in which nobody fires; then scores, kills and
 // deaths are reset, everyone respawns, and the next countdown begins.
 // Players may join at any time, and play at once if a round is running.
+// A player whose connection dropped (game.Presence) is frozen until it
+// comes back: it neither moves nor fires, and bullets pass through it.
 //
 // # Lag compensation
 //
