@@ -114,3 +114,38 @@ func equalEntities(a, b []game.Entity) bool {
 	}
 	return true
 }
+
+// TestRewindScalesWithTickRate: the cap is game.MaxRewindMillis whatever
+// the tick rate, and a bullet fired from further behind flies the cap's
+// worth of ticks at once, no more.
+func TestRewindScalesWithTickRate(t *testing.T) {
+	for _, tickRate := range []int{1, 10, 20, 30, 60} {
+		capTicks := game.MaxRewindMillis * tickRate / 1000
+		g := New(game.Config{Rand: newRand(), TickRate: tickRate})
+		if err := g.Join(game.Player{ID: 1}); err != nil {
+			t.Fatal(err)
+		}
+		for g.phase != PhasePlaying {
+			g.Step(nil)
+		}
+		g.place(t, 1, 100, 300)
+		steps(g, capTicks+1, nil)
+		shot := fire(1, 0)
+		shot.Behind = capTicks + 5
+		g.Step([]game.Input{shot})
+		if b := bullets(g); len(b) != 1 || b[0].X != int32(100+capTicks*BulletSpeed) {
+			t.Errorf("%d Hz: bullet %+v; want it %d ticks along", tickRate, b, capTicks)
+		}
+		if n := len(g.player(t, 1).history); n != capTicks+1 {
+			t.Errorf("%d Hz: %d ticks of history; want %d", tickRate, n, capTicks+1)
+		}
+		state, err := g.Export()
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = New(game.Config{Rand: newRand(), TickRate: rate}).Import(state)
+		if (err == nil) != (tickRate == rate) {
+			t.Errorf("a %d Hz state imported at %d Hz: %v", tickRate, rate, err)
+		}
+	}
+}
