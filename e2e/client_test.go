@@ -423,6 +423,7 @@ func TestProtocolMatchesTheGoldenBytes(t *testing.T) {
 		const encoders = {
 			'client input seq=7 buttons=Up|Right tick=300': () => p.encodeInput(7, 9, 300),
 			'client input seq=8 buttons=Action tick=301 axes=[-1571 250]': () => p.encodeInput(8, 16, 301, [-1571, 250]),
+			'client input seq=9 buttons=Action tick=302 lag=3 axes=[100]': () => p.encodeInput(9, 16, 302, [100], 3),
 			'client message type=0 data="gg"': () => p.encodeMessage(0, 'gg'),
 			'client ping time=1000': () => p.encodePing(1000),
 			'client resync': () => p.encodeResync(),

@@ -59,6 +59,10 @@ type Input struct {
 // everyone else get hit behind cover.
 const MaxRewindMillis = 200
 
+// MaxRewindTicks is MaxRewindMillis in ticks at tickRate, rounded down:
+// the most Input.Behind ever is.
+func MaxRewindTicks(tickRate int) int { return MaxRewindMillis * tickRate / 1000 }
+
 // Axis is an analog control that a mode declares: an aim angle, a pointer
 // position, a throttle. Clients send one value per declared axis with each
 // input; the server refuses a value outside [Min, Max] with bad_input, so

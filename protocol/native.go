@@ -93,6 +93,9 @@ func ParseBinary(data []byte) (ClientMessage, *Error) {
 		seq := r.uvarint()
 		b := r.byte()
 		m.Tick = r.uvarint()
+		if r.err == nil && len(r.b) > 0 {
+			m.Lag = uint32(min(r.uvarint(), MaxLag))
+		}
 		r.axes(&m)
 		if r.err == nil && (seq == 0 || seq > 1<<32-1) {
 			return ClientMessage{}, errorf(CodeMalformed, "input sequence numbers start at 1 and fit in 32 bits")
@@ -135,10 +138,20 @@ func ParseBinary(data []byte) (ClientMessage, *Error) {
 // AppendBinaryInput appends a client's input message, with the values of
 // the mode's analog axes, if it declares any.
 func AppendBinaryInput(dst []byte, seq uint32, b game.Buttons, tick uint64, axes ...int32) []byte {
+	return AppendBinaryInputLag(dst, seq, b, tick, 0, axes...)
+}
+
+// AppendBinaryInputLag appends an input that says how far behind its tick
+// the world was that the player saw as it chose it (ClientMessage.Lag),
+// for lag compensation. An input without lag and axes ends at its tick.
+func AppendBinaryInputLag(dst []byte, seq uint32, b game.Buttons, tick uint64, lag uint32, axes ...int32) []byte {
 	dst = append(dst, BinInput)
 	dst = binary.AppendUvarint(dst, uint64(seq))
 	dst = append(dst, byte(b))
 	dst = binary.AppendUvarint(dst, tick)
+	if lag != 0 || len(axes) > 0 {
+		dst = binary.AppendUvarint(dst, uint64(lag))
+	}
 	for _, v := range axes {
 		dst = appendZigzag(dst, int64(v))
 	}

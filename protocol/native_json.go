@@ -15,6 +15,7 @@ type nativeJSONMessage struct {
 	Seq     *uint64         `json:"seq"`
 	Buttons *uint64         `json:"buttons"`
 	Tick    uint64          `json:"tick"`
+	Lag     uint64          `json:"lag"`
 	Time    uint32          `json:"time"`
 	Token   *string         `json:"token"`
 	Axes    []int64         `json:"axes"`
@@ -31,7 +32,7 @@ func ParseNativeJSON(data []byte) (ClientMessage, *Error) {
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return ClientMessage{}, errorf(CodeNotObject, "message must be a JSON object")
 	}
-	if err := checkKeys(trimmed, "t", "seq", "buttons", "tick", "time", "token", "axes", "type", "data"); err != nil {
+	if err := checkKeys(trimmed, "t", "seq", "buttons", "tick", "lag", "time", "token", "axes", "type", "data"); err != nil {
 		return ClientMessage{}, err
 	}
 	var m nativeJSONMessage
@@ -52,7 +53,7 @@ func ParseNativeJSON(data []byte) (ClientMessage, *Error) {
 		if *m.Buttons&^uint64(game.ButtonMask) != 0 {
 			return ClientMessage{}, errorf(CodeBadButtons, "unknown buttons %#x", *m.Buttons)
 		}
-		msg := ClientMessage{Kind: MsgInput, Seq: uint32(*m.Seq), Buttons: game.Buttons(*m.Buttons), Tick: m.Tick}
+		msg := ClientMessage{Kind: MsgInput, Seq: uint32(*m.Seq), Buttons: game.Buttons(*m.Buttons), Tick: m.Tick, Lag: uint32(min(m.Lag, MaxLag))}
 		if len(m.Axes) > game.MaxAxes {
 			return ClientMessage{}, errorf(CodeBadInput, `input has %d "axes"; at most %d`, len(m.Axes), game.MaxAxes)
 		}

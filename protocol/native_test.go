@@ -28,6 +28,10 @@ func TestParseBinary(t *testing.T) {
 	}{
 		{"input", AppendBinaryInput(nil, 7, game.Up|game.Left, 1234), ClientMessage{Kind: MsgInput, Seq: 7, Buttons: game.Up | game.Left, Tick: 1234}, ""},
 		{"input asap", AppendBinaryInput(nil, 1, 0, 0), ClientMessage{Kind: MsgInput, Seq: 1}, ""},
+		{"input with lag", AppendBinaryInputLag(nil, 2, game.Action, 90, 3), ClientMessage{Kind: MsgInput, Seq: 2, Buttons: game.Action, Tick: 90, Lag: 3}, ""},
+		{"input with lag and axes", AppendBinaryInputLag(nil, 2, 0, 90, 3, -7, 8), ClientMessage{Kind: MsgInput, Seq: 2, Tick: 90, Lag: 3, Axes: [game.MaxAxes]int32{-7, 8}, NAxes: 2}, ""},
+		{"input with axes, no lag", AppendBinaryInput(nil, 2, 0, 90, 5), ClientMessage{Kind: MsgInput, Seq: 2, Tick: 90, Axes: [game.MaxAxes]int32{5}, NAxes: 1}, ""},
+		{"input with a huge lag", []byte{BinInput, 1, 0, 1, 0xff, 0xff, 0xff, 0xff, 0x0f}, ClientMessage{Kind: MsgInput, Seq: 1, Tick: 1, Lag: MaxLag}, ""},
 		{"ping", AppendBinaryPing(nil, 0xdeadbeef), ClientMessage{Kind: MsgPing, Time: 0xdeadbeef}, ""},
 		{"resync", []byte{BinResync}, ClientMessage{Kind: MsgResync}, ""},
 		{"leave", []byte{BinLeave}, ClientMessage{Kind: MsgLeave}, ""},
@@ -460,6 +464,7 @@ func TestGoldenBytes(t *testing.T) {
 	}{
 		{"client input seq=7 buttons=Up|Right tick=300", AppendBinaryInput(nil, 7, game.Up|game.Right, 300), ""},
 		{"client input seq=8 buttons=Action tick=301 axes=[-1571 250]", AppendBinaryInput(nil, 8, game.Action, 301, -1571, 250), ""},
+		{"client input seq=9 buttons=Action tick=302 lag=3 axes=[100]", AppendBinaryInputLag(nil, 9, game.Action, 302, 3, 100), ""},
 		{"client message type=0 data=\"gg\"", AppendBinaryMessage(nil, 0, []byte(`"gg"`)), ""},
 		{"client ping time=1000", AppendBinaryPing(nil, 1000), ""},
 		{"client resync", []byte{BinResync}, ""},
@@ -518,7 +523,7 @@ func FuzzParseBinary(f *testing.F) {
 		var again []byte
 		switch m.Kind {
 		case MsgInput:
-			again = AppendBinaryInput(nil, m.Seq, m.Buttons, m.Tick, m.Axes[:m.NAxes]...)
+			again = AppendBinaryInputLag(nil, m.Seq, m.Buttons, m.Tick, m.Lag, m.Axes[:m.NAxes]...)
 		case MsgGame:
 			again = AppendBinaryMessage(nil, m.TypeIndex, m.Data)
 		case MsgPing:

@@ -277,7 +277,7 @@ func New(cfg game.Config) *Blasters {
 	}
 	g := &Blasters{
 		cfg:      cfg,
-		rewind:   game.MaxRewindMillis * cfg.TickRate / 1000,
+		rewind:   game.MaxRewindTicks(cfg.TickRate),
 		roundLen: time.Duration(seconds) * time.Second,
 		number:   1,
 		nextShot: 1,

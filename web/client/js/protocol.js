@@ -32,11 +32,14 @@ function pushString(out, s) {
 
 // encodeInput encodes the buttons held from a tick, and the values of the
 // mode's analog axes (the welcome's axes, in order), if it declares any.
-export function encodeInput(seq, buttons, tick, axes = []) {
+// lag says how many ticks before tick the world was that the player saw as
+// it chose them (others are drawn in the past), for lag compensation.
+export function encodeInput(seq, buttons, tick, axes = [], lag = 0) {
   const out = [C_INPUT];
   pushUvarint(out, seq);
   out.push(buttons & 0xff);
   pushUvarint(out, tick);
+  if (lag > 0 || axes.length > 0) pushUvarint(out, Math.max(0, Math.round(lag)));
   for (const v of axes) pushZigzag(out, v);
   return new Uint8Array(out);
 }
