@@ -93,3 +93,49 @@ func TestButtonsOnlyModesRefuseAxes(t *testing.T) {
 		t.Errorf("an axis value in dots answered %s; want %s", c.msg.Code, protocol.CodeBadInput)
 	}
 }
+
+// behindMode shows, as each player's score, the Behind of the input it
+// holds: what a lag-compensating game would rewind.
+var behindMode = game.Mode{
+	Name:  "behind",
+	Kinds: tag.Kinds,
+	Axes:  []game.Axis{{Name: "aim", Min: -100, Max: 100}},
+	New:   func(cfg game.Config) game.Game { return &behindGame{Dots: dots.New(cfg), behind: map[game.PlayerID]int{}} },
+}
+
+type behindGame struct {
+	*dots.Dots
+	behind map[game.PlayerID]int
+}
+
+func (g *behindGame) Step(in []game.Input) {
+	for _, i := range in {
+		g.behind[i.Player] = i.Behind
+	}
+	g.Dots.Step(in)
+}
+
+func (g *behindGame) AppendEntities(dst []game.Entity) []game.Entity {
+	n := len(dst)
+	dst = g.Dots.AppendEntities(dst)
+	for i := range dst[n:] {
+		dst[n+i].Fields[tag.FieldScore] = int32(g.behind[game.PlayerID(dst[n+i].ID)])
+	}
+	return dst
+}
+
+// TestInputLagReachesTheGameCapped: a native input's lag reaches the game
+// as Input.Behind over a real socket, and a claim of
+// more than 200 ms is cut to 200 ms (4 ticks at 20 Hz).
+func TestInputLagReachesTheGameCapped(t *testing.T) {
+	t.Parallel()
+	srv := arenatest.Start(t, arenatest.Options{Config: func(c *server.Config) { c.Modes = append(c.Modes, behindMode) }})
+	c := dialNative(t, srv.WSURL+"?room=b&mode=behind")
+	c.waitState("own entity", func() bool { return c.me().ID != 0 })
+	c.send(protocol.AppendBinaryInputLag(nil, 1, game.Up, 0, 3, 50))
+	c.waitState("Behind 3", func() bool { return c.ack == 1 && c.me().Fields[tag.FieldScore] == 3 })
+	c.send(protocol.AppendBinaryInputLag(nil, 2, game.Up, 0, 500, 50))
+	c.waitState("Behind capped at 4", func() bool { return c.ack == 2 && c.me().Fields[tag.FieldScore] == 4 })
+	c.send(protocol.AppendBinaryInput(nil, 3, game.Up, 0, 50))
+	c.waitState("no lag said, no rewind", func() bool { return c.ack == 3 && c.me().Fields[tag.FieldScore] == 0 })
+}
