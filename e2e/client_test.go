@@ -399,11 +399,16 @@ func TestProtocolMatchesTheGoldenBytes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cases := map[string]string{}
+	// In file order: a snapshot is decoded with the kinds of the welcome
+	// before it, and applied to the world of the snapshot before it.
+	var cases [][3]string // name, hex, the world after a snapshot (JSON)
 	blocks := strings.Split(strings.TrimSpace(string(golden)), "\n\n")
 	for _, b := range blocks {
-		name, hex, _ := strings.Cut(b, "\n")
-		cases[name] = hex
+		lines := strings.SplitN(b, "\n", 3)
+		for len(lines) < 3 {
+			lines = append(lines, "")
+		}
+		cases = append(cases, [3]string(lines))
 	}
 	js, err := json.Marshal(cases)
 	if err != nil {
@@ -418,20 +423,32 @@ func TestProtocolMatchesTheGoldenBytes(t *testing.T) {
 		const encoders = {
 			'client input seq=7 buttons=Up|Right tick=300': () => p.encodeInput(7, 9, 300),
 			'client input seq=8 buttons=Action tick=301 axes=[-1571 250]': () => p.encodeInput(8, 16, 301, [-1571, 250]),
+			'client input seq=9 buttons=Action tick=302 lag=3 axes=[100]': () => p.encodeInput(9, 16, 302, [100], 3),
 			'client message type=0 data="gg"': () => p.encodeMessage(0, 'gg'),
 			'client ping time=1000': () => p.encodePing(1000),
 			'client resync': () => p.encodeResync(),
 			'client leave': () => p.encodeLeave(),
 		};
 		const bad = [];
-		for (const [name, h] of Object.entries(cases)) {
+		let kinds, world = new Map(), state = { tick: -1 }, snapshots = 0;
+		for (const [name, h, after] of cases) {
 			if (name.startsWith('client')) {
 				if (!encoders[name]) bad.push('no encoder for ' + name);
 				else if (hex(encoders[name]()) !== h) bad.push(name + ': ' + hex(encoders[name]()) + ' != ' + h);
 				continue;
 			}
 			try {
-				const m = p.decode(bytes(h));
+				const m = p.decode(bytes(h), kinds);
+				if (m.type === 'welcome') kinds = m.kinds;
+				if (m.type === 'snapshot') {
+					snapshots++;
+					if (!p.applySnapshot(world, state, m, kinds)) bad.push(name + ': not applied');
+					const canon = (ents) => JSON.stringify(ents.map((e) => Object.keys(e).sort().map((k) => [k, e[k]])));
+					const got = canon([...world.values()].sort((a, b) => a.id - b.id));
+					const want = canon(JSON.parse(after));
+					if (got !== want) bad.push(name + ': world ' + got + ' != ' + want);
+				}
+				if (name.includes('kinds=[player color score it') && !(m.kinds.length === 2 && m.kinds[0].fields[4].name === 'aim' && m.kinds[0].fields[4].scale === 1000 && m.kinds[0].fields[4].delta && m.kinds[0].fields[4].interp && m.kinds[0].fields[6].values[1] === 'blue' && m.kinds[1].texts[0].name === 'label')) bad.push(name + ': kinds ' + JSON.stringify(m.kinds));
 				if (name.includes('axes=[aim') && !(m.axes.length === 1 && m.axes[0].name === 'aim' && m.axes[0].min === -3142 && m.axes[0].max === 3142)) bad.push(name + ': axes ' + JSON.stringify(m.axes));
 				if (name.startsWith('event') && !(m.type === 'event' && m.tick === 42 && m.event === 'tagged' && m.data.it === 7 && m.data.by === 2)) bad.push(name + ': ' + JSON.stringify(m));
 				if (name.includes('messages=[say') && !(m.messages.length === 1 && m.messages[0].name === 'say' && m.messages[0].maxBytes === 64)) bad.push(name + ': messages ' + JSON.stringify(m.messages));
@@ -439,7 +456,8 @@ func TestProtocolMatchesTheGoldenBytes(t *testing.T) {
 				bad.push(name + ': ' + e.message);
 			}
 		}
-		return bad.length ? bad : ['ok ' + Object.keys(cases).length];
+		if (snapshots < 4) bad.push('only ' + snapshots + ' snapshots checked');
+		return bad.length ? bad : ['ok ' + cases.length];
 	})`)
 	if len(bad) != 1 || !strings.HasPrefix(bad[0], "ok ") {
 		t.Errorf("the page's protocol disagrees with golden.txt: %q", bad)

@@ -29,6 +29,7 @@ import (
 var chatMode = game.Mode{
 	Name:        "chat",
 	Description: "dots with a chat line",
+	Kinds:       dots.Kinds,
 	Messages:    []game.MessageType{{Name: "say", MaxBytes: 64}},
 	New: func(cfg game.Config) game.Game {
 		return &chatGame{Dots: dots.New(cfg), events: cfg.Events}

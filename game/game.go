@@ -46,7 +46,22 @@ type Input struct {
 	// declares them (Mode.Axes), each within its bounds. Undeclared ones
 	// are zero.
 	Axes [MaxAxes]int32
+	// Behind is how many ticks behind the present the player saw the
+	// world when it chose this input: its client's interpolation delay
+	// plus half its round trip, at most MaxRewind's worth. A game with lag
+	// compensation judges the player's shots against the world as it
+	// stood Behind ticks ago.
+	Behind int
 }
+
+// MaxRewindMillis bounds lag compensation: a player with a worse connection
+// sees its shots judged as if it had 200 ms, so that a laggard cannot make
+// everyone else get hit behind cover.
+const MaxRewindMillis = 200
+
+// MaxRewindTicks is MaxRewindMillis in ticks at tickRate, rounded down:
+// the most Input.Behind ever is.
+func MaxRewindTicks(tickRate int) int { return MaxRewindMillis * tickRate / 1000 }
 
 // Axis is an analog control that a mode declares: an aim angle, a pointer
 // position, a throttle. Clients send one value per declared axis with each
@@ -77,29 +92,22 @@ const (
 	KindItem
 )
 
-// Flags are boolean attributes of an entity.
-type Flags uint8
-
-// Entity flags.
-const (
-	// FlagIt marks the chaser in a game of tag, or any entity the game wants
-	// highlighted.
-	FlagIt Flags = 1 << iota
-	// FlagAway marks a player whose connection dropped and who may yet
-	// resume. The room sets it; games do not need to.
-	FlagAway
-)
-
 // Entity is the public view of one thing in the world: everything a client
-// may draw. It is a value type so that a snapshot is a plain slice copy.
+// may draw. It is a flat value type so that a snapshot is a plain slice
+// copy. Fields and Texts mean what the mode's Kinds[Kind] declares; slots
+// past the declared ones stay zero.
 type Entity struct {
-	ID    uint32 // a PlayerID for players, an ItemID for items
-	Kind  Kind
-	Flags Flags
-	X, Y  int32
-	Color uint32 // 0xRRGGBB
-	Score int32
-	Name  string // the player's nickname; empty for items
+	ID   uint32 // a PlayerID for players, an ItemID for items
+	Kind Kind
+	// Away marks a player whose connection dropped and who may yet
+	// resume. The room sets it; games do not need to.
+	Away bool
+	X, Y int32
+	// Fields holds the kind's numeric fields, Fields[i] as Kinds[Kind].Fields[i]
+	// declares it.
+	Fields [MaxFields]int32
+	// Texts holds the kind's string fields, as Kinds[Kind].Texts declares them.
+	Texts [MaxTexts]string
 }
 
 // ItemID returns the entity ID of the n-th item of a game. Item IDs live in
@@ -219,6 +227,18 @@ type Mode struct {
 	// Clients are refused values these do not allow.
 	RoomOptions []Option
 	JoinOptions []Option
+	// Kinds declares the mode's kinds of entity: Kinds[k] describes
+	// entities of Kind k, Kinds[KindPlayer] the players. Nil means
+	// BasicKinds: players and items with a position only.
+	Kinds []EntityKind
+}
+
+// EntityKinds returns the mode's kinds of entity.
+func (m Mode) EntityKinds() []EntityKind {
+	if m.Kinds == nil {
+		return BasicKinds
+	}
+	return m.Kinds
 }
 
 // Check reports what is wrong with a mode's declaration, so that a server
@@ -233,6 +253,14 @@ func (m Mode) Check() error {
 	for i, a := range m.Axes {
 		if a.Name == "" || a.Min > a.Max {
 			return fmt.Errorf("mode %s: axis %d (%q) needs a name and Min <= Max", m.Name, i, a.Name)
+		}
+	}
+	if len(m.Kinds) > 256 {
+		return fmt.Errorf("mode %s declares %d kinds of entity; at most 256", m.Name, len(m.Kinds))
+	}
+	for i := range m.Kinds {
+		if err := m.Kinds[i].Check(); err != nil {
+			return fmt.Errorf("mode %s: %w", m.Name, err)
 		}
 	}
 	seen := map[string]bool{}

@@ -14,6 +14,9 @@ func TestAxesDecodeInBothEncodings(t *testing.T) {
 	if perr != nil {
 		t.Fatal(perr)
 	}
+	if m, err := ParseNativeJSON([]byte(`{"t":"input","seq":1,"buttons":1,"tick":9,"lag":2}`)); err != nil || m.Lag != 2 || m.Tick != 9 {
+		t.Errorf("JSON input with a lag: %+v, %v", m, err)
+	}
 	js, perr := ParseNativeJSON([]byte(`{"t":"input","seq":1,"buttons":1,"axes":[-10,5]}`))
 	if perr != nil {
 		t.Fatal(perr)
@@ -49,7 +52,7 @@ func TestBadAxesAreRefused(t *testing.T) {
 	if _, err := ParseBinary(tooMany); err == nil || err.Code != CodeMalformed {
 		t.Errorf("five axes in binary: %v; want %s", err, CodeMalformed)
 	}
-	wide := appendZigzag(AppendBinaryInput(nil, 1, 0, 0), math.MaxInt32+1)
+	wide := appendZigzag(append(AppendBinaryInput(nil, 1, 0, 0), 0), math.MaxInt32+1) // lag 0, then the axis
 	if _, err := ParseBinary(wide); err == nil || err.Code != CodeMalformed {
 		t.Errorf("an axis past 32 bits in binary: %v; want %s", err, CodeMalformed)
 	}

@@ -2,31 +2,46 @@ package protocol
 
 import "github.com/arena-server/arena/game"
 
-// Field is one attribute of an entity that a delta may carry.
-type Field uint8
+// Mask says which parts of an entity a Change carries. Its bits are those
+// of the wire: X and Y, then Away, then the kind's numeric fields in their
+// declared order, then its texts.
+type Mask uint32
 
-// Fields of an entity.
+// Bits of a Mask.
 const (
-	FieldX Field = 1 << iota
-	FieldY
-	FieldFlags
-	FieldScore
-	FieldColor
-	FieldName
-	FieldKind
+	MaskX    Mask = 1 << 0
+	MaskY    Mask = 1 << 1
+	MaskAway Mask = 1 << 2
+	// MaskField(i) is numeric field i, MaskText(j) text field j.
+	maskFields = 3
+	maskTexts  = maskFields + game.MaxFields
 )
 
+// MaskField returns the bit of numeric field i.
+func MaskField(i int) Mask { return 1 << (maskFields + i) }
+
+// MaskText returns the bit of text field j.
+func MaskText(j int) Mask { return 1 << (maskTexts + j) }
+
+// kindMask is every bit an entity of kind k may carry: what it declares.
+func kindMask(k *game.EntityKind) Mask {
+	return MaskX | MaskY | MaskAway |
+		(1<<len(k.Fields)-1)<<maskFields |
+		(1<<len(k.Texts)-1)<<maskTexts
+}
+
 // Change is an entity present in both states that changed: its new value and
-// which fields differ from the old one.
+// which parts differ from the old one.
 type Change struct {
 	Entity game.Entity
 	Old    game.Entity
-	Fields Field
+	Mask   Mask
 }
 
 // Delta is what changed between two states: entities that left, entities
 // that joined, and entities whose fields changed. Each list is by ascending
-// ID, as states are.
+// ID, as states are. An entity whose kind changed is removed and added
+// again: its fields mean something else now.
 type Delta struct {
 	Removed []uint32
 	Added   []game.Entity
@@ -53,9 +68,14 @@ func Diff(d *Delta, base, cur []game.Entity) {
 		case i == len(base) || cur[j].ID < base[i].ID:
 			d.Added = append(d.Added, cur[j])
 			j++
+		case base[i].Kind != cur[j].Kind:
+			d.Removed = append(d.Removed, base[i].ID)
+			d.Added = append(d.Added, cur[j])
+			i++
+			j++
 		default:
-			if f := changedFields(&base[i], &cur[j]); f != 0 {
-				d.Changed = append(d.Changed, Change{Entity: cur[j], Old: base[i], Fields: f})
+			if m := changed(&base[i], &cur[j]); m != 0 {
+				d.Changed = append(d.Changed, Change{Entity: cur[j], Old: base[i], Mask: m})
 			}
 			i++
 			j++
@@ -63,46 +83,55 @@ func Diff(d *Delta, base, cur []game.Entity) {
 	}
 }
 
-func changedFields(a, b *game.Entity) Field {
-	var f Field
+// changed compares two entities of the same kind. Most entities of a tick
+// do not change, or only move, so the arrays are compared whole first.
+func changed(a, b *game.Entity) Mask {
+	var m Mask
 	if a.X != b.X {
-		f |= FieldX
+		m |= MaskX
 	}
 	if a.Y != b.Y {
-		f |= FieldY
+		m |= MaskY
 	}
-	if a.Flags != b.Flags {
-		f |= FieldFlags
+	if a.Away != b.Away {
+		m |= MaskAway
 	}
-	if a.Score != b.Score {
-		f |= FieldScore
+	if a.Fields != b.Fields {
+		for i := range a.Fields {
+			if a.Fields[i] != b.Fields[i] {
+				m |= MaskField(i)
+			}
+		}
 	}
-	if a.Color != b.Color {
-		f |= FieldColor
+	if a.Texts != b.Texts {
+		for j := range a.Texts {
+			if a.Texts[j] != b.Texts[j] {
+				m |= MaskText(j)
+			}
+		}
 	}
-	if a.Name != b.Name {
-		f |= FieldName
-	}
-	if a.Kind != b.Kind {
-		f |= FieldKind
-	}
-	return f
+	return m
 }
 
 // Apply turns base into the state d describes, appending it to dst: what a
 // client does with a delta made by Diff, whose changed entities carry their
 // new values.
 func Apply(dst, base []game.Entity, d *Delta) []game.Entity {
-	return apply(dst, base, d, false)
+	return apply(dst, base, d, nil)
 }
 
 // ApplyDecoded is Apply for a delta decoded by ParseServerBinary, whose
-// changed X and Y are differences from the old values.
-func ApplyDecoded(dst, base []game.Entity, d *Delta) []game.Entity {
-	return apply(dst, base, d, true)
+// changed positions, and fields the kinds send as differences, are
+// differences from the old values.
+func ApplyDecoded(dst, base []game.Entity, d *Delta, kinds []game.EntityKind) []game.Entity {
+	if kinds == nil {
+		kinds = game.BasicKinds
+	}
+	return apply(dst, base, d, kinds)
 }
 
-func apply(dst, base []game.Entity, d *Delta, relativeXY bool) []game.Entity {
+// apply applies d; with kinds, relative parts are added to the old values.
+func apply(dst, base []game.Entity, d *Delta, kinds []game.EntityKind) []game.Entity {
 	removed, added, changed := d.Removed, d.Added, d.Changed
 	i := 0
 	for i < len(base) || len(added) > 0 {
@@ -115,10 +144,14 @@ func apply(dst, base []game.Entity, d *Delta, relativeXY bool) []game.Entity {
 		i++
 		if len(removed) > 0 && removed[0] == e.ID {
 			removed = removed[1:]
+			if len(added) > 0 && added[0].ID == e.ID { // its kind changed
+				dst = append(dst, added[0])
+				added = added[1:]
+			}
 			continue
 		}
 		if len(changed) > 0 && changed[0].Entity.ID == e.ID {
-			setFields(&e, &changed[0], relativeXY)
+			setFields(&e, &changed[0], kinds)
 			changed = changed[1:]
 		}
 		dst = append(dst, e)
@@ -126,35 +159,50 @@ func apply(dst, base []game.Entity, d *Delta, relativeXY bool) []game.Entity {
 	return dst
 }
 
-func setFields(e *game.Entity, c *Change, relativeXY bool) {
-	n := &c.Entity
-	if c.Fields&FieldX != 0 {
-		if relativeXY {
+func setFields(e *game.Entity, c *Change, kinds []game.EntityKind) {
+	n, m := &c.Entity, c.Mask
+	relative := kinds != nil
+	if m&MaskX != 0 {
+		if relative {
 			e.X += n.X
 		} else {
 			e.X = n.X
 		}
 	}
-	if c.Fields&FieldY != 0 {
-		if relativeXY {
+	if m&MaskY != 0 {
+		if relative {
 			e.Y += n.Y
 		} else {
 			e.Y = n.Y
 		}
 	}
-	if c.Fields&FieldFlags != 0 {
-		e.Flags = n.Flags
+	if m&MaskAway != 0 {
+		if relative { // the wire sends no value for a flag, which can only flip
+			e.Away = !e.Away
+		} else {
+			e.Away = n.Away
+		}
 	}
-	if c.Fields&FieldScore != 0 {
-		e.Score = n.Score
+	var fields []game.Field
+	if relative && int(e.Kind) < len(kinds) {
+		fields = kinds[e.Kind].Fields
 	}
-	if c.Fields&FieldColor != 0 {
-		e.Color = n.Color
+	for i := range e.Fields {
+		if m&MaskField(i) == 0 {
+			continue
+		}
+		switch {
+		case i < len(fields) && fields[i].Delta:
+			e.Fields[i] += n.Fields[i]
+		case i < len(fields) && fields[i].Type == game.Bool:
+			e.Fields[i] = game.Flag(e.Fields[i] == 0)
+		default:
+			e.Fields[i] = n.Fields[i]
+		}
 	}
-	if c.Fields&FieldName != 0 {
-		e.Name = n.Name
-	}
-	if c.Fields&FieldKind != 0 {
-		e.Kind = n.Kind
+	for j := range e.Texts {
+		if m&MaskText(j) != 0 {
+			e.Texts[j] = n.Texts[j]
+		}
 	}
 }

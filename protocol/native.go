@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
+	"unicode/utf8"
 
 	"github.com/arena-server/arena/game"
 )
@@ -41,21 +43,13 @@ const (
 	SnapFull byte = 1 << 0 // a keyframe: replace everything known
 )
 
-// Entity delta mask bits, in the low three bits of the first varint of a
-// changed entity.
+// The low three bits of the first varint of a changed entity: X and Y
+// changed, and more follows. Moving entities, most of a tick's changes,
+// thus cost their ID gap and their steps, and nothing else.
 const (
 	deltaX    = 1 << 0
 	deltaY    = 1 << 1
 	deltaMore = 1 << 2
-)
-
-// Bits of the "more" byte of a changed entity.
-const (
-	moreFlags = 1 << iota
-	moreScore
-	moreColor
-	moreName
-	moreKind
 )
 
 // Welcome is the first message of a native session.
@@ -71,6 +65,9 @@ type Welcome struct {
 	Axes []game.Axis
 	// Messages are the message types the mode takes, by index.
 	Messages []game.MessageType
+	// Kinds are the mode's kinds of entity: how snapshots that follow
+	// encode them.
+	Kinds []game.EntityKind
 }
 
 // SnapshotHeader is the per-recipient part of a snapshot.
@@ -96,6 +93,9 @@ func ParseBinary(data []byte) (ClientMessage, *Error) {
 		seq := r.uvarint()
 		b := r.byte()
 		m.Tick = r.uvarint()
+		if r.err == nil && len(r.b) > 0 {
+			m.Lag = uint32(min(r.uvarint(), MaxLag))
+		}
 		r.axes(&m)
 		if r.err == nil && (seq == 0 || seq > 1<<32-1) {
 			return ClientMessage{}, errorf(CodeMalformed, "input sequence numbers start at 1 and fit in 32 bits")
@@ -138,10 +138,20 @@ func ParseBinary(data []byte) (ClientMessage, *Error) {
 // AppendBinaryInput appends a client's input message, with the values of
 // the mode's analog axes, if it declares any.
 func AppendBinaryInput(dst []byte, seq uint32, b game.Buttons, tick uint64, axes ...int32) []byte {
+	return AppendBinaryInputLag(dst, seq, b, tick, 0, axes...)
+}
+
+// AppendBinaryInputLag appends an input that says how far behind its tick
+// the world was that the player saw as it chose it (ClientMessage.Lag),
+// for lag compensation. An input without lag and axes ends at its tick.
+func AppendBinaryInputLag(dst []byte, seq uint32, b game.Buttons, tick uint64, lag uint32, axes ...int32) []byte {
 	dst = append(dst, BinInput)
 	dst = binary.AppendUvarint(dst, uint64(seq))
 	dst = append(dst, byte(b))
 	dst = binary.AppendUvarint(dst, tick)
+	if lag != 0 || len(axes) > 0 {
+		dst = binary.AppendUvarint(dst, uint64(lag))
+	}
 	for _, v := range axes {
 		dst = appendZigzag(dst, int64(v))
 	}
@@ -210,7 +220,7 @@ func AppendBinaryWelcome(dst []byte, w Welcome) []byte {
 		dst = appendString(dst, t.Name)
 		dst = binary.AppendUvarint(dst, uint64(maxBytes))
 	}
-	return dst
+	return appendKinds(dst, w.Kinds)
 }
 
 // AppendBinarySnapshotHeader appends the part of a snapshot that differs
@@ -230,8 +240,12 @@ func AppendBinarySnapshotHeader(dst []byte, h SnapshotHeader) []byte {
 }
 
 // AppendBinaryDelta appends a snapshot body: removed, added and changed
-// entities. It is shared by every recipient with the same base.
-func AppendBinaryDelta(dst []byte, d *Delta) []byte {
+// entities, their fields encoded as kinds declares them. It is shared by
+// every recipient with the same base. Nil kinds are game.BasicKinds.
+func AppendBinaryDelta(dst []byte, d *Delta, kinds []game.EntityKind) []byte {
+	if kinds == nil {
+		kinds = game.BasicKinds
+	}
 	dst = binary.AppendUvarint(dst, uint64(len(d.Removed)))
 	prev := uint32(0)
 	for _, id := range d.Removed {
@@ -244,66 +258,202 @@ func AppendBinaryDelta(dst []byte, d *Delta) []byte {
 		e := &d.Added[i]
 		dst = binary.AppendUvarint(dst, uint64(e.ID-prev))
 		prev = e.ID
-		dst = append(dst, byte(e.Kind), byte(e.Flags))
+		dst = append(dst, byte(e.Kind))
 		dst = appendZigzag(dst, int64(e.X))
 		dst = appendZigzag(dst, int64(e.Y))
-		dst = append(dst, byte(e.Color>>16), byte(e.Color>>8), byte(e.Color))
-		dst = appendZigzag(dst, int64(e.Score))
-		dst = appendString(dst, e.Name)
+		k := kindOf(kinds, e.Kind)
+		m := present(e, k)
+		dst = binary.AppendUvarint(dst, wire(m, k))
+		dst = appendFields(dst, e, nil, k, m)
 	}
 	dst = binary.AppendUvarint(dst, uint64(len(d.Changed)))
 	prev = 0
 	for i := range d.Changed {
 		c := &d.Changed[i]
-		var mask uint64
-		if c.Fields&FieldX != 0 {
-			mask |= deltaX
+		k := kindOf(kinds, c.Entity.Kind)
+		m := wireMask(c, k)
+		first := uint64(m & (MaskX | MaskY))
+		if m>>2 != 0 {
+			first |= deltaMore
 		}
-		if c.Fields&FieldY != 0 {
-			mask |= deltaY
-		}
-		more := c.Fields &^ (FieldX | FieldY)
-		if more != 0 {
-			mask |= deltaMore
-		}
-		dst = binary.AppendUvarint(dst, uint64(c.Entity.ID-prev)<<3|mask)
+		dst = binary.AppendUvarint(dst, uint64(c.Entity.ID-prev)<<3|first)
 		prev = c.Entity.ID
-		if mask&deltaX != 0 {
+		if m&MaskX != 0 {
 			dst = appendZigzag(dst, int64(c.Entity.X)-int64(c.Old.X))
 		}
-		if mask&deltaY != 0 {
+		if m&MaskY != 0 {
 			dst = appendZigzag(dst, int64(c.Entity.Y)-int64(c.Old.Y))
 		}
-		if more == 0 {
-			continue
-		}
-		var mb byte
-		for _, f := range [...]struct {
-			field Field
-			bit   byte
-		}{{FieldFlags, moreFlags}, {FieldScore, moreScore}, {FieldColor, moreColor}, {FieldName, moreName}, {FieldKind, moreKind}} {
-			if more&f.field != 0 {
-				mb |= f.bit
-			}
-		}
-		dst = append(dst, mb)
-		if mb&moreFlags != 0 {
-			dst = append(dst, byte(c.Entity.Flags))
-		}
-		if mb&moreScore != 0 {
-			dst = appendZigzag(dst, int64(c.Entity.Score))
-		}
-		if mb&moreColor != 0 {
-			dst = append(dst, byte(c.Entity.Color>>16), byte(c.Entity.Color>>8), byte(c.Entity.Color))
-		}
-		if mb&moreName != 0 {
-			dst = appendString(dst, c.Entity.Name)
-		}
-		if mb&moreKind != 0 {
-			dst = append(dst, byte(c.Entity.Kind))
+		if m>>2 != 0 {
+			dst = binary.AppendUvarint(dst, wire(m, k)<<kindBits(kinds)|uint64(c.Entity.Kind))
+			dst = appendFields(dst, &c.Entity, &c.Old, k, m)
 		}
 	}
 	return dst
+}
+
+// wire packs what a Mask holds beyond the position for the wire, where a
+// kind's texts follow its own fields: bit 0 away, then one bit per field,
+// then one per text. A kind of a few fields thus has a one-byte mask.
+func wire(m Mask, k *game.EntityKind) uint64 {
+	nf, nt := len(k.Fields), len(k.Texts)
+	return uint64(m>>2)&(1<<(1+nf)-1) | uint64(m>>maskTexts)&(1<<nt-1)<<(1+nf)
+}
+
+// unwire is wire's inverse; it refuses bits the kind does not declare.
+func unwire(w uint64, k *game.EntityKind) (Mask, bool) {
+	nf, nt := len(k.Fields), len(k.Texts)
+	if w >= 1<<(1+nf+nt) {
+		return 0, false
+	}
+	return Mask(w&(1<<(1+nf)-1))<<2 | Mask(w>>(1+nf))<<maskTexts, true
+}
+
+// noKind describes entities of a kind the mode does not declare: only what
+// arena owns of them is sent.
+var noKind = &game.EntityKind{}
+
+// kindBits is how many bits a change's kind takes beside its mask: a
+// decoder needs the kind to read the fields, and the kind shares the
+// mask's varint so that a mode of one or two kinds pays at most a bit.
+func kindBits(kinds []game.EntityKind) int {
+	return bits.Len(uint(max(len(kinds), 1) - 1))
+}
+
+func kindOf(kinds []game.EntityKind, k game.Kind) *game.EntityKind {
+	if int(k) < len(kinds) {
+		return &kinds[k]
+	}
+	return noKind
+}
+
+// present is the mask of an added entity: its away flag, and which of its
+// declared fields are not zero. Zero fields cost nothing.
+func present(e *game.Entity, k *game.EntityKind) Mask {
+	var m Mask
+	if e.Away {
+		m |= MaskAway
+	}
+	for i := range k.Fields {
+		if e.Fields[i] != 0 {
+			m |= MaskField(i)
+		}
+	}
+	for j := range k.Texts {
+		if e.Texts[j] != "" {
+			m |= MaskText(j)
+		}
+	}
+	return m
+}
+
+// wireMask is what a change sends: what its kind declares, and of its
+// bools only those that flipped, as any non-zero value means true.
+func wireMask(c *Change, k *game.EntityKind) Mask {
+	m := c.Mask & kindMask(k)
+	for i := range k.Fields {
+		if k.Fields[i].Type == game.Bool && m&MaskField(i) != 0 && (c.Entity.Fields[i] != 0) == (c.Old.Fields[i] != 0) {
+			m &^= MaskField(i)
+		}
+	}
+	return m
+}
+
+// appendFields appends the fields and texts in m of e. With old, e is a
+// change: Delta fields are sent as differences from old.
+func appendFields(dst []byte, e, old *game.Entity, k *game.EntityKind, m Mask) []byte {
+	for i := range k.Fields {
+		if m&MaskField(i) == 0 {
+			continue
+		}
+		f, v := &k.Fields[i], e.Fields[i]
+		switch f.Type {
+		case game.Int, game.Fixed:
+			if f.Delta && old != nil {
+				dst = appendZigzag(dst, int64(v)-int64(old.Fields[i]))
+			} else {
+				dst = appendZigzag(dst, int64(v))
+			}
+		case game.Uint, game.Enum:
+			dst = binary.AppendUvarint(dst, uint64(uint32(v)))
+		case game.Float:
+			dst = binary.LittleEndian.AppendUint32(dst, uint32(v))
+		case game.Color:
+			dst = append(dst, byte(v>>16), byte(v>>8), byte(v))
+		case game.Bool: // the mask bit says it all
+		}
+	}
+	for j := range k.Texts {
+		if m&MaskText(j) != 0 {
+			dst = appendString(dst, truncateText(e.Texts[j], textMax(&k.Texts[j])))
+		}
+	}
+	return dst
+}
+
+func textMax(t *game.Text) int {
+	if t.MaxLen == 0 {
+		return game.MaxText
+	}
+	return t.MaxLen
+}
+
+// truncateText cuts s to at most n bytes, at a character boundary: a game that
+// puts a longer text in a field has its clients see the start of it.
+func truncateText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// appendKinds appends a welcome's schema: every kind with its fields.
+func appendKinds(dst []byte, kinds []game.EntityKind) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(kinds)))
+	for i := range kinds {
+		k := &kinds[i]
+		dst = appendString(dst, k.Name)
+		dst = binary.AppendUvarint(dst, uint64(len(k.Fields)))
+		for j := range k.Fields {
+			f := &k.Fields[j]
+			var flags byte
+			if f.Delta {
+				flags |= 1
+			}
+			if f.Interp {
+				flags |= 2
+			}
+			dst = appendString(dst, f.Name)
+			dst = append(dst, byte(f.Type), flags)
+			switch f.Type {
+			case game.Int, game.Uint:
+				dst = append(dst, width(f))
+			case game.Fixed:
+				dst = binary.AppendUvarint(dst, uint64(f.Scale))
+			case game.Enum:
+				dst = binary.AppendUvarint(dst, uint64(len(f.Values)))
+				for _, v := range f.Values {
+					dst = appendString(dst, v)
+				}
+			}
+		}
+		dst = binary.AppendUvarint(dst, uint64(len(k.Texts)))
+		for j := range k.Texts {
+			dst = appendString(dst, k.Texts[j].Name)
+			dst = binary.AppendUvarint(dst, uint64(textMax(&k.Texts[j])))
+		}
+	}
+	return dst
+}
+
+func width(f *game.Field) byte {
+	if f.Bits == 0 {
+		return 32
+	}
+	return f.Bits
 }
 
 // AppendBinaryPong answers a ping.
@@ -355,7 +505,9 @@ type ServerMessage struct {
 var ErrMalformed = errors.New("malformed server message")
 
 // ParseServerBinary decodes a binary server message into m, reusing m's
-// storage.
+// storage. Decode a connection's messages into the same m: a snapshot is
+// read with the kinds of entity of the last welcome m holds (or
+// game.BasicKinds).
 func ParseServerBinary(m *ServerMessage, data []byte) error {
 	if len(data) == 0 {
 		return ErrMalformed
@@ -384,6 +536,7 @@ func ParseServerBinary(m *ServerMessage, data []byte) error {
 		for range r.count() {
 			m.Welcome.Messages = append(m.Welcome.Messages, game.MessageType{Name: r.string(), MaxBytes: int(min(r.uvarint(), 1<<20))})
 		}
+		m.Welcome.Kinds = r.kinds()
 	case BinSnapshot:
 		flags := r.byte()
 		h := SnapshotHeader{Full: flags&SnapFull != 0, Tick: r.uvarint()}
@@ -393,7 +546,11 @@ func ParseServerBinary(m *ServerMessage, data []byte) error {
 		}
 		h.Ack = uint32(r.uvarint())
 		m.Snapshot = h
-		r.delta(&m.Delta)
+		kinds := m.Welcome.Kinds
+		if kinds == nil {
+			kinds = game.BasicKinds
+		}
+		r.delta(&m.Delta, kinds)
 	case BinPong:
 		m.Time = r.uint32()
 		m.Tick = r.uvarint()
@@ -413,7 +570,7 @@ func ParseServerBinary(m *ServerMessage, data []byte) error {
 	return nil
 }
 
-func (r *reader) delta(d *Delta) {
+func (r *reader) delta(d *Delta, kinds []game.EntityKind) {
 	d.Reset()
 	n := r.count()
 	prev := uint64(0)
@@ -425,11 +582,16 @@ func (r *reader) delta(d *Delta) {
 	prev = 0
 	for range n {
 		prev += r.uvarint()
-		e := game.Entity{ID: uint32(prev), Kind: game.Kind(r.byte()), Flags: game.Flags(r.byte())}
+		e := game.Entity{ID: uint32(prev), Kind: game.Kind(r.byte())}
 		e.X, e.Y = int32(r.zigzag()), int32(r.zigzag())
-		e.Color = r.color()
-		e.Score = int32(r.zigzag())
-		e.Name = r.string()
+		if int(e.Kind) >= len(kinds) {
+			r.fail()
+			return
+		}
+		k := &kinds[e.Kind]
+		m := r.mask(k)
+		e.Away = m&MaskAway != 0
+		r.fields(&e, k, m)
 		d.Added = append(d.Added, e)
 	}
 	n = r.count()
@@ -437,41 +599,72 @@ func (r *reader) delta(d *Delta) {
 	for range n {
 		v := r.uvarint()
 		prev += v >> 3
-		c := Change{Entity: game.Entity{ID: uint32(prev)}}
-		// A decoder without the old state records deltas in X and Y.
+		c := Change{Entity: game.Entity{ID: uint32(prev)}, Mask: Mask(v) & (MaskX | MaskY)}
+		// A decoder without the old state records differences in X and Y,
+		// and in Delta fields; ApplyDecoded adds them.
 		if v&deltaX != 0 {
-			c.Fields |= FieldX
 			c.Entity.X = int32(r.zigzag())
 		}
 		if v&deltaY != 0 {
-			c.Fields |= FieldY
 			c.Entity.Y = int32(r.zigzag())
 		}
 		if v&deltaMore != 0 {
-			mb := r.byte()
-			if mb&moreFlags != 0 {
-				c.Fields |= FieldFlags
-				c.Entity.Flags = game.Flags(r.byte())
+			km := r.uvarint()
+			kb := kindBits(kinds)
+			c.Entity.Kind = game.Kind(km & (1<<kb - 1))
+			if int(c.Entity.Kind) >= len(kinds) {
+				r.fail()
+				return
 			}
-			if mb&moreScore != 0 {
-				c.Fields |= FieldScore
-				c.Entity.Score = int32(r.zigzag())
+			k := &kinds[c.Entity.Kind]
+			m, ok := unwire(km>>kb, k)
+			if !ok {
+				r.fail()
+				return
 			}
-			if mb&moreColor != 0 {
-				c.Fields |= FieldColor
-				c.Entity.Color = r.color()
-			}
-			if mb&moreName != 0 {
-				c.Fields |= FieldName
-				c.Entity.Name = r.string()
-			}
-			if mb&moreKind != 0 {
-				c.Fields |= FieldKind
-				c.Entity.Kind = game.Kind(r.byte())
-			}
+			c.Mask |= m
+			r.fields(&c.Entity, k, c.Mask)
 		}
 		d.Changed = append(d.Changed, c)
 	}
+}
+
+// mask reads the mask of an added entity of kind k.
+func (r *reader) mask(k *game.EntityKind) Mask {
+	m, ok := unwire(r.uvarint(), k)
+	if !ok {
+		r.fail()
+	}
+	return m
+}
+
+func (r *reader) fields(e *game.Entity, k *game.EntityKind, m Mask) {
+	for i := range k.Fields {
+		if m&MaskField(i) != 0 {
+			e.Fields[i] = r.value(&k.Fields[i])
+		}
+	}
+	for j := range k.Texts {
+		if m&MaskText(j) != 0 {
+			e.Texts[j] = r.string()
+		}
+	}
+}
+
+func (r *reader) value(f *game.Field) int32 {
+	switch f.Type {
+	case game.Int, game.Fixed:
+		return int32(r.zigzag())
+	case game.Uint, game.Enum:
+		return int32(uint32(r.uvarint()))
+	case game.Float:
+		return int32(r.uint32())
+	case game.Color:
+		return int32(r.color())
+	case game.Bool:
+		return 1
+	}
+	return 0
 }
 
 func appendZigzag(dst []byte, v int64) []byte {
@@ -577,4 +770,56 @@ func (r *reader) count() uint64 {
 		return 0
 	}
 	return n
+}
+
+// kinds reads a welcome's schema, bounded as Mode.Check bounds it.
+func (r *reader) kinds() []game.EntityKind {
+	n := r.uvarint()
+	if n > 256 {
+		r.fail()
+		return nil
+	}
+	var kinds []game.EntityKind
+	for range n {
+		k := game.EntityKind{Name: r.string()}
+		nf := r.uvarint()
+		if nf > game.MaxFields {
+			r.fail()
+			return nil
+		}
+		for range nf {
+			f := game.Field{Name: r.string(), Type: game.FieldType(r.byte())}
+			flags := r.byte()
+			f.Delta, f.Interp = flags&1 != 0, flags&2 != 0
+			switch f.Type {
+			case game.Int, game.Uint:
+				f.Bits = r.byte()
+			case game.Fixed:
+				f.Scale = int32(min(r.uvarint(), math.MaxInt32))
+			case game.Enum:
+				nv := r.uvarint()
+				if nv > 256 {
+					r.fail()
+					return nil
+				}
+				for range nv {
+					f.Values = append(f.Values, r.string())
+				}
+			}
+			k.Fields = append(k.Fields, f)
+		}
+		nt := r.uvarint()
+		if nt > game.MaxTexts {
+			r.fail()
+			return nil
+		}
+		for range nt {
+			k.Texts = append(k.Texts, game.Text{Name: r.string(), MaxLen: int(min(r.uvarint(), game.MaxText))})
+		}
+		if r.err != nil {
+			return nil
+		}
+		kinds = append(kinds, k)
+	}
+	return kinds
 }

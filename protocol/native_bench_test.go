@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/arena-server/arena/game"
+	"github.com/arena-server/arena/games/dots"
 )
 
 // BenchmarkNativeDelta is the cost of one tick's delta body for n players,
@@ -16,7 +17,8 @@ func BenchmarkNativeDelta(b *testing.B) {
 			base := make([]game.Entity, n)
 			cur := make([]game.Entity, n)
 			for i := range base {
-				base[i] = game.Entity{ID: uint32(i + 1), X: int32(50 + i%400), Y: 250, Color: 0xabcdef}
+				base[i] = game.Entity{ID: uint32(i + 1), X: int32(50 + i%400), Y: 250}
+				base[i].Fields[dots.FieldColor] = 0xabcdef
 				cur[i] = base[i]
 				cur[i].X += 10
 			}
@@ -25,7 +27,7 @@ func BenchmarkNativeDelta(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				Diff(&d, base, cur)
-				buf = AppendBinaryDelta(buf[:0], &d)
+				buf = AppendBinaryDelta(buf[:0], &d, dots.Kinds)
 			}
 			b.ReportMetric(float64(len(buf))/float64(n), "bytes/player")
 		})

@@ -15,6 +15,7 @@ type nativeJSONMessage struct {
 	Seq     *uint64         `json:"seq"`
 	Buttons *uint64         `json:"buttons"`
 	Tick    uint64          `json:"tick"`
+	Lag     uint64          `json:"lag"`
 	Time    uint32          `json:"time"`
 	Token   *string         `json:"token"`
 	Axes    []int64         `json:"axes"`
@@ -31,7 +32,7 @@ func ParseNativeJSON(data []byte) (ClientMessage, *Error) {
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return ClientMessage{}, errorf(CodeNotObject, "message must be a JSON object")
 	}
-	if err := checkKeys(trimmed, "t", "seq", "buttons", "tick", "time", "token", "axes", "type", "data"); err != nil {
+	if err := checkKeys(trimmed, "t", "seq", "buttons", "tick", "lag", "time", "token", "axes", "type", "data"); err != nil {
 		return ClientMessage{}, err
 	}
 	var m nativeJSONMessage
@@ -52,7 +53,7 @@ func ParseNativeJSON(data []byte) (ClientMessage, *Error) {
 		if *m.Buttons&^uint64(game.ButtonMask) != 0 {
 			return ClientMessage{}, errorf(CodeBadButtons, "unknown buttons %#x", *m.Buttons)
 		}
-		msg := ClientMessage{Kind: MsgInput, Seq: uint32(*m.Seq), Buttons: game.Buttons(*m.Buttons), Tick: m.Tick}
+		msg := ClientMessage{Kind: MsgInput, Seq: uint32(*m.Seq), Buttons: game.Buttons(*m.Buttons), Tick: m.Tick, Lag: uint32(min(m.Lag, MaxLag))}
 		if len(m.Axes) > game.MaxAxes {
 			return ClientMessage{}, errorf(CodeBadInput, `input has %d "axes"; at most %d`, len(m.Axes), game.MaxAxes)
 		}
@@ -127,7 +128,55 @@ func AppendJSONWelcome(dst []byte, w Welcome) []byte {
 		dst = strconv.AppendInt(dst, int64(maxBytes), 10)
 		dst = append(dst, '}')
 	}
-	return append(dst, "]}"...)
+	dst = append(dst, `],"kinds":`...)
+	return append(appendJSONKinds(dst, w.Kinds), '}')
+}
+
+// jsonKind and jsonField are how a welcome lists a mode's kinds of entity
+// in JSON. It is sent once a connection, so encoding/json serves.
+type jsonKind struct {
+	Name   string      `json:"name"`
+	Fields []jsonField `json:"fields"`
+	Texts  []jsonText  `json:"texts"`
+}
+
+type jsonField struct {
+	Name   string   `json:"name"`
+	Type   string   `json:"type"`
+	Bits   uint8    `json:"bits,omitempty"`
+	Scale  int32    `json:"scale,omitempty"`
+	Values []string `json:"values,omitempty"`
+	Delta  bool     `json:"delta,omitempty"`
+	Interp bool     `json:"interp,omitempty"`
+}
+
+type jsonText struct {
+	Name   string `json:"name"`
+	MaxLen int    `json:"max_len"`
+}
+
+func appendJSONKinds(dst []byte, kinds []game.EntityKind) []byte {
+	out := make([]jsonKind, len(kinds))
+	for i := range kinds {
+		k := &kinds[i]
+		out[i] = jsonKind{Name: k.Name, Fields: []jsonField{}, Texts: []jsonText{}}
+		for j := range k.Fields {
+			f := &k.Fields[j]
+			jf := jsonField{Name: f.Name, Type: f.Type.String(), Scale: f.Scale, Values: f.Values, Delta: f.Delta, Interp: f.Interp}
+			if f.Type == game.Int || f.Type == game.Uint {
+				jf.Bits = width(f)
+			}
+			out[i].Fields = append(out[i].Fields, jf)
+		}
+		for j := range k.Texts {
+			out[i].Texts = append(out[i].Texts, jsonText{Name: k.Texts[j].Name, MaxLen: textMax(&k.Texts[j])})
+		}
+	}
+	b, err := json.Marshal(out)
+	if err != nil { // plain strings and numbers always marshal
+		panic(err)
+	}
+	return append(dst, b...)
 }
 
 // AppendJSONSnapshotHeader appends the per-recipient start of a snapshot; a
@@ -148,8 +197,11 @@ func AppendJSONSnapshotHeader(dst []byte, h SnapshotHeader) []byte {
 
 // AppendJSONDelta appends the shared body of a snapshot: removed IDs, added
 // entities in full, and the changed fields of changed entities, with their
-// new values.
-func AppendJSONDelta(dst []byte, d *Delta) []byte {
+// new values, named as kinds declares them.
+func AppendJSONDelta(dst []byte, d *Delta, kinds []game.EntityKind) []byte {
+	if kinds == nil {
+		kinds = game.BasicKinds
+	}
 	dst = append(dst, `"removed":[`...)
 	for i, id := range d.Removed {
 		if i > 0 {
@@ -162,51 +214,91 @@ func AppendJSONDelta(dst []byte, d *Delta) []byte {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendJSONEntity(dst, &d.Added[i], FieldX|FieldY|FieldFlags|FieldScore|FieldColor|FieldName|FieldKind)
+		e := &d.Added[i]
+		k := kindOf(kinds, e.Kind)
+		dst = appendJSONEntity(dst, e, k, kindMask(k), true)
 	}
 	dst = append(dst, `],"changed":[`...)
 	for i := range d.Changed {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendJSONEntity(dst, &d.Changed[i].Entity, d.Changed[i].Fields)
+		c := &d.Changed[i]
+		k := kindOf(kinds, c.Entity.Kind)
+		dst = appendJSONEntity(dst, &c.Entity, k, wireMask(c, k), false)
 	}
 	return append(dst, "]}"...)
 }
 
-func appendJSONEntity(dst []byte, e *game.Entity, f Field) []byte {
+// appendJSONEntity appends the parts of e in m, with their values: an
+// added entity (full) names its kind and every field.
+func appendJSONEntity(dst []byte, e *game.Entity, k *game.EntityKind, m Mask, full bool) []byte {
 	dst = append(dst, `{"id":`...)
 	dst = strconv.AppendUint(dst, uint64(e.ID), 10)
-	if f&FieldKind != 0 {
+	if full {
 		dst = append(dst, `,"kind":`...)
 		dst = strconv.AppendUint(dst, uint64(e.Kind), 10)
 	}
-	if f&FieldX != 0 {
+	if m&MaskX != 0 {
 		dst = append(dst, `,"x":`...)
 		dst = strconv.AppendInt(dst, int64(e.X), 10)
 	}
-	if f&FieldY != 0 {
+	if m&MaskY != 0 {
 		dst = append(dst, `,"y":`...)
 		dst = strconv.AppendInt(dst, int64(e.Y), 10)
 	}
-	if f&FieldFlags != 0 {
-		dst = append(dst, `,"flags":`...)
-		dst = strconv.AppendUint(dst, uint64(e.Flags), 10)
+	if m&MaskAway != 0 {
+		dst = append(dst, `,"away":`...)
+		dst = strconv.AppendBool(dst, e.Away)
 	}
-	if f&FieldScore != 0 {
-		dst = append(dst, `,"score":`...)
-		dst = strconv.AppendInt(dst, int64(e.Score), 10)
+	for i := range k.Fields {
+		if m&MaskField(i) == 0 {
+			continue
+		}
+		f := &k.Fields[i]
+		dst = append(dst, ',', '"')
+		dst = append(dst, f.Name...) // names are [a-z0-9_]: no escaping
+		dst = append(dst, '"', ':')
+		dst = appendJSONValue(dst, f, e.Fields[i])
 	}
-	if f&FieldColor != 0 {
-		dst = append(dst, `,"color":"`...)
-		dst = AppendColor(dst, e.Color)
-		dst = append(dst, '"')
-	}
-	if f&FieldName != 0 {
-		dst = append(dst, `,"name":`...)
-		dst = appendJSONString(dst, e.Name)
+	for j := range k.Texts {
+		if m&MaskText(j) == 0 {
+			continue
+		}
+		dst = append(dst, ',', '"')
+		dst = append(dst, k.Texts[j].Name...)
+		dst = append(dst, '"', ':')
+		dst = appendJSONString(dst, truncateText(e.Texts[j], textMax(&k.Texts[j])))
 	}
 	return append(dst, '}')
+}
+
+// appendJSONValue appends what a field's value means: JSON clients get a
+// fixed-point number as a number, a colour as #rrggbb, an enum by name.
+func appendJSONValue(dst []byte, f *game.Field, v int32) []byte {
+	switch f.Type {
+	case game.Uint:
+		return strconv.AppendUint(dst, uint64(uint32(v)), 10)
+	case game.Fixed:
+		return strconv.AppendFloat(dst, float64(v)/float64(f.Scale), 'f', -1, 64)
+	case game.Float:
+		x := float64(math.Float32frombits(uint32(v)))
+		if math.IsInf(x, 0) || math.IsNaN(x) {
+			return append(dst, "null"...) // JSON has no such numbers
+		}
+		return strconv.AppendFloat(dst, x, 'g', -1, 32)
+	case game.Bool:
+		return strconv.AppendBool(dst, v != 0)
+	case game.Enum:
+		if int(uint32(v)) < len(f.Values) {
+			return appendJSONString(dst, f.Values[v])
+		}
+		return strconv.AppendUint(dst, uint64(uint32(v)), 10)
+	case game.Color:
+		dst = append(dst, '"')
+		return append(AppendColor(dst, uint32(v)), '"')
+	}
+	return strconv.AppendInt(dst, int64(v), 10)
 }
 
 // AppendJSONPong answers a ping.

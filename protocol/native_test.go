@@ -2,16 +2,21 @@ package protocol
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/arena-server/arena/game"
+	"github.com/arena-server/arena/games/dots"
+	"github.com/arena-server/arena/games/tag"
 )
 
 func TestParseBinary(t *testing.T) {
@@ -23,6 +28,10 @@ func TestParseBinary(t *testing.T) {
 	}{
 		{"input", AppendBinaryInput(nil, 7, game.Up|game.Left, 1234), ClientMessage{Kind: MsgInput, Seq: 7, Buttons: game.Up | game.Left, Tick: 1234}, ""},
 		{"input asap", AppendBinaryInput(nil, 1, 0, 0), ClientMessage{Kind: MsgInput, Seq: 1}, ""},
+		{"input with lag", AppendBinaryInputLag(nil, 2, game.Action, 90, 3), ClientMessage{Kind: MsgInput, Seq: 2, Buttons: game.Action, Tick: 90, Lag: 3}, ""},
+		{"input with lag and axes", AppendBinaryInputLag(nil, 2, 0, 90, 3, -7, 8), ClientMessage{Kind: MsgInput, Seq: 2, Tick: 90, Lag: 3, Axes: [game.MaxAxes]int32{-7, 8}, NAxes: 2}, ""},
+		{"input with axes, no lag", AppendBinaryInput(nil, 2, 0, 90, 5), ClientMessage{Kind: MsgInput, Seq: 2, Tick: 90, Axes: [game.MaxAxes]int32{5}, NAxes: 1}, ""},
+		{"input with a huge lag", []byte{BinInput, 1, 0, 1, 0xff, 0xff, 0xff, 0xff, 0x0f}, ClientMessage{Kind: MsgInput, Seq: 1, Tick: 1, Lag: MaxLag}, ""},
 		{"ping", AppendBinaryPing(nil, 0xdeadbeef), ClientMessage{Kind: MsgPing, Time: 0xdeadbeef}, ""},
 		{"resync", []byte{BinResync}, ClientMessage{Kind: MsgResync}, ""},
 		{"leave", []byte{BinLeave}, ClientMessage{Kind: MsgLeave}, ""},
@@ -94,17 +103,54 @@ func TestParseNativeJSON(t *testing.T) {
 	}
 }
 
+// testKinds declares a field of every type, in two kinds.
+var testKinds = []game.EntityKind{
+	{Name: "player", Fields: []game.Field{
+		{Name: "color", Type: game.Color},
+		{Name: "score", Type: game.Int},
+		{Name: "it", Type: game.Bool},
+		{Name: "hp", Type: game.Uint, Bits: 8},
+		{Name: "aim", Type: game.Fixed, Scale: 1000, Delta: true, Interp: true},
+		{Name: "speed", Type: game.Float},
+		{Name: "team", Type: game.Enum, Values: []string{"red", "blue"}},
+	}, Texts: []game.Text{{Name: "name", MaxLen: 16}}},
+	{Name: "item", Fields: []game.Field{{Name: "size", Type: game.Int, Bits: 16, Delta: true}}, Texts: []game.Text{{Name: "label"}}},
+}
+
+// randomFields sets e's declared fields to random values of their types.
+func randomFields(r *rand.Rand, e *game.Entity) {
+	e.Fields, e.Texts = [game.MaxFields]int32{}, [game.MaxTexts]string{}
+	k := &testKinds[e.Kind]
+	for i, f := range k.Fields {
+		switch f.Type {
+		case game.Color:
+			e.Fields[i] = int32(r.IntN(0x1000000))
+		case game.Bool:
+			e.Fields[i] = int32(r.IntN(2))
+		case game.Uint:
+			e.Fields[i] = int32(r.IntN(256))
+		case game.Float:
+			e.Fields[i] = game.Float32(float32(r.NormFloat64() * 100))
+		case game.Enum:
+			e.Fields[i] = int32(r.IntN(len(f.Values)))
+		default:
+			e.Fields[i] = int32(r.IntN(20001) - 10000)
+		}
+	}
+	for j := range k.Texts {
+		e.Texts[j] = []string{"", "ann", "bö", `q"<x>`}[r.IntN(4)]
+	}
+}
+
 // randomWorld returns n entities sorted by ID with random fields.
 func randomWorld(r *rand.Rand, n int) []game.Entity {
 	var ents []game.Entity
 	id := uint32(0)
 	for range n {
 		id += 1 + uint32(r.IntN(20))
-		ents = append(ents, game.Entity{
-			ID: id, Kind: game.Kind(r.IntN(2)), Flags: game.Flags(r.IntN(4)),
-			X: int32(r.IntN(500)), Y: int32(r.IntN(500)), Color: uint32(r.IntN(0x1000000)),
-			Score: int32(r.IntN(100)), Name: []string{"", "ann", "bö", `q"<x>`}[r.IntN(4)],
-		})
+		e := game.Entity{ID: id, Kind: game.Kind(r.IntN(2)), Away: r.IntN(4) == 0, X: int32(r.IntN(500)), Y: int32(r.IntN(500))}
+		randomFields(r, &e)
+		ents = append(ents, e)
 	}
 	return ents
 }
@@ -120,10 +166,20 @@ func evolve(r *rand.Rand, base []game.Entity) []game.Entity {
 			e.X += int32(r.IntN(21) - 10)
 			e.Y -= int32(r.IntN(3)) * 7
 		case 4:
-			e.Flags ^= game.FlagAway
-			e.Score += int32(r.IntN(3))
+			e.Away = !e.Away
+			e.Fields[0] += int32(r.IntN(3))
 		case 5:
-			e.Name, e.Color, e.Kind = "renamed", uint32(r.IntN(0x1000000)), game.KindItem
+			i := r.IntN(len(testKinds[e.Kind].Fields))
+			old := e.Fields
+			randomFields(r, &e)
+			v := e.Fields[i]
+			e.Fields = old
+			e.Fields[i] = v
+		case 6:
+			randomFields(r, &e)
+		case 7:
+			e.Kind = 1 - e.Kind // a different kind: removed and added
+			randomFields(r, &e)
 		}
 		next = append(next, e)
 	}
@@ -169,18 +225,19 @@ func TestDeltaRoundTrips(t *testing.T) {
 		if base != nil {
 			h.Base = 98
 		}
-		wire := AppendBinaryDelta(AppendBinarySnapshotHeader(nil, h), &d)
+		wire := AppendBinaryDelta(AppendBinarySnapshotHeader(nil, h), &d, testKinds)
+		msg.Welcome.Kinds = testKinds
 		if err := ParseServerBinary(&msg, wire); err != nil {
 			t.Fatalf("trial %d: %v", trial, err)
 		}
 		if msg.Type != BinSnapshot || msg.Snapshot != h {
 			t.Fatalf("trial %d: header %+v; want %+v", trial, msg.Snapshot, h)
 		}
-		if got := ApplyDecoded(nil, base, &msg.Delta); !equalWorlds(got, cur) {
+		if got := ApplyDecoded(nil, base, &msg.Delta, testKinds); !equalWorlds(got, cur) {
 			t.Fatalf("trial %d: binary round trip differs:\n got %+v\nwant %+v", trial, got, cur)
 		}
 		// JSON: valid, and the same world once applied.
-		js := AppendJSONDelta(AppendJSONSnapshotHeader(nil, h), &d)
+		js := AppendJSONDelta(AppendJSONSnapshotHeader(nil, h), &d, testKinds)
 		if got := applyJSON(t, base, js); !equalWorlds(got, cur) {
 			t.Fatalf("trial %d: JSON round trip differs", trial)
 		}
@@ -210,26 +267,29 @@ func applyJSON(t *testing.T, base []game.Entity, msg []byte) []game.Entity {
 		delete(byID, id)
 	}
 	set := func(e *game.Entity, m map[string]any) {
-		for k, v := range m {
-			switch k {
+		if v, ok := m["kind"]; ok {
+			e.Kind = game.Kind(v.(float64))
+		}
+		k := &testKinds[e.Kind]
+		for key, v := range m {
+			switch key {
 			case "id":
 				e.ID = uint32(v.(float64))
 			case "kind":
-				e.Kind = game.Kind(v.(float64))
 			case "x":
 				e.X = int32(v.(float64))
 			case "y":
 				e.Y = int32(v.(float64))
-			case "flags":
-				e.Flags = game.Flags(v.(float64))
-			case "score":
-				e.Score = int32(v.(float64))
-			case "name":
-				e.Name = v.(string)
-			case "color":
-				var c [3]byte
-				hex.Decode(c[:], []byte(strings.TrimPrefix(v.(string), "#")))
-				e.Color = uint32(c[0])<<16 | uint32(c[1])<<8 | uint32(c[2])
+			case "away":
+				e.Away = v.(bool)
+			default:
+				if i := k.FieldIndex(key); i >= 0 {
+					e.Fields[i] = jsonValue(t, &k.Fields[i], v)
+				} else if j := k.TextIndex(key); j >= 0 {
+					e.Texts[j] = v.(string)
+				} else {
+					t.Fatalf("entity %+v has an undeclared key %q", m, key)
+				}
 			}
 		}
 	}
@@ -251,6 +311,25 @@ func applyJSON(t *testing.T, base []game.Entity, msg []byte) []game.Entity {
 	return out
 }
 
+// jsonValue reads a JSON field's value back into its int32.
+func jsonValue(t *testing.T, f *game.Field, v any) int32 {
+	switch f.Type {
+	case game.Color:
+		var c [3]byte
+		hex.Decode(c[:], []byte(strings.TrimPrefix(v.(string), "#")))
+		return int32(c[0])<<16 | int32(c[1])<<8 | int32(c[2])
+	case game.Bool:
+		return game.Flag(v.(bool))
+	case game.Enum:
+		return int32(slices.Index(f.Values, v.(string)))
+	case game.Fixed:
+		return int32(math.Round(v.(float64) * float64(f.Scale)))
+	case game.Float:
+		return game.Float32(float32(v.(float64)))
+	}
+	return int32(v.(float64))
+}
+
 func sortEntities(ents []game.Entity) {
 	for i := 1; i < len(ents); i++ {
 		for j := i; j > 0 && ents[j].ID < ents[j-1].ID; j-- {
@@ -263,41 +342,77 @@ func sortEntities(ents []game.Entity) {
 // axis by 10 px a tick, which must cost 2 bytes (an ID gap with the field
 // mask, and the step), against Colyseus's 3.6.
 func TestDeltaSize(t *testing.T) {
-	const n = 500
-	base := make([]game.Entity, n)
-	for i := range base {
-		base[i] = game.Entity{ID: uint32(i + 1), X: 250, Y: 250, Color: 0xabcdef}
-	}
-	allMoving := make([]game.Entity, n)
-	tenth := make([]game.Entity, n)
-	r := rand.New(rand.NewPCG(5, 6))
-	moved10 := 0
-	for i, e := range base {
-		allMoving[i], tenth[i] = e, e
-		if i%2 == 0 {
-			allMoving[i].X += 10
-		} else {
-			allMoving[i].Y -= 10
+	for _, mode := range []struct {
+		name  string
+		kinds []game.EntityKind
+	}{{"dots", dots.Kinds}, {"tag", tag.Kinds}} {
+		const n = 500
+		base := make([]game.Entity, n)
+		for i := range base {
+			base[i] = game.Entity{ID: uint32(i + 1), X: 250, Y: 250}
+			base[i].Fields[0] = 0xabcdef
 		}
-		if r.IntN(10) == 0 {
-			tenth[i].X -= 10
-			moved10++
+		allMoving := make([]game.Entity, n)
+		tenth := make([]game.Entity, n)
+		r := rand.New(rand.NewPCG(5, 6))
+		moved10 := 0
+		for i, e := range base {
+			allMoving[i], tenth[i] = e, e
+			if i%2 == 0 {
+				allMoving[i].X += 10
+			} else {
+				allMoving[i].Y -= 10
+			}
+			if r.IntN(10) == 0 {
+				tenth[i].X -= 10
+				moved10++
+			}
+		}
+		var d Delta
+		Diff(&d, base, allMoving)
+		body := AppendBinaryDelta(nil, &d, mode.kinds)
+		if per := float64(len(body)) / n; per > 2.01 {
+			t.Errorf("%s, all moving: %.2f bytes per moving player; want 2", mode.name, per)
+		}
+		Diff(&d, base, tenth)
+		body = AppendBinaryDelta(nil, &d, mode.kinds)
+		if per := float64(len(body)) / float64(moved10); per > 2.5 {
+			t.Errorf("%s, 10%% moving: %.2f bytes per moving player; want at most 2.5", mode.name, per)
+		}
+		Diff(&d, base, base)
+		if body := AppendBinaryDelta(nil, &d, mode.kinds); len(body) != 3 {
+			t.Errorf("%s, nothing moving: %d bytes; want 3 (three empty lists)", mode.name, len(body))
 		}
 	}
-	var d Delta
-	Diff(&d, base, allMoving)
-	body := AppendBinaryDelta(nil, &d)
-	if per := float64(len(body)) / n; per > 2.01 {
-		t.Errorf("all moving: %.2f bytes per moving player; want 2", per)
-	}
-	Diff(&d, base, tenth)
-	body = AppendBinaryDelta(nil, &d)
-	if per := float64(len(body)) / float64(moved10); per > 2.5 {
-		t.Errorf("10%% moving: %.2f bytes per moving player; want at most 2.5", per)
-	}
-	Diff(&d, base, base)
-	if body := AppendBinaryDelta(nil, &d); len(body) != 3 {
-		t.Errorf("nothing moving: %d bytes; want 3 (three empty lists)", len(body))
+}
+
+// TestFieldCosts pins what a change of each type of field costs beside
+// its ID and its mask: a flag that flips costs its mask bit only.
+func TestFieldCosts(t *testing.T) {
+	base := game.Entity{ID: 1, X: 5, Y: 5}
+	for _, c := range []struct {
+		field int
+		value int32
+		bytes int // after the first varint and the mask
+	}{
+		{0, 0x123456, 3}, // colour
+		{1, 5, 1},        // score: zigzag
+		{2, 1, 0},        // it: the mask says it flipped
+		{4, 3, 1},        // aim, a difference
+		{5, game.Float32(1.5), 4},
+		{6, 1, 1}, // team
+	} {
+		cur := base
+		cur.Fields[c.field] = c.value
+		var d Delta
+		Diff(&d, []game.Entity{base}, []game.Entity{cur})
+		body := AppendBinaryDelta(nil, &d, testKinds)
+		// removed 0, added 0, changed 1, the entity's first varint, then
+		// the mask of field c.field (bit 1+i) and the kind (one bit).
+		mask := len(binary.AppendUvarint(nil, 1<<(1+c.field)<<1))
+		if got := len(body) - 4 - mask; got != c.bytes {
+			t.Errorf("field %s: %d bytes (%x); want %d", testKinds[0].Fields[c.field].Name, got, body, c.bytes)
+		}
 	}
 }
 
@@ -305,42 +420,70 @@ func TestDeltaSize(t *testing.T) {
 // testdata/golden.txt, which docs/protocol.md quotes. Run with
 // ARENA_UPDATE_GOLDEN=1 to rewrite it after a deliberate change.
 func TestGoldenBytes(t *testing.T) {
+	dot := func(id uint32, x, y int32, color int32, name string) game.Entity {
+		e := game.Entity{ID: id, X: x, Y: y}
+		e.Fields[dots.FieldColor], e.Texts[dots.TextName] = color, name
+		return e
+	}
 	var d Delta
-	base := []game.Entity{
-		{ID: 1, X: 100, Y: 100, Color: 0xff0000, Name: "ann"},
-		{ID: 2, X: 200, Y: 200, Color: 0x00ff00},
-		{ID: 5, X: 300, Y: 300, Color: 0x0000ff},
-	}
-	cur := []game.Entity{
-		{ID: 1, X: 110, Y: 100, Color: 0xff0000, Name: "ann"},
-		{ID: 2, X: 200, Y: 193, Color: 0x00ff00, Flags: game.FlagAway},
-		{ID: 7, X: 50, Y: 450, Color: 0x123456, Name: "bo", Score: 3},
-	}
+	base := []game.Entity{dot(1, 100, 100, 0xff0000, "ann"), dot(2, 200, 200, 0x00ff00, ""), dot(5, 300, 300, 0x0000ff, "")}
+	cur := []game.Entity{dot(1, 110, 100, 0xff0000, "ann"), dot(2, 200, 193, 0x00ff00, ""), dot(7, 50, 450, 0x123456, "bo")}
+	cur[1].Away = true
 	Diff(&d, base, cur)
 	var full Delta
 	Diff(&full, nil, base)
+	// A world of every type of field (testKinds), and what changes in it.
+	every := []game.Entity{{ID: 3, X: -20, Y: 40}, {ID: game.ItemID(1), Kind: 1, X: 7, Y: 8}}
+	every[0].Fields = [game.MaxFields]int32{0x336699, -12, 1, 200, 1571, game.Float32(2.5), 1}
+	every[0].Texts[0] = "zoë"
+	every[1].Fields[0], every[1].Texts[0] = 30, "coin"
+	everyNext := slices.Clone(every)
+	everyNext[0].X, everyNext[0].Away = -19, true
+	everyNext[0].Fields = [game.MaxFields]int32{0x336699, -10, 0, 199, 1560, game.Float32(-0.25), 0}
+	everyNext[0].Texts[0] = "zo"
+	everyNext[1].Fields[0] = 32
+	var everyFull, everyDelta Delta
+	Diff(&everyFull, nil, every)
+	Diff(&everyDelta, every, everyNext)
+	// A snapshot block carries, on a third line, the world once it is
+	// applied, as arena.v1.json shows entities: what a decoder must make
+	// of the bytes, checked by the page's own decoder (e2e).
+	world := func(ents []game.Entity, kinds []game.EntityKind) string {
+		var b []byte
+		for i := range ents {
+			k := &kinds[ents[i].Kind]
+			b = appendJSONEntity(append(b, ','), &ents[i], k, kindMask(k), true)
+		}
+		return "\n[" + strings.TrimPrefix(string(b), ",") + "]"
+	}
+	dotsWelcome := Welcome{Player: 7, TickRate: 20, World: game.World{Width: 500, Height: 500}, Room: "default", Mode: "dots", Token: "tok", Kinds: dots.Kinds}
 	cases := []struct {
-		name string
-		msg  []byte
+		name  string
+		msg   []byte
+		state string
 	}{
-		{"client input seq=7 buttons=Up|Right tick=300", AppendBinaryInput(nil, 7, game.Up|game.Right, 300)},
-		{"client input seq=8 buttons=Action tick=301 axes=[-1571 250]", AppendBinaryInput(nil, 8, game.Action, 301, -1571, 250)},
-		{"client message type=0 data=\"gg\"", AppendBinaryMessage(nil, 0, []byte(`"gg"`))},
-		{"client ping time=1000", AppendBinaryPing(nil, 1000)},
-		{"client resync", []byte{BinResync}},
-		{"client leave", []byte{BinLeave}},
-		{"welcome player=7 tick_rate=20 world=500x500 room=default mode=dots token=tok", AppendBinaryWelcome(nil, Welcome{Player: 7, TickRate: 20, World: game.World{Width: 500, Height: 500}, Room: "default", Mode: "dots", Token: "tok"})},
-		{"welcome ... mode=blasters token=tok axes=[aim -3142..3142]", AppendBinaryWelcome(nil, Welcome{Player: 7, TickRate: 20, World: game.World{Width: 500, Height: 500}, Room: "default", Mode: "blasters", Token: "tok", Axes: []game.Axis{{Name: "aim", Min: -3142, Max: 3142}}})},
-		{"welcome ... mode=chat token=tok messages=[say 64]", AppendBinaryWelcome(nil, Welcome{Player: 7, TickRate: 20, World: game.World{Width: 500, Height: 500}, Room: "default", Mode: "chat", Token: "tok", Messages: []game.MessageType{{Name: "say", MaxBytes: 64}}})},
-		{"full snapshot tick=41 ack=0 of players 1, 2, 5", AppendBinaryDelta(AppendBinarySnapshotHeader(nil, SnapshotHeader{Full: true, Tick: 41}), &full)},
-		{"delta snapshot tick=42 base=41 ack=7: 1 moves +10 x, 2 moves -7 y and is away, 5 leaves, 7 joins", AppendBinaryDelta(AppendBinarySnapshotHeader(nil, SnapshotHeader{Tick: 42, Base: 41, Ack: 7}), &d)},
-		{"pong time=1000 tick=42", AppendBinaryPong(nil, 1000, 42)},
-		{"event tick=42 type=tagged data={\"it\":7,\"by\":2}", AppendBinaryEvent(nil, 42, "tagged", []byte(`{"it":7,"by":2}`))},
-		{"error code=malformed message=bad", AppendBinaryError(nil, &Error{Code: "malformed", Message: "bad"})},
+		{"client input seq=7 buttons=Up|Right tick=300", AppendBinaryInput(nil, 7, game.Up|game.Right, 300), ""},
+		{"client input seq=8 buttons=Action tick=301 axes=[-1571 250]", AppendBinaryInput(nil, 8, game.Action, 301, -1571, 250), ""},
+		{"client input seq=9 buttons=Action tick=302 lag=3 axes=[100]", AppendBinaryInputLag(nil, 9, game.Action, 302, 3, 100), ""},
+		{"client message type=0 data=\"gg\"", AppendBinaryMessage(nil, 0, []byte(`"gg"`)), ""},
+		{"client ping time=1000", AppendBinaryPing(nil, 1000), ""},
+		{"client resync", []byte{BinResync}, ""},
+		{"client leave", []byte{BinLeave}, ""},
+		{"welcome ... mode=blasters token=tok axes=[aim -3142..3142]", AppendBinaryWelcome(nil, Welcome{Player: 7, TickRate: 20, World: game.World{Width: 500, Height: 500}, Room: "default", Mode: "blasters", Token: "tok", Axes: []game.Axis{{Name: "aim", Min: -3142, Max: 3142}}}), ""},
+		{"welcome ... mode=chat token=tok messages=[say 64]", AppendBinaryWelcome(nil, Welcome{Player: 7, TickRate: 20, World: game.World{Width: 500, Height: 500}, Room: "default", Mode: "chat", Token: "tok", Messages: []game.MessageType{{Name: "say", MaxBytes: 64}}}), ""},
+		{"welcome player=7 tick_rate=20 world=500x500 room=default mode=dots token=tok kinds=[player color; name]", AppendBinaryWelcome(nil, dotsWelcome), ""},
+		{"full snapshot tick=41 ack=0 of players 1, 2, 5", AppendBinaryDelta(AppendBinarySnapshotHeader(nil, SnapshotHeader{Full: true, Tick: 41}), &full, dots.Kinds), world(base, dots.Kinds)},
+		{"delta snapshot tick=42 base=41 ack=7: 1 moves +10 x, 2 moves -7 y and is away, 5 leaves, 7 joins", AppendBinaryDelta(AppendBinarySnapshotHeader(nil, SnapshotHeader{Tick: 42, Base: 41, Ack: 7}), &d, dots.Kinds), world(cur, dots.Kinds)},
+		{"welcome ... mode=every kinds=[player color score it hp aim speed team; name] [item size; label]", AppendBinaryWelcome(nil, Welcome{Player: 3, TickRate: 20, World: game.World{Width: 500, Height: 500}, Room: "r", Mode: "every", Token: "tok", Kinds: testKinds}), ""},
+		{"full snapshot tick=5 ack=0 of a player and an item with every type of field", AppendBinaryDelta(AppendBinarySnapshotHeader(nil, SnapshotHeader{Full: true, Tick: 5}), &everyFull, testKinds), world(every, testKinds)},
+		{"delta snapshot tick=6 base=5 ack=0: every field of the player changes, and the item's size", AppendBinaryDelta(AppendBinarySnapshotHeader(nil, SnapshotHeader{Tick: 6, Base: 5}), &everyDelta, testKinds), world(everyNext, testKinds)},
+		{"pong time=1000 tick=42", AppendBinaryPong(nil, 1000, 42), ""},
+		{"event tick=42 type=tagged data={\"it\":7,\"by\":2}", AppendBinaryEvent(nil, 42, "tagged", []byte(`{"it":7,"by":2}`)), ""},
+		{"error code=malformed message=bad", AppendBinaryError(nil, &Error{Code: "malformed", Message: "bad"}), ""},
 	}
 	var out strings.Builder
 	for _, c := range cases {
-		out.WriteString(c.name + "\n" + hex.EncodeToString(c.msg) + "\n\n")
+		out.WriteString(c.name + "\n" + hex.EncodeToString(c.msg) + c.state + "\n\n")
 	}
 	path := filepath.Join("testdata", "golden.txt")
 	if os.Getenv("ARENA_UPDATE_GOLDEN") == "1" {
@@ -380,7 +523,7 @@ func FuzzParseBinary(f *testing.F) {
 		var again []byte
 		switch m.Kind {
 		case MsgInput:
-			again = AppendBinaryInput(nil, m.Seq, m.Buttons, m.Tick, m.Axes[:m.NAxes]...)
+			again = AppendBinaryInputLag(nil, m.Seq, m.Buttons, m.Tick, m.Lag, m.Axes[:m.NAxes]...)
 		case MsgGame:
 			again = AppendBinaryMessage(nil, m.TypeIndex, m.Data)
 		case MsgPing:
@@ -418,14 +561,24 @@ func FuzzParseNativeJSON(f *testing.F) {
 // it must never panic or allocate without bound.
 func FuzzParseServerBinary(f *testing.F) {
 	var d Delta
-	Diff(&d, nil, []game.Entity{{ID: 3, X: 1, Y: 2, Name: "x"}})
-	f.Add(AppendBinaryDelta(AppendBinarySnapshotHeader(nil, SnapshotHeader{Full: true, Tick: 1}), &d))
-	f.Add(AppendBinaryWelcome(nil, Welcome{Player: 1, Room: "r"}))
+	Diff(&d, nil, randomWorld(rand.New(rand.NewPCG(1, 1)), 5))
+	f.Add(AppendBinaryDelta(AppendBinarySnapshotHeader(nil, SnapshotHeader{Full: true, Tick: 1}), &d, testKinds))
+	f.Add(AppendBinaryWelcome(nil, Welcome{Player: 1, Room: "r", Kinds: testKinds}))
 	f.Add(AppendBinaryPong(nil, 1, 2))
 	f.Add([]byte{BinSnapshot, 0, 1, 1, 0, 0xff, 0xff, 0xff, 0xff, 0x0f})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var m ServerMessage
+		m.Welcome.Kinds = testKinds
 		_ = ParseServerBinary(&m, data)
+		// A welcome's schema read back re-encodes to the same bytes.
+		if m.Type == BinWelcome && ParseServerBinary(&m, data) == nil {
+			if again := AppendBinaryWelcome(nil, m.Welcome); !bytes.Equal(again, data) {
+				var m2 ServerMessage
+				if err := ParseServerBinary(&m2, again); err != nil || !reflect.DeepEqual(m2.Welcome, m.Welcome) {
+					t.Fatalf("welcome %+v re-encodes to what reads back as %+v, %v", m.Welcome, m2.Welcome, err)
+				}
+			}
+		}
 	})
 }
 
@@ -441,10 +594,11 @@ func FuzzDeltaRoundTrip(f *testing.F) {
 		var d Delta
 		Diff(&d, base, cur)
 		var m ServerMessage
-		if err := ParseServerBinary(&m, AppendBinaryDelta(AppendBinarySnapshotHeader(nil, SnapshotHeader{Tick: 2, Base: 1}), &d)); err != nil {
+		m.Welcome.Kinds = testKinds
+		if err := ParseServerBinary(&m, AppendBinaryDelta(AppendBinarySnapshotHeader(nil, SnapshotHeader{Tick: 2, Base: 1}), &d, testKinds)); err != nil {
 			t.Fatal(err)
 		}
-		if got := ApplyDecoded(nil, base, &m.Delta); !equalWorlds(got, cur) {
+		if got := ApplyDecoded(nil, base, &m.Delta, testKinds); !equalWorlds(got, cur) {
 			t.Fatalf("round trip differs")
 		}
 	})

@@ -85,6 +85,10 @@ type ClientMessage struct {
 	// Tick is the server tick a native input is meant for; 0 applies it at
 	// the next tick.
 	Tick uint64
+	// Lag is how many ticks before Tick the world was that the player saw
+	// (its others drawn Lag ticks in the past) as it chose a native input:
+	// what lag compensation rewinds. 0 is none or unknown. At most MaxLag.
+	Lag uint32
 	// Time is the client's timestamp of a ping, echoed in the pong.
 	Time uint32
 	// Token is a resume message's token.
@@ -148,6 +152,10 @@ func CheckAxes(m *ClientMessage, axes []game.Axis) *Error {
 	}
 	return nil
 }
+
+// MaxLag bounds an input's Lag as decoded; the room caps it much lower,
+// at game.MaxRewindMillis.
+const MaxLag = 1 << 16
 
 // maxToken bounds a resume token; arena's are 22 characters.
 const maxToken = 64

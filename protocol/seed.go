@@ -135,14 +135,29 @@ func AppendSeedInit(dst []byte, id game.PlayerID, token, room string) []byte {
 	return append(dst, '}')
 }
 
-// AppendSeedState appends a state_update listing every connected player.
-// Items and players who are away are not part of the seed's world.
-func AppendSeedState(dst []byte, ents []game.Entity) []byte {
+// SeedColor returns which field of a mode's players the seed protocol
+// shows as their colour: the Color field named "color", or -1 for none.
+func SeedColor(kinds []game.EntityKind) int {
+	if len(kinds) == 0 {
+		return -1
+	}
+	k := &kinds[game.KindPlayer]
+	if i := k.FieldIndex("color"); i >= 0 && k.Fields[i].Type == game.Color {
+		return i
+	}
+	return -1
+}
+
+// AppendSeedState appends a state_update listing every connected player,
+// coloured by field color (from SeedColor; -1 for a mode whose players
+// have none, which then get a grey). Items and players who are away are
+// not part of the seed's world.
+func AppendSeedState(dst []byte, ents []game.Entity, color int) []byte {
 	dst = append(dst, `{"type":"state_update","players":[`...)
 	first := true
 	for i := range ents {
 		e := &ents[i]
-		if e.Kind != game.KindPlayer || e.Flags&game.FlagAway != 0 {
+		if e.Kind != game.KindPlayer || e.Away {
 			continue
 		}
 		if !first {
@@ -156,7 +171,11 @@ func AppendSeedState(dst []byte, ents []game.Entity) []byte {
 		dst = append(dst, `,"y":`...)
 		dst = strconv.AppendInt(dst, int64(e.Y), 10)
 		dst = append(dst, `,"color":"`...)
-		dst = AppendColor(dst, e.Color)
+		c := uint32(0x808080)
+		if color >= 0 {
+			c = uint32(e.Fields[color])
+		}
+		dst = AppendColor(dst, c)
 		dst = append(dst, `"}`...)
 	}
 	return append(dst, "]}"...)

@@ -14,12 +14,12 @@ func benchEntities(n int) []game.Entity {
 	ents := make([]game.Entity, n)
 	for i := range ents {
 		ents[i] = game.Entity{
-			ID:    uint32(i + 1),
-			Kind:  game.KindPlayer,
-			X:     int32(10 + r.IntN(481)),
-			Y:     int32(10 + r.IntN(481)),
-			Color: uint32(r.IntN(1 << 24)),
+			ID:   uint32(i + 1),
+			Kind: game.KindPlayer,
+			X:    int32(10 + r.IntN(481)),
+			Y:    int32(10 + r.IntN(481)),
 		}
+		ents[i].Fields[0] = int32(r.IntN(1 << 24))
 	}
 	return ents
 }
@@ -28,9 +28,9 @@ func benchEntities(n int) []game.Entity {
 // that is big enough allocates nothing, however many players it lists.
 func TestSeedEncodeAllocatesNothing(t *testing.T) {
 	ents := benchEntities(1000)
-	buf := AppendSeedState(nil, ents)
+	buf := AppendSeedState(nil, ents, 0)
 	want := string(buf)
-	if allocs := testing.AllocsPerRun(50, func() { buf = AppendSeedState(buf[:0], ents) }); allocs != 0 {
+	if allocs := testing.AllocsPerRun(50, func() { buf = AppendSeedState(buf[:0], ents, 0) }); allocs != 0 {
 		t.Errorf("AppendSeedState of 1000 players into a reused buffer: %v allocations, want 0", allocs)
 	}
 	if string(buf) != want {
@@ -45,11 +45,11 @@ func BenchmarkSeedEncode(b *testing.B) {
 	for _, n := range []int{10, 100, 1000, 10000} {
 		b.Run(fmt.Sprintf("players=%d", n), func(b *testing.B) {
 			ents := benchEntities(n)
-			buf := AppendSeedState(nil, ents)
+			buf := AppendSeedState(nil, ents, 0)
 			b.SetBytes(int64(len(buf)))
 			b.ReportAllocs()
 			for b.Loop() {
-				buf = AppendSeedState(buf[:0], ents)
+				buf = AppendSeedState(buf[:0], ents, 0)
 			}
 		})
 	}

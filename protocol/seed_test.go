@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/arena-server/arena/game"
+	"github.com/arena-server/arena/games/dots"
 )
 
 func TestParseSeed(t *testing.T) {
@@ -82,17 +83,26 @@ func TestParseSeedErrorDoesNotEchoLargeInput(t *testing.T) {
 
 func TestAppendSeedState(t *testing.T) {
 	ents := []game.Entity{
-		{ID: 1, Kind: game.KindPlayer, X: 123, Y: 45, Color: 0xa1b2c3},
-		{ID: 2, Kind: game.KindPlayer, X: 10, Y: 490, Color: 0x00000f, Flags: game.FlagAway},
-		{ID: 7, Kind: game.KindPlayer, X: 490, Y: 10, Color: 0, Name: "ann"},
-		{ID: game.ItemID(1), Kind: game.KindItem, X: 5, Y: 5, Color: 0xffffff},
+		{ID: 1, Kind: game.KindPlayer, X: 123, Y: 45, Fields: [game.MaxFields]int32{0xa1b2c3}},
+		{ID: 2, Kind: game.KindPlayer, X: 10, Y: 490, Fields: [game.MaxFields]int32{0x00000f}, Away: true},
+		{ID: 7, Kind: game.KindPlayer, X: 490, Y: 10, Texts: [game.MaxTexts]string{"ann"}},
+		{ID: game.ItemID(1), Kind: game.KindItem, X: 5, Y: 5, Fields: [game.MaxFields]int32{0xffffff}},
 	}
-	got := string(AppendSeedState(nil, ents))
+	if c := SeedColor(dots.Kinds); c != dots.FieldColor {
+		t.Fatalf("SeedColor(dots) = %d; want %d", c, dots.FieldColor)
+	}
+	if c := SeedColor(game.BasicKinds); c != -1 {
+		t.Fatalf("SeedColor of players without colour = %d; want -1", c)
+	}
+	if got := string(AppendSeedState(nil, ents[:1], -1)); got != `{"type":"state_update","players":[{"id":"1","x":123,"y":45,"color":"#808080"}]}` {
+		t.Errorf("without a colour field: %s", got)
+	}
+	got := string(AppendSeedState(nil, ents, SeedColor(dots.Kinds)))
 	want := `{"type":"state_update","players":[{"id":"1","x":123,"y":45,"color":"#a1b2c3"},{"id":"7","x":490,"y":10,"color":"#000000"}]}`
 	if got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
-	if got := string(AppendSeedState(nil, nil)); got != `{"type":"state_update","players":[]}` {
+	if got := string(AppendSeedState(nil, nil, 0)); got != `{"type":"state_update","players":[]}` {
 		t.Errorf("empty state = %s", got)
 	}
 }

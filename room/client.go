@@ -45,6 +45,7 @@ type Seated struct {
 	World    game.World
 	Axes     []game.Axis        // the mode's analog controls
 	Messages []game.MessageType // the game messages the mode takes
+	Kinds    []game.EntityKind  // the mode's kinds of entity
 	TickRate int
 	Resumed  bool // the player resumed an earlier session
 }

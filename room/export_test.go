@@ -271,7 +271,7 @@ func TestRestoredMembersExpire(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 		synctest.Wait()
-		if e, ok := entity(c.last(), d.Members[1].ID); !ok || e.Flags&game.FlagAway == 0 {
+		if e, ok := entity(c.last(), d.Members[1].ID); !ok || !e.Away {
 			t.Fatalf("the member who has not resumed: %+v, %v; want it shown away", e, ok)
 		}
 		time.Sleep(time.Second)

@@ -63,7 +63,7 @@ func TestJoinOptionsAreCheckedByTheRoom(t *testing.T) {
 	}
 	defer r.Leave(joined.Player, c, true)
 	waitUntil(t, func() bool { return c.stateCount() > 0 })
-	if e, ok := entity(c.last(), joined.Player); !ok || e.Color != 0x123456 {
+	if e, ok := entity(c.last(), joined.Player); !ok || e.Fields[dots.FieldColor] != 0x123456 {
 		t.Errorf("the player's entity %+v; want colour 123456", e)
 	}
 }

@@ -110,6 +110,10 @@ type ClientInput struct {
 	// movement sends the tick it predicted, so the server applies its
 	// inputs for exactly as many ticks as the client did.
 	Tick uint64
+	// Lag is how many ticks before Tick the world was that the player saw
+	// as it chose the input (0: unknown). With how late the input is
+	// applied, it makes game.Input.Behind.
+	Lag uint32
 }
 
 // inputDepth is how many inputs a player may have waiting. The room applies
@@ -195,6 +199,7 @@ type member struct {
 	awaySince time.Time
 	queue     inputRing
 	held      ClientInput
+	behind    int // game.Input.Behind of held
 	ack       uint32
 	lastSeq   uint32
 }
@@ -721,6 +726,7 @@ func (r *Room) welcome(m *member, resumed bool) {
 		World:    r.world,
 		Axes:     r.cfg.Mode.Axes,
 		Messages: r.cfg.Mode.Messages,
+		Kinds:    r.cfg.Mode.EntityKinds(),
 		TickRate: r.cfg.TickRate,
 		Resumed:  resumed,
 	})
@@ -749,12 +755,13 @@ func (r *Room) step() bool {
 	r.tick++
 	r.expireAway(start)
 	r.inputs = r.inputs[:0]
+	maxRewind := game.MaxRewindTicks(r.cfg.TickRate)
 	for _, m := range r.members {
 		if m.client == nil {
 			continue
 		}
-		if h := m.next(r.tick); h.Buttons != 0 || h.Axes != ([game.MaxAxes]int32{}) {
-			r.inputs = append(r.inputs, game.Input{Player: m.id, Buttons: h.Buttons, Axes: h.Axes})
+		if h := m.next(r.tick, maxRewind); h.Buttons != 0 || h.Axes != ([game.MaxAxes]int32{}) {
+			r.inputs = append(r.inputs, game.Input{Player: m.id, Buttons: h.Buttons, Axes: h.Axes, Behind: m.behind})
 		}
 	}
 	r.game.Step(r.inputs)
@@ -784,7 +791,7 @@ func (r *Room) publish() {
 		ents := r.game.AppendEntities(make([]game.Entity, 0, r.lastEnts))
 		r.lastEnts = len(ents)
 		r.markAway(ents)
-		snap := &Snapshot{Tick: r.tick, Entities: ents}
+		snap := &Snapshot{Tick: r.tick, Kinds: r.cfg.Mode.EntityKinds(), Entities: ents}
 		for _, m := range r.members {
 			if m.client != nil {
 				m.client.State(State{Snap: snap, You: m.id, Ack: m.ack})
@@ -804,7 +811,7 @@ func (r *Room) publish() {
 		if snap == nil {
 			ents := viewer.AppendView(nil, key)
 			r.markAway(ents)
-			snap = &Snapshot{Tick: r.tick, View: key, Entities: ents}
+			snap = &Snapshot{Tick: r.tick, View: key, Kinds: r.cfg.Mode.EntityKinds(), Entities: ents}
 			r.views[key] = snap
 		}
 		m.client.State(State{Snap: snap, You: m.id, Ack: m.ack})
@@ -834,7 +841,7 @@ func (r *Room) markAway(ents []game.Entity) {
 			return int(int64(e.ID) - int64(id))
 		})
 		if found {
-			ents[i].Flags |= game.FlagAway
+			ents[i].Away = true
 		}
 	}
 }
@@ -945,7 +952,7 @@ func inc(c interface{ Inc() }) {
 // next returns what the player holds in tick: the next queued input if
 // there is one due, else what it held before (nothing after a one-tick
 // move).
-func (m *member) next(tick uint64) ClientInput {
+func (m *member) next(tick uint64, maxRewind int) ClientInput {
 	if m.held.Once {
 		m.held = ClientInput{}
 	}
@@ -954,8 +961,24 @@ func (m *member) next(tick uint64) ClientInput {
 		if m.held.Seq != 0 {
 			m.ack = m.held.Seq
 		}
+		m.behind = behind(m.held, tick, maxRewind)
 	}
 	return m.held
+}
+
+// behind is how many ticks behind tick the player saw the world as it
+// chose in: its lag, and how late in comes. A player that keeps holding
+// in keeps seeing the world as far behind. Lag compensation never rewinds
+// more than maxRewind, nor at all for a client that does not say its lag.
+func behind(in ClientInput, tick uint64, maxRewind int) int {
+	if in.Lag == 0 {
+		return 0
+	}
+	var late uint64
+	if in.Tick != 0 {
+		late = tick - min(in.Tick, tick)
+	}
+	return int(min(uint64(in.Lag)+late, uint64(max(maxRewind, 0))))
 }
 
 // newToken returns 128 random bits, URL-safe: the secret that lets a player

@@ -157,10 +157,10 @@ type seedEncodingKey struct{}
 func TestSeedEncodingBuiltOncePerSnapshot(t *testing.T) {
 	ents := make([]game.Entity, 1000)
 	for i := range ents {
-		ents[i] = game.Entity{ID: uint32(i + 1), Kind: game.KindPlayer, X: int32(i % 500), Y: 7, Color: uint32(i)}
+		ents[i] = game.Entity{ID: uint32(i + 1), Kind: game.KindPlayer, X: int32(i % 500), Y: 7, Fields: [game.MaxFields]int32{int32(i)}}
 	}
 	snap := &Snapshot{Tick: 1, Entities: ents}
-	want := string(protocol.AppendSeedState(nil, ents))
+	want := string(protocol.AppendSeedState(nil, ents, 0))
 
 	const writers = 256
 	var builds atomic.Int32
@@ -173,7 +173,7 @@ func TestSeedEncodingBuiltOncePerSnapshot(t *testing.T) {
 			got[i] = snap.Memo(seedEncodingKey{}, func() any {
 				builds.Add(1)
 				time.Sleep(time.Millisecond) // let the others pile up behind the first
-				return protocol.AppendSeedState(nil, snap.Entities)
+				return protocol.AppendSeedState(nil, snap.Entities, 0)
 			}).([]byte)
 		})
 	}
@@ -212,7 +212,7 @@ func BenchmarkSnapshotFanout(b *testing.B) {
 			for b.Loop() {
 				snap := &Snapshot{Tick: 1, Entities: ents}
 				for range n {
-					_ = snap.Memo(seedEncodingKey{}, func() any { return protocol.AppendSeedState(nil, snap.Entities) })
+					_ = snap.Memo(seedEncodingKey{}, func() any { return protocol.AppendSeedState(nil, snap.Entities, 0) })
 				}
 			}
 		})

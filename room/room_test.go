@@ -373,8 +373,8 @@ func TestResume(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 		synctest.Wait()
 		away, ok := entity(watcher.last(), ja.Player)
-		if !ok || away.Flags&game.FlagAway == 0 {
-			t.Fatalf("dropped player: present %v flags %v; want present and away", ok, away.Flags)
+		if !ok || !away.Away {
+			t.Fatalf("dropped player: present %v flags %v; want present and away", ok, away.Away)
 		}
 		// Inputs from the dead connection are ignored.
 		r.Input(ja.Player, a, ClientInput{Buttons: game.Up, Once: true})
@@ -391,7 +391,7 @@ func TestResume(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 		synctest.Wait()
 		after, _ := entity(watcher.last(), ja.Player)
-		if after.X != before.X || after.Y != before.Y || after.Color != before.Color || after.Flags&game.FlagAway != 0 {
+		if after.X != before.X || after.Y != before.Y || after.Fields != before.Fields || after.Away {
 			t.Errorf("resumed as %+v; want %+v back", after, before)
 		}
 		if w, ok := a2.eventList()[0].(Seated); !ok || !w.Resumed {
@@ -456,7 +456,7 @@ func TestTakeover(t *testing.T) {
 		r.Leave(ja.Player, a, true)
 		time.Sleep(50 * time.Millisecond)
 		synctest.Wait()
-		if e, ok := entity(b.last(), ja.Player); !ok || e.Flags&game.FlagAway != 0 {
+		if e, ok := entity(b.last(), ja.Player); !ok || e.Away {
 			t.Errorf("player after the old connection left: present %v %+v", ok, e)
 		}
 		if r.Stats().Players != 1 {

@@ -15,6 +15,8 @@ type Snapshot struct {
 	// everyone the same). Tick and View together name a snapshot within a
 	// room.
 	View game.ViewKey
+	// Kinds declares what the entities carry: the room's mode's kinds.
+	Kinds []game.EntityKind
 	// Entities is everything clients may see, by ascending ID.
 	Entities []game.Entity
 

@@ -130,7 +130,7 @@ type seedStateKey struct{}
 func (c *seedCodec) writeState(w sink, st room.State) (int, error) {
 	p := st.Snap.Memo(seedStateKey{}, func() any {
 		c.encoded()
-		return prepare(websocket.TextMessage, protocol.AppendSeedState(nil, st.Snap.Entities))
+		return prepare(websocket.TextMessage, protocol.AppendSeedState(nil, st.Snap.Entities, protocol.SeedColor(st.Snap.Kinds)))
 	}).(prepared)
 	return p.size, w.writePrepared(p)
 }
@@ -181,7 +181,7 @@ func (c *nativeCodec) writeEvent(w sink, e any) (int, error) {
 	b := c.buf[:0]
 	switch e := e.(type) {
 	case room.Seated:
-		pw := protocol.Welcome{Player: e.Player, TickRate: e.TickRate, World: e.World, Resumed: e.Resumed, Room: e.Room, Mode: e.Mode, Token: e.Token, Axes: e.Axes, Messages: e.Messages}
+		pw := protocol.Welcome{Player: e.Player, TickRate: e.TickRate, World: e.World, Resumed: e.Resumed, Room: e.Room, Mode: e.Mode, Token: e.Token, Axes: e.Axes, Messages: e.Messages, Kinds: e.Kinds}
 		if c.json {
 			b = protocol.AppendJSONWelcome(b, pw)
 		} else {
@@ -260,9 +260,9 @@ func (c *nativeCodec) writeState(w sink, st room.State) (int, error) {
 		}
 		protocol.Diff(&d, from, st.Snap.Entities)
 		if c.json {
-			return protocol.AppendJSONDelta(nil, &d)
+			return protocol.AppendJSONDelta(nil, &d, st.Snap.Kinds)
 		}
-		return protocol.AppendBinaryDelta(nil, &d)
+		return protocol.AppendBinaryDelta(nil, &d, st.Snap.Kinds)
 	}).([]byte)
 	if c.json {
 		c.buf = protocol.AppendJSONSnapshotHeader(c.buf[:0], h)

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/arena-server/arena/game"
+	"github.com/arena-server/arena/games/dots"
 	"github.com/arena-server/arena/protocol"
 	"github.com/arena-server/arena/room"
 )
@@ -37,11 +38,11 @@ func worlds(n int) []*room.Snapshot {
 			next = append(next, e)
 		}
 		for range r.IntN(3) {
-			next = append(next, game.Entity{ID: nextID, X: int32(r.IntN(500)), Y: int32(r.IntN(500)), Color: uint32(r.IntN(1 << 24))})
+			next = append(next, game.Entity{ID: nextID, X: int32(r.IntN(500)), Y: int32(r.IntN(500)), Fields: [game.MaxFields]int32{int32(r.IntN(1 << 24))}})
 			nextID++
 		}
 		ents = next
-		snaps = append(snaps, &room.Snapshot{Tick: tick, Entities: append([]game.Entity(nil), next...)})
+		snaps = append(snaps, &room.Snapshot{Tick: tick, Kinds: dots.Kinds, Entities: append([]game.Entity(nil), next...)})
 	}
 	return snaps
 }
@@ -50,6 +51,7 @@ func worlds(n int) []*room.Snapshot {
 func decodeAll(t *testing.T, msgs [][]byte) (world []game.Entity, tick uint64) {
 	t.Helper()
 	var m protocol.ServerMessage
+	m.Welcome.Kinds = dots.Kinds
 	for _, b := range msgs {
 		if err := protocol.ParseServerBinary(&m, b); err != nil {
 			t.Fatal(err)
@@ -61,7 +63,7 @@ func decodeAll(t *testing.T, msgs [][]byte) (world []game.Entity, tick uint64) {
 			}
 			base = world
 		}
-		world = protocol.ApplyDecoded(nil, base, &m.Delta)
+		world = protocol.ApplyDecoded(nil, base, &m.Delta, m.Welcome.Kinds)
 		tick = m.Snapshot.Tick
 	}
 	return world, tick

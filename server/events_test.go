@@ -150,7 +150,7 @@ func TestGameEventsReachNativeClientsBeforeTheirSnapshot(t *testing.T) {
 	if len(bin.world) != 3 {
 		t.Fatalf("the binary client sees %d players, want 3", len(bin.world))
 	}
-	want := protocol.AppendSeedState(nil, bin.world)
+	want := protocol.AppendSeedState(nil, bin.world, protocol.SeedColor(bin.msg.Welcome.Kinds))
 	for range 10 {
 		seed.Conn.SetReadDeadline(time.Now().Add(3 * time.Second))
 		_, data, err := seed.Conn.ReadMessage()

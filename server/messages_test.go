@@ -9,6 +9,7 @@ import (
 
 	"github.com/arena-server/arena/game"
 	"github.com/arena-server/arena/games/dots"
+	"github.com/arena-server/arena/games/tag"
 	"github.com/arena-server/arena/internal/arenatest"
 	"github.com/arena-server/arena/protocol"
 	"github.com/arena-server/arena/server"
@@ -18,6 +19,7 @@ import (
 // becomes the sender's score, refused by the game if negative.
 var scoreMode = game.Mode{
 	Name:     "score",
+	Kinds:    tag.Kinds, // players with a colour and a score
 	Messages: []game.MessageType{{Name: "score", MaxBytes: 8, Rate: 0.01, Burst: 3}},
 	New: func(cfg game.Config) game.Game {
 		return &scoreGame{Dots: dots.New(cfg), score: map[game.PlayerID]int32{}}
@@ -42,7 +44,7 @@ func (g *scoreGame) AppendEntities(dst []game.Entity) []game.Entity {
 	n := len(dst)
 	dst = g.Dots.AppendEntities(dst)
 	for i := range dst[n:] {
-		dst[n+i].Score = g.score[game.PlayerID(dst[n+i].ID)]
+		dst[n+i].Fields[tag.FieldScore] = g.score[game.PlayerID(dst[n+i].ID)]
 	}
 	return dst
 }
@@ -69,7 +71,7 @@ func TestGameMessagesReachTheGameAndBadOnesAreRefused(t *testing.T) {
 	other := dialNative(t, srv.WSURL+"?room=m")
 
 	c.send(protocol.AppendBinaryMessage(nil, 0, []byte("7")))
-	c.waitState("score 7 from a message", func() bool { return c.me().Score == 7 })
+	c.waitState("score 7 from a message", func() bool { return c.me().Fields[tag.FieldScore] == 7 })
 
 	for _, bad := range []struct {
 		name, want string
@@ -85,7 +87,7 @@ func TestGameMessagesReachTheGameAndBadOnesAreRefused(t *testing.T) {
 		if m.Code != protocol.CodeBadMessage || !strings.Contains(m.Message, bad.want) {
 			t.Errorf("%s: answered %s %q; want %s mentioning %q", bad.name, m.Code, m.Message, protocol.CodeBadMessage, bad.want)
 		}
-		if s := c.me().Score; s != 7 {
+		if s := c.me().Fields[tag.FieldScore]; s != 7 {
 			t.Fatalf("%s changed the score to %d", bad.name, s)
 		}
 	}
@@ -96,10 +98,10 @@ func TestGameMessagesReachTheGameAndBadOnesAreRefused(t *testing.T) {
 	if m := c.waitError("a message past the rate"); m.Code != protocol.CodeRateLimited {
 		t.Errorf("a message past the rate answered %s %q; want %s", m.Code, m.Message, protocol.CodeRateLimited)
 	}
-	c.waitState("score 8, the last message within the rate", func() bool { return c.me().Score == 8 })
+	c.waitState("score 8, the last message within the rate", func() bool { return c.me().Fields[tag.FieldScore] == 8 })
 	other.waitState("the other player, unaffected, seeing score 8", func() bool {
 		e, ok := other.find(c.welcome.Player)
-		return ok && e.Score == 8
+		return ok && e.Fields[tag.FieldScore] == 8
 	})
 }
 

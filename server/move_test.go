@@ -8,6 +8,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/arena-server/arena/game"
+	"github.com/arena-server/arena/games/tag"
 	"github.com/arena-server/arena/internal/arenatest"
 	"github.com/arena-server/arena/protocol"
 )
@@ -32,7 +33,7 @@ func TestRoomMovesToAnotherServer(t *testing.T) {
 	mover.send(protocol.AppendBinaryInput(nil, 1, dir, 0))
 	mover.waitState("ack 1", func() bool { return mover.ack == 1 })
 	mover.send(protocol.AppendBinaryInput(nil, 2, 0, 0))
-	mover.waitState("a point scored", func() bool { return mover.ack == 2 && mover.me().Score > 0 })
+	mover.waitState("a point scored", func() bool { return mover.ack == 2 && mover.me().Fields[tag.FieldScore] > 0 })
 	if mover.me().X == start.X {
 		t.Fatalf("the mover did not move from %+v", start)
 	}
@@ -65,10 +66,10 @@ func TestRoomMovesToAnotherServer(t *testing.T) {
 		t.Fatalf("a skipped from before tick %d to %d", moved.tick, watcher.tick)
 	}
 	onA, _ := watcher.find(mover.welcome.Player)
-	if onB.X != onA.X || onB.Y != onA.Y || onB.Score != onA.Score || onB.Color != onA.Color || onB.Score == 0 {
+	if onB.X != onA.X || onB.Y != onA.Y || onB.Fields != onA.Fields || onB.Fields[tag.FieldScore] == 0 {
 		t.Errorf("at tick %d the mover is %+v on b and %+v on a; want the same place and score", moved.tick, onB, onA)
 	}
-	if onB.Flags&game.FlagAway != 0 {
+	if onB.Away {
 		t.Errorf("resumed on b but shown away: %+v", onB)
 	}
 }

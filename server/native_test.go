@@ -9,6 +9,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/arena-server/arena/game"
+	"github.com/arena-server/arena/games/dots"
 	"github.com/arena-server/arena/internal/arenatest"
 	"github.com/arena-server/arena/protocol"
 	"github.com/arena-server/arena/server"
@@ -74,7 +75,7 @@ func (c *nativeClient) next(timeout time.Duration) *protocol.ServerMessage {
 			}
 			base = c.world
 		}
-		c.world = protocol.ApplyDecoded(nil, base, &c.msg.Delta)
+		c.world = protocol.ApplyDecoded(nil, base, &c.msg.Delta, c.msg.Welcome.Kinds)
 		c.tick, c.ack = h.Tick, h.Ack
 	}
 	return &c.msg
@@ -181,7 +182,7 @@ func TestNativeSnapshotsAreDeltasOfWhatWasSent(t *testing.T) {
 	if a.fulls != 1 {
 		t.Errorf("%d full snapshots; want one, on join", a.fulls)
 	}
-	if e := a.me(); e.Name != "ann" {
+	if e := a.me(); e.Texts[dots.TextName] != "ann" {
 		t.Errorf("own entity %+v; want the nickname", e)
 	}
 	// The seed player walks; both native clients rebuild the same world as
@@ -340,7 +341,7 @@ func TestNativeShowsAwayPlayers(t *testing.T) {
 	leaver.conn.UnderlyingConn().Close()
 	watcher.waitState("the leaver shown away", func() bool {
 		e, ok := watcher.find(id)
-		return ok && e.Flags&game.FlagAway != 0
+		return ok && e.Away
 	})
 	back := dialNative(t, srv.WSURL+"?token="+leaver.welcome.Token)
 	if back.welcome.Player != id || !back.welcome.Resumed {
@@ -348,7 +349,7 @@ func TestNativeShowsAwayPlayers(t *testing.T) {
 	}
 	watcher.waitState("the leaver back", func() bool {
 		e, ok := watcher.find(id)
-		return ok && e.Flags&game.FlagAway == 0
+		return ok && !e.Away
 	})
 }
 

@@ -25,6 +25,7 @@ import (
 // player and refuses a second.
 var probe = game.Mode{
 	Name:        "probe",
+	Kinds:       tag.Kinds, // players with a colour and a score
 	RoomOptions: []game.Option{{Name: "round", Type: game.OptionInt, Min: 10, Max: 600, Default: "60"}},
 	JoinOptions: []game.Option{{Name: "team", Type: game.OptionEnum, Values: []string{"red", "blue"}, Default: "red"}},
 	New:         func(cfg game.Config) game.Game { return &probeGame{round: int32(cfg.Options.Int("round"))} },
@@ -39,13 +40,13 @@ func (g *probeGame) Join(p game.Player) error {
 	color := uint32(0xff0000)
 	if p.Options.String("team") == "blue" {
 		for _, e := range g.players {
-			if e.Color == 0x0000ff {
+			if e.Fields[tag.FieldColor] == 0x0000ff {
 				return &game.OptionError{Option: "team", Problem: "is full: blue holds one player"}
 			}
 		}
 		color = 0x0000ff
 	}
-	g.players = append(g.players, game.Entity{ID: uint32(p.ID), X: g.round, Y: 10, Color: color})
+	g.players = append(g.players, game.Entity{ID: uint32(p.ID), X: g.round, Y: 10, Fields: [game.MaxFields]int32{tag.FieldColor: int32(color)}})
 	return nil
 }
 
@@ -94,8 +95,8 @@ func TestJoinOptionOverTheNativeProtocol(t *testing.T) {
 	srv := startWithProbe(t)
 	c := dialNative(t, srv.WSURL+"?room=n1&mode=probe&room.round=77&join.team=blue")
 	c.waitState("the player's dot", func() bool { _, ok := c.find(c.welcome.Player); return ok })
-	if e := c.me(); e.Color != 0x0000ff || e.X != 77 {
-		t.Errorf("the dot is %06x at x %d; want blue (join option) at 77 (room option)", e.Color, e.X)
+	if e := c.me(); e.Fields[tag.FieldColor] != 0x0000ff || e.X != 77 {
+		t.Errorf("the dot is %06x at x %d; want blue (join option) at 77 (room option)", e.Fields[tag.FieldColor], e.X)
 	}
 }
 

@@ -10,12 +10,13 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/arena-server/arena/games/dots"
 	"github.com/arena-server/arena/internal/arenatest"
 	"github.com/arena-server/arena/protocol"
 	"github.com/arena-server/arena/server"
 )
 
-// readBinary reads one arena.v1.bin server message.
+// readBinary reads one arena.v1.bin server message of a dots room.
 func readBinary(t *testing.T, conn *websocket.Conn) protocol.ServerMessage {
 	t.Helper()
 	_ = conn.SetReadDeadline(time.Now().Add(3 * time.Second))
@@ -24,6 +25,7 @@ func readBinary(t *testing.T, conn *websocket.Conn) protocol.ServerMessage {
 		t.Fatalf("read: %v", err)
 	}
 	var m protocol.ServerMessage
+	m.Welcome.Kinds = dots.Kinds // as the welcome, which may be an earlier message's, said
 	if err := protocol.ParseServerBinary(&m, data); err != nil {
 		t.Fatalf("decode %x: %v", data, err)
 	}

@@ -343,7 +343,7 @@ func (s *session) readLoop() {
 				s.reject(perr)
 				continue
 			}
-			s.room.Input(s.player, s, room.ClientInput{Seq: msg.Seq, Buttons: msg.Buttons, Axes: msg.Axes, Once: msg.Once, Tick: msg.Tick})
+			s.room.Input(s.player, s, room.ClientInput{Seq: msg.Seq, Buttons: msg.Buttons, Axes: msg.Axes, Once: msg.Once, Tick: msg.Tick, Lag: msg.Lag})
 		case protocol.MsgGame:
 			s.gameMessage(&msg)
 		case protocol.MsgPing:

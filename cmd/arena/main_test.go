@@ -18,9 +18,9 @@ func TestMain(m *testing.M) {
 
 // The binary's options, signals and limits are package arena's and tested
 // there; this checks what is cmd/arena's own: the modes it offers.
-func TestOffersDotsByDefaultAndTag(t *testing.T) {
+func TestOffersDotsByDefaultTagAndBlasters(t *testing.T) {
 	_, addr := arenatest.StartMain(t, nil, "-host", "127.0.0.1", "-port", "0")
-	if got, want := arenatest.ModeList(arenatest.Modes(t, addr)), "dots* tag"; got != want {
+	if got, want := arenatest.ModeList(arenatest.Modes(t, addr)), "dots* tag blasters"; got != want {
 		t.Errorf("GET /api/modes lists %q; want %q", got, want)
 	}
 }

@@ -29,7 +29,32 @@ var Mode = game.Mode{
 	Name:        "hill",
 	Description: "King of the hill: every second on the hill in the middle scores.",
 	New:         func(cfg game.Config) game.Game { return &Hill{cfg: cfg} },
+	Kinds: []game.EntityKind{
+		// Players: a coloured dot with a name and a score. The built-in
+		// page draws any kind by its fields: color, size, shape, name, and
+		// it lists score on its scoreboard.
+		{Name: "player", Fields: []game.Field{
+			{Name: "color", Type: game.Color},
+			{Name: "score", Type: game.Int},
+		}, Texts: []game.Text{{Name: "name"}}},
+		// The hill: a large, flat disc.
+		{Name: "hill", Fields: []game.Field{
+			{Name: "color", Type: game.Color},
+			{Name: "size", Type: game.Int},
+			{Name: "shape", Type: game.Enum, Values: []string{"circle", "square", "ring"}},
+		}},
+	},
 }
+
+// Where the fields are in an Entity, in the order Mode.Kinds declares them.
+const (
+	fieldColor = 0
+	fieldScore = 1 // players
+	fieldSize  = 1 // the hill
+	fieldShape = 2
+	textName   = 0
+	shapeRing  = 2
+)
 
 type player struct {
 	id    game.PlayerID
@@ -87,10 +112,15 @@ func (h *Hill) Step(inputs []game.Input) {
 
 func (h *Hill) AppendEntities(dst []game.Entity) []game.Entity {
 	for _, p := range h.players {
-		dst = append(dst, game.Entity{ID: uint32(p.id), Kind: game.KindPlayer, X: p.x, Y: p.y, Color: p.color, Score: p.score, Name: p.name})
+		e := game.Entity{ID: uint32(p.id), Kind: game.KindPlayer, X: p.x, Y: p.y}
+		e.Fields[fieldColor], e.Fields[fieldScore] = int32(p.color), p.score
+		e.Texts[textName] = p.name
+		dst = append(dst, e)
 	}
 	// The hill itself, as an item, after the players: item IDs are higher.
-	return append(dst, game.Entity{ID: game.ItemID(1), Kind: game.KindItem, X: hillX, Y: hillY, Color: 0xf2c14e})
+	hill := game.Entity{ID: game.ItemID(1), Kind: game.KindItem, X: hillX, Y: hillY}
+	hill.Fields[fieldColor], hill.Fields[fieldSize], hill.Fields[fieldShape] = 0xf2c14e, hillRadius, shapeRing
+	return append(dst, hill)
 }
 
 func (h *Hill) World() game.World { return game.World{Width: dots.Size, Height: dots.Size} }

@@ -42,18 +42,18 @@ func TestStandingOnTheHillScores(t *testing.T) {
 	if len(ents) != 3 || ents[2].Kind != game.KindItem {
 		t.Fatalf("entities %+v; want two players and the hill", ents)
 	}
-	if ents[0].Score != 3 || ents[1].Score != 0 {
-		t.Errorf("scores %d and %d after 3 s; want 3 and 0", ents[0].Score, ents[1].Score)
+	if ents[0].Fields[fieldScore] != 3 || ents[1].Fields[fieldScore] != 0 {
+		t.Errorf("scores %d and %d after 3 s; want 3 and 0", ents[0].Fields[fieldScore], ents[1].Fields[fieldScore])
 	}
 	// Walking off stops the count.
 	for range 10 {
 		h.Step([]game.Input{{Player: 1, Buttons: game.Right}})
 	}
-	before := h.AppendEntities(nil)[0].Score
+	before := h.AppendEntities(nil)[0].Fields[fieldScore]
 	for range 40 {
 		h.Step(nil)
 	}
-	if after := h.AppendEntities(nil)[0].Score; after != before {
+	if after := h.AppendEntities(nil)[0].Fields[fieldScore]; after != before {
 		t.Errorf("scored %d off the hill", after-before)
 	}
 }

@@ -34,7 +34,22 @@ var Mode = game.Mode{
 		Description: "Your dot's colour, #rrggbb. Default: a random one.",
 		Type:        game.OptionColor,
 	}},
+	Kinds: Kinds,
 }
+
+// Kinds declares a dot: its colour and its player's name, beside the
+// position that every entity has.
+var Kinds = []game.EntityKind{{
+	Name:   "player",
+	Fields: []game.Field{{Name: "color", Type: game.Color}},
+	Texts:  []game.Text{{Name: "name"}},
+}}
+
+// Where a dot's colour and name are in an Entity, as Kinds declares them.
+const (
+	FieldColor = 0
+	TextName   = 0
+)
 
 var _ game.Game = (*Dots)(nil)
 
@@ -101,14 +116,10 @@ func (d *Dots) Step(inputs []game.Input) {
 // AppendEntities appends one entity per player, by ascending ID.
 func (d *Dots) AppendEntities(dst []game.Entity) []game.Entity {
 	for _, p := range d.players {
-		dst = append(dst, game.Entity{
-			ID:    uint32(p.id),
-			Kind:  game.KindPlayer,
-			X:     p.x,
-			Y:     p.y,
-			Color: p.color,
-			Name:  p.name,
-		})
+		e := game.Entity{ID: uint32(p.id), Kind: game.KindPlayer, X: p.x, Y: p.y}
+		e.Fields[FieldColor] = int32(p.color)
+		e.Texts[TextName] = p.name
+		dst = append(dst, e)
 	}
 	return dst
 }

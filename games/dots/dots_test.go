@@ -57,7 +57,7 @@ func TestSpawnIsUniformInRangeWithRandomColours(t *testing.T) {
 		t.Fatalf("%d entities, want %d", len(ents), n)
 	}
 	var minX, maxX, minY, maxY int32 = 1000, 0, 1000, 0
-	colours := map[uint32]bool{}
+	colours := map[int32]bool{}
 	for i, e := range ents {
 		if e.ID != uint32(i+1) || e.Kind != game.KindPlayer {
 			t.Fatalf("entity %d = %+v: want sorted players", i, e)
@@ -65,12 +65,12 @@ func TestSpawnIsUniformInRangeWithRandomColours(t *testing.T) {
 		if e.X < SpawnMin || e.X > SpawnMax || e.Y < SpawnMin || e.Y > SpawnMax {
 			t.Fatalf("spawned at %d,%d outside [%d,%d]", e.X, e.Y, SpawnMin, SpawnMax)
 		}
-		if e.Color > 0xffffff {
-			t.Fatalf("colour %x out of range", e.Color)
+		if e.Fields[FieldColor] < 0 || e.Fields[FieldColor] > 0xffffff {
+			t.Fatalf("colour %x out of range", e.Fields[FieldColor])
 		}
 		minX, maxX = min(minX, e.X), max(maxX, e.X)
 		minY, maxY = min(minY, e.Y), max(maxY, e.Y)
-		colours[e.Color] = true
+		colours[e.Fields[FieldColor]] = true
 	}
 	// 2000 uniform draws over 401 values reach both ends with near certainty.
 	if minX != SpawnMin || maxX != SpawnMax || minY != SpawnMin || maxY != SpawnMax {

@@ -25,8 +25,8 @@ func TestJoinOptionColor(t *testing.T) {
 		}
 	}
 	got, want := chosen.AppendEntities(nil), plain.AppendEntities(nil)
-	if got[0].Color != 0xff8800 {
-		t.Errorf("player 1's colour %06x; want the chosen ff8800", got[0].Color)
+	if got[0].Fields[FieldColor] != 0xff8800 {
+		t.Errorf("player 1's colour %06x; want the chosen ff8800", got[0].Fields[FieldColor])
 	}
 	// The choice changes nothing else: same spots, same colour for the
 	// player who chose none.

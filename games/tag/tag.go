@@ -38,7 +38,27 @@ var Mode = game.Mode{
 		Max:         10,
 		Default:     strconv.Itoa(CooldownSeconds),
 	}},
+	Kinds: Kinds,
 }
+
+// Kinds declares a player of tag: a dot with a score, and whether it is it.
+var Kinds = []game.EntityKind{{
+	Name: "player",
+	Fields: []game.Field{
+		{Name: "color", Type: game.Color},
+		{Name: "score", Type: game.Int},
+		{Name: "it", Type: game.Bool},
+	},
+	Texts: []game.Text{{Name: "name"}},
+}}
+
+// Where a player's fields are in an Entity, as Kinds declares them.
+const (
+	FieldColor = 0
+	FieldScore = 1
+	FieldIt    = 2
+	TextName   = 0
+)
 
 var _ game.Game = (*Tag)(nil)
 
@@ -159,24 +179,15 @@ func (t *Tag) announce(it, by game.PlayerID) {
 	t.cfg.Events.To(it, game.Event{Type: "you_are_it", Data: fmt.Appendf(nil, `{"by":%d}`, by)})
 }
 
-// AppendEntities appends one entity per player, by ascending ID; it is
-// flagged game.FlagIt.
+// AppendEntities appends one entity per player, by ascending ID.
 func (t *Tag) AppendEntities(dst []game.Entity) []game.Entity {
 	for _, p := range t.players {
-		var flags game.Flags
-		if p.it {
-			flags = game.FlagIt
-		}
-		dst = append(dst, game.Entity{
-			ID:    uint32(p.id),
-			Kind:  game.KindPlayer,
-			Flags: flags,
-			X:     p.x,
-			Y:     p.y,
-			Color: p.color,
-			Score: p.score,
-			Name:  p.name,
-		})
+		e := game.Entity{ID: uint32(p.id), Kind: game.KindPlayer, X: p.x, Y: p.y}
+		e.Fields[FieldColor] = int32(p.color)
+		e.Fields[FieldScore] = p.score
+		e.Fields[FieldIt] = game.Flag(p.it)
+		e.Texts[TextName] = p.name
+		dst = append(dst, e)
 	}
 	return dst
 }

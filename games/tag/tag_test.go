@@ -27,7 +27,7 @@ func (t *Tag) place(id game.PlayerID, x, y int32) {
 
 func itCount(t *Tag) (n int, who uint32) {
 	for _, e := range t.AppendEntities(nil) {
-		if e.Flags&game.FlagIt != 0 {
+		if e.Fields[FieldIt] != 0 {
 			n++
 			who = e.ID
 		}
@@ -77,8 +77,8 @@ func TestScoresCountSecondsNotIt(t *testing.T) {
 	for range 40 {
 		g.Step(nil)
 	}
-	if e := entities(g)[1]; e.Score != 0 {
-		t.Fatalf("alone, scored %d; want 0", e.Score)
+	if e := entities(g)[1]; e.Fields[FieldScore] != 0 {
+		t.Fatalf("alone, scored %d; want 0", e.Fields[FieldScore])
 	}
 	_ = g.Join(game.Player{ID: 2})
 	g.place(1, 50, 50)
@@ -87,8 +87,8 @@ func TestScoresCountSecondsNotIt(t *testing.T) {
 		g.Step(nil)
 	}
 	e := entities(g)
-	if e[1].Score != 0 || e[2].Score != 3 {
-		t.Errorf("scores it=%d, runner=%d; want 0 and 3", e[1].Score, e[2].Score)
+	if e[1].Fields[FieldScore] != 0 || e[2].Fields[FieldScore] != 3 {
+		t.Errorf("scores it=%d, runner=%d; want 0 and 3", e[1].Fields[FieldScore], e[2].Fields[FieldScore])
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/arena-server/arena/game"
+	"github.com/arena-server/arena/games/blasters"
 	"github.com/arena-server/arena/games/dots"
 	"github.com/arena-server/arena/games/tag"
 	"github.com/arena-server/arena/server"
@@ -48,7 +49,7 @@ type Options struct {
 func Start(t testing.TB, opts Options) *Server {
 	t.Helper()
 	cfg := server.DefaultConfig()
-	cfg.Modes = []game.Mode{dots.Mode, tag.Mode}
+	cfg.Modes = []game.Mode{dots.Mode, tag.Mode, blasters.Mode}
 	cfg.Static = web.FS()
 	cfg.Admin = web.AdminFS()
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))

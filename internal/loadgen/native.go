@@ -63,7 +63,9 @@ func (nativeProtocol) Joined(msg []byte) (Self, error) {
 	if m.Type != protocol.BinWelcome {
 		return nil, errors.New("welcome: wrong message type")
 	}
-	return &nativeSelf{id: uint32(m.Welcome.Player)}, nil
+	self := &nativeSelf{id: uint32(m.Welcome.Player)}
+	self.msg.Welcome.Kinds = m.Welcome.Kinds // how its snapshots encode entities
+	return self, nil
 }
 
 var nativeButtons = [...]game.Buttons{Up: game.Up, Down: game.Down, Left: game.Left, Right: game.Right}
@@ -107,10 +109,10 @@ func (s *nativeSelf) Position(state []byte) (x, y int, ok bool) {
 		if c.Entity.ID != s.id {
 			continue
 		}
-		if c.Fields&protocol.FieldX != 0 {
+		if c.Mask&protocol.MaskX != 0 {
 			s.x += c.Entity.X
 		}
-		if c.Fields&protocol.FieldY != 0 {
+		if c.Mask&protocol.MaskY != 0 {
 			s.y += c.Entity.Y
 		}
 	}

@@ -17,7 +17,7 @@ func TestNativeSelfFollowsTheDeltaChain(t *testing.T) {
 	snap := func(full bool, base, cur []game.Entity, tick uint64) []byte {
 		var d protocol.Delta
 		protocol.Diff(&d, base, cur)
-		return protocol.AppendBinaryDelta(protocol.AppendBinarySnapshotHeader(nil, protocol.SnapshotHeader{Full: full, Tick: tick, Base: tick - 1}), &d)
+		return protocol.AppendBinaryDelta(protocol.AppendBinarySnapshotHeader(nil, protocol.SnapshotHeader{Full: full, Tick: tick, Base: tick - 1}), &d, nil)
 	}
 	w1 := []game.Entity{{ID: 3, X: 1, Y: 1}, {ID: 7, X: 100, Y: 200}}
 	w2 := []game.Entity{{ID: 3, X: 11, Y: 1}, {ID: 7, X: 110, Y: 193}}

@@ -132,15 +132,15 @@ export class Lobby {
     list.replaceChildren(...players.map((p) => {
       const li = document.createElement('li');
       li.classList.toggle('me', p.id === me);
-      li.classList.toggle('away', (p.flags & 2) !== 0);
+      li.classList.toggle('away', p.away);
       const sw = document.createElement('span');
       sw.className = 'swatch';
       sw.style.background = p.color;
       const who = document.createElement('span');
       who.className = 'who';
-      who.textContent = (p.name || '#' + p.id) + (p.flags & 1 ? ' — it!' : '');
+      who.textContent = (p.name || '#' + p.id) + (p.it ? ' — it!' : '');
       const score = document.createElement('span');
-      score.textContent = String(p.score);
+      score.textContent = String(p.score ?? 0);
       li.append(sw, who, score);
       return li;
     }));

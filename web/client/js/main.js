@@ -3,7 +3,7 @@
 // interpolation of the others) plays; this file feeds it the keys and the
 // pad, draws what it says every animation frame, and runs the lobby.
 
-import { Client, isAway } from '../sdk/arena.js';
+import { Client } from '../sdk/arena.js';
 import { KIND_PLAYER } from './protocol.js';
 import { Input } from './input.js';
 import { Renderer } from './render.js';
@@ -127,13 +127,14 @@ function frame(now) {
     const scored = [];
     for (const e of game.world.values()) {
       if (e.kind !== KIND_PLAYER) continue;
-      if (!isAway(e)) online++;
+      if (!e.away) online++;
       scored.push(e);
     }
     $('tick').textContent = String(game.tick);
     $('online').textContent = String(online);
     if (arena.frames % 15 === 0) {
-      lobby.scores(scored, game.id, game.mode !== 'dots' || scored.some((e) => e.score > 0));
+      // A scoreboard for modes whose players have a score.
+      lobby.scores(scored, game.id, game.welcome.kinds[KIND_PLAYER].fields.some((f) => f.name === 'score'));
     }
   }
   arena.resyncs = game.resyncs;

@@ -98,9 +98,9 @@ export class Connection {
         return;
       }
       if (msg.type === 'welcome') {
+        this.kinds = msg.kinds; // how the snapshots that follow encode entities
         this.target.room = msg.room;
         this.target.mode = '';
-        this.kinds = msg.kinds;
         saveSession(this.storageKey, msg.room, msg.token);
       }
       this.h.onMessage(msg, performance.now());
@@ -158,7 +158,7 @@ export class Connection {
     return true;
   }
 
-  input(seq, buttons, tick, axes) { this.send(encodeInput(seq, buttons, tick, axes)); }
+  input(seq, buttons, tick, axes, lag) { this.send(encodeInput(seq, buttons, tick, axes, lag)); }
   message(typeIndex, data) { return this.send(encodeMessage(typeIndex, data)); }
   resync() { this.send(encodeResync()); }
   ping() { this.send(encodePing(Math.floor(performance.now()) >>> 0)); }

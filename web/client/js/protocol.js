@@ -8,8 +8,6 @@ const C_INPUT = 0x01, C_PING = 0x02, C_RESYNC = 0x03, C_LEAVE = 0x04, C_RESUME =
 export const WELCOME = 0x81, SNAPSHOT = 0x82, PONG = 0x83, ERROR = 0x84, NOTICE = 0x85;
 export const EVENT = 0x86;
 
-export const FLAG_IT = 1;
-export const FLAG_AWAY = 2;
 export const KIND_PLAYER = 0;
 export const KIND_ITEM = 1;
 
@@ -34,11 +32,14 @@ function pushString(out, s) {
 
 // encodeInput encodes the buttons held from a tick, and the values of the
 // mode's analog axes (the welcome's axes, in order), if it declares any.
-export function encodeInput(seq, buttons, tick, axes = []) {
+// lag says how many ticks before tick the world was that the player saw as
+// it chose them (others are drawn in the past), for lag compensation.
+export function encodeInput(seq, buttons, tick, axes = [], lag = 0) {
   const out = [C_INPUT];
   pushUvarint(out, seq);
   out.push(buttons & 0xff);
   pushUvarint(out, tick);
+  if (lag > 0 || axes.length > 0) pushUvarint(out, Math.max(0, Math.round(lag)));
   for (const v of axes) pushZigzag(out, v);
   return new Uint8Array(out);
 }
@@ -105,6 +106,12 @@ class Reader {
     const r = this.byte(), g = this.byte(), b = this.byte();
     return '#' + ((r << 16) | (g << 8) | b).toString(16).padStart(6, '0');
   }
+  float32() {
+    if (this.i + 4 > this.b.length) throw new Error('short message');
+    const v = new DataView(this.b.buffer, this.b.byteOffset + this.i, 4).getFloat32(0, true);
+    this.i += 4;
+    return v;
+  }
   string() {
     const n = this.uvarint();
     if (this.i + n > this.b.length) throw new Error('short string');
@@ -117,8 +124,103 @@ class Reader {
   }
 }
 
-// decode turns one binary server message into a plain object.
-export function decode(buf) {
+// Field types of a mode's schema (game.FieldType), and the kinds of a mode
+// that declares none (game.BasicKinds).
+const T_INT = 1, T_UINT = 2, T_FIXED = 3, T_FLOAT = 4, T_BOOL = 5, T_ENUM = 6, T_COLOR = 7;
+const TYPE_NAMES = [, 'int', 'uint', 'fixed', 'float', 'bool', 'enum', 'color'];
+export const BASIC_KINDS = [{ name: 'player', fields: [], texts: [] }, { name: 'item', fields: [], texts: [] }];
+
+function readKinds(r) {
+  const kinds = [];
+  for (let n = r.uvarint(); n > 0; n--) {
+    const k = { name: r.string(), fields: [], texts: [] };
+    for (let f = r.uvarint(); f > 0; f--) {
+      const field = { name: r.string(), type: r.byte() };
+      const flags = r.byte();
+      field.typeName = TYPE_NAMES[field.type];
+      field.delta = (flags & 1) !== 0;
+      field.interp = (flags & 2) !== 0;
+      if (field.type === T_INT || field.type === T_UINT) field.bits = r.byte();
+      else if (field.type === T_FIXED) field.scale = r.uvarint();
+      else if (field.type === T_ENUM) {
+        field.values = [];
+        for (let v = r.uvarint(); v > 0; v--) field.values.push(r.string());
+      } else if (!field.typeName) throw new Error('unknown field type ' + field.type);
+      k.fields.push(field);
+    }
+    for (let t = r.uvarint(); t > 0; t--) k.texts.push({ name: r.string(), maxLen: r.uvarint() });
+    kinds.push(k);
+  }
+  return kinds;
+}
+
+// zero is a field's value before anything sets it, as arena.v1.json shows it.
+function zero(f) {
+  switch (f.type) {
+    case T_BOOL: return false;
+    case T_ENUM: return f.values[0];
+    case T_COLOR: return '#000000';
+    default: return 0;
+  }
+}
+
+// value reads one field's value, or with delta, a Delta field's difference.
+function value(r, f, delta) {
+  switch (f.type) {
+    case T_INT: return r.zigzag();
+    case T_FIXED: return delta ? r.zigzag() : r.zigzag() / f.scale;
+    case T_UINT: return r.uvarint();
+    case T_ENUM: { const v = r.uvarint(); return v < f.values.length ? f.values[v] : v; }
+    case T_FLOAT: return r.float32();
+    case T_COLOR: return r.color();
+    case T_BOOL: return true;
+  }
+}
+
+// An entity is a plain object: id, kind (its index in the welcome's kinds),
+// away, x, y, and each declared field and text by its name, valued as in
+// arena.v1.json: a colour as #rrggbb, an enum by name, a fixed-point field
+// as a number, a bool as true or false.
+function readAdded(r, kinds, id) {
+  const kind = r.byte();
+  const k = kinds[kind];
+  const e = { id, kind, away: false, x: r.zigzag(), y: r.zigzag() };
+  if (!k) throw new Error('entity of undeclared kind ' + kind);
+  const mask = r.uvarint();
+  if (mask >= 2 ** (1 + k.fields.length + k.texts.length)) throw new Error('undeclared fields');
+  e.away = (mask & 1) !== 0;
+  k.fields.forEach((f, i) => { e[f.name] = (mask & 2 ** (1 + i)) ? value(r, f, false) : zero(f); });
+  k.texts.forEach((t, j) => { e[t.name] = Math.floor(mask / 2 ** (1 + k.fields.length + j)) % 2 ? r.string() : ''; });
+  return e;
+}
+
+// A change lists what it changes: {id, dx, dy, away (it flipped), set:
+// {name: value}, add: {name: difference}, flip: [bool names]}.
+function readChanged(r, kinds, kindBits, v) {
+  const c = { id: 0, set: {}, add: {}, flip: [] };
+  if (v & 1) c.dx = r.zigzag();
+  if (v & 2) c.dy = r.zigzag();
+  if (!(v & 4)) return c;
+  const km = r.uvarint();
+  c.kind = km % 2 ** kindBits;
+  const k = kinds[c.kind];
+  if (!k) throw new Error('change of undeclared kind ' + c.kind);
+  const mask = Math.floor(km / 2 ** kindBits);
+  if (mask >= 2 ** (1 + k.fields.length + k.texts.length)) throw new Error('undeclared fields');
+  if (mask & 1) c.away = true;
+  k.fields.forEach((f, i) => {
+    if (!(mask & 2 ** (1 + i))) return;
+    if (f.type === T_BOOL) c.flip.push(f.name);
+    else if (f.delta) c.add[f.name] = value(r, f, true);
+    else c.set[f.name] = value(r, f, false);
+  });
+  k.texts.forEach((t, j) => { if (Math.floor(mask / 2 ** (1 + k.fields.length + j)) % 2) c.set[t.name] = r.string(); });
+  return c;
+}
+
+// decode turns one binary server message into a plain object. A snapshot
+// is read with the kinds of entity of the connection's welcome.
+export function decode(buf, kinds = BASIC_KINDS) {
   const r = new Reader(buf);
   const type = r.byte();
   let m;
@@ -133,6 +235,7 @@ export function decode(buf) {
       for (let n = r.uvarint(); n > 0; n--) m.axes.push({ name: r.string(), min: r.zigzag(), max: r.zigzag() });
       m.messages = [];
       for (let n = r.uvarint(); n > 0; n--) m.messages.push({ name: r.string(), maxBytes: r.uvarint() });
+      m.kinds = readKinds(r);
       break;
     }
     case SNAPSHOT: {
@@ -146,23 +249,15 @@ export function decode(buf) {
       n = r.uvarint(); id = 0;
       for (let k = 0; k < n; k++) {
         id += r.uvarint();
-        m.added.push({ id, kind: r.byte(), flags: r.byte(), x: r.zigzag(), y: r.zigzag(), color: r.color(), score: r.zigzag(), name: r.string() });
+        m.added.push(readAdded(r, kinds, id));
       }
+      const kindBits = kinds.length > 1 ? 32 - Math.clz32(kinds.length - 1) : 0; // as Go's bits.Len
       n = r.uvarint(); id = 0;
       for (let k = 0; k < n; k++) {
         const v = r.uvarint();
         id += Math.floor(v / 8);
-        const c = { id };
-        if (v & 1) c.dx = r.zigzag();
-        if (v & 2) c.dy = r.zigzag();
-        if (v & 4) {
-          const more = r.byte();
-          if (more & 1) c.flags = r.byte();
-          if (more & 2) c.score = r.zigzag();
-          if (more & 4) c.color = r.color();
-          if (more & 8) c.name = r.string();
-          if (more & 16) c.kind = r.byte();
-        }
+        const c = readChanged(r, kinds, kindBits, v);
+        c.id = id;
         m.changed.push(c);
       }
       break;
@@ -193,7 +288,7 @@ export function decode(buf) {
 // applySnapshot updates world (a Map from id to entity) with a decoded
 // snapshot. It returns false if the snapshot's base is not the state the
 // world holds, which means the client must ask for a resync.
-export function applySnapshot(world, state, snap) {
+export function applySnapshot(world, state, snap, kinds = BASIC_KINDS) {
   if (snap.full) {
     world.clear();
   } else if (snap.base !== state.tick) {
@@ -207,8 +302,13 @@ export function applySnapshot(world, state, snap) {
     const next = { ...e };
     if (c.dx !== undefined) next.x += c.dx;
     if (c.dy !== undefined) next.y += c.dy;
-    for (const k of ['flags', 'score', 'color', 'name', 'kind']) {
-      if (c[k] !== undefined) next[k] = c[k];
+    if (c.away) next.away = !e.away;
+    Object.assign(next, c.set);
+    for (const name of c.flip) next[name] = !e[name];
+    for (const [name, d] of Object.entries(c.add)) {
+      const f = kinds[e.kind].fields.find((f) => f.name === name);
+      // Fixed-point values add as integers, so that no rounding creeps in.
+      next[name] = f.type === T_FIXED ? (Math.round(e[name] * f.scale) + d) / f.scale : e[name] + d;
     }
     world.set(c.id, next);
   }

@@ -2,7 +2,7 @@
 // coordinates, sharp at any device pixel ratio and any size. Names are drawn
 // as canvas text, so nothing a player types can become markup.
 
-import { FLAG_IT, FLAG_AWAY, KIND_ITEM } from './protocol.js';
+import { KIND_PLAYER } from './protocol.js';
 
 const RADIUS = 10;
 // Dots stop at the edge of the world, and their rings, shadows and labels
@@ -30,7 +30,9 @@ export class Renderer {
 
   // draw paints one frame and returns what it drew, for tests:
   // [{id, label, it, box: [left, top, right, bottom]}] in canvas pixels.
-  // sprites: [{id, x, y, color, flags, kind, name, me}]
+  // sprites: entities [{id, kind, away, x, y, me, and their declared
+  // fields}]. Players are dots; anything else is drawn by its fields color,
+  // size (a radius) and shape (circle, square or ring).
   draw(sprites) {
     this.fit();
     const { g, canvas } = this;
@@ -56,27 +58,22 @@ export class Renderer {
     const field = css.getPropertyValue('--field').trim() || '#fbfcfe';
     const accent = css.getPropertyValue('--accent').trim() || '#2f6fed';
     // Items under players, the own dot on top.
-    sprites.sort((a, b) => (b.kind === KIND_ITEM) - (a.kind === KIND_ITEM) || a.me - b.me);
+    sprites.sort((a, b) => (b.kind !== KIND_PLAYER) - (a.kind !== KIND_PLAYER) || a.me - b.me);
     const drawn = [];
     const toCanvas = (x, y) => [(x + MARGIN) * sx, (y + MARGIN) * sy];
     // Labels stay 12 CSS pixels tall however small the field is drawn.
     const fontPx = 12 * (window.devicePixelRatio || 1) / sx;
     for (const s of sprites) {
-      g.globalAlpha = s.flags & FLAG_AWAY ? 0.35 : 1;
-      if (s.kind === KIND_ITEM) {
-        g.fillStyle = s.color;
-        g.globalAlpha *= 0.25;
-        g.beginPath();
-        g.arc(s.x, s.y, 60, 0, Math.PI * 2);
-        g.fill();
-        g.globalAlpha = 1;
+      g.globalAlpha = s.away ? 0.35 : 1;
+      if (s.kind !== KIND_PLAYER) {
+        drawItem(g, s);
         continue;
       }
-      const it = (s.flags & FLAG_IT) !== 0;
+      const it = s.it === true;
       let reach = RADIUS + 2;
       g.beginPath();
       g.arc(s.x, s.y, RADIUS, 0, Math.PI * 2);
-      g.fillStyle = s.color;
+      g.fillStyle = s.color || fg;
       g.shadowColor = 'rgba(0,0,0,0.3)';
       g.shadowBlur = 4;
       g.fill();
@@ -103,7 +100,7 @@ export class Renderer {
         reach = RADIUS + 9;
       }
       // Everyone has a label: a name, or the number of a nameless player.
-      const label = (it ? 'IT · ' : '') + (s.name || (s.me ? 'you' : '#' + s.id)) + (s.flags & FLAG_AWAY ? ' (away)' : '');
+      const label = (it ? 'IT · ' : '') + (s.name || (s.me ? 'you' : '#' + s.id)) + (s.away ? ' (away)' : '');
       g.font = `${it ? 800 : 600} ${fontPx}px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif`;
       g.textAlign = 'center';
       const half = g.measureText(label).width / 2;
@@ -124,4 +121,28 @@ export class Renderer {
     g.globalAlpha = 1;
     return drawn;
   }
+}
+
+// drawItem draws an entity that is not a player by its declared fields: a
+// large ring (the hill) and a small coin look like what they are.
+function drawItem(g, s) {
+  const r = s.size > 0 ? s.size : RADIUS / 2;
+  g.fillStyle = g.strokeStyle = s.color || '#8a94a6';
+  g.beginPath();
+  if (s.shape === 'square') {
+    g.rect(s.x - r, s.y - r, 2 * r, 2 * r);
+  } else {
+    g.arc(s.x, s.y, r, 0, Math.PI * 2);
+  }
+  if (s.shape === 'ring') {
+    // A zone: translucent, with its edge drawn.
+    g.globalAlpha *= 0.25;
+    g.fill();
+    g.globalAlpha *= 3;
+    g.lineWidth = 2;
+    g.stroke();
+  } else {
+    g.fill();
+  }
+  g.globalAlpha = 1;
 }

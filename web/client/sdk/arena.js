@@ -43,27 +43,20 @@ export function connect(options = {}) {
   return c;
 }
 
-// isAway says whether an entity's player has dropped and may still resume.
-// Entities carry `away` since the schema-driven wire format, `flags` bit 1
-// before it.
-export const isAway = (e) => (e.away ?? ((e.flags ?? 0) & 2) !== 0) === true;
-
 // Client is one player in one room at a time. It is an EventTarget: every
 // event is a CustomEvent whose detail is described in docs/sdk.md, and
 // on(type, fn) is a shorthand that hands fn the detail.
 export class Client extends EventTarget {
   // options: server (the arena server's URL; default: where this module was
   // loaded from), room, mode, name, options (room options), joinOptions,
-  // predict (true for the built-in movement rule, or a rule function),
+  // predict (true for the built-in movement rule, a rule function, or an
+  // object of rules by mode name, '*' for any other mode),
   // sample (() => buttons, asked every predicted tick instead of input()),
   // storageKey (sessionStorage key of the resume token).
   constructor(options = {}) {
     super();
     const o = options;
-    if (![undefined, null, false, true].includes(o.predict) && typeof o.predict !== 'function') {
-      throw new TypeError('arena: predict is true (the built-in movement), a function (x, y, buttons) => [x, y], or absent');
-    }
-    this.rule = o.predict === true ? move : typeof o.predict === 'function' ? o.predict : null;
+    this.predict = checkPredict(o.predict);
     this.sample = typeof o.sample === 'function' ? o.sample : null;
     this.target = {
       room: o.room || '', mode: o.mode || '', name: o.name || '',
@@ -225,8 +218,9 @@ export class Client extends EventTarget {
       ownTime: new Timeline(clock.interval), othersTime: new Timeline(clock.interval),
       frame: null, lastFrame: null,
     };
-    if (this.rule) {
-      s.predictor = new Predictor((seq, buttons, tick) => this.sendInput(seq, buttons, tick), this.rule);
+    const rule = ruleFor(this.predict, msg.mode);
+    if (rule) {
+      s.predictor = new Predictor((seq, buttons, tick) => this.sendInput(seq, buttons, tick), rule);
       s.predictor.seq = this.seq;
     }
     this.session = s;
@@ -245,7 +239,7 @@ export class Client extends EventTarget {
   snapshot(msg, now) {
     const s = this.session;
     if (!s) return;
-    if (!applySnapshot(s.world, s.state, msg)) {
+    if (!applySnapshot(s.world, s.state, msg, s.welcome.kinds)) {
       this.resyncs++;
       this.conn.resync();
       return;
@@ -269,7 +263,20 @@ export class Client extends EventTarget {
     saveSeq(this.storageKey, seq);
     this.sentButtons = buttons;
     this.sentAxes = this.axes;
-    this.conn.input(seq, buttons, tick, this.axes);
+    this.conn.input(seq, buttons, tick, this.axes, this.lag(tick));
+  }
+
+  // lag is how many ticks before tick the world was that the player saw
+  // when choosing an input: the others are drawn in the past. Games with
+  // lag compensation judge shots against that world (docs/protocol.md).
+  // 0 until something was drawn; an input for the next tick (0) counts
+  // from the estimated server tick.
+  lag(tick) {
+    const s = this.session;
+    const seen = s?.othersTime.t;
+    if (seen == null) return 0;
+    const at = tick || s.clock.serverTick(performance.now());
+    return Math.max(0, Math.round(at - seen));
   }
 
   // step sends what input() set: with prediction, by advancing the
@@ -357,6 +364,19 @@ export class Client extends EventTarget {
     s.frame = { now, list, me };
     return s.frame;
   }
+}
+
+function checkPredict(p) {
+  const ok = (r) => r === true || typeof r === 'function';
+  if (p === undefined || p === null || p === false || ok(p)) return p || null;
+  if (typeof p === 'object' && Object.values(p).every(ok)) return { ...p };
+  throw new TypeError('arena: predict is true (the built-in movement), a rule (x, y, buttons) => [x, y], rules by mode name, or absent');
+}
+
+// ruleFor is the movement rule to predict mode with, or null for none.
+function ruleFor(predict, mode) {
+  const r = predict && typeof predict === 'object' ? predict[mode] ?? predict['*'] : predict;
+  return r === true ? move : r || null;
 }
 
 function loadSeq(key) {

@@ -1,0 +1,136 @@
+package blasters
+
+import (
+	"bytes"
+	"encoding/json"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/arena-server/arena/game"
+)
+
+// moveVector is one case of testdata/moves.json: from (x, y) holding
+// buttons, one tick later a player is at (wantX, wantY). The browser
+// client's prediction is to be checked against the same file, so that the
+// two sides cannot drift apart. It has the shape of games/dots' vectors, so
+// one harness reads both.
+type moveVector struct {
+	X       int32        `json:"x"`
+	Y       int32        `json:"y"`
+	Buttons game.Buttons `json:"buttons"`
+	WantX   int32        `json:"want_x"`
+	WantY   int32        `json:"want_y"`
+}
+
+// rules is testdata/rules.json: the constants and walls a port of Move
+// needs, so that it can read them rather than copy them.
+type rules struct {
+	Size          int32  `json:"size"`
+	Radius        int32  `json:"radius"`
+	Speed         int32  `json:"speed"`
+	DiagonalSpeed int32  `json:"diagonal_speed"`
+	Walls         []Rect `json:"walls"`
+}
+
+func currentRules() rules {
+	return rules{Size, Radius, Speed, DiagonalSpeed, Walls()}
+}
+
+// goldenMoves covers every button combination in the open, at the edges
+// and corners, flush against each side of each wall and a step away from
+// it, and at random valid spots.
+func goldenMoves() []moveVector {
+	points := [][2]int32{{300, 300}, {Radius, Radius}, {Size - Radius, Size - Radius}, {Radius + 3, Size - Radius - 5}, {Size - Radius - 7, Radius + 2}}
+	for _, w := range walls {
+		midX, midY := (w.MinX+w.MaxX)/2, (w.MinY+w.MaxY)/2
+		const gap = 3 // less than a step: Move stops flush
+		points = append(points,
+			[2]int32{w.MinX - Radius, midY}, [2]int32{w.MaxX + Radius + gap, midY},
+			[2]int32{midX, w.MinY - Radius - gap}, [2]int32{midX, w.MaxY + Radius},
+			[2]int32{w.MinX - Radius - gap, w.MinY - Radius - gap}, // the corner, diagonally
+			[2]int32{w.MaxX + Radius - 5, w.MaxY + Radius},         // under a corner, sliding
+		)
+	}
+	r := rand.New(rand.NewPCG(11, 12))
+	for len(points) < 60 {
+		if x, y := Spawn(r); Valid(x, y) {
+			points = append(points, [2]int32{x, y})
+		}
+	}
+	var vs []moveVector
+	for _, p := range points {
+		for b := game.Buttons(0); b <= game.ButtonMask; b++ {
+			x, y := Move(p[0], p[1], b)
+			vs = append(vs, moveVector{p[0], p[1], b, x, y})
+		}
+	}
+	return vs
+}
+
+// golden compares got with testdata/name, rewriting it first when
+// ARENA_UPDATE_GOLDEN=1, and returns the file's contents.
+func golden(t *testing.T, name string, got any) []byte {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	data, err := marshalLines(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if os.Getenv("ARENA_UPDATE_GOLDEN") == "1" {
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (ARENA_UPDATE_GOLDEN=1 writes it)", err)
+	}
+	if !bytes.Equal(data, want) {
+		t.Errorf("%s is out of date with the rules (ARENA_UPDATE_GOLDEN=1 rewrites it; then update the browser's port)", path)
+	}
+	return want
+}
+
+// marshalLines writes v as indented JSON, except that a list of vectors
+// holds one per line, to keep the file small and its diffs readable.
+func marshalLines(v any) ([]byte, error) {
+	vs, ok := v.([]moveVector)
+	if !ok {
+		data, err := json.MarshalIndent(v, "", " ")
+		return append(data, '\n'), err
+	}
+	out := []byte("[\n")
+	for i, mv := range vs {
+		line, err := json.Marshal(mv)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, line...)
+		if i < len(vs)-1 {
+			out = append(out, ',')
+		}
+		out = append(out, '\n')
+	}
+	return append(out, "]\n"...), nil
+}
+
+func TestGoldenMoves(t *testing.T) {
+	var vs []moveVector
+	if err := json.Unmarshal(golden(t, "moves.json", goldenMoves()), &vs); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range vs {
+		if !Valid(v.X, v.Y) {
+			t.Errorf("vector from (%d, %d), where no player can stand", v.X, v.Y)
+		}
+		if x, y := Move(v.X, v.Y, v.Buttons); x != v.WantX || y != v.WantY {
+			t.Errorf("Move(%d,%d,%v) = %d,%d; testdata says %d,%d", v.X, v.Y, v.Buttons, x, y, v.WantX, v.WantY)
+		}
+	}
+}
+
+func TestGoldenRules(t *testing.T) {
+	golden(t, "rules.json", currentRules())
+}
