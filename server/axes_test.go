@@ -100,7 +100,9 @@ var behindMode = game.Mode{
 	Name:  "behind",
 	Kinds: tag.Kinds,
 	Axes:  []game.Axis{{Name: "aim", Min: -100, Max: 100}},
-	New:   func(cfg game.Config) game.Game { return &behindGame{Dots: dots.New(cfg), behind: map[game.PlayerID]int{}} },
+	New: func(cfg game.Config) game.Game {
+		return &behindGame{Dots: dots.New(cfg), behind: map[game.PlayerID]int{}}
+	},
 }
 
 type behindGame struct {

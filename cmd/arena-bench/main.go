@@ -114,6 +114,7 @@ func parseFlags(args []string, stderr io.Writer) (cfg loadgen.Config, jsonPath s
 	fs.DurationVar(&cfg.MoveInterval, "move-interval", 50*time.Millisecond, "time between a holding player's moves (the server's tick)")
 	fs.IntVar(&cfg.ServerPID, "pid", 0, "server process to report CPU % and peak RSS of (0: none)")
 	fs.BoolVar(&cfg.Compress, "compress", false, "offer permessage-deflate, as browsers do (every player then decompresses every state)")
+	fs.BoolVar(&cfg.Fire, "fire", false, "with -protocol native, players also hold the action button and aim a new way at each turn (blasters bots that shoot as they move)")
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed for every random choice")
 	fs.StringVar(&cfg.Label, "label", "", "name of this run in the results")
 	fs.StringVar(&jsonPath, "json", "", "also write the result as JSON to this file (- for stdout)")

@@ -86,6 +86,10 @@ type Config struct {
 	// every message, so the generator works harder. Off by default, as the
 	// Colyseus anchor's driver does not offer it either.
 	Compress bool
+	// Fire has the players of a protocol that can (the native one) hold the
+	// action button as they move, aiming a new way at each turn: a
+	// shooter's bots (blasters) that fire as they go.
+	Fire bool
 	// Seed seeds every random choice (phases, directions, probe timing).
 	Seed uint64
 	// Label names the run in the results.

@@ -75,6 +75,12 @@ func (nativeProtocol) Move(d Direction) (int, []byte) {
 	return websocket.BinaryMessage, protocol.AppendBinaryInput(nil, 1, nativeButtons[d], 0)
 }
 
+// FireInput holds d and the action button, aiming at aim (the first
+// axis, in milliradians).
+func (nativeProtocol) FireInput(seq uint32, d Direction, aim int32) (int, []byte) {
+	return websocket.BinaryMessage, protocol.AppendBinaryInput(nil, seq, nativeButtons[d]|game.Action, 0, aim)
+}
+
 func (nativeProtocol) Input(seq uint32, d Direction, pressed bool) (int, []byte) {
 	var b game.Buttons
 	if pressed {

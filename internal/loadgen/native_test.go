@@ -3,6 +3,7 @@ package loadgen
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/arena-server/arena/game"
 	"github.com/arena-server/arena/internal/arenatest"
@@ -73,5 +74,31 @@ func TestNativeAgainstArena(t *testing.T) {
 	}
 	if tenth.KiBPerClient >= all.KiBPerClient/2 {
 		t.Errorf("10%% moving: %.2f KiB/s per player, all moving %.2f", tenth.KiBPerClient, all.KiBPerClient)
+	}
+}
+
+// TestFireShootsInBlasters: with Fire, native players hold the action
+// button and aim, so a blasters room fills with bullets that everyone
+// receives; without it, the same players only move.
+func TestFireShootsInBlasters(t *testing.T) {
+	srv := arenatest.Start(t, arenatest.Options{})
+	run := func(room string, fire bool) *Result {
+		cfg := quickConfig("ws://"+srv.Addr+"/ws?mode=blasters&room="+room, 10, 2)
+		cfg.Protocol = Native
+		cfg.Fire = fire
+		cfg.Warmup = 3500 * time.Millisecond // past the round's countdown, when nobody may fire
+		res, err := Run(context.Background(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Connected != 10 || res.ClosedEarly != 0 {
+			t.Fatalf("connected %d, closes %d (%v)", res.Connected, res.ClosedEarly, res.CloseReasons)
+		}
+		return res
+	}
+	moving, firing := run("walk", false), run("fight", true)
+	t.Logf("KiB/s per player: moving %.2f, firing %.2f", moving.KiBPerClient, firing.KiBPerClient)
+	if firing.KiBPerClient < 2*moving.KiBPerClient {
+		t.Errorf("firing: %.2f KiB/s per player; only moving: %.2f; want bullets to at least double it", firing.KiBPerClient, moving.KiBPerClient)
 	}
 }

@@ -582,10 +582,19 @@ func (r *runner) holdTick(p *player) {
 	}
 }
 
+// firing is a protocol whose players can hold fire and aim (Config.Fire).
+type firing interface {
+	FireInput(seq uint32, d Direction, aim int32) (messageType int, payload []byte)
+}
+
 // sendInput sends p's next numbered input.
 func (r *runner) sendInput(p *player, d Direction, pressed bool) error {
 	p.seq++
 	typ, payload := r.stateful.Input(p.seq, d, pressed)
+	if f, ok := r.stateful.(firing); ok && r.cfg.Fire && pressed && !p.probe {
+		// A new aim at each turn, spread over the circle by a prime step.
+		typ, payload = f.FireInput(p.seq, d, int32((p.seq*1151+uint32(p.idx)*577)%6283)-3141)
+	}
 	conn := p.conn.Load()
 	_ = conn.SetWriteDeadline(time.Now().Add(writeTimeout))
 	return conn.WriteMessage(typ, payload)
