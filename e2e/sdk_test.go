@@ -20,6 +20,7 @@ import (
 
 	"github.com/arena-server/arena/game"
 	"github.com/arena-server/arena/games/dots"
+	"github.com/arena-server/arena/games/tag"
 	"github.com/arena-server/arena/internal/arenatest"
 	"github.com/arena-server/arena/server"
 )
@@ -54,6 +55,37 @@ func (g *chatGame) Message(m game.Message) error {
 	return nil
 }
 
+// behindMode is dots whose players' score is the Behind of their last
+// input: how far in the past the game was told the player saw the world.
+var behindMode = game.Mode{
+	Name:  "behind",
+	Kinds: tag.Kinds, // players with a colour and a score
+	New: func(cfg game.Config) game.Game {
+		return &behindGame{Dots: dots.New(cfg), behind: map[game.PlayerID]int{}}
+	},
+}
+
+type behindGame struct {
+	*dots.Dots
+	behind map[game.PlayerID]int
+}
+
+func (g *behindGame) Step(in []game.Input) {
+	for _, i := range in {
+		g.behind[i.Player] = i.Behind
+	}
+	g.Dots.Step(in)
+}
+
+func (g *behindGame) AppendEntities(dst []game.Entity) []game.Entity {
+	n := len(dst)
+	dst = g.Dots.AppendEntities(dst)
+	for i := range dst[n:] {
+		dst[n+i].Fields[tag.FieldScore] = int32(g.behind[game.PlayerID(dst[n+i].ID)])
+	}
+	return dst
+}
+
 // sdkSite serves examples/sdk-page as another site would, on an origin of
 // its own, and starts an arena server that admits that origin.
 func sdkSite(t *testing.T) (page *httptest.Server, srv *arenatest.Server) {
@@ -67,7 +99,7 @@ func sdkSite(t *testing.T) (page *httptest.Server, srv *arenatest.Server) {
 	}))
 	t.Cleanup(page.Close)
 	srv = arenatest.Start(t, arenatest.Options{Config: func(c *server.Config) {
-		c.Modes = append(c.Modes, chatMode)
+		c.Modes = append(c.Modes, chatMode, behindMode)
 		c.AllowedOrigins = []string{page.URL}
 	}})
 	return page, srv
@@ -278,5 +310,48 @@ func TestSDKInterpolatesDeclaredFields(t *testing.T) {
 	})`)
 	if want := "10,0,75 | 5,0 | hp | hp | none"; got != want {
 		t.Errorf("interpolated %q; want %q", got, want)
+	}
+}
+
+// TestSDKInputsSayTheirLag: a predicted input tells the server how far in
+// the past the page drew the others (the interpolation delay) plus how far
+// ahead it predicted, so a lag-compensating game rewinds that far (capped
+// by the server at 200 ms: 4 ticks at 20 Hz).
+func TestSDKInputsSayTheirLag(t *testing.T) {
+	page, srv := sdkSite(t)
+	tb, id := openSDKPage(t, page, srv.URL, "sdk-behind", "behind")
+	x, _ := sdkServerPos(tb, id)
+	k := map[float64]key{1: keyRight, -1: keyLeft}[away(x)]
+	tb.keyEvent(input.DispatchKeyEventTypeKeyDown, k)
+	defer tb.keyEvent(input.DispatchKeyEventTypeKeyUp, k)
+	waitFor(tb, "the game to get the input's lag", fmt.Sprintf(`window.example.game.world.get(%d).score >= 3`, id), 5*time.Second)
+}
+
+// TestSDKRefusesBadArguments: what a page gets wrong is a clear error on
+// the page, not a message the server refuses.
+func TestSDKRefusesBadArguments(t *testing.T) {
+	srv := arenatest.Start(t, arenatest.Options{})
+	tb := newTab(t)
+	tb.navigate(srv.URL + "/")
+	got := eval[string](tb, `import('/sdk/arena.js').then((sdk) => {
+		const out = [];
+		const fails = (f) => { try { f(); return 'ok'; } catch (e) { return e.name; } };
+		out.push(fails(() => new sdk.Client({ predict: 'yes' })), fails(() => new sdk.Client({ predict: { blasters: 3 } })));
+		const mine = (x, y) => [x, y];
+		const c = new sdk.Client({ predict: { blasters: mine, '*': true } });
+		const welcome = (mode) => c.handle({ type: 'welcome', id: 1, tickRate: 20, width: 500, height: 500, room: 'r', mode,
+			axes: [{ name: 'aim', min: -10, max: 10 }], messages: [], kinds: [] }, 0);
+		welcome('blasters');
+		out.push(c.session.predictor.move === mine);
+		welcome('dots');
+		out.push(c.session.predictor.move === sdk.move);
+		out.push(fails(() => c.input(32)), fails(() => c.input(1.5)), fails(() => c.input(sdk.UP | sdk.ACTION, [11])),
+			fails(() => c.input(0, [1, 2])), fails(() => c.input(sdk.LEFT, [-10])));
+		c.leave();
+		out.push(new sdk.Client({ predict: { tag: true } }).predict.dots === undefined);
+		return out.join(' ');
+	})`)
+	if want := "TypeError TypeError true true RangeError RangeError RangeError RangeError ok true"; got != want {
+		t.Errorf("got %q; want %q", got, want)
 	}
 }
