@@ -55,11 +55,13 @@ func (g *chatGame) Message(m game.Message) error {
 	return nil
 }
 
-// behindMode is dots whose players' score is the Behind of their last
-// input: how far in the past the game was told the player saw the world.
+// behindMode is dots with an aim axis whose players' score is the Behind
+// of their last input: how far in the past the game was told the player
+// saw the world.
 var behindMode = game.Mode{
 	Name:  "behind",
 	Kinds: tag.Kinds, // players with a colour and a score
+	Axes:  []game.Axis{{Name: "aim", Min: -100, Max: 100}},
 	New: func(cfg game.Config) game.Game {
 		return &behindGame{Dots: dots.New(cfg), behind: map[game.PlayerID]int{}}
 	},
@@ -353,5 +355,40 @@ func TestSDKRefusesBadArguments(t *testing.T) {
 	})`)
 	if want := "TypeError TypeError true true RangeError RangeError RangeError RangeError ok true"; got != want {
 		t.Errorf("got %q; want %q", got, want)
+	}
+}
+
+// TestSDKSendsAtMostOneInputATick: a page that sets the aim many times a
+// frame (a pointer moving) sends one input a tick, predicted or not: the
+// server applies no more, and counts every message against its limit.
+func TestSDKSendsAtMostOneInputATick(t *testing.T) {
+	page, srv := sdkSite(t)
+	tb, _ := openSDKPage(t, page, srv.URL, "sdk-aim", "behind")
+	// A second client on the page, without prediction, in a room of its own.
+	eval[int](tb, fmt.Sprintf(`(window.plain = new window.example.game.constructor({ server: %q, room: 'sdk-aim-plain', mode: 'behind', storageKey: 'plain' }), window.plain.join(window.plain.target), 0)`, srv.URL))
+	waitFor(tb, "the second client's first snapshot", `window.plain.connected && window.plain.tick > 0`, 10*time.Second)
+	for _, c := range []string{"window.example.game", "window.plain"} {
+		got := eval[[]float64](tb, `(async () => {
+			const g = `+c+`;
+			let sent = 0;
+			const send = g.conn.input.bind(g.conn);
+			g.conn.input = (...a) => { sent++; return send(...a); };
+			const t0 = g.serverTick();
+			let i = 0;
+			await new Promise((done) => {
+				const frame = () => {
+					for (let k = 0; k < 20; k++) g.setAxes([i++ % 100 - 50]);
+					g.entities();
+					if (g.serverTick() - t0 < 20) requestAnimationFrame(frame); else done();
+				};
+				frame();
+			});
+			g.conn.input = send;
+			return [sent, g.serverTick() - t0, i];
+		})()`)
+		sent, ticks, calls := got[0], got[1], got[2]
+		if sent > ticks+2 || sent < ticks/2 {
+			t.Errorf("%s: %v inputs for %v calls of setAxes over %.1f ticks; want about one a tick", c, sent, calls, ticks)
+		}
 	}
 }

@@ -142,8 +142,10 @@ export class Client extends EventTarget {
 
   // input sets the buttons held (UP | LEFT, ...; 0 for none) and, for modes
   // that declare analog axes, their values in the welcome's order. They
-  // stay held until the next call. The server gets them at once, or with
-  // prediction on the next predicted tick, stamped with that tick.
+  // stay held until the next call. The server gets them at the next tick:
+  // with prediction the next predicted tick, stamped with it. However often
+  // the page calls, at most one input goes out per tick (the server applies
+  // no more, and counts every message against its rate limit).
   input(buttons, axes) {
     if (!Number.isInteger(buttons) || (buttons & ~BUTTONS) !== 0) {
       throw new RangeError(`arena: buttons must be an OR of UP, DOWN, LEFT, RIGHT and ACTION, not ${buttons}`);
@@ -151,6 +153,13 @@ export class Client extends EventTarget {
     if (axes !== undefined) this.axes = this.checkAxes(axes);
     this.held = buttons;
     this.tapped |= buttons;
+    this.step(performance.now());
+  }
+
+  // setAxes sets the analog axes held and leaves the buttons as they are:
+  // for a page that aims with the pointer and moves with sample().
+  setAxes(axes) {
+    this.axes = this.checkAxes(axes);
     this.step(performance.now());
   }
 
@@ -226,6 +235,8 @@ export class Client extends EventTarget {
     this.session = s;
     this.sentButtons = 0; // a new connection holds nothing until told
     this.sentAxes = [];
+    this.sentTick = -1; // the predicted tick of the last input, or -1
+    this.sentAt = -Infinity; // when the last unpredicted input went
     clearInterval(this.timer);
     // Prediction sends inputs as ticks pass, whether or not the page draws.
     this.timer = setInterval(() => this.step(performance.now()), clock.interval);
@@ -263,6 +274,8 @@ export class Client extends EventTarget {
     saveSeq(this.storageKey, seq);
     this.sentButtons = buttons;
     this.sentAxes = this.axes;
+    this.sentTick = tick;
+    this.sentAt = performance.now();
     this.conn.input(seq, buttons, tick, this.axes, this.lag(tick));
   }
 
@@ -279,26 +292,36 @@ export class Client extends EventTarget {
     return Math.max(0, Math.round(at - seen));
   }
 
-  // step sends what input() set: with prediction, by advancing the
-  // predictor to the tick it runs at now; without, at once if it changed.
+  // step sends what input() set, at most once a tick: with prediction, by
+  // advancing the predictor to the tick it runs at now; without, if it
+  // changed and a tick has passed since the last input (the timer comes
+  // back for what waits).
   step(now) {
     const s = this.session;
     if (!s) return;
     const p = s.predictor;
     if (!p) {
-      if (this.held !== this.sentButtons || !sameAxes(this.axes, this.sentAxes)) this.sendInput(this.seq + 1, this.held, 0);
+      const changed = this.held !== this.sentButtons || !sameAxes(this.axes, this.sentAxes);
+      if (changed && now - this.sentAt >= s.clock.interval) this.sendInput(this.seq + 1, this.held, 0);
       return;
     }
     p.advance(this.predictedTick(now), () => this.nextButtons());
-    if (p.tick !== null && !sameAxes(this.axes, this.sentAxes)) {
+    if (p.tick !== null && p.tick > this.sentTick && !sameAxes(this.axes, this.sentAxes)) {
       // Only the axes changed: the predictor sends on button changes.
       p.seq++;
       this.sendInput(p.seq, p.sent, p.tick);
     }
   }
 
+  // nextButtons is what is held for the next predicted tick. sample() may
+  // give the buttons, or {buttons, axes}.
   nextButtons() {
-    if (this.sample) return this.sample();
+    if (this.sample) {
+      const v = this.sample();
+      if (typeof v === 'number') return v;
+      if (v?.axes !== undefined) this.axes = this.checkAxes(v.axes);
+      return v?.buttons ?? 0;
+    }
     const b = this.held | this.tapped;
     this.tapped = 0;
     return b;
