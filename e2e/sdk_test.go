@@ -291,18 +291,26 @@ func (p *cutProxy) cut() {
 }
 
 // TestSDKInterpolatesDeclaredFields checks that the fields a kind declares
-// interp in the welcome glide between snapshots like x and y, and that
-// others are left as the server sent them.
+// interp in the welcome glide between snapshots like x and y (an angle the
+// short way round), that others are left as the server sent them, and that
+// an entity placed anew jumps.
 func TestSDKInterpolatesDeclaredFields(t *testing.T) {
 	srv := arenatest.Start(t, arenatest.Options{})
 	tb := newTab(t)
 	tb.navigate(srv.URL + "/")
 	got := eval[string](tb, `Promise.all([import('/js/interp.js'), import('/sdk/arena.js')]).then(([interp, sdk]) => {
 		const out = [];
-		const ip = new interp.Interpolator((e) => e.kind === 0 ? ['hp'] : []);
-		ip.record(10, new Map([[1, { id: 1, kind: 0, x: 0, y: 0, hp: 100 }], [2, { id: 2, kind: 1, x: 0, y: 0, hp: 1 }]]));
-		ip.record(12, new Map([[1, { id: 1, kind: 0, x: 20, y: 0, hp: 50 }], [2, { id: 2, kind: 1, x: 10, y: 0, hp: 9 }]]));
-		out.push(ip.position(1, 11).join(','), ip.position(2, 11).join(','));
+		const ip = new interp.Interpolator({
+			fields: (e) => e.kind === 0 ? ['hp', 'aim'] : [],
+			period: (f) => f === 'aim' ? 2 * Math.PI : 0,
+			reset: (e) => e.life,
+		});
+		const round = (v) => v.map((x) => Math.round(x * 100) / 100).join(',');
+		ip.record(10, new Map([[1, { id: 1, kind: 0, x: 0, y: 0, hp: 100, aim: 3 }], [2, { id: 2, kind: 1, x: 0, y: 0, hp: 1 }], [3, { id: 3, kind: 1, x: 0, y: 0, life: 1 }]]));
+		ip.record(12, new Map([[1, { id: 1, kind: 0, x: 20, y: 0, hp: 50, aim: -2.8 }], [2, { id: 2, kind: 1, x: 10, y: 0, hp: 9 }], [3, { id: 3, kind: 1, x: 100, y: 0, life: 2 }]]));
+		out.push(round(ip.position(1, 11)), round(ip.position(2, 11)));
+		// Placed anew (life changed): where it was until the tick it moved, then there, no glide and no carrying on.
+		out.push(round(ip.position(3, 11.9)), round(ip.position(3, 12)), round(ip.position(3, 12.5)));
 		const c = new sdk.Client({});
 		c.handle({ type: 'welcome', id: 1, tickRate: 20, width: 500, height: 500, room: 'r', mode: 'm', axes: [], messages: [],
 			kinds: [{ name: 'player', fields: [{ name: 'hp', type: 'int', interp: true }, { name: 'team', type: 'int' }, { name: 'x', type: 'int', interp: true }] }] }, 0);
@@ -310,7 +318,7 @@ func TestSDKInterpolatesDeclaredFields(t *testing.T) {
 		c.leave();
 		return out.join(' | ');
 	})`)
-	if want := "10,0,75 | 5,0 | hp | hp | none"; got != want {
+	if want := "10,0,75,-3.04 | 5,0 | 0,0 | 100,0 | 100,0 | hp | hp | none"; got != want {
 		t.Errorf("interpolated %q; want %q", got, want)
 	}
 }
@@ -351,9 +359,14 @@ func TestSDKRefusesBadArguments(t *testing.T) {
 			fails(() => c.input(0, [1, 2])), fails(() => c.input(sdk.LEFT, [-10])));
 		c.leave();
 		out.push(new sdk.Client({ predict: { tag: true } }).predict.dots === undefined);
+		out.push(fails(() => new sdk.Client({ interp: { angles: 'aim' } })));
+		const d = new sdk.Client({ interp: { angles: ['aim'], resets: ['life'] } });
+		d.handle({ type: 'welcome', id: 1, tickRate: 20, width: 500, height: 500, room: 'r', mode: 'm', axes: [], messages: [], kinds: [] }, 0);
+		out.push(d.session.interp.period('aim') === 2 * Math.PI && d.session.interp.period('hp') === 0 && d.session.interp.reset({ life: 3 }) === '3');
+		d.leave();
 		return out.join(' ');
 	})`)
-	if want := "TypeError TypeError true true RangeError RangeError RangeError RangeError ok true"; got != want {
+	if want := "TypeError TypeError true true RangeError RangeError RangeError RangeError ok true TypeError true"; got != want {
 		t.Errorf("got %q; want %q", got, want)
 	}
 }

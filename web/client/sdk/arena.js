@@ -51,12 +51,16 @@ export class Client extends EventTarget {
   // loaded from), room, mode, name, options (room options), joinOptions,
   // predict (true for the built-in movement rule, a rule function, or an
   // object of rules by mode name, '*' for any other mode),
-  // sample (() => buttons, asked every predicted tick instead of input()),
+  // sample (() => buttons or {buttons, axes}, asked every predicted tick
+  // instead of input()), interp ({angles: names of fields that are angles
+  // in radians, resets: names of fields whose change means placed anew}),
   // storageKey (sessionStorage key of the resume token).
   constructor(options = {}) {
     super();
     const o = options;
     this.predict = checkPredict(o.predict);
+    this.angles = new Set(names(o.interp?.angles, 'interp.angles'));
+    this.resets = names(o.interp?.resets, 'interp.resets');
     this.sample = typeof o.sample === 'function' ? o.sample : null;
     this.target = {
       room: o.room || '', mode: o.mode || '', name: o.name || '',
@@ -221,7 +225,7 @@ export class Client extends EventTarget {
     const clock = new Clock(msg.tickRate);
     const s = {
       welcome: msg, world: new Map(), state: { tick: -1 }, clock, acked: false,
-      predictor: null, interp: new Interpolator((e) => this.interpFields(e)), delay: new Delay(clock.interval),
+      predictor: null, interp: this.interpolator(), delay: new Delay(clock.interval),
       // Where the own player and the others are drawn, in ticks: smooth
       // followers of the clock's estimates.
       ownTime: new Timeline(clock.interval), othersTime: new Timeline(clock.interval),
@@ -342,6 +346,14 @@ export class Client extends EventTarget {
     return c && c.ready() ? c.serverTick(now) : null;
   }
 
+  interpolator() {
+    return new Interpolator({
+      fields: (e) => this.interpFields(e),
+      period: (f) => this.angles.has(f) ? 2 * Math.PI : 0,
+      reset: this.resets.length ? (e) => this.resets.map((f) => e[f]).join() : undefined,
+    });
+  }
+
   // interpFields names the numeric fields besides x and y that e's kind
   // declares interpolated (interp: true) in the welcome's kinds.
   interpFields(e) {
@@ -387,6 +399,12 @@ export class Client extends EventTarget {
     s.frame = { now, list, me };
     return s.frame;
   }
+}
+
+function names(v, what) {
+  if (v === undefined) return [];
+  if (!Array.isArray(v) || !v.every((n) => typeof n === 'string')) throw new TypeError(`arena: ${what} is a list of field names`);
+  return v;
 }
 
 function checkPredict(p) {
