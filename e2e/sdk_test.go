@@ -343,7 +343,7 @@ func TestSDKRefusesBadArguments(t *testing.T) {
 	srv := arenatest.Start(t, arenatest.Options{})
 	tb := newTab(t)
 	tb.navigate(srv.URL + "/")
-	got := eval[string](tb, `import('/sdk/arena.js').then((sdk) => {
+	got := eval[string](tb, `Promise.all([import('/sdk/arena.js'), import('/js/blasters.js')]).then(([sdk, blasters]) => {
 		const out = [];
 		const fails = (f) => { try { f(); return 'ok'; } catch (e) { return e.name; } };
 		out.push(fails(() => new sdk.Client({ predict: 'yes' })), fails(() => new sdk.Client({ predict: { blasters: 3 } })));
@@ -355,6 +355,10 @@ func TestSDKRefusesBadArguments(t *testing.T) {
 		out.push(c.session.predictor.move === mine);
 		welcome('dots');
 		out.push(c.session.predictor.move === sdk.move);
+		const stock = new sdk.Client({ predict: true });
+		stock.handle({ type: 'welcome', id: 1, tickRate: 20, width: 1000, height: 1000, room: 'r', mode: 'blasters', axes: [], messages: [], kinds: [] }, 0);
+		out.push(stock.session.predictor.move === blasters.move);
+		stock.leave();
 		out.push(fails(() => c.input(32)), fails(() => c.input(1.5)), fails(() => c.input(sdk.UP | sdk.ACTION, [11])),
 			fails(() => c.input(0, [1, 2])), fails(() => c.input(sdk.LEFT, [-10])));
 		c.leave();
@@ -366,7 +370,7 @@ func TestSDKRefusesBadArguments(t *testing.T) {
 		d.leave();
 		return out.join(' ');
 	})`)
-	if want := "TypeError TypeError true true RangeError RangeError RangeError RangeError ok true TypeError true"; got != want {
+	if want := "TypeError TypeError true true true RangeError RangeError RangeError RangeError ok true TypeError true"; got != want {
 		t.Errorf("got %q; want %q", got, want)
 	}
 }

@@ -28,12 +28,16 @@ import { Clock, Timeline } from '../js/clock.js';
 import { Predictor } from '../js/predict.js';
 import { Interpolator, Delay } from '../js/interp.js';
 import { move, UP, DOWN, LEFT, RIGHT, ACTION } from '../js/rules.js';
+import { move as blastersMove } from '../js/blasters.js';
 
 // The buttons of an input, to be ORed together, and the built-in modes'
 // movement rule, (x, y, buttons) => [x, y], for prediction.
 export { UP, DOWN, LEFT, RIGHT, ACTION, move };
 
 const BUTTONS = UP | DOWN | LEFT | RIGHT | ACTION;
+// The stock modes whose movement is not dots': predict: true uses their
+// rule, and dots' (dots.Move) for any other mode.
+const STOCK_RULES = { blasters: blastersMove };
 const NONE = [];
 
 // connect starts a client and joins a room at once; see Client.
@@ -49,8 +53,8 @@ export function connect(options = {}) {
 export class Client extends EventTarget {
   // options: server (the arena server's URL; default: where this module was
   // loaded from), room, mode, name, options (room options), joinOptions,
-  // predict (true for the built-in movement rule, a rule function, or an
-  // object of rules by mode name, '*' for any other mode),
+  // predict (true for the stock modes' rules, dots' for any other mode; a
+  // rule function; or an object of rules by mode name, '*' for any other),
   // sample (() => buttons or {buttons, axes}, asked every predicted tick
   // instead of input()), interp ({angles: names of fields that are angles
   // in radians, resets: names of fields whose change means placed anew}),
@@ -417,7 +421,7 @@ function checkPredict(p) {
 // ruleFor is the movement rule to predict mode with, or null for none.
 function ruleFor(predict, mode) {
   const r = predict && typeof predict === 'object' ? predict[mode] ?? predict['*'] : predict;
-  return r === true ? move : r || null;
+  return r === true ? STOCK_RULES[mode] ?? move : r || null;
 }
 
 function loadSeq(key) {
