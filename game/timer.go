@@ -15,6 +15,14 @@ func After(d time.Duration, tickRate int) Timer {
 	return Timer{left: max(ticks, 1)}
 }
 
+// AfterTicks returns a timer that fires n ticks from now (a stopped one
+// for n < 1): how a game restores a timer it saved with Ticks.
+func AfterTicks(n int) Timer { return Timer{left: max(n, 0)} }
+
+// Ticks is how many ticks the timer has left (0 once stopped), for a game
+// that saves its state (Persistent).
+func (t Timer) Ticks() int { return t.left }
+
 // Tick advances the timer by one tick and reports whether it fired on this
 // one. A timer fires once; then it is stopped.
 func (t *Timer) Tick() bool {

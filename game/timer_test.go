@@ -49,3 +49,20 @@ func TestTimer(t *testing.T) {
 		t.Error("a stopped timer runs, fires or has time left")
 	}
 }
+
+func TestTimerTicksRoundTrip(t *testing.T) {
+	a := After(1500*time.Millisecond, 20)
+	a.Tick()
+	b := AfterTicks(a.Ticks())
+	if a.Ticks() != 29 || b != a {
+		t.Fatalf("Ticks %d, restored %+v; want 29 and the same timer", a.Ticks(), b)
+	}
+	for a.Running() {
+		if a.Tick() != b.Tick() {
+			t.Fatal("the restored timer fires on another tick")
+		}
+	}
+	if b.Running() || AfterTicks(0).Running() || AfterTicks(-3).Running() {
+		t.Error("a timer of no ticks left runs")
+	}
+}

@@ -63,40 +63,26 @@ type saved struct {
 	Bullets  []savedBullet `json:"bullets"`
 }
 
-// ticksLeft is what a timer has left, in ticks.
-func ticksLeft(t game.Timer, tickRate int) int {
-	return int((t.Left(tickRate)*time.Duration(tickRate) + time.Second - 1) / time.Second)
-}
-
-// timerOf is a timer with n ticks left, the inverse of ticksLeft.
-func timerOf(n, tickRate int) game.Timer {
-	if n <= 0 {
-		return game.Timer{}
-	}
-	return game.After(time.Duration(n)*time.Second/time.Duration(tickRate), tickRate)
-}
-
 // Export implements game.Persistent: versioned JSON, with the recent
 // positions that lag compensation needs, so that a restored game judges
 // shots exactly as the original would have.
 func (g *Blasters) Export() ([]byte, error) {
-	r := g.cfg.TickRate
 	s := saved{
 		Version: stateVersion, Tick: g.tick, Phase: phaseNames[g.phase], Round: g.number,
-		PhaseEnd: ticksLeft(g.phaseEnd, r), Second: ticksLeft(g.second, r), NextShot: g.nextShot,
+		PhaseEnd: g.phaseEnd.Ticks(), Second: g.second.Ticks(), NextShot: g.nextShot,
 		Players: make([]savedPlayer, len(g.players)), Bullets: make([]savedBullet, len(g.bullets)),
 	}
 	for i, p := range g.players {
 		sp := savedPlayer{ID: p.id, Name: p.name, X: p.x, Y: p.y, Color: p.color, Aim: p.aim,
 			Health: p.health, Score: p.score, Kills: p.kills, Deaths: p.deaths, Away: p.away, Life: p.life,
-			Cool: ticksLeft(p.cool, r), Respawn: ticksLeft(p.respawn, r), History: make([]savedPast, len(p.history))}
+			Cool: p.cool.Ticks(), Respawn: p.respawn.Ticks(), History: make([]savedPast, len(p.history))}
 		for j, h := range p.history {
 			sp.History[j] = savedPast{h.tick, h.x, h.y, h.target}
 		}
 		s.Players[i] = sp
 	}
 	for i, b := range g.bullets {
-		s.Bullets[i] = savedBullet{b.n, b.owner, b.x, b.y, b.vx, b.vy, b.angle, ticksLeft(b.life, r)}
+		s.Bullets[i] = savedBullet{b.n, b.owner, b.x, b.y, b.vx, b.vy, b.angle, b.life.Ticks()}
 	}
 	return json.Marshal(s)
 }
@@ -135,14 +121,14 @@ func (g *Blasters) imported(s *saved) (*Blasters, error) {
 		return nil, fmt.Errorf("unknown phase %q", s.Phase)
 	case s.Round < 1 || s.NextShot < 1 || s.NextShot >= 1<<31:
 		return nil, fmt.Errorf("round %d, next shot %d out of range", s.Round, s.NextShot)
-	case s.PhaseEnd < 1 || s.PhaseEnd > ticksLeft(game.After(longest, r), r):
+	case s.PhaseEnd < 1 || s.PhaseEnd > game.After(longest, r).Ticks():
 		return nil, fmt.Errorf("phase %s ends in %d ticks, outside 1..%s", s.Phase, s.PhaseEnd, longest)
 	case s.Second < 0 || s.Second > r || (s.Second == 0) != (n.phase != PhaseCountdown):
 		return nil, fmt.Errorf("countdown second in %d ticks, in phase %s", s.Second, s.Phase)
 	case n.phase != PhasePlaying && len(s.Bullets) > 0:
 		return nil, fmt.Errorf("%d bullets fly while the phase is %s", len(s.Bullets), s.Phase)
 	}
-	n.phaseEnd, n.second = timerOf(s.PhaseEnd, r), timerOf(s.Second, r)
+	n.phaseEnd, n.second = game.AfterTicks(s.PhaseEnd), game.AfterTicks(s.Second)
 	n.players = make([]player, len(s.Players))
 	for i := range s.Players {
 		sp := &s.Players[i]
@@ -163,7 +149,7 @@ func (g *Blasters) imported(s *saved) (*Blasters, error) {
 		if err := n.checkBullet(&sb); err != nil {
 			return nil, fmt.Errorf("bullet %d: %w", sb.N, err)
 		}
-		n.bullets[i] = bullet{sb.N, sb.Owner, sb.X, sb.Y, sb.VX, sb.VY, sb.Angle, timerOf(sb.Life, r)}
+		n.bullets[i] = bullet{sb.N, sb.Owner, sb.X, sb.Y, sb.VX, sb.VY, sb.Angle, game.AfterTicks(sb.Life)}
 	}
 	return n, nil
 }
@@ -183,16 +169,16 @@ func (g *Blasters) importPlayer(sp *savedPlayer, tick uint64) (player, error) {
 		return player{}, fmt.Errorf("aim %d outside %d..%d", sp.Aim, AimMin, AimMax)
 	case sp.Health < 0 || sp.Health > MaxHealth || sp.Score < 0 || sp.Kills < 0 || sp.Deaths < 0:
 		return player{}, errors.New("health, score, kills or deaths out of range")
-	case sp.Cool < 0 || sp.Cool > ticksLeft(game.After(FireCooldown, r), r):
+	case sp.Cool < 0 || sp.Cool > game.After(FireCooldown, r).Ticks():
 		return player{}, fmt.Errorf("fire cooldown of %d ticks", sp.Cool)
-	case sp.Respawn < 0 || sp.Respawn > ticksLeft(game.After(RespawnDelay, r), r) || (sp.Respawn > 0) != (sp.Health == 0):
+	case sp.Respawn < 0 || sp.Respawn > game.After(RespawnDelay, r).Ticks() || (sp.Respawn > 0) != (sp.Health == 0):
 		return player{}, fmt.Errorf("respawn in %d ticks with health %d: the dead, and only they, wait to respawn", sp.Respawn, sp.Health)
 	case len(sp.History) != g.rewind+1:
 		return player{}, fmt.Errorf("history of %d ticks; want %d at %d ticks a second", len(sp.History), g.rewind+1, r)
 	}
 	p := player{id: sp.ID, name: sp.Name, x: sp.X, y: sp.Y, color: sp.Color, aim: sp.Aim, health: sp.Health,
 		score: sp.Score, kills: sp.Kills, deaths: sp.Deaths, away: sp.Away, life: sp.Life,
-		cool: timerOf(sp.Cool, r), respawn: timerOf(sp.Respawn, r), history: make([]past, len(sp.History))}
+		cool: game.AfterTicks(sp.Cool), respawn: game.AfterTicks(sp.Respawn), history: make([]past, len(sp.History))}
 	for j, h := range sp.History {
 		// An entry is the ring's slot for its tick, of a recent tick;
 		// zero is an empty slot.
@@ -218,7 +204,7 @@ func (g *Blasters) checkBullet(sb *savedBullet) error {
 		return fmt.Errorf("velocity (%d, %d) out of range", sb.VX, sb.VY)
 	case sb.Angle < AimMin || sb.Angle > AimMax:
 		return fmt.Errorf("angle %d out of range", sb.Angle)
-	case sb.Life < 1 || sb.Life > ticksLeft(game.After(BulletLife, g.cfg.TickRate), g.cfg.TickRate):
+	case sb.Life < 1 || sb.Life > game.After(BulletLife, g.cfg.TickRate).Ticks():
 		return fmt.Errorf("%d ticks to live", sb.Life)
 	}
 	return nil
