@@ -321,12 +321,27 @@ func (s *Server) routes() {
 	if s.cfg.Static != nil {
 		static = http.FileServerFS(s.cfg.Static)
 	}
+	// The browser SDK (/sdk/arena.js) and the modules it imports (/js/) may
+	// be imported by pages of other sites: module scripts load with CORS.
+	// They are the same public files for everyone and carry no credentials,
+	// so any origin may read them; the WebSocket's origin check still
+	// decides who may play.
+	s.mux.Handle("GET /sdk/", allowAnyOrigin(static))
+	s.mux.Handle("GET /js/", allowAnyOrigin(static))
 	s.mux.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/" && websocket.IsWebSocketUpgrade(r) {
 			s.serveWS(w, r) // the seed's client connects to ws://host:8765/
 			return
 		}
 		static.ServeHTTP(w, r)
+	})
+}
+
+// allowAnyOrigin lets scripts of any origin read h's answers.
+func allowAnyOrigin(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		h.ServeHTTP(w, r)
 	})
 }
 

@@ -1,12 +1,10 @@
-// main.js — wires the client together: the connection feeds snapshots into
-// the world, the clock, the predictor (own dot) and the interpolator (the
-// others); every animation frame advances the prediction and draws.
+// main.js — wires the page together: the SDK (../sdk/arena.js: the
+// connection, the protocol, the prediction of the own dot and the
+// interpolation of the others) plays; this file feeds it the keys and the
+// pad, draws what it says every animation frame, and runs the lobby.
 
-import { Connection } from './net.js';
-import { applySnapshot, KIND_PLAYER } from './protocol.js';
-import { Clock, Timeline } from './clock.js';
-import { Predictor } from './predict.js';
-import { Interpolator, Delay } from './interp.js';
+import { Client } from '../sdk/arena.js';
+import { KIND_PLAYER } from './protocol.js';
 import { Input } from './input.js';
 import { Renderer } from './render.js';
 import { Lobby, savedName, validName } from './lobby.js';
@@ -24,7 +22,6 @@ const arena = {
 };
 window.arena = arena;
 
-let session = null; // per welcome: world, clock, predictor, interpolator
 const input = new Input(document.querySelector('.pad'));
 const renderer = new Renderer($('field'));
 const lobby = new Lobby({
@@ -34,7 +31,7 @@ const lobby = new Lobby({
   // The server takes a name when a player joins, so a new name rejoins the
   // same room at once rather than waiting for the next join.
   rename: (name) => {
-    conn.target.name = name;
+    game.target.name = name;
     toast(`You are ${name || 'nameless'} now.`);
     if (arena.room) switchTo({ room: arena.room }, true);
   },
@@ -54,17 +51,44 @@ $('lobby-toggle').addEventListener('click', () => {
   $('lobby').scrollIntoView({ behavior: smooth ? 'smooth' : 'auto', block: 'start' });
 });
 
-const conn = new Connection({
-  onStatus: (state, detail, final) => {
-    arena.status = state;
-    arena.connected = state === 'connected';
-    const el = $('status');
-    el.dataset.state = state;
-    el.textContent = state;
-    banner(detail, final);
-    if (!arena.connected) $('player-id').textContent = '…';
-  },
-  onMessage: (msg, now) => handle(msg, now),
+// The page's own dot is predicted with the built-in rule, from what the
+// keys and the pad hold at each predicted tick.
+const game = new Client({ predict: true, sample: () => input.sample() });
+arena.client = game;
+game.on('status', ({ state, detail, final }) => {
+  arena.status = state;
+  arena.connected = state === 'connected';
+  const el = $('status');
+  el.dataset.state = state;
+  el.textContent = state;
+  banner(detail, final);
+  if (!arena.connected) $('player-id').textContent = '…';
+});
+game.on('welcome', (w) => {
+  renderer.world = w.world;
+  Object.assign(arena, { id: w.id, room: w.room, mode: w.mode, players: game.world });
+  lobby.current = w.room;
+  $('player-id').textContent = '#' + w.id;
+  $('room-name').textContent = `${w.room} (${w.mode})`;
+  const url = new URL(location.href);
+  url.search = '';
+  url.searchParams.set('room', w.room);
+  history.replaceState(null, '', url);
+  if (w.resumed) toast('Welcome back: you resumed where you were.');
+  lobby.refresh();
+});
+game.on('snapshot', ({ tick }) => {
+  arena.tick = tick;
+  arena.corrections = game.corrections;
+});
+game.on('pong', ({ rtt }) => {
+  arena.ping = rtt;
+  $('ping').textContent = rtt + ' ms';
+});
+game.on('error', ({ message }) => toast(message, true));
+game.on('notice', ({ message }) => toast(message));
+game.on('event', ({ type, data }) => {
+  if (type === 'room_over') toast(data.summary || 'the game is over');
 });
 
 function banner(text, final) {
@@ -76,7 +100,7 @@ function banner(text, final) {
   if (final) {
     const again = document.createElement('button');
     again.textContent = 'Play here';
-    again.addEventListener('click', () => conn.connect({}));
+    again.addEventListener('click', () => game.reconnect());
     b.append(again);
   }
 }
@@ -89,112 +113,31 @@ function toast(text, isError) {
   setTimeout(() => t.remove(), 4000);
 }
 
-function handle(msg, now) {
-  switch (msg.type) {
-    case 'welcome': {
-      const clock = new Clock(msg.tickRate);
-      session = {
-        welcome: msg, world: new Map(), state: { tick: -1 }, clock,
-        predictor: new Predictor((seq, buttons, tick) => conn.input(seq, buttons, tick)),
-        interp: new Interpolator(), delay: new Delay(clock.interval),
-        // Where the own dot and the others are drawn, in ticks: smooth
-        // followers of the clock's estimates.
-        ownTime: new Timeline(clock.interval), othersTime: new Timeline(clock.interval),
-      };
-      renderer.world = { width: msg.width, height: msg.height };
-      Object.assign(arena, { id: msg.id, room: msg.room, mode: msg.mode, players: session.world });
-      lobby.current = msg.room;
-      $('player-id').textContent = '#' + msg.id;
-      $('room-name').textContent = `${msg.room} (${msg.mode})`;
-      const url = new URL(location.href);
-      url.search = '';
-      url.searchParams.set('room', msg.room);
-      history.replaceState(null, '', url);
-      if (msg.resumed) toast('Welcome back: you resumed where you were.');
-      lobby.refresh();
-      break;
-    }
-    case 'snapshot': {
-      const s = session;
-      if (!s) return;
-      if (!applySnapshot(s.world, s.state, msg, s.welcome.kinds)) {
-        arena.resyncs++;
-        conn.resync();
-        return;
-      }
-      s.clock.snapshot(msg.tick, now);
-      s.interp.record(msg.tick, s.world);
-      arena.tick = msg.tick;
-      const me = s.world.get(s.welcome.id);
-      if (me) s.predictor.reconcile(msg.tick, me.x, me.y, predictedTick(s, now));
-      arena.corrections = s.predictor.corrections;
-      break;
-    }
-    case 'pong': {
-      if (!session) return;
-      const rtt = (Math.floor(now) - msg.time) >>> 0;
-      session.clock.pong(rtt, now);
-      arena.ping = rtt;
-      $('ping').textContent = rtt + ' ms';
-      break;
-    }
-    case 'error':
-      toast(msg.message, true);
-      break;
-    case 'notice':
-      toast(msg.message);
-      break;
-    case 'event':
-      if (msg.event === 'room_over') toast(msg.data.summary || 'the game is over');
-      break;
-  }
-}
-
-// predictedTick is how far ahead of the server the own player runs: the
-// smallest round trip plus two ticks of margin, so inputs reach the server
-// before the tick they are meant for.
-function predictedTick(s, now) {
-  const rtt = s.clock.minRtt ?? 100;
-  return s.clock.serverTick(now) + rtt / s.clock.interval + 2;
-}
-
-let lastFrame = performance.now();
 function frame(now) {
-  const elapsed = now - lastFrame;
-  const dt = Math.min(100, elapsed);
-  lastFrame = now;
-  const sprites = [];
-  const s = session;
-  if (s && s.clock.ready()) {
-    const p = predictedTick(s, now);
-    s.predictor.advance(p, () => input.sample());
-    const own = s.predictor.render(s.ownTime.update(p, elapsed), dt);
-    const behind = s.delay.update(s.clock.jitter(), dt);
-    const r = s.othersTime.update(s.clock.serverTick(now) - behind, elapsed);
+  const sprites = game.entities(now);
+  if (game.tick >= 0) {
+    for (const d of sprites) {
+      if (d.id === arena.watch && arena.watchTrace) arena.watchTrace.push({ t: now, x: d.x, y: d.y });
+      if (d.me) {
+        arena.me = { x: d.x, y: d.y };
+        if (arena.trace) arena.trace.push({ t: now, x: d.x, y: d.y });
+      }
+    }
     let online = 0;
     const scored = [];
-    for (const e of s.world.values()) {
-      if (e.kind === KIND_PLAYER) {
-        if (!e.away) online++;
-        scored.push(e);
-      }
-      const me = e.id === s.welcome.id;
-      const pos = me ? own : s.interp.position(e.id, r);
-      if (!pos) continue;
-      sprites.push({ ...e, x: pos[0], y: pos[1], me });
-      if (e.id === arena.watch && arena.watchTrace) arena.watchTrace.push({ t: now, x: pos[0], y: pos[1] });
-      if (me) {
-        arena.me = { x: pos[0], y: pos[1] };
-        if (arena.trace) arena.trace.push({ t: now, x: pos[0], y: pos[1] });
-      }
+    for (const e of game.world.values()) {
+      if (e.kind !== KIND_PLAYER) continue;
+      if (!e.away) online++;
+      scored.push(e);
     }
-    $('tick').textContent = String(s.state.tick);
+    $('tick').textContent = String(game.tick);
     $('online').textContent = String(online);
     if (arena.frames % 15 === 0) {
       // A scoreboard for modes whose players have a score.
-      lobby.scores(scored, s.welcome.id, s.welcome.kinds[KIND_PLAYER].fields.some((f) => f.name === 'score'));
+      lobby.scores(scored, game.id, game.welcome.kinds[KIND_PLAYER].fields.some((f) => f.name === 'score'));
     }
   }
+  arena.resyncs = game.resyncs;
   arena.drawn = renderer.draw(sprites);
   arena.frames++;
   requestAnimationFrame(frame);
@@ -203,19 +146,17 @@ function frame(now) {
 // switchTo leaves the current room for good and joins another. The lobby
 // (open on a phone) closes unless keepLobby.
 function switchTo(target, keepLobby) {
-  conn.leave();
-  session = null;
   arena.players = new Map();
   if (!keepLobby) {
     $('lobby').classList.remove('open');
     $('lobby-toggle').setAttribute('aria-expanded', 'false');
   }
-  conn.connect({ room: target.room || '', mode: target.mode || '' });
+  game.join({ room: target.room, mode: target.mode });
 }
 
 const params = new URLSearchParams(location.search);
 const name = savedName();
-conn.connect({
+game.join({
   room: params.get('room') || '',
   mode: params.get('room') ? '' : params.get('mode') || '',
   name: validName(name) ? '' : name,

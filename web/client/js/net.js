@@ -5,29 +5,36 @@
 // log URLs): the URL only says ?resume=1, and the token follows in the
 // first message. The server gives a new token on every resume.
 
-import { SUBPROTOCOL, decode, encodeInput, encodePing, encodeResync, encodeLeave, encodeResume } from './protocol.js';
+import { SUBPROTOCOL, decode, encodeInput, encodeMessage, encodePing, encodeResync, encodeLeave, encodeResume } from './protocol.js';
 
 const SESSION_KEY = 'arena.session';
 const TAKEN_OVER = 4001;
 
-export function savedSession() {
+export function savedSession(key = SESSION_KEY) {
   try {
-    return JSON.parse(sessionStorage.getItem(SESSION_KEY)) || null;
+    return JSON.parse(sessionStorage.getItem(key)) || null;
   } catch {
     return null;
   }
 }
 
-function saveSession(room, token) {
-  sessionStorage.setItem(SESSION_KEY, JSON.stringify({ room, token }));
+function saveSession(key, room, token) {
+  sessionStorage.setItem(key, JSON.stringify({ room, token }));
 }
 
 export class Connection {
-  // handlers: onMessage(msg), onStatus(state, detail), onOpen()
-  constructor(handlers) {
+  // handlers: onMessage(msg, now), onStatus(state, detail, final), and
+  // optionally onClose(code, reason) for every socket that closes.
+  // opts.server is the server's page URL (default: this page's), and
+  // opts.storageKey where the session is kept: the SDK connects to the
+  // server it was loaded from, with its own key per client.
+  constructor(handlers, opts = {}) {
     this.h = handlers;
+    this.server = opts.server || location.href;
+    this.storageKey = opts.storageKey || SESSION_KEY;
+    this.kinds = undefined; // the last welcome's entity kinds, for decode
     this.ws = null;
-    this.target = { room: '', mode: '', name: '' };
+    this.target = { room: '', mode: '', name: '', options: {}, joinOptions: {} };
     this.attempt = 0;
     this.retryTimer = null;
     this.countdown = null; // updates "reconnecting in N s" while retryTimer runs
@@ -47,19 +54,21 @@ export class Connection {
   // resumeToken is the saved token if it belongs to the target, else ''.
   resumeToken() {
     const t = this.target;
-    const s = savedSession();
+    const s = savedSession(this.storageKey);
     return s && s.token && (!t.room || s.room === t.room) && !t.mode ? s.token : '';
   }
 
   // url names the room, mode and name; with resume set it asks the server
   // to wait for a resume message before joining.
   url(resume) {
-    const u = new URL('/ws', location.href);
-    u.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    const u = new URL('/ws', this.server);
+    u.protocol = u.protocol === 'https:' || u.protocol === 'wss:' ? 'wss:' : 'ws:';
     const t = this.target;
     if (t.room) u.searchParams.set('room', t.room);
     if (t.mode) u.searchParams.set('mode', t.mode); // with a room: create it in this mode
     if (t.name) u.searchParams.set('name', t.name);
+    for (const [k, v] of Object.entries(t.options || {})) u.searchParams.set('room.' + k, String(v));
+    for (const [k, v] of Object.entries(t.joinOptions || {})) u.searchParams.set('join.' + k, String(v));
     if (resume) u.searchParams.set('resume', '1');
     return u.toString();
   }
@@ -92,7 +101,7 @@ export class Connection {
         this.kinds = msg.kinds; // how the snapshots that follow encode entities
         this.target.room = msg.room;
         this.target.mode = '';
-        saveSession(msg.room, msg.token);
+        saveSession(this.storageKey, msg.room, msg.token);
       }
       this.h.onMessage(msg, performance.now());
     };
@@ -100,6 +109,7 @@ export class Connection {
       if (this.ws !== ws) return;
       clearInterval(this.pingTimer);
       this.ws = null;
+      this.h.onClose?.(ev.code, ev.reason);
       this.closed(ev.code, ev.reason);
     };
   }
@@ -108,6 +118,12 @@ export class Connection {
     if (this.stopped) return;
     if (code === TAKEN_OVER) {
       this.h.onStatus('closed', 'This player is now playing in another tab or window.', true);
+      return;
+    }
+    if (code === 1000) {
+      // The server let the player go (the game is over): a retry would
+      // start another game unasked.
+      this.h.onStatus('closed', reason || 'closed', true);
       return;
     }
     if (code === 1008 && /name|room|mode/.test(reason)) {
@@ -135,11 +151,15 @@ export class Connection {
     this.retryTimer = this.countdown = null;
   }
 
+  // send reports whether the bytes went to an open socket.
   send(bytes) {
-    if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(bytes);
+    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
+    this.ws.send(bytes);
+    return true;
   }
 
-  input(seq, buttons, tick) { this.send(encodeInput(seq, buttons, tick)); }
+  input(seq, buttons, tick, axes, lag) { this.send(encodeInput(seq, buttons, tick, axes, lag)); }
+  message(typeIndex, data) { return this.send(encodeMessage(typeIndex, data)); }
   resync() { this.send(encodeResync()); }
   ping() { this.send(encodePing(Math.floor(performance.now()) >>> 0)); }
 
@@ -151,7 +171,7 @@ export class Connection {
       this.ws.send(encodeLeave());
     }
     this.closeSocket(1000);
-    sessionStorage.removeItem(SESSION_KEY);
+    sessionStorage.removeItem(this.storageKey);
   }
 
   closeSocket(code) {

@@ -18,8 +18,11 @@ const SNAP_PX = 60;
 const KEEP_TICKS = 200;
 
 export class Predictor {
-  constructor(send) {
+  // rule is the mode's movement rule, (x, y, buttons) => [x, y]: by default
+  // the built-in modes' (rules.js).
+  constructor(send, rule = move) {
     this.send = send; // (seq, buttons, tick) => void
+    this.move = rule;
     this.seq = 0;
     this.tick = null; // the newest predicted tick
     this.buttons = new Map(); // tick -> buttons held during it
@@ -58,7 +61,7 @@ export class Predictor {
       }
       this.buttons.set(t, held);
       const [x, y] = this.positions.get(this.tick);
-      this.positions.set(t, move(x, y, held));
+      this.positions.set(t, this.move(x, y, held));
       this.tick = t;
     }
   }
@@ -78,7 +81,7 @@ export class Predictor {
     let pos = [x, y];
     this.positions.set(T, pos);
     for (let t = T + 1; t <= this.tick; t++) {
-      pos = move(pos[0], pos[1], this.buttons.get(t) ?? 0);
+      pos = this.move(pos[0], pos[1], this.buttons.get(t) ?? 0);
       this.positions.set(t, pos);
     }
     const dx = before[0] - pos[0], dy = before[1] - pos[1];
