@@ -1,8 +1,14 @@
 package e2e
 
 import (
+	"fmt"
+	"math"
 	"os"
 	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/chromedp"
 
 	"github.com/arena-server/arena/internal/arenatest"
 )
@@ -39,4 +45,101 @@ func TestBlastersRulesMatchGo(t *testing.T) {
 	if res[0] < 500 || res[1] != 0 || res[2] != 1 {
 		t.Errorf("%v of %v movement vectors disagree with the Go rules; constants and walls agree: %v", res[1], res[0], res[2] == 1)
 	}
+}
+
+// TestBlastersInTwoTabs plays blasters in two tabs: quick-join puts them
+// in one room; the field shows the round; one player aims with the mouse
+// at the other, which sees the aim turn, and fires with the button, which
+// the other sees as bullets flying from it; a touch on the right half of
+// the field aims and fires too.
+func TestBlastersInTwoTabs(t *testing.T) {
+	srv := arenatest.Start(t, arenatest.Options{})
+	one, two := newTab(t), newTab(t)
+	one.navigate(srv.URL + "/?mode=blasters")
+	waitFor(one, "blasters", `arena.connected && arena.mode === 'blasters' && arena.me !== null`, 10*time.Second)
+	two.navigate(srv.URL + "/?mode=blasters")
+	waitFor(two, "blasters, the same room", `arena.connected && arena.mode === 'blasters' && arena.me !== null`, 10*time.Second)
+	if r1, r2 := eval[string](one, `arena.room`), eval[string](two, `arena.room`); r1 != r2 {
+		t.Fatalf("quick-join put the tabs in %s and %s", r1, r2)
+	}
+	id1 := eval[float64](one, `arena.id`)
+	waitFor(two, "the other player", `arena.players.has(`+fmt.Sprint(id1)+`)`, 5*time.Second)
+	waitFor(one, "the round's headline", `/^Round 1/.test(document.getElementById('headline').textContent) && !document.getElementById('headline').hidden`, 5*time.Second)
+	if shown := eval[bool](one, `getComputedStyle(document.querySelector('.pad')).display === 'none' && getComputedStyle(document.querySelector('.hint-blasters')).display !== 'none'`); !shown {
+		t.Error("blasters shows the movement pad, or not its own hint")
+	}
+
+	// Aim with the mouse: tab two sees tab one's aim turn that way. The
+	// whole field must be in the window for the mouse to reach any of it.
+	one.do(chromedp.EmulateViewport(1200, 1000))
+	aimAt := func(tb *tab, dx, dy float64) {
+		c := eval[[]float64](tb, fmt.Sprintf(`arena.toPage(arena.me.x + %v, arena.me.y + %v)`, dx, dy))
+		tb.do(chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, c[0], c[1]))
+	}
+	aimOf := func(want float64) string {
+		return fmt.Sprintf(`Math.abs(Math.atan2(Math.sin(arena.players.get(%v).aim - (%v)), Math.cos(arena.players.get(%v).aim - (%v)))) < 0.05`, id1, want, id1, want)
+	}
+	// Towards the middle, so that the pointer stays on the field.
+	me := eval[[]float64](one, `[arena.me.x, arena.me.y]`)
+	dy, down := 40.0, math.Pi/2
+	if me[1] > 500 {
+		dy, down = -40, -math.Pi/2
+	}
+	dx, across := 40.0, 0.0
+	if me[0] > 500 {
+		dx, across = -40, math.Pi
+	}
+	aimAt(one, 0, dy)
+	waitFor(two, "one's aim, vertical", aimOf(down), 5*time.Second)
+	aimAt(one, dx, 0)
+	waitFor(two, "one's aim, horizontal", aimOf(across), 5*time.Second)
+
+	// Once the countdown is over, fire: two sees one's bullets.
+	waitFor(one, "the round under way", `/·/.test(document.getElementById('headline').textContent)`, 6*time.Second)
+	// Fire where the way is clear for a while, so that a bullet lives for
+	// a few ticks rather than hitting a wall at once.
+	a := clearAngle(one)
+	c := eval[[]float64](one, fmt.Sprintf(`arena.toPage(arena.me.x + Math.cos(%v) * 40, arena.me.y + Math.sin(%v) * 40)`, a, a))
+	one.do(chromedp.MouseEvent(input.DispatchMouseEventTypeMousePressed, c[0], c[1], chromedp.ButtonLeft))
+	bullets := func(owner float64) string {
+		return fmt.Sprintf(`[...arena.players.values()].some((e) => arena.client.welcome.kinds[e.kind].name === 'bullet' && e.owner === %v)`, owner)
+	}
+	waitFor(two, "one's bullets", bullets(id1), 5*time.Second)
+	one.do(chromedp.MouseEvent(input.DispatchMouseEventTypeMouseReleased, c[0], c[1], chromedp.ButtonLeft))
+
+	// On a touch screen, the right thumb aims and fires.
+	id2 := eval[float64](two, `arena.id`)
+	two.do(chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateTouch))
+	r := eval[[]float64](two, `(() => { const r = document.getElementById('field').getBoundingClientRect(); return [r.left, r.top, r.width, r.height]; })()`)
+	x0, y0 := r[0]+r[2]*0.75, r[1]+r[3]/2
+	touch := func(typ input.DispatchTouchEventType, points []*input.TouchPoint) {
+		if _, err := chromedp.Call(two.ctx, input.DispatchTouchEvent, input.DispatchTouchEventParams{Type: typ, TouchPoints: points}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a = clearAngle(two)
+	touch(input.DispatchTouchEventTypeTouchStart, []*input.TouchPoint{{X: x0, Y: y0}})
+	touch(input.DispatchTouchEventTypeTouchMove, []*input.TouchPoint{{X: x0 + 40*math.Cos(a), Y: y0 + 40*math.Sin(a)}})
+	waitFor(one, "two's bullets", bullets(id2), 5*time.Second)
+	waitFor(one, "two's aim", fmt.Sprintf(`Math.abs(Math.atan2(Math.sin(arena.players.get(%v).aim - %v), Math.cos(arena.players.get(%v).aim - %v))) < 0.05`, id2, a, id2, a), 5*time.Second)
+	touch(input.DispatchTouchEventTypeTouchEnd, []*input.TouchPoint{})
+}
+
+// clearAngle is a direction in which tb's player can fire a bullet that
+// flies a while: no wall and no edge within 150 units.
+func clearAngle(tb *tab) float64 {
+	tb.t.Helper()
+	return eval[float64](tb, `import('/js/blasters.js').then((m) => {
+		const { x, y } = arena.me;
+		const clear = (a) => {
+			for (let d = 0; d <= 150; d += 4) {
+				const px = x + Math.cos(a) * d, py = y + Math.sin(a) * d;
+				if (px < 5 || py < 5 || px > m.SIZE - 5 || py > m.SIZE - 5) return false;
+				if (m.WALLS.some((w) => px >= w.minX && px <= w.maxX && py >= w.minY && py <= w.maxY)) return false;
+			}
+			return true;
+		};
+		for (let i = 0; i < 16; i++) if (clear(i * Math.PI / 8 - Math.PI)) return i * Math.PI / 8 - Math.PI;
+		return 0;
+	})`)
 }

@@ -198,7 +198,9 @@ type Game interface {
 	Leave(id PlayerID)
 	// Step advances the world by one tick. inputs holds at most one Input
 	// per player: the buttons it holds during this tick. A player without
-	// an entry holds nothing. The slice is reused after Step returns.
+	// an entry holds nothing. In a mode that declares axes, every connected
+	// player has an entry, since its axes are held even at 0. The slice is
+	// reused after Step returns.
 	Step(inputs []Input)
 	// AppendEntities appends what clients should see, sorted by ascending
 	// ID, and returns the extended slice.

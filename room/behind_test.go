@@ -94,3 +94,52 @@ func TestMaxRewindTicks(t *testing.T) {
 		}
 	}
 }
+
+// TestAZeroAimIsAnAim: in a mode with axes, a player who holds no button
+// and aims at exactly 0 still has an entry, so the game sees the 0.
+func TestAZeroAimIsAnAim(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		mode := behindMode
+		mode.Axes = []game.Axis{{Name: "aim", Min: -10, Max: 10}}
+		seen := map[game.PlayerID]int{}
+		mode.New = func(cfg game.Config) game.Game {
+			return &countGame{Dots: dots.New(cfg), seen: seen}
+		}
+		r, _ := startRoom(t, Config{TickRate: 20, Mode: mode})
+		c := &fakeClient{}
+		j := join(t, r, c, "")
+		r.Input(j.Player, c, ClientInput{Seq: 1, Axes: [game.MaxAxes]int32{0}})
+		for c.last().Snap == nil || c.last().Ack != 1 {
+			time.Sleep(50 * time.Millisecond)
+			synctest.Wait()
+		}
+		time.Sleep(100 * time.Millisecond)
+		synctest.Wait()
+		e, _ := entity(c.last(), j.Player)
+		if e.Fields[1] < 2 {
+			t.Errorf("the game saw %d entries of a player aiming at 0 with no button; want one a tick", e.Fields[1])
+		}
+	})
+}
+
+// countGame counts each player's entries in inputs, in Fields[1].
+type countGame struct {
+	*dots.Dots
+	seen map[game.PlayerID]int
+}
+
+func (g *countGame) Step(in []game.Input) {
+	for _, i := range in {
+		g.seen[i.Player]++
+	}
+	g.Dots.Step(in)
+}
+
+func (g *countGame) AppendEntities(dst []game.Entity) []game.Entity {
+	n := len(dst)
+	dst = g.Dots.AppendEntities(dst)
+	for i := range dst[n:] {
+		dst[n+i].Fields[1] = int32(g.seen[game.PlayerID(dst[n+i].ID)])
+	}
+	return dst
+}

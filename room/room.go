@@ -756,11 +756,14 @@ func (r *Room) step() bool {
 	r.expireAway(start)
 	r.inputs = r.inputs[:0]
 	maxRewind := game.MaxRewindTicks(r.cfg.TickRate)
+	withAxes := len(r.cfg.Mode.Axes) > 0
 	for _, m := range r.members {
 		if m.client == nil {
 			continue
 		}
-		if h := m.next(r.tick, maxRewind); h.Buttons != 0 || h.Axes != ([game.MaxAxes]int32{}) {
+		// In a mode with axes, an aim of 0 is an aim: every connected
+		// player holds its axes, and has an entry.
+		if h := m.next(r.tick, maxRewind); h.Buttons != 0 || withAxes {
 			r.inputs = append(r.inputs, game.Input{Player: m.id, Buttons: h.Buttons, Axes: h.Axes, Behind: m.behind})
 		}
 	}

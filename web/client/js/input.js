@@ -1,12 +1,14 @@
 // input.js — what the player holds: arrow keys and W/A/S/D (by physical
-// key, so other keyboard layouts work), and the on-screen pad for mouse and
-// touch. A tap shorter than a tick still counts for one tick.
+// key, so other keyboard layouts work), space for the action button, and
+// the on-screen pad for mouse and touch. A tap shorter than a tick still
+// counts for one tick.
 
-import { UP, DOWN, LEFT, RIGHT } from './rules.js';
+import { UP, DOWN, LEFT, RIGHT, ACTION } from './rules.js';
 
 const KEYS = {
   ArrowUp: UP, ArrowDown: DOWN, ArrowLeft: LEFT, ArrowRight: RIGHT,
   KeyW: UP, KeyS: DOWN, KeyA: LEFT, KeyD: RIGHT,
+  Space: ACTION, // fire, in blasters
 };
 const PAD = { up: UP, down: DOWN, left: LEFT, right: RIGHT };
 
@@ -19,6 +21,7 @@ export class Input {
     addEventListener('keydown', (e) => {
       const b = KEYS[e.code] ?? KEYS[e.key];
       if (!b || typing(e) || e.ctrlKey || e.metaKey || e.altKey) return;
+      if (b === ACTION && e.target instanceof HTMLButtonElement) return; // space presses a focused button
       e.preventDefault();
       this.keys.set(e.code || e.key, b);
       this.tapped |= b;

@@ -3,11 +3,12 @@
 // interpolation of the others) plays; this file feeds it the keys and the
 // pad, draws what it says every animation frame, and runs the lobby.
 
-import { Client } from '../sdk/arena.js';
+import { Client, ACTION } from '../sdk/arena.js';
 import { KIND_PLAYER } from './protocol.js';
 import { Input } from './input.js';
 import { Renderer } from './render.js';
 import { Lobby, savedName, validName } from './lobby.js';
+import * as blasters from './blasters.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -24,6 +25,7 @@ window.arena = arena;
 
 const input = new Input(document.querySelector('.pad'));
 const renderer = new Renderer($('field'));
+arena.toPage = (x, y) => renderer.toPage(x, y); // where a world point is on the page, for tests
 const lobby = new Lobby({
   join: (room) => switchTo({ room }),
   create: (room, mode) => switchTo({ room, mode }),
@@ -51,9 +53,42 @@ $('lobby-toggle').addEventListener('click', () => {
   $('lobby').scrollIntoView({ behavior: smooth ? 'smooth' : 'auto', block: 'start' });
 });
 
-// The page's own dot is predicted with the built-in rule, from what the
-// keys and the pad hold at each predicted tick.
-const game = new Client({ predict: true, sample: () => input.sample() });
+// blasters aims with the pointer (or the right thumb) and fires with its
+// button, space (input.js's action) or the right thumb.
+const aiming = { mode: '', pointer: null, firing: false, aim: 0 };
+const field = $('field');
+const sticks = new blasters.Sticks(field);
+field.addEventListener('pointermove', (e) => { if (e.pointerType !== 'touch') aiming.pointer = [e.clientX, e.clientY]; });
+field.addEventListener('pointerdown', (e) => {
+  if (aiming.mode !== 'blasters' || e.pointerType === 'touch' || e.button !== 0) return;
+  aiming.pointer = [e.clientX, e.clientY];
+  aiming.firing = true;
+  field.setPointerCapture?.(e.pointerId);
+});
+const release = () => { aiming.firing = false; };
+field.addEventListener('pointerup', release);
+field.addEventListener('lostpointercapture', release);
+addEventListener('blur', release);
+
+// sample is what the player holds at each predicted tick: the keys and the
+// pad, and in blasters the fire button and the aim axis.
+function sample() {
+  const buttons = input.sample();
+  if (aiming.mode !== 'blasters') return buttons;
+  const angle = sticks.angle();
+  if (angle !== null) aiming.aim = angle;
+  else if (aiming.pointer && arena.me) {
+    const [px, py] = renderer.toWorld(...aiming.pointer);
+    aiming.aim = blasters.aimAt(arena.me.x, arena.me.y, px, py);
+  }
+  const fire = aiming.firing ? ACTION : 0;
+  return { buttons: buttons | fire | sticks.buttons(), axes: [aiming.aim] };
+}
+
+// The page's own dot is predicted with its mode's rule, from what sample
+// says at each predicted tick. blasters' aim is an angle, and a player it
+// respawns jumps rather than glides.
+const game = new Client({ predict: true, sample, interp: { angles: ['aim'], resets: ['life'] } });
 arena.client = game;
 game.on('status', ({ state, detail, final }) => {
   arena.status = state;
@@ -66,6 +101,11 @@ game.on('status', ({ state, detail, final }) => {
 });
 game.on('welcome', (w) => {
   renderer.world = w.world;
+  renderer.kinds = w.kinds;
+  renderer.look = w.mode === 'blasters' ? blasters.look : null;
+  aiming.mode = w.mode;
+  document.documentElement.dataset.mode = w.mode;
+  $('feed').replaceChildren();
   Object.assign(arena, { id: w.id, room: w.room, mode: w.mode, players: game.world });
   lobby.current = w.room;
   $('player-id').textContent = '#' + w.id;
@@ -89,7 +129,26 @@ game.on('error', ({ message }) => toast(message, true));
 game.on('notice', ({ message }) => toast(message));
 game.on('event', ({ type, data }) => {
   if (type === 'room_over') toast(data.summary || 'the game is over');
+  const line = blasters.feedLine(type, data, nameOf);
+  if (line) feed(line);
 });
+
+// nameOf names a player for the kill feed.
+function nameOf(id) {
+  if (id === game.id) return 'you';
+  const e = game.world.get(id);
+  return e?.name || '#' + id;
+}
+
+// feed adds a line to the kill feed, which keeps the last five.
+function feed(text) {
+  const li = document.createElement('li');
+  li.textContent = text;
+  const list = $('feed');
+  list.append(li);
+  while (list.children.length > 5) list.firstElementChild.remove();
+  setTimeout(() => li.remove(), 8000);
+}
 
 function banner(text, final) {
   const b = $('banner');
@@ -119,6 +178,9 @@ function frame(now) {
     for (const d of sprites) {
       if (d.id === arena.watch && arena.watchTrace) arena.watchTrace.push({ t: now, x: d.x, y: d.y });
       if (d.me) {
+        // One's own aim is where the pointer is now, not where the server
+        // last heard it was.
+        if (aiming.mode === 'blasters') d.aim = aiming.aim / 1000;
         arena.me = { x: d.x, y: d.y };
         if (arena.trace) arena.trace.push({ t: now, x: d.x, y: d.y });
       }
@@ -131,6 +193,9 @@ function frame(now) {
       scored.push(e);
     }
     $('tick').textContent = String(game.tick);
+    const headline = aiming.mode === 'blasters' ? blasters.headline(blasters.roundOf(game.world, game.welcome.kinds)) : '';
+    $('headline').hidden = !headline;
+    $('headline').textContent = headline;
     $('online').textContent = String(online);
     if (arena.frames % 15 === 0) {
       // A scoreboard for modes whose players have a score.

@@ -4,7 +4,7 @@
 
 import { KIND_PLAYER } from './protocol.js';
 
-const RADIUS = 10;
+const DOT_RADIUS = 10;
 // Dots stop at the edge of the world, and their rings, shadows and labels
 // reach past it: the field is drawn inset by this margin, in world units.
 const MARGIN = 22;
@@ -15,6 +15,26 @@ export class Renderer {
     this.canvas = canvas;
     this.g = canvas.getContext('2d');
     this.world = { width: 500, height: 500 };
+    // look, when a mode has its own (blasters.js), draws its background,
+    // its items and more on its players; kinds are the welcome's.
+    this.look = null;
+    this.kinds = [];
+  }
+
+  // toPage is toWorld's inverse: where on the page a world point is drawn.
+  toPage(x, y) {
+    const r = this.canvas.getBoundingClientRect();
+    const W = this.world.width, H = this.world.height;
+    return [r.left + (x + MARGIN) / (W + 2 * MARGIN) * r.width, r.top + (y + MARGIN) / (H + 2 * MARGIN) * r.height];
+  }
+
+  // toWorld turns a point of the page (a pointer's clientX, clientY) into
+  // world coordinates, as the last frame drew the world.
+  toWorld(clientX, clientY) {
+    const r = this.canvas.getBoundingClientRect();
+    const W = this.world.width, H = this.world.height;
+    const u = (clientX - r.left) / r.width, v = (clientY - r.top) / r.height;
+    return [u * (W + 2 * MARGIN) - MARGIN, v * (H + 2 * MARGIN) - MARGIN];
   }
 
   // fit sizes the backing store to the canvas's CSS size.
@@ -53,6 +73,7 @@ export class Renderer {
       g.moveTo(0, v); g.lineTo(W, v);
     }
     g.stroke();
+    this.look?.background?.(g);
 
     const fg = css.getPropertyValue('--fg').trim() || '#17202e';
     const field = css.getPropertyValue('--field').trim() || '#fbfcfe';
@@ -64,11 +85,13 @@ export class Renderer {
     // Labels stay 12 CSS pixels tall however small the field is drawn.
     const fontPx = 12 * (window.devicePixelRatio || 1) / sx;
     for (const s of sprites) {
-      g.globalAlpha = s.away ? 0.35 : 1;
+      g.globalAlpha = (s.away ? 0.35 : 1) * (this.look?.alpha?.(s) ?? 1);
       if (s.kind !== KIND_PLAYER) {
-        drawItem(g, s);
+        if (!this.look?.item?.(g, s, this.kinds)) drawItem(g, s);
+        g.globalAlpha = 1;
         continue;
       }
+      const RADIUS = this.look?.radius ?? DOT_RADIUS;
       const it = s.it === true;
       let reach = RADIUS + 2;
       g.beginPath();
@@ -99,6 +122,7 @@ export class Renderer {
         g.stroke();
         reach = RADIUS + 9;
       }
+      this.look?.player?.(g, s);
       // Everyone has a label: a name, or the number of a nameless player.
       const label = (it ? 'IT · ' : '') + (s.name || (s.me ? 'you' : '#' + s.id)) + (s.away ? ' (away)' : '');
       g.font = `${it ? 800 : 600} ${fontPx}px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif`;
@@ -126,7 +150,7 @@ export class Renderer {
 // drawItem draws an entity that is not a player by its declared fields: a
 // large ring (the hill) and a small coin look like what they are.
 function drawItem(g, s) {
-  const r = s.size > 0 ? s.size : RADIUS / 2;
+  const r = s.size > 0 ? s.size : DOT_RADIUS / 2;
   g.fillStyle = g.strokeStyle = s.color || '#8a94a6';
   g.beginPath();
   if (s.shape === 'square') {
