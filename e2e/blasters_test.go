@@ -143,3 +143,57 @@ func clearAngle(tb *tab) float64 {
 		return 0;
 	})`)
 }
+
+// TestBlastersOneShootsTheOther: one player shoots the other until it
+// dies, and both tabs show the hits (the victim's health) and the kill in
+// the kill feed. The players first walk to the left edge, where no wall
+// stands (holding left and down slides any player along the walls to the
+// bottom-left corner), and the victim steps up the edge: the shot's line
+// is then clear, wherever they spawned.
+func TestBlastersOneShootsTheOther(t *testing.T) {
+	srv := arenatest.Start(t, arenatest.Options{})
+	shooter, victim := newTab(t), newTab(t)
+	shooter.navigate(srv.URL + "/?mode=blasters")
+	waitFor(shooter, "blasters", `arena.connected && arena.mode === 'blasters' && arena.me !== null`, 10*time.Second)
+	victim.navigate(srv.URL + "/?mode=blasters")
+	waitFor(victim, "blasters", `arena.connected && arena.mode === 'blasters' && arena.me !== null`, 10*time.Second)
+	sid, vid := eval[float64](shooter, `arena.id`), eval[float64](victim, `arena.id`)
+
+	for _, tb := range []*tab{shooter, victim} {
+		tb.keyEvent(input.DispatchKeyEventTypeKeyDown, keyLeft)
+		tb.keyEvent(input.DispatchKeyEventTypeKeyDown, keyDown)
+	}
+	const corner = `(() => { const e = arena.players.get(arena.id); return e && e.x === 16 && e.y === 984; })()`
+	for _, tb := range []*tab{shooter, victim} {
+		waitFor(tb, "the bottom-left corner", corner, 15*time.Second)
+		tb.keyEvent(input.DispatchKeyEventTypeKeyUp, keyLeft)
+		tb.keyEvent(input.DispatchKeyEventTypeKeyUp, keyDown)
+	}
+	victim.keyEvent(input.DispatchKeyEventTypeKeyDown, keyUp)
+	waitFor(victim, "a step up the edge", `arena.players.get(arena.id).y <= 860`, 5*time.Second)
+	victim.keyEvent(input.DispatchKeyEventTypeKeyUp, keyUp)
+	waitFor(shooter, "the victim standing still up the edge", fmt.Sprintf(`(() => {
+		const e = arena.players.get(%v), now = performance.now();
+		if (!e || e.y > 860) return false;
+		const w = window.__still;
+		if (!w || w.y !== e.y) { window.__still = { y: e.y, t: now }; return false; }
+		return now - w.t > 300;
+	})()`, vid), 5*time.Second)
+
+	// Aim at the victim and hold the button until it dies.
+	shooter.do(chromedp.EmulateViewport(1200, 1000))
+	c := eval[[]float64](shooter, fmt.Sprintf(`(() => { const e = arena.players.get(%v); return arena.toPage(e.x, e.y); })()`, vid))
+	shooter.do(chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, c[0], c[1]))
+	shooter.do(chromedp.MouseEvent(input.DispatchMouseEventTypeMousePressed, c[0], c[1], chromedp.ButtonLeft))
+	hit := fmt.Sprintf(`arena.players.get(%v).health < 100`, vid)
+	waitFor(shooter, "the hit, on the shooter's screen", hit, 5*time.Second)
+	waitFor(victim, "the hit, on the victim's screen", hit, 5*time.Second)
+	feed := `[...document.querySelectorAll('#feed li')].some((li) => li.textContent === %q)`
+	waitFor(shooter, "the kill in the shooter's feed", fmt.Sprintf(feed, fmt.Sprintf("you blasted #%v", vid)), 5*time.Second)
+	waitFor(victim, "the kill in the victim's feed", fmt.Sprintf(feed, fmt.Sprintf("#%v blasted you", sid)), 5*time.Second)
+	shooter.do(chromedp.MouseEvent(input.DispatchMouseEventTypeMouseReleased, c[0], c[1], chromedp.ButtonLeft))
+	waitFor(victim, "the victim dead", fmt.Sprintf(`arena.players.get(%v).dead === true`, vid), 2*time.Second)
+	if kills := eval[float64](victim, fmt.Sprintf(`arena.players.get(%v).kills`, sid)); kills != 1 {
+		t.Errorf("the shooter has %v kills; want 1", kills)
+	}
+}
