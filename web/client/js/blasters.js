@@ -111,35 +111,54 @@ export class Sticks {
 export const look = {
   radius: RADIUS,
   background(g) {
-    g.fillStyle = '#c9d2df';
-    g.strokeStyle = '#8d99ab';
-    g.lineWidth = 2;
-    for (const w of WALLS) {
-      g.fillRect(w.minX, w.minY, w.maxX - w.minX, w.maxY - w.minY);
-      g.strokeRect(w.minX, w.minY, w.maxX - w.minX, w.maxY - w.minY);
-    }
+    // Walls as raised blocks: a drop shadow, a dark body, a lit top edge.
+    g.save();
+    g.shadowColor = 'rgba(15,23,42,0.35)';
+    g.shadowBlur = 10;
+    g.shadowOffsetY = 4;
+    g.fillStyle = '#46566e';
+    for (const w of WALLS) g.fillRect(w.minX, w.minY, w.maxX - w.minX, w.maxY - w.minY);
+    g.restore();
+    g.fillStyle = '#6b7c96';
+    for (const w of WALLS) g.fillRect(w.minX, w.minY, w.maxX - w.minX, 5);
   },
   // item draws an entity that is not a player; it reports whether it did.
   item(g, s, kinds) {
     const kind = kinds[s.kind]?.name;
     if (kind === 'round') return true;
     if (kind !== 'bullet') return false;
-    g.fillStyle = '#1d2430';
+    // A glowing slug with a short trail behind it, along its flight.
+    const a = s.angle ?? 0;
+    g.save();
+    g.strokeStyle = 'rgba(255,150,40,0.45)';
+    g.lineWidth = 5;
+    g.lineCap = 'round';
     g.beginPath();
-    g.arc(s.x, s.y, 4, 0, Math.PI * 2);
+    g.moveTo(s.x - Math.cos(a) * 14, s.y - Math.sin(a) * 14);
+    g.lineTo(s.x, s.y);
+    g.stroke();
+    g.shadowColor = '#ffb020';
+    g.shadowBlur = 8;
+    g.fillStyle = '#ffd24a';
+    g.beginPath();
+    g.arc(s.x, s.y, 4.5, 0, Math.PI * 2);
     g.fill();
+    g.restore();
     return true;
   },
   // player draws over a player's dot: its aim and its health.
   player(g, s) {
     if (s.dead) return;
     const a = s.aim ?? 0;
+    // The barrel: a dark rounded bar from the body along the aim.
     g.strokeStyle = '#1d2430';
-    g.lineWidth = 4;
+    g.lineWidth = 7;
+    g.lineCap = 'round';
     g.beginPath();
-    g.moveTo(s.x + Math.cos(a) * RADIUS * 0.6, s.y + Math.sin(a) * RADIUS * 0.6);
-    g.lineTo(s.x + Math.cos(a) * (RADIUS + 10), s.y + Math.sin(a) * (RADIUS + 10));
+    g.moveTo(s.x + Math.cos(a) * RADIUS * 0.5, s.y + Math.sin(a) * RADIUS * 0.5);
+    g.lineTo(s.x + Math.cos(a) * (RADIUS + 12), s.y + Math.sin(a) * (RADIUS + 12));
     g.stroke();
+    g.lineCap = 'butt';
     const h = Math.max(0, Math.min(1, (s.health ?? 100) / 100));
     g.fillStyle = '#0003';
     g.fillRect(s.x - RADIUS, s.y - RADIUS - 9, 2 * RADIUS, 4);
