@@ -235,9 +235,14 @@ func New(cfg Config) (*Server, error) {
 		HandshakeTimeout: cfg.HandshakeTimeout,
 		// The native protocol by preference order; a client that asks for
 		// no subprotocol speaks the seed's.
-		Subprotocols:    []string{protocol.SubprotocolBinary, protocol.SubprotocolJSON},
-		ReadBufferSize:  4096,
+		Subprotocols: []string{protocol.SubprotocolBinary, protocol.SubprotocolJSON},
+		// Client messages are a few bytes: a small read buffer serves
+		// (larger ones take more reads). Write buffers are lent from a
+		// pool for the length of a write, not held by every idle
+		// connection between ticks.
+		ReadBufferSize:  512,
 		WriteBufferSize: 4096,
+		WriteBufferPool: &sync.Pool{},
 		// Browsers offer permessage-deflate. Seed states are framed once
 		// per tick, so compressing them costs one deflate per tick per
 		// room and cuts their bytes about threefold; native messages are
@@ -525,12 +530,22 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, reason, status)
 		return
 	}
-	defer s.release(ip)
-
 	ws, err := s.upgrader.Upgrade(w, r, nil)
 	if err != nil {
+		s.release(ip)
 		return // the upgrader has answered with an HTTP error
 	}
+	// The session runs on a goroutine of its own and the handler returns,
+	// so that net/http lets go of the request, of the 8 KiB of buffers a
+	// hijacked connection no longer uses, and of the handler's deep stack:
+	// with thousands of players, that is most of what each one costs.
+	go s.runSession(ws, ip, r.URL.RawQuery)
+}
+
+// runSession plays one WebSocket connection, from its query string to
+// its end.
+func (s *Server) runSession(ws *websocket.Conn, ip, rawQuery string) {
+	defer s.release(ip)
 	// The connection is hijacked: nothing else will ever close it, so every
 	// way out of here must.
 	defer ws.Close()
@@ -557,7 +572,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 
 	// r.URL.Query drops pairs it cannot parse, which turned ?room=%zz into
 	// a silent join of the default room.
-	q, err := url.ParseQuery(r.URL.RawQuery)
+	q, err := url.ParseQuery(rawQuery)
 	if err != nil {
 		sess.refuse(&protocol.Error{Code: protocol.CodeBadRequest, Message: "malformed query string: " + err.Error()})
 		return

@@ -543,3 +543,24 @@ func TestCompressedSeedStates(t *testing.T) {
 		}
 	}
 }
+
+// TestMessagesUpToTheLimitAreRead: a session's read buffer starts small
+// and grows, so a message of exactly MaxMessageBytes, read in many
+// pieces, is taken, and the connection goes on.
+func TestMessagesUpToTheLimitAreRead(t *testing.T) {
+	t.Parallel()
+	srv := arenatest.Start(t, arenatest.Options{})
+	c := arenatest.Dial(t, srv.WSURL, nil)
+	id := c.Init().ID
+	max := server.DefaultConfig().MaxMessageBytes
+	msg := `{"type":"move","direction":"UP","pad":"`
+	msg += strings.Repeat("x", max-len(msg)-2) + `"}`
+	if len(msg) != max {
+		t.Fatalf("built a message of %d bytes", len(msg))
+	}
+	for range 3 {
+		c.Send(msg)
+	}
+	c.Send(`{"type":"move","direction":"DOWN"}`)
+	position(t, c, id) // still open, and still playing
+}

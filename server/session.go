@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -104,6 +105,11 @@ type session struct {
 	player game.PlayerID
 
 	flood *rate.Limiter // messages from the client
+	// readBuf holds the client's latest message. It starts small and
+	// grows, up to the limit and one byte, only for a client that sends
+	// larger ones: most send inputs of a few bytes, and thousands of
+	// idle 4 KiB buffers are memory a box can use for players.
+	readBuf []byte
 	// game messages from the client, one limiter per message type of the
 	// room's mode; set once joined, before the read loop starts
 	gameMsgs []*rate.Limiter
@@ -325,9 +331,8 @@ func (s *session) readLoop() {
 		_ = s.ws.SetReadDeadline(time.Now().Add(cfg.PongTimeout))
 	}
 
-	buf := make([]byte, cfg.MaxMessageBytes+1)
 	for {
-		msgType, data, err := s.nextMessage(buf)
+		msgType, data, err := s.nextMessage()
 		if err != nil {
 			s.readFailed(err)
 			return
@@ -368,31 +373,46 @@ var (
 	errFlooded = errors.New("too many messages")
 )
 
-// nextMessage reads one client message into buf (which holds
-// MaxMessageBytes and one more), counting it and charging the message
-// rate. An error ends the session: a read error, or one of the above.
-func (s *session) nextMessage(buf []byte) (msgType int, data []byte, err error) {
+// minReadBuf is where a session's read buffer starts: an input with four
+// axes and its lag fits.
+const minReadBuf = 64
+
+// nextMessage reads one client message into s.readBuf, valid until the
+// next call, counting it and charging the message rate. An error ends the
+// session: a read error, or one of the above.
+func (s *session) nextMessage() (msgType int, data []byte, err error) {
 	cfg := s.cfg
 	msgType, rd, err := s.ws.NextReader()
 	if err != nil {
 		return 0, nil, err
 	}
-	n, err := io.ReadFull(rd, buf)
-	switch {
-	case err == nil: // read the limit and one byte more: too big
-		s.close(closeReason{websocket.CloseMessageTooBig, fmt.Sprintf("message larger than %d bytes", cfg.MaxMessageBytes), "too_big"})
-		return 0, nil, errTooBig
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-	default:
-		return 0, nil, err
+	limit := cfg.MaxMessageBytes + 1 // reading this much means too big
+	buf := s.readBuf[:0]
+	for {
+		if len(buf) >= limit {
+			s.close(closeReason{websocket.CloseMessageTooBig, fmt.Sprintf("message larger than %d bytes", cfg.MaxMessageBytes), "too_big"})
+			return 0, nil, errTooBig
+		}
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, min(max(2*cap(buf), minReadBuf), limit)-len(buf))
+		}
+		n, err := rd.Read(buf[len(buf):min(cap(buf), limit)])
+		buf = buf[:len(buf)+n]
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return 0, nil, err
+		}
 	}
+	s.readBuf = buf[:0]
 	s.traffic.messagesIn.Add(1)
-	s.traffic.bytesIn.Add(uint64(n))
+	s.traffic.bytesIn.Add(uint64(len(buf)))
 	if !s.flood.Allow() {
 		s.close(reasonFlood)
 		return 0, nil, errFlooded
 	}
-	return msgType, buf[:n], nil
+	return msgType, buf, nil
 }
 
 // errNoResume refuses a connection opened with ?resume=1 that sent no
@@ -404,7 +424,7 @@ var errNoResume = errors.New("no resume message in time")
 // reports false, having refused or closed, if not.
 func (s *session) awaitResume() (token string, ok bool) {
 	_ = s.ws.SetReadDeadline(time.Now().Add(s.cfg.HandshakeTimeout))
-	msgType, data, err := s.nextMessage(make([]byte, s.cfg.MaxMessageBytes+1))
+	msgType, data, err := s.nextMessage()
 	var ne net.Error
 	switch {
 	case errors.As(err, &ne) && ne.Timeout() && s.closing.Load():
