@@ -1,0 +1,96 @@
+package server_test
+
+import (
+	"fmt"
+	"runtime"
+	"runtime/pprof"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/arena-server/arena/internal/arenatest"
+	"github.com/arena-server/arena/protocol"
+	"github.com/arena-server/arena/server"
+)
+
+// TestThousandsOfConnectionsLeaveNothingBehind opens 1,500 native
+// connections over 30 rooms, checks that each plays, closes them all, and
+// waits for the server's goroutines and heap to come back to what they
+// were before, once the empty rooms have gone too: nothing of a session may outlive it. (Large loads belong
+// in benchmarks; this one is bounded, and leak-hunting needs numbers.)
+func TestThousandsOfConnectionsLeaveNothingBehind(t *testing.T) {
+	const conns, rooms = 1500, 30
+	srv := arenatest.Start(t, arenatest.Options{Config: func(c *server.Config) {
+		// All of it comes from one address.
+		c.MaxConnectionsPerIP, c.MaxSeatsPerIP, c.MaxSeatsPerIPRoom = 0, 0, 0
+		c.MaxHTTPConnectionsPerIP, c.RoomCreateRate = 0, 0
+		// Empty rooms go too, soon, and so do players whose leave raced
+		// their close.
+		c.RoomIdleTimeout, c.ResumeGrace = 200*time.Millisecond, 200*time.Millisecond
+	}})
+	settle := func() (goroutines int, heap uint64) {
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return runtime.NumGoroutine(), m.HeapInuse
+	}
+	g0, h0 := settle()
+
+	clients := make([]*websocket.Conn, conns)
+	var wg sync.WaitGroup
+	errs := make(chan error, conns)
+	d := websocket.Dialer{HandshakeTimeout: 10 * time.Second, Subprotocols: []string{protocol.SubprotocolBinary}}
+	for w := range 8 {
+		wg.Go(func() {
+			for i := w; i < conns; i += 8 {
+				c, _, err := d.Dial(fmt.Sprintf("%s?room=r%d", srv.WSURL, i%rooms), nil)
+				if err != nil {
+					errs <- err
+					return
+				}
+				clients[i] = c
+				_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+				var m protocol.ServerMessage
+				if _, data, err := c.ReadMessage(); err != nil || protocol.ParseServerBinary(&m, data) != nil || m.Type != protocol.BinWelcome {
+					errs <- fmt.Errorf("connection %d: no welcome (%v)", i, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	gMax, hMax := settle()
+	t.Logf("with %d connections: %d goroutines (from %d), heap %d KiB (from %d)", conns, gMax, g0, hMax>>10, h0>>10)
+	if gMax < g0+2*conns {
+		t.Fatalf("%d goroutines with %d sessions open; want at least %d: are they all playing?", gMax, conns, g0+2*conns)
+	}
+
+	for _, c := range clients {
+		_ = c.WriteMessage(websocket.BinaryMessage, []byte{protocol.BinLeave})
+		_ = c.Close()
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		g, h := settle()
+		// Some slack: the test's own goroutines, and a heap that the
+		// runtime need not give back to the page.
+		if g <= g0+5 && h <= h0+8<<20 {
+			t.Logf("after: %d goroutines, heap %d KiB", g, h>>10)
+			return
+		}
+		if time.Now().After(deadline) {
+			var b strings.Builder
+			_ = pprof.Lookup("goroutine").WriteTo(&b, 1)
+			t.Logf("goroutines left:\n%s", b.String())
+			t.Fatalf("15 s after closing: %d goroutines (from %d), heap %d KiB (from %d)", g, g0, h>>10, h0>>10)
+		}
+		time.Sleep(100 * time.Millisecond) // polling the runtime, with a deadline
+	}
+}
