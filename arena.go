@@ -14,7 +14,7 @@
 //	func main() { arena.Main(dots.Mode, tag.Mode, Mode) }
 //
 // The first mode given is the default. The stock binary, cmd/arena, is
-// arena.Main(dots.Mode, tag.Mode, blasters.Mode).
+// arena.Main(dots.Mode, tag.Mode, blasters.Mode, world.Mode).
 package arena
 
 import (

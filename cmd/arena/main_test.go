@@ -20,7 +20,7 @@ func TestMain(m *testing.M) {
 // there; this checks what is cmd/arena's own: the modes it offers.
 func TestOffersDotsByDefaultTagAndBlasters(t *testing.T) {
 	_, addr := arenatest.StartMain(t, nil, "-host", "127.0.0.1", "-port", "0")
-	if got, want := arenatest.ModeList(arenatest.Modes(t, addr)), "dots* tag blasters"; got != want {
+	if got, want := arenatest.ModeList(arenatest.Modes(t, addr)), "dots* tag blasters world"; got != want {
 		t.Errorf("GET /api/modes lists %q; want %q", got, want)
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/arena-server/arena/games/blasters"
 	"github.com/arena-server/arena/games/dots"
 	"github.com/arena-server/arena/games/tag"
+	"github.com/arena-server/arena/games/world"
 	"github.com/arena-server/arena/server"
 	"github.com/arena-server/arena/web"
 )
@@ -49,7 +50,7 @@ type Options struct {
 func Start(t testing.TB, opts Options) *Server {
 	t.Helper()
 	cfg := server.DefaultConfig()
-	cfg.Modes = []game.Mode{dots.Mode, tag.Mode, blasters.Mode}
+	cfg.Modes = []game.Mode{dots.Mode, tag.Mode, blasters.Mode, world.Mode}
 	cfg.Static = web.FS()
 	cfg.Admin = web.AdminFS()
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))

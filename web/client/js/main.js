@@ -9,6 +9,7 @@ import { Input } from './input.js';
 import { Renderer } from './render.js';
 import { Lobby, savedName, validName } from './lobby.js';
 import * as blasters from './blasters.js';
+import * as world from './world.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -25,6 +26,7 @@ window.arena = arena;
 
 const input = new Input(document.querySelector('.pad'));
 const renderer = new Renderer($('field'));
+const minimap = new world.Minimap($('minimap'));
 arena.toPage = (x, y) => renderer.toPage(x, y); // where a world point is on the page, for tests
 const lobby = new Lobby({
   join: (room) => switchTo({ room }),
@@ -102,7 +104,13 @@ game.on('status', ({ state, detail, final }) => {
 game.on('welcome', (w) => {
   renderer.world = w.world;
   renderer.kinds = w.kinds;
-  renderer.look = w.mode === 'blasters' ? blasters.look : null;
+  renderer.look = w.mode === 'blasters' ? blasters.look : w.mode === 'world' ? world.look : null;
+  // world's field is larger than the screen: the camera follows the own
+  // player, the minimap shows the cells around it, and the prediction
+  // clamps to the room's size.
+  if (w.mode === 'world') world.setSize(w.world.width);
+  minimap.cell = null;
+  $('minimap').hidden = w.mode !== 'world';
   aiming.mode = w.mode;
   document.documentElement.dataset.mode = w.mode;
   $('feed').replaceChildren();
@@ -204,6 +212,7 @@ function frame(now) {
   }
   arena.resyncs = game.resyncs;
   arena.drawn = renderer.draw(sprites);
+  if (aiming.mode === 'world') minimap.draw(arena.me, sprites, game.welcome?.kinds ?? []);
   arena.frames++;
   requestAnimationFrame(frame);
 }

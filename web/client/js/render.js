@@ -1,5 +1,6 @@
-// render.js — draws the field on a canvas in the game's 500×500
-// coordinates, sharp at any device pixel ratio and any size. Names are drawn
+// render.js — draws the field on a canvas in the game's coordinates: the
+// whole field, or with a camera a window of it that follows the own
+// player; sharp at any device pixel ratio and any size. Names are drawn
 // as canvas text, so nothing a player types can become markup.
 
 import { KIND_PLAYER } from './protocol.js';
@@ -19,22 +20,41 @@ export class Renderer {
     // its items and more on its players; kinds are the welcome's.
     this.look = null;
     this.kinds = [];
+    // view is the part of the world the last frame drew, in world units:
+    // all of it and a margin, or with a look that has a camera (world.js)
+    // a window of look.camera units around the own player.
+    this.view = null;
+    this.centre = null; // the camera's last centre
+  }
+
+  // frameView is the part of the world a frame draws: {left, top, width,
+  // height} in world units.
+  frameView(sprites) {
+    const span = this.look?.camera;
+    if (!span) {
+      const W = this.world.width, H = this.world.height;
+      return { left: -MARGIN, top: -MARGIN, width: W + 2 * MARGIN, height: H + 2 * MARGIN };
+    }
+    const me = sprites?.find((s) => s.me);
+    if (me) this.centre = [me.x, me.y];
+    const [x, y] = this.centre ?? [this.world.width / 2, this.world.height / 2];
+    return { left: x - span / 2, top: y - span / 2, width: span, height: span };
   }
 
   // toPage is toWorld's inverse: where on the page a world point is drawn.
   toPage(x, y) {
     const r = this.canvas.getBoundingClientRect();
-    const W = this.world.width, H = this.world.height;
-    return [r.left + (x + MARGIN) / (W + 2 * MARGIN) * r.width, r.top + (y + MARGIN) / (H + 2 * MARGIN) * r.height];
+    const v = this.view ?? this.frameView();
+    return [r.left + (x - v.left) / v.width * r.width, r.top + (y - v.top) / v.height * r.height];
   }
 
   // toWorld turns a point of the page (a pointer's clientX, clientY) into
   // world coordinates, as the last frame drew the world.
   toWorld(clientX, clientY) {
     const r = this.canvas.getBoundingClientRect();
-    const W = this.world.width, H = this.world.height;
-    const u = (clientX - r.left) / r.width, v = (clientY - r.top) / r.height;
-    return [u * (W + 2 * MARGIN) - MARGIN, v * (H + 2 * MARGIN) - MARGIN];
+    const v = this.view ?? this.frameView();
+    const u = (clientX - r.left) / r.width, w = (clientY - r.top) / r.height;
+    return [v.left + u * v.width, v.top + w * v.height];
   }
 
   // fit sizes the backing store to the canvas's CSS size.
@@ -58,22 +78,28 @@ export class Renderer {
     const { g, canvas } = this;
     const css = getComputedStyle(document.documentElement);
     const W = this.world.width, H = this.world.height;
-    const sx = canvas.width / (W + 2 * MARGIN), sy = canvas.height / (H + 2 * MARGIN);
+    const view = this.frameView(sprites);
+    this.view = view;
+    const sx = canvas.width / view.width, sy = canvas.height / view.height;
     g.setTransform(1, 0, 0, 1, 0, 0);
     g.clearRect(0, 0, canvas.width, canvas.height);
-    g.setTransform(sx, 0, 0, sy, MARGIN * sx, MARGIN * sy);
+    g.setTransform(sx, 0, 0, sy, -view.left * sx, -view.top * sy);
+    const right = view.left + view.width, bottom = view.top + view.height;
 
+    // The grid, where it is in view: it shows one's own movement even
+    // where nothing else is.
     g.strokeStyle = css.getPropertyValue('--grid').trim() || '#e7ecf3';
     g.lineWidth = 1 / sx;
     g.beginPath();
-    for (let v = 0; v <= W; v += 50) {
-      g.moveTo(v, 0); g.lineTo(v, H);
+    const x0 = Math.max(0, view.left), x1 = Math.min(W, right), y0 = Math.max(0, view.top), y1 = Math.min(H, bottom);
+    for (let v = Math.max(0, Math.ceil(view.left / 50) * 50); v <= x1; v += 50) {
+      g.moveTo(v, y0); g.lineTo(v, y1);
     }
-    for (let v = 0; v <= H; v += 50) {
-      g.moveTo(0, v); g.lineTo(W, v);
+    for (let v = Math.max(0, Math.ceil(view.top / 50) * 50); v <= y1; v += 50) {
+      g.moveTo(x0, v); g.lineTo(x1, v);
     }
     g.stroke();
-    this.look?.background?.(g);
+    this.look?.background?.(g, view, this.world);
 
     const fg = css.getPropertyValue('--fg').trim() || '#17202e';
     const field = css.getPropertyValue('--field').trim() || '#fbfcfe';
@@ -81,7 +107,7 @@ export class Renderer {
     // Items under players, the own dot on top.
     sprites.sort((a, b) => (b.kind !== KIND_PLAYER) - (a.kind !== KIND_PLAYER) || a.me - b.me);
     const drawn = [];
-    const toCanvas = (x, y) => [(x + MARGIN) * sx, (y + MARGIN) * sy];
+    const toCanvas = (x, y) => [(x - view.left) * sx, (y - view.top) * sy];
     // Labels stay 12 CSS pixels tall however small the field is drawn.
     const fontPx = 12 * (window.devicePixelRatio || 1) / sx;
     for (const s of sprites) {
@@ -129,9 +155,9 @@ export class Renderer {
       g.textAlign = 'center';
       const half = g.measureText(label).width / 2;
       // Under the dot, or over it at the bottom edge; kept inside the field.
-      const below = s.y + reach + fontPx + 2 <= H + MARGIN;
+      const below = s.y + reach + fontPx + 2 <= bottom;
       g.textBaseline = below ? 'top' : 'bottom';
-      const lx = Math.max(half - MARGIN, Math.min(W + MARGIN - half, s.x));
+      const lx = Math.max(view.left + half, Math.min(right - half, s.x));
       const ly = below ? s.y + reach + 1 : s.y - reach - 1;
       g.lineWidth = fontPx / 4;
       g.strokeStyle = field;

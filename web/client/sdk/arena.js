@@ -29,6 +29,7 @@ import { Predictor } from '../js/predict.js';
 import { Interpolator, Delay } from '../js/interp.js';
 import { move, UP, DOWN, LEFT, RIGHT, ACTION } from '../js/rules.js';
 import { move as blastersMove } from '../js/blasters.js';
+import { move as worldMove } from '../js/world.js';
 
 // The buttons of an input, to be ORed together, and the built-in modes'
 // movement rule, (x, y, buttons) => [x, y], for prediction.
@@ -37,7 +38,7 @@ export { UP, DOWN, LEFT, RIGHT, ACTION, move };
 const BUTTONS = UP | DOWN | LEFT | RIGHT | ACTION;
 // The stock modes whose movement is not dots': predict: true uses their
 // rule, and dots' (dots.Move) for any other mode.
-const STOCK_RULES = { blasters: blastersMove };
+const STOCK_RULES = { blasters: blastersMove, world: worldMove };
 const NONE = [];
 
 // connect starts a client and joins a room at once; see Client.

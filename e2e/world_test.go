@@ -1,0 +1,142 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/input"
+
+	"github.com/arena-server/arena/internal/arenatest"
+)
+
+// TestWorldRulesMatchGo checks the page's world movement, which predicts
+// the own player, against the Go rules' golden vectors.
+func TestWorldRulesMatchGo(t *testing.T) {
+	srv := arenatest.Start(t, arenatest.Options{})
+	vectors, err := os.ReadFile("../games/world/testdata/moves.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb := newTab(t)
+	tb.navigate(srv.URL + "/")
+	res := eval[[]float64](tb, `import('/js/world.js').then((m) => {
+		const vs = `+string(vectors)+`;
+		let bad = 0;
+		for (const v of vs) {
+			const [x, y] = m.move(v.x, v.y, v.buttons, v.size);
+			if (x !== v.want_x || y !== v.want_y) bad++;
+		}
+		return [vs.length, bad];
+	})`)
+	if res[0] < 500 || res[1] != 0 {
+		t.Errorf("%v of %v movement vectors disagree with the Go rules", res[1], res[0])
+	}
+}
+
+// worldRoom creates a world room of the given size through the
+// matchmaking API and returns its name.
+func worldRoom(t *testing.T, srv *arenatest.Server, size int) string {
+	t.Helper()
+	resp, err := http.Post(srv.URL+"/api/matchmake", "application/json",
+		strings.NewReader(fmt.Sprintf(`{"mode":"world","options":{"size":"%d"}}`, size)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var r struct{ Room, Mode string }
+	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil || resp.StatusCode != http.StatusOK || r.Mode != "world" {
+		t.Fatalf("matchmake a world room: %d %+v %v", resp.StatusCode, r, err)
+	}
+	return r.Room
+}
+
+// walk holds k in tb until cond (JavaScript) holds, then releases it.
+func walk(tb *tab, k key, what, cond string, timeout time.Duration) {
+	tb.t.Helper()
+	tb.keyEvent(input.DispatchKeyEventTypeKeyDown, k)
+	waitFor(tb, what, cond, timeout)
+	tb.keyEvent(input.DispatchKeyEventTypeKeyUp, k)
+}
+
+// cameraOff is a script that says how far, in canvas widths, the own
+// player is drawn from the middle of the field.
+const cameraOff = `(() => {
+	const r = document.getElementById('field').getBoundingClientRect();
+	const [x, y] = arena.toPage(arena.me.x, arena.me.y);
+	return Math.hypot(x - (r.left + r.width / 2), y - (r.top + r.height / 2)) / r.width;
+})()`
+
+// TestWorldFarPlayerComesIntoView plays world in two tabs on a field of
+// 4×4 cells. With the two players at opposite sides, each is out of the
+// other's area of interest and not in its world at all; as one walks
+// towards the other, it comes into view (through the delta stream) while
+// they are still more than a cell apart. The camera follows the walker,
+// and the minimap is on the field.
+func TestWorldFarPlayerComesIntoView(t *testing.T) {
+	srv := arenatest.Start(t, arenatest.Options{})
+	const size = 4 * 700
+	room := worldRoom(t, srv, size)
+	one, id1 := openArena(t, srv, "/?room="+room)
+	two, id2 := openArena(t, srv, "/?room="+room)
+	for _, tb := range []*tab{one, two} {
+		if m, w := eval[string](tb, `arena.mode`), eval[float64](tb, `arena.client.welcome.width`); m != "world" || w != size {
+			t.Fatalf("the tab plays %s on a field of %v; want world on %d", m, w, size)
+		}
+	}
+	// One goes to the left edge (column 0), two to the right (column 3):
+	// out of each other's areas (columns 0 to 2, and 1 to 3).
+	one.keyEvent(input.DispatchKeyEventTypeKeyDown, keyLeft)
+	two.keyEvent(input.DispatchKeyEventTypeKeyDown, keyRight)
+	waitFor(one, "one at the left edge", `arena.me && arena.me.x <= 20`, 15*time.Second)
+	waitFor(two, "two at the right edge", fmt.Sprintf(`arena.me && arena.me.x >= %d`, size-20), 15*time.Second)
+	one.keyEvent(input.DispatchKeyEventTypeKeyUp, keyLeft)
+	two.keyEvent(input.DispatchKeyEventTypeKeyUp, keyRight)
+	waitFor(one, "two out of one's view", fmt.Sprintf(`!arena.players.has(%d)`, id2), 5*time.Second)
+	waitFor(two, "one out of two's view", fmt.Sprintf(`!arena.players.has(%d)`, id1), 5*time.Second)
+	if n := eval[float64](one, `[...arena.players.values()].filter((e) => e.kind === 1).length`); n < 9 {
+		t.Errorf("one sees %v landmarks; want those of its 9 cells", n)
+	}
+
+	// The minimap is shown, and drew something.
+	if drawn := eval[bool](one, `(() => {
+		const c = document.getElementById('minimap');
+		if (c.hidden || c.getBoundingClientRect().width < 40) return false;
+		const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+		for (let i = 3; i < d.length; i += 4) if (d[i] > 0) return true;
+		return false;
+	})()`); !drawn {
+		t.Error("the minimap is hidden, tiny or blank")
+	}
+
+	// Two walks left, towards one: one sees it come into view while they
+	// are still more than a cell apart, and the camera follows two.
+	start := eval[[]float64](two, `[arena.me.x, arena.me.y]`)
+	walk(two, keyLeft, "two's walk to come into one's view", fmt.Sprintf(`arena.me.x < %v - 400`, start[0]), 5*time.Second)
+	if off := eval[float64](two, cameraOff); off > 0.02 {
+		t.Errorf("walking, two is drawn %.2f field widths from the middle; the camera does not follow", off)
+	}
+	if moved := eval[float64](two, fmt.Sprintf(`(() => { const r = document.getElementById('field').getBoundingClientRect(); return (arena.toPage(%v, %v)[0] - r.left) / r.width - 0.5; })()`, start[0], start[1])); moved < 0.15 {
+		t.Errorf("where two started is drawn %.2f field widths right of the middle after it walked 400 left; the world did not scroll", moved)
+	}
+	two.keyEvent(input.DispatchKeyEventTypeKeyDown, keyLeft)
+	waitFor(one, "two to come into one's view", fmt.Sprintf(`arena.players.has(%d)`, id2), 10*time.Second)
+	two.keyEvent(input.DispatchKeyEventTypeKeyUp, keyLeft)
+	gap := eval[float64](one, fmt.Sprintf(`arena.players.get(%d).x - arena.players.get(%d).x`, id2, id1))
+	if gap < 700 {
+		t.Errorf("one saw two only %v units away; want it in view more than a cell before they meet", gap)
+	}
+	// Views need not be mutual: two, in column 2, sees columns 1 to 3,
+	// not one's column 0, until it walks on into column 1.
+	if eval[bool](two, fmt.Sprintf(`arena.players.has(%d)`, id1)) {
+		t.Errorf("two, at x=%v, sees one at the left edge, four columns' width away", eval[float64](two, `arena.me.x`))
+	}
+	walk(two, keyLeft, "one to come into two's view", fmt.Sprintf(`arena.players.has(%d)`, id1), 10*time.Second)
+	if x := eval[float64](two, `arena.me.x`); x < 700 {
+		t.Errorf("two saw one only at x=%v; want it in view a cell before they meet", x)
+	}
+}
