@@ -164,19 +164,22 @@ type Room struct {
 	applying []inbound // owned by the Run goroutine
 
 	// Owned by the Run goroutine.
-	game       game.Game
-	world      game.World
-	members    []*member // sorted by id
-	tick       uint64
-	inputs     []game.Input
-	lastEnts   int
-	views      map[game.ViewKey]*Snapshot // this tick's, by key; reused
-	emptySince time.Time
-	nextID     game.PlayerID
-	seats      map[string]int // by address
-	pcg        *mrand.PCG     // the game's random source, for Export
-	restored   []*member      // members of a restored room, announced by Run
-	events     *game.Events
+	game     game.Game
+	world    game.World
+	members  []*member // sorted by id
+	tick     uint64
+	inputs   []game.Input
+	lastEnts int
+	views    map[game.ViewKey]*Snapshot // this tick's, by key; reused
+	// lastView is the largest view of the last tick, nextView of this one:
+	// how much room a view's slice is given.
+	lastView, nextView int
+	emptySince         time.Time
+	nextID             game.PlayerID
+	seats              map[string]int // by address
+	pcg                *mrand.PCG     // the game's random source, for Export
+	restored           []*member      // members of a restored room, announced by Run
+	events             *game.Events
 
 	result atomic.Pointer[game.Result] // set once the game is over
 
@@ -812,7 +815,11 @@ func (r *Room) publish() {
 		key := viewer.View(m.id)
 		snap := r.views[key]
 		if snap == nil {
-			ents := viewer.AppendView(nil, key)
+			// Sized as the largest view of the last tick: a world of
+			// hundreds of views a tick would otherwise grow each one by
+			// doubling, and throw most of it away.
+			ents := viewer.AppendView(make([]game.Entity, 0, r.lastView), key)
+			r.nextView = max(r.nextView, len(ents))
 			r.markAway(ents)
 			snap = &Snapshot{Tick: r.tick, View: key, Kinds: r.cfg.Mode.EntityKinds(), Entities: ents}
 			r.views[key] = snap
@@ -820,6 +827,7 @@ func (r *Room) publish() {
 		m.client.State(State{Snap: snap, You: m.id, Ack: m.ack})
 	}
 	clear(r.views) // the snapshots belong to the clients now
+	r.lastView, r.nextView = r.nextView, 0
 }
 
 // expireAway removes the players whose resume grace has run out.
