@@ -140,3 +140,25 @@ func TestWorldFarPlayerComesIntoView(t *testing.T) {
 		t.Errorf("two saw one only at x=%v; want it in view a cell before they meet", x)
 	}
 }
+
+// TestReenteringEntitiesDoNotGlide: an entity that leaves the view and
+// comes back elsewhere (a player who walked out of a world's area of
+// interest and back in) is drawn where it is, not glided from where it
+// left.
+func TestReenteringEntitiesDoNotGlide(t *testing.T) {
+	srv := arenatest.Start(t, arenatest.Options{})
+	tb := newTab(t)
+	tb.navigate(srv.URL + "/")
+	got := eval[[]float64](tb, `import('/js/interp.js').then(({ Interpolator }) => {
+		const ip = new Interpolator();
+		const at = (x) => new Map([[7, { id: 7, kind: 0, x, y: 0 }]]);
+		for (let tick = 1; tick <= 5; tick++) ip.record(tick, at(0));
+		for (let tick = 6; tick <= 10; tick++) ip.record(tick, new Map());
+		ip.record(11, at(1000));
+		ip.record(12, at(1000));
+		return [ip.position(7, 11.5)[0], ip.position(7, 12)[0]];
+	})`)
+	if got[0] != 1000 || got[1] != 1000 {
+		t.Errorf("back in view at x 1000, drawn at %v and %v; want 1000 at once", got[0], got[1])
+	}
+}

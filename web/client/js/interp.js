@@ -35,6 +35,9 @@ export class Interpolator {
         tr = { samples: [] };
         this.tracks.set(e.id, tr);
       }
+      // One that comes back into view (a world's area of interest) was
+      // not where it left: it appears, as a new one does, without a glide.
+      const back = tr.gone !== undefined;
       tr.gone = undefined;
       const seen = tr.seen;
       tr.seen = tick;
@@ -46,8 +49,8 @@ export class Interpolator {
       const key = this.reset(e);
       const placed = last && key !== tr.key;
       tr.key = key;
-      if (!last || last.v.length !== v.length) {
-        s.length = 0; // new, or its kind changed: start again, without a glide
+      if (!last || back || last.v.length !== v.length) {
+        s.length = 0; // new, back in view, or its kind changed: start again, without a glide
         s.push({ tick, v });
         tr.periods = [0, 0, ...names.map((f) => this.period(f) || 0)];
       } else if (placed || v.some((x, i) => x !== last.v[i])) {
