@@ -38,6 +38,30 @@ const (
 // ButtonMask is every button a client may send. Bits outside it are invalid.
 const ButtonMask = Up | Down | Left | Right | Action
 
+// Step is how far the arrow buttons of b move something in one tick, per
+// axis (y grows downward): straight along one axis, diagonal along each of
+// two when two perpendicular directions are held, and opposite directions
+// cancel. Every built-in mode moves this way, each at its own speeds.
+func (b Buttons) Step(straight, diagonal int32) (dx, dy int32) {
+	if b&Left != 0 {
+		dx--
+	}
+	if b&Right != 0 {
+		dx++
+	}
+	if b&Up != 0 {
+		dy--
+	}
+	if b&Down != 0 {
+		dy++
+	}
+	step := straight
+	if dx != 0 && dy != 0 {
+		step = diagonal
+	}
+	return dx * step, dy * step
+}
+
 // Input is what one player holds during one tick.
 type Input struct {
 	Player  PlayerID

@@ -23,3 +23,18 @@ func TestModeCheck(t *testing.T) {
 		}
 	}
 }
+
+func TestButtonsStep(t *testing.T) {
+	for _, c := range []struct {
+		b      Buttons
+		dx, dy int32
+	}{
+		{0, 0, 0}, {Up, 0, -10}, {Down, 0, 10}, {Left, -10, 0}, {Right, 10, 0},
+		{Up | Right, 7, -7}, {Down | Left, -7, 7}, {Up | Down, 0, 0}, {Left | Right | Up, 0, -10},
+		{Action, 0, 0}, {ButtonMask, 0, 0},
+	} {
+		if dx, dy := c.b.Step(10, 7); dx != c.dx || dy != c.dy {
+			t.Errorf("%05b.Step(10, 7) = %d, %d; want %d, %d", c.b, dx, dy, c.dx, c.dy)
+		}
+	}
+}

@@ -61,25 +61,9 @@ func (w *Rect) blocks(x, y int32) bool {
 // Radius: it moves along x first, stopping flush against a wall it would
 // enter, then along y the same way, so that it slides along walls.
 func Move(x, y int32, b game.Buttons) (int32, int32) {
-	var dx, dy int32
-	if b&game.Left != 0 {
-		dx--
-	}
-	if b&game.Right != 0 {
-		dx++
-	}
-	if b&game.Up != 0 {
-		dy--
-	}
-	if b&game.Down != 0 {
-		dy++
-	}
-	step := int32(Speed)
-	if dx != 0 && dy != 0 {
-		step = DiagonalSpeed
-	}
+	dx, dy := b.Step(Speed, DiagonalSpeed)
 	if dx != 0 {
-		x = clamp(x + dx*step)
+		x = clamp(x + dx)
 		for i := range walls {
 			if w := &walls[i]; w.blocks(x, y) {
 				if dx > 0 {
@@ -91,7 +75,7 @@ func Move(x, y int32, b game.Buttons) (int32, int32) {
 		}
 	}
 	if dy != 0 {
-		y = clamp(y + dy*step)
+		y = clamp(y + dy)
 		for i := range walls {
 			if w := &walls[i]; w.blocks(x, y) {
 				if dy > 0 {

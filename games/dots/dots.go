@@ -137,24 +137,8 @@ func (d *Dots) find(id game.PlayerID) (int, bool) {
 // Opposite directions cancel; two perpendicular ones move diagonally at
 // DiagonalSpeed per axis; the result is clamped to [Min, Max].
 func Move(x, y int32, b game.Buttons) (int32, int32) {
-	var dx, dy int32
-	if b&game.Left != 0 {
-		dx--
-	}
-	if b&game.Right != 0 {
-		dx++
-	}
-	if b&game.Up != 0 {
-		dy--
-	}
-	if b&game.Down != 0 {
-		dy++
-	}
-	step := int32(Speed)
-	if dx != 0 && dy != 0 {
-		step = DiagonalSpeed
-	}
-	return clamp(x + dx*step), clamp(y + dy*step)
+	dx, dy := b.Step(Speed, DiagonalSpeed)
+	return clamp(x + dx), clamp(y + dy)
 }
 
 func clamp(v int32) int32 {

@@ -293,23 +293,7 @@ func (w *World) find(id game.PlayerID) (int, bool) {
 // perpendicular ones move diagonally at DiagonalSpeed per axis; the
 // result is clamped to [Edge, size-Edge].
 func Move(x, y int32, b game.Buttons, size int32) (int32, int32) {
-	var dx, dy int32
-	if b&game.Left != 0 {
-		dx--
-	}
-	if b&game.Right != 0 {
-		dx++
-	}
-	if b&game.Up != 0 {
-		dy--
-	}
-	if b&game.Down != 0 {
-		dy++
-	}
-	step := int32(Speed)
-	if dx != 0 && dy != 0 {
-		step = DiagonalSpeed
-	}
+	dx, dy := b.Step(Speed, DiagonalSpeed)
 	clamp := func(v int32) int32 { return max(Edge, min(size-Edge, v)) }
-	return clamp(x + dx*step), clamp(y + dy*step)
+	return clamp(x + dx), clamp(y + dy)
 }

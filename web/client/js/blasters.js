@@ -4,7 +4,7 @@
 // pointer; the twin thumb sticks of a touch screen; and how its entities
 // are drawn.
 
-import { UP, DOWN, LEFT, RIGHT, ACTION } from './rules.js';
+import { UP, DOWN, LEFT, RIGHT, ACTION, step } from './rules.js';
 
 // The rules, as games/blasters/testdata/rules.json pins them.
 export const SIZE = 1000;
@@ -23,18 +23,13 @@ const blocks = (w, x, y) => x + RADIUS > w.minX && x - RADIUS < w.maxX && y + RA
 // move returns where a player at (x, y) holding buttons is one tick later:
 // x first, stopping flush against a wall, then y, so that it slides.
 export function move(x, y, buttons) {
-  let dx = 0, dy = 0;
-  if (buttons & LEFT) dx--;
-  if (buttons & RIGHT) dx++;
-  if (buttons & UP) dy--;
-  if (buttons & DOWN) dy++;
-  const step = dx !== 0 && dy !== 0 ? DIAGONAL_SPEED : SPEED;
+  const [dx, dy] = step(buttons, SPEED, DIAGONAL_SPEED);
   if (dx !== 0) {
-    x = clamp(x + dx * step);
+    x = clamp(x + dx);
     for (const w of WALLS) if (blocks(w, x, y)) x = dx > 0 ? w.minX - RADIUS : w.maxX + RADIUS;
   }
   if (dy !== 0) {
-    y = clamp(y + dy * step);
+    y = clamp(y + dy);
     for (const w of WALLS) if (blocks(w, x, y)) y = dy > 0 ? w.minY - RADIUS : w.maxY + RADIUS;
   }
   return [x, y];

@@ -15,13 +15,21 @@ export const ACTION = 16;
 
 const clamp = (v) => Math.max(MIN, Math.min(MAX, v));
 
-// move returns where a dot at (x, y) holding buttons is one tick later.
-export function move(x, y, buttons) {
+// step is how far buttons move something in a tick, [dx, dy]: straight
+// along one axis, diagonal along each of two, opposite directions
+// cancelling. Go's game.Buttons.Step; every built-in mode moves this way.
+export function step(buttons, straight, diagonal) {
   let dx = 0, dy = 0;
   if (buttons & LEFT) dx--;
   if (buttons & RIGHT) dx++;
   if (buttons & UP) dy--;
   if (buttons & DOWN) dy++;
-  const step = dx !== 0 && dy !== 0 ? DIAGONAL_SPEED : SPEED;
-  return [clamp(x + dx * step), clamp(y + dy * step)];
+  const s = dx !== 0 && dy !== 0 ? diagonal : straight;
+  return [dx * s, dy * s];
+}
+
+// move returns where a dot at (x, y) holding buttons is one tick later.
+export function move(x, y, buttons) {
+  const [dx, dy] = step(buttons, SPEED, DIAGONAL_SPEED);
+  return [clamp(x + dx), clamp(y + dy)];
 }

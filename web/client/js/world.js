@@ -4,7 +4,7 @@
 // over a field far larger than the screen; and a minimap of the cells
 // around it, the area the server sends.
 
-import { UP, DOWN, LEFT, RIGHT } from './rules.js';
+import { step } from './rules.js';
 
 // The rules, as games/world pins them.
 export const DEFAULT_SIZE = 20000;
@@ -25,14 +25,9 @@ export function setSize(n) { size = n > 0 ? n : DEFAULT_SIZE; }
 // move returns where a player at (x, y) holding buttons is one tick later
 // on a field of side size (default: the room's, per setSize).
 export function move(x, y, buttons, side = size) {
-  let dx = 0, dy = 0;
-  if (buttons & LEFT) dx--;
-  if (buttons & RIGHT) dx++;
-  if (buttons & UP) dy--;
-  if (buttons & DOWN) dy++;
-  const step = dx !== 0 && dy !== 0 ? DIAGONAL_SPEED : SPEED;
+  const [dx, dy] = step(buttons, SPEED, DIAGONAL_SPEED);
   const clamp = (v) => Math.max(EDGE, Math.min(side - EDGE, v));
-  return [clamp(x + dx * step), clamp(y + dy * step)];
+  return [clamp(x + dx), clamp(y + dy)];
 }
 
 // look draws the world on the page's renderer: the camera's window of it,
