@@ -1,14 +1,12 @@
 package blasters
 
 import (
-	"bytes"
 	"encoding/json"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/arena-server/arena/game"
+	"github.com/arena-server/arena/internal/gametest"
 )
 
 // moveVector is one case of testdata/moves.json: from (x, y) holding
@@ -69,56 +67,9 @@ func goldenMoves() []moveVector {
 	return vs
 }
 
-// golden compares got with testdata/name, rewriting it first when
-// ARENA_UPDATE_GOLDEN=1, and returns the file's contents.
-func golden(t *testing.T, name string, got any) []byte {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	data, err := marshalLines(got)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if os.Getenv("ARENA_UPDATE_GOLDEN") == "1" {
-		if err := os.WriteFile(path, data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (ARENA_UPDATE_GOLDEN=1 writes it)", err)
-	}
-	if !bytes.Equal(data, want) {
-		t.Errorf("%s is out of date with the rules (ARENA_UPDATE_GOLDEN=1 rewrites it; then update the browser's port)", path)
-	}
-	return want
-}
-
-// marshalLines writes v as indented JSON, except that a list of vectors
-// holds one per line, to keep the file small and its diffs readable.
-func marshalLines(v any) ([]byte, error) {
-	vs, ok := v.([]moveVector)
-	if !ok {
-		data, err := json.MarshalIndent(v, "", " ")
-		return append(data, '\n'), err
-	}
-	out := []byte("[\n")
-	for i, mv := range vs {
-		line, err := json.Marshal(mv)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, line...)
-		if i < len(vs)-1 {
-			out = append(out, ',')
-		}
-		out = append(out, '\n')
-	}
-	return append(out, "]\n"...), nil
-}
-
 func TestGoldenMoves(t *testing.T) {
 	var vs []moveVector
-	if err := json.Unmarshal(golden(t, "moves.json", goldenMoves()), &vs); err != nil {
+	if err := json.Unmarshal(gametest.Golden(t, "testdata/moves.json", goldenMoves()), &vs); err != nil {
 		t.Fatal(err)
 	}
 	for _, v := range vs {
@@ -132,5 +83,5 @@ func TestGoldenMoves(t *testing.T) {
 }
 
 func TestGoldenRules(t *testing.T) {
-	golden(t, "rules.json", currentRules())
+	gametest.Golden(t, "testdata/rules.json", currentRules())
 }

@@ -1,13 +1,12 @@
 package dots
 
 import (
-	"encoding/json"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/arena-server/arena/game"
+	"github.com/arena-server/arena/internal/gametest"
 )
 
 // moveVector is one case of testdata/moves.json: from (x, y) holding
@@ -41,31 +40,5 @@ func goldenMoves() []moveVector {
 }
 
 func TestGoldenMoves(t *testing.T) {
-	path := filepath.Join("testdata", "moves.json")
-	got, err := json.MarshalIndent(goldenMoves(), "", " ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if os.Getenv("ARENA_UPDATE_GOLDEN") == "1" {
-		os.MkdirAll("testdata", 0o755)
-		if err := os.WriteFile(path, append(got, '\n'), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (ARENA_UPDATE_GOLDEN=1 writes it)", err)
-	}
-	var vs []moveVector
-	if err := json.Unmarshal(want, &vs); err != nil {
-		t.Fatal(err)
-	}
-	for _, v := range vs {
-		if x, y := Move(v.X, v.Y, v.Buttons); x != v.WantX || y != v.WantY {
-			t.Errorf("Move(%d,%d,%v) = %d,%d; testdata says %d,%d", v.X, v.Y, v.Buttons, x, y, v.WantX, v.WantY)
-		}
-	}
-	if len(vs) != len(goldenMoves()) {
-		t.Errorf("testdata has %d vectors; want %d (regenerate it)", len(vs), len(goldenMoves()))
-	}
+	gametest.Golden(t, filepath.Join("testdata", "moves.json"), goldenMoves())
 }
