@@ -174,6 +174,7 @@ type Room struct {
 	// lastView is the largest view of the last tick, nextView of this one:
 	// how much room a view's slice is given.
 	lastView, nextView int
+	away               []game.PlayerID // this tick's, for markAway
 	emptySince         time.Time
 	nextID             game.PlayerID
 	seats              map[string]int // by address
@@ -792,6 +793,7 @@ func (r *Room) step() bool {
 // publish offers every connected player its view of this tick. Each
 // distinct view is built once and shared by everyone who has it.
 func (r *Room) publish() {
+	r.listAway()
 	viewer, ok := r.game.(game.Viewer)
 	if !ok {
 		ents := r.game.AppendEntities(make([]game.Entity, 0, r.lastEnts))
@@ -839,20 +841,31 @@ func (r *Room) expireAway(now time.Time) {
 	}
 }
 
-// markAway flags the entities of players whose connection dropped.
+// markAway flags the entities of players whose connection dropped, in
+// r.away (by ascending id). A world builds hundreds of views a tick, and
+// few players are away: each view looks up the away ones, not every
+// member.
 func (r *Room) markAway(ents []game.Entity) {
-	if r.cfg.ResumeGrace <= 0 {
-		return
-	}
-	for _, m := range r.members {
-		if m.client != nil {
-			continue
-		}
-		i, found := slices.BinarySearchFunc(ents, uint32(m.id), func(e game.Entity, id uint32) int {
+	for _, id := range r.away {
+		i, found := slices.BinarySearchFunc(ents, uint32(id), func(e game.Entity, id uint32) int {
 			return int(int64(e.ID) - int64(id))
 		})
 		if found {
 			ents[i].Away = true
+		}
+	}
+}
+
+// listAway sets r.away to the players whose connection dropped and who
+// are kept for a resume, by ascending id, for this tick's markAway.
+func (r *Room) listAway() {
+	r.away = r.away[:0]
+	if r.cfg.ResumeGrace <= 0 {
+		return
+	}
+	for _, m := range r.members {
+		if m.client == nil {
+			r.away = append(r.away, m.id)
 		}
 	}
 }
