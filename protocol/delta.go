@@ -34,8 +34,10 @@ func kindMask(k *game.EntityKind) Mask {
 // which parts differ from the old one.
 type Change struct {
 	Entity game.Entity
-	Old    game.Entity
 	Mask   Mask
+	// old is the entity's index in the base Diff was given, whose values
+	// the encoder sends differences from; a decoded change has none.
+	old int32
 }
 
 // Delta is what changed between two states: entities that left, entities
@@ -46,6 +48,9 @@ type Delta struct {
 	Removed []uint32
 	Added   []game.Entity
 	Changed []Change
+	// base is the state Diff started from. A change points into it rather
+	// than copies its old entity: a world diffs hundreds of views a tick.
+	base []game.Entity
 }
 
 // Reset empties d, keeping its storage.
@@ -53,12 +58,26 @@ func (d *Delta) Reset() {
 	d.Removed = d.Removed[:0]
 	d.Added = d.Added[:0]
 	d.Changed = d.Changed[:0]
+	d.base = nil
 }
+
+// Old returns the entity c changed from, as Diff saw it in its base. A
+// decoded delta has no base: its changes' old entities are zero, which is
+// why only Diff's deltas are encoded.
+func (d *Delta) Old(c *Change) *game.Entity {
+	if int(c.old) < len(d.base) {
+		return &d.base[c.old]
+	}
+	return &noEntity
+}
+
+var noEntity game.Entity
 
 // Diff sets d to what turns base into cur. Both must be sorted by ID. A nil
 // base makes every entity of cur Added: a full state.
 func Diff(d *Delta, base, cur []game.Entity) {
 	d.Reset()
+	d.base = base
 	i, j := 0, 0
 	for i < len(base) || j < len(cur) {
 		switch {
@@ -75,7 +94,7 @@ func Diff(d *Delta, base, cur []game.Entity) {
 			j++
 		default:
 			if m := changed(&base[i], &cur[j]); m != 0 {
-				d.Changed = append(d.Changed, Change{Entity: cur[j], Old: base[i], Mask: m})
+				d.Changed = append(d.Changed, Change{Entity: cur[j], Mask: m, old: int32(i)})
 			}
 			i++
 			j++

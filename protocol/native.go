@@ -271,7 +271,8 @@ func AppendBinaryDelta(dst []byte, d *Delta, kinds []game.EntityKind) []byte {
 	for i := range d.Changed {
 		c := &d.Changed[i]
 		k := kindOf(kinds, c.Entity.Kind)
-		m := wireMask(c, k)
+		old := d.Old(c)
+		m := wireMask(c, old, k)
 		first := uint64(m & (MaskX | MaskY))
 		if m>>2 != 0 {
 			first |= deltaMore
@@ -279,14 +280,14 @@ func AppendBinaryDelta(dst []byte, d *Delta, kinds []game.EntityKind) []byte {
 		dst = binary.AppendUvarint(dst, uint64(c.Entity.ID-prev)<<3|first)
 		prev = c.Entity.ID
 		if m&MaskX != 0 {
-			dst = appendZigzag(dst, int64(c.Entity.X)-int64(c.Old.X))
+			dst = appendZigzag(dst, int64(c.Entity.X)-int64(old.X))
 		}
 		if m&MaskY != 0 {
-			dst = appendZigzag(dst, int64(c.Entity.Y)-int64(c.Old.Y))
+			dst = appendZigzag(dst, int64(c.Entity.Y)-int64(old.Y))
 		}
 		if m>>2 != 0 {
 			dst = binary.AppendUvarint(dst, wire(m, k)<<kindBits(kinds)|uint64(c.Entity.Kind))
-			dst = appendFields(dst, &c.Entity, &c.Old, k, m)
+			dst = appendFields(dst, &c.Entity, old, k, m)
 		}
 	}
 	return dst
@@ -349,10 +350,10 @@ func present(e *game.Entity, k *game.EntityKind) Mask {
 
 // wireMask is what a change sends: what its kind declares, and of its
 // bools only those that flipped, as any non-zero value means true.
-func wireMask(c *Change, k *game.EntityKind) Mask {
+func wireMask(c *Change, old *game.Entity, k *game.EntityKind) Mask {
 	m := c.Mask & kindMask(k)
 	for i := range k.Fields {
-		if k.Fields[i].Type == game.Bool && m&MaskField(i) != 0 && (c.Entity.Fields[i] != 0) == (c.Old.Fields[i] != 0) {
+		if k.Fields[i].Type == game.Bool && m&MaskField(i) != 0 && (c.Entity.Fields[i] != 0) == (old.Fields[i] != 0) {
 			m &^= MaskField(i)
 		}
 	}

@@ -225,7 +225,7 @@ func AppendJSONDelta(dst []byte, d *Delta, kinds []game.EntityKind) []byte {
 		}
 		c := &d.Changed[i]
 		k := kindOf(kinds, c.Entity.Kind)
-		dst = appendJSONEntity(dst, &c.Entity, k, wireMask(c, k), false)
+		dst = appendJSONEntity(dst, &c.Entity, k, wireMask(c, d.Old(c), k), false)
 	}
 	return append(dst, "]}"...)
 }
