@@ -20,7 +20,6 @@ import (
 
 	"github.com/arena-server/arena/game"
 	"github.com/arena-server/arena/games/dots"
-	"github.com/arena-server/arena/games/tag"
 	"github.com/arena-server/arena/internal/arenatest"
 	"github.com/arena-server/arena/server"
 )
@@ -58,35 +57,7 @@ func (g *chatGame) Message(m game.Message) error {
 // behindMode is dots with an aim axis whose players' score is the Behind
 // of their last input: how far in the past the game was told the player
 // saw the world.
-var behindMode = game.Mode{
-	Name:  "behind",
-	Kinds: tag.Kinds, // players with a colour and a score
-	Axes:  []game.Axis{{Name: "aim", Min: -100, Max: 100}},
-	New: func(cfg game.Config) game.Game {
-		return &behindGame{Dots: dots.New(cfg), behind: map[game.PlayerID]int{}}
-	},
-}
-
-type behindGame struct {
-	*dots.Dots
-	behind map[game.PlayerID]int
-}
-
-func (g *behindGame) Step(in []game.Input) {
-	for _, i := range in {
-		g.behind[i.Player] = i.Behind
-	}
-	g.Dots.Step(in)
-}
-
-func (g *behindGame) AppendEntities(dst []game.Entity) []game.Entity {
-	n := len(dst)
-	dst = g.Dots.AppendEntities(dst)
-	for i := range dst[n:] {
-		dst[n+i].Fields[tag.FieldScore] = int32(g.behind[game.PlayerID(dst[n+i].ID)])
-	}
-	return dst
-}
+var behindMode = arenatest.InputProbe("behind", []game.Axis{{Name: "aim", Min: -100, Max: 100}}, func(in game.Input) int32 { return int32(in.Behind) })
 
 // sdkSite serves examples/sdk-page as another site would, on an origin of
 // its own, and starts an arena server that admits that origin.

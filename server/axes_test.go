@@ -4,7 +4,6 @@ import (
 	"testing"
 
 	"github.com/arena-server/arena/game"
-	"github.com/arena-server/arena/games/dots"
 	"github.com/arena-server/arena/games/tag"
 	"github.com/arena-server/arena/internal/arenatest"
 	"github.com/arena-server/arena/protocol"
@@ -13,33 +12,8 @@ import (
 
 // aimMode is dots with one analog axis, "aim", whose value each player's
 // score shows, so a test sees over the wire what the game received.
-var aimMode = game.Mode{
-	Name:  "aim",
-	Kinds: tag.Kinds, // players with a colour and a score
-	Axes:  []game.Axis{{Name: "aim", Min: -100, Max: 100}},
-	New:   func(cfg game.Config) game.Game { return &aimGame{Dots: dots.New(cfg), aim: map[game.PlayerID]int32{}} },
-}
-
-type aimGame struct {
-	*dots.Dots
-	aim map[game.PlayerID]int32
-}
-
-func (g *aimGame) Step(in []game.Input) {
-	for _, i := range in {
-		g.aim[i.Player] = i.Axes[0]
-	}
-	g.Dots.Step(in)
-}
-
-func (g *aimGame) AppendEntities(dst []game.Entity) []game.Entity {
-	n := len(dst)
-	dst = g.Dots.AppendEntities(dst)
-	for i := range dst[n:] {
-		dst[n+i].Fields[tag.FieldScore] = g.aim[game.PlayerID(dst[n+i].ID)]
-	}
-	return dst
-}
+// aimMode shows each player's aim as its score.
+var aimMode = arenatest.InputProbe("aim", []game.Axis{{Name: "aim", Min: -100, Max: 100}}, func(in game.Input) int32 { return in.Axes[0] })
 
 func TestAnalogAxesReachTheGameWithinBounds(t *testing.T) {
 	t.Parallel()
@@ -96,35 +70,7 @@ func TestButtonsOnlyModesRefuseAxes(t *testing.T) {
 
 // behindMode shows, as each player's score, the Behind of the input it
 // holds: what a lag-compensating game would rewind.
-var behindMode = game.Mode{
-	Name:  "behind",
-	Kinds: tag.Kinds,
-	Axes:  []game.Axis{{Name: "aim", Min: -100, Max: 100}},
-	New: func(cfg game.Config) game.Game {
-		return &behindGame{Dots: dots.New(cfg), behind: map[game.PlayerID]int{}}
-	},
-}
-
-type behindGame struct {
-	*dots.Dots
-	behind map[game.PlayerID]int
-}
-
-func (g *behindGame) Step(in []game.Input) {
-	for _, i := range in {
-		g.behind[i.Player] = i.Behind
-	}
-	g.Dots.Step(in)
-}
-
-func (g *behindGame) AppendEntities(dst []game.Entity) []game.Entity {
-	n := len(dst)
-	dst = g.Dots.AppendEntities(dst)
-	for i := range dst[n:] {
-		dst[n+i].Fields[tag.FieldScore] = int32(g.behind[game.PlayerID(dst[n+i].ID)])
-	}
-	return dst
-}
+var behindMode = arenatest.InputProbe("behind", []game.Axis{{Name: "aim", Min: -100, Max: 100}}, func(in game.Input) int32 { return int32(in.Behind) })
 
 // TestInputLagReachesTheGameCapped: a native input's lag reaches the game
 // as Input.Behind over a real socket, and a claim of
