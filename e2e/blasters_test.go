@@ -107,8 +107,10 @@ func TestBlastersInTwoTabs(t *testing.T) {
 	waitFor(two, "one's bullets", bullets(id1), 5*time.Second)
 	one.do(chromedp.MouseEvent(input.DispatchMouseEventTypeMouseReleased, c[0], c[1], chromedp.ButtonLeft))
 
-	// On a touch screen, the right thumb aims and fires.
+	// On a touch screen, the right thumb aims and fires. (One's shots may
+	// have hit two: it must be alive to fire.)
 	id2 := eval[float64](two, `arena.id`)
+	waitFor(two, "two alive", `arena.players.get(arena.id) && !arena.players.get(arena.id).dead`, 10*time.Second)
 	two.do(chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateTouch))
 	r := eval[[]float64](two, `(() => { const r = document.getElementById('field').getBoundingClientRect(); return [r.left, r.top, r.width, r.height]; })()`)
 	x0, y0 := r[0]+r[2]*0.75, r[1]+r[3]/2
@@ -120,7 +122,9 @@ func TestBlastersInTwoTabs(t *testing.T) {
 	a = clearAngle(two)
 	touch(input.DispatchTouchEventTypeTouchStart, []*input.TouchPoint{{X: x0, Y: y0}})
 	touch(input.DispatchTouchEventTypeTouchMove, []*input.TouchPoint{{X: x0 + 40*math.Cos(a), Y: y0 + 40*math.Sin(a)}})
-	waitFor(one, "two's bullets", bullets(id2), 5*time.Second)
+	if !eval[bool](one, fmt.Sprintf(`(() => { const t0 = performance.now(); return new Promise((ok) => { const f = () => (%s) ? ok(true) : performance.now() - t0 > 10000 ? ok(false) : setTimeout(f, 20); f(); }); })()`, bullets(id2))) {
+		t.Fatalf("no bullets of two's in one's view; two: %s", eval[string](two, `JSON.stringify({me: arena.players.get(arena.id), round: document.getElementById('headline').textContent})`))
+	}
 	waitFor(one, "two's aim", fmt.Sprintf(`Math.abs(Math.atan2(Math.sin(arena.players.get(%v).aim - %v), Math.cos(arena.players.get(%v).aim - %v))) < 0.05`, id2, a, id2, a), 5*time.Second)
 	touch(input.DispatchTouchEventTypeTouchEnd, []*input.TouchPoint{})
 }

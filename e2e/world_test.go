@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/chromedp"
 
 	"github.com/arena-server/arena/internal/arenatest"
 )
@@ -55,11 +56,30 @@ func worldRoom(t *testing.T, srv *arenatest.Server, size int) string {
 	return r.Room
 }
 
-// walk holds k in tb until cond (JavaScript) holds, then releases it.
-func walk(tb *tab, k key, what, cond string, timeout time.Duration) {
+// walk holds k in tb until cond (JavaScript, in watcher's page) holds,
+// then releases it. The key is pressed again every second: a page that
+// lost its window's focus meanwhile (another tab was driven) has let go
+// of what it held, as a player's page does.
+func walk(tb *tab, k key, what, cond string, timeout time.Duration, watcher ...*tab) {
 	tb.t.Helper()
-	tb.keyEvent(input.DispatchKeyEventTypeKeyDown, k)
-	waitFor(tb, what, cond, timeout)
+	w := tb
+	if len(watcher) > 0 {
+		w = watcher[0]
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		tb.keyEvent(input.DispatchKeyEventTypeKeyDown, k)
+		_, err := chromedp.Run(w.ctx, chromedp.Poll[any](cond,
+			chromedp.WithPollingInterval(20*time.Millisecond),
+			chromedp.WithPollingTimeout(time.Second)))
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			tb.t.Fatalf("waiting for %s (%s): %v; the walker: %s", what, cond, err,
+				eval[string](tb, `JSON.stringify({me: arena.me, server: arena.players.get(arena.id), tick: arena.tick, status: arena.status, focus: document.hasFocus()})`))
+		}
+	}
 	tb.keyEvent(input.DispatchKeyEventTypeKeyUp, k)
 }
 
@@ -88,14 +108,13 @@ func TestWorldFarPlayerComesIntoView(t *testing.T) {
 			t.Fatalf("the tab plays %s on a field of %v; want world on %d", m, w, size)
 		}
 	}
-	// One goes to the left edge (column 0), two to the right (column 3):
-	// out of each other's areas (columns 0 to 2, and 1 to 3).
-	one.keyEvent(input.DispatchKeyEventTypeKeyDown, keyLeft)
-	two.keyEvent(input.DispatchKeyEventTypeKeyDown, keyRight)
-	waitFor(one, "one at the left edge", `arena.me && arena.me.x <= 20`, 15*time.Second)
-	waitFor(two, "two at the right edge", fmt.Sprintf(`arena.me && arena.me.x >= %d`, size-20), 15*time.Second)
-	one.keyEvent(input.DispatchKeyEventTypeKeyUp, keyLeft)
-	two.keyEvent(input.DispatchKeyEventTypeKeyUp, keyRight)
+	// One goes to the top-left corner (column 0), two to the top-right
+	// (column 3): out of each other's areas (columns 0 to 2, and 1 to 3),
+	// and in the same row, wherever they spawned.
+	walk(one, keyUp, "one at the top edge", `arena.me && arena.me.y <= 20`, 15*time.Second)
+	walk(two, keyUp, "two at the top edge", `arena.me && arena.me.y <= 20`, 15*time.Second)
+	walk(one, keyLeft, "one at the left edge", `arena.me && arena.me.x <= 20`, 15*time.Second)
+	walk(two, keyRight, "two at the right edge", fmt.Sprintf(`arena.me && arena.me.x >= %d`, size-20), 15*time.Second)
 	waitFor(one, "two out of one's view", fmt.Sprintf(`!arena.players.has(%d)`, id2), 5*time.Second)
 	waitFor(two, "one out of two's view", fmt.Sprintf(`!arena.players.has(%d)`, id1), 5*time.Second)
 	if n := eval[float64](one, `[...arena.players.values()].filter((e) => e.kind === 1).length`); n < 9 {
@@ -116,16 +135,14 @@ func TestWorldFarPlayerComesIntoView(t *testing.T) {
 	// Two walks left, towards one: one sees it come into view while they
 	// are still more than a cell apart, and the camera follows two.
 	start := eval[[]float64](two, `[arena.me.x, arena.me.y]`)
-	walk(two, keyLeft, "two's walk to come into one's view", fmt.Sprintf(`arena.me.x < %v - 400`, start[0]), 5*time.Second)
+	walk(two, keyLeft, "two's walk to come into one's view", fmt.Sprintf(`arena.me.x < %v - 400`, start[0]), 15*time.Second)
 	if off := eval[float64](two, cameraOff); off > 0.02 {
 		t.Errorf("walking, two is drawn %.2f field widths from the middle; the camera does not follow", off)
 	}
 	if moved := eval[float64](two, fmt.Sprintf(`(() => { const r = document.getElementById('field').getBoundingClientRect(); return (arena.toPage(%v, %v)[0] - r.left) / r.width - 0.5; })()`, start[0], start[1])); moved < 0.15 {
 		t.Errorf("where two started is drawn %.2f field widths right of the middle after it walked 400 left; the world did not scroll", moved)
 	}
-	two.keyEvent(input.DispatchKeyEventTypeKeyDown, keyLeft)
-	waitFor(one, "two to come into one's view", fmt.Sprintf(`arena.players.has(%d)`, id2), 10*time.Second)
-	two.keyEvent(input.DispatchKeyEventTypeKeyUp, keyLeft)
+	walk(two, keyLeft, "two to come into one's view", fmt.Sprintf(`arena.players.has(%d)`, id2), 20*time.Second, one)
 	gap := eval[float64](one, fmt.Sprintf(`arena.players.get(%d).x - arena.players.get(%d).x`, id2, id1))
 	if gap < 700 {
 		t.Errorf("one saw two only %v units away; want it in view more than a cell before they meet", gap)
@@ -135,7 +152,7 @@ func TestWorldFarPlayerComesIntoView(t *testing.T) {
 	if eval[bool](two, fmt.Sprintf(`arena.players.has(%d)`, id1)) {
 		t.Errorf("two, at x=%v, sees one at the left edge, four columns' width away", eval[float64](two, `arena.me.x`))
 	}
-	walk(two, keyLeft, "one to come into two's view", fmt.Sprintf(`arena.players.has(%d)`, id1), 10*time.Second)
+	walk(two, keyLeft, "one to come into two's view", fmt.Sprintf(`arena.players.has(%d)`, id1), 20*time.Second)
 	if x := eval[float64](two, `arena.me.x`); x < 700 {
 		t.Errorf("two saw one only at x=%v; want it in view a cell before they meet", x)
 	}
