@@ -122,11 +122,17 @@ func TestCapacityReport(t *testing.T) {
 	}
 	dropped := rec("arena", 1, 2500, 19.9, 80, 90)
 	dropped.Result.ClosedEarly = 3
-	recs = append(recs, dropped)
+	floor := 42.5
+	recs[1].FloorCPU = &floor
+	// The mean holds, but the slowest player does not.
+	uneven := rec("arena", 1, 1500, 19.8, 60, 60)
+	uneven.Result.UpdatesMinPerClient = 18
+	recs = append(recs, dropped, uneven)
 	got := capacityBlock(recs)
 	for _, want := range []string{
-		"| arena | 2000 | 1 | 19.60 | 19.50 | 90 | 80.0 |",
-		"| arena | 2500 | 1 | 19.90 | 19.80 | 80 | 90.0 | 0 | – | no |",
+		"| arena | 2000 | 1 | 19.60 | 19.50 | 90 | 80.0 | 42.5 | 0 |",
+		"| arena | 2500 | 1 | 19.90 | 19.80 | 80 | 90.0 | – | 0 | – | no |",
+		"| arena | 1500 | 1 | 19.80 | 18.00 | 60 | 60.0 | – | 0 | – | no |",
 		"Largest room that holds the bar, arena: **2000 players**",
 		"seed: none of the sizes tried holds the bar",
 	} {
