@@ -316,23 +316,31 @@ func TestPredictionAndInterpolationUnderLatency(t *testing.T) {
 
 func TestRulesMatchTheServer(t *testing.T) {
 	srv := arenatest.Start(t, arenatest.Options{})
-	vectors, err := os.ReadFile("../games/dots/testdata/moves.json")
-	if err != nil {
-		t.Fatal(err)
-	}
 	tb := newTab(t)
 	tb.navigate(srv.URL + "/")
-	res := eval[[]float64](tb, `import('/js/rules.js').then((m) => {
+	movesMatch(tb, "/js/rules.js", "../games/dots/testdata/moves.json")
+}
+
+// movesMatch checks a page module's move(x, y, buttons, size) against a
+// mode's golden movement vectors (gametest.Golden writes them from the Go
+// rules), so that the page's prediction and the server cannot drift apart.
+func movesMatch(tb *tab, module, vectorsFile string) {
+	tb.t.Helper()
+	vectors, err := os.ReadFile(vectorsFile)
+	if err != nil {
+		tb.t.Fatal(err)
+	}
+	res := eval[[]float64](tb, `import('`+module+`').then((m) => {
 		const vs = `+string(vectors)+`;
 		let bad = 0;
 		for (const v of vs) {
-			const [x, y] = m.move(v.x, v.y, v.buttons);
+			const [x, y] = m.move(v.x, v.y, v.buttons, v.size);
 			if (x !== v.want_x || y !== v.want_y) bad++;
 		}
 		return [vs.length, bad];
 	})`)
 	if res[0] < 500 || res[1] != 0 {
-		t.Errorf("%v of %v movement vectors disagree with the Go rules", res[1], res[0])
+		tb.t.Errorf("%s: %v of %v movement vectors disagree with the Go rules", module, res[1], res[0])
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -19,24 +18,9 @@ import (
 // the own player, against the Go rules' golden vectors.
 func TestWorldRulesMatchGo(t *testing.T) {
 	srv := arenatest.Start(t, arenatest.Options{})
-	vectors, err := os.ReadFile("../games/world/testdata/moves.json")
-	if err != nil {
-		t.Fatal(err)
-	}
 	tb := newTab(t)
 	tb.navigate(srv.URL + "/")
-	res := eval[[]float64](tb, `import('/js/world.js').then((m) => {
-		const vs = `+string(vectors)+`;
-		let bad = 0;
-		for (const v of vs) {
-			const [x, y] = m.move(v.x, v.y, v.buttons, v.size);
-			if (x !== v.want_x || y !== v.want_y) bad++;
-		}
-		return [vs.length, bad];
-	})`)
-	if res[0] < 500 || res[1] != 0 {
-		t.Errorf("%v of %v movement vectors disagree with the Go rules", res[1], res[0])
-	}
+	movesMatch(tb, "/js/world.js", "../games/world/testdata/moves.json")
 }
 
 // worldRoom creates a world room of the given size through the

@@ -30,6 +30,10 @@ func TestThousandsOfConnectionsLeaveNothingBehind(t *testing.T) {
 		// Empty rooms go too, soon, and so do players whose leave raced
 		// their close.
 		c.RoomIdleTimeout, c.ResumeGrace = 200*time.Millisecond, 200*time.Millisecond
+		// The test's clients read nothing after their welcome, so they
+		// answer no pings: the server must not drop them for that while
+		// the others dial, however slow the machine.
+		c.PingInterval, c.PongTimeout = time.Minute, 2*time.Minute
 	}})
 	settle := func() (goroutines int, heap uint64) {
 		runtime.GC()
