@@ -1,7 +1,7 @@
 // Command arena runs the arena game server: the browser client, the
 // WebSocket endpoint and the API on one port, with the built-in modes dots
-// (the default), tag, blasters and world. It registers them the way any program adding its
-// own modes does; see package arena.
+// (the default), tag, blasters and world. It registers them the way any
+// program adding its own modes does; see package arena.
 package main
 
 import (
