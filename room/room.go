@@ -164,13 +164,13 @@ type Room struct {
 	applying []inbound // owned by the Run goroutine
 
 	// Owned by the Run goroutine.
-	game     game.Game
-	world    game.World
-	members  []*member // sorted by id
-	tick     uint64
-	inputs   []game.Input
-	lastEnts int
-	views    map[game.ViewKey]*Snapshot // this tick's, by key; reused
+	game    game.Game
+	world   game.World
+	members []*member // sorted by id
+	tick    uint64
+	inputs  []game.Input
+	viewer  game.Viewer                // the game, or its whole world as one view
+	views   map[game.ViewKey]*Snapshot // this tick's, by key; reused
 	// lastView is the largest view of the last tick, nextView of this one:
 	// how much room a view's slice is given.
 	lastView, nextView int
@@ -319,6 +319,11 @@ func New(cfg Config) *Room {
 		Events:   r.events,
 	})
 	r.world = r.game.World()
+	if v, ok := r.game.(game.Viewer); ok {
+		r.viewer = v
+	} else {
+		r.viewer = wholeWorld{r.game}
+	}
 	return r
 }
 
@@ -791,45 +796,47 @@ func (r *Room) step() bool {
 }
 
 // publish offers every connected player its view of this tick. Each
-// distinct view is built once and shared by everyone who has it.
+// distinct view is built once and shared by everyone who has it; a game
+// that is not a game.Viewer shows everyone one view, the whole world.
 func (r *Room) publish() {
 	r.listAway()
-	viewer, ok := r.game.(game.Viewer)
-	if !ok {
-		ents := r.game.AppendEntities(make([]game.Entity, 0, r.lastEnts))
-		r.lastEnts = len(ents)
-		r.markAway(ents)
-		snap := &Snapshot{Tick: r.tick, Kinds: r.cfg.Mode.EntityKinds(), Entities: ents}
-		for _, m := range r.members {
-			if m.client != nil {
-				m.client.State(State{Snap: snap, You: m.id, Ack: m.ack})
-			}
-		}
-		return
-	}
 	if r.views == nil {
 		r.views = make(map[game.ViewKey]*Snapshot)
 	}
+	var last *Snapshot // the previous member's: most share it
 	for _, m := range r.members {
 		if m.client == nil {
 			continue
 		}
-		key := viewer.View(m.id)
-		snap := r.views[key]
+		key := r.viewer.View(m.id)
+		snap := last
+		if snap == nil || snap.View != key {
+			snap = r.views[key]
+		}
 		if snap == nil {
 			// Sized as the largest view of the last tick: a world of
 			// hundreds of views a tick would otherwise grow each one by
 			// doubling, and throw most of it away.
-			ents := viewer.AppendView(make([]game.Entity, 0, r.lastView), key)
+			ents := r.viewer.AppendView(make([]game.Entity, 0, r.lastView), key)
 			r.nextView = max(r.nextView, len(ents))
 			r.markAway(ents)
 			snap = &Snapshot{Tick: r.tick, View: key, Kinds: r.cfg.Mode.EntityKinds(), Entities: ents}
 			r.views[key] = snap
 		}
+		last = snap
 		m.client.State(State{Snap: snap, You: m.id, Ack: m.ack})
 	}
 	clear(r.views) // the snapshots belong to the clients now
 	r.lastView, r.nextView = r.nextView, 0
+}
+
+// wholeWorld is the one view of a game that shows everyone everything.
+type wholeWorld struct{ game.Game }
+
+func (w wholeWorld) View(game.PlayerID) game.ViewKey { return 0 }
+
+func (w wholeWorld) AppendView(dst []game.Entity, _ game.ViewKey) []game.Entity {
+	return w.AppendEntities(dst)
 }
 
 // expireAway removes the players whose resume grace has run out.
