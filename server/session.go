@@ -1,13 +1,13 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -105,11 +105,12 @@ type session struct {
 	player game.PlayerID
 
 	flood *rate.Limiter // messages from the client
-	// readBuf holds the client's latest message. It starts small and
-	// grows, up to the limit and one byte, only for a client that sends
-	// larger ones: most send inputs of a few bytes, and thousands of
-	// idle 4 KiB buffers are memory a box can use for players.
-	readBuf []byte
+	// readBuf holds the client's latest message. It starts empty and
+	// grows only as large as the client's messages: most send inputs of a
+	// few bytes, and thousands of idle 4 KiB buffers are memory a box can
+	// use for players.
+	readBuf bytes.Buffer
+	limited io.LimitedReader
 	// game messages from the client, one limiter per message type of the
 	// room's mode; set once joined, before the read loop starts
 	gameMsgs []*rate.Limiter
@@ -373,10 +374,6 @@ var (
 	errFlooded = errors.New("too many messages")
 )
 
-// minReadBuf is where a session's read buffer starts: an input with four
-// axes and its lag fits.
-const minReadBuf = 64
-
 // nextMessage reads one client message into s.readBuf, valid until the
 // next call, counting it and charging the message rate. An error ends the
 // session: a read error, or one of the above.
@@ -386,26 +383,17 @@ func (s *session) nextMessage() (msgType int, data []byte, err error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	limit := cfg.MaxMessageBytes + 1 // reading this much means too big
-	buf := s.readBuf[:0]
-	for {
-		if len(buf) >= limit {
-			s.close(closeReason{websocket.CloseMessageTooBig, fmt.Sprintf("message larger than %d bytes", cfg.MaxMessageBytes), "too_big"})
-			return 0, nil, errTooBig
-		}
-		if len(buf) == cap(buf) {
-			buf = slices.Grow(buf, min(max(2*cap(buf), minReadBuf), limit)-len(buf))
-		}
-		n, err := rd.Read(buf[len(buf):min(cap(buf), limit)])
-		buf = buf[:len(buf)+n]
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return 0, nil, err
-		}
+	s.readBuf.Reset()
+	// Reading the limit and one byte more means too big.
+	s.limited = io.LimitedReader{R: rd, N: int64(cfg.MaxMessageBytes) + 1} // reused: no allocation a message
+	if _, err := s.readBuf.ReadFrom(&s.limited); err != nil {
+		return 0, nil, err
 	}
-	s.readBuf = buf[:0]
+	if s.readBuf.Len() > cfg.MaxMessageBytes {
+		s.close(closeReason{websocket.CloseMessageTooBig, fmt.Sprintf("message larger than %d bytes", cfg.MaxMessageBytes), "too_big"})
+		return 0, nil, errTooBig
+	}
+	buf := s.readBuf.Bytes()
 	s.traffic.messagesIn.Add(1)
 	s.traffic.bytesIn.Add(uint64(len(buf)))
 	if !s.flood.Allow() {
