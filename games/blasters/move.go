@@ -66,11 +66,7 @@ func Move(x, y int32, b game.Buttons) (int32, int32) {
 		x = clamp(x + dx)
 		for i := range walls {
 			if w := &walls[i]; w.blocks(x, y) {
-				if dx > 0 {
-					x = w.MinX - Radius
-				} else {
-					x = w.MaxX + Radius
-				}
+				x = flush(dx, w.MinX, w.MaxX)
 			}
 		}
 	}
@@ -78,15 +74,20 @@ func Move(x, y int32, b game.Buttons) (int32, int32) {
 		y = clamp(y + dy)
 		for i := range walls {
 			if w := &walls[i]; w.blocks(x, y) {
-				if dy > 0 {
-					y = w.MinY - Radius
-				} else {
-					y = w.MaxY + Radius
-				}
+				y = flush(dy, w.MinY, w.MaxY)
 			}
 		}
 	}
 	return x, y
+}
+
+// flush is where a player moving by d along an axis stops against a wall
+// spanning [lo, hi] on it: touching its near side.
+func flush(d, lo, hi int32) int32 {
+	if d > 0 {
+		return lo - Radius
+	}
+	return hi + Radius
 }
 
 func clamp(v int32) int32 { return max(Radius, min(Size-Radius, v)) }
