@@ -35,6 +35,9 @@ export function move(x, y, buttons, side = size) {
 // renderer draws by their size and shape.
 export const look = {
   camera: CAMERA,
+  // Players drawn at the dots' 10 units were 3 pixels across in a
+  // 1,600-unit camera: a player must be easy to see.
+  radius: 24,
   background(g, view, world) {
     // Beyond the edge: shade what the camera sees outside the field.
     g.fillStyle = 'rgba(90,100,120,0.18)';
