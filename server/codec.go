@@ -3,19 +3,17 @@ package server
 import (
 	"fmt"
 	"sync/atomic"
-	"time"
-
-	"github.com/gorilla/websocket"
 
 	"github.com/arena-server/arena/game"
 	"github.com/arena-server/arena/protocol"
 	"github.com/arena-server/arena/room"
 )
 
-// codec is one wire protocol as one connection speaks it. The reader
-// goroutine calls decode and requestFull; the writer goroutine calls the
-// write methods, so a codec keeps writer-side state (the delta base) without
-// locking. The write methods report the payload bytes they wrote.
+// codec is one wire protocol as one connection speaks it. The session's
+// message handler calls decode and requestFull; the write methods run under
+// the session's write lock, so a codec keeps writer-side state (the delta
+// base) without a lock of its own. The write methods report the payload
+// bytes they wrote.
 type codec interface {
 	// decode turns one client message into something the session acts on.
 	decode(msgType int, data []byte) (protocol.ClientMessage, *protocol.Error)
@@ -33,60 +31,12 @@ type codec interface {
 type sink interface {
 	// writeMessage writes one message; data may be reused once it returns.
 	writeMessage(msgType int, data []byte) error
-	// writePrepared writes a message framed once for many connections.
-	writePrepared(p prepared) error
+	// writePrepared writes a message encoded once for many connections.
+	writePrepared(p *prepared) error
 }
 
 // pong answers a client's ping.
 type pong struct{ clientTime uint32 }
-
-// prepared is a message encoded and framed once, to be written to many
-// connections.
-type prepared struct {
-	msg  *websocket.PreparedMessage
-	size int
-	err  error
-}
-
-func prepare(msgType int, data []byte) prepared {
-	pm, err := websocket.NewPreparedMessage(msgType, data)
-	return prepared{msg: pm, size: len(data), err: err}
-}
-
-// wsSink writes straight to the socket, each write bounded by a deadline: a
-// client that cannot take a message in time is too slow to keep. Moving the
-// deadline costs a trip into the runtime's poller, so it is moved only once
-// it is less than three quarters of the timeout away.
-type wsSink struct {
-	ws       *websocket.Conn
-	timeout  time.Duration
-	deadline time.Time
-}
-
-func newWSSink(ws *websocket.Conn, timeout time.Duration) *wsSink {
-	return &wsSink{ws: ws, timeout: timeout}
-}
-
-func (s *wsSink) extend() {
-	now := time.Now()
-	if s.deadline.Sub(now) < s.timeout*3/4 {
-		s.deadline = now.Add(s.timeout)
-		_ = s.ws.SetWriteDeadline(s.deadline)
-	}
-}
-
-func (s *wsSink) writeMessage(msgType int, data []byte) error {
-	s.extend()
-	return s.ws.WriteMessage(msgType, data)
-}
-
-func (s *wsSink) writePrepared(p prepared) error {
-	if p.err != nil {
-		return p.err
-	}
-	s.extend()
-	return s.ws.WritePreparedMessage(p.msg)
-}
 
 // seedCodec speaks the seed's JSON protocol.
 type seedCodec struct {
@@ -97,7 +47,7 @@ type seedCodec struct {
 var _ codec = (*seedCodec)(nil)
 
 func (c *seedCodec) decode(msgType int, data []byte) (protocol.ClientMessage, *protocol.Error) {
-	if msgType != websocket.TextMessage {
+	if msgType != textMessage {
 		return protocol.ClientMessage{}, &protocol.Error{
 			Code:    protocol.CodeBinaryUnsupported,
 			Message: "this connection speaks the seed JSON protocol: send text frames",
@@ -120,7 +70,7 @@ func (c *seedCodec) writeEvent(w sink, e any) (int, error) {
 	default:
 		return 0, nil // the seed protocol has no pong and no game events
 	}
-	return len(c.buf), w.writeMessage(websocket.TextMessage, c.buf)
+	return len(c.buf), w.writeMessage(textMessage, c.buf)
 }
 
 // seedStateKey memoizes a snapshot's seed encoding: every seed client sees
@@ -130,9 +80,9 @@ type seedStateKey struct{}
 func (c *seedCodec) writeState(w sink, st room.State) (int, error) {
 	p := st.Snap.Memo(seedStateKey{}, func() any {
 		c.encoded()
-		return prepare(websocket.TextMessage, protocol.AppendSeedState(nil, st.Snap.Entities, protocol.SeedColor(st.Snap.Kinds)))
-	}).(prepared)
-	return p.size, w.writePrepared(p)
+		return prepare(textMessage, protocol.AppendSeedState(nil, st.Snap.Entities, protocol.SeedColor(st.Snap.Kinds)))
+	}).(*prepared)
+	return len(p.data), w.writePrepared(p)
 }
 
 // nativeCodec speaks arena's native protocol, binary or JSON. Each state is
@@ -152,9 +102,9 @@ type nativeCodec struct {
 var _ codec = (*nativeCodec)(nil)
 
 func newNativeCodec(json bool, encoded func()) *nativeCodec {
-	c := &nativeCodec{json: json, msgTyp: websocket.BinaryMessage, encoded: encoded}
+	c := &nativeCodec{json: json, msgTyp: binaryMessage, encoded: encoded}
 	if json {
-		c.msgTyp = websocket.TextMessage
+		c.msgTyp = textMessage
 	}
 	return c
 }

@@ -18,7 +18,7 @@ func (r *recorder) writeMessage(_ int, data []byte) error {
 	return nil
 }
 
-func (r *recorder) writePrepared(prepared) error { return nil }
+func (r *recorder) writePrepared(*prepared) error { return nil }
 
 // world evolves a room's entities tick by tick.
 func worlds(n int) []*room.Snapshot {

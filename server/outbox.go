@@ -1,26 +1,23 @@
 package server
 
 import (
-	"sync"
-
 	"github.com/arena-server/arena/room"
 )
 
-// outbox is what a connection's writer sends next. The newest state is kept
-// in a single slot and replaces an older state not yet written: a state is
-// worthless once a newer one exists, so a slow client skips states rather
-// than falling behind. Events (welcome, notices, errors) must all arrive, in
-// order; they wait in a bounded queue, and a client that lets it overflow is
-// too slow to keep and is disconnected.
+// outbox is what a connection sends next, once its socket takes more. The
+// newest state is kept in a single slot and replaces an older state not yet
+// written: a state is worthless once a newer one exists, so a slow client
+// skips states rather than falling behind. Events (welcome, notices,
+// errors) must all arrive, in order; they wait in a bounded queue, and a
+// client that lets it overflow is too slow to keep and is disconnected.
+// Its session's lock guards it.
 type outbox struct {
-	mu        sync.Mutex
 	state     room.State
 	hasState  bool
 	events    []any
 	maxEvents int
 	overflow  bool
 	coalesced uint64
-	wake      chan struct{}
 	// The payload of the newest ping frame not yet answered. RFC 6455
 	// lets an endpoint answer only the most recent of several pings.
 	ping    [125]byte
@@ -29,24 +26,20 @@ type outbox struct {
 }
 
 func newOutbox(maxEvents int) *outbox {
-	return &outbox{maxEvents: maxEvents, wake: make(chan struct{}, 1)}
+	return &outbox{maxEvents: maxEvents}
 }
 
 // offerState puts st in the state slot, replacing any unsent state.
 func (o *outbox) offerState(st room.State) {
-	o.mu.Lock()
 	if o.hasState {
 		o.coalesced++
 	}
 	o.state, o.hasState = st, true
-	o.mu.Unlock()
-	o.signal()
 }
 
 // push queues an event. It reports false, and marks the outbox overflowed,
 // when the queue is full.
 func (o *outbox) push(e any) bool {
-	o.mu.Lock()
 	ok := len(o.events) < o.maxEvents
 	if ok {
 		o.events = append(o.events, e)
@@ -58,26 +51,19 @@ func (o *outbox) push(e any) bool {
 		// would, because the writer sends events first.
 		o.state, o.hasState = room.State{}, false
 	}
-	o.mu.Unlock()
-	o.signal()
 	return ok
 }
 
 // answerPing asks the writer to answer a ping frame with a pong carrying
 // data (at most 125 bytes, as every control frame).
 func (o *outbox) answerPing(data string) {
-	o.mu.Lock()
 	o.pingLen = copy(o.ping[:], data)
 	o.hasPing = true
-	o.mu.Unlock()
-	o.signal()
 }
 
-func (o *outbox) signal() {
-	select {
-	case o.wake <- struct{}{}:
-	default:
-	}
+// empty reports whether there is nothing to send.
+func (o *outbox) empty() bool {
+	return !o.hasState && len(o.events) == 0 && !o.hasPing && !o.overflow
 }
 
 // batch is everything an outbox held at one moment.
@@ -93,7 +79,6 @@ type batch struct {
 
 // take empties the outbox into b, reusing b's event slice.
 func (o *outbox) take(b *batch) {
-	o.mu.Lock()
 	b.events = append(b.events[:0], o.events...)
 	clear(o.events)
 	o.events = o.events[:0]
@@ -103,5 +88,4 @@ func (o *outbox) take(b *batch) {
 	b.coalesced, o.coalesced = o.coalesced, 0
 	b.ping = append(b.ping[:0], o.ping[:o.pingLen]...)
 	b.hasPing, o.hasPing = o.hasPing, false
-	o.mu.Unlock()
 }

@@ -539,12 +539,12 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	// so that net/http lets go of the request, of the 8 KiB of buffers a
 	// hijacked connection no longer uses, and of the handler's deep stack:
 	// with thousands of players, that is most of what each one costs.
-	go s.runSession(ws, ip, r.URL.RawQuery)
+	go s.runSession(ws, ip, r.URL.RawQuery, offersDeflate(r.Header.Values("Sec-Websocket-Extensions")))
 }
 
 // runSession plays one WebSocket connection, from its query string to
 // its end.
-func (s *Server) runSession(ws *websocket.Conn, ip, rawQuery string) {
+func (s *Server) runSession(ws *websocket.Conn, ip, rawQuery string, deflate bool) {
 	defer s.release(ip)
 	// The connection is hijacked: nothing else will ever close it, so every
 	// way out of here must.
@@ -562,12 +562,14 @@ func (s *Server) runSession(ws *websocket.Conn, ip, rawQuery string) {
 	case protocol.SubprotocolJSON:
 		c = newNativeCodec(true, encoded)
 	}
-	sess := newSession(s, ws, c, log.With("protocol", cmp.Or(ws.Subprotocol(), "seed")))
+	sess := newSession(s, ws, c, log.With("protocol", cmp.Or(ws.Subprotocol(), "seed")), deflate)
 	if !s.track(sess) {
-		sess.closeNow(reasonShutdown)
+		sess.close(reasonShutdown)
+		sess.end()
 		return
 	}
 	defer s.untrack(sess)
+	defer sess.end()
 	s.metrics.connectionsTotal.Inc()
 
 	// r.URL.Query drops pairs it cannot parse, which turned ?room=%zz into

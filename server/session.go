@@ -10,6 +10,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -83,9 +84,16 @@ func reasonFor(err error) closeReason {
 // frame before the socket is torn down.
 const closeGrace = time.Second
 
-// session is one WebSocket connection: a reader (the HTTP handler's
-// goroutine) that decodes, validates, rate-limits and forwards to the room,
-// and a writer that drains the outbox. The room never touches the socket.
+// session is one WebSocket connection: a reader goroutine that decodes,
+// validates, rate-limits and forwards to the room, and a write side with no
+// goroutine of its own. Whoever has something to send (the room, for states
+// and events) writes it straight into the socket without blocking: the
+// kernel takes what it can, and if it cannot take it all, a flusher
+// goroutine starts and writes the rest, blocking, within WriteTimeout.
+// Until it is done nothing more is written: the outbox keeps the newest
+// state and the events. A writer goroutine per connection, woken 20 times
+// a second, was a fifth of the server's CPU and a fifth of a player's
+// memory; a flusher runs only for a socket that does not keep up.
 type session struct {
 	// What the session uses of its server: its settings and where it
 	// counts. Read only, shared by every session.
@@ -93,10 +101,11 @@ type session struct {
 	metrics *metrics
 	traffic *traffic
 
-	ws    *websocket.Conn
-	codec codec
-	out   *outbox
-	log   *slog.Logger
+	ws      *websocket.Conn
+	raw     syscall.RawConn // nil for TLS, whose writes can only block
+	deflate bool            // the client negotiated permessage-deflate
+	codec   codec
+	log     *slog.Logger
 
 	ctx    context.Context // canceled when the session is closing
 	cancel context.CancelFunc
@@ -116,14 +125,46 @@ type session struct {
 	gameMsgs []*rate.Limiter
 	answers  *rate.Limiter // error answers to the client
 
-	closing   atomic.Bool
-	closeOnce sync.Once
+	// pinger pings when no states flow to carry the pings.
+	pinger *time.Timer
+	// self is what the timers hold, cleared as the session ends: the
+	// runtime may keep a stopped timer until the time it was set for, and
+	// a session holds its room. It is allocated apart: a pointer into the
+	// session would hold all of it.
+	self *sessionRef
+	// flusher is the goroutine writing what the kernel did not take.
+	flusher sync.WaitGroup
+
+	mu        sync.Mutex // the write side, all below
+	out       *outbox
+	b         batch
+	sink      sink
+	delay     *delayLine
+	frame     []byte // the frame being written
+	pending   []byte // bytes the kernel has not taken yet, for the flusher
+	flushing  bool   // the flusher runs: nothing is written inline
+	nextPing  time.Time
+	joined    bool // pings have begun
+	closing   bool // a reason is set; only the close frame may follow
+	closeSent bool
 	reason    closeReason
 }
 
 var _ room.Client = (*session)(nil)
 
-func newSession(srv *Server, ws *websocket.Conn, c codec, log *slog.Logger) *session {
+// sessionRef points to a session until it ends.
+type sessionRef struct{ atomic.Pointer[session] }
+
+// do returns a func that calls f on the session, if it has not ended.
+func (r *sessionRef) do(f func(*session)) func() {
+	return func() {
+		if s := r.Load(); s != nil {
+			f(s)
+		}
+	}
+}
+
+func newSession(srv *Server, ws *websocket.Conn, c codec, log *slog.Logger, deflate bool) *session {
 	ctx, cancel := context.WithCancel(context.Background())
 	cfg := &srv.cfg
 	s := &session{
@@ -131,6 +172,7 @@ func newSession(srv *Server, ws *websocket.Conn, c codec, log *slog.Logger) *ses
 		metrics: srv.metrics,
 		traffic: &srv.traffic,
 		ws:      ws,
+		deflate: deflate,
 		codec:   c,
 		out:     newOutbox(cfg.MaxQueuedEvents),
 		log:     log,
@@ -138,85 +180,128 @@ func newSession(srv *Server, ws *websocket.Conn, c codec, log *slog.Logger) *ses
 		cancel:  cancel,
 		flood:   rate.NewLimiter(rate.Limit(cfg.MessageRate), cfg.MessageBurst),
 		answers: rate.NewLimiter(rate.Limit(cfg.ErrorRate), cfg.ErrorBurst),
+		self:    new(sessionRef),
+	}
+	s.self.Store(s)
+	if sc, ok := ws.NetConn().(syscall.Conn); ok {
+		if raw, err := sc.SyscallConn(); err == nil {
+			s.raw = raw
+		}
+	}
+	s.sink = frameSink{s}
+	if cfg.SendDelay > 0 || cfg.SendJitter > 0 {
+		s.delay = newDelayLine(s, cfg.SendDelay, cfg.SendJitter)
+		s.sink = s.delay
 	}
 	s.handleControlFrames()
 	return s
 }
 
 // State implements room.Client.
-func (s *session) State(st room.State) { s.out.offerState(st) }
+func (s *session) State(st room.State) {
+	s.mu.Lock()
+	s.out.offerState(st)
+	s.flushLocked()
+	s.mu.Unlock()
+}
 
 // Event implements room.Client.
-func (s *session) Event(e room.Event) { s.out.push(e) }
+func (s *session) Event(e room.Event) { s.send(e) }
+
+// send queues an event and writes what it can.
+func (s *session) send(e any) {
+	s.mu.Lock()
+	if !s.out.push(e) {
+		s.closeLocked(reasonSlow)
+	} else {
+		s.flushLocked()
+	}
+	s.mu.Unlock()
+}
 
 // Close implements room.Client.
 func (s *session) Close(reason error) { s.close(reasonFor(reason)) }
 
-// close starts closing the connection; the first reason wins. It only
-// records the reason and signals, so it never blocks: the room calls it
-// from its own goroutine (a takeover, a room closing), and Shutdown for
-// every session at once. The writer sends the close frame once its
-// current write ends (sendClose); a write stuck on a client that does not
-// read is cut short after closeGrace, and the reader gets closeGrace to
-// see the peer's answer.
+// close starts closing the connection; the first reason wins. It sends the
+// close frame, after anything still unsent, and gives the peer closeGrace
+// to answer. It never blocks: the room calls it from its own goroutine (a
+// takeover, a room closing), and Shutdown for every session at once.
 func (s *session) close(r closeReason) {
-	s.closeOnce.Do(func() {
-		s.reason = r
-		s.closing.Store(true)
-		deadline := time.Now().Add(closeGrace)
-		// On the net.Conn, not gorilla's Conn: both are safe from any
-		// goroutine there, and this one also shortens a write in progress.
-		_ = s.ws.NetConn().SetWriteDeadline(deadline)
-		_ = s.ws.SetReadDeadline(deadline)
-		s.cancel()
-	})
+	s.mu.Lock()
+	s.closeLocked(r)
+	s.mu.Unlock()
 }
 
-// sendClose writes the close frame of the session's reason. Only the
-// goroutine that writes to the socket calls it, after close: the writer as
-// it stops, or the session's own goroutine while no writer runs.
-func (s *session) sendClose() {
-	if r := s.reason; r.code != 0 {
-		_ = s.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(r.code, r.text), time.Now().Add(closeGrace))
+func (s *session) closeLocked(r closeReason) {
+	if s.closing {
+		return
 	}
+	s.closing, s.reason = true, r
+	s.cancel()
+	if s.pinger != nil {
+		s.pinger.Stop()
+	}
+	deadline := time.Now().Add(closeGrace)
+	// On the net.Conn, not gorilla's Conn: both are safe from any
+	// goroutine there, and this one also cuts a flusher's write short.
+	_ = s.ws.NetConn().SetWriteDeadline(deadline)
+	_ = s.ws.SetReadDeadline(deadline)
+	if r.code == 0 || r == reasonSlow {
+		// Nothing to say, or no way to say it: the socket is broken,
+		// or full. The reader sees it closed.
+		_ = s.ws.NetConn().Close()
+		return
+	}
+	s.flushFinalLocked()
+	s.sendCloseLocked()
 }
 
-// closeNow closes from a goroutine that may write: no writer runs yet.
-func (s *session) closeNow(r closeReason) {
-	s.close(r)
-	s.sendClose()
+// sendCloseLocked writes the close frame of the session's reason, once.
+func (s *session) sendCloseLocked() {
+	if s.closeSent || s.reason.code == 0 {
+		return
+	}
+	s.closeSent = true
+	payload := make([]byte, 2, 2+len(s.reason.text))
+	payload[0], payload[1] = byte(s.reason.code>>8), byte(s.reason.code)
+	payload = append(payload, s.reason.text...)
+	if err := s.writeFrame(websocket.CloseMessage, payload); err != nil {
+		_ = s.ws.NetConn().Close()
+	}
 }
 
 // errControlFlood ends the read loop of a client flooding control frames.
 var errControlFlood = errors.New("too many control frames")
 
 // handleControlFrames makes ping and pong frames count toward the message
-// rate like any message, and has the writer answer pings. Gorilla's default
-// ping handler answers from the reader goroutine with WriteControl, which
-// waits for the write lock a writer stuck on a slow client holds, and
-// answered every ping at once: four clients pinging as fast as they could
-// cost the server 1.57 cores and other rooms 118 ms hiccups.
+// rate like any message, and answers pings as every message is written:
+// without blocking the reader on a client that does not read. Only the
+// newest unanswered ping needs an answer (RFC 6455).
 func (s *session) handleControlFrames() {
 	s.ws.SetPingHandler(func(data string) error {
 		if !s.flood.Allow() {
 			s.close(reasonFlood)
 			return errControlFlood
 		}
+		s.mu.Lock()
 		s.out.answerPing(data)
+		s.flushLocked()
+		s.mu.Unlock()
 		return nil
 	})
-	// Gorilla's close handler echoes the peer's close frame from the
-	// reader, as its ping handler does; readFailed leaves that to the
-	// writer.
+	// Gorilla's close handler echoes the peer's close frame itself;
+	// readFailed leaves that to the session's close.
 	s.ws.SetCloseHandler(func(int, string) error { return nil })
 	s.ws.SetPongHandler(func(string) error {
 		if !s.flood.Allow() {
 			s.close(reasonFlood)
 			return errControlFlood
 		}
-		if !s.closing.Load() {
+		s.mu.Lock()
+		if !s.closing {
 			_ = s.ws.SetReadDeadline(time.Now().Add(s.cfg.PongTimeout))
 		}
+		s.mu.Unlock()
 		return nil
 	})
 }
@@ -227,7 +312,6 @@ func (s *session) handleControlFrames() {
 // With resumeFirst (?resume=1) the join waits for the client's first
 // message, which must be resume with its token: tokens stay out of URLs.
 func (s *session) serve(join func(room.JoinRequest) (*room.Room, room.Joined, error), name, token string, resumeFirst bool) {
-	defer s.cancel()
 	if resumeFirst {
 		var ok bool
 		if token, ok = s.awaitResume(); !ok {
@@ -245,21 +329,79 @@ func (s *session) serve(join func(room.JoinRequest) (*room.Room, room.Joined, er
 		_, perSecond, burst := t.Limits()
 		s.gameMsgs = append(s.gameMsgs, rate.NewLimiter(rate.Limit(perSecond), burst))
 	}
+	s.mu.Lock()
 	s.log = s.log.With("player", joined.Player, "room", r.Name())
 	s.log.Debug("joined", "resumed", joined.Resumed)
+	if !s.closing {
+		s.joined = true
+		s.nextPing = time.Now().Add(s.cfg.PingInterval)
+		s.pinger = time.AfterFunc(s.pingFallback(), s.self.do((*session).pingIdle))
+	}
+	s.mu.Unlock()
 
-	writerDone := make(chan struct{})
-	go func() {
-		defer close(writerDone)
-		s.writeLoop()
-		s.sendClose()
-	}()
 	s.readLoop()
 	s.close(reasonNetwork)
 	r.Leave(joined.Player, s, s.reason == reasonLeft)
-	<-writerDone
 	s.metrics.disconnects.WithLabelValues(s.reason.label).Inc()
 	s.log.Debug("disconnected", "reason", s.reason.label, "code", s.reason.code)
+}
+
+// end waits for what the session started and lets go of it, once the
+// reader is done.
+func (s *session) end() {
+	s.cancel()
+	// The reader is done: wait out the peer's answer to our close frame
+	// (closeGrace at most), then close, which also stops a flusher.
+	s.mu.Lock()
+	sent := s.closeSent
+	s.mu.Unlock()
+	if sent {
+		s.drain()
+	}
+	// A flusher still writing (the close frame, say) is cut short by
+	// close's deadline.
+	s.flusher.Wait()
+	_ = s.ws.NetConn().Close()
+	if s.pinger != nil {
+		s.pinger.Stop()
+	}
+	if s.delay != nil {
+		s.delay.stop()
+	}
+	s.self.Store(nil)
+}
+
+// drain reads until the peer answers the close frame or closeGrace ends.
+func (s *session) drain() {
+	for {
+		if _, _, err := s.ws.NextReader(); err != nil {
+			return
+		}
+	}
+}
+
+// Pings ride along with states: once one is due, it goes out with the
+// next state, in the same wakeup. A ping on a timer of its own woke the
+// process at a random moment twice a second per 4 clients (the ping, then
+// its pong) and cost 500 players about 3.5% of a core, more than a sixth of
+// all the server did. The timer stays as a fallback for when no states
+// flow.
+func (s *session) pingFallback() time.Duration {
+	return s.cfg.PingInterval + s.cfg.PingInterval/4
+}
+
+func (s *session) pingIdle() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return
+	}
+	if wait := time.Until(s.nextPing); wait > 0 {
+		// A state carried the ping while this timer fired.
+		s.pinger.Reset(wait + s.cfg.PingInterval/4)
+		return
+	}
+	s.flushLocked()
 }
 
 // gameMessage checks a game message against the room's mode and its
@@ -310,27 +452,26 @@ func (s *session) refuse(err error) {
 	if perr == nil {
 		perr = &protocol.Error{Code: code, Message: reason.text}
 	}
-	_, _ = s.codec.writeEvent(newWSSink(s.ws, s.cfg.WriteTimeout), perr)
 	if len(reason.text) > 120 {
 		reason.text = reason.text[:120] // a close frame holds at most 123 bytes of text
 	}
-	s.closeNow(reason)
-	s.metrics.refused.WithLabelValues(reason.label).Inc()
-	s.log.Debug("join refused", "reason", reason.label, "err", err)
-	// Read until the peer answers the close frame or closeGrace ends.
-	for {
-		if _, _, err := s.ws.NextReader(); err != nil {
-			return
-		}
+	s.mu.Lock()
+	if !s.closing {
+		_, _ = s.codec.writeEvent(s.sink, perr)
+		s.metrics.refused.WithLabelValues(reason.label).Inc()
+		s.log.Debug("join refused", "reason", reason.label, "err", err)
 	}
+	s.closeLocked(reason)
+	s.mu.Unlock()
 }
 
 // readLoop reads client messages until the connection ends.
 func (s *session) readLoop() {
-	cfg := s.cfg
-	if !s.closing.Load() { // else close has set a shorter deadline
-		_ = s.ws.SetReadDeadline(time.Now().Add(cfg.PongTimeout))
+	s.mu.Lock()
+	if !s.closing { // else close has set a shorter deadline
+		_ = s.ws.SetReadDeadline(time.Now().Add(s.cfg.PongTimeout))
 	}
+	s.mu.Unlock()
 
 	for {
 		msgType, data, err := s.nextMessage()
@@ -353,10 +494,7 @@ func (s *session) readLoop() {
 		case protocol.MsgGame:
 			s.gameMessage(&msg)
 		case protocol.MsgPing:
-			if !s.out.push(pong{clientTime: msg.Time}) {
-				s.close(reasonSlow)
-				return
-			}
+			s.send(pong{clientTime: msg.Time})
 		case protocol.MsgResync:
 			s.codec.requestFull()
 		case protocol.MsgLeave:
@@ -415,15 +553,14 @@ func (s *session) awaitResume() (token string, ok bool) {
 	msgType, data, err := s.nextMessage()
 	var ne net.Error
 	switch {
-	case errors.As(err, &ne) && ne.Timeout() && s.closing.Load():
-		s.sendClose() // the deadline was close's: a shutdown, say
-		return "", false
+	case errors.As(err, &ne) && ne.Timeout() && s.isClosing():
+		return "", false // the deadline was close's: a shutdown, say
 	case errors.As(err, &ne) && ne.Timeout():
 		s.refuse(errNoResume)
 		return "", false
 	case err != nil:
 		s.readFailed(err)
-		s.closeNow(reasonNetwork) // sends the frame of readFailed's reason, if any
+		s.close(reasonNetwork) // sends the frame of readFailed's reason, if any
 		return "", false
 	}
 	msg, perr := s.codec.decode(msgType, data)
@@ -435,6 +572,12 @@ func (s *session) awaitResume() (token string, ok bool) {
 		return "", false
 	}
 	return msg.Token, true
+}
+
+func (s *session) isClosing() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closing
 }
 
 // readFailed classifies the error that ended the read loop.
@@ -462,117 +605,185 @@ func (s *session) reject(perr *protocol.Error) {
 		s.metrics.answersDropped.Inc()
 		return
 	}
-	if !s.out.push(perr) {
-		s.close(reasonSlow)
-	}
+	s.send(perr)
 }
 
-// writeLoop sends what the outbox holds until the session closes.
-//
-// Pings ride along with states: once one is due, it goes out with the next
-// state, in the same wakeup. A ping on a timer of its own woke the process
-// at a random moment twice a second per 4 clients (the ping, then its pong)
-// and cost 500 players about 3.5% of a core, more than a sixth of all the
-// server did. The timer stays as a fallback for when no states flow.
-func (s *session) writeLoop() {
-	cfg := s.cfg
-	traffic := s.traffic
-	pingFallback := cfg.PingInterval + cfg.PingInterval/4
-	nextPing := time.Now().Add(cfg.PingInterval)
-	fallback := time.NewTimer(pingFallback)
-	defer fallback.Stop()
-	sendPing := func() error {
-		now := time.Now()
-		nextPing = now.Add(cfg.PingInterval)
-		fallback.Reset(pingFallback)
-		return s.ws.WriteControl(websocket.PingMessage, nil, now.Add(cfg.WriteTimeout))
+// flushLocked writes what the outbox holds, unless the socket is still
+// taking earlier bytes: events in order, then the newest state, then a ping
+// if one is due.
+func (s *session) flushLocked() {
+	if s.closing || s.flushing {
+		return
 	}
-	var out sink = newWSSink(s.ws, cfg.WriteTimeout)
-	if cfg.SendDelay > 0 || cfg.SendJitter > 0 {
-		dl := newDelayLine(s, cfg.SendDelay, cfg.SendJitter)
-		defer dl.wait()
-		out = dl
+	now := time.Now()
+	if s.out.empty() && (!s.joined || now.Before(s.nextPing)) {
+		return
 	}
-	var b batch
-	for {
-		select {
-		case <-s.ctx.Done():
-			s.flushFinal(out, &b)
-			return
-		case <-fallback.C:
-			if err := sendPing(); err != nil {
-				s.writeFailed(err)
-				return
-			}
-			continue
-		case <-s.out.wake:
-			if s.ctx.Err() != nil {
-				s.flushFinal(out, &b) // closing: the wakeup lost the race to ctx
-				return
-			}
+	b := &s.b
+	s.out.take(b)
+	if b.coalesced > 0 {
+		s.metrics.statesCoalesced.Add(float64(b.coalesced))
+	}
+	if b.overflow {
+		s.closeLocked(reasonSlow)
+		return
+	}
+	sent, bytes := 0, 0
+	var err error
+	if b.hasPing {
+		err = s.writeFrame(websocket.PongMessage, b.ping)
+	}
+	for _, e := range b.events {
+		if err != nil {
+			break
 		}
-		s.out.take(&b)
-		if b.coalesced > 0 {
-			s.metrics.statesCoalesced.Add(float64(b.coalesced))
+		var n int
+		if n, err = s.codec.writeEvent(s.sink, e); err != nil {
+			break
 		}
-		if b.overflow {
-			s.close(reasonSlow)
-			return
-		}
-		sent, bytes := 0, 0
-		var err error
-		if b.hasPing {
-			err = s.ws.WriteControl(websocket.PongMessage, b.ping, time.Now().Add(cfg.WriteTimeout))
-		}
-		for _, e := range b.events {
-			if err != nil {
-				break
-			}
-			var n int
-			if n, err = s.codec.writeEvent(out, e); err != nil {
-				break
-			}
+		sent, bytes = sent+1, bytes+n
+	}
+	clear(b.events)
+	if err == nil && b.hasState {
+		var n int
+		if n, err = s.codec.writeState(s.sink, b.state); err == nil {
 			sent, bytes = sent+1, bytes+n
 		}
-		if err == nil && b.hasState {
-			var n int
-			if n, err = s.codec.writeState(out, b.state); err == nil {
-				sent, bytes = sent+1, bytes+n
-			}
-			if err == nil && !time.Now().Before(nextPing) {
-				err = sendPing()
-			}
-		}
-		traffic.messagesOut.Add(uint64(sent))
-		traffic.bytesOut.Add(uint64(bytes))
-		if err != nil {
-			s.writeFailed(err)
-			return
-		}
+		b.state = room.State{}
+	}
+	if err == nil && s.joined && !now.Before(s.nextPing) {
+		s.nextPing = now.Add(s.cfg.PingInterval)
+		s.pinger.Reset(s.pingFallback())
+		err = s.writeFrame(websocket.PingMessage, nil)
+	}
+	s.traffic.messagesOut.Add(uint64(sent))
+	s.traffic.bytesOut.Add(uint64(bytes))
+	if err != nil {
+		s.log.Debug("write failed", "err", err)
+		s.closeLocked(reasonNetwork)
 	}
 }
 
-// flushFinal writes the events still queued when the room ended the game:
-// the room_over event is its last word, and must precede the close frame.
-// Other closes drop what is queued, as before.
-func (s *session) flushFinal(out sink, b *batch) {
+// flushFinalLocked writes the events still queued when the room ended the
+// game: the room_over event is its last word, and must precede the close
+// frame. Other closes drop what is queued, as before.
+func (s *session) flushFinalLocked() {
 	if s.reason != reasonGameOver {
 		return
 	}
-	s.out.take(b)
-	for _, e := range b.events {
-		if _, err := s.codec.writeEvent(out, e); err != nil {
+	s.out.take(&s.b)
+	for _, e := range s.b.events {
+		if _, err := s.codec.writeEvent(s.sink, e); err != nil {
 			return
 		}
 	}
+	clear(s.b.events)
 }
 
-func (s *session) writeFailed(err error) {
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		s.close(reasonSlow)
+// writeFrame frames one message (RFC 6455, section 5.2: servers do not
+// mask) and writes it; mu is held.
+func (s *session) writeFrame(opcode int, data []byte) error {
+	s.frame = appendFrameHeader(s.frame[:0], 0x80|byte(opcode), len(data))
+	s.frame = append(s.frame, data...)
+	return s.writeLocked(s.frame)
+}
+
+// writePrepared writes a message encoded once for many clients, compressed
+// once for all if the client negotiated permessage-deflate.
+func (s *session) writePrepared(p *prepared) error {
+	frame, err := p.frame(s.deflate)
+	if err != nil {
+		return err
+	}
+	return s.writeLocked(frame)
+}
+
+// writeLocked writes b without blocking: what the kernel does not take now
+// waits for the flusher. b may be reused once it returns.
+func (s *session) writeLocked(b []byte) error {
+	if s.flushing || s.raw == nil {
+		s.pending = append(s.pending, b...)
+		s.startFlusher()
+		return nil
+	}
+	var n int
+	var werr error
+	err := s.raw.Write(func(fd uintptr) bool {
+		for {
+			n, werr = syscall.Write(int(fd), b)
+			if werr != syscall.EINTR {
+				return true // never wait: that is the flusher's job
+			}
+		}
+	})
+	switch {
+	case err != nil:
+		return err
+	case werr == syscall.EAGAIN:
+		n = 0
+	case werr != nil:
+		return werr
+	}
+	if n < len(b) {
+		s.pending = append(s.pending, b[n:]...)
+		s.startFlusher()
+	}
+	return nil
+}
+
+// startFlusher starts the goroutine that writes what is pending, blocking,
+// each write within WriteTimeout: a client that cannot take a write in time
+// is too slow to keep. Once all is written it writes what the outbox
+// gathered meanwhile, the newest state, and stops.
+func (s *session) startFlusher() {
+	if s.flushing {
 		return
 	}
-	s.log.Debug("write failed", "err", err)
-	s.close(reasonNetwork)
+	s.flushing = true
+	s.flusher.Add(1)
+	go func() {
+		defer s.flusher.Done()
+		conn := s.ws.NetConn()
+		var spare []byte
+		s.mu.Lock()
+		for len(s.pending) > 0 {
+			buf := s.pending
+			s.pending = spare
+			closing := s.closing
+			s.mu.Unlock()
+			if !closing { // else close has set a shorter deadline
+				_ = conn.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
+			}
+			_, err := conn.Write(buf)
+			s.mu.Lock()
+			if err != nil {
+				s.flushing = false
+				s.pending = nil
+				var ne net.Error
+				if errors.As(err, &ne) && ne.Timeout() {
+					s.closeLocked(reasonSlow)
+				} else {
+					s.closeLocked(reasonNetwork)
+				}
+				s.mu.Unlock()
+				return
+			}
+			spare = buf[:0]
+		}
+		// All written: what the outbox gathered meanwhile goes inline
+		// again, and if the kernel does not take that either, another
+		// flusher takes over.
+		s.flushing = false
+		s.flushLocked()
+		s.mu.Unlock()
+	}()
 }
+
+// frameSink writes a session's messages straight to its socket.
+type frameSink struct{ s *session }
+
+func (f frameSink) writeMessage(msgType int, data []byte) error {
+	return f.s.writeFrame(msgType, data)
+}
+
+func (f frameSink) writePrepared(p *prepared) error { return f.s.writePrepared(p) }
