@@ -8,7 +8,7 @@ import (
 
 // Client is how a room talks to one connected player. The room calls these
 // methods from its own goroutine, so they must never block: a connection
-// queues what it is given and writes it from its own writer goroutine.
+// writes what the socket takes at once and keeps the rest for later.
 type Client interface {
 	// State offers the newest view of the world. An older state that has not
 	// been written yet is worthless now and may be replaced.

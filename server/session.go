@@ -246,7 +246,7 @@ func (s *session) closeLocked(r closeReason) {
 	// goroutine there, and this one also cuts a flusher's write short.
 	_ = s.ws.NetConn().SetWriteDeadline(deadline)
 	_ = s.ws.SetReadDeadline(deadline)
-	if r.code == 0 || r == reasonSlow {
+	if r.code == 0 || (r == reasonSlow && s.flushing) {
 		// Nothing to say, or no way to say it: the socket is broken,
 		// or full. The reader sees it closed.
 		_ = s.ws.NetConn().Close()
