@@ -63,6 +63,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	fs.DurationVar(&sc.PongTimeout, "pong-timeout", sc.PongTimeout, "a client that answers no ping for this long is disconnected")
 	fs.StringVar(&o.allowedOrigins, "allowed-origins", "", "comma-separated browser origins allowed besides the server's own host; * allows any")
 	fs.BoolVar(&sc.AllowNullOrigin, "allow-null-origin", sc.AllowNullOrigin, "let pages opened from disk (Origin: null) connect")
+	fs.DurationVar(&sc.MaxSchedLatency, "max-sched-latency", sc.MaxSchedLatency, "refuse new players (resumes pass) while goroutines wait longer than this for a CPU (90th percentile over a second): the box is full (0: no limit)")
 	fs.DurationVar(&sc.ShutdownTimeout, "shutdown-timeout", sc.ShutdownTimeout, "how long a graceful shutdown may take")
 	fs.StringVar(&sc.TLSCertFile, "tls-cert", "", "certificate file (PEM) to serve HTTPS and WSS; needs -tls-key")
 	fs.StringVar(&sc.TLSKeyFile, "tls-key", "", "private key file (PEM) for -tls-cert")

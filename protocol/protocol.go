@@ -44,6 +44,7 @@ const (
 	CodeTooManyRooms = "too_many_rooms" // the server holds as many rooms as it may
 	CodeRateLimited  = "rate_limited"   // rooms created too fast from this address
 	CodeBadOption    = "bad_option"     // a room or join option the mode does not allow
+	CodeServerFull   = "server_full"    // the server has no CPU to spare for another player; try again shortly
 	// CodeUnexpectedResume: a resume message anywhere but first on a
 	// connection opened with ?resume=1.
 	CodeUnexpectedResume = "unexpected_resume"

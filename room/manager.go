@@ -122,6 +122,17 @@ func (m *Manager) Mode(name string) (game.Mode, error) {
 	return game.Mode{}, fmt.Errorf("%w %q", ErrUnknownMode, name)
 }
 
+// Resumable reports whether token is a live player's, who may resume.
+func (m *Manager) Resumable(token string) bool {
+	if token == "" {
+		return false
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, ok := m.tokens[token]
+	return ok
+}
+
 // Modes returns the modes rooms can run, the default first.
 func (m *Manager) Modes() []game.Mode { return slices.Clone(m.cfg.Modes) }
 

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"time"
+
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -31,7 +33,7 @@ type metrics struct {
 	deprecated          *prometheus.CounterVec // by what
 }
 
-func newMetrics(rooms func() []room.Stats, t *traffic, connections func() int) *metrics {
+func newMetrics(rooms func() []room.Stats, t *traffic, connections func() int, o *overload) *metrics {
 	m := &metrics{reg: prometheus.NewRegistry()}
 	f := func(c prometheus.Collector) { m.reg.MustRegister(c) }
 	counter := func(name, help string) prometheus.Counter {
@@ -47,6 +49,17 @@ func newMetrics(rooms func() []room.Stats, t *traffic, connections func() int) *
 
 	f(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "arena", Name: "connections", Help: "Open WebSocket sessions."},
 		func() float64 { return float64(connections()) }))
+	if o != nil {
+		f(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "arena", Name: "sched_latency_p90_seconds", Help: "90th percentile, over the last second, of how long goroutines ready to run waited for a CPU (-max-sched-latency)."},
+			func() float64 { return time.Duration(o.p90.Load()).Seconds() }))
+		f(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "arena", Name: "full", Help: "1 while new players are refused because the box has no CPU to spare."},
+			func() float64 {
+				if o.full() {
+					return 1
+				}
+				return 0
+			}))
+	}
 	m.connectionsTotal = counter("connections_total", "WebSocket sessions started.")
 	m.refused = counterVec("connections_refused_total", "Connections refused before or at joining, by reason.", "reason")
 	m.disconnects = counterVec("disconnects_total", "Sessions ended, by reason.", "reason")

@@ -105,6 +105,12 @@ type Config struct {
 	// AllowNullOrigin lets pages opened from disk (Origin: null), such as
 	// the seed's client.html, connect.
 	AllowNullOrigin bool
+	// MaxSchedLatency refuses new players (resumes still pass) while the
+	// 90th percentile of how long ready goroutines wait for a CPU, over
+	// each second, is above it: the box is full, and one more player would
+	// slow everyone's game. It lets them in again below half of it. 0: no
+	// limit.
+	MaxSchedLatency time.Duration
 	// ShutdownTimeout bounds a graceful shutdown.
 	ShutdownTimeout time.Duration
 	// SendDelay and SendJitter hold every outgoing message back by the delay
@@ -161,6 +167,7 @@ func DefaultConfig() Config {
 		PingInterval:            2 * time.Second,
 		PongTimeout:             6 * time.Second,
 		AllowNullOrigin:         true,
+		MaxSchedLatency:         25 * time.Millisecond,
 		ShutdownTimeout:         4 * time.Second,
 	}
 }
@@ -183,6 +190,7 @@ type Server struct {
 	perIP    map[string]int
 	wg       sync.WaitGroup
 	pprofLn  net.Listener // bound by ListenPprof before Serve, or by Serve
+	overload *overload    // nil: no limit
 
 	adminAuth *authThrottle // failed admin logins by address
 }
@@ -211,7 +219,10 @@ func New(cfg Config) (*Server, error) {
 
 		adminAuth: newAuthThrottle(),
 	}
-	s.metrics = newMetrics(func() []room.Stats { return s.rooms.Rooms() }, &s.traffic, s.connectionCount)
+	if cfg.MaxSchedLatency > 0 {
+		s.overload = newOverload(cfg.MaxSchedLatency, time.Second)
+	}
+	s.metrics = newMetrics(func() []room.Stats { return s.rooms.Rooms() }, &s.traffic, s.connectionCount, s.overload)
 	rooms, err := room.NewManager(room.ManagerConfig{
 		Modes:               cfg.Modes,
 		DefaultRoom:         cfg.DefaultRoom,
@@ -283,6 +294,7 @@ func validate(cfg *Config) error {
 		{cfg.MaxConnectionsPerIP < 0, "MaxConnectionsPerIP (-max-connections-per-ip)", "cannot be negative"},
 		{cfg.SendDelay < 0, "SendDelay (-send-delay)", "cannot be negative"},
 		{cfg.SendJitter < 0, "SendJitter (-send-jitter)", "cannot be negative"},
+		{cfg.MaxSchedLatency < 0, "MaxSchedLatency (-max-sched-latency)", "cannot be negative"},
 		{cfg.MaxHTTPConnectionsPerIP < 0, "MaxHTTPConnectionsPerIP (-max-http-connections-per-ip)", "cannot be negative"},
 		{cfg.HTTPReadTimeout < 0, "HTTPReadTimeout (-http-read-timeout)", "cannot be negative"},
 		{cfg.HTTPWriteTimeout < 0, "HTTPWriteTimeout (-http-write-timeout)", "cannot be negative"},
@@ -375,6 +387,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		// Behind a proxy every TCP connection comes from the proxy.
 		s.log.Warn("the per-address TCP connection limit counts the proxy's address, not the client's: it caps all clients behind it",
 			"max_http_connections_per_ip", s.cfg.MaxHTTPConnectionsPerIP, "client_ip_header", s.cfg.ClientIPHeader)
+	}
+	if s.overload != nil {
+		octx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); s.overload.run(octx) }()
+		defer func() { stop(); <-done }()
 	}
 	errc := make(chan error, 2)
 	go func() {
@@ -485,6 +503,10 @@ func (s *Server) serveReady(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "draining"})
 		return
 	}
+	if s.overload.full() {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "full"})
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 
@@ -592,6 +614,9 @@ func (s *Server) runSession(ws *websocket.Conn, ip, rawQuery string, deflate boo
 		return
 	}
 	join := func(req room.JoinRequest) (*room.Room, room.Joined, error) {
+		if s.overload.full() && !s.rooms.Resumable(req.Token) {
+			return nil, room.Joined{}, errServerFull
+		}
 		req.Addr = ip
 		req.Options, req.RoomOptions = joinOpts, roomOpts
 		if roomName == "" && mode != "" && req.Token == "" {

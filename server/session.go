@@ -50,6 +50,7 @@ var (
 	reasonSeats      = closeReason{websocket.ClosePolicyViolation, "too many players from your address", "seats_per_ip"}
 	reasonMaxRooms   = closeReason{websocket.CloseTryAgainLater, "the server holds as many rooms as it may", "max_rooms"}
 	reasonCreateRate = closeReason{websocket.ClosePolicyViolation, "rooms created too fast from your address", "room_create_rate"}
+	reasonFull       = closeReason{websocket.CloseTryAgainLater, "the server is at capacity; try again in a little while", "server_full"}
 	reasonLeft       = closeReason{websocket.CloseNormalClosure, "", "left"}
 	reasonPeerClosed = closeReason{websocket.CloseNormalClosure, "", "client_closed"} // the echo of the peer's close
 	reasonNetwork    = closeReason{label: "network"}
@@ -76,6 +77,8 @@ func reasonFor(err error) closeReason {
 		return reasonCreateRate
 	case errors.Is(err, room.ErrRoomClosed):
 		return reasonRoomClosed
+	case errors.Is(err, errServerFull):
+		return reasonFull
 	}
 	return closeReason{websocket.CloseInternalServerErr, "internal error", "internal"}
 }
@@ -435,6 +438,8 @@ func (s *session) refuse(err error) {
 		code = protocol.CodeTooManyRooms
 	case errors.Is(err, room.ErrCreateRate):
 		code = protocol.CodeRateLimited
+	case errors.Is(err, errServerFull):
+		code = protocol.CodeServerFull
 	case errors.Is(err, room.ErrBadRoomName), errors.Is(err, room.ErrUnknownMode), errors.Is(err, room.ErrWrongMode):
 		code = protocol.CodeBadRequest
 		reason = closeReason{websocket.ClosePolicyViolation, err.Error(), "bad_request"}
@@ -540,6 +545,9 @@ func (s *session) nextMessage() (msgType int, data []byte, err error) {
 	}
 	return msgType, buf, nil
 }
+
+// errServerFull refuses a new player while the box has no CPU to spare.
+var errServerFull = errors.New("the server is at capacity")
 
 // errNoResume refuses a connection opened with ?resume=1 that sent no
 // resume message in time.

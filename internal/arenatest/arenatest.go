@@ -54,6 +54,10 @@ func Start(t testing.TB, opts Options) *Server {
 	cfg.Static = web.FS()
 	cfg.Admin = web.AdminFS()
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	// The overload guard watches the whole process, and a test process
+	// runs many servers and tests at once on a shared machine: their load
+	// is not one server's. The tests of the guard turn it on.
+	cfg.MaxSchedLatency = 0
 	if testing.Verbose() {
 		cfg.Logger = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
