@@ -780,8 +780,10 @@ func (s *session) startFlusher() {
 		}
 		// All written: what the outbox gathered meanwhile goes inline
 		// again, and if the kernel does not take that either, another
-		// flusher takes over.
+		// flusher takes over. The buffers go: most sockets never need
+		// them again.
 		s.flushing = false
+		s.pending = nil
 		s.flushLocked()
 		s.mu.Unlock()
 	}()
