@@ -132,8 +132,11 @@ const maxInputLead = 1
 // its mode declares.
 const msgDepth = 8
 
-// inboxSize bounds the queue of joins and leaves. They wait for space.
-const inboxSize = 1024
+// inboxSize bounds the queue of joins and leaves. They wait for space, and
+// the room takes them as they come, so a short queue only makes a burst
+// of joins wait its turn; a queue of 1024 was 57 KiB a room, a kilobyte
+// a player in rooms of 50.
+const inboxSize = 64
 
 // maxInputSenders bounds how many connections may have inputs waiting for
 // the next tick (more than the server's connection limit). Each has a

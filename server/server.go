@@ -575,7 +575,7 @@ func (s *Server) runSession(ws *websocket.Conn, ip, rawQuery string, deflate boo
 	// connection; from here the session sets its own.
 	_ = ws.NetConn().SetDeadline(time.Time{})
 	id := s.nextConn.Add(1)
-	log := s.log.With("conn", id, "ip", ip)
+	who := []any{"conn", id, "ip", ip, "protocol", cmp.Or(ws.Subprotocol(), "seed")}
 	encoded := s.metrics.stateEncodings.Inc
 	var c codec = &seedCodec{encoded: encoded}
 	switch ws.Subprotocol() {
@@ -584,7 +584,7 @@ func (s *Server) runSession(ws *websocket.Conn, ip, rawQuery string, deflate boo
 	case protocol.SubprotocolJSON:
 		c = newNativeCodec(true, encoded)
 	}
-	sess := newSession(s, ws, c, log.With("protocol", cmp.Or(ws.Subprotocol(), "seed")), deflate)
+	sess := newSession(s, ws, c, who, deflate)
 	if !s.track(sess) {
 		sess.close(reasonShutdown)
 		sess.end()
@@ -633,7 +633,7 @@ func (s *Server) runSession(ws *websocket.Conn, ip, rawQuery string, deflate boo
 		// stays for a deprecation window, counted so operators can tell
 		// when nobody uses it any more.
 		s.metrics.deprecated.WithLabelValues("token_query").Inc()
-		log.Debug("deprecated: resume token in the URL; send it in a resume message")
+		s.log.Debug("deprecated: resume token in the URL; send it in a resume message", who...)
 	}
 	sess.serve(join, name, token, q.Has("resume"))
 }

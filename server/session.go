@@ -108,7 +108,11 @@ type session struct {
 	raw     syscall.RawConn // nil for TLS, whose writes can only block
 	deflate bool            // the client negotiated permessage-deflate
 	codec   codec
-	log     *slog.Logger
+	// The session's logger is built when something is logged, not kept:
+	// thousands of sessions each holding loggers of their own were 600
+	// bytes a player. mu guards who once joined.
+	log *slog.Logger // the server's
+	who []any        // conn, ip and protocol; then player and room
 
 	ctx    context.Context // canceled when the session is closing
 	cancel context.CancelFunc
@@ -167,7 +171,7 @@ func (r *sessionRef) do(f func(*session)) func() {
 	}
 }
 
-func newSession(srv *Server, ws *websocket.Conn, c codec, log *slog.Logger, deflate bool) *session {
+func newSession(srv *Server, ws *websocket.Conn, c codec, who []any, deflate bool) *session {
 	ctx, cancel := context.WithCancel(context.Background())
 	cfg := &srv.cfg
 	s := &session{
@@ -178,7 +182,8 @@ func newSession(srv *Server, ws *websocket.Conn, c codec, log *slog.Logger, defl
 		deflate: deflate,
 		codec:   c,
 		out:     newOutbox(cfg.MaxQueuedEvents),
-		log:     log,
+		log:     srv.log,
+		who:     who,
 		ctx:     ctx,
 		cancel:  cancel,
 		flood:   rate.NewLimiter(rate.Limit(cfg.MessageRate), cfg.MessageBurst),
@@ -333,8 +338,8 @@ func (s *session) serve(join func(room.JoinRequest) (*room.Room, room.Joined, er
 		s.gameMsgs = append(s.gameMsgs, rate.NewLimiter(rate.Limit(perSecond), burst))
 	}
 	s.mu.Lock()
-	s.log = s.log.With("player", joined.Player, "room", r.Name())
-	s.log.Debug("joined", "resumed", joined.Resumed)
+	s.who = append(s.who, "player", joined.Player, "room", r.Name())
+	s.logLocked(slog.LevelDebug, "joined", "resumed", joined.Resumed)
 	if !s.closing {
 		s.joined = true
 		s.nextPing = time.Now().Add(s.cfg.PingInterval)
@@ -346,7 +351,9 @@ func (s *session) serve(join func(room.JoinRequest) (*room.Room, room.Joined, er
 	s.close(reasonNetwork)
 	r.Leave(joined.Player, s, s.reason == reasonLeft)
 	s.metrics.disconnects.WithLabelValues(s.reason.label).Inc()
-	s.log.Debug("disconnected", "reason", s.reason.label, "code", s.reason.code)
+	s.mu.Lock()
+	s.logLocked(slog.LevelDebug, "disconnected", "reason", s.reason.label, "code", s.reason.code)
+	s.mu.Unlock()
 }
 
 // end waits for what the session started and lets go of it, once the
@@ -451,7 +458,9 @@ func (s *session) refuse(err error) {
 		reason = closeReason{websocket.ClosePolicyViolation, fmt.Sprintf("no resume message within %v", s.cfg.HandshakeTimeout), "resume_timeout"}
 	case errors.Is(err, room.ErrShutdown):
 	default:
-		s.log.Error("join failed", "err", err)
+		s.mu.Lock()
+		s.logLocked(slog.LevelError, "join failed", "err", err)
+		s.mu.Unlock()
 		reason = closeReason{websocket.CloseInternalServerErr, "could not join a room", "internal"}
 	}
 	if perr == nil {
@@ -464,7 +473,7 @@ func (s *session) refuse(err error) {
 	if !s.closing {
 		_, _ = s.codec.writeEvent(s.sink, perr)
 		s.metrics.refused.WithLabelValues(reason.label).Inc()
-		s.log.Debug("join refused", "reason", reason.label, "err", err)
+		s.logLocked(slog.LevelDebug, "join refused", "reason", reason.label, "err", err)
 	}
 	s.closeLocked(reason)
 	s.mu.Unlock()
@@ -667,7 +676,7 @@ func (s *session) flushLocked() {
 	s.traffic.messagesOut.Add(uint64(sent))
 	s.traffic.bytesOut.Add(uint64(bytes))
 	if err != nil {
-		s.log.Debug("write failed", "err", err)
+		s.logLocked(slog.LevelDebug, "write failed", "err", err)
 		s.closeLocked(reasonNetwork)
 	}
 }
@@ -787,6 +796,14 @@ func (s *session) startFlusher() {
 		s.flushLocked()
 		s.mu.Unlock()
 	}()
+}
+
+// logLocked logs with what identifies the session, if the level is on; mu
+// is held.
+func (s *session) logLocked(level slog.Level, msg string, args ...any) {
+	if s.log.Enabled(context.Background(), level) {
+		s.log.With(s.who...).Log(context.Background(), level, msg, args...)
+	}
 }
 
 // frameSink writes a session's messages straight to its socket.
