@@ -78,19 +78,9 @@ func upgrade(opts *websocket.Options, key string, res *http.Response, conn net.C
 	if err != nil {
 		return nil, err
 	}
-	nbc, ok := conn.(*nbio.Conn)
-	if !ok { // wss: TLS over the non-blocking connection
-		hc, ok := conn.(*nbhttp.Conn)
-		if !ok {
-			return nil, websocket.ErrBadHandshake
-		}
-		tc, ok := hc.Conn.(*tls.Conn)
-		if !ok {
-			return nil, websocket.ErrBadHandshake
-		}
-		if nbc, ok = tc.Conn().(*nbio.Conn); !ok {
-			return nil, websocket.ErrBadHandshake
-		}
+	nbc := pollerConn(conn)
+	if nbc == nil {
+		return nil, websocket.ErrBadHandshake
 	}
 	parser, ok := nbc.Session().(*nbhttp.Parser)
 	if !ok {
@@ -153,3 +143,40 @@ func deflateAccepted(h http.Header) (bool, error) {
 	}
 	return false, nil
 }
+
+// pollerConn is the non-blocking connection under conn, a connection of
+// nbhttp.ClientConn: conn itself, or for wss the one under its TLS.
+func pollerConn(conn net.Conn) *nbio.Conn {
+	if nbc, ok := conn.(*nbio.Conn); ok {
+		return nbc
+	}
+	if hc, ok := conn.(*nbhttp.Conn); ok {
+		if tc, ok := hc.Conn.(*tls.Conn); ok {
+			nbc, _ := tc.Conn().(*nbio.Conn)
+			return nbc
+		}
+	}
+	return nil
+}
+
+// abandon closes a connection whose handshake failed.
+//
+// It takes the connection from its HTTP parser first. Callbacks run on the
+// poller (Run's executor is inline), and the close's callback can be queued
+// behind the one that is handling the answer, which runs inside the
+// parser's Parse, holding the parser's lock: run then, the parser's
+// CloseAndClean would wait for that lock for ever.
+func abandon(conn net.Conn) {
+	if nbc := pollerConn(conn); nbc != nil {
+		nbc.SetSession(abandoned{conn})
+	}
+	_ = conn.Close()
+}
+
+// abandoned is the session of a connection that is being closed: it
+// parses nothing and has nothing to clean.
+type abandoned struct{ net.Conn }
+
+func (a abandoned) UnderlayerConn() net.Conn { return a.Conn }
+func (abandoned) Parse([]byte) error         { return net.ErrClosed }
+func (abandoned) CloseAndClean(error)        {}
