@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/gorilla/websocket"
-
 	"github.com/arena-server/arena/game"
 	"github.com/arena-server/arena/protocol"
 )
@@ -72,13 +70,13 @@ var nativeButtons = [...]game.Buttons{Up: game.Up, Down: game.Down, Left: game.L
 
 // Move is a one-off press, for callers that do not number inputs.
 func (nativeProtocol) Move(d Direction) (int, []byte) {
-	return websocket.BinaryMessage, protocol.AppendBinaryInput(nil, 1, nativeButtons[d], 0)
+	return binaryMessage, protocol.AppendBinaryInput(nil, 1, nativeButtons[d], 0)
 }
 
 // FireInput holds d and the action button, aiming at aim (the first
 // axis, in milliradians).
 func (nativeProtocol) FireInput(seq uint32, d Direction, aim int32) (int, []byte) {
-	return websocket.BinaryMessage, protocol.AppendBinaryInput(nil, seq, nativeButtons[d]|game.Action, 0, aim)
+	return binaryMessage, protocol.AppendBinaryInput(nil, seq, nativeButtons[d]|game.Action, 0, aim)
 }
 
 func (nativeProtocol) Input(seq uint32, d Direction, pressed bool) (int, []byte) {
@@ -86,7 +84,7 @@ func (nativeProtocol) Input(seq uint32, d Direction, pressed bool) (int, []byte)
 	if pressed {
 		b = nativeButtons[d]
 	}
-	return websocket.BinaryMessage, protocol.AppendBinaryInput(nil, seq, b, 0)
+	return binaryMessage, protocol.AppendBinaryInput(nil, seq, b, 0)
 }
 
 // nativeSelf follows one player's position through the chain of

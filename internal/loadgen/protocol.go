@@ -42,6 +42,14 @@ func (d Direction) Moved(x0, y0, x1, y1 int) bool {
 	return false
 }
 
+// WebSocket message types, as RFC 6455 numbers their opcodes: the numbers
+// Protocol.Move and Stateful.Input return, which gorilla/websocket and nbio
+// both take as they are.
+const (
+	textMessage   = 1
+	binaryMessage = 2
+)
+
 // Kind is what a server message is, as far as the load generator cares.
 type Kind uint8
 

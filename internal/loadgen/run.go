@@ -2,19 +2,25 @@ package loadgen
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
-	"slices"
+	"net/http"
+	"os"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
-	"github.com/gorilla/websocket"
+	"github.com/lesismal/nbio"
+	"github.com/lesismal/nbio/logging"
+	"github.com/lesismal/nbio/nbhttp"
+	"github.com/lesismal/nbio/nbhttp/websocket"
 )
 
 // Probe timing, as in the Colyseus anchor's driver: a move every 300–700 ms,
@@ -25,23 +31,39 @@ const (
 	probeLostAge = 2 * time.Second
 )
 
-// joinTimeout bounds how long a player waits for its join message after the
-// handshake.
+// joinTimeout bounds each of the two waits of a player that connects: for
+// the answer to its handshake, and then for its join message.
 const joinTimeout = 30 * time.Second
 
-// writeTimeout bounds a move's write. It is long: a gorilla connection whose
-// write times out is broken for good (its next pong fails too), so it must
-// mean that the server stopped reading, not that this process was
-// descheduled for a moment on a busy machine.
-const writeTimeout = 10 * time.Second
+var (
+	errHandshakeTimeout = fmt.Errorf("no handshake answer in %v: %w", joinTimeout, os.ErrDeadlineExceeded)
+	errJoinTimeout      = fmt.Errorf("no join message in %v: %w", joinTimeout, os.ErrDeadlineExceeded)
+)
 
-// readBufSize is the size of the pooled buffers players drain messages
-// into. Reads this large go straight from the socket into the buffer.
-const readBufSize = 64 << 10
+// Close codes of RFC 6455, 7.4.1.
+const (
+	closeNormal   = 1000
+	closeNoStatus = 1005 // stands for a close frame without a code
+	closeAbnormal = 1006 // stands for a close without a close frame
+)
 
-// player is one simulated player. Its reader goroutine owns the read side
-// of conn; its sender (a schedule slot, or its own goroutine for a probe)
-// owns the write side.
+// writeBufferLimit bounds what a connection may have written that its
+// socket has not taken yet. Writes never block: what the socket does not
+// take waits in nbio's buffer, and a server that stopped reading would let
+// that grow without end. Past this much (at 20 moves a second, many
+// minutes' worth) the connection is closed: "write overflow".
+const writeBufferLimit = 1 << 20
+
+func init() {
+	// nbio logs to stdout, where arena-bench writes its results, and
+	// tells of every engine it starts. Only its errors are news.
+	logging.Output = os.Stderr
+	logging.SetLevel(logging.LevelError)
+}
+
+// player is one simulated player. Its connection's callbacks (on one of
+// the engine's pollers) read; its sender (a schedule slot, or its own
+// goroutine for a probe) writes.
 type player struct {
 	idx    int
 	room   string
@@ -50,14 +72,21 @@ type player struct {
 	dir    Direction // Hold and Walk: the key held; owned by the sender
 	seq    uint32    // a Stateful protocol's last input number; owned by the sender
 	ticks  int       // a Stateful player's ticks since it started moving; owned by the sender
+	slot   *slot     // the schedule slot it sends in once it has joined
+	seed   uint64    // a probe's random timing
 
-	conn   atomic.Pointer[websocket.Conn]
+	cli    atomic.Pointer[nbhttp.ClientConn] // until the handshake is answered
+	conn   atomic.Pointer[websocket.Conn]    // once it is
+	timer  *time.Timer                       // the handshake's, then the join's timeout
 	joined atomic.Bool
 	closed atomic.Bool
 	states atomic.Uint64 // state messages received
 	bytes  atomic.Uint64 // payload bytes received, all messages
 
-	// A probe's measurement, shared by its reader and its sender.
+	sentClose  atomic.Bool                          // the generator's closing handshake has begun
+	closeFrame atomic.Pointer[websocket.CloseError] // the server's close frame, if one came
+
+	// A probe's measurement, shared by its callbacks and its sender.
 	mu      sync.Mutex
 	self    Self
 	havePos bool
@@ -67,7 +96,6 @@ type player struct {
 	pendAt  time.Time
 	lat     []time.Duration
 	lost    int
-	buf     []byte // the whole current message
 }
 
 type slot struct {
@@ -75,19 +103,42 @@ type slot struct {
 	players []*player
 }
 
+type move struct {
+	typ     websocket.MessageType
+	payload []byte
+}
+
 type runner struct {
 	cfg      Config
 	proto    Protocol
 	stateful Stateful // proto, if it holds keys as state; else nil
+	peek     int      // proto.PeekLen()
 	start    time.Time
 
-	dialer websocket.Dialer
-	moves  [4]*websocket.PreparedMessage
-	pool   sync.Pool
+	// One engine, its pollers reading every connection: no goroutine per
+	// player.
+	engine       *nbhttp.Engine
+	ws           *websocket.Options
+	netDialer    net.Dialer
+	subprotocols []string
+	moves        [4]move
 
 	players []*player
 	slots   []*slot
 
+	// live counts the players from the start of their connection attempt
+	// until it failed or their connection is gone.
+	live sync.WaitGroup
+
+	// senders are the schedule slots and the probes' goroutines. Once
+	// sendersDone, no more start.
+	sendersMu   sync.Mutex
+	sendersDone bool
+	senders     sync.WaitGroup
+
+	// ctx is done when the run stops; callbacks start probes' senders
+	// with it.
+	ctx       context.Context
 	measuring atomic.Bool
 	stopping  atomic.Bool
 
@@ -109,35 +160,57 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, fmt.Errorf("loadgen: %w", err)
 	}
 	r := &runner{
-		cfg:   cfg,
-		proto: cfg.Protocol,
-		dialer: websocket.Dialer{
-			HandshakeTimeout: joinTimeout,
-			ReadBufferSize:   4096,
-			WriteBufferSize:  512,
-			// No Proxy: load stays on the address given.
-			EnableCompression: cfg.Compress,
-		},
+		cfg:        cfg,
+		proto:      cfg.Protocol,
+		peek:       cfg.Protocol.PeekLen(),
+		netDialer:  net.Dialer{Timeout: joinTimeout},
 		reasons:    map[string]int{},
 		errReasons: map[string]int{},
 	}
 	if cfg.LocalAddr != "" {
-		d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(cfg.LocalAddr)}}
-		r.dialer.NetDialContext = d.DialContext
+		r.netDialer.LocalAddr = &net.TCPAddr{IP: net.ParseIP(cfg.LocalAddr)}
 	}
 	if st, ok := cfg.Protocol.(Stateful); ok {
 		r.stateful = st
-		r.dialer.Subprotocols = st.Subprotocols()
+		r.subprotocols = st.Subprotocols()
 	}
-	r.pool.New = func() any { b := make([]byte, readBufSize); return &b }
 	for d := range r.moves {
 		typ, payload := r.proto.Move(Direction(d))
-		pm, err := websocket.NewPreparedMessage(typ, payload)
-		if err != nil {
-			return nil, fmt.Errorf("loadgen: prepare move: %w", err)
-		}
-		r.moves[d] = pm
+		r.moves[d] = move{websocket.MessageType(typ), payload}
 	}
+
+	inline := func(f func()) { f() }
+	r.engine = nbhttp.NewEngine(nbhttp.Config{
+		Name: "arena-bench",
+		// A poller sleeps in epoll_wait whenever it has caught up, and
+		// each wakeup costs more than the reads it brings: on the 2-core
+		// box, for 2,000 native players, one poller used about 14% less
+		// CPU per update than a goroutine per player did, and two used
+		// about 7% more. Half the CPUs, then: the other half is the
+		// server's, which shares the machine.
+		NPoller: max(1, runtime.GOMAXPROCS(0)/2),
+		// Callbacks run on the poller that read the message, in order;
+		// they are short and never block, so a goroutine pool between
+		// would only add hand-offs.
+		ServerExecutor:     inline,
+		ClientExecutor:     inline,
+		MaxWriteBufferSize: writeBufferLimit,
+	})
+	// Players do not look inside text beyond their own entry; checking
+	// that every state is valid UTF-8 would be a pass over every byte.
+	r.engine.CheckUtf8 = func([]byte) bool { return true }
+	r.ws = websocket.NewOptions()
+	r.ws.Engine = r.engine
+	r.ws.KeepaliveTime = 0      // no read deadline once joined, as before
+	r.ws.MessageLengthLimit = 0 // no limit on what the server sends
+	r.ws.EnableCompression(cfg.Compress)
+	r.ws.OnMessagePtr(r.onMessage)
+	r.ws.SetCloseHandler(r.onCloseFrame)
+	r.ws.OnClose(r.onClose)
+	if err := r.engine.Start(); err != nil {
+		return nil, fmt.Errorf("loadgen: start engine: %w", err)
+	}
+	defer r.engine.Stop()
 	return r.run(ctx)
 }
 
@@ -166,51 +239,61 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	r.ctx = ctx
 	r.start = time.Now()
 
-	var senders sync.WaitGroup
 	if cfg.Behaviour != Idle {
 		for i, s := range r.slots {
 			phase := cfg.MoveInterval * time.Duration(i) / time.Duration(nslots)
 			seed := rng.Uint64()
-			senders.Go(func() { r.sendLoop(ctx, s, phase, seed) })
+			r.senders.Go(func() { r.sendLoop(ctx, s, phase, seed) })
 		}
 	}
-	var readers sync.WaitGroup
-	for i, p := range r.players {
-		at := r.start.Add(cfg.Ramp * time.Duration(i) / time.Duration(cfg.Players))
-		slotIdx := rng.IntN(nslots)
-		seed := rng.Uint64()
-		readers.Go(func() { r.playerLoop(ctx, p, at, r.slots[slotIdx], seed, &senders) })
+	for _, p := range r.players {
+		p.slot = r.slots[rng.IntN(nslots)]
+		p.seed = rng.Uint64()
 	}
-
-	progressDone := make(chan struct{})
-	var res *Result
-	var err error
+	// One goroutine starts the connections on the ramp's schedule; each
+	// dial has a goroutine only until its request is sent.
+	rampDone := make(chan struct{})
 	go func() {
-		defer close(progressDone)
-		res, err = r.measure(ctx)
+		defer close(rampDone)
+		for i, p := range r.players {
+			if !sleepUntil(ctx, r.start.Add(cfg.Ramp*time.Duration(i)/time.Duration(cfg.Players))) {
+				return
+			}
+			r.live.Add(1)
+			go r.connect(ctx, p)
+		}
 	}()
-	<-progressDone
 
-	// Stop: no more moves, then a close frame to every connection, a moment
-	// for the servers' answers, and the sockets closed.
+	res, err := r.measure(ctx)
+
+	// Stop: no more connections or moves, then a close frame to every
+	// connection, a moment for the servers' answers, and the sockets
+	// closed.
 	r.stopping.Store(true)
 	cancel()
-	senders.Wait()
-	deadline := time.Now().Add(time.Second)
+	<-rampDone
+	r.sendersMu.Lock()
+	r.sendersDone = true
+	r.sendersMu.Unlock()
+	r.senders.Wait()
 	for _, p := range r.players {
 		if c := p.conn.Load(); c != nil {
-			_ = c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, "load test done"), deadline)
+			p.sentClose.Store(true)
+			_ = c.WriteClose(closeNormal, "load test done")
 		}
 	}
-	if !waitTimeout(&readers, 2*time.Second) {
+	if !waitTimeout(&r.live, 2*time.Second) {
 		for _, p := range r.players {
 			if c := p.conn.Load(); c != nil {
-				_ = c.NetConn().Close()
+				_ = c.Close()
+			} else if cli := p.cli.Load(); cli != nil {
+				cli.CloseWithError(net.ErrClosed)
 			}
 		}
-		readers.Wait()
+		r.live.Wait()
 	}
 	return res, err
 }
@@ -226,44 +309,149 @@ func waitTimeout(wg *sync.WaitGroup, d time.Duration) bool {
 	}
 }
 
-// playerLoop connects p at time at, then reads until the connection ends.
-func (r *runner) playerLoop(ctx context.Context, p *player, at time.Time, s *slot, seed uint64, senders *sync.WaitGroup) {
-	if !sleepUntil(ctx, at) {
-		return
-	}
+// connect sends p's handshake. It returns once the request is sent; the
+// answer, and everything after it, comes to the engine's callbacks.
+func (r *runner) connect(ctx context.Context, p *player) {
 	url, err := r.proto.URL(r.cfg.URL, p.room)
 	if err != nil {
 		r.connError(err)
+		r.live.Done()
 		return
 	}
-	conn, resp, err := r.dialer.DialContext(ctx, url, nil)
-	if resp != nil && resp.Body != nil {
-		resp.Body.Close()
-	}
+	req, key, err := upgradeRequest(url, r.subprotocols, r.cfg.Compress)
 	if err != nil {
-		if !r.stopping.Load() {
-			r.connError(err)
-		}
+		r.connError(err)
+		r.live.Done()
 		return
 	}
-	p.conn.Store(conn)
-	if r.stopping.Load() { // raced with the end of the run
-		_ = conn.Close()
-		return
+	cli := &nbhttp.ClientConn{
+		Engine: r.engine,
+		Dial: func(network, addr string) (net.Conn, error) {
+			return r.netDialer.DialContext(ctx, network, addr)
+		},
 	}
-	_ = conn.SetReadDeadline(time.Now().Add(joinTimeout))
-	err = r.readLoop(p, func() {
-		_ = conn.SetReadDeadline(time.Time{})
-		r.joined.Add(1)
-		switch {
-		case p.probe:
-			senders.Go(func() { r.probeLoop(ctx, p, seed) })
-		case r.cfg.Behaviour != Idle && p.moving:
-			s.mu.Lock()
-			s.players = append(s.players, p)
-			s.mu.Unlock()
+	p.cli.Store(cli)
+	p.timer = time.AfterFunc(joinTimeout, func() { r.timedOut(p) })
+	// The handler runs once: with the server's answer, or with why there
+	// is none.
+	cli.Do(req, func(res *http.Response, conn net.Conn, err error) {
+		if !p.timer.Stop() && err == nil {
+			err = errHandshakeTimeout // the timer is closing the connection
 		}
+		if err == nil && r.stopping.Load() {
+			err = net.ErrClosed // too late: the run is over
+		}
+		var ws *websocket.Conn
+		if err == nil {
+			ws, err = upgrade(r.ws, key, res, conn, p)
+		}
+		if err != nil {
+			if conn != nil {
+				abandon(conn)
+			}
+			if !r.stopping.Load() {
+				r.connError(err)
+			}
+			r.live.Done()
+			return
+		}
+		p.conn.Store(ws)
+		p.timer.Reset(joinTimeout)
 	})
+}
+
+// timedOut ends p's connection attempt when its handshake or its join
+// takes too long.
+func (r *runner) timedOut(p *player) {
+	if c := p.conn.Load(); c != nil {
+		c.CloseWithError(errJoinTimeout)
+		return
+	}
+	p.cli.Load().CloseWithError(errHandshakeTimeout)
+}
+
+// onMessage handles a message from the server, on the poller that read it.
+func (r *runner) onMessage(c *websocket.Conn, _ websocket.MessageType, pmsg *[]byte) {
+	// The engine does not recycle a client's message buffers itself.
+	defer r.engine.BodyAllocator.Free(pmsg)
+	p := c.Session().(*player)
+	msg := *pmsg
+	p.bytes.Add(uint64(len(msg)))
+	switch r.proto.Classify(msg[:min(len(msg), r.peek)]) {
+	case KindState:
+		p.states.Add(1)
+		switch {
+		case !p.joined.Load():
+		case p.probe:
+			r.probeSaw(p, msg, time.Now())
+		case r.stateful != nil && !p.havePosition():
+			// A stateful protocol's player decodes states until the first
+			// has told it where it is.
+			p.mu.Lock()
+			if p.self != nil {
+				p.x, p.y, p.havePos = p.self.Position(msg)
+			}
+			p.mu.Unlock()
+		}
+	case KindJoined:
+		if p.joined.Load() {
+			return
+		}
+		if p.probe || r.stateful != nil {
+			self, err := r.proto.Joined(msg)
+			if err != nil {
+				c.CloseWithError(err)
+				return
+			}
+			p.mu.Lock()
+			p.self = self
+			p.mu.Unlock()
+		}
+		if !p.timer.Stop() {
+			return // too late: the timer is closing the connection
+		}
+		p.joined.Store(true)
+		r.joined.Add(1)
+		r.sendersMu.Lock()
+		defer r.sendersMu.Unlock()
+		switch {
+		case r.sendersDone:
+		case p.probe:
+			r.senders.Go(func() { r.probeLoop(r.ctx, p) })
+		case r.cfg.Behaviour != Idle && p.moving:
+			p.slot.mu.Lock()
+			p.slot.players = append(p.slot.players, p)
+			p.slot.mu.Unlock()
+		}
+	}
+}
+
+// onCloseFrame notes the server's close frame and answers it, unless it is
+// the answer to the generator's own.
+func (r *runner) onCloseFrame(c *websocket.Conn, code int, text string) {
+	p := c.Session().(*player)
+	p.closeFrame.Store(&websocket.CloseError{Code: code, Reason: text})
+	if p.sentClose.Load() {
+		return
+	}
+	var payload []byte
+	if code != closeNoStatus {
+		payload = binary.BigEndian.AppendUint16(nil, uint16(code))
+	}
+	_ = c.WriteMessage(websocket.CloseMessage, payload)
+}
+
+// onClose counts why p's connection ended.
+func (r *runner) onClose(c *websocket.Conn, err error) {
+	p := c.Session().(*player)
+	p.timer.Stop()
+	if ce := p.closeFrame.Load(); ce != nil {
+		err = ce
+	} else if errors.Is(err, io.EOF) {
+		// Closed without a close frame: RFC 6455's 1006, as gorilla's
+		// clients reported it, so that results compare.
+		err = &websocket.CloseError{Code: closeAbnormal, Reason: io.ErrUnexpectedEOF.Error()}
+	}
 	p.closed.Store(true)
 	switch {
 	case r.stopping.Load():
@@ -273,7 +461,7 @@ func (r *runner) playerLoop(ctx context.Context, p *player, at time.Time, s *slo
 		r.closes.Add(1)
 		r.count(r.reasons, closeReason(err))
 	}
-	_ = conn.Close()
+	r.live.Done()
 }
 
 func (r *runner) connError(err error) {
@@ -296,8 +484,8 @@ func closeReason(err error) string {
 		return "closed"
 	case errors.As(err, &ce):
 		s := "close " + strconv.Itoa(ce.Code)
-		if ce.Text != "" {
-			s += " " + ce.Text
+		if ce.Reason != "" {
+			s += " " + ce.Reason
 		}
 		return s
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
@@ -309,7 +497,7 @@ func closeReason(err error) string {
 		return "broken pipe"
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return "connection refused"
-	case errors.As(err, &ne) && ne.Timeout():
+	case errors.As(err, &ne) && ne.Timeout(), errors.Is(err, nbio.ErrReadTimeout), errors.Is(err, nbio.ErrWriteTimeout):
 		return "timeout"
 	case errors.Is(err, websocket.ErrBadHandshake):
 		return "bad handshake"
@@ -323,107 +511,6 @@ func closeReason(err error) string {
 		s = s[:60]
 	}
 	return s
-}
-
-// readLoop reads messages until the connection fails. joined runs once, on
-// the player's join message.
-func (r *runner) readLoop(p *player, joined func()) error {
-	conn := p.conn.Load()
-	peek := r.proto.PeekLen()
-	for {
-		_, rd, err := conn.NextReader()
-		if err != nil {
-			return err
-		}
-		var kind Kind
-		var n int
-		if p.probe || (r.stateful != nil && !p.havePosition()) {
-			// Probes keep the whole message to find themselves in it, and
-			// so do the players of a stateful protocol until their first
-			// state has told them where they are.
-			p.buf, err = readAll(rd, p.buf)
-			n = len(p.buf)
-			kind = r.proto.Classify(p.buf[:min(n, peek)])
-		} else {
-			n, kind, err = r.drain(rd, peek)
-		}
-		if err != nil {
-			return err
-		}
-		p.bytes.Add(uint64(n))
-		switch kind {
-		case KindState:
-			p.states.Add(1)
-			if p.probe && p.joined.Load() {
-				r.probeSaw(p, p.buf, time.Now())
-			} else if r.stateful != nil && p.joined.Load() && !p.havePosition() {
-				p.mu.Lock()
-				if p.self != nil {
-					p.x, p.y, p.havePos = p.self.Position(p.buf)
-				}
-				p.mu.Unlock()
-			}
-		case KindJoined:
-			if p.joined.Load() {
-				continue
-			}
-			if p.probe || r.stateful != nil {
-				self, err := r.proto.Joined(p.buf)
-				if err != nil {
-					return err
-				}
-				p.mu.Lock()
-				p.self = self
-				p.mu.Unlock()
-			}
-			p.joined.Store(true)
-			joined()
-		}
-	}
-}
-
-// drain reads one message into a pooled buffer, classifying it from its
-// first bytes and counting the rest.
-func (r *runner) drain(rd io.Reader, peek int) (n int, kind Kind, err error) {
-	bp := r.pool.Get().(*[]byte)
-	defer r.pool.Put(bp)
-	buf := *bp
-	n, err = io.ReadAtLeast(rd, buf, peek)
-	switch {
-	case err == io.EOF || err == io.ErrUnexpectedEOF: // shorter than peek
-		return n, r.proto.Classify(buf[:n]), nil
-	case err != nil:
-		return n, KindOther, err
-	}
-	kind = r.proto.Classify(buf[:peek])
-	for {
-		m, err := rd.Read(buf)
-		n += m
-		if err == io.EOF {
-			return n, kind, nil
-		}
-		if err != nil {
-			return n, kind, err
-		}
-	}
-}
-
-// readAll reads a message into buf, growing it as needed.
-func readAll(rd io.Reader, buf []byte) ([]byte, error) {
-	buf = buf[:0]
-	for {
-		if len(buf) == cap(buf) {
-			buf = slices.Grow(buf, max(4096, cap(buf)))
-		}
-		m, err := rd.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+m]
-		if err == io.EOF {
-			return buf, nil
-		}
-		if err != nil {
-			return buf, err
-		}
-	}
 }
 
 func (p *player) havePosition() bool {
@@ -470,8 +557,8 @@ func probeDirection(x, y int) Direction {
 
 // probeLoop sends a probe's moves, one every 300–700 ms, each once the
 // previous one has shown (or been given up as lost).
-func (r *runner) probeLoop(ctx context.Context, p *player, seed uint64) {
-	rng := rand.New(rand.NewPCG(seed, uint64(p.idx)))
+func (r *runner) probeLoop(ctx context.Context, p *player) {
+	rng := rand.New(rand.NewPCG(p.seed, uint64(p.idx)))
 	conn := p.conn.Load()
 	for {
 		gap := probeMinGap + time.Duration(rng.Int64N(int64(probeGapSpan)))
@@ -495,7 +582,6 @@ func (r *runner) probeLoop(ctx context.Context, p *player, seed uint64) {
 		d := probeDirection(p.x, p.y)
 		p.pending, p.pendDir, p.pendAt = true, d, time.Now()
 		p.mu.Unlock()
-		_ = conn.SetWriteDeadline(time.Now().Add(writeTimeout))
 		if r.stateful != nil {
 			// A tap: press and release, applied on consecutive ticks.
 			if r.sendInput(p, d, true) != nil || r.sendInput(p, d, false) != nil {
@@ -503,8 +589,8 @@ func (r *runner) probeLoop(ctx context.Context, p *player, seed uint64) {
 			}
 			continue
 		}
-		if err := conn.WritePreparedMessage(r.moves[d]); err != nil {
-			return // the reader sees the connection end
+		if err := conn.WriteMessage(r.moves[d].typ, r.moves[d].payload); err != nil {
+			return // the connection closes and its callback counts why
 		}
 	}
 }
@@ -533,10 +619,9 @@ func (r *runner) sendLoop(ctx context.Context, s *slot, phase time.Duration, see
 			if r.cfg.Behaviour == Walk && rng.IntN(20) == 0 {
 				p.dir = Direction(rng.IntN(4))
 			}
-			conn := p.conn.Load()
-			_ = conn.SetWriteDeadline(time.Now().Add(writeTimeout))
-			if err := conn.WritePreparedMessage(r.moves[p.dir]); err != nil {
-				p.closed.Store(true) // the reader sees the connection end
+			m := r.moves[p.dir]
+			if err := p.conn.Load().WriteMessage(m.typ, m.payload); err != nil {
+				p.closed.Store(true) // the connection closes and its callback counts why
 			}
 		}
 		next = next.Add(interval)
@@ -578,7 +663,7 @@ func (r *runner) holdTick(p *player) {
 	}
 	p.ticks++
 	if err := r.sendInput(p, p.dir, true); err != nil {
-		p.closed.Store(true) // the reader sees the connection end
+		p.closed.Store(true) // the connection closes and its callback counts why
 	}
 }
 
@@ -595,9 +680,7 @@ func (r *runner) sendInput(p *player, d Direction, pressed bool) error {
 		// A new aim at each turn, spread over the circle by a prime step.
 		typ, payload = f.FireInput(p.seq, d, int32((p.seq*1151+uint32(p.idx)*577)%6283)-3141)
 	}
-	conn := p.conn.Load()
-	_ = conn.SetWriteDeadline(time.Now().Add(writeTimeout))
-	return conn.WriteMessage(typ, payload)
+	return p.conn.Load().WriteMessage(websocket.MessageType(typ), payload)
 }
 
 // sleepUntil waits until t or ctx is done; it reports whether t came.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -25,10 +26,15 @@ import (
 type fakeSeed struct {
 	t       testing.TB
 	compact bool
-	// kickAfter, if set, closes the connection of player kickID with 1008
-	// once it has received this many states.
+	// kickAfter, if set, closes the connection of player kickID with
+	// kickCode (1008 if not set) and kickText once it has received this
+	// many states; or, if kickRaw, drops its TCP connection without a
+	// close frame.
 	kickID    int
 	kickAfter int
+	kickCode  int
+	kickText  string
+	kickRaw   bool
 
 	srv  *httptest.Server
 	stop chan struct{}
@@ -37,7 +43,9 @@ type fakeSeed struct {
 	compress bool // accept permessage-deflate
 
 	mu      sync.Mutex
-	offers  int // handshakes that offered permessage-deflate
+	offers  int            // handshakes that offered permessage-deflate
+	from    map[string]int // handshakes by the client's IP
+	closes  map[string]int // close frames received, "code text"
 	nextID  int
 	players map[int]*fakePlayer // connected
 	all     map[int]*fakePlayer // ever
@@ -55,17 +63,21 @@ type fakePlayer struct {
 }
 
 func startFakeSeed(t testing.TB, compact bool, configure func(*fakeSeed)) *fakeSeed {
-	f := &fakeSeed{t: t, compact: compact, stop: make(chan struct{}), players: map[int]*fakePlayer{}, all: map[int]*fakePlayer{}, rooms: map[string]int{}}
+	f := &fakeSeed{t: t, compact: compact, stop: make(chan struct{}), players: map[int]*fakePlayer{}, all: map[int]*fakePlayer{}, rooms: map[string]int{},
+		from: map[string]int{}, closes: map[string]int{}}
 	if configure != nil {
 		configure(f)
 	}
 	up := websocket.Upgrader{EnableCompression: f.compress}
 	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
 		if strings.Contains(r.Header.Get("Sec-WebSocket-Extensions"), "permessage-deflate") {
-			f.mu.Lock()
 			f.offers++
-			f.mu.Unlock()
 		}
+		if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+			f.from[host]++
+		}
+		f.mu.Unlock()
 		conn, err := up.Upgrade(w, r, nil)
 		if err != nil {
 			return
@@ -105,6 +117,10 @@ func (f *fakeSeed) serve(conn *websocket.Conn, room string) {
 		if err != nil {
 			f.mu.Lock()
 			delete(f.players, p.id)
+			var ce *websocket.CloseError
+			if errors.As(err, &ce) {
+				f.closes[fmt.Sprintf("%d %s", ce.Code, ce.Text)]++
+			}
 			f.mu.Unlock()
 			return
 		}
@@ -173,7 +189,15 @@ func (f *fakeSeed) tickLoop() {
 				f.mu.Lock()
 				p.kicked = true
 				f.mu.Unlock()
-				_ = p.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.ClosePolicyViolation, "kicked"), time.Now().Add(time.Second))
+				code, text := f.kickCode, f.kickText
+				if code == 0 {
+					code, text = websocket.ClosePolicyViolation, "kicked"
+				}
+				if f.kickRaw {
+					_ = p.conn.NetConn().Close()
+				} else {
+					_ = p.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, text), time.Now().Add(time.Second))
+				}
 			}
 			p.wmu.Unlock()
 		}
@@ -379,6 +403,143 @@ func TestUnexpectedClosesAreCounted(t *testing.T) {
 	// The generator's own closes at the end do not count.
 	if res.ConnErrors != 0 || res.Connected != 6 {
 		t.Errorf("errors %d connected %d", res.ConnErrors, res.Connected)
+	}
+}
+
+// TestCloseReasonsAreLabelled: a close frame is labelled with its code and
+// text, a normal one too, and a connection dropped without one says so.
+func TestCloseReasonsAreLabelled(t *testing.T) {
+	for _, tc := range []struct {
+		configure func(*fakeSeed)
+		want      string
+	}{
+		{func(f *fakeSeed) { f.kickCode, f.kickText = 1000, "bye" }, "close 1000 bye"},
+		{func(f *fakeSeed) { f.kickCode, f.kickText = 4001, "" }, "close 4001"},
+		// RFC 6455's code for a close without a frame, which gorilla's
+		// clients reported too.
+		{func(f *fakeSeed) { f.kickRaw = true }, "close 1006 unexpected EOF"},
+	} {
+		f := startFakeSeed(t, false, func(f *fakeSeed) { f.kickID, f.kickAfter = 2, 10; tc.configure(f) })
+		cfg := quickConfig(f.url(), 4, 0)
+		cfg.Duration = time.Second
+		res, err := Run(context.Background(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.ClosedEarly != 1 || res.CloseReasons[tc.want] != 1 || res.ConnErrors != 0 {
+			t.Errorf("closed early %d, reasons %v, errors %d; want 1 %q", res.ClosedEarly, res.CloseReasons, res.ConnErrors, tc.want)
+		}
+	}
+}
+
+// TestClosingHandshake: at the end every player sends a normal close frame
+// that says why, and the server's answer is no unexpected close.
+func TestClosingHandshake(t *testing.T) {
+	f := startFakeSeed(t, false, nil)
+	cfg := quickConfig(f.url(), 8, 2)
+	cfg.Duration = 300 * time.Millisecond
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ClosedEarly != 0 || res.ConnErrors != 0 {
+		t.Errorf("closed early %d (%v), errors %d", res.ClosedEarly, res.CloseReasons, res.ConnErrors)
+	}
+	// The server has seen the frames once its readers are done with them.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		f.mu.Lock()
+		closes := fmt.Sprint(f.closes)
+		f.mu.Unlock()
+		if closes == "map[1000 load test done:8]" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("close frames received: %s; want 8 × 1000 load test done", closes)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestLocalAddrDialsFromIt: with LocalAddr, every player connects from
+// that address.
+func TestLocalAddrDialsFromIt(t *testing.T) {
+	f := startFakeSeed(t, false, nil)
+	cfg := quickConfig(f.url(), 6, 1)
+	cfg.Duration = 300 * time.Millisecond
+	cfg.LocalAddr = "127.0.0.2"
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.mu.Lock()
+	from := fmt.Sprint(f.from)
+	f.mu.Unlock()
+	if res.Connected != 6 || from != "map[127.0.0.2:6]" {
+		t.Errorf("connected %d, from %s; want 6 from 127.0.0.2", res.Connected, from)
+	}
+}
+
+func TestBadHandshakeIsAConnectionError(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "full", http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	cfg := quickConfig("ws"+strings.TrimPrefix(srv.URL, "http")+"/", 3, 1)
+	cfg.Duration = 100 * time.Millisecond
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ConnErrors != 3 || res.ErrorReasons["bad handshake"] != 3 || res.Connected != 0 {
+		t.Errorf("errors %d (%v), connected %d; want 3 bad handshakes", res.ConnErrors, res.ErrorReasons, res.Connected)
+	}
+}
+
+// goroutineCounter, as a Config.Progress, counts the goroutines that are
+// running the generator's code (not the fake server's) each time a line of
+// progress comes.
+type goroutineCounter struct {
+	mu  sync.Mutex
+	max int
+}
+
+func (g *goroutineCounter) Write(b []byte) (int, error) {
+	buf := make([]byte, 1<<22)
+	stacks := string(buf[:runtime.Stack(buf, true)])
+	n := 0
+	for _, s := range strings.Split(stacks, "\n\n") {
+		if strings.Contains(s, "internal/loadgen.(*runner)") {
+			n++
+		}
+	}
+	g.mu.Lock()
+	g.max = max(g.max, n)
+	g.mu.Unlock()
+	return len(b), nil
+}
+
+// TestNoGoroutinePerPlayer: players are read by the engine's pollers, not
+// by goroutines of their own.
+func TestNoGoroutinePerPlayer(t *testing.T) {
+	f := startFakeSeed(t, false, nil)
+	cfg := quickConfig(f.url(), 100, 0)
+	cfg.Behaviour = Idle
+	cfg.Duration = 2500 * time.Millisecond
+	var g goroutineCounter
+	cfg.Progress = &g
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Connected != 100 || res.UpdatesPerClient < 10 {
+		t.Fatalf("connected %d, updates/s %.1f", res.Connected, res.UpdatesPerClient)
+	}
+	// The test's own goroutine, in Run, and maybe a poller that is in a
+	// callback just then.
+	t.Logf("at most %d goroutines in the generator's code", g.max)
+	if g.max == 0 || g.max > 10 {
+		t.Errorf("%d goroutines in the generator's code for 100 players", g.max)
 	}
 }
 

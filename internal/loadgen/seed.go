@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
-
-	"github.com/gorilla/websocket"
 )
 
 // Seed is the seed demo's JSON protocol, which both the seed's Python
@@ -111,7 +109,7 @@ var seedMoves = func() (m [4][]byte) {
 }()
 
 func (seedProtocol) Move(d Direction) (int, []byte) {
-	return websocket.TextMessage, seedMoves[d]
+	return textMessage, seedMoves[d]
 }
 
 // seedSelf finds a player's entry in a state_update by scanning for its
