@@ -501,6 +501,11 @@ func closeReason(err error) string {
 		return "timeout"
 	case errors.Is(err, websocket.ErrBadHandshake):
 		return "bad handshake"
+	case errors.Is(err, websocket.ErrInvalidCloseCode):
+		// nbio v1.6.8 refuses the registered codes 1012 to 1014 (service
+		// restart, try again later, bad gateway) and keeps neither code
+		// nor text. arena closes with 1013 when a room or the box is full.
+		return "close 1012-1014 (nbio keeps no code)"
 	}
 	var op *net.OpError
 	if errors.As(err, &op) && op.Err != nil {

@@ -415,6 +415,8 @@ func TestCloseReasonsAreLabelled(t *testing.T) {
 	}{
 		{func(f *fakeSeed) { f.kickCode, f.kickText = 1000, "bye" }, "close 1000 bye"},
 		{func(f *fakeSeed) { f.kickCode, f.kickText = 4001, "" }, "close 4001"},
+		// arena's "full", which nbio refuses to read.
+		{func(f *fakeSeed) { f.kickCode, f.kickText = 1013, "full" }, "close 1012-1014 (nbio keeps no code)"},
 		// RFC 6455's code for a close without a frame, which gorilla's
 		// clients reported too.
 		{func(f *fakeSeed) { f.kickRaw = true }, "close 1006 unexpected EOF"},
