@@ -43,16 +43,25 @@ func TestAFullBoxRefusesNewPlayers(t *testing.T) {
 	stopBurning := func() { stop.Store(true); burners.Wait() }
 	defer stopBurning()
 
-	arenatest.Eventually(t, 15*time.Second, 100*time.Millisecond, func() error {
+	// newPlayer joins and returns the first message, and the connection.
+	newPlayer := func() (*arenatest.Message, *arenatest.Client, error) {
 		c, err := arenatest.TryDial(t, srv.WSURL+"?room=full", nil)
+		if err != nil {
+			return nil, nil, err
+		}
+		m, err := c.Read(5 * time.Second)
+		if err != nil {
+			c.Conn.Close()
+			return nil, nil, err
+		}
+		return m, c, nil
+	}
+	arenatest.Eventually(t, 15*time.Second, 100*time.Millisecond, func() error {
+		m, c, err := newPlayer()
 		if err != nil {
 			return err
 		}
 		defer c.Conn.Close()
-		m, err := c.Read(5 * time.Second)
-		if err != nil {
-			return err
-		}
 		if m.Type != "error" {
 			return fmt.Errorf("a new player got %q; want an error while the box is full", m.Type)
 		}
@@ -85,15 +94,11 @@ func TestAFullBoxRefusesNewPlayers(t *testing.T) {
 
 	stopBurning()
 	arenatest.Eventually(t, 15*time.Second, 100*time.Millisecond, func() error {
-		c, err := arenatest.TryDial(t, srv.WSURL+"?room=full", nil)
+		m, c, err := newPlayer()
 		if err != nil {
 			return err
 		}
 		defer c.Conn.Close()
-		m, err := c.Read(5 * time.Second)
-		if err != nil {
-			return err
-		}
 		if m.Type != "init" {
 			return fmt.Errorf("a new player got %q %q once the CPU was free again", m.Type, m.Code)
 		}
