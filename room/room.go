@@ -150,6 +150,9 @@ const maxInputSenders = 1 << 14
 type Room struct {
 	cfg      Config
 	interval time.Duration
+	// busy: the room's ticks take most of their interval (see
+	// noteTickTime), and it takes no new players.
+	busy bool
 	inbox    chan command
 	done     chan struct{}
 	log      *slog.Logger
@@ -662,6 +665,32 @@ func (r *Room) join(req JoinRequest) (Joined, error) {
 	return Joined{Player: id, Token: m.token}, nil
 }
 
+// A room is busy while its ticks take, on average, more than busyShare of
+// their interval, and takes new players again below idleShare. A tick's
+// time is its game's work, its views and every player's write: a room
+// that grew past what one goroutine does in a tick (one big world, say)
+// would otherwise slow down for everyone in it, and every update come
+// late. It counts the time the room waits for a CPU too, so a box that is
+// full shows in every room.
+const (
+	busyShare = 0.8
+	idleShare = 0.6
+)
+
+// noteTickTime updates the moving average of the tick's time, and with it
+// whether the room is busy.
+func (r *Room) noteTickTime(took time.Duration) {
+	avg := time.Duration(r.stats.tickNanos.Load())
+	avg += (took - avg) / 16
+	r.stats.tickNanos.Store(int64(avg))
+	switch {
+	case avg > time.Duration(busyShare*float64(r.interval)):
+		r.busy = true
+	case avg < time.Duration(idleShare*float64(r.interval)):
+		r.busy = false
+	}
+}
+
 // takeSeat counts a new player of addr against the room's capacity and the
 // address's limits. An address at its limit gives up its own oldest away
 // seat rather than be refused: a household whose connections dropped gets
@@ -673,7 +702,7 @@ func (r *Room) takeSeat(addr string) error {
 			return ErrTooManySeats
 		}
 	}
-	if r.cfg.Capacity > 0 && len(r.members) >= r.cfg.Capacity {
+	if (r.cfg.Capacity > 0 && len(r.members) >= r.cfg.Capacity) || r.busy {
 		return ErrRoomFull
 	}
 	if addr == "" {
@@ -790,8 +819,7 @@ func (r *Room) step() bool {
 
 	took := time.Since(start)
 	r.stats.ticks.Add(1)
-	avg := time.Duration(r.stats.tickNanos.Load())
-	r.stats.tickNanos.Store(int64(avg + (took-avg)/16))
+	r.noteTickTime(took)
 	if r.cfg.Metrics.TickSeconds != nil {
 		r.cfg.Metrics.TickSeconds.Observe(took.Seconds())
 	}

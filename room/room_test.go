@@ -658,3 +658,55 @@ func TestGameIsToldOfAwayAndBack(t *testing.T) {
 		}
 	})
 }
+
+// costlyGame's ticks cost what cost holds.
+type costlyGame struct {
+	*dots.Dots
+	cost *atomic.Int64
+}
+
+func (g costlyGame) Step(in []game.Input) {
+	time.Sleep(time.Duration(g.cost.Load()))
+	g.Dots.Step(in)
+}
+
+// TestABusyRoomTakesNoNewPlayers: a room whose ticks take most of their
+// interval refuses new players as full, lets its own players resume, and
+// takes new ones again once its ticks are cheap.
+func TestABusyRoomTakesNoNewPlayers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var cost atomic.Int64
+		mode := game.Mode{Name: "costly", New: func(cfg game.Config) game.Game { return costlyGame{dots.New(cfg), &cost} }}
+		r, _ := startRoom(t, Config{TickRate: 20, Mode: mode})
+		c := &fakeClient{}
+		first := join(t, r, c, "")
+		tryJoin := func() error {
+			_, err := r.Join(context.Background(), JoinRequest{Client: &fakeClient{}})
+			return err
+		}
+
+		cost.Store(int64(45 * time.Millisecond)) // 90% of a 50 ms tick
+		time.Sleep(3 * time.Second)
+		synctest.Wait()
+		if err := tryJoin(); !errors.Is(err, ErrRoomFull) {
+			t.Fatalf("a new player at %v a tick: %v; want ErrRoomFull", r.Stats().TickTime, err)
+		}
+		if _, err := r.Join(context.Background(), JoinRequest{Client: &fakeClient{}, Token: first.Token}); err != nil {
+			t.Errorf("resuming in a busy room: %v", err)
+		}
+
+		cost.Store(int64(35 * time.Millisecond)) // 70%: under the limit, not yet idle
+		time.Sleep(3 * time.Second)
+		synctest.Wait()
+		if err := tryJoin(); !errors.Is(err, ErrRoomFull) {
+			t.Errorf("a new player at %v a tick, on the way down: %v; want still ErrRoomFull", r.Stats().TickTime, err)
+		}
+
+		cost.Store(int64(10 * time.Millisecond))
+		time.Sleep(3 * time.Second)
+		synctest.Wait()
+		if err := tryJoin(); err != nil {
+			t.Errorf("a new player at %v a tick: %v", r.Stats().TickTime, err)
+		}
+	})
+}
