@@ -152,10 +152,10 @@ type Room struct {
 	interval time.Duration
 	// busy: the room's ticks take most of their interval (see
 	// noteTickTime), and it takes no new players.
-	busy bool
-	inbox    chan command
-	done     chan struct{}
-	log      *slog.Logger
+	busy  bool
+	inbox chan command
+	done  chan struct{}
+	log   *slog.Logger
 
 	// Inputs wait here for the next tick rather than in the inbox: a
 	// channel receive would wake the room's goroutine for every input (ten
