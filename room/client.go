@@ -7,8 +7,10 @@ import (
 )
 
 // Client is how a room talks to one connected player. The room calls these
-// methods from its own goroutine, so they must never block: a connection
-// writes what the socket takes at once and keeps the rest for later.
+// methods from its own goroutine (and, to deliver a big room's states,
+// from helpers within its tick; never two calls at once for one client), so
+// they must never block: a connection writes what the socket takes at once
+// and keeps the rest for later.
 type Client interface {
 	// State offers the newest view of the world. An older state that has not
 	// been written yet is worthless now and may be replaced.

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	mrand "math/rand/v2"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -181,6 +182,7 @@ type Room struct {
 	// how much room a view's slice is given.
 	lastView, nextView int
 	away               []game.PlayerID // this tick's, for markAway
+	deliveries         []delivery      // this tick's states, for deliverStates
 	emptySince         time.Time
 	nextID             game.PlayerID
 	seats              map[string]int // by address
@@ -855,10 +857,47 @@ func (r *Room) publish() {
 			r.views[key] = snap
 		}
 		last = snap
-		m.client.State(State{Snap: snap, You: m.id, Ack: m.ack})
+		r.deliveries = append(r.deliveries, delivery{m.client, State{Snap: snap, You: m.id, Ack: m.ack}})
 	}
 	clear(r.views) // the snapshots belong to the clients now
 	r.lastView, r.nextView = r.nextView, 0
+	r.deliverStates()
+}
+
+// delivery is one player's state of this tick.
+type delivery struct {
+	client Client
+	state  State
+}
+
+// deliverShare is how many players' states a goroutine delivers, at the
+// least, before a room spreads its deliveries over more than one.
+const deliverShare = 256
+
+// deliverStates hands this tick's states to their clients. Delivering is most of
+// a tick: each client encodes its state (once per view, shared) and writes
+// it to its socket. A room of many players spreads that over as many
+// goroutines as there are CPUs, so that one big world is not held to one
+// core; the tick waits for all of them, and no client is called twice at
+// once. A room of a few players delivers alone: rooms run side by side.
+func (r *Room) deliverStates() {
+	ds := r.deliveries
+	parts := min(runtime.GOMAXPROCS(0), len(ds)/deliverShare)
+	var wg sync.WaitGroup
+	for i := 1; i < parts; i++ {
+		part := ds[i*len(ds)/parts : (i+1)*len(ds)/parts]
+		wg.Go(func() {
+			for _, d := range part {
+				d.client.State(d.state)
+			}
+		})
+	}
+	for _, d := range ds[:len(ds)/max(parts, 1)] {
+		d.client.State(d.state)
+	}
+	wg.Wait()
+	clear(ds)
+	r.deliveries = ds[:0]
 }
 
 // wholeWorld is the one view of a game that shows everyone everything.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -707,6 +708,66 @@ func TestABusyRoomTakesNoNewPlayers(t *testing.T) {
 		synctest.Wait()
 		if err := tryJoin(); err != nil {
 			t.Errorf("a new player at %v a tick: %v", r.Stats().TickTime, err)
+		}
+	})
+}
+
+// overlapClient counts its states, notes when two calls overlap, and
+// shares with every other a count of calls in flight.
+type overlapClient struct {
+	fakeClient
+	busy     atomic.Bool
+	overlaps atomic.Int64
+	count    atomic.Int64
+	inFlight *atomic.Int64
+	most     *atomic.Int64
+}
+
+func (c *overlapClient) State(s State) {
+	if !c.busy.CompareAndSwap(false, true) {
+		c.overlaps.Add(1)
+	}
+	n := c.inFlight.Add(1)
+	for m := c.most.Load(); n > m && !c.most.CompareAndSwap(m, n); m = c.most.Load() {
+	}
+	time.Sleep(time.Microsecond) // a write: others may run meanwhile
+	c.inFlight.Add(-1)
+	c.count.Add(1)
+	c.busy.Store(false)
+}
+
+// TestABigRoomDeliversOnEveryCPU: a room of many players hands their
+// states out from as many goroutines as there are CPUs, each player's one
+// at a time, every player's every tick.
+func TestABigRoomDeliversOnEveryCPU(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	synctest.Test(t, func(t *testing.T) {
+		r, _ := startRoom(t, Config{TickRate: 20})
+		var inFlight, most atomic.Int64
+		clients := make([]*overlapClient, 2*deliverShare)
+		for i := range clients {
+			clients[i] = &overlapClient{inFlight: &inFlight, most: &most}
+			join(t, r, clients[i], "")
+		}
+		synctest.Wait()
+		before := make([]int64, len(clients))
+		for i, c := range clients {
+			before[i] = c.count.Load()
+		}
+		ticks := r.Stats().Ticks
+		time.Sleep(time.Second)
+		synctest.Wait()
+		ticks = r.Stats().Ticks - ticks
+		for i, c := range clients {
+			if got := c.count.Load() - before[i]; got != int64(ticks) {
+				t.Fatalf("player %d got %d states in %d ticks", i, got, ticks)
+			}
+			if n := c.overlaps.Load(); n != 0 {
+				t.Fatalf("player %d was called %d times while a call was in flight", i, n)
+			}
+		}
+		if most.Load() < 2 {
+			t.Errorf("at most %d state in flight at once; want one per CPU", most.Load())
 		}
 	})
 }
