@@ -86,6 +86,9 @@ func (GameEvent) isEvent()      {}
 // on them with errors.Is.
 var (
 	ErrRoomFull = errors.New("room is full")
+	// ErrServerFull: the box has no CPU to spare for another player
+	// (Config.Full).
+	ErrServerFull = errors.New("the server is at capacity")
 	// ErrTooManySeats: the client's address holds as many seats (connected
 	// or away) as it may, in this room or on the server.
 	ErrTooManySeats = errors.New("too many players from your address")

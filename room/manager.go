@@ -42,6 +42,9 @@ type ManagerConfig struct {
 	// (per second), the default room aside. Zero rate: no limit.
 	CreateRate  float64
 	CreateBurst int
+	// Full, if set, reports that the box has no CPU to spare for new
+	// players (see Config.Full).
+	Full func() bool
 	// Metrics is shared by every room.
 	Metrics Metrics
 	Logger  *slog.Logger
@@ -120,17 +123,6 @@ func (m *Manager) Mode(name string) (game.Mode, error) {
 		}
 	}
 	return game.Mode{}, fmt.Errorf("%w %q", ErrUnknownMode, name)
-}
-
-// Resumable reports whether token is a live player's, who may resume.
-func (m *Manager) Resumable(token string) bool {
-	if token == "" {
-		return false
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	_, ok := m.tokens[token]
-	return ok
 }
 
 // Modes returns the modes rooms can run, the default first.
@@ -258,6 +250,7 @@ func (m *Manager) roomConfig(name string, mode game.Mode, opts game.Options, sel
 		OnIdle:          func() bool { return m.retire(self()) },
 		OnToken:         func(token string, valid bool) { m.token(self(), token, valid) },
 		OnSeat:          m.seat,
+		Full:            m.cfg.Full,
 		OnOver:          func() { m.retire(self()) },
 		MaxSeatsPerAddr: m.cfg.MaxSeatsPerAddrRoom,
 		NewPlayerID:     func() game.PlayerID { return game.PlayerID(m.nextID.Add(1)) },

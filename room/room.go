@@ -62,6 +62,9 @@ type Config struct {
 	// join is refused with ErrTooManySeats) and when it frees one, so that
 	// seats can be bounded across rooms.
 	OnSeat func(addr string, taken bool) bool
+	// Full, if set, reports that the box has no CPU to spare: new players
+	// are refused with ErrServerFull (players resuming are not new).
+	Full func() bool
 	// OnOver, if set, is called from the room's goroutine when its game is
 	// over (game.Ender), before its clients are closed, so that new joins
 	// stop finding the room.
@@ -699,12 +702,19 @@ func (r *Room) noteTickTime(took time.Duration) {
 // back in, and an address that drops connections on purpose only ever
 // holds its limit.
 func (r *Room) takeSeat(addr string) error {
+	// Refusals for load come first: they must not evict anyone's seat.
+	if r.cfg.Full != nil && r.cfg.Full() {
+		return ErrServerFull
+	}
+	if r.busy {
+		return ErrRoomFull
+	}
 	if lim := r.cfg.MaxSeatsPerAddr; addr != "" && lim > 0 && r.seats[addr] >= lim {
 		if !r.evictAway(addr) {
 			return ErrTooManySeats
 		}
 	}
-	if (r.cfg.Capacity > 0 && len(r.members) >= r.cfg.Capacity) || r.busy {
+	if r.cfg.Capacity > 0 && len(r.members) >= r.cfg.Capacity {
 		return ErrRoomFull
 	}
 	if addr == "" {

@@ -771,3 +771,22 @@ func TestABigRoomDeliversOnEveryCPU(t *testing.T) {
 		}
 	})
 }
+
+// TestAFullBoxRefusesNewPlayersOnly: while Config.Full says so, new
+// players are refused with ErrServerFull, and those resuming are not.
+func TestAFullBoxRefusesNewPlayersOnly(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var full atomic.Bool
+		r, _ := startRoom(t, Config{Full: full.Load})
+		first := join(t, r, &fakeClient{}, "")
+		full.Store(true)
+		if _, err := r.Join(context.Background(), JoinRequest{Client: &fakeClient{}}); !errors.Is(err, ErrServerFull) {
+			t.Errorf("a new player while full: %v; want ErrServerFull", err)
+		}
+		if _, err := r.Join(context.Background(), JoinRequest{Client: &fakeClient{}, Token: first.Token}); err != nil {
+			t.Errorf("resuming while full: %v", err)
+		}
+		full.Store(false)
+		join(t, r, &fakeClient{}, "")
+	})
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/flate"
 	"encoding/binary"
+	"strings"
 	"sync"
 
 	"github.com/gorilla/websocket"
@@ -86,13 +87,13 @@ func (p *prepared) compress() {
 	p.deflated = append(p.deflated, payload...)
 }
 
-// offersDeflate reports whether a handshake offers permessage-deflate,
-// which the upgrader then accepts.
+// offersDeflate reports whether a handshake's extension headers offer
+// permessage-deflate, which the upgrader then accepts.
 func offersDeflate(h []string) bool {
 	for _, v := range h {
-		for _, ext := range bytes.Split([]byte(v), []byte(",")) {
-			name, _, _ := bytes.Cut(ext, []byte(";"))
-			if string(bytes.TrimSpace(name)) == "permessage-deflate" {
+		for ext := range strings.SplitSeq(v, ",") {
+			name, _, _ := strings.Cut(ext, ";")
+			if strings.TrimSpace(name) == "permessage-deflate" {
 				return true
 			}
 		}

@@ -233,6 +233,7 @@ func New(cfg Config) (*Server, error) {
 		MaxSeatsPerAddrRoom: cfg.MaxSeatsPerIPRoom,
 		MaxSeatsPerAddr:     cfg.MaxSeatsPerIP,
 		MaxRooms:            cfg.MaxRooms,
+		Full:                s.overload.full,
 		CreateRate:          cfg.RoomCreateRate / 60,
 		CreateBurst:         cfg.RoomCreateBurst,
 		Metrics:             s.metrics.roomMetrics(),
@@ -614,9 +615,6 @@ func (s *Server) runSession(ws *websocket.Conn, ip, rawQuery string, deflate boo
 		return
 	}
 	join := func(req room.JoinRequest) (*room.Room, room.Joined, error) {
-		if s.overload.full() && !s.rooms.Resumable(req.Token) {
-			return nil, room.Joined{}, errServerFull
-		}
 		req.Addr = ip
 		req.Options, req.RoomOptions = joinOpts, roomOpts
 		if roomName == "" && mode != "" && req.Token == "" {

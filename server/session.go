@@ -77,7 +77,7 @@ func reasonFor(err error) closeReason {
 		return reasonCreateRate
 	case errors.Is(err, room.ErrRoomClosed):
 		return reasonRoomClosed
-	case errors.Is(err, errServerFull):
+	case errors.Is(err, room.ErrServerFull):
 		return reasonFull
 	}
 	return closeReason{websocket.CloseInternalServerErr, "internal error", "internal"}
@@ -132,8 +132,6 @@ type session struct {
 	gameMsgs []*rate.Limiter
 	answers  *rate.Limiter // error answers to the client
 
-	// pinger pings when no states flow to carry the pings.
-	pinger *time.Timer
 	// self is what the timers hold, cleared as the session ends: the
 	// runtime may keep a stopped timer until the time it was set for, and
 	// a session holds its room. It is allocated apart: a pointer into the
@@ -142,16 +140,18 @@ type session struct {
 	// flusher is the goroutine writing what the kernel did not take.
 	flusher sync.WaitGroup
 
-	mu        sync.Mutex // the write side, all below
-	out       *outbox
-	b         batch
-	sink      sink
-	delay     *delayLine
-	frame     []byte // the frame being written
-	pending   []byte // bytes the kernel has not taken yet, for the flusher
-	flushing  bool   // the flusher runs: nothing is written inline
-	nextPing  time.Time
-	joined    bool // pings have begun
+	mu       sync.Mutex // the write side, all below
+	out      *outbox
+	b        batch
+	sink     sink
+	delay    *delayLine
+	frame    []byte // the frame being written
+	pending  []byte // bytes the kernel has not taken yet, for the flusher
+	flushing bool   // the flusher runs: nothing is written inline
+	nextPing time.Time
+	// pinger pings when no states flow to carry the pings; set once the
+	// player has joined, when pings begin.
+	pinger    *time.Timer
 	closing   bool // a reason is set; only the close frame may follow
 	closeSent bool
 	reason    closeReason
@@ -341,7 +341,6 @@ func (s *session) serve(join func(room.JoinRequest) (*room.Room, room.Joined, er
 	s.who = append(s.who, "player", joined.Player, "room", r.Name())
 	s.logLocked(slog.LevelDebug, "joined", "resumed", joined.Resumed)
 	if !s.closing {
-		s.joined = true
 		s.nextPing = time.Now().Add(s.cfg.PingInterval)
 		s.pinger = time.AfterFunc(s.pingFallback(), s.self.do((*session).pingIdle))
 	}
@@ -445,7 +444,7 @@ func (s *session) refuse(err error) {
 		code = protocol.CodeTooManyRooms
 	case errors.Is(err, room.ErrCreateRate):
 		code = protocol.CodeRateLimited
-	case errors.Is(err, errServerFull):
+	case errors.Is(err, room.ErrServerFull):
 		code = protocol.CodeServerFull
 	case errors.Is(err, room.ErrBadRoomName), errors.Is(err, room.ErrUnknownMode), errors.Is(err, room.ErrWrongMode):
 		code = protocol.CodeBadRequest
@@ -555,9 +554,6 @@ func (s *session) nextMessage() (msgType int, data []byte, err error) {
 	return msgType, buf, nil
 }
 
-// errServerFull refuses a new player while the box has no CPU to spare.
-var errServerFull = errors.New("the server is at capacity")
-
 // errNoResume refuses a connection opened with ?resume=1 that sent no
 // resume message in time.
 var errNoResume = errors.New("no resume message in time")
@@ -633,7 +629,7 @@ func (s *session) flushLocked() {
 		return
 	}
 	now := time.Now()
-	if s.out.empty() && (!s.joined || now.Before(s.nextPing)) {
+	if s.out.empty() && (s.pinger == nil || now.Before(s.nextPing)) {
 		return
 	}
 	b := &s.b
@@ -668,7 +664,7 @@ func (s *session) flushLocked() {
 		}
 		b.state = room.State{}
 	}
-	if err == nil && s.joined && !now.Before(s.nextPing) {
+	if err == nil && s.pinger != nil && !now.Before(s.nextPing) {
 		s.nextPing = now.Add(s.cfg.PingInterval)
 		s.pinger.Reset(s.pingFallback())
 		err = s.writeFrame(websocket.PingMessage, nil)
