@@ -33,12 +33,19 @@ func kindMask(k *game.EntityKind) Mask {
 // Change is an entity present in both states that changed: its new value and
 // which parts differ from the old one.
 type Change struct {
+	// Entity is the new value. In a decoded change it holds only what
+	// the wire carries: no ID (the wire names the entity by its index in
+	// the base) and, where the Mask says so, differences from the old
+	// values; ApplyDecoded makes the whole entity.
 	Entity game.Entity
 	Mask   Mask
-	// old is the entity's index in the base Diff was given, whose values
-	// the encoder sends differences from; a decoded change has none.
+	// old is the entity's index in the base: what the wire sends, and
+	// where the encoder finds the values it sends differences from.
 	old int32
 }
+
+// Index returns the changed entity's index in the delta's base.
+func (c *Change) Index() int { return int(c.old) }
 
 // Delta is what changed between two states: entities that left, entities
 // that joined, and entities whose fields changed. Each list is by ascending
@@ -65,7 +72,7 @@ func (d *Delta) Reset() {
 // decoded delta has no base: its changes' old entities are zero, which is
 // why only Diff's deltas are encoded.
 func (d *Delta) Old(c *Change) *game.Entity {
-	if int(c.old) < len(d.base) {
+	if c.old >= 0 && int(c.old) < len(d.base) {
 		return &d.base[c.old]
 	}
 	return &noEntity
@@ -150,6 +157,9 @@ func ApplyDecoded(dst, base []game.Entity, d *Delta, kinds []game.EntityKind) []
 }
 
 // apply applies d; with kinds, relative parts are added to the old values.
+// Changes find their entity by its index in base, as the wire names them.
+// A change whose index is out of order or past base (a decoded delta from
+// a broken encoder) changes nothing.
 func apply(dst, base []game.Entity, d *Delta, kinds []game.EntityKind) []game.Entity {
 	removed, added, changed := d.Removed, d.Added, d.Changed
 	i := 0
@@ -158,6 +168,9 @@ func apply(dst, base []game.Entity, d *Delta, kinds []game.EntityKind) []game.En
 			dst = append(dst, added[0])
 			added = added[1:]
 			continue
+		}
+		for len(changed) > 0 && int(changed[0].old) < i {
+			changed = changed[1:]
 		}
 		e := base[i]
 		i++
@@ -169,7 +182,7 @@ func apply(dst, base []game.Entity, d *Delta, kinds []game.EntityKind) []game.En
 			}
 			continue
 		}
-		if len(changed) > 0 && changed[0].Entity.ID == e.ID {
+		if len(changed) > 0 && int(changed[0].old) == i-1 {
 			setFields(&e, &changed[0], kinds)
 			changed = changed[1:]
 		}

@@ -45,7 +45,7 @@ const (
 
 // The low three bits of the first varint of a changed entity: X and Y
 // changed, and more follows. Moving entities, most of a tick's changes,
-// thus cost their ID gap and their steps, and nothing else.
+// thus cost their skip (see AppendBinaryDelta) and their steps, and nothing else.
 const (
 	deltaX    = 1 << 0
 	deltaY    = 1 << 1
@@ -267,7 +267,11 @@ func AppendBinaryDelta(dst []byte, d *Delta, kinds []game.EntityKind) []byte {
 		dst = appendFields(dst, e, nil, k, m)
 	}
 	dst = binary.AppendUvarint(dst, uint64(len(d.Changed)))
-	prev = 0
+	// A change names its entity by where it is in the base, as the count
+	// of base entities it skips after the previous change: the recipient
+	// holds the base, and a view of a few players out of thousands has
+	// ID gaps of hundreds but index gaps of a few.
+	next := int32(0)
 	for i := range d.Changed {
 		c := &d.Changed[i]
 		k := kindOf(kinds, c.Entity.Kind)
@@ -277,8 +281,8 @@ func AppendBinaryDelta(dst []byte, d *Delta, kinds []game.EntityKind) []byte {
 		if m>>2 != 0 {
 			first |= deltaMore
 		}
-		dst = binary.AppendUvarint(dst, uint64(c.Entity.ID-prev)<<3|first)
-		prev = c.Entity.ID
+		dst = binary.AppendUvarint(dst, uint64(c.old-next)<<3|first)
+		next = c.old + 1
 		if m&MaskX != 0 {
 			dst = appendZigzag(dst, int64(c.Entity.X)-int64(old.X))
 		}
@@ -596,11 +600,16 @@ func (r *reader) delta(d *Delta, kinds []game.EntityKind) {
 		d.Added = append(d.Added, e)
 	}
 	n = r.count()
-	prev = 0
+	next := uint64(0)
 	for range n {
 		v := r.uvarint()
-		prev += v >> 3
-		c := Change{Entity: game.Entity{ID: uint32(prev)}, Mask: Mask(v) & (MaskX | MaskY)}
+		index := next + v>>3
+		if index >= 1<<31 {
+			r.fail()
+			return
+		}
+		next = index + 1
+		c := Change{Mask: Mask(v) & (MaskX | MaskY), old: int32(index)}
 		// A decoder without the old state records differences in X and Y,
 		// and in Delta fields; ApplyDecoded adds them.
 		if v&deltaX != 0 {

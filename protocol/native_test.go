@@ -338,8 +338,29 @@ func sortEntities(ents []game.Entity) {
 	}
 }
 
+// TestAChangePastTheBaseChangesNothing: a decoded change names its entity
+// by index in the base; one past the end of it (a broken or hostile
+// encoder) is ignored, without a panic, and the others still apply.
+func TestAChangePastTheBaseChangesNothing(t *testing.T) {
+	base := []game.Entity{{ID: 1, X: 1}, {ID: 2, X: 2}, {ID: 5, X: 5}}
+	// tick 44 on 43: no removals or additions; two changes, of base
+	// index 1 (skip 1, x +1) and of index 1+1+9 = 11 (skip 9, x +1).
+	var m ServerMessage
+	if err := ParseServerBinary(&m, []byte{BinSnapshot, 0, 44, 1, 0, 0, 0, 2, 1<<3 | 1, 2, 9<<3 | 1, 2}); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.Delta.Changed[1].Index(); got != 11 {
+		t.Fatalf("second change's index %d; want 11", got)
+	}
+	got := ApplyDecoded(nil, base, &m.Delta, nil)
+	want := []game.Entity{{ID: 1, X: 1}, {ID: 2, X: 3}, {ID: 5, X: 5}}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %+v; want %+v", got, want)
+	}
+}
+
 // TestDeltaSize pins what a moving player costs: the seed's game moves one
-// axis by 10 px a tick, which must cost 2 bytes (an ID gap with the field
+// axis by 10 px a tick, which must cost 2 bytes (a skip with the field
 // mask, and the step), against Colyseus's 3.6.
 func TestDeltaSize(t *testing.T) {
 	for _, mode := range []struct {
@@ -430,6 +451,11 @@ func TestGoldenBytes(t *testing.T) {
 	cur := []game.Entity{dot(1, 110, 100, 0xff0000, "ann"), dot(2, 200, 193, 0x00ff00, ""), dot(7, 50, 450, 0x123456, "bo")}
 	cur[1].Away = true
 	Diff(&d, base, cur)
+	// Only the last entity changes: its change skips the two before it.
+	last := slices.Clone(cur)
+	last[2].Y += 5
+	var skip Delta
+	Diff(&skip, cur, last)
 	var full Delta
 	Diff(&full, nil, base)
 	// A world of every type of field (testKinds), and what changes in it.
@@ -474,6 +500,7 @@ func TestGoldenBytes(t *testing.T) {
 		{"welcome player=7 tick_rate=20 world=500x500 room=default mode=dots token=tok kinds=[player color; name]", AppendBinaryWelcome(nil, dotsWelcome), ""},
 		{"full snapshot tick=41 ack=0 of players 1, 2, 5", AppendBinaryDelta(AppendBinarySnapshotHeader(nil, SnapshotHeader{Full: true, Tick: 41}), &full, dots.Kinds), world(base, dots.Kinds)},
 		{"delta snapshot tick=42 base=41 ack=7: 1 moves +10 x, 2 moves -7 y and is away, 5 leaves, 7 joins", AppendBinaryDelta(AppendBinarySnapshotHeader(nil, SnapshotHeader{Tick: 42, Base: 41, Ack: 7}), &d, dots.Kinds), world(cur, dots.Kinds)},
+		{"delta snapshot tick=43 base=42 ack=7: 7 moves +5 y, 1 and 2 do not move", AppendBinaryDelta(AppendBinarySnapshotHeader(nil, SnapshotHeader{Tick: 43, Base: 42, Ack: 7}), &skip, dots.Kinds), world(last, dots.Kinds)},
 		{"welcome ... mode=every kinds=[player color score it hp aim speed team; name] [item size; label]", AppendBinaryWelcome(nil, Welcome{Player: 3, TickRate: 20, World: game.World{Width: 500, Height: 500}, Room: "r", Mode: "every", Token: "tok", Kinds: testKinds}), ""},
 		{"full snapshot tick=5 ack=0 of a player and an item with every type of field", AppendBinaryDelta(AppendBinarySnapshotHeader(nil, SnapshotHeader{Full: true, Tick: 5}), &everyFull, testKinds), world(every, testKinds)},
 		{"delta snapshot tick=6 base=5 ack=0: every field of the player changes, and the item's size", AppendBinaryDelta(AppendBinarySnapshotHeader(nil, SnapshotHeader{Tick: 6, Base: 5}), &everyDelta, testKinds), world(everyNext, testKinds)},

@@ -1,8 +1,10 @@
 package loadgen
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/arena-server/arena/game"
 	"github.com/arena-server/arena/protocol"
@@ -88,42 +90,32 @@ func (nativeProtocol) Input(seq uint32, d Direction, pressed bool) (int, []byte)
 }
 
 // nativeSelf follows one player's position through the chain of
-// snapshots. Each probe has its own.
+// snapshots. Each probe has its own. It keeps the whole state, because a
+// change names its entity by its index in the state before it.
 type nativeSelf struct {
-	id    uint32
-	x, y  int32
-	known bool
-	msg   protocol.ServerMessage
+	id          uint32
+	state, next []game.Entity
+	known       bool
+	msg         protocol.ServerMessage
 }
 
 func (s *nativeSelf) Position(state []byte) (x, y int, ok bool) {
 	if err := protocol.ParseServerBinary(&s.msg, state); err != nil || s.msg.Type != protocol.BinSnapshot {
 		return 0, 0, false
 	}
-	d := &s.msg.Delta
-	if s.msg.Snapshot.Full {
-		s.known = false
+	base := s.state
+	switch {
+	case s.msg.Snapshot.Full:
+		base = nil
+	case !s.known:
+		return 0, 0, false // a delta on a state this probe never had
 	}
-	for _, e := range d.Added {
-		if e.ID == s.id {
-			s.x, s.y, s.known = e.X, e.Y, true
-		}
+	s.next = protocol.ApplyDecoded(s.next[:0], base, &s.msg.Delta, s.msg.Welcome.Kinds)
+	s.state, s.next = s.next, s.state
+	s.known = true
+	i, found := slices.BinarySearchFunc(s.state, s.id, func(e game.Entity, id uint32) int { return cmp.Compare(e.ID, id) })
+	if !found {
+		return 0, 0, false
 	}
-	for _, c := range d.Changed {
-		if c.Entity.ID != s.id {
-			continue
-		}
-		if c.Mask&protocol.MaskX != 0 {
-			s.x += c.Entity.X
-		}
-		if c.Mask&protocol.MaskY != 0 {
-			s.y += c.Entity.Y
-		}
-	}
-	for _, id := range d.Removed {
-		if id == s.id {
-			s.known = false
-		}
-	}
-	return int(s.x), int(s.y), s.known
+	return int(s.state[i].X), int(s.state[i].Y), true
 }

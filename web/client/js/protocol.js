@@ -194,10 +194,11 @@ function readAdded(r, kinds, id) {
   return e;
 }
 
-// A change lists what it changes: {id, dx, dy, away (it flipped), set:
-// {name: value}, add: {name: difference}, flip: [bool names]}.
-function readChanged(r, kinds, kindBits, v) {
-  const c = { id: 0, set: {}, add: {}, flip: [] };
+// A change lists what it changes: {index (of its entity in the base, by
+// ascending id), dx, dy, away (it flipped), set: {name: value}, add:
+// {name: difference}, flip: [bool names]}.
+function readChanged(r, kinds, kindBits, v, index) {
+  const c = { index, set: {}, add: {}, flip: [] };
   if (v & 1) c.dx = r.zigzag();
   if (v & 2) c.dy = r.zigzag();
   if (!(v & 4)) return c;
@@ -252,13 +253,14 @@ export function decode(buf, kinds = BASIC_KINDS) {
         m.added.push(readAdded(r, kinds, id));
       }
       const kindBits = kinds.length > 1 ? 32 - Math.clz32(kinds.length - 1) : 0; // as Go's bits.Len
-      n = r.uvarint(); id = 0;
-      for (let k = 0; k < n; k++) {
+      // A change names its entity by the base entities it skips since the
+      // previous change: applySnapshot finds it in the world it holds.
+      n = r.uvarint();
+      for (let k = 0, next = 0; k < n; k++) {
         const v = r.uvarint();
-        id += Math.floor(v / 8);
-        const c = readChanged(r, kinds, kindBits, v);
-        c.id = id;
-        m.changed.push(c);
+        const index = next + Math.floor(v / 8);
+        next = index + 1;
+        m.changed.push(readChanged(r, kinds, kindBits, v, index));
       }
       break;
     }
@@ -294,10 +296,14 @@ export function applySnapshot(world, state, snap, kinds = BASIC_KINDS) {
   } else if (snap.base !== state.tick) {
     return false;
   }
+  // Changes name their entities by index in the base, by ascending id.
+  const ids = snap.changed.length ? [...world.keys()].sort((a, b) => a - b) : [];
+  if (snap.changed.some((c) => c.index >= ids.length)) return false;
   for (const id of snap.removed) world.delete(id);
   for (const e of snap.added) world.set(e.id, e);
   for (const c of snap.changed) {
-    const e = world.get(c.id);
+    const id = ids[c.index];
+    const e = world.get(id);
     if (!e) continue;
     const next = { ...e };
     if (c.dx !== undefined) next.x += c.dx;
@@ -310,7 +316,7 @@ export function applySnapshot(world, state, snap, kinds = BASIC_KINDS) {
       // Fixed-point values add as integers, so that no rounding creeps in.
       next[name] = f.type === T_FIXED ? (Math.round(e[name] * f.scale) + d) / f.scale : e[name] + d;
     }
-    world.set(c.id, next);
+    world.set(id, next);
   }
   state.tick = snap.tick;
   return true;
