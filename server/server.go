@@ -568,10 +568,24 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 // runSession plays one WebSocket connection, from its query string to
 // its end.
 func (s *Server) runSession(ws *websocket.Conn, ip, rawQuery string, deflate bool) {
-	defer s.release(ip)
 	// The connection is hijacked: nothing else will ever close it, so every
-	// way out of here must.
-	defer ws.Close()
+	// way out of the session must. done is the way out; once the player
+	// has joined, play's goroutine takes it.
+	var sess *session
+	done := func() {
+		if sess != nil {
+			sess.end()
+			s.untrack(sess)
+		}
+		ws.Close()
+		s.release(ip)
+	}
+	playing := false
+	defer func() {
+		if !playing {
+			done()
+		}
+	}()
 	// http.Server's read and write timeouts left deadlines on the
 	// connection; from here the session sets its own.
 	_ = ws.NetConn().SetDeadline(time.Time{})
@@ -585,14 +599,12 @@ func (s *Server) runSession(ws *websocket.Conn, ip, rawQuery string, deflate boo
 	case protocol.SubprotocolJSON:
 		c = newNativeCodec(true, encoded)
 	}
-	sess := newSession(s, ws, c, who, deflate)
-	if !s.track(sess) {
+	if sess = newSession(s, ws, c, who, deflate); !s.track(sess) {
 		sess.close(reasonShutdown)
 		sess.end()
+		sess = nil
 		return
 	}
-	defer s.untrack(sess)
-	defer sess.end()
 	s.metrics.connectionsTotal.Inc()
 
 	// r.URL.Query drops pairs it cannot parse, which turned ?room=%zz into
@@ -633,7 +645,13 @@ func (s *Server) runSession(ws *websocket.Conn, ip, rawQuery string, deflate boo
 		s.metrics.deprecated.WithLabelValues("token_query").Inc()
 		s.log.Debug("deprecated: resume token in the URL; send it in a resume message", who...)
 	}
-	sess.serve(join, name, token, q.Has("resume"))
+	if r, joined, ok := sess.join(join, name, token, q.Has("resume")); ok {
+		playing = true
+		go func() {
+			defer done()
+			sess.play(r, joined)
+		}()
+	}
 }
 
 // admit counts a new connection against the limits, or says why not.

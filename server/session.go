@@ -314,23 +314,23 @@ func (s *session) handleControlFrames() {
 	})
 }
 
-// serve joins the player to a room and runs the session until the
-// connection ends.
+// join seats the player in a room, and reports whether it did; play then
+// runs the session.
 //
 // With resumeFirst (?resume=1) the join waits for the client's first
 // message, which must be resume with its token: tokens stay out of URLs.
-func (s *session) serve(join func(room.JoinRequest) (*room.Room, room.Joined, error), name, token string, resumeFirst bool) {
+func (s *session) join(join func(room.JoinRequest) (*room.Room, room.Joined, error), name, token string, resumeFirst bool) (*room.Room, room.Joined, bool) {
 	if resumeFirst {
 		var ok bool
 		if token, ok = s.awaitResume(); !ok {
-			return
+			return nil, room.Joined{}, false
 		}
 	}
 
 	r, joined, err := join(room.JoinRequest{Client: s, Name: name, Token: token})
 	if err != nil {
 		s.refuse(err)
-		return
+		return nil, room.Joined{}, false
 	}
 	s.room, s.player = r, joined.Player
 	for _, t := range r.Messages() {
@@ -345,7 +345,15 @@ func (s *session) serve(join func(room.JoinRequest) (*room.Room, room.Joined, er
 		s.pinger = time.AfterFunc(s.pingFallback(), s.self.do((*session).pingIdle))
 	}
 	s.mu.Unlock()
+	return r, joined, true
+}
 
+// play reads the player's messages until the connection ends, and takes
+// the player out of its room. It runs on a goroutine of its own, started
+// after the join: a player spends its whole connection parked in play's
+// read, and a goroutine that never went deeper than that keeps a small
+// stack, where the one that upgraded and joined kept 8 KiB.
+func (s *session) play(r *room.Room, joined room.Joined) {
 	s.readLoop()
 	s.close(reasonNetwork)
 	r.Leave(joined.Player, s, s.reason == reasonLeft)
