@@ -54,8 +54,14 @@ type Config struct {
 	NodesBucket string
 	// TTL is how long a node outlives its last heartbeat; default 5s.
 	// Every node of a cluster must use the same.
-	TTL    time.Duration
-	Logger *slog.Logger
+	TTL time.Duration
+	// ReapAfter is how long a room may outlive its owner's heartbeat
+	// before a surviving node deletes it; until then it is hidden from
+	// every view but kept, so that a node coming back from a network
+	// split finds its rooms, and players rejoining a room take it over.
+	// Default 1 minute.
+	ReapAfter time.Duration
+	Logger    *slog.Logger
 }
 
 // Errors of the directory.
@@ -118,6 +124,8 @@ type Directory struct {
 	self      NodeEntry
 	owned     map[string]uint64 // room → revision this node last wrote
 	closeOnce sync.Once
+
+	missing map[string]time.Time // owner of rooms → when we found it dead; heartbeats goroutine only
 }
 
 // Open joins the cluster: it creates or binds to the two buckets, loads
@@ -136,6 +144,9 @@ func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Directory, 
 	if cfg.TTL <= 0 {
 		cfg.TTL = 5 * time.Second
 	}
+	if cfg.ReapAfter <= 0 {
+		cfg.ReapAfter = time.Minute
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -153,10 +164,12 @@ func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Directory, 
 	if err != nil {
 		return nil, fmt.Errorf("cluster: nodes bucket %q: %w", cfg.NodesBucket, err)
 	}
+	// Limit markers here only allow per-message TTLs, which forget uses.
 	rooms, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:      cfg.Bucket,
-		Description: "arena rooms and their owners",
-		History:     1,
+		Bucket:         cfg.Bucket,
+		Description:    "arena rooms and their owners",
+		History:        1,
+		LimitMarkerTTL: time.Second,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("cluster: rooms bucket %q: %w", cfg.Bucket, err)
@@ -176,6 +189,7 @@ func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Directory, 
 		nodeView: map[string]NodeEntry{},
 		self:     NodeEntry{Name: cfg.Node, URL: cfg.URL},
 		owned:    map[string]uint64{},
+		missing:  map[string]time.Time{},
 	}
 	roomsReady, nodesReady := make(chan struct{}), make(chan struct{})
 	d.wg.Add(2)
@@ -201,7 +215,7 @@ func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Directory, 
 	}
 	d.mu.RUnlock()
 	for _, r := range stale {
-		err := rooms.Delete(ctx, r.Name, jetstream.LastRevision(r.Version))
+		err := forget(ctx, rooms, r.Name, r.Version)
 		if err != nil && !errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
 			d.Close()
 			return nil, fmt.Errorf("cluster: forgetting stale room %q: %w", r.Name, err)
@@ -237,7 +251,7 @@ func (d *Directory) Leave(ctx context.Context) error {
 	d.mu.Unlock()
 	var errs []error
 	for name, rev := range owned {
-		err := d.rooms.Delete(ctx, name, jetstream.LastRevision(rev))
+		err := forget(ctx, d.rooms, name, rev)
 		if err != nil && !errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
 			errs = append(errs, fmt.Errorf("releasing %q: %w", name, err))
 		}
@@ -374,7 +388,7 @@ func (d *Directory) Release(ctx context.Context, name string) error {
 	if !ok {
 		return fmt.Errorf("%w: %q", ErrNotOwner, name)
 	}
-	err := d.rooms.Delete(ctx, name, jetstream.LastRevision(rev))
+	err := forget(ctx, d.rooms, name, rev)
 	if errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
 		d.drop(name, rev)
 		return fmt.Errorf("%w: %q was taken over", ErrNotOwner, name)
@@ -427,10 +441,13 @@ func (d *Directory) heartbeats() {
 		}
 		ctx, cancel := context.WithTimeout(d.ctx, d.cfg.TTL/3)
 		err := d.beat(ctx)
-		cancel()
 		if err != nil && d.ctx.Err() == nil {
 			d.log.Warn("heartbeat failed", "err", err)
 		}
+		if err == nil {
+			d.reap(ctx)
+		}
+		cancel()
 	}
 }
 
@@ -446,6 +463,63 @@ func (d *Directory) beat(ctx context.Context) error {
 	_, err = d.nodes.Put(ctx, d.cfg.Node, data)
 	return err
 }
+
+// reap deletes the rooms of nodes dead for ReapAfter, which nobody took
+// over: left alone, the rooms of every node that ever died, under names
+// never used again, would fill the bucket and every node's memory.
+func (d *Directory) reap(ctx context.Context) {
+	now := time.Now()
+	d.mu.RLock()
+	orphans := map[string][]RoomEntry{}
+	for _, r := range d.roomView {
+		if _, alive := d.nodeView[r.Node]; !alive && r.Node != d.cfg.Node {
+			orphans[r.Node] = append(orphans[r.Node], r)
+		}
+	}
+	d.mu.RUnlock()
+	for node := range d.missing {
+		if _, ok := orphans[node]; !ok {
+			delete(d.missing, node)
+		}
+	}
+	for node, rooms := range orphans {
+		since, ok := d.missing[node]
+		if !ok {
+			d.missing[node] = now
+			continue
+		}
+		if now.Sub(since) < d.cfg.ReapAfter {
+			continue
+		}
+		// Our view may lag the bucket: only the bucket can say the node
+		// is dead.
+		if alive, err := d.alive(ctx, node); err != nil || alive {
+			continue
+		}
+		// Every survivor reaps; the revision makes sure none deletes a
+		// room that was taken over meanwhile.
+		n := 0
+		for _, r := range rooms {
+			if forget(ctx, d.rooms, r.Name, r.Version) == nil {
+				n++
+			}
+		}
+		if n > 0 {
+			d.log.Info("deleted rooms of dead node", "dead", node, "rooms", n)
+		}
+	}
+}
+
+// forget deletes a room's entry if it is still at revision rev. Its marker
+// goes too after a while: a plain delete would leave one for every room
+// name ever used, and every watcher reads them all on start.
+func forget(ctx context.Context, kv jetstream.KeyValue, name string, rev uint64) error {
+	return kv.Purge(ctx, name, jetstream.LastRevision(rev), jetstream.PurgeTTL(markerTTL))
+}
+
+// markerTTL is long enough for every live watcher to see a purge; one
+// that starts later finds no key, which is all the marker would tell it.
+var markerTTL = time.Minute
 
 // Lookup returns the room's entry if its owner is alive.
 func (d *Directory) Lookup(name string) (RoomEntry, bool) {

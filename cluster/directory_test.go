@@ -22,20 +22,23 @@ const testTTL = 1500 * time.Millisecond
 // open starts a node with its own connection, as separate processes have.
 func open(t *testing.T, s *server.Server, name string) *Directory {
 	t.Helper()
+	return openWith(t, s, Config{Node: name})
+}
+
+func openWith(t *testing.T, s *server.Server, cfg Config) *Directory {
+	t.Helper()
 	js, err := jetstream.New(natstest.Connect(t, s))
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	d, err := Open(ctx, js, Config{
-		Node:   name,
-		URL:    "ws://" + name + ".test",
-		TTL:    testTTL,
-		Logger: slog.New(slog.NewTextHandler(t.Output(), nil)),
-	})
+	cfg.URL = "ws://" + cfg.Node + ".test"
+	cfg.TTL = testTTL
+	cfg.Logger = slog.New(slog.NewTextHandler(t.Output(), nil))
+	d, err := Open(ctx, js, cfg)
 	if err != nil {
-		t.Fatalf("open %s: %v", name, err)
+		t.Fatalf("open %s: %v", cfg.Node, err)
 	}
 	t.Cleanup(d.Close)
 	return d
@@ -237,6 +240,42 @@ func TestTakeoverRaceHasOneOwner(t *testing.T) {
 	}
 }
 
+// Rooms of a dead node that nobody takes over are deleted after ReapAfter,
+// by one survivor or another; a room taken over meanwhile is kept.
+func TestDeadNodesRoomsAreReaped(t *testing.T) {
+	s := natstest.Start(t)
+	a := open(t, s, "a")
+	b := openWith(t, s, Config{Node: "b", ReapAfter: 200 * time.Millisecond})
+	c := openWith(t, s, Config{Node: "c", ReapAfter: 200 * time.Millisecond})
+	ctx := ctxT(t)
+	for _, name := range []string{"r1", "r2", "r3"} {
+		if _, err := a.Claim(ctx, RoomEntry{Name: name, Capacity: 2}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, 2*time.Second, "b sees a's rooms", ownerIs(b, "r3", "a"))
+	a.Close()
+	eventually(t, testTTL+3*time.Second, "a expires", func() bool { return !hasNode(b, "a") })
+	// Race the reapers: the room must survive as c's.
+	if _, err := c.Claim(ctx, RoomEntry{Name: "r2", Capacity: 2}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 3*time.Second, "a's other rooms deleted from the bucket", func() bool {
+		for _, name := range []string{"r1", "r3"} {
+			if _, err := b.rooms.Get(ctx, name); !errors.Is(err, jetstream.ErrKeyNotFound) {
+				return false
+			}
+		}
+		return true
+	})
+	if e, err := b.rooms.Get(ctx, "r2"); err != nil {
+		t.Fatalf("the room c took over was reaped: %v", err)
+	} else if r, _ := decodeRoom(e); r.Node != "c" {
+		t.Fatalf("r2 is %+v", r)
+	}
+	eventually(t, 2*time.Second, "b sees c own r2", ownerIs(b, "r2", "c"))
+}
+
 // Leave takes the node and its rooms out at once, without waiting out the
 // TTL.
 func TestLeave(t *testing.T) {
@@ -256,6 +295,34 @@ func TestLeave(t *testing.T) {
 	})
 	if _, err := b.rooms.Get(ctx, "r"); !errors.Is(err, jetstream.ErrKeyNotFound) {
 		t.Fatalf("a's room still in the bucket: %v", err)
+	}
+}
+
+// A released room leaves nothing in the bucket once its marker's TTL is
+// up, so rooms under names never used again do not pile up.
+func TestReleaseLeavesNothingBehind(t *testing.T) {
+	old := markerTTL
+	markerTTL = time.Second
+	t.Cleanup(func() { markerTTL = old })
+	s := natstest.Start(t)
+	a := open(t, s, "a")
+	ctx := ctxT(t)
+	if _, err := a.Claim(ctx, RoomEntry{Name: "brief", Capacity: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Release(ctx, "brief"); err != nil {
+		t.Fatal(err)
+	}
+	js, err := jetstream.New(natstest.Connect(t, s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 4*time.Second, "the rooms bucket is empty", func() bool {
+		st, err := js.Stream(ctx, "KV_arena_rooms")
+		return err == nil && st.CachedInfo().State.Msgs == 0
+	})
+	if _, err := a.Claim(ctx, RoomEntry{Name: "brief", Capacity: 2}); err != nil {
+		t.Fatalf("claim after the marker is gone: %v", err)
 	}
 }
 
