@@ -347,8 +347,10 @@ func (d *Directory) alive(ctx context.Context, node string) (bool, error) {
 }
 
 // Update rewrites the entry of a room this node owns (its mode, players,
-// capacity). It fails with ErrNotOwner if another node took the room over
-// since this node last wrote it.
+// capacity). It fails with ErrNotOwner if the room was taken over or
+// reaped since this node last wrote it, as happens when this node's
+// heartbeats failed for longer than the TTL: the caller then Claims the
+// room again, or closes it if a live node now owns it.
 func (d *Directory) Update(ctx context.Context, e RoomEntry) (RoomEntry, error) {
 	if err := checkName(e.Name); err != nil {
 		return RoomEntry{}, err

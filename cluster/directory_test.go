@@ -9,7 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/arena-server/arena/internal/natstest"
@@ -466,4 +469,34 @@ func TestBadNames(t *testing.T) {
 	if _, err := Open(ctx, js, Config{Node: "no good"}); !errors.Is(err, ErrBadName) {
 		t.Errorf("Open with a bad node name: %v", err)
 	}
+}
+
+// Close and the connection's Close end every goroutine the node started.
+func TestCloseLeavesNoGoroutines(t *testing.T) {
+	s := natstest.Start(t)
+	// The first node makes the server start its streams' goroutines.
+	open(t, s, "first").Close()
+	before := goleak.IgnoreCurrent()
+	nc, err := nats.Connect(s.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := Open(ctxT(t), js, Config{Node: "a", TTL: testTTL, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Claim(ctxT(t), RoomEntry{Name: "r", Capacity: 2}); err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	nc.Close()
+	// The server drops the watchers' consumers on its own time.
+	goleak.VerifyNone(t, before,
+		goleak.IgnoreTopFunction("github.com/nats-io/nats-server/v2/server.(*consumer).processInboundAcks"),
+		goleak.IgnoreTopFunction("github.com/nats-io/nats-server/v2/server.(*consumer).loopAndGatherMsgs"),
+	)
 }
