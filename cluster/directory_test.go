@@ -1,0 +1,502 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/arena-server/arena/internal/natstest"
+)
+
+// testTTL is short so that expiry tests take seconds, yet long enough
+// that heartbeats every TTL/3 survive a busy machine running -race.
+const testTTL = 1500 * time.Millisecond
+
+// open starts a node with its own connection, as separate processes have.
+func open(t *testing.T, s *server.Server, name string) *Directory {
+	t.Helper()
+	return openWith(t, s, Config{Node: name})
+}
+
+func openWith(t *testing.T, s *server.Server, cfg Config) *Directory {
+	t.Helper()
+	js, err := jetstream.New(natstest.Connect(t, s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	cfg.URL = "ws://" + cfg.Node + ".test"
+	cfg.TTL = testTTL
+	cfg.Logger = slog.New(slog.NewTextHandler(t.Output(), nil))
+	d, err := Open(ctx, js, cfg)
+	if err != nil {
+		t.Fatalf("open %s: %v", cfg.Node, err)
+	}
+	t.Cleanup(d.Close)
+	return d
+}
+
+func ctxT(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// eventually polls cond until it holds or the deadline passes.
+func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %v: %s", within, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func ownerIs(d *Directory, room, node string) func() bool {
+	return func() bool {
+		e, ok := d.Lookup(room)
+		return ok && e.Node == node
+	}
+}
+
+func hasNode(d *Directory, node string) bool {
+	for _, n := range d.Nodes() {
+		if n.Name == node {
+			return true
+		}
+	}
+	return false
+}
+
+// Of three nodes racing for the same room, exactly one wins each time, the
+// others learn who, and every view agrees.
+func TestClaimRaceHasOneOwner(t *testing.T) {
+	s := natstest.Start(t)
+	nodes := []*Directory{open(t, s, "a"), open(t, s, "b"), open(t, s, "c")}
+	ctx := ctxT(t)
+	for round := range 20 {
+		room := fmt.Sprintf("race-%d", round)
+		errs := make([]error, len(nodes))
+		var wg sync.WaitGroup
+		for i, d := range nodes {
+			wg.Go(func() {
+				_, errs[i] = d.Claim(ctx, RoomEntry{Name: room, Mode: "dots", Capacity: 8})
+			})
+		}
+		wg.Wait()
+		winner := ""
+		for i, err := range errs {
+			switch {
+			case err == nil:
+				if winner != "" {
+					t.Fatalf("%s: both %s and %s own it", room, winner, nodes[i].Node())
+				}
+				winner = nodes[i].Node()
+			case errors.Is(err, ErrOwned):
+			default:
+				t.Fatalf("%s: %s: %v", room, nodes[i].Node(), err)
+			}
+		}
+		if winner == "" {
+			t.Fatalf("%s: nobody owns it: %v", room, errs)
+		}
+		for i, err := range errs {
+			if err == nil {
+				continue
+			}
+			if o, ok := OwnerOf(err); !ok || o.Node != winner {
+				t.Fatalf("%s: %s was told the owner is %+v, not %s", room, nodes[i].Node(), o, winner)
+			}
+		}
+		for _, d := range nodes {
+			eventually(t, 2*time.Second, d.Node()+" sees "+winner+" own "+room, ownerIs(d, room, winner))
+		}
+	}
+}
+
+// A claim on one node shows in another's view, and so do its updates and
+// its release.
+func TestWatchClaimUpdateRelease(t *testing.T) {
+	s := natstest.Start(t)
+	a, b := open(t, s, "a"), open(t, s, "b")
+	ctx := ctxT(t)
+	e, err := a.Claim(ctx, RoomEntry{Name: "lobby", Mode: "tag", Players: 1, Capacity: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Node != "a" || e.Version == 0 {
+		t.Fatalf("claimed %+v", e)
+	}
+	eventually(t, 2*time.Second, "b sees a's room", ownerIs(b, "lobby", "a"))
+	if got, _ := b.Lookup("lobby"); got.Mode != "tag" || got.Capacity != 4 || got.Version != e.Version {
+		t.Fatalf("b sees %+v, a wrote %+v", got, e)
+	}
+
+	e.Players = 3
+	if _, err := a.Update(ctx, e); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 2*time.Second, "b sees the update", func() bool {
+		got, _ := b.Lookup("lobby")
+		return got.Players == 3
+	})
+	if _, err := b.Update(ctx, e); !errors.Is(err, ErrNotOwner) {
+		t.Fatalf("b updated a's room: %v", err)
+	}
+	if err := b.Release(ctx, "lobby"); !errors.Is(err, ErrNotOwner) {
+		t.Fatalf("b released a's room: %v", err)
+	}
+
+	if err := a.Release(ctx, "lobby"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 2*time.Second, "b sees the release", func() bool {
+		_, ok := b.Lookup("lobby")
+		return !ok && len(b.Rooms()) == 0
+	})
+	// Released, the room is free for anyone.
+	if _, err := b.Claim(ctx, RoomEntry{Name: "lobby", Mode: "tag", Capacity: 4}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A node that stops without leaving (kill -9) drops out of the others'
+// views within its TTL, with its rooms, and they can take its rooms over.
+func TestDeadNodeExpiresAndIsTakenOver(t *testing.T) {
+	s := natstest.Start(t)
+	a, b, c := open(t, s, "a"), open(t, s, "b"), open(t, s, "c")
+	ctx := ctxT(t)
+	held, err := a.Claim(ctx, RoomEntry{Name: "arena", Mode: "dots", Players: 2, Capacity: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 2*time.Second, "b sees a's room", ownerIs(b, "arena", "a"))
+	if _, err := b.Claim(ctx, RoomEntry{Name: "arena"}); !errors.Is(err, ErrOwned) {
+		t.Fatalf("b claimed a live node's room: %v", err)
+	}
+
+	a.Close()
+	died := time.Now()
+	eventually(t, testTTL+3*time.Second, "a leaves b's view", func() bool {
+		_, ok := b.Lookup("arena")
+		return !hasNode(b, "a") && !ok && len(b.Rooms()) == 0
+	})
+	t.Logf("a left b's view %v after it stopped", time.Since(died).Round(time.Millisecond))
+
+	if _, err := b.Claim(ctx, RoomEntry{Name: "arena", Mode: "dots", Capacity: 8}); err != nil {
+		t.Fatalf("takeover: %v", err)
+	}
+	for _, d := range []*Directory{b, c} {
+		eventually(t, 2*time.Second, d.Node()+" sees b own the room", ownerIs(d, "arena", "b"))
+	}
+	if o, _ := OwnerOf(func() error { _, err := c.Claim(ctx, RoomEntry{Name: "arena"}); return err }()); o.Node != "b" {
+		t.Fatalf("c was told the owner is %+v", o)
+	}
+	// The dead node's handle, were it still running, finds it lost the room.
+	if _, err := a.Update(ctx, held); !errors.Is(err, ErrNotOwner) {
+		t.Fatalf("a updated a room b took over: %v", err)
+	}
+}
+
+// Two nodes racing to take over a dead node's room end with one owner.
+func TestTakeoverRaceHasOneOwner(t *testing.T) {
+	s := natstest.Start(t)
+	a, b, c := open(t, s, "a"), open(t, s, "b"), open(t, s, "c")
+	ctx := ctxT(t)
+	for i := range 5 {
+		if _, err := a.Claim(ctx, RoomEntry{Name: fmt.Sprintf("r%d", i), Capacity: 2}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a.Close()
+	eventually(t, testTTL+3*time.Second, "a expires", func() bool { return !hasNode(b, "a") && !hasNode(c, "a") })
+	for i := range 5 {
+		room := fmt.Sprintf("r%d", i)
+		var errB, errC error
+		var wg sync.WaitGroup
+		wg.Go(func() { _, errB = b.Claim(ctx, RoomEntry{Name: room, Capacity: 2}) })
+		wg.Go(func() { _, errC = c.Claim(ctx, RoomEntry{Name: room, Capacity: 2}) })
+		wg.Wait()
+		if (errB == nil) == (errC == nil) {
+			t.Fatalf("%s: b: %v, c: %v", room, errB, errC)
+		}
+		loser := errB
+		if loser == nil {
+			loser = errC
+		}
+		if !errors.Is(loser, ErrOwned) {
+			t.Fatalf("%s: loser got %v", room, loser)
+		}
+	}
+}
+
+// Rooms of a dead node that nobody takes over are deleted after ReapAfter,
+// by one survivor or another; a room taken over meanwhile is kept.
+func TestDeadNodesRoomsAreReaped(t *testing.T) {
+	s := natstest.Start(t)
+	a := open(t, s, "a")
+	b := openWith(t, s, Config{Node: "b", ReapAfter: 200 * time.Millisecond})
+	c := openWith(t, s, Config{Node: "c", ReapAfter: 200 * time.Millisecond})
+	ctx := ctxT(t)
+	for _, name := range []string{"r1", "r2", "r3"} {
+		if _, err := a.Claim(ctx, RoomEntry{Name: name, Capacity: 2}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, 2*time.Second, "b sees a's rooms", ownerIs(b, "r3", "a"))
+	a.Close()
+	eventually(t, testTTL+3*time.Second, "a expires", func() bool { return !hasNode(b, "a") })
+	// Race the reapers: the room must survive as c's.
+	if _, err := c.Claim(ctx, RoomEntry{Name: "r2", Capacity: 2}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 3*time.Second, "a's other rooms deleted from the bucket", func() bool {
+		for _, name := range []string{"r1", "r3"} {
+			if _, err := b.rooms.Get(ctx, name); !errors.Is(err, jetstream.ErrKeyNotFound) {
+				return false
+			}
+		}
+		return true
+	})
+	if e, err := b.rooms.Get(ctx, "r2"); err != nil {
+		t.Fatalf("the room c took over was reaped: %v", err)
+	} else if r, _ := decodeRoom(e); r.Node != "c" {
+		t.Fatalf("r2 is %+v", r)
+	}
+	eventually(t, 2*time.Second, "b sees c own r2", ownerIs(b, "r2", "c"))
+}
+
+// Leave takes the node and its rooms out at once, without waiting out the
+// TTL.
+func TestLeave(t *testing.T) {
+	s := natstest.Start(t)
+	a, b := open(t, s, "a"), open(t, s, "b")
+	ctx := ctxT(t)
+	if _, err := a.Claim(ctx, RoomEntry{Name: "r", Capacity: 2}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 2*time.Second, "b sees a's room", ownerIs(b, "r", "a"))
+	if err := a.Leave(ctx); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, testTTL/2, "a and its room gone from b", func() bool {
+		_, ok := b.Lookup("r")
+		return !ok && !hasNode(b, "a")
+	})
+	if _, err := b.rooms.Get(ctx, "r"); !errors.Is(err, jetstream.ErrKeyNotFound) {
+		t.Fatalf("a's room still in the bucket: %v", err)
+	}
+}
+
+// A released room leaves nothing in the bucket once its marker's TTL is
+// up, so rooms under names never used again do not pile up.
+func TestReleaseLeavesNothingBehind(t *testing.T) {
+	old := markerTTL
+	markerTTL = time.Second
+	t.Cleanup(func() { markerTTL = old })
+	s := natstest.Start(t)
+	a := open(t, s, "a")
+	ctx := ctxT(t)
+	if _, err := a.Claim(ctx, RoomEntry{Name: "brief", Capacity: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Release(ctx, "brief"); err != nil {
+		t.Fatal(err)
+	}
+	js, err := jetstream.New(natstest.Connect(t, s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 4*time.Second, "the rooms bucket is empty", func() bool {
+		st, err := js.Stream(ctx, "KV_arena_rooms")
+		return err == nil && st.CachedInfo().State.Msgs == 0
+	})
+	if _, err := a.Claim(ctx, RoomEntry{Name: "brief", Capacity: 2}); err != nil {
+		t.Fatalf("claim after the marker is gone: %v", err)
+	}
+}
+
+// A node that comes back under the same name after a crash forgets the
+// rooms of its former life instead of reviving them in everyone's view.
+func TestReopenForgetsFormerRooms(t *testing.T) {
+	s := natstest.Start(t)
+	a, b := open(t, s, "a"), open(t, s, "b")
+	ctx := ctxT(t)
+	if _, err := a.Claim(ctx, RoomEntry{Name: "old", Capacity: 2}); err != nil {
+		t.Fatal(err)
+	}
+	a.Close()
+	open(t, s, "a")
+	eventually(t, 2*time.Second, "b sees a but not its old room", func() bool {
+		_, ok := b.Lookup("old")
+		return hasNode(b, "a") && !ok
+	})
+	if _, err := b.rooms.Get(ctx, "old"); !errors.Is(err, jetstream.ErrKeyNotFound) {
+		t.Fatalf("a's old room still in the bucket: %v", err)
+	}
+}
+
+func TestFullestAndLeastLoaded(t *testing.T) {
+	s := natstest.Start(t)
+	a, b, c := open(t, s, "a"), open(t, s, "b"), open(t, s, "c")
+	ctx := ctxT(t)
+	for _, r := range []struct {
+		d *Directory
+		e RoomEntry
+	}{
+		{a, RoomEntry{Name: "full", Mode: "dots", Players: 8, Capacity: 8}},
+		{a, RoomEntry{Name: "seven-b", Mode: "dots", Players: 7, Capacity: 8}},
+		{b, RoomEntry{Name: "seven-a", Mode: "dots", Players: 7, Capacity: 8}},
+		{b, RoomEntry{Name: "three", Mode: "dots", Players: 3, Capacity: 8}},
+		{c, RoomEntry{Name: "tag-big", Mode: "tag", Players: 20, Capacity: 30}},
+	} {
+		if _, err := r.d.Claim(ctx, r.e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, 2*time.Second, "c sees every room", func() bool { return len(c.Rooms()) == 5 })
+	if got, ok := c.Fullest("dots"); !ok || got.Name != "seven-a" {
+		t.Fatalf("fullest dots room: %+v %v", got, ok)
+	}
+	if got, ok := c.Fullest("tag"); !ok || got.Name != "tag-big" {
+		t.Fatalf("fullest tag room: %+v %v", got, ok)
+	}
+	if got, ok := c.Fullest("blasters"); ok {
+		t.Fatalf("fullest blasters room: %+v", got)
+	}
+
+	a.SetLoad(2, 15)
+	b.SetLoad(2, 10)
+	c.SetLoad(1, 10)
+	eventually(t, 3*time.Second, "c picks b, tied with c and first by name", func() bool {
+		n, ok := c.LeastLoaded()
+		return ok && n.Name == "b" && n.Players == 10
+	})
+	b.SetDraining(true)
+	eventually(t, 2*time.Second, "c skips draining b", func() bool {
+		n, ok := c.LeastLoaded()
+		return ok && n.Name == "c"
+	})
+	for _, n := range c.Nodes() {
+		if n.Name == "b" && (!n.Draining || n.URL != "ws://b.test" || n.Rooms != 2) {
+			t.Fatalf("b's entry: %+v", n)
+		}
+	}
+}
+
+// Restarting the NATS server, on the same port and store, interrupts the
+// directory but does not break it: watchers and heartbeats carry on.
+func TestNATSRestart(t *testing.T) {
+	s := natstest.Start(t)
+	a, b := open(t, s, "a"), open(t, s, "b")
+	ctx := ctxT(t)
+	if _, err := a.Claim(ctx, RoomEntry{Name: "before", Capacity: 2}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 2*time.Second, "b sees the first room", ownerIs(b, "before", "a"))
+
+	natstest.Restart(t, s)
+	restarted := time.Now()
+
+	// Claims fail while the clients reconnect; then they work again.
+	eventually(t, 5*time.Second, "a claims after the restart", func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+		defer cancel()
+		_, err := a.Claim(ctx, RoomEntry{Name: "after", Capacity: 2})
+		return err == nil
+	})
+	eventually(t, 3*time.Second, "b sees the new room", ownerIs(b, "after", "a"))
+	eventually(t, 3*time.Second, "b sees a's heartbeats since the restart", func() bool {
+		for _, n := range b.Nodes() {
+			if n.Name == "a" && n.Updated.After(restarted) {
+				return true
+			}
+		}
+		return false
+	})
+	// Past a TTL, both are still alive: heartbeats kept up.
+	time.Sleep(testTTL)
+	for _, d := range []*Directory{a, b} {
+		if !hasNode(a, d.Node()) || !hasNode(b, d.Node()) {
+			t.Fatalf("%s dropped out after the restart: a sees %v, b sees %v", d.Node(), a.Nodes(), b.Nodes())
+		}
+	}
+	if _, ok := b.Lookup("before"); !ok {
+		t.Fatal("the room from before the restart is lost")
+	}
+}
+
+func TestBadNames(t *testing.T) {
+	s := natstest.Start(t)
+	a := open(t, s, "a")
+	ctx := ctxT(t)
+	for _, name := range []string{"", " ", "a b", "a.*", ">", "*", ".x", "x.", "x..y", "ü", "a\nb"} {
+		if _, err := a.Claim(ctx, RoomEntry{Name: name}); !errors.Is(err, ErrBadName) {
+			t.Errorf("Claim(%q): %v", name, err)
+		}
+		if _, err := a.Update(ctx, RoomEntry{Name: name}); !errors.Is(err, ErrBadName) {
+			t.Errorf("Update(%q): %v", name, err)
+		}
+		if err := a.Release(ctx, name); !errors.Is(err, ErrBadName) {
+			t.Errorf("Release(%q): %v", name, err)
+		}
+		if _, ok := a.Lookup(name); ok {
+			t.Errorf("Lookup(%q) found something", name)
+		}
+	}
+	for _, name := range []string{"room-1", "Room_2", "a.b", "x=y"} {
+		if _, err := a.Claim(ctx, RoomEntry{Name: name}); err != nil {
+			t.Errorf("Claim(%q): %v", name, err)
+		}
+	}
+	js, err := jetstream.New(natstest.Connect(t, s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(ctx, js, Config{Node: "no good"}); !errors.Is(err, ErrBadName) {
+		t.Errorf("Open with a bad node name: %v", err)
+	}
+}
+
+// Close and the connection's Close end every goroutine the node started.
+func TestCloseLeavesNoGoroutines(t *testing.T) {
+	s := natstest.Start(t)
+	// The first node makes the server start its streams' goroutines.
+	open(t, s, "first").Close()
+	before := goleak.IgnoreCurrent()
+	nc, err := nats.Connect(s.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := Open(ctxT(t), js, Config{Node: "a", TTL: testTTL, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Claim(ctxT(t), RoomEntry{Name: "r", Capacity: 2}); err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	nc.Close()
+	// The server drops the watchers' consumers on its own time.
+	goleak.VerifyNone(t, before,
+		goleak.IgnoreTopFunction("github.com/nats-io/nats-server/v2/server.(*consumer).processInboundAcks"),
+		goleak.IgnoreTopFunction("github.com/nats-io/nats-server/v2/server.(*consumer).loopAndGatherMsgs"),
+	)
+}
