@@ -564,13 +564,13 @@ func (d *Directory) Nodes() []NodeEntry {
 }
 
 // Fullest returns the room of the mode with the most players that still
-// has a free seat, so that players gather rather than spread thin; ties go
-// to the first name.
+// has a free seat (a capacity of 0 has no limit), so that players gather
+// rather than spread thin; ties go to the first name.
 func (d *Directory) Fullest(mode string) (RoomEntry, bool) {
 	var best RoomEntry
 	found := false
 	for _, r := range d.Rooms() {
-		if r.Mode != mode || r.Players >= r.Capacity {
+		if r.Mode != mode || (r.Capacity > 0 && r.Players >= r.Capacity) {
 			continue
 		}
 		if !found || r.Players > best.Players {

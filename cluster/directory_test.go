@@ -362,17 +362,21 @@ func TestFullestAndLeastLoaded(t *testing.T) {
 		{b, RoomEntry{Name: "seven-a", Mode: "dots", Players: 7, Capacity: 8}},
 		{b, RoomEntry{Name: "three", Mode: "dots", Players: 3, Capacity: 8}},
 		{c, RoomEntry{Name: "tag-big", Mode: "tag", Players: 20, Capacity: 30}},
+		{c, RoomEntry{Name: "open", Mode: "world", Players: 500}}, // capacity 0: no limit
 	} {
 		if _, err := r.d.Claim(ctx, r.e); err != nil {
 			t.Fatal(err)
 		}
 	}
-	eventually(t, 2*time.Second, "c sees every room", func() bool { return len(c.Rooms()) == 5 })
+	eventually(t, 2*time.Second, "c sees every room", func() bool { return len(c.Rooms()) == 6 })
 	if got, ok := c.Fullest("dots"); !ok || got.Name != "seven-a" {
 		t.Fatalf("fullest dots room: %+v %v", got, ok)
 	}
 	if got, ok := c.Fullest("tag"); !ok || got.Name != "tag-big" {
 		t.Fatalf("fullest tag room: %+v %v", got, ok)
+	}
+	if got, ok := c.Fullest("world"); !ok || got.Name != "open" {
+		t.Fatalf("fullest world room, of no capacity: %+v %v", got, ok)
 	}
 	if got, ok := c.Fullest("blasters"); ok {
 		t.Fatalf("fullest blasters room: %+v", got)
