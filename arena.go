@@ -18,6 +18,7 @@
 package arena
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -31,7 +32,12 @@ import (
 	"slices"
 	"strconv"
 	"syscall"
+	"time"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/arena-server/arena/cluster"
 	"github.com/arena-server/arena/game"
 	"github.com/arena-server/arena/server"
 	"github.com/arena-server/arena/web"
@@ -80,33 +86,93 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	cfg.Static = web.FS()
 	cfg.Admin = web.AdminFS()
 	cfg.Logger = log
-	srv, err := server.New(cfg)
-	if err != nil {
-		log.Error("bad configuration", "err", err)
-		return 2
-	}
-	// pprof first: a busy -pprof-addr must fail the start before arena
-	// says it is listening.
-	if err := srv.ListenPprof(); err != nil {
-		log.Error("cannot listen", "err", err)
-		return 1
-	}
+	// The listener comes first: a node tells the cluster its URL, which
+	// holds the port it got.
 	ln, err := net.Listen("tcp", net.JoinHostPort(opts.host, strconv.Itoa(opts.port)))
 	if err != nil {
 		log.Error("cannot listen", "err", err)
 		return 1
 	}
+	defer ln.Close()
 	scheme := "http"
 	if cfg.TLSCertFile != "" {
 		scheme = "https"
 	}
-	log.Info("arena listening", "addr", ln.Addr().String(), "url", scheme+"://"+displayAddr(ln.Addr())+"/")
+	pageURL := scheme + "://" + displayAddr(ln.Addr()) + "/"
+	if opts.nats != "" {
+		node, leave, err := joinCluster(ctx, opts, cmp.Or(opts.publicURL, pageURL), log)
+		if err != nil {
+			log.Error("cannot join the cluster", "nats", opts.nats, "err", err)
+			return 1
+		}
+		defer leave()
+		cfg.Cluster = node
+	}
+	srv, err := server.New(cfg)
+	if err != nil {
+		log.Error("bad configuration", "err", err)
+		return 2
+	}
+	// pprof before the announcement: a busy -pprof-addr must fail the
+	// start before arena says it is listening.
+	if err := srv.ListenPprof(); err != nil {
+		log.Error("cannot listen", "err", err)
+		return 1
+	}
+	log.Info("arena listening", "addr", ln.Addr().String(), "url", pageURL)
 	if err := srv.Serve(ctx, ln); err != nil {
 		log.Error("server failed", "err", err)
 		return 1
 	}
 	log.Info("arena stopped")
 	return 0
+}
+
+// joinCluster connects to NATS and opens this node's part of the cluster's
+// directory; leave takes the node out of the cluster and disconnects.
+func joinCluster(ctx context.Context, opts *options, url string, log *slog.Logger) (*cluster.Node, func(), error) {
+	name := opts.node
+	if name == "" {
+		host, err := os.Hostname()
+		if err != nil {
+			return nil, nil, fmt.Errorf("no -node given, and no host name: %w", err)
+		}
+		name = cluster.NodeName(host)
+	}
+	nc, err := nats.Connect(opts.nats,
+		nats.Name("arena "+name),
+		// Running games do not need NATS: a node keeps trying for as long
+		// as it runs, and its rooms play on meanwhile.
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(500*time.Millisecond),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { log.Warn("cluster: NATS connection lost", "err", err) }),
+		nats.ReconnectHandler(func(nc *nats.Conn) { log.Info("cluster: NATS reconnected", "url", nc.ConnectedUrl()) }),
+	)
+	if err != nil {
+		return nil, nil, err
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, nil, err
+	}
+	octx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	dir, err := cluster.Open(octx, js, cluster.Config{Node: name, URL: url, Logger: log})
+	if err != nil {
+		nc.Close()
+		return nil, nil, err
+	}
+	log.Info("joined the cluster", "node", name, "url", url, "nats", nc.ConnectedUrl())
+	leave := func() {
+		lctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := dir.Leave(lctx); err != nil {
+			log.Warn("cluster: leaving", "err", err)
+		}
+		nc.Close()
+	}
+	return cluster.NewNode(dir, log), leave, nil
 }
 
 // version is the module version arena was built as, with the VCS revision

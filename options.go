@@ -23,6 +23,8 @@ type options struct {
 	allowedOrigins string
 	version        bool
 	server         server.Config
+	// The cluster (docs/cluster.md): none without nats.
+	nats, node, publicURL string
 }
 
 func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (*options, error) {
@@ -71,6 +73,9 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	fs.DurationVar(&sc.SendDelay, "send-delay", 0, "hold every outgoing message back this long: a slow network for testing and demos")
 	fs.DurationVar(&sc.SendJitter, "send-jitter", 0, "add up to this much random delay to outgoing messages (order kept)")
 	fs.StringVar(&sc.PprofAddr, "pprof-addr", "", "serve Go's pprof profiles on this separate address (e.g. 127.0.0.1:6060); empty disables them")
+	fs.StringVar(&o.nats, "nats", "", "NATS server URL(s), comma-separated, of a cluster to join as a node (docs/cluster.md); empty runs alone")
+	fs.StringVar(&o.node, "node", "", "this node's name in the cluster, unique in it (default: the host name)")
+	fs.StringVar(&o.publicURL, "public-url", "", "the URL clients reach this node's page at, which other nodes redirect to (default: http://<host>:<port>/ of this listener)")
 	fs.BoolVar(&o.version, "version", false, "print arena's version and exit")
 	hintDurationUnits(fs)
 

@@ -105,6 +105,22 @@ func checkName(name string) error {
 	return nil
 }
 
+// NodeName makes a valid node name of s (a host name, say): characters a
+// key cannot hold become '-'.
+func NodeName(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if !(c == '-' || c == '_' || c == '=' || c == '/' || c == '.' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
+			b[i] = '-'
+		}
+	}
+	name := strings.Trim(strings.ReplaceAll(string(b), "..", "-"), ".")
+	if name == "" {
+		return "node"
+	}
+	return name
+}
+
 // Directory is one node's handle on the cluster's directory.
 type Directory struct {
 	cfg   Config
@@ -549,6 +565,14 @@ func (d *Directory) Rooms() []RoomEntry {
 	d.mu.RUnlock()
 	slices.SortFunc(rooms, func(a, b RoomEntry) int { return strings.Compare(a.Name, b.Name) })
 	return rooms
+}
+
+// NodeOf returns the live node called name.
+func (d *Directory) NodeOf(name string) (NodeEntry, bool) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	n, ok := d.nodeView[name]
+	return n, ok
 }
 
 // Nodes returns the live nodes, sorted by name.

@@ -36,6 +36,7 @@ const (
 	BinError    byte = 0x84
 	BinNotice   byte = 0x85
 	BinEvent    byte = 0x86
+	BinRedirect byte = 0x87
 )
 
 // Snapshot flags.
@@ -467,6 +468,13 @@ func AppendBinaryPong(dst []byte, clientTime uint32, tick uint64) []byte {
 	return binary.AppendUvarint(dst, tick)
 }
 
+// AppendBinaryRedirect appends a redirect: the room runs on another node of
+// the cluster, whose page URL is url; the client connects there instead,
+// as it meant to connect here.
+func AppendBinaryRedirect(dst []byte, url, room string) []byte {
+	return appendString(appendString(append(dst, BinRedirect), url), room)
+}
+
 // AppendBinaryError appends an error answer.
 func AppendBinaryError(dst []byte, e *Error) []byte {
 	return appendString(appendString(append(dst, BinError), e.Code), e.Message)
@@ -504,6 +512,8 @@ type ServerMessage struct {
 	Data  []byte
 	// Error and notice
 	Code, Message string
+	// Redirect: the node to connect to instead, and the room
+	URL, Room string
 }
 
 // ErrMalformed is returned by ParseServerBinary for messages it cannot read.
@@ -566,6 +576,9 @@ func ParseServerBinary(m *ServerMessage, data []byte) error {
 		m.Tick = r.uvarint()
 		m.Event = r.string()
 		m.Data = r.bytes(MaxEventData)
+	case BinRedirect:
+		m.URL = r.string()
+		m.Room = r.string()
 	default:
 		return fmt.Errorf("%w: type %#02x", ErrMalformed, m.Type)
 	}

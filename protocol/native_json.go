@@ -315,6 +315,16 @@ func AppendJSONError(dst []byte, e *Error) []byte {
 	return appendCodeMessage(dst, "t", "error", e.Code, e.Message)
 }
 
+// AppendJSONRedirect appends a redirect of arena.v1.json (see
+// AppendBinaryRedirect).
+func AppendJSONRedirect(dst []byte, url, room string) []byte {
+	dst = append(dst, `{"t":"redirect","url":`...)
+	dst = appendJSONString(dst, url)
+	dst = append(dst, `,"room":`...)
+	dst = appendJSONString(dst, room)
+	return append(dst, '}')
+}
+
 // AppendJSONNotice appends a notice of arena.v1.json.
 func AppendJSONNotice(dst []byte, code, message string) []byte {
 	return appendCodeMessage(dst, "t", "notice", code, message)

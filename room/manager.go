@@ -45,9 +45,34 @@ type ManagerConfig struct {
 	// Full, if set, reports that the box has no CPU to spare for new
 	// players (see Config.Full).
 	Full func() bool
+	// Directory, if set, is the cluster's: a room is claimed there before
+	// it is created, so that it runs on one node only, and released once
+	// it stops.
+	Directory Directory
 	// Metrics is shared by every room.
 	Metrics Metrics
 	Logger  *slog.Logger
+}
+
+// Directory is where the rooms of a cluster are claimed (package cluster).
+type Directory interface {
+	// Claim makes this node the owner of the room, or fails with an
+	// *ElsewhereError if another node owns it.
+	Claim(ctx context.Context, name, mode string, capacity int) error
+	// Release gives up a room that stopped.
+	Release(name string)
+}
+
+// ElsewhereError is the error of a join of a room that another node of the
+// cluster runs.
+type ElsewhereError struct {
+	Room, Node string
+	// URL is where clients reach that node.
+	URL string
+}
+
+func (e *ElsewhereError) Error() string {
+	return fmt.Sprintf("room %q runs on node %q (%s)", e.Room, e.Node, e.URL)
 }
 
 // Manager creates rooms on first join, finds them by name, and disposes of
@@ -64,6 +89,10 @@ type Manager struct {
 	rooms  map[string]*Room
 	tokens map[string]*Room // resume token → the room its player is in
 	seats  map[string]int   // address → seats it holds over every room
+	// claiming holds the names whose claim or release in the Directory
+	// is under way, closed when it is done: joins of that name wait for
+	// it, others do not wait on the round trip.
+	claiming map[string]chan struct{}
 }
 
 // Errors a join may return besides those of Room.Join.
@@ -97,13 +126,14 @@ func NewManager(cfg ManagerConfig) (*Manager, error) {
 		create = addrlimit.New(rate.Limit(cfg.CreateRate), max(cfg.CreateBurst, 1), maxTrackedAddrs)
 	}
 	return &Manager{
-		create: create,
-		cfg:    cfg,
-		ctx:    ctx,
-		cancel: cancel,
-		rooms:  make(map[string]*Room),
-		tokens: make(map[string]*Room),
-		seats:  make(map[string]int),
+		create:   create,
+		cfg:      cfg,
+		ctx:      ctx,
+		cancel:   cancel,
+		rooms:    make(map[string]*Room),
+		tokens:   make(map[string]*Room),
+		seats:    make(map[string]int),
+		claiming: make(map[string]chan struct{}),
 	}, nil
 }
 
@@ -169,7 +199,11 @@ func (m *Manager) joinDefault(ctx context.Context, mode string, req JoinRequest)
 	}
 	for n := 2; ; n++ {
 		r, joined, err := m.join(ctx, name, mode, req)
-		full := errors.Is(err, ErrRoomFull) || errors.Is(err, ErrWrongMode)
+		// In a cluster, a default room on another node is one a client
+		// that cannot follow a redirect overflows from, to one here.
+		var elsewhere *ElsewhereError
+		full := errors.Is(err, ErrRoomFull) || errors.Is(err, ErrWrongMode) ||
+			(errors.As(err, &elsewhere) && !req.Redirectable)
 		if !full || n > maxOverflow {
 			return r, joined, err
 		}
@@ -185,7 +219,7 @@ func (m *Manager) join(ctx context.Context, name, mode string, req JoinRequest) 
 	// find or create it again. Retiring takes IdleTimeout, so this loops
 	// at most a few times.
 	for attempt := 0; ; attempt++ {
-		r, err := m.room(name, mode, req.Addr, req.RoomOptions)
+		r, err := m.room(ctx, name, mode, req.Addr, req.RoomOptions)
 		if err != nil {
 			return nil, Joined{}, err
 		}
@@ -200,10 +234,21 @@ func (m *Manager) join(ctx context.Context, name, mode string, req JoinRequest) 
 	}
 }
 
-// room finds the named room, or creates it with the room options raw.
-func (m *Manager) room(name, modeName, addr string, raw map[string]string) (*Room, error) {
+// room finds the named room, or creates it with the room options raw; in a
+// cluster, only once this node has claimed it.
+func (m *Manager) room(ctx context.Context, name, modeName, addr string, raw map[string]string) (*Room, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	for ch := m.claiming[name]; ch != nil; ch = m.claiming[name] {
+		m.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			m.mu.Lock()
+			return nil, ctx.Err()
+		}
+		m.mu.Lock()
+	}
 	if m.ctx.Err() != nil {
 		return nil, ErrShutdown
 	}
@@ -226,7 +271,21 @@ func (m *Manager) room(name, modeName, addr string, raw map[string]string) (*Roo
 	if err != nil {
 		return nil, fmt.Errorf("room options: %w", err)
 	}
+	if m.cfg.Directory != nil {
+		if err := m.mayCreate(name, addr, false); err != nil {
+			return nil, err
+		}
+		if err := m.claim(ctx, name, mode.Name); err != nil {
+			return nil, err
+		}
+		if r, ok := m.rooms[name]; ok { // created here while we claimed
+			return r, nil
+		}
+	}
 	if err := m.mayCreate(name, addr, true); err != nil {
+		if m.cfg.Directory != nil {
+			m.release(name)
+		}
 		return nil, err
 	}
 	var r *Room
@@ -234,6 +293,39 @@ func (m *Manager) room(name, modeName, addr string, raw map[string]string) (*Roo
 	m.start(r)
 	m.cfg.Logger.Info("room created", "room", name, "mode", mode.Name)
 	return r, nil
+}
+
+// claim claims name in the Directory, without holding m.mu over the round
+// trip. The caller holds m.mu, and nobody is claiming name.
+func (m *Manager) claim(ctx context.Context, name, mode string) error {
+	ch := make(chan struct{})
+	m.claiming[name] = ch
+	m.mu.Unlock()
+	err := m.cfg.Directory.Claim(ctx, name, mode, m.cfg.Capacity)
+	m.mu.Lock()
+	delete(m.claiming, name)
+	close(ch)
+	return err
+}
+
+// release gives name back to the Directory, unless a room of that name runs
+// here again. The caller holds m.mu.
+func (m *Manager) release(name string) {
+	for ch := m.claiming[name]; ch != nil; ch = m.claiming[name] {
+		m.mu.Unlock()
+		<-ch
+		m.mu.Lock()
+	}
+	if _, ok := m.rooms[name]; ok {
+		return
+	}
+	ch := make(chan struct{})
+	m.claiming[name] = ch
+	m.mu.Unlock()
+	m.cfg.Directory.Release(name)
+	m.mu.Lock()
+	delete(m.claiming, name)
+	close(ch)
 }
 
 // roomConfig is the configuration of the manager's room name; self returns
@@ -270,6 +362,9 @@ func (m *Manager) start(r *Room) {
 		m.mu.Lock()
 		if m.rooms[name] == r {
 			delete(m.rooms, name) // a crashed room
+		}
+		if m.cfg.Directory != nil {
+			m.release(name)
 		}
 		m.mu.Unlock()
 		m.cfg.Logger.Info("room stopped", "room", name, "reason", err)
@@ -394,9 +489,9 @@ func (m *Manager) MatchOptions(mode, addr string, raw map[string]string) (string
 	if best != "" {
 		return best, nil
 	}
-	name := md.Name + "-" + newRoomSuffix()
+	name := FreshName(md.Name)
 	if len(raw) > 0 {
-		_, err := m.room(name, md.Name, addr, raw)
+		_, err := m.room(context.Background(), name, md.Name, addr, raw)
 		return name, err
 	}
 	m.mu.Lock()
@@ -427,6 +522,9 @@ func (m *Manager) Close() {
 	m.cancel()
 	m.wg.Wait()
 }
+
+// FreshName returns a new name for a matchmade room of mode.
+func FreshName(mode string) string { return mode + "-" + newRoomSuffix() }
 
 // newRoomSuffix returns a short random name part for matchmade rooms.
 func newRoomSuffix() string {

@@ -284,6 +284,10 @@ type JoinRequest struct {
 	// the Manager checks them against the mode's RoomOptions. A room that
 	// exists keeps its own.
 	RoomOptions map[string]string
+	// Redirectable says the client can follow a redirect to another node
+	// of a cluster; one that cannot is placed on this node where it can
+	// be (see Manager.Join).
+	Redirectable bool
 }
 
 // Joined is the answer to a successful join.

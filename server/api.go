@@ -28,6 +28,10 @@ type RoomInfo struct {
 	TickMillis float64 `json:"tick_ms"` // recent average time to run a tick
 	// Options are the room options its creator gave.
 	Options map[string]string `json:"options,omitempty"`
+	// Node is the cluster node the room runs on; none without a cluster.
+	// The tick figures and options of a room on another node are not
+	// known here.
+	Node string `json:"node,omitempty"`
 }
 
 func roomInfo(st room.Stats) RoomInfo {
@@ -60,14 +64,36 @@ func (s *Server) serveRooms(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	limit = min(limit, maxRoomsLimit)
+	all := s.roomInfos()
+	slices.SortStableFunc(all, func(a, b RoomInfo) int { return cmp.Compare(b.Players, a.Players) })
+	rooms := all[min(offset, len(all)):min(offset+limit, len(all))]
+	writeJSON(w, http.StatusOK, map[string]any{"rooms": rooms, "total": len(all), "offset": offset, "limit": limit})
+}
+
+// roomInfos lists the live rooms by name: this server's, and in a cluster
+// those of every node, as the directory has them.
+func (s *Server) roomInfos() []RoomInfo {
 	stats := s.rooms.Rooms()
-	slices.SortStableFunc(stats, func(a, b room.Stats) int { return cmp.Compare(b.Players, a.Players) })
-	page := stats[min(offset, len(stats)):min(offset+limit, len(stats))]
-	rooms := make([]RoomInfo, len(page))
-	for i, st := range page {
-		rooms[i] = roomInfo(st)
+	infos := make([]RoomInfo, len(stats))
+	for i, st := range stats {
+		infos[i] = roomInfo(st)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"rooms": rooms, "total": len(stats), "offset": offset, "limit": limit})
+	c := s.cfg.Cluster
+	if c == nil {
+		return infos
+	}
+	self := c.Directory().Node()
+	for i := range infos {
+		infos[i].Node = self
+	}
+	for _, e := range c.Directory().Rooms() {
+		if e.Node == self {
+			continue // this server's own figures are fresher
+		}
+		infos = append(infos, RoomInfo{Name: e.Name, Mode: e.Mode, Players: e.Players, Capacity: e.Capacity, Node: e.Node})
+	}
+	slices.SortFunc(infos, func(a, b RoomInfo) int { return strings.Compare(a.Name, b.Name) })
+	return infos
 }
 
 // queryInt reads an integer query parameter, def if absent.

@@ -24,7 +24,13 @@ type codec interface {
 	writeEvent(w sink, e any) (int, error)
 	// writeState writes one state.
 	writeState(w sink, st room.State) (int, error)
+	// redirects says whether the protocol can send a client to another
+	// node (writeEvent of a redirectTo).
+	redirects() bool
 }
+
+// redirectTo sends a client to the node of a cluster that runs its room.
+type redirectTo struct{ url, room string }
 
 // sink is where a codec's messages go: the socket, or a delay line in front
 // of it.
@@ -58,6 +64,9 @@ func (c *seedCodec) decode(msgType int, data []byte) (protocol.ClientMessage, *p
 
 // requestFull does nothing: every seed state is full.
 func (c *seedCodec) requestFull() {}
+
+// redirects is false: the seed's client knows of no redirect.
+func (c *seedCodec) redirects() bool { return false }
 
 func (c *seedCodec) writeEvent(w sink, e any) (int, error) {
 	switch e := e.(type) {
@@ -124,6 +133,8 @@ func (c *nativeCodec) decode(msgType int, data []byte) (protocol.ClientMessage, 
 
 func (c *nativeCodec) requestFull() { c.full.Store(true) }
 
+func (c *nativeCodec) redirects() bool { return true }
+
 func (c *nativeCodec) writeEvent(w sink, e any) (int, error) {
 	if r, ok := e.(room.MessageRefused); ok {
 		e = refusalError(r) // an error answer like any other
@@ -154,6 +165,12 @@ func (c *nativeCodec) writeEvent(w sink, e any) (int, error) {
 			b = protocol.AppendJSONError(b, e)
 		} else {
 			b = protocol.AppendBinaryError(b, e)
+		}
+	case redirectTo:
+		if c.json {
+			b = protocol.AppendJSONRedirect(b, e.url, e.room)
+		} else {
+			b = protocol.AppendBinaryRedirect(b, e.url, e.room)
 		}
 	case pong:
 		var tick uint64

@@ -25,6 +25,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/arena-server/arena/cluster"
 	"github.com/arena-server/arena/game"
 	"github.com/arena-server/arena/protocol"
 	"github.com/arena-server/arena/room"
@@ -105,6 +106,11 @@ type Config struct {
 	// AllowNullOrigin lets pages opened from disk (Origin: null), such as
 	// the seed's client.html, connect.
 	AllowNullOrigin bool
+	// Cluster, if set, makes this server a node of a cluster (package
+	// cluster): its rooms are claimed in the cluster's directory, joins of
+	// rooms on other nodes are redirected there, quick-joins and
+	// /api/rooms span every node, and pages of every node may connect.
+	Cluster *cluster.Node
 	// MaxSchedLatency refuses new players (resumes still pass) while the
 	// 90th percentile of how long ready goroutines wait for a CPU, over
 	// each second, is above it: the box is full, and one more player would
@@ -195,6 +201,15 @@ type Server struct {
 	adminAuth *authThrottle // failed admin logins by address
 }
 
+// directoryOf is c as the manager's Directory: none without a cluster (a
+// nil *cluster.Node in the interface would not be nil).
+func directoryOf(c *cluster.Node) room.Directory {
+	if c == nil {
+		return nil
+	}
+	return c
+}
+
 // traffic counts what crosses the WebSockets; metrics and the admin page
 // read it.
 type traffic struct {
@@ -234,6 +249,7 @@ func New(cfg Config) (*Server, error) {
 		MaxSeatsPerAddr:     cfg.MaxSeatsPerIP,
 		MaxRooms:            cfg.MaxRooms,
 		Full:                s.overload.full,
+		Directory:           directoryOf(cfg.Cluster),
 		CreateRate:          cfg.RoomCreateRate / 60,
 		CreateBurst:         cfg.RoomCreateBurst,
 		Metrics:             s.metrics.roomMetrics(),
@@ -395,6 +411,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		go func() { defer close(done); s.overload.run(octx) }()
 		defer func() { stop(); <-done }()
 	}
+	if c := s.cfg.Cluster; c != nil {
+		cctx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); c.Sync(cctx, clusterSync, s.rooms.Rooms) }()
+		defer func() { stop(); <-done }()
+	}
 	errc := make(chan error, 2)
 	go func() {
 		if s.cfg.TLSCertFile != "" {
@@ -465,6 +487,9 @@ func pprofMux() *http.ServeMux {
 // the rooms. /readyz reports not ready from its start.
 func (s *Server) Shutdown(ctx context.Context) {
 	s.draining.Store(true)
+	if c := s.cfg.Cluster; c != nil {
+		c.Directory().SetDraining(true) // matchmakers stop sending players here
+	}
 	s.mu.Lock()
 	open := make([]*session, 0, len(s.sessions))
 	for sess := range s.sessions {
@@ -629,8 +654,9 @@ func (s *Server) runSession(ws *websocket.Conn, ip, rawQuery string, deflate boo
 	join := func(req room.JoinRequest) (*room.Room, room.Joined, error) {
 		req.Addr = ip
 		req.Options, req.RoomOptions = joinOpts, roomOpts
+		req.Redirectable = sess.codec.redirects()
 		if roomName == "" && mode != "" && req.Token == "" {
-			return s.rooms.QuickJoin(sess.ctx, mode, req)
+			return s.quickJoin(sess.ctx, mode, req)
 		}
 		return s.rooms.Join(sess.ctx, roomName, mode, req)
 	}
@@ -748,6 +774,14 @@ func (s *Server) checkOrigin(r *http.Request) bool {
 	for _, allowed := range s.cfg.AllowedOrigins {
 		if allowed == "*" || strings.EqualFold(allowed, origin) {
 			return true
+		}
+	}
+	// A page of one node follows redirects to the others.
+	if c := s.cfg.Cluster; c != nil {
+		for _, n := range c.Directory().Nodes() {
+			if u, err := url.Parse(n.URL); err == nil && strings.EqualFold(u.Scheme+"://"+u.Host, origin) {
+				return true
+			}
 		}
 	}
 	u, err := url.Parse(origin)

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -56,31 +57,40 @@ var (
 	reasonNetwork    = closeReason{label: "network"}
 )
 
+// roomErrors are the errors a room or the manager ends a connection, or
+// refuses a join, with: the close frame of each, and the code of the error
+// message a refused join gets before it. One table, so that a new error is
+// added in one place.
+var roomErrors = []struct {
+	err    error
+	reason closeReason
+	code   string
+}{
+	{room.ErrShutdown, reasonShutdown, protocol.CodeServerError},
+	{room.ErrRoomCrashed, reasonCrashed, protocol.CodeServerError},
+	{room.ErrTakenOver, reasonTakenOver, protocol.CodeServerError},
+	{room.ErrGameOver, reasonGameOver, protocol.CodeServerError},
+	{room.ErrRoomFull, reasonRoomFull, protocol.CodeRoomFull},
+	{room.ErrTooManySeats, reasonSeats, protocol.CodeTooManySeats},
+	{room.ErrTooManyRooms, reasonMaxRooms, protocol.CodeTooManyRooms},
+	{room.ErrCreateRate, reasonCreateRate, protocol.CodeRateLimited},
+	{room.ErrRoomClosed, reasonRoomClosed, protocol.CodeServerError},
+	{room.ErrServerFull, reasonFull, protocol.CodeServerFull},
+}
+
 // reasonFor maps a room's reason for ending a connection to the wire.
 func reasonFor(err error) closeReason {
-	switch {
-	case errors.Is(err, room.ErrShutdown):
-		return reasonShutdown
-	case errors.Is(err, room.ErrRoomCrashed):
-		return reasonCrashed
-	case errors.Is(err, room.ErrTakenOver):
-		return reasonTakenOver
-	case errors.Is(err, room.ErrGameOver):
-		return reasonGameOver
-	case errors.Is(err, room.ErrRoomFull):
-		return reasonRoomFull
-	case errors.Is(err, room.ErrTooManySeats):
-		return reasonSeats
-	case errors.Is(err, room.ErrTooManyRooms):
-		return reasonMaxRooms
-	case errors.Is(err, room.ErrCreateRate):
-		return reasonCreateRate
-	case errors.Is(err, room.ErrRoomClosed):
-		return reasonRoomClosed
-	case errors.Is(err, room.ErrServerFull):
-		return reasonFull
+	reason, _, _ := lookupRoomError(err)
+	return reason
+}
+
+func lookupRoomError(err error) (closeReason, string, bool) {
+	for _, e := range roomErrors {
+		if errors.Is(err, e.err) {
+			return e.reason, e.code, true
+		}
 	}
-	return closeReason{websocket.CloseInternalServerErr, "internal error", "internal"}
+	return closeReason{websocket.CloseInternalServerErr, "internal error", "internal"}, protocol.CodeServerError, false
 }
 
 // closeGrace is how long a closing connection waits for the peer's close
@@ -438,22 +448,20 @@ func (s *session) gameMessage(msg *protocol.ClientMessage) {
 
 // refuse answers a join that failed, then closes.
 func (s *session) refuse(err error) {
-	reason := reasonFor(err)
-	code := protocol.CodeServerError
+	reason, code, known := lookupRoomError(err)
 	var perr *protocol.Error
+	var elsewhere *room.ElsewhereError
+	var redirect *redirectTo
 	switch {
 	case errors.As(err, &perr):
 		reason = closeReason{websocket.ClosePolicyViolation, perr.Message, "bad_request"}
-	case errors.Is(err, room.ErrRoomFull):
-		code = protocol.CodeRoomFull
-	case errors.Is(err, room.ErrTooManySeats):
-		code = protocol.CodeTooManySeats
-	case errors.Is(err, room.ErrTooManyRooms):
-		code = protocol.CodeTooManyRooms
-	case errors.Is(err, room.ErrCreateRate):
-		code = protocol.CodeRateLimited
-	case errors.Is(err, room.ErrServerFull):
-		code = protocol.CodeServerFull
+	case errors.As(err, &elsewhere) && s.codec.redirects() && elsewhere.URL != "":
+		redirect = &redirectTo{elsewhere.URL, elsewhere.Room}
+		reason = closeReason{websocket.CloseNormalClosure, "the room runs on another node: " + elsewhere.URL, "redirect"}
+	case errors.As(err, &elsewhere):
+		code = protocol.CodeElsewhere
+		reason = closeReason{websocket.CloseTryAgainLater, fmt.Sprintf("room %q runs on another node of this cluster, at %s: connect there", elsewhere.Room, cmp.Or(elsewhere.URL, "an address not yet known")), "elsewhere"}
+	case known:
 	case errors.Is(err, room.ErrBadRoomName), errors.Is(err, room.ErrUnknownMode), errors.Is(err, room.ErrWrongMode):
 		code = protocol.CodeBadRequest
 		reason = closeReason{websocket.ClosePolicyViolation, err.Error(), "bad_request"}
@@ -463,7 +471,6 @@ func (s *session) refuse(err error) {
 	case errors.Is(err, errNoResume):
 		code = protocol.CodeBadRequest
 		reason = closeReason{websocket.ClosePolicyViolation, fmt.Sprintf("no resume message within %v", s.cfg.HandshakeTimeout), "resume_timeout"}
-	case errors.Is(err, room.ErrShutdown):
 	default:
 		s.mu.Lock()
 		s.logLocked(slog.LevelError, "join failed", "err", err)
@@ -478,7 +485,11 @@ func (s *session) refuse(err error) {
 	}
 	s.mu.Lock()
 	if !s.closing {
-		_, _ = s.codec.writeEvent(s.sink, perr)
+		if redirect != nil {
+			_, _ = s.codec.writeEvent(s.sink, *redirect)
+		} else {
+			_, _ = s.codec.writeEvent(s.sink, perr)
+		}
 		s.metrics.refused.WithLabelValues(reason.label).Inc()
 		s.logLocked(slog.LevelDebug, "join refused", "reason", reason.label, "err", err)
 	}

@@ -16,12 +16,16 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	natsserver "github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/arena-server/arena/cluster"
 	"github.com/arena-server/arena/game"
 	"github.com/arena-server/arena/games/blasters"
 	"github.com/arena-server/arena/games/dots"
 	"github.com/arena-server/arena/games/tag"
 	"github.com/arena-server/arena/games/world"
+	"github.com/arena-server/arena/internal/natstest"
 	"github.com/arena-server/arena/server"
 	"github.com/arena-server/arena/web"
 )
@@ -44,6 +48,10 @@ type Options struct {
 	// Config changes the defaults (server.DefaultConfig with the dots mode
 	// and the embedded web client) before the server starts.
 	Config func(*server.Config)
+	// NATS, if set, makes the server a node called Node of a cluster on
+	// that NATS server (natstest.Start), reached at its own URL.
+	NATS *natsserver.Server
+	Node string
 }
 
 // Start runs a server until the test ends.
@@ -64,10 +72,6 @@ func Start(t testing.TB, opts Options) *Server {
 	if opts.Config != nil {
 		opts.Config(&cfg)
 	}
-	srv, err := server.New(cfg)
-	if err != nil {
-		t.Fatalf("server.New: %v", err)
-	}
 	addr := opts.Addr
 	if addr == "" {
 		addr = "127.0.0.1:0"
@@ -75,6 +79,14 @@ func Start(t testing.TB, opts Options) *Server {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatalf("listen on %s: %v", addr, err)
+	}
+	if opts.NATS != nil {
+		cfg.Cluster = joinCluster(t, opts.NATS, opts.Node, "http://"+ln.Addr().String()+"/", cfg.Logger)
+	}
+	srv, err := server.New(cfg)
+	if err != nil {
+		ln.Close()
+		t.Fatalf("server.New: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{
@@ -88,6 +100,30 @@ func Start(t testing.TB, opts Options) *Server {
 	go func() { s.done <- srv.Serve(ctx, ln) }()
 	t.Cleanup(func() { s.Stop(t) })
 	return s
+}
+
+// joinCluster opens a node of the cluster on ns, as arena.Run does with
+// -nats; the node leaves when the test ends, after its server stopped.
+func joinCluster(t testing.TB, ns *natsserver.Server, node, url string, log *slog.Logger) *cluster.Node {
+	t.Helper()
+	nc := natstest.Connect(t, ns)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	dir, err := cluster.Open(ctx, js, cluster.Config{Node: node, URL: url, TTL: 2 * time.Second, Logger: log})
+	if err != nil {
+		t.Fatalf("cluster.Open %s: %v", node, err)
+	}
+	// Cleanups run last first: this one after the server's Stop.
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = dir.Leave(ctx)
+	})
+	return cluster.NewNode(dir, log)
 }
 
 // Stop shuts the server down gracefully and waits for it. It is safe to

@@ -24,7 +24,8 @@ function saveSession(key, room, token) {
 
 export class Connection {
   // handlers: onMessage(msg, now), onStatus(state, detail, final), and
-  // optionally onClose(code, reason) for every socket that closes.
+  // optionally onClose(code, reason) for every socket that closes and
+  // onRedirect(url, room) when a cluster sends the player to another node.
   // opts.server is the server's page URL (default: this page's), and
   // opts.storageKey where the session is kept: the SDK connects to the
   // server it was loaded from, with its own key per client.
@@ -95,6 +96,16 @@ export class Connection {
         msg = decode(ev.data, this.kinds);
       } catch (err) {
         console.warn('arena: undecodable message', err);
+        return;
+      }
+      if (msg.type === 'redirect') {
+        // Another node of the cluster runs the room: go there, as if the
+        // player had connected there in the first place. The server
+        // closes this socket; it is no longer ours.
+        this.server = msg.url;
+        this.target.room = msg.room;
+        this.h.onRedirect?.(msg.url, msg.room);
+        this.open();
         return;
       }
       if (msg.type === 'welcome') {

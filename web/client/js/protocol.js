@@ -6,7 +6,7 @@ export const SUBPROTOCOL = 'arena.v1.bin';
 
 const C_INPUT = 0x01, C_PING = 0x02, C_RESYNC = 0x03, C_LEAVE = 0x04, C_RESUME = 0x05, C_MESSAGE = 0x06;
 export const WELCOME = 0x81, SNAPSHOT = 0x82, PONG = 0x83, ERROR = 0x84, NOTICE = 0x85;
-export const EVENT = 0x86;
+export const EVENT = 0x86, REDIRECT = 0x87;
 
 export const KIND_PLAYER = 0;
 export const KIND_ITEM = 1;
@@ -266,6 +266,10 @@ export function decode(buf, kinds = BASIC_KINDS) {
     }
     case PONG:
       m = { type: 'pong', time: r.uint32(), tick: r.uvarint() };
+      break;
+    case REDIRECT:
+      // The room runs on another node of the cluster: connect there.
+      m = { type: 'redirect', url: r.string(), room: r.string() };
       break;
     case ERROR:
     case NOTICE:

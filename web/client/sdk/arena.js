@@ -94,6 +94,7 @@ export class Client extends EventTarget {
       },
       onMessage: (msg, now) => this.handle(msg, now),
       onClose: (code, reason) => this.emit('close', { code, reason }),
+      onRedirect: (url, room) => this.emit('redirect', { url, room }),
     }, { server, storageKey: this.storageKey });
   }
 

@@ -1,0 +1,53 @@
+package server
+
+import (
+	"context"
+	"time"
+
+	"github.com/arena-server/arena/cluster"
+	"github.com/arena-server/arena/room"
+)
+
+// clusterSync is how often a node writes its rooms' player counts and its
+// load to the cluster's directory: what other nodes' matchmaking and room
+// lists see lags by as much.
+const clusterSync = time.Second
+
+// quickJoin seats a player who asked for a mode and no room. In a cluster,
+// a client that can follow a redirect goes to the fullest room of the mode
+// with space on any node, or else to a new room on the least-loaded node;
+// others, and players who ask for room options (the directory does not
+// hold them), are matched among this node's rooms.
+func (s *Server) quickJoin(ctx context.Context, mode string, req room.JoinRequest) (*room.Room, room.Joined, error) {
+	c := s.cfg.Cluster
+	if c == nil || !req.Redirectable || len(req.RoomOptions) > 0 {
+		return s.rooms.QuickJoin(ctx, mode, req)
+	}
+	md, err := s.rooms.Mode(mode)
+	if err != nil {
+		return nil, room.Joined{}, err
+	}
+	dir := c.Directory()
+	if e, ok := dir.Fullest(md.Name); ok {
+		if e.Node == dir.Node() {
+			return s.rooms.QuickJoin(ctx, mode, req)
+		}
+		if err := c.Elsewhere(e); err.URL != "" {
+			return nil, room.Joined{}, err
+		}
+	}
+	// A new room: here, unless another node carries fewer players. The
+	// redirect names the room, so that the other node creates it rather
+	// than match again, by a view that may differ from ours.
+	self, _ := dir.NodeOf(dir.Node())
+	if n, ok := dir.LeastLoaded(); ok && n.Name != self.Name && n.Players < self.Players && n.URL != "" {
+		return nil, room.Joined{}, &room.ElsewhereError{Room: room.FreshName(md.Name), Node: n.Name, URL: n.URL}
+	}
+	return s.rooms.QuickJoin(ctx, mode, req)
+}
+
+// Rooms returns the figures of this server's own live rooms, by name.
+func (s *Server) Rooms() []room.Stats { return s.rooms.Rooms() }
+
+// Cluster returns the cluster node this server is, or nil.
+func (s *Server) Cluster() *cluster.Node { return s.cfg.Cluster }
