@@ -52,6 +52,9 @@ type Config struct {
 	Bucket string
 	// NodesBucket holds the heartbeats; default "arena_nodes".
 	NodesBucket string
+	// DocsBucket is the object store of room documents (room.Export),
+	// which moves and checkpoints write; default "arena_room_docs".
+	DocsBucket string
 	// TTL is how long a node outlives its last heartbeat; default 5s.
 	// Every node of a cluster must use the same.
 	TTL time.Duration
@@ -128,6 +131,7 @@ type Directory struct {
 	nc    *nats.Conn
 	rooms jetstream.KeyValue
 	nodes jetstream.KeyValue
+	docs  jetstream.ObjectStore
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -156,6 +160,9 @@ func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Directory, 
 	}
 	if cfg.NodesBucket == "" {
 		cfg.NodesBucket = "arena_nodes"
+	}
+	if cfg.DocsBucket == "" {
+		cfg.DocsBucket = "arena_room_docs"
 	}
 	if cfg.TTL <= 0 {
 		cfg.TTL = 5 * time.Second
@@ -190,6 +197,15 @@ func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Directory, 
 	if err != nil {
 		return nil, fmt.Errorf("cluster: rooms bucket %q: %w", cfg.Bucket, err)
 	}
+	// Documents go in an object store, not in the KV: a big world's is
+	// larger than a NATS message may be.
+	docs, err := js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
+		Bucket:      cfg.DocsBucket,
+		Description: "arena room documents, for moves and checkpoints",
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cluster: documents bucket %q: %w", cfg.DocsBucket, err)
+	}
 
 	dctx, cancel := context.WithCancel(context.Background())
 	d := &Directory{
@@ -198,6 +214,7 @@ func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Directory, 
 		nc:       js.Conn(),
 		rooms:    rooms,
 		nodes:    nodes,
+		docs:     docs,
 		ctx:      dctx,
 		cancel:   cancel,
 		kick:     make(chan struct{}, 1),
@@ -426,6 +443,138 @@ func (d *Directory) drop(name string, rev uint64) {
 	}
 	d.mu.Unlock()
 }
+
+// Handoff makes node to the owner of a room this node owns, by
+// compare-and-swap, before to imports it: from then on joins anywhere are
+// sent there. It returns the entry's new revision, which Reclaim needs if
+// to does not take the room.
+func (d *Directory) Handoff(ctx context.Context, name, to string) (uint64, error) {
+	if err := checkName(to); err != nil {
+		return 0, err
+	}
+	d.mu.RLock()
+	rev, ok := d.owned[name]
+	d.mu.RUnlock()
+	if !ok {
+		return 0, fmt.Errorf("%w: %q", ErrNotOwner, name)
+	}
+	e, err := d.get(ctx, name, rev)
+	if err != nil {
+		return 0, err
+	}
+	e.Node, e.Updated = to, time.Now()
+	data, err := json.Marshal(e)
+	if err != nil {
+		return 0, err
+	}
+	nrev, err := d.rooms.Update(ctx, name, data, rev)
+	if errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+		d.drop(name, rev)
+		return 0, fmt.Errorf("%w: %q was taken over", ErrNotOwner, name)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("cluster: handing %q to %q: %w", name, to, err)
+	}
+	d.drop(name, rev)
+	return nrev, nil
+}
+
+// Reclaim takes back a room handed off at revision rev that its new owner
+// did not take. ErrNotOwner means the entry changed since: the other node
+// adopted the room after all.
+func (d *Directory) Reclaim(ctx context.Context, name string, rev uint64) error {
+	e, err := d.get(ctx, name, rev)
+	if err != nil {
+		return err
+	}
+	e.Node, e.Updated = d.cfg.Node, time.Now()
+	data, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	nrev, err := d.rooms.Update(ctx, name, data, rev)
+	if errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+		return fmt.Errorf("%w: %q changed since its handoff", ErrNotOwner, name)
+	}
+	if err != nil {
+		return fmt.Errorf("cluster: reclaiming %q: %w", name, err)
+	}
+	d.hold(e, nrev)
+	return nil
+}
+
+// Adopt makes this node the owner of a room another node handed to it.
+func (d *Directory) Adopt(ctx context.Context, name string) error {
+	if err := checkName(name); err != nil {
+		return err
+	}
+	kve, err := d.rooms.Get(ctx, name)
+	if err != nil {
+		return fmt.Errorf("cluster: adopting %q: %w", name, err)
+	}
+	e, err := decodeRoom(kve)
+	if err != nil {
+		return fmt.Errorf("cluster: adopting %q: %w", name, err)
+	}
+	if e.Node != d.cfg.Node {
+		return fmt.Errorf("%w: %q is %q's", ErrNotOwner, name, e.Node)
+	}
+	d.hold(e, kve.Revision())
+	return nil
+}
+
+// get reads a room's entry, which must be at revision rev.
+func (d *Directory) get(ctx context.Context, name string, rev uint64) (RoomEntry, error) {
+	kve, err := d.rooms.Get(ctx, name)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return RoomEntry{}, fmt.Errorf("%w: %q is gone", ErrNotOwner, name)
+	}
+	if err != nil {
+		return RoomEntry{}, fmt.Errorf("cluster: reading %q: %w", name, err)
+	}
+	if kve.Revision() != rev {
+		return RoomEntry{}, fmt.Errorf("%w: %q changed", ErrNotOwner, name)
+	}
+	return decodeRoom(kve)
+}
+
+// SaveDoc stores a room's document (room.Export), replacing the last.
+func (d *Directory) SaveDoc(ctx context.Context, name string, doc []byte) error {
+	if err := checkName(name); err != nil {
+		return err
+	}
+	if _, err := d.docs.PutBytes(ctx, name, doc); err != nil {
+		return fmt.Errorf("cluster: saving %q: %w", name, err)
+	}
+	return nil
+}
+
+// LoadDoc returns the room's last stored document.
+func (d *Directory) LoadDoc(ctx context.Context, name string) ([]byte, error) {
+	if err := checkName(name); err != nil {
+		return nil, err
+	}
+	doc, err := d.docs.GetBytes(ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: loading %q: %w", name, err)
+	}
+	return doc, nil
+}
+
+// DeleteDoc forgets the room's document: the room ended.
+func (d *Directory) DeleteDoc(ctx context.Context, name string) error {
+	if err := checkName(name); err != nil {
+		return err
+	}
+	err := d.docs.Delete(ctx, name)
+	if err != nil && !errors.Is(err, jetstream.ErrObjectNotFound) {
+		return fmt.Errorf("cluster: deleting %q: %w", name, err)
+	}
+	return nil
+}
+
+// Conn returns the directory's NATS connection.
+func (d *Directory) Conn() *nats.Conn { return d.nc }
 
 // SetLoad sets the figures the next heartbeat carries.
 func (d *Directory) SetLoad(rooms, players int) {

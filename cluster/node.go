@@ -1,10 +1,15 @@
 package cluster
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"slices"
 	"time"
+
+	"github.com/nats-io/nats.go"
 
 	"github.com/arena-server/arena/room"
 )
@@ -112,4 +117,96 @@ func (n *Node) Sync(ctx context.Context, interval time.Duration, rooms func() []
 		}
 		n.dir.SetLoad(len(stats), players)
 	}
+}
+
+// importSubject is where a node takes rooms other nodes hand it.
+func importSubject(node string) string { return "arena.node." + node + ".import" }
+
+// ServeImports takes the rooms other nodes move here: for each, it loads
+// the room's document from the store, runs it with restore (the
+// manager's Import), and adopts it in the directory. It answers the mover
+// with nothing on success, or why not. stop ends it.
+func (n *Node) ServeImports(restore func(doc []byte) error) (stop func(), err error) {
+	sub, err := n.dir.Conn().Subscribe(importSubject(n.dir.Node()), func(msg *nats.Msg) {
+		name := string(msg.Data)
+		err := n.adopt(name, restore)
+		reply := []byte(nil)
+		if err != nil {
+			n.log.Warn("cluster: room not taken", "room", name, "err", err)
+			reply = []byte(err.Error())
+		}
+		_ = msg.Respond(reply)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return func() { _ = sub.Unsubscribe() }, nil
+}
+
+func (n *Node) adopt(name string, restore func(doc []byte) error) error {
+	ctx, cancel := context.WithTimeout(context.Background(), n.timeout)
+	defer cancel()
+	doc, err := n.dir.LoadDoc(ctx, name)
+	if err != nil {
+		return err
+	}
+	if err := restore(doc); err != nil {
+		return err
+	}
+	// The room runs here now; a join that comes before the adoption
+	// finds it here already.
+	return n.dir.Adopt(ctx, name)
+}
+
+// Mover returns what room.Manager.Move needs to send the room name to
+// another node: it stores the room's document, hands the room to the
+// live node with the fewest players that is not draining, in the
+// directory, and asks that node to take it, trying the next if one will
+// not. Its answer says where the room went, for its players.
+func (n *Node) Mover(ctx context.Context, name string) func(doc []byte) (*room.ElsewhereError, error) {
+	return func(doc []byte) (*room.ElsewhereError, error) {
+		if err := n.dir.SaveDoc(ctx, name, doc); err != nil {
+			return nil, err
+		}
+		var errs []error
+		for _, to := range n.targets() {
+			rev, err := n.dir.Handoff(ctx, name, to.Name)
+			if err != nil {
+				return nil, err
+			}
+			rctx, cancel := context.WithTimeout(ctx, n.timeout)
+			reply, err := n.dir.Conn().RequestWithContext(rctx, importSubject(to.Name), []byte(name))
+			cancel()
+			if err == nil && len(reply.Data) == 0 {
+				return &room.ElsewhereError{Room: name, Node: to.Name, URL: to.URL}, nil
+			}
+			if err == nil {
+				err = errors.New(string(reply.Data))
+			}
+			errs = append(errs, fmt.Errorf("%s: %w", to.Name, err))
+			// Take the room back to try the next node, unless the one
+			// that did not answer in time took it after all.
+			if rerr := n.dir.Reclaim(ctx, name, rev); errors.Is(rerr, ErrNotOwner) {
+				return &room.ElsewhereError{Room: name, Node: to.Name, URL: to.URL}, nil
+			} else if rerr != nil {
+				return nil, errors.Join(append(errs, rerr)...)
+			}
+		}
+		if len(errs) == 0 {
+			return nil, errors.New("cluster: no other live node to move the room to")
+		}
+		return nil, fmt.Errorf("cluster: no node took the room: %w", errors.Join(errs...))
+	}
+}
+
+// targets are the live nodes a room may move to, fewest players first.
+func (n *Node) targets() []NodeEntry {
+	var to []NodeEntry
+	for _, e := range n.dir.Nodes() {
+		if e.Name != n.dir.Node() && !e.Draining && e.URL != "" {
+			to = append(to, e)
+		}
+	}
+	slices.SortStableFunc(to, func(a, b NodeEntry) int { return cmp.Compare(a.Players, b.Players) })
+	return to
 }

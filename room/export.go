@@ -113,6 +113,56 @@ func (r *Room) export() exportResult {
 	return exportResult{doc: doc, err: err}
 }
 
+// moveCall is a Move, as the inbox carries it.
+type moveCall struct {
+	to    func(doc []byte) (*ElsewhereError, error)
+	reply chan error
+}
+
+// Move hands the room to another process. Between two ticks, on the room's
+// goroutine, it exports the room and calls to with the document, and the
+// room stands still meanwhile: nothing a player does is lost in between,
+// only delayed. If to succeeds, the room has gone where its answer says:
+// it ends (Run returns that *ElsewhereError), and closes its clients with
+// it, which tells them where to reconnect; their players are not removed
+// from the game, which goes on elsewhere. If to fails, the room goes on
+// here as before, and Move returns the error.
+func (r *Room) Move(ctx context.Context, to func(doc []byte) (*ElsewhereError, error)) error {
+	call := &moveCall{to: to, reply: make(chan error, 1)}
+	select {
+	case r.inbox <- command{kind: cmdMove, move: call}:
+	case <-r.done:
+		return ErrRoomClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	// Once the room has the call it finishes it, whatever ctx says: its
+	// answer decides whether the room still runs here.
+	select {
+	case err := <-call.reply:
+		return err
+	case <-r.done:
+		return ErrRoomClosed
+	}
+}
+
+// move runs on the room's goroutine.
+func (r *Room) move(to func(doc []byte) (*ElsewhereError, error)) error {
+	res := r.export()
+	if res.err != nil {
+		return res.err
+	}
+	where, err := to(res.doc)
+	if err != nil {
+		return err
+	}
+	if where == nil {
+		return errors.New("room: a move that says nowhere")
+	}
+	r.moved = where
+	return nil
+}
+
 // maxSavedString bounds the names, addresses and tokens of a document.
 const maxSavedString = 256
 
@@ -277,6 +327,17 @@ func (m *Manager) Export(ctx context.Context, name string) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %q", ErrNoRoom, name)
 	}
 	return r.Export(ctx)
+}
+
+// Move moves the live room name elsewhere (see Room.Move).
+func (m *Manager) Move(ctx context.Context, name string, to func(doc []byte) (*ElsewhereError, error)) error {
+	m.mu.Lock()
+	r, ok := m.rooms[name]
+	m.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("%w: %q", ErrNoRoom, name)
+	}
+	return r.Move(ctx, to)
 }
 
 // Import restores a room Export wrote (see Restore) under the manager, with

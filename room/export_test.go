@@ -460,3 +460,55 @@ func TestExportKeepsTheRoomOptions(t *testing.T) {
 		t.Errorf("a document with a bad room option: %v; want ErrBadDocument", err)
 	}
 }
+
+// TestMoveEndsTheRoomWhereItWent: a move that succeeds ends the room with
+// its answer, which every connected client is closed with, and hands over
+// a document of every member; one that fails leaves the room running
+// here, its players still in it.
+func TestMoveEndsTheRoomWhereItWent(t *testing.T) {
+	m, err := NewManager(ManagerConfig{Modes: []game.Mode{tag.Mode}, ResumeGrace: time.Minute,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(m.Close)
+	ctx := context.Background()
+	a, b := &fakeClient{}, &fakeClient{}
+	r, ja, err := m.Join(ctx, "moving", "", JoinRequest{Client: a})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := m.Join(ctx, "moving", "", JoinRequest{Client: b}); err != nil {
+		t.Fatal(err)
+	}
+
+	refused := errors.New("no node takes it")
+	if err := m.Move(ctx, "moving", func([]byte) (*ElsewhereError, error) { return nil, refused }); !errors.Is(err, refused) {
+		t.Fatalf("a refused move: %v; want its error", err)
+	}
+	if st := r.Stats(); st.Players != 2 || a.closeReason() != nil {
+		t.Fatalf("after a refused move: %d players, a closed with %v; want the room as it was", st.Players, a.closeReason())
+	}
+	ticks := r.Stats().Ticks
+	waitUntil(t, func() bool { return r.Stats().Ticks > ticks })
+
+	there := &ElsewhereError{Room: "moving", Node: "b", URL: "http://b/"}
+	var doc Document
+	err = m.Move(ctx, "moving", func(d []byte) (*ElsewhereError, error) { return there, json.Unmarshal(d, &doc) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-r.Done()
+	if len(doc.Members) != 2 || doc.Members[0].ID != ja.Player || doc.Members[0].Token != ja.Token {
+		t.Errorf("the document's members: %+v; want both players, %d first", doc.Members, ja.Player)
+	}
+	for _, c := range []*fakeClient{a, b} {
+		if got := c.closeReason(); got != there {
+			t.Errorf("a client was closed with %v; want where the room went", got)
+		}
+	}
+	waitUntil(t, func() bool { return len(m.Rooms()) == 0 })
+	if err := m.Move(ctx, "moving", func([]byte) (*ElsewhereError, error) { return there, nil }); !errors.Is(err, ErrNoRoom) {
+		t.Errorf("moving a room that left: %v; want ErrNoRoom", err)
+	}
+}

@@ -363,7 +363,10 @@ func (m *Manager) start(r *Room) {
 		if m.rooms[name] == r {
 			delete(m.rooms, name) // a crashed room
 		}
-		if m.cfg.Directory != nil {
+		// A room that moved lives on in the node it moved to, which the
+		// directory says already.
+		var moved *ElsewhereError
+		if m.cfg.Directory != nil && !errors.As(err, &moved) {
 			m.release(name)
 		}
 		m.mu.Unlock()

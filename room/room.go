@@ -188,9 +188,10 @@ type Room struct {
 	deliveries         []delivery      // this tick's states, for deliverStates
 	emptySince         time.Time
 	nextID             game.PlayerID
-	seats              map[string]int // by address
-	pcg                *mrand.PCG     // the game's random source, for Export
-	restored           []*member      // members of a restored room, announced by Run
+	seats              map[string]int  // by address
+	pcg                *mrand.PCG      // the game's random source, for Export
+	restored           []*member       // members of a restored room, announced by Run
+	moved              *ElsewhereError // where Move sent the room: Run ends with it
 	events             *game.Events
 
 	result atomic.Pointer[game.Result] // set once the game is over
@@ -225,6 +226,7 @@ const (
 	cmdJoin commandKind = iota
 	cmdLeave
 	cmdExport
+	cmdMove
 )
 
 // command is a join or a leave, as the inbox carries them.
@@ -235,6 +237,7 @@ type command struct {
 	leave  bool // cmdLeave: the player left on purpose
 	join   *joinCall
 	export chan exportResult // cmdExport
+	move   *moveCall         // cmdMove
 }
 
 // sender is a connection that queues inputs, and the player it plays.
@@ -520,8 +523,14 @@ func (r *Room) Run(ctx context.Context) (err error) {
 			return ErrShutdown
 		case c := <-r.inbox:
 			r.handle(c)
+			if r.moved != nil {
+				return r.moved
+			}
 		case <-timer.C:
 			r.drainInbox()
+			if r.moved != nil {
+				return r.moved
+			}
 			r.applyInputs()
 			if !r.step() {
 				return ErrGameOver
@@ -612,6 +621,8 @@ func (r *Room) handle(c command) {
 		c.join.reply <- joinResult{joined, err}
 	case cmdExport:
 		c.export <- r.export()
+	case cmdMove:
+		c.move.reply <- r.move(c.move.to)
 	case cmdLeave:
 		m := r.member(c.player)
 		if m == nil || m.client != c.client {

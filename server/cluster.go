@@ -2,6 +2,9 @@ package server
 
 import (
 	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/arena-server/arena/cluster"
@@ -51,3 +54,45 @@ func (s *Server) Rooms() []room.Stats { return s.rooms.Rooms() }
 
 // Cluster returns the cluster node this server is, or nil.
 func (s *Server) Cluster() *cluster.Node { return s.cfg.Cluster }
+
+// importRoom runs a room another node moves here.
+func (s *Server) importRoom(doc []byte) error {
+	if s.draining.Load() {
+		return errors.New("this node is shutting down")
+	}
+	_, err := s.rooms.Import(doc)
+	return err
+}
+
+// movesAtOnce bounds the rooms a draining node moves at the same time: each
+// stands still while it moves, so they go side by side, but a thousand at
+// once would only queue in NATS.
+const movesAtOnce = 8
+
+// moveRooms sends every room of this node to other nodes of the cluster,
+// before a shutdown: their players are told where to reconnect and resume.
+// A room that cannot move (its mode cannot save its state, or no node
+// takes it) stays, and closes with the shutdown as it would alone.
+func (s *Server) moveRooms(ctx context.Context) {
+	c := s.cfg.Cluster
+	rooms := s.rooms.Rooms()
+	start := time.Now()
+	var moved atomic.Int64
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, movesAtOnce)
+	for _, st := range rooms {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if err := s.rooms.Move(ctx, st.Name, c.Mover(ctx, st.Name)); err != nil {
+				s.log.Warn("cluster: room not moved; it closes here", "room", st.Name, "players", st.Players, "err", err)
+				s.metrics.roomMoves.WithLabelValues("failed").Inc()
+				return
+			}
+			moved.Add(1)
+			s.metrics.roomMoves.WithLabelValues("moved").Inc()
+		})
+	}
+	wg.Wait()
+	s.log.Info("cluster: rooms moved", "moved", moved.Load(), "of", len(rooms), "took", time.Since(start))
+}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/arena-server/arena/game"
 	"github.com/arena-server/arena/internal/arenatest"
 	"github.com/arena-server/arena/internal/natstest"
 	"github.com/arena-server/arena/protocol"
@@ -229,4 +230,112 @@ func TestQuickJoinFindsTheFullestRoomOnAnyNode(t *testing.T) {
 	if w.Room != "busy" || strings.TrimSuffix(to, "/") != a.URL {
 		t.Errorf("quick-join on b: room %q on %q; want busy on a (%s)", w.Room, to, a.URL)
 	}
+}
+
+// TestADrainingNodeMovesItsRoomsAndPlayersResume: a node that shuts down
+// hands its room to another node, which imports it; its players are told
+// where it went, and resume there with the same id, position and fields.
+func TestADrainingNodeMovesItsRoomsAndPlayersResume(t *testing.T) {
+	nodes := startCluster(t, 2)
+	a, b := nodes[0], nodes[1]
+	const players = 5
+	cs := make([]*nativeClient, players)
+	for i := range cs {
+		conn, m := dialCluster(t, a.URL, "room=keep&mode=tag")
+		if m.Type != protocol.BinWelcome {
+			t.Fatalf("player %d: first message %#x; want a welcome", i, m.Type)
+		}
+		cs[i] = &nativeClient{t: t, conn: conn, msg: m, welcome: m.Welcome}
+	}
+	// One player walks a little, so that where it stands is its own doing.
+	walker := cs[0]
+	if err := walker.conn.WriteMessage(websocket.BinaryMessage, protocol.AppendBinaryInput(nil, 1, game.Right, 0)); err != nil {
+		t.Fatal(err)
+	}
+	walker.waitState("the walker has moved", func() bool { return walker.ack == 1 && walker.me().X != 0 })
+	if err := walker.conn.WriteMessage(websocket.BinaryMessage, protocol.AppendBinaryInput(nil, 2, 0, 0)); err != nil {
+		t.Fatal(err)
+	}
+	before := make([]game.Entity, players)
+	for i, c := range cs {
+		c.waitState("every player in view, the walker stopped", func() bool {
+			seen := 0
+			for _, e := range c.world {
+				if e.Kind == game.KindPlayer {
+					seen++
+				}
+			}
+			return seen == players && (i > 0 || c.ack >= 2)
+		})
+	}
+	// Wait for the walker to stand still in everyone's view.
+	for _, c := range cs {
+		for range 3 {
+			c.next(3 * time.Second)
+		}
+	}
+	for i, c := range cs {
+		before[i] = c.me()
+	}
+
+	start := time.Now()
+	stopped := make(chan struct{})
+	go func() { defer close(stopped); a.Stop(t) }()
+	for i, c := range cs {
+		for c.next(5*time.Second).Type != protocol.BinRedirect {
+		}
+		if c.msg.URL != b.URL+"/" || c.msg.Room != "keep" {
+			t.Fatalf("player %d: redirected to %q room %q; want %s/ room keep", i, c.msg.URL, c.msg.Room, b.URL)
+		}
+		if code := closeCode(t, c.conn); code != websocket.CloseNormalClosure {
+			t.Errorf("player %d: closed with %d after the redirect; want 1000", i, code)
+		}
+	}
+	for i, c := range cs {
+		conn, m := resumeCluster(t, b.URL, "room=keep", c.welcome.Token)
+		if m.Type != protocol.BinWelcome || !m.Welcome.Resumed || m.Welcome.Player != c.welcome.Player {
+			t.Fatalf("player %d: resume on b: type %#x resumed %v player %d (%s %s); want player %d resumed",
+				i, m.Type, m.Welcome.Resumed, m.Welcome.Player, m.Code, m.Message, c.welcome.Player)
+		}
+		r := &nativeClient{t: t, conn: conn, msg: m, welcome: m.Welcome}
+		r.waitState("a state on b", func() bool { return len(r.world) > 0 })
+		if got := r.me(); got != before[i] {
+			t.Errorf("player %d on b: %+v; want it as it was on a, %+v", i, got, before[i])
+		}
+	}
+	t.Logf("%d players moved from a to b and resumed in %v", players, time.Since(start))
+	<-stopped
+	rooms := b.Rooms()
+	if len(rooms) != 1 || rooms[0].Name != "keep" || rooms[0].Players != players {
+		t.Errorf("b runs %+v; want keep with %d players", rooms, players)
+	}
+	if e, ok := b.Cluster().Directory().Lookup("keep"); !ok || e.Node != "b" {
+		t.Errorf("the directory has keep at %+v (%v); want node b", e, ok)
+	}
+}
+
+// resumeCluster connects to the node at base with ?resume=1 and presents
+// token, returning the connection and the first message after it.
+func resumeCluster(t *testing.T, base, query, token string) (*websocket.Conn, protocol.ServerMessage) {
+	t.Helper()
+	u := strings.Replace(strings.TrimSuffix(base, "/"), "http://", "ws://", 1) + "/ws?" + query + "&resume=1"
+	d := websocket.Dialer{HandshakeTimeout: 5 * time.Second, Subprotocols: []string{protocol.SubprotocolBinary}}
+	conn, _, err := d.Dial(u, nil)
+	if err != nil {
+		t.Fatalf("dial %s: %v", u, err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	if err := conn.WriteMessage(websocket.BinaryMessage, protocol.AppendBinaryResume(nil, token)); err != nil {
+		t.Fatal(err)
+	}
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, data, err := conn.ReadMessage()
+	if err != nil {
+		t.Fatalf("read from %s: %v", u, err)
+	}
+	var m protocol.ServerMessage
+	if err := protocol.ParseServerBinary(&m, data); err != nil {
+		t.Fatalf("decode %x: %v", data, err)
+	}
+	return conn, m
 }

@@ -416,6 +416,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		done := make(chan struct{})
 		go func() { defer close(done); c.Sync(cctx, clusterSync, s.rooms.Rooms) }()
 		defer func() { stop(); <-done }()
+		stopImports, err := c.ServeImports(s.importRoom)
+		if err != nil {
+			s.rooms.Close()
+			return fmt.Errorf("cluster: taking rooms: %w", err)
+		}
+		defer stopImports()
 	}
 	errc := make(chan error, 2)
 	go func() {
@@ -497,6 +503,9 @@ func (s *Server) Shutdown(ctx context.Context) {
 	}
 	s.mu.Unlock()
 	s.log.Info("shutting down", "connections", len(open))
+	if s.cfg.Cluster != nil {
+		s.moveRooms(ctx)
+	}
 	// close only signals each session's writer, so one client that does
 	// not read holds up nobody; they all close at once.
 	for _, sess := range open {

@@ -238,7 +238,37 @@ func (s *session) send(e any) {
 }
 
 // Close implements room.Client.
-func (s *session) Close(reason error) { s.close(reasonFor(reason)) }
+func (s *session) Close(reason error) {
+	var moved *room.ElsewhereError
+	if errors.As(reason, &moved) {
+		s.moveTo(moved)
+		return
+	}
+	s.close(reasonFor(reason))
+}
+
+// Reasons a room that moved to another node closes its connections with.
+var (
+	reasonMoved   = closeReason{websocket.CloseNormalClosure, "the room moved to another node", "moved"}
+	reasonRestart = closeReason{websocket.CloseServiceRestart, "the room moved to another node: reconnect", "moved"}
+)
+
+// moveTo tells the client that its room now runs on another node: where,
+// if its protocol can follow (the client resumes there with its token);
+// else a service restart, after which it reconnects as a new player.
+func (s *session) moveTo(to *room.ElsewhereError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return
+	}
+	if !s.codec.redirects() {
+		s.closeLocked(reasonRestart)
+		return
+	}
+	_, _ = s.codec.writeEvent(s.sink, redirectTo{to.URL, to.Room})
+	s.closeLocked(reasonMoved)
+}
 
 // close starts closing the connection; the first reason wins. It sends the
 // close frame, after anything still unsent, and gives the peer closeGrace
