@@ -29,6 +29,8 @@ type RoomEntry struct {
 	// Version is the entry's KV revision, filled when read.
 	Version uint64    `json:"-"`
 	Updated time.Time `json:"updated"`
+	// From is the dead node a Claim took the room over from, if it did.
+	From string `json:"-"`
 }
 
 // NodeEntry is a node's heartbeat.
@@ -350,6 +352,7 @@ func (d *Directory) Claim(ctx context.Context, e RoomEntry) (RoomEntry, error) {
 		if err == nil {
 			if cur.Node != d.cfg.Node {
 				d.log.Info("took over room of dead node", "room", e.Name, "from", cur.Node)
+				e.From = cur.Node
 			}
 			return d.hold(e, rev), nil
 		}
@@ -561,6 +564,15 @@ func (d *Directory) LoadDoc(ctx context.Context, name string) ([]byte, error) {
 	return doc, nil
 }
 
+// HasDoc reports whether the room has a stored document.
+func (d *Directory) HasDoc(ctx context.Context, name string) bool {
+	if checkName(name) != nil {
+		return false
+	}
+	_, err := d.docs.GetInfo(ctx, name)
+	return err == nil
+}
+
 // DeleteDoc forgets the room's document: the room ended.
 func (d *Directory) DeleteDoc(ctx context.Context, name string) error {
 	if err := checkName(name); err != nil {
@@ -708,6 +720,21 @@ func (d *Directory) Rooms() []RoomEntry {
 	rooms := make([]RoomEntry, 0, len(d.roomView))
 	for _, r := range d.roomView {
 		if _, alive := d.nodeView[r.Node]; alive {
+			rooms = append(rooms, r)
+		}
+	}
+	d.mu.RUnlock()
+	slices.SortFunc(rooms, func(a, b RoomEntry) int { return strings.Compare(a.Name, b.Name) })
+	return rooms
+}
+
+// Orphans returns the rooms whose owners are not alive, as this node's view
+// has them: rooms of a node that died, which a survivor may restore.
+func (d *Directory) Orphans() []RoomEntry {
+	d.mu.RLock()
+	var rooms []RoomEntry
+	for _, r := range d.roomView {
+		if _, alive := d.nodeView[r.Node]; !alive && r.Node != d.cfg.Node {
 			rooms = append(rooms, r)
 		}
 	}

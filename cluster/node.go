@@ -40,15 +40,26 @@ func (n *Node) Directory() *Directory { return n.dir }
 var _ room.Directory = (*Node)(nil)
 
 // Claim makes this node the owner of a room it is about to create. A room
-// that a live node owns already is an *room.ElsewhereError naming it.
-func (n *Node) Claim(ctx context.Context, name, mode string, capacity int) error {
+// that a live node owns already is an *room.ElsewhereError naming it. A
+// room of a node that died is taken over, with its last checkpoint, if it
+// has one, to restore it from.
+func (n *Node) Claim(ctx context.Context, name, mode string, capacity int) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, n.timeout)
 	defer cancel()
-	_, err := n.dir.Claim(ctx, RoomEntry{Name: name, Mode: mode, Capacity: capacity})
+	e, err := n.dir.Claim(ctx, RoomEntry{Name: name, Mode: mode, Capacity: capacity})
 	if owner, ok := OwnerOf(err); ok {
-		return n.Elsewhere(owner)
+		return nil, n.Elsewhere(owner)
 	}
-	return err
+	if err != nil || e.From == "" {
+		return nil, err
+	}
+	doc, err := n.dir.LoadDoc(ctx, name)
+	if err != nil {
+		n.log.Warn("cluster: a dead node's room has no checkpoint; it starts anew", "room", name, "dead", e.From, "err", err)
+		return nil, nil
+	}
+	n.log.Info("cluster: restoring a dead node's room from its checkpoint", "room", name, "dead", e.From)
+	return doc, nil
 }
 
 // Elsewhere is the error of a join of a room another node runs.
@@ -60,62 +71,73 @@ func (n *Node) Elsewhere(e RoomEntry) *room.ElsewhereError {
 	return err
 }
 
-// Release gives up a room that stopped here.
+// Release gives up a room that stopped here, and its checkpoint: a room
+// that ended is not one to restore.
 func (n *Node) Release(name string) {
 	ctx, cancel := context.WithTimeout(context.Background(), n.timeout)
 	defer cancel()
 	if err := n.dir.Release(ctx, name); err != nil && !errors.Is(err, ErrNotOwner) {
 		n.log.Warn("cluster: room not released; it leaves the directory with this node", "room", name, "err", err)
 	}
+	if err := n.dir.DeleteDoc(ctx, name); err != nil {
+		n.log.Warn("cluster: the checkpoint of a room that ended is left", "room", name, "err", err)
+	}
 }
 
-// Sync keeps the directory's figures of this node's rooms, and the load
-// in its heartbeat, as rooms reports them, every interval until ctx ends.
-func (n *Node) Sync(ctx context.Context, interval time.Duration, rooms func() []room.Stats) {
+// Checkpoint stores the document of every room of this node, as export
+// gives them, every interval until ctx ends: if this node dies, another
+// restores its rooms from them, losing at most an interval of play.
+func (n *Node) Checkpoint(ctx context.Context, interval time.Duration, export func(ctx context.Context) map[string][]byte) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
-	sent := map[string]int{} // room → the players the directory has
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		stats := rooms()
-		players := 0
-		live := make(map[string]bool, len(stats))
-		for _, st := range stats {
-			players += st.Players
-			live[st.Name] = true
-			if p, ok := sent[st.Name]; ok && p == st.Players {
-				continue
-			}
-			uctx, cancel := context.WithTimeout(ctx, n.timeout)
-			_, err := n.dir.Update(uctx, RoomEntry{Name: st.Name, Mode: st.Mode, Players: st.Players, Capacity: st.Capacity})
+		for name, doc := range export(ctx) {
+			sctx, cancel := context.WithTimeout(ctx, n.timeout)
+			err := n.dir.SaveDoc(sctx, name, doc)
 			cancel()
-			switch {
-			case err == nil:
-				sent[st.Name] = st.Players
-			case errors.Is(err, ErrNotOwner):
-				// Our heartbeats failed long enough for the room to be
-				// taken over or reaped: its players are still here, so
-				// claim it back if nobody else has.
-				cctx, cancel := context.WithTimeout(ctx, n.timeout)
-				_, cerr := n.dir.Claim(cctx, RoomEntry{Name: st.Name, Mode: st.Mode, Players: st.Players, Capacity: st.Capacity})
-				cancel()
-				if cerr != nil {
-					n.log.Warn("cluster: a room that runs here is owned by another node", "room", st.Name, "err", cerr)
+			if err != nil && ctx.Err() == nil {
+				n.log.Warn("cluster: checkpoint not stored", "room", name, "err", err)
+			}
+		}
+	}
+}
+
+// Recover brings back, every interval until ctx ends, the rooms of nodes
+// that died and left a checkpoint, while this node takes rooms (taking
+// reports whether it does). open opens a room as a join would, and so
+// claims it (see Claim), which restores it. Every survivor tries; the
+// directory's compare-and-swap gives each room to one.
+func (n *Node) Recover(ctx context.Context, interval time.Duration, taking func() bool, open func(ctx context.Context, name, mode string) error) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for _, e := range n.dir.Orphans() {
+			if !taking() || ctx.Err() != nil {
+				break
+			}
+			rctx, cancel := context.WithTimeout(ctx, n.timeout)
+			// A room without a checkpoint would come back empty: its
+			// players, if they come back, recreate it themselves.
+			if n.dir.HasDoc(rctx, e.Name) {
+				if err := open(rctx, e.Name, e.Mode); err != nil {
+					var elsewhere *room.ElsewhereError
+					if !errors.As(err, &elsewhere) {
+						n.log.Warn("cluster: a dead node's room not restored", "room", e.Name, "dead", e.Node, "err", err)
+					}
 				}
-			default:
-				n.log.Debug("cluster: room figures not updated", "room", st.Name, "err", err)
 			}
+			cancel()
 		}
-		for name := range sent {
-			if !live[name] {
-				delete(sent, name)
-			}
-		}
-		n.dir.SetLoad(len(stats), players)
 	}
 }
 
@@ -209,4 +231,54 @@ func (n *Node) targets() []NodeEntry {
 	}
 	slices.SortStableFunc(to, func(a, b NodeEntry) int { return cmp.Compare(a.Players, b.Players) })
 	return to
+}
+
+// Sync keeps the directory's figures of this node's rooms, and the load
+// in its heartbeat, as rooms reports them, every interval until ctx ends.
+func (n *Node) Sync(ctx context.Context, interval time.Duration, rooms func() []room.Stats) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	sent := map[string]int{} // room → the players the directory has
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		stats := rooms()
+		players := 0
+		live := make(map[string]bool, len(stats))
+		for _, st := range stats {
+			players += st.Players
+			live[st.Name] = true
+			if p, ok := sent[st.Name]; ok && p == st.Players {
+				continue
+			}
+			uctx, cancel := context.WithTimeout(ctx, n.timeout)
+			_, err := n.dir.Update(uctx, RoomEntry{Name: st.Name, Mode: st.Mode, Players: st.Players, Capacity: st.Capacity})
+			cancel()
+			switch {
+			case err == nil:
+				sent[st.Name] = st.Players
+			case errors.Is(err, ErrNotOwner):
+				// Our heartbeats failed long enough for the room to be
+				// taken over or reaped: its players are still here, so
+				// claim it back if nobody else has.
+				cctx, cancel := context.WithTimeout(ctx, n.timeout)
+				_, cerr := n.dir.Claim(cctx, RoomEntry{Name: st.Name, Mode: st.Mode, Players: st.Players, Capacity: st.Capacity})
+				cancel()
+				if cerr != nil {
+					n.log.Warn("cluster: a room that runs here is owned by another node", "room", st.Name, "err", cerr)
+				}
+			default:
+				n.log.Debug("cluster: room figures not updated", "room", st.Name, "err", err)
+			}
+		}
+		for name := range sent {
+			if !live[name] {
+				delete(sent, name)
+			}
+		}
+		n.dir.SetLoad(len(stats), players)
+	}
 }

@@ -374,10 +374,39 @@ func (m *Manager) Import(doc []byte) (*Room, error) {
 	if err := m.mayCreate(head.Room, "", true); err != nil {
 		return nil, err
 	}
+	r, err := m.restoreMode(head.Room, mode, doc)
+	if err != nil {
+		return nil, err
+	}
+	m.cfg.Logger.Info("room imported", "room", r.Name(), "mode", mode.Name, "members", len(r.members))
+	return r, nil
+}
+
+// restore runs the room name from doc, of the mode the document says. The
+// caller holds m.mu and has checked that no room of that name is live.
+func (m *Manager) restore(name string, doc []byte) (*Room, error) {
+	var head struct {
+		Mode string `json:"mode"`
+	}
+	if err := json.Unmarshal(doc, &head); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadDocument, err)
+	}
+	mode, err := m.Mode(head.Mode)
+	if head.Mode == "" || err != nil {
+		return nil, fmt.Errorf("%w: mode %q: %v", ErrBadDocument, head.Mode, err)
+	}
+	r, err := m.restoreMode(name, mode, doc)
+	if err == nil {
+		m.cfg.Logger.Info("room restored", "room", r.Name(), "mode", mode.Name, "members", len(r.members))
+	}
+	return r, err
+}
+
+func (m *Manager) restoreMode(name string, mode game.Mode, doc []byte) (*Room, error) {
 	var r *Room
-	cfg := m.roomConfig(head.Room, mode, game.Options{}, func() *Room { return r })
+	cfg := m.roomConfig(name, mode, game.Options{}, func() *Room { return r })
 	cfg.TickRate = 0 // the document's
-	r, err = Restore(cfg, doc)
+	r, err := Restore(cfg, doc)
 	if err != nil {
 		return nil, err
 	}
@@ -386,7 +415,6 @@ func (m *Manager) Import(doc []byte) (*Room, error) {
 		raise(&m.nextID, uint32(mb.id))
 	}
 	m.start(r)
-	m.cfg.Logger.Info("room imported", "room", r.Name(), "mode", mode.Name, "members", len(r.members))
 	return r, nil
 }
 

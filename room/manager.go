@@ -57,8 +57,10 @@ type ManagerConfig struct {
 // Directory is where the rooms of a cluster are claimed (package cluster).
 type Directory interface {
 	// Claim makes this node the owner of the room, or fails with an
-	// *ElsewhereError if another node owns it.
-	Claim(ctx context.Context, name, mode string, capacity int) error
+	// *ElsewhereError if another node owns it. A room taken over from a
+	// node that died comes with the document (Export) of its last
+	// checkpoint, if it has one: it is restored from it, not created anew.
+	Claim(ctx context.Context, name, mode string, capacity int) (restore []byte, err error)
 	// Release gives up a room that stopped.
 	Release(name string)
 }
@@ -275,11 +277,26 @@ func (m *Manager) room(ctx context.Context, name, modeName, addr string, raw map
 		if err := m.mayCreate(name, addr, false); err != nil {
 			return nil, err
 		}
-		if err := m.claim(ctx, name, mode.Name); err != nil {
+		doc, err := m.claim(ctx, name, mode.Name)
+		if err != nil {
 			return nil, err
 		}
 		if r, ok := m.rooms[name]; ok { // created here while we claimed
 			return r, nil
+		}
+		if m.ctx.Err() != nil {
+			m.release(name)
+			return nil, ErrShutdown
+		}
+		if doc != nil {
+			r, err := m.restore(name, doc)
+			if err != nil {
+				m.cfg.Logger.Warn("a checkpoint does not restore; the room starts anew", "room", name, "err", err)
+			} else if modeName != "" && r.Mode() != modeName {
+				return nil, fmt.Errorf("%w: %q runs %q", ErrWrongMode, name, r.Mode())
+			} else {
+				return r, nil
+			}
 		}
 	}
 	if err := m.mayCreate(name, addr, true); err != nil {
@@ -297,14 +314,25 @@ func (m *Manager) room(ctx context.Context, name, modeName, addr string, raw map
 
 // claim claims name in the Directory, without holding m.mu over the round
 // trip. The caller holds m.mu, and nobody is claiming name.
-func (m *Manager) claim(ctx context.Context, name, mode string) error {
+func (m *Manager) claim(ctx context.Context, name, mode string) ([]byte, error) {
 	ch := make(chan struct{})
 	m.claiming[name] = ch
 	m.mu.Unlock()
-	err := m.cfg.Directory.Claim(ctx, name, mode, m.cfg.Capacity)
+	doc, err := m.cfg.Directory.Claim(ctx, name, mode, m.cfg.Capacity)
 	m.mu.Lock()
 	delete(m.claiming, name)
 	close(ch)
+	return doc, err
+}
+
+// Open makes the room name live, as the first join would, without seating
+// anyone: in a cluster, to restore a dead node's room before its players
+// come back (see Directory.Claim).
+func (m *Manager) Open(ctx context.Context, name, mode string) error {
+	if !ValidName(name) {
+		return ErrBadRoomName
+	}
+	_, err := m.room(ctx, name, mode, "", nil)
 	return err
 }
 

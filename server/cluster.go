@@ -96,3 +96,20 @@ func (s *Server) moveRooms(ctx context.Context) {
 	wg.Wait()
 	s.log.Info("cluster: rooms moved", "moved", moved.Load(), "of", len(rooms), "took", time.Since(start))
 }
+
+// exportRooms returns the documents of this node's rooms, for a checkpoint.
+// Rooms of modes that cannot save their state have none.
+func (s *Server) exportRooms(ctx context.Context) map[string][]byte {
+	docs := map[string][]byte{}
+	for _, st := range s.rooms.Rooms() {
+		doc, err := s.rooms.Export(ctx, st.Name)
+		switch {
+		case err == nil:
+			docs[st.Name] = doc
+		case errors.Is(err, room.ErrNotPersistent), errors.Is(err, room.ErrNoRoom), errors.Is(err, room.ErrRoomClosed):
+		default:
+			s.log.Warn("cluster: no checkpoint of a room", "room", st.Name, "err", err)
+		}
+	}
+	return docs
+}

@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -43,65 +42,37 @@ func startCluster(t *testing.T, n int) []*arenatest.Server {
 }
 
 // joinFollowing connects a native client to query on the node at base,
-// following one redirect as the SDK does. It returns the client's
-// connection, its welcome, and the page URL it was redirected to ("" if
-// none).
-func joinFollowing(t *testing.T, base, query string) (*websocket.Conn, protocol.Welcome, string) {
+// following one redirect as the SDK does. It returns the client (its
+// welcome read) and the page URL it was redirected to ("" if none).
+func joinFollowing(t *testing.T, base, query string) (*arenatest.NativeClient, string) {
 	t.Helper()
-	conn, m := dialCluster(t, base, query)
-	if m.Type != protocol.BinRedirect {
-		if m.Type != protocol.BinWelcome {
-			t.Fatalf("first message %#x (%s %s); want a welcome or a redirect", m.Type, m.Code, m.Message)
+	c := dialNode(t, base, query, "")
+	if c.Msg.Type != protocol.BinRedirect {
+		if c.Msg.Type != protocol.BinWelcome {
+			t.Fatalf("first message %#x (%s %s); want a welcome or a redirect", c.Msg.Type, c.Msg.Code, c.Msg.Message)
 		}
-		return conn, m.Welcome, ""
+		return c, ""
 	}
-	to, room := m.URL, m.Room
-	code := closeCode(t, conn)
-	if code != websocket.CloseNormalClosure {
-		t.Errorf("a redirect closed with %d; want 1000", code)
+	to, room := c.Msg.URL, c.Msg.Room
+	if code, err := c.CloseCode(5 * time.Second); err != nil || code != websocket.CloseNormalClosure {
+		t.Errorf("a redirect closed with %d (%v); want 1000", code, err)
 	}
 	q, _ := url.ParseQuery(query)
 	q.Set("room", room)
-	conn, m = dialCluster(t, to, q.Encode())
-	if m.Type != protocol.BinWelcome {
-		t.Fatalf("after the redirect to %s: message %#x (%s %s); want a welcome", to, m.Type, m.Code, m.Message)
+	c = dialNode(t, to, q.Encode(), "")
+	if c.Msg.Type != protocol.BinWelcome {
+		t.Fatalf("after the redirect to %s: message %#x (%s %s); want a welcome", to, c.Msg.Type, c.Msg.Code, c.Msg.Message)
 	}
-	return conn, m.Welcome, to
+	return c, to
 }
 
-func dialCluster(t *testing.T, base, query string) (*websocket.Conn, protocol.ServerMessage) {
+func dialNode(t *testing.T, base, query, token string) *arenatest.NativeClient {
 	t.Helper()
-	u := strings.Replace(strings.TrimSuffix(base, "/"), "http://", "ws://", 1) + "/ws?" + query
-	d := websocket.Dialer{HandshakeTimeout: 5 * time.Second, Subprotocols: []string{protocol.SubprotocolBinary}}
-	conn, _, err := d.Dial(u, nil)
+	c, err := arenatest.DialNative(t, base, query, token)
 	if err != nil {
-		t.Fatalf("dial %s: %v", u, err)
+		t.Fatalf("%s?%s: %v", base, query, err)
 	}
-	t.Cleanup(func() { conn.Close() })
-	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-	_, data, err := conn.ReadMessage()
-	if err != nil {
-		t.Fatalf("read from %s: %v", u, err)
-	}
-	var m protocol.ServerMessage
-	if err := protocol.ParseServerBinary(&m, data); err != nil {
-		t.Fatalf("decode %x: %v", data, err)
-	}
-	return conn, m
-}
-
-func closeCode(t *testing.T, conn *websocket.Conn) int {
-	t.Helper()
-	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-	for {
-		if _, _, err := conn.ReadMessage(); err != nil {
-			var ce *websocket.CloseError
-			if errors.As(err, &ce) {
-				return ce.Code
-			}
-			t.Fatalf("no close frame: %v", err)
-		}
-	}
+	return c
 }
 
 // roomsOf reads a node's GET /api/rooms.
@@ -131,8 +102,8 @@ func TestEveryNodeCreatingARoomAtOnceMakesOneRoom(t *testing.T) {
 		ends := make([]string, len(nodes)) // the page each player plays on
 		for i, nd := range nodes {
 			wg.Go(func() {
-				_, w, to := joinFollowing(t, nd.URL, "room="+name)
-				if w.Room != name {
+				c, to := joinFollowing(t, nd.URL, "room="+name)
+				if w := c.Welcome; w.Room != name {
 					t.Errorf("node %d: joined %q; want %q", i, w.Room, name)
 				}
 				ends[i] = strings.TrimSuffix(cmpOr(to, nd.URL), "/")
@@ -191,12 +162,12 @@ func cmpOr(a, b string) string {
 func TestARoomOnAnotherNode(t *testing.T) {
 	nodes := startCluster(t, 2)
 	a, b := nodes[0], nodes[1]
-	_, w, to := joinFollowing(t, a.URL, "room=castle&mode=tag")
-	if to != "" || w.Room != "castle" {
-		t.Fatalf("the first player was redirected to %q or joined %q", to, w.Room)
+	c, to := joinFollowing(t, a.URL, "room=castle&mode=tag")
+	if to != "" || c.Welcome.Room != "castle" {
+		t.Fatalf("the first player was redirected to %q or joined %q", to, c.Welcome.Room)
 	}
-	_, w, to = joinFollowing(t, b.URL, "room=castle")
-	if strings.TrimSuffix(to, "/") != a.URL || w.Room != "castle" || w.Mode != "tag" {
+	c, to = joinFollowing(t, b.URL, "room=castle")
+	if w := c.Welcome; strings.TrimSuffix(to, "/") != a.URL || w.Room != "castle" || w.Mode != "tag" {
 		t.Fatalf("a player on b went to %q, room %q, mode %q; want a (%s), castle, tag", to, w.Room, w.Mode, a.URL)
 	}
 
@@ -226,8 +197,8 @@ func TestQuickJoinFindsTheFullestRoomOnAnyNode(t *testing.T) {
 		}
 		return nil
 	})
-	_, w, to := joinFollowing(t, b.URL, "mode=tag")
-	if w.Room != "busy" || strings.TrimSuffix(to, "/") != a.URL {
+	c, to := joinFollowing(t, b.URL, "mode=tag")
+	if w := c.Welcome; w.Room != "busy" || strings.TrimSuffix(to, "/") != a.URL {
 		t.Errorf("quick-join on b: room %q on %q; want busy on a (%s)", w.Room, to, a.URL)
 	}
 }
@@ -239,67 +210,44 @@ func TestADrainingNodeMovesItsRoomsAndPlayersResume(t *testing.T) {
 	nodes := startCluster(t, 2)
 	a, b := nodes[0], nodes[1]
 	const players = 5
-	cs := make([]*nativeClient, players)
+	cs := make([]*arenatest.NativeClient, players)
 	for i := range cs {
-		conn, m := dialCluster(t, a.URL, "room=keep&mode=tag")
-		if m.Type != protocol.BinWelcome {
-			t.Fatalf("player %d: first message %#x; want a welcome", i, m.Type)
-		}
-		cs[i] = &nativeClient{t: t, conn: conn, msg: m, welcome: m.Welcome}
-	}
-	// One player walks a little, so that where it stands is its own doing.
-	walker := cs[0]
-	if err := walker.conn.WriteMessage(websocket.BinaryMessage, protocol.AppendBinaryInput(nil, 1, game.Right, 0)); err != nil {
-		t.Fatal(err)
-	}
-	walker.waitState("the walker has moved", func() bool { return walker.ack == 1 && walker.me().X != 0 })
-	if err := walker.conn.WriteMessage(websocket.BinaryMessage, protocol.AppendBinaryInput(nil, 2, 0, 0)); err != nil {
-		t.Fatal(err)
-	}
-	before := make([]game.Entity, players)
-	for i, c := range cs {
-		c.waitState("every player in view, the walker stopped", func() bool {
-			seen := 0
-			for _, e := range c.world {
-				if e.Kind == game.KindPlayer {
-					seen++
-				}
-			}
-			return seen == players && (i > 0 || c.ack >= 2)
-		})
-	}
-	// Wait for the walker to stand still in everyone's view.
-	for _, c := range cs {
-		for range 3 {
-			c.next(3 * time.Second)
+		if cs[i] = dialNode(t, a.URL, "room=keep&mode=tag", ""); cs[i].Msg.Type != protocol.BinWelcome {
+			t.Fatalf("player %d: first message %#x; want a welcome", i, cs[i].Msg.Type)
 		}
 	}
-	for i, c := range cs {
-		before[i] = c.me()
-	}
+	before := standStill(t, cs)
 
 	start := time.Now()
 	stopped := make(chan struct{})
 	go func() { defer close(stopped); a.Stop(t) }()
 	for i, c := range cs {
-		for c.next(5*time.Second).Type != protocol.BinRedirect {
+		for {
+			m, err := c.Next(5 * time.Second)
+			if err != nil {
+				t.Fatalf("player %d: no redirect: %v", i, err)
+			}
+			if m.Type == protocol.BinRedirect {
+				break
+			}
 		}
-		if c.msg.URL != b.URL+"/" || c.msg.Room != "keep" {
-			t.Fatalf("player %d: redirected to %q room %q; want %s/ room keep", i, c.msg.URL, c.msg.Room, b.URL)
+		if c.Msg.URL != b.URL+"/" || c.Msg.Room != "keep" {
+			t.Fatalf("player %d: redirected to %q room %q; want %s/ room keep", i, c.Msg.URL, c.Msg.Room, b.URL)
 		}
-		if code := closeCode(t, c.conn); code != websocket.CloseNormalClosure {
-			t.Errorf("player %d: closed with %d after the redirect; want 1000", i, code)
+		if code, err := c.CloseCode(5 * time.Second); err != nil || code != websocket.CloseNormalClosure {
+			t.Errorf("player %d: closed with %d (%v) after the redirect; want 1000", i, code, err)
 		}
 	}
 	for i, c := range cs {
-		conn, m := resumeCluster(t, b.URL, "room=keep", c.welcome.Token)
-		if m.Type != protocol.BinWelcome || !m.Welcome.Resumed || m.Welcome.Player != c.welcome.Player {
+		r := dialNode(t, b.URL, "room=keep", c.Welcome.Token)
+		if w := r.Msg.Welcome; r.Msg.Type != protocol.BinWelcome || !w.Resumed || w.Player != c.Welcome.Player {
 			t.Fatalf("player %d: resume on b: type %#x resumed %v player %d (%s %s); want player %d resumed",
-				i, m.Type, m.Welcome.Resumed, m.Welcome.Player, m.Code, m.Message, c.welcome.Player)
+				i, r.Msg.Type, w.Resumed, w.Player, r.Msg.Code, r.Msg.Message, c.Welcome.Player)
 		}
-		r := &nativeClient{t: t, conn: conn, msg: m, welcome: m.Welcome}
-		r.waitState("a state on b", func() bool { return len(r.world) > 0 })
-		if got := r.me(); got != before[i] {
+		if err := r.WaitState(3*time.Second, func() bool { return len(r.World) > 0 }); err != nil {
+			t.Fatalf("player %d: no state on b: %v", i, err)
+		}
+		if got := r.Me(); got != before[i] {
 			t.Errorf("player %d on b: %+v; want it as it was on a, %+v", i, got, before[i])
 		}
 	}
@@ -314,28 +262,45 @@ func TestADrainingNodeMovesItsRoomsAndPlayersResume(t *testing.T) {
 	}
 }
 
-// resumeCluster connects to the node at base with ?resume=1 and presents
-// token, returning the connection and the first message after it.
-func resumeCluster(t *testing.T, base, query, token string) (*websocket.Conn, protocol.ServerMessage) {
+// standStill has the first of cs, who share a room, walk right a little
+// and stop, and returns each player's own entity once every one of them
+// sees all the others and the walker stands still.
+func standStill(t *testing.T, cs []*arenatest.NativeClient) []game.Entity {
 	t.Helper()
-	u := strings.Replace(strings.TrimSuffix(base, "/"), "http://", "ws://", 1) + "/ws?" + query + "&resume=1"
-	d := websocket.Dialer{HandshakeTimeout: 5 * time.Second, Subprotocols: []string{protocol.SubprotocolBinary}}
-	conn, _, err := d.Dial(u, nil)
-	if err != nil {
-		t.Fatalf("dial %s: %v", u, err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	if err := conn.WriteMessage(websocket.BinaryMessage, protocol.AppendBinaryResume(nil, token)); err != nil {
+	walker := cs[0]
+	if err := walker.Send(protocol.AppendBinaryInput(nil, 1, game.Right, 0)); err != nil {
 		t.Fatal(err)
 	}
-	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-	_, data, err := conn.ReadMessage()
-	if err != nil {
-		t.Fatalf("read from %s: %v", u, err)
+	start := walker.Me().X
+	if err := walker.WaitState(3*time.Second, func() bool { return walker.Ack == 1 && walker.Me().X != start }); err != nil {
+		t.Fatalf("the walker did not move: %v", err)
 	}
-	var m protocol.ServerMessage
-	if err := protocol.ParseServerBinary(&m, data); err != nil {
-		t.Fatalf("decode %x: %v", data, err)
+	if err := walker.Send(protocol.AppendBinaryInput(nil, 2, 0, 0)); err != nil {
+		t.Fatal(err)
 	}
-	return conn, m
+	for i, c := range cs {
+		err := c.WaitState(3*time.Second, func() bool {
+			seen := 0
+			for _, e := range c.World {
+				if e.Kind == game.KindPlayer {
+					seen++
+				}
+			}
+			return seen == len(cs) && (i > 0 || c.Ack >= 2)
+		})
+		if err != nil {
+			t.Fatalf("player %d: not everyone in view: %v", i, err)
+		}
+	}
+	// A few more ticks: the walker's last step is in everyone's view.
+	before := make([]game.Entity, len(cs))
+	for i, c := range cs {
+		for range 3 {
+			if _, err := c.Next(3 * time.Second); err != nil {
+				t.Fatal(err)
+			}
+		}
+		before[i] = c.Me()
+	}
+	return before
 }

@@ -111,6 +111,10 @@ type Config struct {
 	// rooms on other nodes are redirected there, quick-joins and
 	// /api/rooms span every node, and pages of every node may connect.
 	Cluster *cluster.Node
+	// CheckpointInterval is how often a node of a cluster stores its
+	// rooms' state, from which another node restores them if this one
+	// dies: the most play such a death loses. 0: no checkpoints.
+	CheckpointInterval time.Duration
 	// MaxSchedLatency refuses new players (resumes still pass) while the
 	// 90th percentile of how long ready goroutines wait for a CPU, over
 	// each second, is above it: the box is full, and one more player would
@@ -174,6 +178,7 @@ func DefaultConfig() Config {
 		PongTimeout:             6 * time.Second,
 		AllowNullOrigin:         true,
 		MaxSchedLatency:         25 * time.Millisecond,
+		CheckpointInterval:      5 * time.Second,
 		ShutdownTimeout:         4 * time.Second,
 	}
 }
@@ -414,7 +419,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if c := s.cfg.Cluster; c != nil {
 		cctx, stop := context.WithCancel(ctx)
 		done := make(chan struct{})
-		go func() { defer close(done); c.Sync(cctx, clusterSync, s.rooms.Rooms) }()
+		var wg sync.WaitGroup
+		wg.Go(func() { c.Sync(cctx, clusterSync, s.rooms.Rooms) })
+		wg.Go(func() { c.Recover(cctx, clusterSync, func() bool { return !s.draining.Load() }, s.rooms.Open) })
+		if s.cfg.CheckpointInterval > 0 {
+			wg.Go(func() { c.Checkpoint(cctx, s.cfg.CheckpointInterval, s.exportRooms) })
+		}
+		go func() { wg.Wait(); close(done) }()
 		defer func() { stop(); <-done }()
 		stopImports, err := c.ServeImports(s.importRoom)
 		if err != nil {
