@@ -128,21 +128,43 @@ func throttleKey(ip string) string {
 }
 
 // AdminStats is what the admin page polls: totals that it turns into rates.
+// The totals are this server's; in a cluster Rooms lists every node's
+// rooms, each with its node, and Cluster lists the nodes.
 type AdminStats struct {
-	Time             time.Time  `json:"time"`
-	UptimeSeconds    float64    `json:"uptime_s"`
-	Connections      int        `json:"connections"`
-	Players          int        `json:"players"`
-	Rooms            []RoomInfo `json:"rooms"`
-	MessagesIn       uint64     `json:"messages_in"`
-	MessagesOut      uint64     `json:"messages_out"`
-	BytesIn          uint64     `json:"bytes_in"`
-	BytesOut         uint64     `json:"bytes_out"`
-	Goroutines       int        `json:"goroutines"`
-	HeapBytes        uint64     `json:"heap_bytes"`
-	Draining         bool       `json:"draining"`
-	MaxTickMillis    float64    `json:"max_tick_ms"`
-	TickBudgetMillis float64    `json:"tick_budget_ms"`
+	Time          time.Time `json:"time"`
+	UptimeSeconds float64   `json:"uptime_s"`
+	Connections   int       `json:"connections"`
+	// Players are those in this server's rooms.
+	Players          int           `json:"players"`
+	Rooms            []RoomInfo    `json:"rooms"`
+	MessagesIn       uint64        `json:"messages_in"`
+	MessagesOut      uint64        `json:"messages_out"`
+	BytesIn          uint64        `json:"bytes_in"`
+	BytesOut         uint64        `json:"bytes_out"`
+	Goroutines       int           `json:"goroutines"`
+	HeapBytes        uint64        `json:"heap_bytes"`
+	Draining         bool          `json:"draining"`
+	MaxTickMillis    float64       `json:"max_tick_ms"`
+	TickBudgetMillis float64       `json:"tick_budget_ms"`
+	Cluster          *AdminCluster `json:"cluster,omitempty"` // nil when running alone
+}
+
+// AdminCluster is the cluster as this node's directory sees it.
+type AdminCluster struct {
+	Node  string      `json:"node"`  // this node's name
+	Nodes []AdminNode `json:"nodes"` // the live nodes, by name
+}
+
+// AdminNode is a live node and the load its last heartbeat carried.
+type AdminNode struct {
+	Name     string `json:"name"`
+	URL      string `json:"url"`
+	Rooms    int    `json:"rooms"`
+	Players  int    `json:"players"`
+	Draining bool   `json:"draining"`
+	// HeartbeatAgeSeconds is the time since the node's last heartbeat, by
+	// this node's clock; a skewed clock can not make it negative.
+	HeartbeatAgeSeconds float64 `json:"heartbeat_age_s"`
 }
 
 func (s *Server) serveAdminStats(w http.ResponseWriter, _ *http.Request) {
@@ -150,7 +172,7 @@ func (s *Server) serveAdminStats(w http.ResponseWriter, _ *http.Request) {
 		Time:             time.Now(),
 		UptimeSeconds:    time.Since(s.started).Seconds(),
 		Connections:      s.connectionCount(),
-		Rooms:            []RoomInfo{},
+		Rooms:            s.roomInfos(),
 		MessagesIn:       s.traffic.messagesIn.Load(),
 		MessagesOut:      s.traffic.messagesOut.Load(),
 		BytesIn:          s.traffic.bytesIn.Load(),
@@ -159,9 +181,22 @@ func (s *Server) serveAdminStats(w http.ResponseWriter, _ *http.Request) {
 		Draining:         s.draining.Load(),
 		TickBudgetMillis: 1000 / float64(s.cfg.TickRate),
 	}
-	for _, r := range s.rooms.Rooms() {
-		info := roomInfo(r)
-		st.Rooms = append(st.Rooms, info)
+	self := ""
+	if c := s.cfg.Cluster; c != nil {
+		dir := c.Directory()
+		self = dir.Node()
+		st.Cluster = &AdminCluster{Node: self, Nodes: []AdminNode{}}
+		for _, n := range dir.Nodes() {
+			st.Cluster.Nodes = append(st.Cluster.Nodes, AdminNode{
+				Name: n.Name, URL: n.URL, Rooms: n.Rooms, Players: n.Players, Draining: n.Draining,
+				HeartbeatAgeSeconds: max(0, st.Time.Sub(n.Updated).Seconds()),
+			})
+		}
+	}
+	for _, info := range st.Rooms {
+		if info.Node != self {
+			continue // another node's: its figures are in Cluster
+		}
 		st.Players += info.Players
 		st.MaxTickMillis = max(st.MaxTickMillis, info.TickMillis)
 	}

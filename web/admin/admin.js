@@ -70,31 +70,49 @@ function update(st) {
     inRate = (st.bytes_in - previous.in) / 1024 / dt;
   }
   previous = { t: now, out: st.bytes_out, in: st.bytes_in };
+  // In a cluster the rooms are every node's; the tiles are this node's.
+  const cluster = st.cluster || null;
+  const own = cluster ? st.rooms.filter((r) => r.node === cluster.node) : st.rooms;
   push('players', st.players);
   push('connections', st.connections);
-  push('rooms', st.rooms.length);
+  push('rooms', own.length);
   push('tick', st.max_tick_ms);
   push('out', outRate);
   push('in', inRate);
   $('v-players').textContent = st.players;
   $('v-connections').textContent = st.connections;
-  $('v-rooms').textContent = st.rooms.length;
+  $('v-rooms').textContent = own.length;
   $('v-tick').textContent = st.max_tick_ms.toFixed(2);
   $('v-out').textContent = outRate.toFixed(1);
   $('v-in').textContent = inRate.toFixed(1);
-  const body = $('rooms');
-  body.replaceChildren(...st.rooms.map((r) => {
-    const tr = document.createElement('tr');
-    for (const v of [r.name, r.mode, r.players, r.capacity || '∞', r.tick_rate + ' Hz', r.tick_ms.toFixed(2)]) {
-      const td = document.createElement('td');
-      td.textContent = v; // names come from players: text, never markup
-      tr.append(td);
-    }
-    return tr;
+  $('cluster').hidden = !cluster;
+  $('room-node').hidden = !cluster;
+  $('nodes').replaceChildren(...(cluster ? cluster.nodes : []).map((n) => row([
+    n.name + (n.name === cluster.node ? ' (this node)' : ''), n.url, n.rooms, n.players,
+    n.draining ? 'draining' : 'ready', n.heartbeat_age_s.toFixed(1) + ' s ago',
+  ])));
+  $('rooms').replaceChildren(...st.rooms.map((r) => {
+    // Another node's room: its tick figures are not known here.
+    const here = !cluster || r.node === cluster.node;
+    const cells = [r.name, r.mode, r.players, r.capacity || '∞', here ? r.tick_rate + ' Hz' : '–', here ? r.tick_ms.toFixed(2) : '–'];
+    if (cluster) cells.splice(1, 0, r.node);
+    return row(cells);
   }));
   $('meta').textContent = `up ${Math.round(st.uptime_s)} s · ${st.goroutines} goroutines · heap ${(st.heap_bytes / 1048576).toFixed(1)} MiB · tick budget ${st.tick_budget_ms.toFixed(1)} ms` + (st.draining ? ' · draining' : '');
   setStatus('live · updated ' + new Date(st.time).toLocaleTimeString());
   for (const c of document.querySelectorAll('canvas[data-series]')) draw(c, series[c.dataset.series]);
+}
+
+// row makes a table row of cells; every value is set as text, never markup,
+// since room and node names come from others.
+function row(values) {
+  const tr = document.createElement('tr');
+  for (const v of values) {
+    const td = document.createElement('td');
+    td.textContent = v;
+    tr.append(td);
+  }
+  return tr;
 }
 
 function draw(canvas, data) {
