@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -148,6 +149,12 @@ type Directory struct {
 	closeOnce sync.Once
 
 	missing map[string]time.Time // owner of rooms → when we found it dead; heartbeats goroutine only
+
+	// origins are those of every node URL seen since Open, live or not:
+	// a page loaded from a node that has since gone still reconnects to
+	// the others. Its own lock: the watcher fills it under mu.
+	originMu sync.Mutex
+	origins  map[string]bool
 }
 
 // Open joins the cluster: it creates or binds to the two buckets, loads
@@ -225,11 +232,18 @@ func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Directory, 
 		self:     NodeEntry{Name: cfg.Node, URL: cfg.URL},
 		owned:    map[string]uint64{},
 		missing:  map[string]time.Time{},
+		origins:  map[string]bool{},
 	}
 	roomsReady, nodesReady := make(chan struct{}), make(chan struct{})
 	d.wg.Add(2)
 	go watch(d, rooms, &d.roomView, decodeRoom, roomsReady)
-	go watch(d, nodes, &d.nodeView, decodeNode, nodesReady)
+	go watch(d, nodes, &d.nodeView, func(e jetstream.KeyValueEntry) (NodeEntry, error) {
+		n, err := decodeNode(e)
+		if err == nil {
+			d.remember(n.URL)
+		}
+		return n, err
+	}, nodesReady)
 	for _, ready := range []chan struct{}{roomsReady, nodesReady} {
 		select {
 		case <-ready:
@@ -741,6 +755,25 @@ func (d *Directory) Orphans() []RoomEntry {
 	d.mu.RUnlock()
 	slices.SortFunc(rooms, func(a, b RoomEntry) int { return strings.Compare(a.Name, b.Name) })
 	return rooms
+}
+
+func (d *Directory) remember(nodeURL string) {
+	u, err := url.Parse(nodeURL)
+	if err != nil || u.Host == "" {
+		return
+	}
+	d.originMu.Lock()
+	d.origins[strings.ToLower(u.Scheme+"://"+u.Host)] = true
+	d.originMu.Unlock()
+}
+
+// KnownOrigin reports whether origin (scheme://host[:port], as a browser
+// sends it) is that of a node of the cluster, now or since this node
+// joined: its pages may connect here.
+func (d *Directory) KnownOrigin(origin string) bool {
+	d.originMu.Lock()
+	defer d.originMu.Unlock()
+	return d.origins[strings.ToLower(origin)]
 }
 
 // NodeOf returns the live node called name.

@@ -299,6 +299,10 @@ func TestLeave(t *testing.T) {
 	if _, err := b.rooms.Get(ctx, "r"); !errors.Is(err, jetstream.ErrKeyNotFound) {
 		t.Fatalf("a's room still in the bucket: %v", err)
 	}
+	// Pages loaded from a still connect to b.
+	if !b.KnownOrigin("ws://a.test") || !b.KnownOrigin("WS://A.test") || b.KnownOrigin("ws://c.test") {
+		t.Error("b forgot a's origin, or knows one it never saw")
+	}
 }
 
 // A released room leaves nothing in the bucket once its marker's TTL is

@@ -797,12 +797,8 @@ func (s *Server) checkOrigin(r *http.Request) bool {
 		}
 	}
 	// A page of one node follows redirects to the others.
-	if c := s.cfg.Cluster; c != nil {
-		for _, n := range c.Directory().Nodes() {
-			if u, err := url.Parse(n.URL); err == nil && strings.EqualFold(u.Scheme+"://"+u.Host, origin) {
-				return true
-			}
-		}
+	if c := s.cfg.Cluster; c != nil && c.Directory().KnownOrigin(origin) {
+		return true
 	}
 	u, err := url.Parse(origin)
 	return err == nil && strings.EqualFold(u.Host, r.Host)

@@ -32,6 +32,10 @@ export class Connection {
   constructor(handlers, opts = {}) {
     this.h = handlers;
     this.server = opts.server || location.href;
+    // home is where the client started; server, where a cluster last
+    // sent it. A node that fails sends it home, which knows where its
+    // room is now (restored on another node, say).
+    this.home = this.server;
     this.storageKey = opts.storageKey || SESSION_KEY;
     this.kinds = undefined; // the last welcome's entity kinds, for decode
     this.ws = null;
@@ -145,6 +149,7 @@ export class Connection {
     // another try, later and later.
     this.cancelRetry();
     this.attempt++;
+    this.server = this.home;
     const delay = Math.min(10000, 500 * 2 ** Math.min(this.attempt, 5));
     const until = Date.now() + delay;
     const tell = () => {
