@@ -18,6 +18,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/arena-server/arena/game"
 )
 
 // RoomEntry is a room as the directory knows it.
@@ -135,6 +137,7 @@ type Directory struct {
 	rooms jetstream.KeyValue
 	nodes jetstream.KeyValue
 	docs  jetstream.ObjectStore
+	ids   *IDs
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -216,8 +219,14 @@ func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Directory, 
 		return nil, fmt.Errorf("cluster: documents bucket %q: %w", cfg.DocsBucket, err)
 	}
 
+	ids, err := OpenIDs(ctx, js, "")
+	if err != nil {
+		return nil, err
+	}
+
 	dctx, cancel := context.WithCancel(context.Background())
 	d := &Directory{
+		ids:      ids,
 		cfg:      cfg,
 		log:      cfg.Logger.With("node", cfg.Node),
 		nc:       js.Conn(),
@@ -598,6 +607,10 @@ func (d *Directory) DeleteDoc(ctx context.Context, name string) error {
 	}
 	return nil
 }
+
+// NewPlayerID returns a player ID unique across the cluster, or 0 if none
+// can be had now (see IDs).
+func (d *Directory) NewPlayerID() game.PlayerID { return d.ids.New() }
 
 // Conn returns the directory's NATS connection.
 func (d *Directory) Conn() *nats.Conn { return d.nc }

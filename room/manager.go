@@ -49,6 +49,10 @@ type ManagerConfig struct {
 	// it is created, so that it runs on one node only, and released once
 	// it stops.
 	Directory Directory
+	// NewPlayerID, if set, hands out player IDs, unique wherever it
+	// says (a cluster's, across its nodes); else the manager counts them
+	// itself, unique in this process.
+	NewPlayerID func() game.PlayerID
 	// Metrics is shared by every room.
 	Metrics Metrics
 	Logger  *slog.Logger
@@ -356,6 +360,13 @@ func (m *Manager) release(name string) {
 	close(ch)
 }
 
+func (m *Manager) newPlayerID() game.PlayerID {
+	if m.cfg.NewPlayerID != nil {
+		return m.cfg.NewPlayerID()
+	}
+	return game.PlayerID(m.nextID.Add(1))
+}
+
 // roomConfig is the configuration of the manager's room name; self returns
 // the room once it exists, for the hooks that need it.
 func (m *Manager) roomConfig(name string, mode game.Mode, opts game.Options, self func() *Room) Config {
@@ -373,7 +384,7 @@ func (m *Manager) roomConfig(name string, mode game.Mode, opts game.Options, sel
 		Full:            m.cfg.Full,
 		OnOver:          func() { m.retire(self()) },
 		MaxSeatsPerAddr: m.cfg.MaxSeatsPerAddrRoom,
-		NewPlayerID:     func() game.PlayerID { return game.PlayerID(m.nextID.Add(1)) },
+		NewPlayerID:     m.newPlayerID,
 		Metrics:         m.cfg.Metrics,
 		Logger:          m.cfg.Logger,
 	}

@@ -667,6 +667,12 @@ func (r *Room) join(req JoinRequest) (Joined, error) {
 		return Joined{}, err
 	}
 	id := r.newPlayerID()
+	if id == 0 {
+		// A cluster's IDs are out of reach (NATS away, this node's
+		// blocks used up): a short wait is what the player can do.
+		r.freeSeat(req.Addr)
+		return Joined{}, ErrServerFull
+	}
 	if err := r.game.Join(game.Player{ID: id, Name: req.Name, Options: opts}); err != nil {
 		r.freeSeat(req.Addr)
 		return Joined{}, fmt.Errorf("game refused player: %w", err)

@@ -215,6 +215,16 @@ func directoryOf(c *cluster.Node) room.Directory {
 	return c
 }
 
+// playerIDsOf is where a cluster's player IDs come from: its directory,
+// unique across nodes, so that a player keeps its ID wherever its room
+// moves. Alone, the manager counts them.
+func playerIDsOf(c *cluster.Node) func() game.PlayerID {
+	if c == nil {
+		return nil
+	}
+	return c.Directory().NewPlayerID
+}
+
 // traffic counts what crosses the WebSockets; metrics and the admin page
 // read it.
 type traffic struct {
@@ -255,6 +265,7 @@ func New(cfg Config) (*Server, error) {
 		MaxRooms:            cfg.MaxRooms,
 		Full:                s.overload.full,
 		Directory:           directoryOf(cfg.Cluster),
+		NewPlayerID:         playerIDsOf(cfg.Cluster),
 		CreateRate:          cfg.RoomCreateRate / 60,
 		CreateBurst:         cfg.RoomCreateBurst,
 		Metrics:             s.metrics.roomMetrics(),

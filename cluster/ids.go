@@ -1,0 +1,131 @@
+package cluster
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/arena-server/arena/game"
+)
+
+// idBlock is how many player IDs a node reserves at a time: one round trip
+// per thousand players, and 4 million blocks before uint32 runs out.
+const idBlock = 1024
+
+// IDs hands out player IDs unique across the cluster: each node reserves
+// blocks of them from a counter in a JetStream KV bucket, by
+// compare-and-swap, and deals them out locally. The next block is reserved
+// in the background once half of the current one is gone, so a join waits
+// on NATS only if a node takes a thousand players faster than one round
+// trip, or NATS is away.
+type IDs struct {
+	kv      jetstream.KeyValue
+	timeout time.Duration
+
+	mu        sync.Mutex
+	next, end uint32 // the current block: next up to end
+	spare     uint32 // the first ID of a reserved block not yet used; 0: none
+	fetching  bool
+}
+
+const idsKey = "next"
+
+// OpenIDs binds to (or creates) the bucket of the cluster's ID counter.
+func OpenIDs(ctx context.Context, js jetstream.JetStream, bucket string) (*IDs, error) {
+	if bucket == "" {
+		bucket = "arena_ids"
+	}
+	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      bucket,
+		Description: "arena's player ID counter",
+		History:     1,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cluster: ids bucket %q: %w", bucket, err)
+	}
+	ids := &IDs{kv: kv, timeout: 2 * time.Second}
+	first, err := ids.reserve(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ids.next, ids.end = first, first+idBlock
+	return ids, nil
+}
+
+// New returns an ID no node of the cluster has handed out, or 0 if none
+// can be had (NATS away and the node's blocks used up).
+func (ids *IDs) New() game.PlayerID {
+	ids.mu.Lock()
+	defer ids.mu.Unlock()
+	if ids.next == ids.end && ids.spare != 0 {
+		ids.next, ids.end, ids.spare = ids.spare, ids.spare+idBlock, 0
+	}
+	if ids.next == ids.end {
+		// Used up before the spare came: wait for one, briefly.
+		ctx, cancel := context.WithTimeout(context.Background(), ids.timeout)
+		first, err := ids.reserve(ctx)
+		cancel()
+		if err != nil {
+			return 0
+		}
+		ids.next, ids.end = first, first+idBlock
+	}
+	id := ids.next
+	ids.next++
+	if ids.end-ids.next < idBlock/2 && ids.spare == 0 && !ids.fetching {
+		ids.fetching = true
+		go ids.fetchSpare()
+	}
+	return game.PlayerID(id)
+}
+
+func (ids *IDs) fetchSpare() {
+	ctx, cancel := context.WithTimeout(context.Background(), ids.timeout)
+	defer cancel()
+	first, err := ids.reserve(ctx)
+	ids.mu.Lock()
+	defer ids.mu.Unlock()
+	ids.fetching = false
+	if err == nil {
+		ids.spare = first
+	}
+}
+
+// reserve takes the next block from the counter.
+func (ids *IDs) reserve(ctx context.Context) (uint32, error) {
+	for range 10 {
+		e, err := ids.kv.Get(ctx, idsKey)
+		var rev uint64
+		first := uint64(1) // 0 is no player
+		switch {
+		case errors.Is(err, jetstream.ErrKeyNotFound):
+		case err != nil:
+			return 0, fmt.Errorf("cluster: reading the ID counter: %w", err)
+		case len(e.Value()) != 8:
+			return 0, errors.New("cluster: the ID counter is not 8 bytes")
+		default:
+			rev, first = e.Revision(), binary.BigEndian.Uint64(e.Value())
+		}
+		if first+idBlock > 1<<32 {
+			return 0, errors.New("cluster: player IDs are used up")
+		}
+		val := binary.BigEndian.AppendUint64(nil, first+idBlock)
+		if rev == 0 {
+			_, err = ids.kv.Create(ctx, idsKey, val)
+		} else {
+			_, err = ids.kv.Update(ctx, idsKey, val, rev)
+		}
+		if err == nil {
+			return uint32(first), nil
+		}
+		if !errors.Is(err, jetstream.ErrKeyExists) && !errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+			return 0, fmt.Errorf("cluster: reserving player IDs: %w", err)
+		}
+	}
+	return 0, errors.New("cluster: reserving player IDs: too much contention")
+}

@@ -1,0 +1,55 @@
+package cluster
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/arena-server/arena/game"
+	"github.com/arena-server/arena/internal/natstest"
+)
+
+// TestPlayerIDsAreUniqueAcrossNodes: three nodes hand out IDs at once,
+// each through several blocks; no ID is handed out twice, and none is 0.
+func TestPlayerIDsAreUniqueAcrossNodes(t *testing.T) {
+	s := natstest.Start(t)
+	const nodes, each = 3, 3 * idBlock
+	got := make([][]game.PlayerID, nodes)
+	var wg sync.WaitGroup
+	for i := range nodes {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		js, err := jetstream.New(natstest.Connect(t, s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids, err := OpenIDs(ctx, js, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Go(func() {
+			for range each {
+				got[i] = append(got[i], ids.New())
+			}
+		})
+	}
+	wg.Wait()
+	seen := map[game.PlayerID]int{}
+	for i, list := range got {
+		for j, id := range list {
+			if id == 0 {
+				t.Fatalf("node %d: ID %d is 0", i, j)
+			}
+			if j > 0 && id <= list[j-1] {
+				t.Fatalf("node %d: ID %d after %d: a node's IDs must rise", i, id, list[j-1])
+			}
+			if n, dup := seen[id]; dup {
+				t.Fatalf("ID %d handed out by nodes %d and %d", id, n, i)
+			}
+			seen[id] = i
+		}
+	}
+}
