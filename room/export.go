@@ -140,6 +140,11 @@ func (r *Room) Move(ctx context.Context, to func(doc []byte) (*ElsewhereError, e
 	// answer decides whether the room still runs here.
 	select {
 	case err := <-call.reply:
+		if err == nil {
+			// Its clients have been told where it went once it is done:
+			// whatever the caller closes next must not get there first.
+			<-r.done
+		}
 		return err
 	case <-r.done:
 		return ErrRoomClosed

@@ -304,3 +304,169 @@ func standStill(t *testing.T, cs []*arenatest.NativeClient) []game.Entity {
 	}
 	return before
 }
+
+// bot is a native player that follows its room wherever the cluster moves
+// it, resuming there, as the SDK does.
+type bot struct {
+	mu      sync.Mutex
+	c       *arenatest.NativeClient
+	id      game.PlayerID
+	page    string // the node it plays on
+	resumes int
+	err     error
+}
+
+func (b *bot) run(t *testing.T, done <-chan struct{}) {
+	for {
+		select {
+		case <-done:
+			return
+		default:
+		}
+		b.mu.Lock()
+		c := b.c
+		b.mu.Unlock()
+		m, err := c.Next(3 * time.Second)
+		if err != nil {
+			b.fail(fmt.Errorf("read on %s: %w", b.page, err))
+			return
+		}
+		if m.Type != protocol.BinRedirect {
+			continue
+		}
+		to, room := m.URL, m.Room
+		r, err := arenatest.DialNative(t, to, "room="+room, c.Welcome.Token)
+		if err != nil {
+			b.fail(fmt.Errorf("resume on %s: %w", to, err))
+			return
+		}
+		if w := r.Welcome; r.Msg.Type != protocol.BinWelcome || !w.Resumed || w.Player != b.id {
+			b.fail(fmt.Errorf("resume on %s: message %#x, resumed %v, player %d (%s)", to, r.Msg.Type, w.Resumed, w.Player, r.Msg.Message))
+			return
+		}
+		c.Conn.Close()
+		b.mu.Lock()
+		b.c, b.page = r, to
+		b.resumes++
+		b.mu.Unlock()
+	}
+}
+
+func (b *bot) fail(err error) {
+	b.mu.Lock()
+	b.err = err
+	b.mu.Unlock()
+}
+
+func (b *bot) where() (string, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.page, b.err
+}
+
+// TestARollingRestartLosesNobody: 150 native bots play in three rooms of
+// a three-node cluster; each node in turn shuts down and is replaced by a
+// new one of the same name. Every bot follows its room, resuming as the
+// same player, and ends on a live node with its id and score.
+func TestARollingRestartLosesNobody(t *testing.T) {
+	ns := natstest.Start(t)
+	// Every bot comes from 127.0.0.1: the per-address limits would cap
+	// them, as they would not players of their own addresses.
+	unlimited := func(c *server.Config) {
+		c.MaxConnectionsPerIP, c.MaxSeatsPerIP, c.MaxSeatsPerIPRoom, c.MaxHTTPConnectionsPerIP = 0, 0, 0, 0
+	}
+	start := func(name string) *arenatest.Server {
+		return arenatest.Start(t, arenatest.Options{NATS: ns, Node: name, Config: unlimited})
+	}
+	nodes := []*arenatest.Server{start("a"), start("b"), start("c")}
+	seeAll := func() {
+		for _, nd := range nodes {
+			arenatest.Eventually(t, 10*time.Second, 20*time.Millisecond, func() error {
+				if got := len(nd.Cluster().Directory().Nodes()); got != len(nodes) {
+					return fmt.Errorf("%s sees %d nodes", nd.URL, got)
+				}
+				return nil
+			})
+		}
+	}
+	seeAll()
+	const perRoom = 50
+	bots := make([]*bot, 0, 3*perRoom)
+	for i, nd := range nodes {
+		for range perRoom {
+			c := dialNode(t, nd.URL, fmt.Sprintf("room=r%d&mode=tag", i), "")
+			if c.Msg.Type != protocol.BinWelcome {
+				t.Fatalf("join: message %#x (%s)", c.Msg.Type, c.Msg.Message)
+			}
+			bots = append(bots, &bot{c: c, id: c.Welcome.Player, page: nd.URL + "/"})
+		}
+	}
+	// Scores before: what every bot's own entity says once all are in.
+	scores := map[game.PlayerID]int32{}
+	for _, b := range bots {
+		if err := b.c.WaitState(3*time.Second, func() bool { return b.c.Me().ID != 0 }); err != nil {
+			t.Fatal(err)
+		}
+		scores[b.id] = b.c.Me().Fields[1] // tag's score
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for _, b := range bots {
+		wg.Go(func() { b.run(t, done) })
+	}
+	defer func() { close(done); wg.Wait() }()
+
+	began := time.Now()
+	for i, old := range nodes {
+		name := old.Cluster().Directory().Node()
+		old.Stop(t)
+		dead := old.URL + "/"
+		arenatest.Eventually(t, 10*time.Second, 20*time.Millisecond, func() error {
+			for _, b := range bots {
+				page, err := b.where()
+				if err != nil {
+					return fmt.Errorf("player %d: %w", b.id, err)
+				}
+				if page == dead {
+					return fmt.Errorf("player %d still on the stopped node %s", b.id, name)
+				}
+			}
+			return nil
+		})
+		nodes[i] = start(name)
+		seeAll()
+	}
+	t.Logf("three nodes restarted in turn under %d bots in %v", len(bots), time.Since(began))
+
+	live := map[string]bool{}
+	for _, nd := range nodes {
+		live[nd.URL+"/"] = true
+	}
+	close(done)
+	wg.Wait()
+	done = make(chan struct{})
+	resumes := 0
+	for _, b := range bots {
+		page, err := b.where()
+		if err != nil || !live[page] {
+			t.Fatalf("player %d: on %s (live: %v), %v", b.id, page, live[page], err)
+		}
+		resumes += b.resumes
+		if err := b.c.WaitState(3*time.Second, func() bool { return b.c.Me().ID == uint32(b.id) }); err != nil {
+			t.Fatalf("player %d: not in its room on %s: %v", b.id, page, err)
+		}
+		if got := b.c.Me().Fields[1]; got < scores[b.id] {
+			t.Errorf("player %d: score %d; it had %d before the restarts", b.id, got, scores[b.id])
+		}
+	}
+	t.Logf("%d resumes", resumes)
+	players := 0
+	for _, nd := range nodes {
+		for _, st := range nd.Rooms() {
+			players += st.Players
+		}
+	}
+	if players != len(bots) {
+		t.Errorf("the cluster holds %d players; want the %d bots", players, len(bots))
+	}
+}
