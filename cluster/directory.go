@@ -138,6 +138,8 @@ type Directory struct {
 	nodes jetstream.KeyValue
 	docs  jetstream.ObjectStore
 	ids   *IDs
+	// secret is the cluster's, shared by its nodes (RelaySecret).
+	secret string
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -223,10 +225,15 @@ func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Directory, 
 	if err != nil {
 		return nil, err
 	}
+	secret, err := ids.clusterSecret(ctx)
+	if err != nil {
+		return nil, err
+	}
 
 	dctx, cancel := context.WithCancel(context.Background())
 	d := &Directory{
 		ids:      ids,
+		secret:   secret,
 		cfg:      cfg,
 		log:      cfg.Logger.With("node", cfg.Node),
 		nc:       js.Conn(),
@@ -611,6 +618,11 @@ func (d *Directory) DeleteDoc(ctx context.Context, name string) error {
 // NewPlayerID returns a player ID unique across the cluster, or 0 if none
 // can be had now (see IDs).
 func (d *Directory) NewPlayerID() game.PlayerID { return d.ids.New() }
+
+// RelaySecret is a secret the nodes of the cluster share, with which a node
+// that relays a client to another proves it is one of them. Whoever can
+// read the cluster's JetStream can read it.
+func (d *Directory) RelaySecret() string { return d.secret }
 
 // Conn returns the directory's NATS connection.
 func (d *Directory) Conn() *nats.Conn { return d.nc }

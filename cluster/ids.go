@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -128,4 +129,26 @@ func (ids *IDs) reserve(ctx context.Context) (uint32, error) {
 		}
 	}
 	return 0, errors.New("cluster: reserving player IDs: too much contention")
+}
+
+const secretKey = "relay-secret"
+
+// clusterSecret is a random secret every node of the cluster shares,
+// created by the first: nodes relaying a client to each other prove with
+// it that they are nodes of the cluster.
+func (ids *IDs) clusterSecret(ctx context.Context) (string, error) {
+	for range 3 {
+		e, err := ids.kv.Get(ctx, secretKey)
+		if err == nil {
+			return string(e.Value()), nil
+		}
+		if !errors.Is(err, jetstream.ErrKeyNotFound) {
+			return "", fmt.Errorf("cluster: reading the relay secret: %w", err)
+		}
+		_, err = ids.kv.Create(ctx, secretKey, []byte(rand.Text()))
+		if err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
+			return "", fmt.Errorf("cluster: creating the relay secret: %w", err)
+		}
+	}
+	return "", errors.New("cluster: no relay secret")
 }

@@ -158,7 +158,8 @@ func cmpOr(a, b string) string {
 
 // TestARoomOnAnotherNode: a native client that names a room running on
 // another node is told that node's URL and plays there; a seed-protocol
-// client, which cannot follow, gets a clear error instead.
+// client, which cannot follow, is relayed there by the node it reached,
+// both ways, and counted by its own address.
 func TestARoomOnAnotherNode(t *testing.T) {
 	nodes := startCluster(t, 2)
 	a, b := nodes[0], nodes[1]
@@ -172,12 +173,72 @@ func TestARoomOnAnotherNode(t *testing.T) {
 	}
 
 	seed := arenatest.Dial(t, b.WSURL+"?room=castle", nil)
-	m := seed.WaitFor(5*time.Second, "an error", func(m *arenatest.Message) bool { return m.Type == "error" })
-	if m.Code != protocol.CodeElsewhere || !strings.Contains(m.Message, a.URL) {
-		t.Errorf("seed client: error %q %q; want %s naming %s", m.Code, m.Message, protocol.CodeElsewhere, a.URL)
+	init := seed.Init()
+	if init.Room != "castle" {
+		t.Fatalf("relayed seed client: init of room %q; want castle", init.Room)
 	}
-	if ce := seed.WaitClose(5 * time.Second); ce == nil || ce.Code != websocket.CloseTryAgainLater {
-		t.Errorf("seed client closed with %v; want 1013", ce)
+	// It sees the native players of a's room, and its moves reach it.
+	first := seed.WaitFor(5*time.Second, "a state with all three players", func(m *arenatest.Message) bool {
+		_, ok := m.Player(init.ID)
+		return m.Type == "state_update" && len(m.Players) == 3 && ok
+	})
+	was, _ := first.Player(init.ID)
+	seed.Move("RIGHT")
+	seed.WaitFor(5*time.Second, "the relayed move in a state", func(m *arenatest.Message) bool {
+		p, ok := m.Player(init.ID)
+		return m.Type == "state_update" && ok && p.X > was.X
+	})
+	if rooms := a.Rooms(); len(rooms) != 1 || rooms[0].Players != 3 {
+		t.Errorf("a runs %+v; want castle with the seed client as its third player", rooms)
+	}
+	if len(b.Rooms()) != 0 {
+		t.Errorf("b runs %+v; want no room: it only relays", b.Rooms())
+	}
+	// The client leaves: a's room loses it, through the relay.
+	seed.Conn.Close()
+	arenatest.Eventually(t, 5*time.Second, 20*time.Millisecond, func() error {
+		if rooms := a.Rooms(); len(rooms) != 1 || rooms[0].Players != 2 {
+			return fmt.Errorf("a runs %+v; want castle back to two players", rooms)
+		}
+		return nil
+	})
+}
+
+// TestOnlyTheClusterMayRelay: a connection that claims to relay for another
+// address is believed only with the cluster's secret, so a client cannot
+// dodge its address's limits by saying it is someone else.
+func TestOnlyTheClusterMayRelay(t *testing.T) {
+	nodes := startCluster(t, 1)
+	a := nodes[0]
+	dialed := 0
+	dial := func(secret, forIP string) error {
+		h := http.Header{}
+		h.Set("Arena-Relay-Secret", secret)
+		h.Set("Arena-Relayed-For", forIP)
+		// Rooms of 40: an address holds at most 50 seats in one room.
+		c, err := arenatest.TryDial(t, fmt.Sprintf("%s?room=limits-%d", a.WSURL, dialed/40), h)
+		if err == nil {
+			c.Init()
+			dialed++
+		}
+		return err
+	}
+	secret := a.Cluster().Directory().RelaySecret()
+	if secret == "" {
+		t.Fatal("the cluster has no relay secret")
+	}
+	// 100 connections an address by default: a forged header does not
+	// make the 101st another address's.
+	for i := range 100 {
+		if err := dial("forged", fmt.Sprintf("10.0.%d.%d", i/250, i%250)); err != nil {
+			t.Fatalf("connection %d: %v", i, err)
+		}
+	}
+	if err := dial("forged", "10.9.9.9"); err == nil {
+		t.Fatal("a forged relay header let a 101st connection of 127.0.0.1 in")
+	}
+	if err := dial(secret, "10.9.9.9"); err != nil {
+		t.Errorf("a relay with the cluster's secret was refused: %v", err)
 	}
 }
 

@@ -20,6 +20,7 @@ type metrics struct {
 	refused          *prometheus.CounterVec // by reason, before a session starts
 	disconnects      *prometheus.CounterVec // by reason
 	roomMoves        *prometheus.CounterVec // by result: moved, failed
+	relayed          prometheus.Counter     // seed clients relayed to the node of their room
 	badMessages      *prometheus.CounterVec // by error code
 	answersDropped   prometheus.Counter
 	statesCoalesced  prometheus.Counter
@@ -64,6 +65,7 @@ func newMetrics(rooms func() []room.Stats, t *traffic, connections func() int, o
 	m.connectionsTotal = counter("connections_total", "WebSocket sessions started.")
 	m.refused = counterVec("connections_refused_total", "Connections refused before or at joining, by reason.", "reason")
 	m.disconnects = counterVec("disconnects_total", "Sessions ended, by reason.", "reason")
+	m.relayed = counter("relayed_connections_total", "Seed-protocol connections this node relayed to the node of the cluster that runs their room.")
 	m.roomMoves = counterVec("room_moves_total", "Rooms this node sent to another node of the cluster while draining, by result: moved, or failed (the room closed here).", "result")
 	m.deprecated = counterVec("deprecated_requests_total", "Requests that used a deprecated form (token_query: ?token= in the WebSocket URL).", "what")
 	trafficCounter := func(name, help string, v *atomic.Uint64) {

@@ -604,6 +604,9 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ip := s.clientIP(r)
+	if relayed, ok := s.relayedIP(r); ok {
+		ip = relayed // another node relays this client's frames
+	}
 	if status, reason := s.admit(ip); status != 0 {
 		w.Header().Set("Retry-After", "5")
 		http.Error(w, reason, status)
@@ -655,7 +658,11 @@ func (s *Server) runSession(ws *websocket.Conn, ip, rawQuery string, deflate boo
 	case protocol.SubprotocolJSON:
 		c = newNativeCodec(true, encoded)
 	}
-	if sess = newSession(s, ws, c, who, deflate); !s.track(sess) {
+	sess = newSession(s, ws, c, who, deflate)
+	if c := s.cfg.Cluster; c != nil {
+		sess.relayQuery, sess.relayIP, sess.relaySecret = rawQuery, ip, c.Directory().RelaySecret()
+	}
+	if !s.track(sess) {
 		sess.close(reasonShutdown)
 		sess.end()
 		sess = nil

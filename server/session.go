@@ -124,6 +124,11 @@ type session struct {
 	log *slog.Logger // the server's
 	who []any        // conn, ip and protocol; then player and room
 
+	// In a cluster, what a seed client's relay to another node needs
+	// (relay.go): the query it connected with, its address, the
+	// cluster's secret. No secret: no relay.
+	relayQuery, relayIP, relaySecret string
+
 	ctx    context.Context // canceled when the session is closing
 	cancel context.CancelFunc
 
@@ -488,6 +493,8 @@ func (s *session) refuse(err error) {
 	case errors.As(err, &elsewhere) && s.codec.redirects() && elsewhere.URL != "":
 		redirect = &redirectTo{elsewhere.URL, elsewhere.Room}
 		reason = closeReason{websocket.CloseNormalClosure, "the room runs on another node: " + elsewhere.URL, "redirect"}
+	case errors.As(err, &elsewhere) && s.relaySecret != "" && elsewhere.URL != "" && s.relay(elsewhere, s.relayQuery, s.relayIP):
+		return
 	case errors.As(err, &elsewhere):
 		code = protocol.CodeElsewhere
 		reason = closeReason{websocket.CloseTryAgainLater, fmt.Sprintf("room %q runs on another node of this cluster, at %s: connect there", elsewhere.Room, cmp.Or(elsewhere.URL, "an address not yet known")), "elsewhere"}
