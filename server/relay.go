@@ -96,6 +96,10 @@ func (sess *session) relay(to *room.ElsewhereError, rawQuery, ip string) bool {
 	}
 	<-readerDone
 	up.Close()
+	sess.mu.Lock()
+	reason := sess.reason
+	sess.mu.Unlock()
+	sess.metrics.disconnects.WithLabelValues(reason.label).Inc()
 	return true
 }
 
