@@ -88,14 +88,7 @@ func (n *Node) Release(name string) {
 // gives them, every interval until ctx ends: if this node dies, another
 // restores its rooms from them, losing at most an interval of play.
 func (n *Node) Checkpoint(ctx context.Context, interval time.Duration, export func(ctx context.Context) map[string][]byte) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	every(ctx, interval, func() {
 		for name, doc := range export(ctx) {
 			sctx, cancel := context.WithTimeout(ctx, n.timeout)
 			err := n.dir.SaveDoc(sctx, name, doc)
@@ -103,6 +96,20 @@ func (n *Node) Checkpoint(ctx context.Context, interval time.Duration, export fu
 			if err != nil && ctx.Err() == nil {
 				n.log.Warn("cluster: checkpoint not stored", "room", name, "err", err)
 			}
+		}
+	})
+}
+
+// every calls f every interval until ctx ends.
+func every(ctx context.Context, interval time.Duration, f func()) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			f()
 		}
 	}
 }
@@ -113,17 +120,10 @@ func (n *Node) Checkpoint(ctx context.Context, interval time.Duration, export fu
 // claims it (see Claim), which restores it. Every survivor tries; the
 // directory's compare-and-swap gives each room to one.
 func (n *Node) Recover(ctx context.Context, interval time.Duration, taking func() bool, open func(ctx context.Context, name, mode string) error) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	every(ctx, interval, func() {
 		for _, e := range n.dir.Orphans() {
 			if !taking() || ctx.Err() != nil {
-				break
+				return
 			}
 			rctx, cancel := context.WithTimeout(ctx, n.timeout)
 			// A room without a checkpoint would come back empty: its
@@ -138,7 +138,7 @@ func (n *Node) Recover(ctx context.Context, interval time.Duration, taking func(
 			}
 			cancel()
 		}
-	}
+	})
 }
 
 // importSubject is where a node takes rooms other nodes hand it.
@@ -236,15 +236,8 @@ func (n *Node) targets() []NodeEntry {
 // Sync keeps the directory's figures of this node's rooms, and the load
 // in its heartbeat, as rooms reports them, every interval until ctx ends.
 func (n *Node) Sync(ctx context.Context, interval time.Duration, rooms func() []room.Stats) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
 	sent := map[string]int{} // room → the players the directory has
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	every(ctx, interval, func() {
 		stats := rooms()
 		players := 0
 		live := make(map[string]bool, len(stats))
@@ -280,5 +273,5 @@ func (n *Node) Sync(ctx context.Context, interval time.Duration, rooms func() []
 			}
 		}
 		n.dir.SetLoad(len(stats), players)
-	}
+	})
 }

@@ -57,18 +57,7 @@ func TestAdminPage(t *testing.T) {
 	}
 	// On a 390 px phone nothing makes the page wider than the screen; the
 	// rooms table scrolls inside its box.
-	tb.do(chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateTouch))
-	if wide := eval[string](tb, `(() => {
-		const bad = [];
-		// A phone widens its layout viewport to fit content that is too wide.
-		if (innerWidth > 390) bad.push('the layout is ' + innerWidth + ' px wide');
-		if (document.documentElement.scrollWidth > innerWidth) bad.push('the page is ' + document.documentElement.scrollWidth + ' px wide');
-		const w = document.querySelector('#rooms').closest('.table-wrap');
-		if (!w || w.getBoundingClientRect().right > 390) bad.push('the rooms table reaches past the screen');
-		return bad.join('; ');
-	})()`); wide != "" {
-		t.Errorf("on a 390 px phone: %s", wide)
-	}
+	fitsAPhone(t, tb, "#rooms")
 	// The token is not in the URL.
 	if u := eval[string](tb, `location.href`); u != srv.URL+"/admin/" {
 		t.Errorf("admin URL became %s", u)
@@ -117,15 +106,24 @@ func TestAdminPageShowsTheCluster(t *testing.T) {
 	}
 	// On a 390 px phone the Cluster table, URLs and all, scrolls inside its
 	// box too.
+	fitsAPhone(t, tb, "#nodes")
+}
+
+// fitsAPhone checks that on a 390 px phone nothing makes the page wider
+// than the screen, and that the table (a CSS selector) scrolls inside its
+// box.
+func fitsAPhone(t *testing.T, tb *tab, table string) {
+	t.Helper()
 	tb.do(chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateTouch))
-	if wide := eval[string](tb, `(() => {
+	if wide := eval[string](tb, fmt.Sprintf(`(() => {
 		const bad = [];
+		// A phone widens its layout viewport to fit content that is too wide.
 		if (innerWidth > 390) bad.push('the layout is ' + innerWidth + ' px wide');
 		if (document.documentElement.scrollWidth > innerWidth) bad.push('the page is ' + document.documentElement.scrollWidth + ' px wide');
-		const w = document.querySelector('#nodes').closest('.table-wrap');
-		if (!w || w.getBoundingClientRect().right > 390) bad.push('the Cluster table reaches past the screen');
+		const w = document.querySelector(%[1]q).closest('.table-wrap');
+		if (!w || w.getBoundingClientRect().right > 390) bad.push('the table ' + %[1]q + ' reaches past the screen');
 		return bad.join('; ');
-	})()`); wide != "" {
+	})()`, table)); wide != "" {
 		t.Errorf("on a 390 px phone: %s", wide)
 	}
 }
