@@ -17,36 +17,45 @@ import (
 const clusterSync = time.Second
 
 // quickJoin seats a player who asked for a mode and no room. In a cluster,
-// a client that can follow a redirect goes to the fullest room of the mode
-// with space on any node, or else to a new room on the least-loaded node;
-// others, and players who ask for room options (the directory does not
-// hold them), are matched among this node's rooms.
+// a client that can follow a redirect goes where clusterMatch says; others,
+// and players who ask for room options (the directory does not hold
+// them), are matched among this node's rooms.
 func (s *Server) quickJoin(ctx context.Context, mode string, req room.JoinRequest) (*room.Room, room.Joined, error) {
-	c := s.cfg.Cluster
-	if c == nil || !req.Redirectable || len(req.RoomOptions) > 0 {
+	if s.cfg.Cluster == nil || !req.Redirectable || len(req.RoomOptions) > 0 {
 		return s.rooms.QuickJoin(ctx, mode, req)
 	}
 	md, err := s.rooms.Mode(mode)
 	if err != nil {
 		return nil, room.Joined{}, err
 	}
+	if to := s.clusterMatch(md.Name); to != nil {
+		return nil, room.Joined{}, to
+	}
+	return s.rooms.QuickJoin(ctx, mode, req)
+}
+
+// clusterMatch is where a quick-join of mode belongs when that is another
+// node: the fullest room of the mode with space on any node, or else a new
+// room on the node with the fewest players. Nil means here.
+func (s *Server) clusterMatch(mode string) *room.ElsewhereError {
+	c := s.cfg.Cluster
 	dir := c.Directory()
-	if e, ok := dir.Fullest(md.Name); ok {
+	if e, ok := dir.Fullest(mode); ok {
 		if e.Node == dir.Node() {
-			return s.rooms.QuickJoin(ctx, mode, req)
+			return nil
 		}
-		if err := c.Elsewhere(e); err.URL != "" {
-			return nil, room.Joined{}, err
+		if to := c.Elsewhere(e); to.URL != "" {
+			return to
 		}
 	}
 	// A new room: here, unless another node carries fewer players. The
-	// redirect names the room, so that the other node creates it rather
+	// answer names the room, so that the other node creates it rather
 	// than match again, by a view that may differ from ours.
 	self, _ := dir.NodeOf(dir.Node())
 	if n, ok := dir.LeastLoaded(); ok && n.Name != self.Name && n.Players < self.Players && n.URL != "" {
-		return nil, room.Joined{}, &room.ElsewhereError{Room: room.FreshName(md.Name), Node: n.Name, URL: n.URL}
+		return &room.ElsewhereError{Room: room.FreshName(mode), Node: n.Name, URL: n.URL}
 	}
-	return s.rooms.QuickJoin(ctx, mode, req)
+	return nil
 }
 
 // Rooms returns the figures of this server's own live rooms, by name.

@@ -262,6 +262,19 @@ func TestQuickJoinFindsTheFullestRoomOnAnyNode(t *testing.T) {
 	if w := c.Welcome; w.Room != "busy" || strings.TrimSuffix(to, "/") != a.URL {
 		t.Errorf("quick-join on b: room %q on %q; want busy on a (%s)", w.Room, to, a.URL)
 	}
+	// The matchmaking API of b says the same, and where.
+	resp, err := http.Post(b.URL+"/api/matchmake", "application/json", strings.NewReader(`{"mode":"tag"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var match map[string]string
+	if err := json.NewDecoder(resp.Body).Decode(&match); err != nil {
+		t.Fatal(err)
+	}
+	if match["room"] != "busy" || match["node"] != "a" || match["url"] != a.URL+"/" {
+		t.Errorf("b's matchmaking: %v; want busy on a at %s/", match, a.URL)
+	}
 }
 
 // TestADrainingNodeMovesItsRoomsAndPlayersResume: a node that shuts down
