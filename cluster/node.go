@@ -90,6 +90,9 @@ func (n *Node) Release(name string) {
 func (n *Node) Checkpoint(ctx context.Context, interval time.Duration, export func(ctx context.Context) map[string][]byte) {
 	every(ctx, interval, func() {
 		for name, doc := range export(ctx) {
+			if n.ownedElsewhere(name) {
+				continue // its owner's checkpoints are the ones to keep
+			}
 			sctx, cancel := context.WithTimeout(ctx, n.timeout)
 			err := n.dir.SaveDoc(sctx, name, doc)
 			cancel()
@@ -139,6 +142,13 @@ func (n *Node) Recover(ctx context.Context, interval time.Duration, taking func(
 			cancel()
 		}
 	})
+}
+
+// ownedElsewhere reports whether this node's view of the directory gives
+// the room to another live node.
+func (n *Node) ownedElsewhere(name string) bool {
+	e, ok := n.dir.Lookup(name)
+	return ok && e.Node != n.dir.Node()
 }
 
 // importSubject is where a node takes rooms other nodes hand it.
@@ -235,7 +245,12 @@ func (n *Node) targets() []NodeEntry {
 
 // Sync keeps the directory's figures of this node's rooms, and the load
 // in its heartbeat, as rooms reports them, every interval until ctx ends.
-func (n *Node) Sync(ctx context.Context, interval time.Duration, rooms func() []room.Stats) {
+//
+// A room that runs here but that another live node now owns (this node's
+// heartbeats failed, and that node restored the room from a checkpoint)
+// is given to evict, which ends it here and sends its players there: two
+// copies of a room must not play on.
+func (n *Node) Sync(ctx context.Context, interval time.Duration, rooms func() []room.Stats, evict func(name string, to *room.ElsewhereError)) {
 	sent := map[string]int{} // room → the players the directory has
 	every(ctx, interval, func() {
 		stats := rooms()
@@ -244,7 +259,9 @@ func (n *Node) Sync(ctx context.Context, interval time.Duration, rooms func() []
 		for _, st := range stats {
 			players += st.Players
 			live[st.Name] = true
-			if p, ok := sent[st.Name]; ok && p == st.Players {
+			// Unchanged figures need no write, unless the directory says
+			// another node owns the room: the write then finds out.
+			if p, ok := sent[st.Name]; ok && p == st.Players && !n.ownedElsewhere(st.Name) {
 				continue
 			}
 			uctx, cancel := context.WithTimeout(ctx, n.timeout)
@@ -260,8 +277,11 @@ func (n *Node) Sync(ctx context.Context, interval time.Duration, rooms func() []
 				cctx, cancel := context.WithTimeout(ctx, n.timeout)
 				_, cerr := n.dir.Claim(cctx, RoomEntry{Name: st.Name, Mode: st.Mode, Players: st.Players, Capacity: st.Capacity})
 				cancel()
-				if cerr != nil {
-					n.log.Warn("cluster: a room that runs here is owned by another node", "room", st.Name, "err", cerr)
+				if owner, ok := OwnerOf(cerr); ok {
+					n.log.Warn("cluster: a room that runs here is owned by another node; its players go there", "room", st.Name, "owner", owner.Node)
+					evict(st.Name, n.Elsewhere(owner))
+				} else if cerr != nil {
+					n.log.Warn("cluster: a room that runs here is not in the directory", "room", st.Name, "err", cerr)
 				}
 			default:
 				n.log.Debug("cluster: room figures not updated", "room", st.Name, "err", err)

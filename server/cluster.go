@@ -122,3 +122,14 @@ func (s *Server) exportRooms(ctx context.Context) map[string][]byte {
 	}
 	return docs
 }
+
+// evictRoom ends a room that another node owns now, sending its players
+// there to resume.
+func (s *Server) evictRoom(name string, to *room.ElsewhereError) {
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	err := s.rooms.Move(ctx, name, func([]byte) (*room.ElsewhereError, error) { return to, nil })
+	if err != nil {
+		s.log.Warn("cluster: a room another node owns still runs here", "room", name, "err", err)
+	}
+}

@@ -1,7 +1,9 @@
 package server_test
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -543,4 +545,70 @@ func TestARollingRestartLosesNobody(t *testing.T) {
 	if players != len(bots) {
 		t.Errorf("the cluster holds %d players; want the %d bots", players, len(bots))
 	}
+}
+
+// TestANodeCutOffFromNATSGivesItsRoomsUp: a node loses NATS while its room
+// plays on; the cluster takes it for dead and restores the room elsewhere
+// from its checkpoint. When the node is back in touch, it finds the room
+// owned by the other node, and sends its players there to resume: two
+// copies of a room do not play on.
+func TestANodeCutOffFromNATSGivesItsRoomsUp(t *testing.T) {
+	ns := natstest.Start(t)
+	cutOff := natstest.NewProxy(t, ns)
+	often := func(c *server.Config) { c.CheckpointInterval = 100 * time.Millisecond }
+	a := arenatest.Start(t, arenatest.Options{NATS: ns, NATSURL: cutOff.URL(), Node: "a", Config: often})
+	b := arenatest.Start(t, arenatest.Options{NATS: ns, Node: "b", Config: often})
+	arenatest.Eventually(t, 5*time.Second, 20*time.Millisecond, func() error {
+		if len(a.Cluster().Directory().Nodes()) != 2 || len(b.Cluster().Directory().Nodes()) != 2 {
+			return errors.New("the nodes do not see each other yet")
+		}
+		return nil
+	})
+	p := dialNode(t, a.URL, "room=isle&mode=tag", "")
+	arenatest.Eventually(t, 5*time.Second, 20*time.Millisecond, func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		if !b.Cluster().Directory().HasDoc(ctx, "isle") {
+			return errors.New("no checkpoint of isle yet")
+		}
+		return nil
+	})
+
+	cutOff.Cut()
+	arenatest.Eventually(t, 10*time.Second, 50*time.Millisecond, func() error {
+		for _, st := range b.Rooms() {
+			if st.Name == "isle" {
+				return nil
+			}
+		}
+		return errors.New("b has not restored isle")
+	})
+	// Meanwhile a's room plays on for its player.
+	if _, err := p.Next(time.Second); err != nil {
+		t.Fatalf("a's player while a is cut off: %v", err)
+	}
+
+	cutOff.Mend()
+	for {
+		m, err := p.Next(10 * time.Second)
+		if err != nil {
+			t.Fatalf("no redirect once a is back: %v", err)
+		}
+		if m.Type == protocol.BinRedirect {
+			break
+		}
+	}
+	if p.Msg.URL != b.URL+"/" || p.Msg.Room != "isle" {
+		t.Fatalf("redirected to %q room %q; want b (%s/), isle", p.Msg.URL, p.Msg.Room, b.URL)
+	}
+	r := dialNode(t, b.URL, "room=isle", p.Welcome.Token)
+	if w := r.Msg.Welcome; r.Msg.Type != protocol.BinWelcome || !w.Resumed || w.Player != p.Welcome.Player {
+		t.Fatalf("resume on b: type %#x resumed %v player %d; want player %d resumed", r.Msg.Type, w.Resumed, w.Player, p.Welcome.Player)
+	}
+	arenatest.Eventually(t, 5*time.Second, 20*time.Millisecond, func() error {
+		if rooms := a.Rooms(); len(rooms) != 0 {
+			return fmt.Errorf("a still runs %+v", rooms)
+		}
+		return nil
+	})
 }

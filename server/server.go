@@ -431,7 +431,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		cctx, stop := context.WithCancel(ctx)
 		done := make(chan struct{})
 		var wg sync.WaitGroup
-		wg.Go(func() { c.Sync(cctx, clusterSync, s.rooms.Rooms) })
+		wg.Go(func() { c.Sync(cctx, clusterSync, s.rooms.Rooms, s.evictRoom) })
 		wg.Go(func() { c.Recover(cctx, clusterSync, func() bool { return !s.draining.Load() }, s.rooms.Open) })
 		if s.cfg.CheckpointInterval > 0 {
 			wg.Go(func() { c.Checkpoint(cctx, s.cfg.CheckpointInterval, s.exportRooms) })

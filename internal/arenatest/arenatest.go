@@ -3,6 +3,7 @@
 package arenatest
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -52,6 +53,9 @@ type Options struct {
 	// that NATS server (natstest.Start), reached at its own URL.
 	NATS *natsserver.Server
 	Node string
+	// NATSURL, if set, is where the node reaches NATS instead of the
+	// server's own URL (a natstest.Proxy's, to cut it off).
+	NATSURL string
 }
 
 // Start runs a server until the test ends.
@@ -81,7 +85,8 @@ func Start(t testing.TB, opts Options) *Server {
 		t.Fatalf("listen on %s: %v", addr, err)
 	}
 	if opts.NATS != nil {
-		cfg.Cluster = joinCluster(t, opts.NATS, opts.Node, "http://"+ln.Addr().String()+"/", cfg.Logger)
+		natsURL := cmp.Or(opts.NATSURL, opts.NATS.ClientURL())
+		cfg.Cluster = joinCluster(t, natsURL, opts.Node, "http://"+ln.Addr().String()+"/", cfg.Logger)
 	}
 	srv, err := server.New(cfg)
 	if err != nil {
@@ -104,9 +109,9 @@ func Start(t testing.TB, opts Options) *Server {
 
 // joinCluster opens a node of the cluster on ns, as arena.Run does with
 // -nats; the node leaves when the test ends, after its server stopped.
-func joinCluster(t testing.TB, ns *natsserver.Server, node, url string, log *slog.Logger) *cluster.Node {
+func joinCluster(t testing.TB, natsURL, node, url string, log *slog.Logger) *cluster.Node {
 	t.Helper()
-	nc := natstest.Connect(t, ns)
+	nc := natstest.ConnectURL(t, natsURL)
 	js, err := jetstream.New(nc)
 	if err != nil {
 		t.Fatal(err)
