@@ -3,6 +3,7 @@ package cluster
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -149,6 +150,54 @@ func (n *Node) Recover(ctx context.Context, interval time.Duration, taking func(
 func (n *Node) ownedElsewhere(name string) bool {
 	e, ok := n.dir.Lookup(name)
 	return ok && e.Node != n.dir.Node()
+}
+
+// reserveSubject is where a node holds seats for players other nodes send.
+func reserveSubject(node string) string { return "arena.node." + node + ".reserve" }
+
+// reservation is a reserve request's answer.
+type reservation struct {
+	Seat  string `json:"seat,omitempty"`
+	Error string `json:"error,omitempty"`
+}
+
+// ServeReservations holds seats in this node's rooms for players other
+// nodes redirect here (hold is the manager's Reserve), until stop.
+func (n *Node) ServeReservations(hold func(ctx context.Context, room string) (string, error)) (stop func(), err error) {
+	sub, err := n.dir.Conn().Subscribe(reserveSubject(n.dir.Node()), func(msg *nats.Msg) {
+		ctx, cancel := context.WithTimeout(context.Background(), n.timeout)
+		defer cancel()
+		var r reservation
+		seat, err := hold(ctx, string(msg.Data))
+		if err != nil {
+			r.Error = err.Error()
+		}
+		r.Seat = seat
+		data, _ := json.Marshal(r)
+		_ = msg.Respond(data)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return func() { _ = sub.Unsubscribe() }, nil
+}
+
+// Reserve asks the node a redirect sends a player to for a seat in its
+// room, and returns the seat's token; "" if it has none to give (the room
+// is full, or not yet created, or the node does not answer in time). The
+// redirect goes ahead either way.
+func (n *Node) Reserve(ctx context.Context, to *room.ElsewhereError) string {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	msg, err := n.dir.Conn().RequestWithContext(ctx, reserveSubject(to.Node), []byte(to.Room))
+	if err != nil {
+		return ""
+	}
+	var r reservation
+	if json.Unmarshal(msg.Data, &r) != nil || r.Error != "" {
+		return ""
+	}
+	return r.Seat
 }
 
 // importSubject is where a node takes rooms other nodes hand it.

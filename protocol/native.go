@@ -470,9 +470,10 @@ func AppendBinaryPong(dst []byte, clientTime uint32, tick uint64) []byte {
 
 // AppendBinaryRedirect appends a redirect: the room runs on another node of
 // the cluster, whose page URL is url; the client connects there instead,
-// as it meant to connect here.
-func AppendBinaryRedirect(dst []byte, url, room string) []byte {
-	return appendString(appendString(append(dst, BinRedirect), url), room)
+// as it meant to connect here, with ?seat=seat if seat is not empty (a
+// seat that node holds for it for a few seconds).
+func AppendBinaryRedirect(dst []byte, url, room, seat string) []byte {
+	return appendString(appendString(appendString(append(dst, BinRedirect), url), room), seat)
 }
 
 // AppendBinaryError appends an error answer.
@@ -512,8 +513,8 @@ type ServerMessage struct {
 	Data  []byte
 	// Error and notice
 	Code, Message string
-	// Redirect: the node to connect to instead, and the room
-	URL, Room string
+	// Redirect: the node to connect to instead, the room, the seat held
+	URL, Room, Seat string
 }
 
 // ErrMalformed is returned by ParseServerBinary for messages it cannot read.
@@ -579,6 +580,7 @@ func ParseServerBinary(m *ServerMessage, data []byte) error {
 	case BinRedirect:
 		m.URL = r.string()
 		m.Room = r.string()
+		m.Seat = r.string()
 	default:
 		return fmt.Errorf("%w: type %#02x", ErrMalformed, m.Type)
 	}

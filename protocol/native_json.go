@@ -317,11 +317,13 @@ func AppendJSONError(dst []byte, e *Error) []byte {
 
 // AppendJSONRedirect appends a redirect of arena.v1.json (see
 // AppendBinaryRedirect).
-func AppendJSONRedirect(dst []byte, url, room string) []byte {
+func AppendJSONRedirect(dst []byte, url, room, seat string) []byte {
 	dst = append(dst, `{"t":"redirect","url":`...)
 	dst = appendJSONString(dst, url)
 	dst = append(dst, `,"room":`...)
 	dst = appendJSONString(dst, room)
+	dst = append(dst, `,"seat":`...)
+	dst = appendJSONString(dst, seat)
 	return append(dst, '}')
 }
 

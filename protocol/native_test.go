@@ -507,6 +507,7 @@ func TestGoldenBytes(t *testing.T) {
 		{"pong time=1000 tick=42", AppendBinaryPong(nil, 1000, 42), ""},
 		{"event tick=42 type=tagged data={\"it\":7,\"by\":2}", AppendBinaryEvent(nil, 42, "tagged", []byte(`{"it":7,"by":2}`)), ""},
 		{"error code=malformed message=bad", AppendBinaryError(nil, &Error{Code: "malformed", Message: "bad"}), ""},
+		{"redirect url=http://b.example/ room=castle seat=s3at", AppendBinaryRedirect(nil, "http://b.example/", "castle", "s3at"), ""},
 	}
 	var out strings.Builder
 	for _, c := range cases {

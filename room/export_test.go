@@ -512,3 +512,47 @@ func TestMoveEndsTheRoomWhereItWent(t *testing.T) {
 		t.Errorf("moving a room that left: %v; want ErrNoRoom", err)
 	}
 }
+
+// TestAReservedSeatWaitsForItsPlayer: a held seat counts against the
+// room's capacity until its player brings its token, or it lapses.
+func TestAReservedSeatWaitsForItsPlayer(t *testing.T) {
+	m, err := NewManager(ManagerConfig{Modes: []game.Mode{tag.Mode}, Capacity: 2,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(m.Close)
+	ctx := context.Background()
+	if _, _, err := m.Join(ctx, "pair", "", JoinRequest{Client: &fakeClient{}}); err != nil {
+		t.Fatal(err)
+	}
+	seat, err := m.Reserve(ctx, "pair", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Reserve(ctx, "pair", time.Minute); !errors.Is(err, ErrRoomFull) {
+		t.Errorf("a second hold in a room of two: %v; want ErrRoomFull", err)
+	}
+	if _, _, err := m.Join(ctx, "pair", "", JoinRequest{Client: &fakeClient{}}); !errors.Is(err, ErrRoomFull) {
+		t.Errorf("a join without the held seat's token: %v; want ErrRoomFull", err)
+	}
+	if _, _, err := m.Join(ctx, "pair", "", JoinRequest{Client: &fakeClient{}, Seat: seat}); err != nil {
+		t.Errorf("the player the seat was held for: %v", err)
+	}
+	if _, _, err := m.Join(ctx, "pair", "", JoinRequest{Client: &fakeClient{}, Seat: seat}); !errors.Is(err, ErrRoomFull) {
+		t.Errorf("a held seat taken twice: %v; want ErrRoomFull", err)
+	}
+	// A hold that lapsed frees its seat.
+	if _, err := m.Reserve(ctx, "solo", time.Minute); !errors.Is(err, ErrNoRoom) {
+		t.Errorf("a hold in a room that is not live: %v; want ErrNoRoom", err)
+	}
+	if _, _, err := m.Join(ctx, "lapse", "", JoinRequest{Client: &fakeClient{}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Reserve(ctx, "lapse", -time.Nanosecond); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := m.Join(ctx, "lapse", "", JoinRequest{Client: &fakeClient{}}); err != nil {
+		t.Errorf("a join after the hold lapsed: %v", err)
+	}
+}

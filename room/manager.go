@@ -329,6 +329,17 @@ func (m *Manager) claim(ctx context.Context, name, mode string) ([]byte, error) 
 	return doc, err
 }
 
+// Reserve holds a seat in the live room name for d (see Room.Reserve).
+func (m *Manager) Reserve(ctx context.Context, name string, d time.Duration) (string, error) {
+	m.mu.Lock()
+	r, ok := m.rooms[name]
+	m.mu.Unlock()
+	if !ok {
+		return "", fmt.Errorf("%w: %q", ErrNoRoom, name)
+	}
+	return r.Reserve(ctx, d)
+}
+
 // Open makes the room name live, as the first join would, without seating
 // anyone: in a cluster, to restore a dead node's room before its players
 // come back (see Directory.Claim).

@@ -188,10 +188,11 @@ type Room struct {
 	deliveries         []delivery      // this tick's states, for deliverStates
 	emptySince         time.Time
 	nextID             game.PlayerID
-	seats              map[string]int  // by address
-	pcg                *mrand.PCG      // the game's random source, for Export
-	restored           []*member       // members of a restored room, announced by Run
-	moved              *ElsewhereError // where Move sent the room: Run ends with it
+	seats              map[string]int       // by address
+	held               map[string]time.Time // seats Reserve holds, by token: when each lapses
+	pcg                *mrand.PCG           // the game's random source, for Export
+	restored           []*member            // members of a restored room, announced by Run
+	moved              *ElsewhereError      // where Move sent the room: Run ends with it
 	events             *game.Events
 
 	result atomic.Pointer[game.Result] // set once the game is over
@@ -227,6 +228,7 @@ const (
 	cmdLeave
 	cmdExport
 	cmdMove
+	cmdReserve
 )
 
 // command is a join or a leave, as the inbox carries them.
@@ -238,6 +240,41 @@ type command struct {
 	join   *joinCall
 	export chan exportResult // cmdExport
 	move   *moveCall         // cmdMove
+	hold   *holdCall         // cmdReserve
+}
+
+// holdCall is a Reserve, as the inbox carries it.
+type holdCall struct {
+	d     time.Duration
+	reply chan holdResult
+}
+
+type holdResult struct {
+	token string
+	err   error
+}
+
+// Reserve holds a seat in the room for d, for a player on its way (one
+// another node of a cluster sends here): a join that brings the token
+// (JoinRequest.Seat) takes it, and until then the room's capacity counts
+// it. It fails as a join would if the room is full.
+func (r *Room) Reserve(ctx context.Context, d time.Duration) (string, error) {
+	call := &holdCall{d: d, reply: make(chan holdResult, 1)}
+	select {
+	case r.inbox <- command{kind: cmdReserve, hold: call}:
+	case <-r.done:
+		return "", ErrRoomClosed
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+	select {
+	case res := <-call.reply:
+		return res.token, res.err
+	case <-r.done:
+		return "", ErrRoomClosed
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
 }
 
 // sender is a connection that queues inputs, and the player it plays.
@@ -287,6 +324,8 @@ type JoinRequest struct {
 	// the Manager checks them against the mode's RoomOptions. A room that
 	// exists keeps its own.
 	RoomOptions map[string]string
+	// Seat is the token of a seat Reserve holds for this player, if any.
+	Seat string
 	// Redirectable says the client can follow a redirect to another node
 	// of a cluster; one that cannot is placed on this node where it can
 	// be (see Manager.Join).
@@ -623,6 +662,9 @@ func (r *Room) handle(c command) {
 		c.export <- r.export()
 	case cmdMove:
 		c.move.reply <- r.move(c.move.to)
+	case cmdReserve:
+		token, err := r.reserve(c.hold.d)
+		c.hold.reply <- holdResult{token, err}
 	case cmdLeave:
 		m := r.member(c.player)
 		if m == nil || m.client != c.client {
@@ -663,7 +705,7 @@ func (r *Room) join(req JoinRequest) (Joined, error) {
 	if err != nil {
 		return Joined{}, fmt.Errorf("join options: %w", err)
 	}
-	if err := r.takeSeat(req.Addr); err != nil {
+	if err := r.takeSeat(req.Addr, req.Seat); err != nil {
 		return Joined{}, err
 	}
 	id := r.newPlayerID()
@@ -722,7 +764,10 @@ func (r *Room) noteTickTime(took time.Duration) {
 // seat rather than be refused: a household whose connections dropped gets
 // back in, and an address that drops connections on purpose only ever
 // holds its limit.
-func (r *Room) takeSeat(addr string) error {
+//
+// A join with the token of a seat Reserve holds takes that seat, which the
+// room's capacity already counts.
+func (r *Room) takeSeat(addr, seat string) error {
 	// Refusals for load come first: they must not evict anyone's seat.
 	if r.cfg.Full != nil && r.cfg.Full() {
 		return ErrServerFull
@@ -735,7 +780,7 @@ func (r *Room) takeSeat(addr string) error {
 			return ErrTooManySeats
 		}
 	}
-	if r.cfg.Capacity > 0 && len(r.members) >= r.cfg.Capacity {
+	if !r.takeHeld(seat) && r.cfg.Capacity > 0 && len(r.members)+r.heldSeats() >= r.cfg.Capacity {
 		return ErrRoomFull
 	}
 	if addr == "" {
@@ -748,6 +793,46 @@ func (r *Room) takeSeat(addr string) error {
 	}
 	r.seats[addr]++
 	return nil
+}
+
+// heldSeats counts the seats Reserve holds, forgetting those that lapsed.
+func (r *Room) heldSeats() int {
+	now := time.Now()
+	for token, until := range r.held {
+		if now.After(until) {
+			delete(r.held, token)
+		}
+	}
+	return len(r.held)
+}
+
+// takeHeld takes the held seat of token, if it holds one still.
+func (r *Room) takeHeld(token string) bool {
+	until, ok := r.held[token]
+	if !ok || token == "" {
+		return false
+	}
+	delete(r.held, token)
+	return time.Now().Before(until)
+}
+
+// reserve holds a seat for d, for a player on its way: one another node
+// of a cluster redirects here. It runs on the room's goroutine.
+func (r *Room) reserve(d time.Duration) (string, error) {
+	switch {
+	case r.cfg.Full != nil && r.cfg.Full():
+		return "", ErrServerFull
+	case r.busy:
+		return "", ErrRoomFull
+	case r.cfg.Capacity > 0 && len(r.members)+r.heldSeats() >= r.cfg.Capacity:
+		return "", ErrRoomFull
+	}
+	if r.held == nil {
+		r.held = make(map[string]time.Time)
+	}
+	token := newToken()
+	r.held[token] = time.Now().Add(d)
+	return token, nil
 }
 
 func (r *Room) freeSeat(addr string) {

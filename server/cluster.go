@@ -16,6 +16,10 @@ import (
 // lists see lags by as much.
 const clusterSync = time.Second
 
+// seatHold is how long a node holds a seat for a player another node
+// redirects to it: the redirect and a new WebSocket take milliseconds.
+const seatHold = 5 * time.Second
+
 // quickJoin seats a player who asked for a mode and no room. In a cluster,
 // a client that can follow a redirect goes where clusterMatch says; others,
 // and players who ask for room options (the directory does not hold

@@ -55,12 +55,15 @@ func joinFollowing(t *testing.T, base, query string) (*arenatest.NativeClient, s
 		}
 		return c, ""
 	}
-	to, room := c.Msg.URL, c.Msg.Room
+	to, room, seat := c.Msg.URL, c.Msg.Room, c.Msg.Seat
 	if code, err := c.CloseCode(5 * time.Second); err != nil || code != websocket.CloseNormalClosure {
 		t.Errorf("a redirect closed with %d (%v); want 1000", code, err)
 	}
 	q, _ := url.ParseQuery(query)
 	q.Set("room", room)
+	if seat != "" {
+		q.Set("seat", seat)
+	}
 	c = dialNode(t, to, q.Encode(), "")
 	if c.Msg.Type != protocol.BinWelcome {
 		t.Fatalf("after the redirect to %s: message %#x (%s %s); want a welcome", to, c.Msg.Type, c.Msg.Code, c.Msg.Message)
@@ -611,4 +614,32 @@ func TestANodeCutOffFromNATSGivesItsRoomsUp(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestARedirectHoldsASeat: a node that redirects a player to a room on
+// another node has that node hold a seat for it, which nobody else may
+// take in the meantime.
+func TestARedirectHoldsASeat(t *testing.T) {
+	ns := natstest.Start(t)
+	pairs := func(c *server.Config) { c.RoomCapacity = 2 }
+	a := arenatest.Start(t, arenatest.Options{NATS: ns, Node: "a", Config: pairs})
+	b := arenatest.Start(t, arenatest.Options{NATS: ns, Node: "b", Config: pairs})
+	arenatest.Eventually(t, 5*time.Second, 20*time.Millisecond, func() error {
+		if len(b.Cluster().Directory().Nodes()) != 2 {
+			return errors.New("b does not see a yet")
+		}
+		return nil
+	})
+	joinFollowing(t, a.URL, "room=duo&mode=tag")
+	sent := dialNode(t, b.URL, "room=duo", "")
+	if sent.Msg.Type != protocol.BinRedirect || sent.Msg.Seat == "" {
+		t.Fatalf("b's answer: %#x, seat %q; want a redirect with a seat", sent.Msg.Type, sent.Msg.Seat)
+	}
+	if c := dialNode(t, a.URL, "room=duo", ""); c.Msg.Type != protocol.BinError || c.Msg.Code != protocol.CodeRoomFull {
+		t.Errorf("another player, straight to a, while the seat is held: %#x %s; want room_full", c.Msg.Type, c.Msg.Code)
+	}
+	c := dialNode(t, sent.Msg.URL, "room=duo&seat="+sent.Msg.Seat, "")
+	if c.Msg.Type != protocol.BinWelcome || c.Welcome.Room != "duo" {
+		t.Errorf("the redirected player with its seat: %#x (%s); want a welcome to duo", c.Msg.Type, c.Msg.Message)
+	}
 }

@@ -30,7 +30,7 @@ type codec interface {
 }
 
 // redirectTo sends a client to the node of a cluster that runs its room.
-type redirectTo struct{ url, room string }
+type redirectTo struct{ url, room, seat string }
 
 // sink is where a codec's messages go: the socket, or a delay line in front
 // of it.
@@ -168,9 +168,9 @@ func (c *nativeCodec) writeEvent(w sink, e any) (int, error) {
 		}
 	case redirectTo:
 		if c.json {
-			b = protocol.AppendJSONRedirect(b, e.url, e.room)
+			b = protocol.AppendJSONRedirect(b, e.url, e.room, e.seat)
 		} else {
-			b = protocol.AppendBinaryRedirect(b, e.url, e.room)
+			b = protocol.AppendBinaryRedirect(b, e.url, e.room, e.seat)
 		}
 	case pong:
 		var tick uint64

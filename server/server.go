@@ -444,6 +444,14 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			return fmt.Errorf("cluster: taking rooms: %w", err)
 		}
 		defer stopImports()
+		stopHolds, err := c.ServeReservations(func(ctx context.Context, name string) (string, error) {
+			return s.rooms.Reserve(ctx, name, seatHold)
+		})
+		if err != nil {
+			s.rooms.Close()
+			return fmt.Errorf("cluster: holding seats: %w", err)
+		}
+		defer stopHolds()
 	}
 	errc := make(chan error, 2)
 	go func() {
@@ -682,7 +690,7 @@ func (s *Server) runSession(ws *websocket.Conn, ip, rawQuery string, deflate boo
 		sess.refuse(err)
 		return
 	}
-	roomName, mode := q.Get("room"), q.Get("mode")
+	roomName, mode, seat := q.Get("room"), q.Get("mode"), q.Get("seat")
 	roomOpts, err1 := prefixed(q, roomOptionPrefix)
 	joinOpts, err2 := prefixed(q, joinOptionPrefix)
 	if err := cmp.Or(err1, err2); err != nil {
@@ -693,6 +701,7 @@ func (s *Server) runSession(ws *websocket.Conn, ip, rawQuery string, deflate boo
 		req.Addr = ip
 		req.Options, req.RoomOptions = joinOpts, roomOpts
 		req.Redirectable = sess.codec.redirects()
+		req.Seat = seat
 		if roomName == "" && mode != "" && req.Token == "" {
 			return s.quickJoin(sess.ctx, mode, req)
 		}

@@ -271,7 +271,7 @@ func (s *session) moveTo(to *room.ElsewhereError) {
 		s.closeLocked(reasonRestart)
 		return
 	}
-	_, _ = s.codec.writeEvent(s.sink, redirectTo{to.URL, to.Room})
+	_, _ = s.codec.writeEvent(s.sink, redirectTo{url: to.URL, room: to.Room})
 	s.closeLocked(reasonMoved)
 }
 
@@ -491,7 +491,10 @@ func (s *session) refuse(err error) {
 	case errors.As(err, &perr):
 		reason = closeReason{websocket.ClosePolicyViolation, perr.Message, "bad_request"}
 	case errors.As(err, &elsewhere) && s.codec.redirects() && elsewhere.URL != "":
-		redirect = &redirectTo{elsewhere.URL, elsewhere.Room}
+		redirect = &redirectTo{url: elsewhere.URL, room: elsewhere.Room}
+		if c := s.cfg.Cluster; c != nil {
+			redirect.seat = c.Reserve(s.ctx, elsewhere)
+		}
 		reason = closeReason{websocket.CloseNormalClosure, "the room runs on another node: " + elsewhere.URL, "redirect"}
 	case errors.As(err, &elsewhere) && s.relaySecret != "" && elsewhere.URL != "" && s.relay(elsewhere, s.relayQuery, s.relayIP):
 		return

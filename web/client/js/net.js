@@ -45,6 +45,7 @@ export class Connection {
     this.countdown = null; // updates "reconnecting in N s" while retryTimer runs
     this.pingTimer = null;
     this.stopped = false;
+    this.seat = ''; // a seat a redirect's node holds for the next connection
   }
 
   // connect joins target.room (or quick-joins target.mode), resuming the
@@ -75,6 +76,7 @@ export class Connection {
     for (const [k, v] of Object.entries(t.options || {})) u.searchParams.set('room.' + k, String(v));
     for (const [k, v] of Object.entries(t.joinOptions || {})) u.searchParams.set('join.' + k, String(v));
     if (resume) u.searchParams.set('resume', '1');
+    if (this.seat) u.searchParams.set('seat', this.seat);
     return u.toString();
   }
 
@@ -108,11 +110,13 @@ export class Connection {
         // closes this socket; it is no longer ours.
         this.server = msg.url;
         this.target.room = msg.room;
+        this.seat = msg.seat; // held there for us for a few seconds
         this.h.onRedirect?.(msg.url, msg.room);
         this.open();
         return;
       }
       if (msg.type === 'welcome') {
+        this.seat = ''; // taken
         this.kinds = msg.kinds; // how the snapshots that follow encode entities
         this.target.room = msg.room;
         this.target.mode = '';

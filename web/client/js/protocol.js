@@ -269,7 +269,7 @@ export function decode(buf, kinds = BASIC_KINDS) {
       break;
     case REDIRECT:
       // The room runs on another node of the cluster: connect there.
-      m = { type: 'redirect', url: r.string(), room: r.string() };
+      m = { type: 'redirect', url: r.string(), room: r.string(), seat: r.string() };
       break;
     case ERROR:
     case NOTICE:
