@@ -483,9 +483,12 @@ func (s *session) gameMessage(msg *protocol.ClientMessage) {
 
 // refuse answers a join that failed, then closes.
 func (s *session) refuse(err error) {
+	var elsewhere *room.ElsewhereError
+	if errors.As(err, &elsewhere) && !s.codec.redirects() && s.relaySecret != "" && elsewhere.URL != "" && s.relay(elsewhere, s.relayQuery, s.relayIP) {
+		return // the client has played, relayed, in its room on that node
+	}
 	reason, code, known := lookupRoomError(err)
 	var perr *protocol.Error
-	var elsewhere *room.ElsewhereError
 	var redirect *redirectTo
 	switch {
 	case errors.As(err, &perr):
@@ -496,8 +499,6 @@ func (s *session) refuse(err error) {
 			redirect.seat = c.Reserve(s.ctx, elsewhere)
 		}
 		reason = closeReason{websocket.CloseNormalClosure, "the room runs on another node: " + elsewhere.URL, "redirect"}
-	case errors.As(err, &elsewhere) && s.relaySecret != "" && elsewhere.URL != "" && s.relay(elsewhere, s.relayQuery, s.relayIP):
-		return
 	case errors.As(err, &elsewhere):
 		code = protocol.CodeElsewhere
 		reason = closeReason{websocket.CloseTryAgainLater, fmt.Sprintf("room %q runs on another node of this cluster, at %s: connect there", elsewhere.Room, cmp.Or(elsewhere.URL, "an address not yet known")), "elsewhere"}
