@@ -381,7 +381,10 @@ func BenchmarkClusterDirectory(b *testing.B) {
 			}
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan struct{})
-			go func() { defer close(done); cluster.NewNode(a, nil).Sync(ctx, time.Second, rooms, func(string, *room.ElsewhereError) {}) }()
+			go func() {
+				defer close(done)
+				cluster.NewNode(a, nil).Sync(ctx, time.Second, rooms, func(string, *room.ElsewhereError) {})
+			}()
 			defer func() { cancel(); <-done }()
 			// The first pass writes every room's figures: wait it out.
 			arenatest.Eventually(b, 10*time.Second, 10*time.Millisecond, func() error {
