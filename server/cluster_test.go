@@ -177,6 +177,17 @@ func TestARoomOnAnotherNode(t *testing.T) {
 		t.Fatalf("a player on b went to %q, room %q, mode %q; want a (%s), castle, tag", to, w.Room, w.Mode, a.URL)
 	}
 
+	// arena.v1.json is redirected in its own encoding.
+	js := dialProtocol(t, b.WSURL+"?room=castle", protocol.SubprotocolJSON)
+	js.SetReadDeadline(time.Now().Add(5 * time.Second))
+	var redirect struct{ T, URL, Room, Seat string }
+	if err := js.ReadJSON(&redirect); err != nil {
+		t.Fatal(err)
+	}
+	if redirect.T != "redirect" || redirect.URL != a.URL+"/" || redirect.Room != "castle" || redirect.Seat == "" {
+		t.Errorf("a JSON client on b got %+v; want a redirect to castle on %s/ with a seat", redirect, a.URL)
+	}
+
 	seed := arenatest.Dial(t, b.WSURL+"?room=castle", nil)
 	init := seed.Init()
 	if init.Room != "castle" {
