@@ -2,8 +2,6 @@ package server_test
 
 import (
 	"fmt"
-	"net"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -157,32 +155,6 @@ func (l *stateLog) waitUntil(tb testing.TB, t time.Time) {
 	}
 }
 
-// natsDownFor shuts NATS down, keeps it down for down, and starts it again
-// on the same port and store, as natstest.Restart does at once: a NATS box
-// that takes a while to come back. The caller shuts the new server down:
-// cleanups run last first, and one registered here would stop NATS before
-// the nodes, which were started earlier, stop and leave the cluster.
-func natsDownFor(t *testing.T, s *natsserver.Server, down time.Duration) *natsserver.Server {
-	t.Helper()
-	port := s.Addr().(*net.TCPAddr).Port
-	dir := filepath.Dir(s.JetStreamConfig().StoreDir)
-	s.Shutdown()
-	s.WaitForShutdown()
-	time.Sleep(down) // the outage itself
-	ns, err := natsserver.NewServer(&natsserver.Options{
-		Host: "127.0.0.1", Port: port, JetStream: true, StoreDir: dir, NoLog: true, NoSigs: true,
-	})
-	if err != nil {
-		t.Fatalf("nats server: %v", err)
-	}
-	go ns.Start()
-	if !ns.ReadyForConnections(5 * time.Second) {
-		ns.Shutdown()
-		t.Fatalf("nats server on port %d not ready", port)
-	}
-	return ns
-}
-
 // watchSight samples, every 10 ms until the returned function is called,
 // whether nd's directory sees node peer alive, and returns how long in
 // all it did not: a heartbeat that expired while NATS was down.
@@ -252,11 +224,6 @@ func joinRetrying(t *testing.T, base, query string, total time.Duration) (*arena
 // taken over the other's running room.
 func TestNATSRestartedMidGame(t *testing.T) {
 	ns := natstest.Start(t)
-	// The last NATS server, started by natsDownFor, stops after the nodes.
-	t.Cleanup(func() {
-		ns.Shutdown()
-		ns.WaitForShutdown()
-	})
 	fast := func(c *server.Config) { c.CheckpointInterval = 300 * time.Millisecond }
 	a := arenatest.Start(t, arenatest.Options{NATS: ns, Node: "a", Config: fast})
 	b := arenatest.Start(t, arenatest.Options{NATS: ns, Node: "b", Config: fast})
@@ -299,7 +266,7 @@ func TestNATSRestartedMidGame(t *testing.T) {
 		restart func() *natsserver.Server
 	}{
 		{"natstest.Restart", func() *natsserver.Server { return natstest.Restart(t, ns) }},
-		{"3 s down (TTL 2 s)", func() *natsserver.Server { return natsDownFor(t, ns, 3*time.Second) }},
+		{"3 s down (TTL 2 s)", func() *natsserver.Server { return natstest.RestartAfter(t, ns, 3*time.Second) }},
 	} {
 		round++
 		start := time.Now()

@@ -15,15 +15,30 @@ import (
 )
 
 // Start runs a JetStream server on a free loopback port, storing in a
-// temporary directory; it is shut down when the test ends.
+// temporary directory. When the test ends, it is shut down, or the server
+// Restart put in its place: after the cleanups registered later, such as
+// those of nodes that must leave the cluster through it.
 func Start(t testing.TB) *server.Server {
 	t.Helper()
-	return start(t, -1, t.TempDir())
+	s := start(t, -1, t.TempDir())
+	t.Cleanup(func() {
+		s := latest(s)
+		s.Shutdown()
+		s.WaitForShutdown()
+	})
+	return s
 }
 
 // Restart shuts s down and starts a new server on the same port and store
 // directory, as a NATS box coming back after a crash or an upgrade would.
 func Restart(t testing.TB, s *server.Server) *server.Server {
+	t.Helper()
+	return RestartAfter(t, s, 0)
+}
+
+// RestartAfter is Restart with an outage: NATS stays down for down (the
+// outage is the scenario, not a wait for something to happen).
+func RestartAfter(t testing.TB, s *server.Server, down time.Duration) *server.Server {
 	t.Helper()
 	port := s.Addr().(*net.TCPAddr).Port
 	// The server keeps its files in a "jetstream" folder of the directory
@@ -31,7 +46,28 @@ func Restart(t testing.TB, s *server.Server) *server.Server {
 	dir := filepath.Dir(s.JetStreamConfig().StoreDir)
 	s.Shutdown()
 	s.WaitForShutdown()
-	return start(t, port, dir)
+	time.Sleep(down)
+	next := start(t, port, dir)
+	restartsMu.Lock()
+	restarted[s] = next
+	restartsMu.Unlock()
+	return next
+}
+
+var (
+	restartsMu sync.Mutex
+	restarted  = map[*server.Server]*server.Server{} // a server → the one that took its place
+)
+
+// latest is the server that runs in s's place now.
+func latest(s *server.Server) *server.Server {
+	restartsMu.Lock()
+	defer restartsMu.Unlock()
+	for next, ok := restarted[s]; ok; next, ok = restarted[s] {
+		delete(restarted, s)
+		s = next
+	}
+	return s
 }
 
 func start(t testing.TB, port int, dir string) *server.Server {
@@ -52,10 +88,6 @@ func start(t testing.TB, port int, dir string) *server.Server {
 		s.Shutdown()
 		t.Fatalf("nats server on port %d not ready", port)
 	}
-	t.Cleanup(func() {
-		s.Shutdown()
-		s.WaitForShutdown()
-	})
 	return s
 }
 
