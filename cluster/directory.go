@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/url"
 	"regexp"
 	"slices"
@@ -29,6 +30,9 @@ type RoomEntry struct {
 	Mode     string `json:"mode"`
 	Players  int    `json:"players"`
 	Capacity int    `json:"capacity"`
+	// Options are the room's options (game.Options.Map), which a
+	// quick-join that asks for options matches.
+	Options map[string]string `json:"options,omitempty"`
 	// Version is the entry's KV revision, filled when read.
 	Version uint64    `json:"-"`
 	Updated time.Time `json:"updated"`
@@ -823,12 +827,16 @@ func (d *Directory) Nodes() []NodeEntry {
 
 // Fullest returns the room of the mode with the most players that still
 // has a free seat (a capacity of 0 has no limit), so that players gather
-// rather than spread thin; ties go to the first name.
-func (d *Directory) Fullest(mode string) (RoomEntry, bool) {
+// rather than spread thin; ties go to the first name. Options, if not nil,
+// are the room options it must have (all of them, defaults included).
+func (d *Directory) Fullest(mode string, options map[string]string) (RoomEntry, bool) {
 	var best RoomEntry
 	found := false
 	for _, r := range d.Rooms() {
 		if r.Mode != mode || (r.Capacity > 0 && r.Players >= r.Capacity) {
+			continue
+		}
+		if options != nil && !maps.Equal(r.Options, options) {
 			continue
 		}
 		if !found || r.Players > best.Players {

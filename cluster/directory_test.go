@@ -367,22 +367,29 @@ func TestFullestAndLeastLoaded(t *testing.T) {
 		{b, RoomEntry{Name: "three", Mode: "dots", Players: 3, Capacity: 8}},
 		{c, RoomEntry{Name: "tag-big", Mode: "tag", Players: 20, Capacity: 30}},
 		{c, RoomEntry{Name: "open", Mode: "world", Players: 500}}, // capacity 0: no limit
+		{c, RoomEntry{Name: "slow", Mode: "tag", Players: 2, Capacity: 30, Options: map[string]string{"cooldown": "5"}}},
 	} {
 		if _, err := r.d.Claim(ctx, r.e); err != nil {
 			t.Fatal(err)
 		}
 	}
-	eventually(t, 2*time.Second, "c sees every room", func() bool { return len(c.Rooms()) == 6 })
-	if got, ok := c.Fullest("dots"); !ok || got.Name != "seven-a" {
+	eventually(t, 2*time.Second, "c sees every room", func() bool { return len(c.Rooms()) == 7 })
+	if got, ok := c.Fullest("dots", nil); !ok || got.Name != "seven-a" {
 		t.Fatalf("fullest dots room: %+v %v", got, ok)
 	}
-	if got, ok := c.Fullest("tag"); !ok || got.Name != "tag-big" {
+	if got, ok := c.Fullest("tag", nil); !ok || got.Name != "tag-big" {
 		t.Fatalf("fullest tag room: %+v %v", got, ok)
 	}
-	if got, ok := c.Fullest("world"); !ok || got.Name != "open" {
+	if got, ok := c.Fullest("world", nil); !ok || got.Name != "open" {
 		t.Fatalf("fullest world room, of no capacity: %+v %v", got, ok)
 	}
-	if got, ok := c.Fullest("blasters"); ok {
+	if got, ok := c.Fullest("tag", map[string]string{"cooldown": "5"}); !ok || got.Name != "slow" {
+		t.Fatalf("fullest tag room with cooldown 5: %+v %v", got, ok)
+	}
+	if got, ok := c.Fullest("tag", map[string]string{"cooldown": "9"}); ok {
+		t.Fatalf("fullest tag room with cooldown 9: %+v; want none", got)
+	}
+	if got, ok := c.Fullest("blasters", nil); ok {
 		t.Fatalf("fullest blasters room: %+v", got)
 	}
 

@@ -44,10 +44,10 @@ var _ room.Directory = (*Node)(nil)
 // that a live node owns already is an *room.ElsewhereError naming it. A
 // room of a node that died is taken over, with its last checkpoint, if it
 // has one, to restore it from.
-func (n *Node) Claim(ctx context.Context, name, mode string, capacity int) ([]byte, error) {
+func (n *Node) Claim(ctx context.Context, name, mode string, options map[string]string, capacity int) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, n.timeout)
 	defer cancel()
-	e, err := n.dir.Claim(ctx, RoomEntry{Name: name, Mode: mode, Capacity: capacity})
+	e, err := n.dir.Claim(ctx, RoomEntry{Name: name, Mode: mode, Options: options, Capacity: capacity})
 	if owner, ok := OwnerOf(err); ok {
 		return nil, n.Elsewhere(owner)
 	}
@@ -314,7 +314,8 @@ func (n *Node) Sync(ctx context.Context, interval time.Duration, rooms func() []
 				continue
 			}
 			uctx, cancel := context.WithTimeout(ctx, n.timeout)
-			_, err := n.dir.Update(uctx, RoomEntry{Name: st.Name, Mode: st.Mode, Players: st.Players, Capacity: st.Capacity})
+			entry := RoomEntry{Name: st.Name, Mode: st.Mode, Players: st.Players, Capacity: st.Capacity, Options: st.Options.Map()}
+			_, err := n.dir.Update(uctx, entry)
 			cancel()
 			switch {
 			case err == nil:
@@ -324,7 +325,7 @@ func (n *Node) Sync(ctx context.Context, interval time.Duration, rooms func() []
 				// taken over or reaped: its players are still here, so
 				// claim it back if nobody else has.
 				cctx, cancel := context.WithTimeout(ctx, n.timeout)
-				_, cerr := n.dir.Claim(cctx, RoomEntry{Name: st.Name, Mode: st.Mode, Players: st.Players, Capacity: st.Capacity})
+				_, cerr := n.dir.Claim(cctx, entry)
 				cancel()
 				if owner, ok := OwnerOf(cerr); ok {
 					n.log.Warn("cluster: a room that runs here is owned by another node; its players go there", "room", st.Name, "owner", owner.Node)

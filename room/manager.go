@@ -64,7 +64,7 @@ type Directory interface {
 	// *ElsewhereError if another node owns it. A room taken over from a
 	// node that died comes with the document (Export) of its last
 	// checkpoint, if it has one: it is restored from it, not created anew.
-	Claim(ctx context.Context, name, mode string, capacity int) (restore []byte, err error)
+	Claim(ctx context.Context, name, mode string, options map[string]string, capacity int) (restore []byte, err error)
 	// Release gives up a room that stopped.
 	Release(name string)
 }
@@ -281,7 +281,7 @@ func (m *Manager) room(ctx context.Context, name, modeName, addr string, raw map
 		if err := m.mayCreate(name, addr, false); err != nil {
 			return nil, err
 		}
-		doc, err := m.claim(ctx, name, mode.Name)
+		doc, err := m.claim(ctx, name, mode.Name, opts.Map())
 		if err != nil {
 			return nil, err
 		}
@@ -318,11 +318,11 @@ func (m *Manager) room(ctx context.Context, name, modeName, addr string, raw map
 
 // claim claims name in the Directory, without holding m.mu over the round
 // trip. The caller holds m.mu, and nobody is claiming name.
-func (m *Manager) claim(ctx context.Context, name, mode string) ([]byte, error) {
+func (m *Manager) claim(ctx context.Context, name, mode string, options map[string]string) ([]byte, error) {
 	ch := make(chan struct{})
 	m.claiming[name] = ch
 	m.mu.Unlock()
-	doc, err := m.cfg.Directory.Claim(ctx, name, mode, m.cfg.Capacity)
+	doc, err := m.cfg.Directory.Claim(ctx, name, mode, options, m.cfg.Capacity)
 	m.mu.Lock()
 	delete(m.claiming, name)
 	close(ch)

@@ -152,16 +152,19 @@ func (s *Server) serveMatchmake(w http.ResponseWriter, r *http.Request) {
 	if req.Mode == "" {
 		req.Mode = r.URL.Query().Get("mode")
 	}
-	if s.cfg.Cluster != nil && len(req.Options) == 0 {
+	var name string
+	if s.cfg.Cluster != nil {
 		// Any node's room: the client connects to it through any node.
-		if mode, err := s.rooms.Mode(req.Mode); err == nil {
-			if to := s.clusterMatch(mode.Name); to != nil {
-				writeJSON(w, http.StatusOK, map[string]string{"room": to.Room, "mode": mode.Name, "node": to.Node, "url": to.URL})
-				return
-			}
+		var to *room.ElsewhereError
+		if to, err = s.clusterMatch(req.Mode, req.Options); to != nil {
+			mode, _ := s.rooms.Mode(req.Mode)
+			writeJSON(w, http.StatusOK, map[string]string{"room": to.Room, "mode": mode.Name, "node": to.Node, "url": to.URL})
+			return
 		}
 	}
-	name, err := s.rooms.MatchOptions(req.Mode, s.clientIP(r), req.Options)
+	if err == nil {
+		name, err = s.rooms.MatchOptions(req.Mode, s.clientIP(r), req.Options)
+	}
 	switch {
 	case errors.Is(err, game.ErrBadOption):
 		s.metrics.refused.WithLabelValues("bad_option").Inc()

@@ -3,11 +3,13 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/arena-server/arena/cluster"
+	"github.com/arena-server/arena/game"
 	"github.com/arena-server/arena/room"
 )
 
@@ -21,30 +23,46 @@ const clusterSync = time.Second
 const seatHold = 5 * time.Second
 
 // quickJoin seats a player who asked for a mode and no room. In a cluster,
-// a client that can follow a redirect goes where clusterMatch says; others,
-// and players who ask for room options (the directory does not hold
-// them), are matched among this node's rooms.
+// a client that can follow a redirect goes where clusterMatch says; others
+// are matched among this node's rooms.
 func (s *Server) quickJoin(ctx context.Context, mode string, req room.JoinRequest) (*room.Room, room.Joined, error) {
-	if s.cfg.Cluster == nil || !req.Redirectable || len(req.RoomOptions) > 0 {
+	if s.cfg.Cluster == nil || !req.Redirectable {
 		return s.rooms.QuickJoin(ctx, mode, req)
 	}
-	md, err := s.rooms.Mode(mode)
+	to, err := s.clusterMatch(mode, req.RoomOptions)
 	if err != nil {
 		return nil, room.Joined{}, err
 	}
-	if to := s.clusterMatch(md.Name); to != nil {
+	if to != nil {
 		return nil, room.Joined{}, to
 	}
 	return s.rooms.QuickJoin(ctx, mode, req)
 }
 
-// clusterMatch is where a quick-join of mode belongs when that is another
-// node: the fullest room of the mode with space on any node, or else a new
-// room on the node with the fewest players. Nil means here.
-func (s *Server) clusterMatch(mode string) *room.ElsewhereError {
+// clusterMatch is where a quick-join of mode, asking for the room options
+// raw, belongs when that is another node: the fullest room of the mode
+// with space (and with those options, if any are asked for) on any node,
+// or else a new room on the node with the fewest players. Nil means here.
+func (s *Server) clusterMatch(mode string, raw map[string]string) (*room.ElsewhereError, error) {
+	md, err := s.rooms.Mode(mode)
+	if err != nil {
+		return nil, err
+	}
+	var want map[string]string // nil: any options
+	if len(raw) > 0 {
+		opts, err := game.ParseOptions(md.RoomOptions, raw)
+		if err != nil {
+			return nil, fmt.Errorf("room options: %w", err)
+		}
+		want = opts.Map()
+	}
+	return s.clusterMatchMode(md.Name, want), nil
+}
+
+func (s *Server) clusterMatchMode(mode string, want map[string]string) *room.ElsewhereError {
 	c := s.cfg.Cluster
 	dir := c.Directory()
-	if e, ok := dir.Fullest(mode); ok {
+	if e, ok := dir.Fullest(mode, want); ok {
 		if e.Node == dir.Node() {
 			return nil
 		}

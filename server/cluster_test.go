@@ -269,7 +269,7 @@ func TestQuickJoinFindsTheFullestRoomOnAnyNode(t *testing.T) {
 	joinFollowing(t, b.URL, "room=quiet&mode=tag")
 	// b's directory has a's room and its two players once a syncs.
 	arenatest.Eventually(t, 5*time.Second, 20*time.Millisecond, func() error {
-		if e, ok := b.Cluster().Directory().Fullest("tag"); !ok || e.Name != "busy" {
+		if e, ok := b.Cluster().Directory().Fullest("tag", nil); !ok || e.Name != "busy" {
 			return fmt.Errorf("b's fullest tag room: %+v %v", e, ok)
 		}
 		return nil
@@ -277,6 +277,19 @@ func TestQuickJoinFindsTheFullestRoomOnAnyNode(t *testing.T) {
 	c, to := joinFollowing(t, b.URL, "mode=tag")
 	if w := c.Welcome; w.Room != "busy" || strings.TrimSuffix(to, "/") != a.URL {
 		t.Errorf("quick-join on b: room %q on %q; want busy on a (%s)", w.Room, to, a.URL)
+	}
+	// Asking for room options finds the room with those options,
+	// wherever it runs.
+	joinFollowing(t, a.URL, "room=calm&mode=tag&room.cooldown=5")
+	arenatest.Eventually(t, 5*time.Second, 20*time.Millisecond, func() error {
+		if _, ok := b.Cluster().Directory().Lookup("calm"); !ok {
+			return errors.New("b does not know calm yet")
+		}
+		return nil
+	})
+	c, to = joinFollowing(t, b.URL, "mode=tag&room.cooldown=5")
+	if w := c.Welcome; w.Room != "calm" || strings.TrimSuffix(to, "/") != a.URL {
+		t.Errorf("quick-join on b with cooldown 5: room %q on %q; want calm on a (%s)", w.Room, to, a.URL)
 	}
 	// The matchmaking API of b says the same, and where.
 	resp, err := http.Post(b.URL+"/api/matchmake", "application/json", strings.NewReader(`{"mode":"tag"}`))
