@@ -341,8 +341,14 @@ func TestADrainingNodeMovesItsRoomsAndPlayersResume(t *testing.T) {
 			t.Errorf("player %d: closed with %d (%v) after the redirect; want 1000", i, code, err)
 		}
 	}
+	var mostMissed uint64
+	// Every player resumes at once, as real clients do, then looks.
+	rs := make([]*arenatest.NativeClient, len(cs))
 	for i, c := range cs {
-		r := dialNode(t, b.URL, "room=keep", c.Welcome.Token)
+		rs[i] = dialNode(t, b.URL, "room=keep", c.Welcome.Token)
+	}
+	for i, c := range cs {
+		r := rs[i]
 		if w := r.Msg.Welcome; r.Msg.Type != protocol.BinWelcome || !w.Resumed || w.Player != c.Welcome.Player {
 			t.Fatalf("player %d: resume on b: type %#x resumed %v player %d (%s %s); want player %d resumed",
 				i, r.Msg.Type, w.Resumed, w.Player, r.Msg.Code, r.Msg.Message, c.Welcome.Player)
@@ -353,8 +359,15 @@ func TestADrainingNodeMovesItsRoomsAndPlayersResume(t *testing.T) {
 		if got := r.Me(); got != before[i] {
 			t.Errorf("player %d on b: %+v; want it as it was on a, %+v", i, got, before[i])
 		}
+		// The ticks the room ran without the player, between the last
+		// state it saw on a and the first on b: inputs it could not give.
+		missed := r.Tick - c.Tick - 1
+		mostMissed = max(mostMissed, missed)
+		if missed > 2 {
+			t.Errorf("player %d: the room ran %d ticks between its last state on a (%d) and its first on b (%d); want at most 2", i, missed, c.Tick, r.Tick)
+		}
 	}
-	t.Logf("%d players moved from a to b and resumed in %v", players, time.Since(start))
+	t.Logf("%d players moved from a to b and resumed in %v; the room ran at most %d ticks without one of them", players, time.Since(start), mostMissed)
 	<-stopped
 	rooms := b.Rooms()
 	if len(rooms) != 1 || rooms[0].Name != "keep" || rooms[0].Players != players {
