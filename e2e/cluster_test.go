@@ -30,8 +30,9 @@ func TestThePageFollowsItsRoomToAnotherNode(t *testing.T) {
 	// from there any more, which the page logs.
 	tb.allowConsole(`ERR_CONNECTION_REFUSED .*/api/rooms`)
 	a.Stop(t)
+	// Resumed on b (the page says so to its player), and playing there.
 	waitFor(tb, "the page playing again after the move",
-		fmt.Sprintf(`window.arena.connected && window.arena.id === %d && window.arena.room === 'keep' && window.arena.players.has(%d)`, id, id), 10*time.Second)
+		fmt.Sprintf(`document.getElementById('toasts').textContent.includes('you resumed') && window.arena.connected && window.arena.id === %d && window.arena.room === 'keep' && window.arena.players.has(%d)`, id, id), 10*time.Second)
 	rooms := b.Rooms()
 	if len(rooms) != 1 || rooms[0].Name != "keep" || rooms[0].Players != 1 {
 		t.Fatalf("b runs %+v; want keep, with the page's player", rooms)
