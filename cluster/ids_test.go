@@ -14,6 +14,8 @@ import (
 
 // TestPlayerIDsAreUniqueAcrossNodes: three nodes hand out IDs at once,
 // each through several blocks; no ID is handed out twice, and none is 0.
+// (A node's IDs need not rise: a block fetched in the background may come
+// after one fetched in a hurry.)
 func TestPlayerIDsAreUniqueAcrossNodes(t *testing.T) {
 	s := natstest.Start(t)
 	const nodes, each = 3, 3 * idBlock
@@ -42,9 +44,6 @@ func TestPlayerIDsAreUniqueAcrossNodes(t *testing.T) {
 		for j, id := range list {
 			if id == 0 {
 				t.Fatalf("node %d: ID %d is 0", i, j)
-			}
-			if j > 0 && id <= list[j-1] {
-				t.Fatalf("node %d: ID %d after %d: a node's IDs must rise", i, id, list[j-1])
 			}
 			if n, dup := seen[id]; dup {
 				t.Fatalf("ID %d handed out by nodes %d and %d", id, n, i)
