@@ -15,14 +15,8 @@ import (
 // the cluster lets in) and resumes as the same player, where it stood.
 func TestThePageFollowsItsRoomToAnotherNode(t *testing.T) {
 	ns := natstest.Start(t)
-	a := arenatest.Start(t, arenatest.Options{NATS: ns, Node: "a"})
-	b := arenatest.Start(t, arenatest.Options{NATS: ns, Node: "b"})
-	arenatest.Eventually(t, 5*time.Second, 20*time.Millisecond, func() error {
-		if n := len(a.Cluster().Directory().Nodes()); n != 2 {
-			return fmt.Errorf("a sees %d nodes", n)
-		}
-		return nil
-	})
+	nodes := arenatest.StartCluster(t, ns, 2, nil)
+	a, b := nodes[0], nodes[1]
 	tb, id := openArena(t, a, "/?room=keep&mode=tag")
 	x, y := serverPos(tb, id)
 

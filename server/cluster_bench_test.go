@@ -39,19 +39,7 @@ func benchNodes(b *testing.B, ns *natsserver.Server, n int, grace time.Duration)
 		c.RoomCreateRate = 0
 		c.ResumeGrace = grace
 	}
-	nodes := make([]*arenatest.Server, n)
-	for i := range nodes {
-		nodes[i] = arenatest.Start(b, arenatest.Options{NATS: ns, Node: string(rune('a' + i)), Config: open})
-	}
-	for _, nd := range nodes {
-		arenatest.Eventually(b, 5*time.Second, 10*time.Millisecond, func() error {
-			if got := len(nd.Cluster().Directory().Nodes()); got != n {
-				return fmt.Errorf("node sees %d nodes of %d", got, n)
-			}
-			return nil
-		})
-	}
-	return nodes
+	return arenatest.StartCluster(b, ns, n, open)
 }
 
 // quantile of sorted durations, q in [0, 1], nearest rank.

@@ -225,16 +225,8 @@ func joinRetrying(t *testing.T, base, query string, total time.Duration) (*arena
 func TestNATSRestartedMidGame(t *testing.T) {
 	ns := natstest.Start(t)
 	fast := func(c *server.Config) { c.CheckpointInterval = 300 * time.Millisecond }
-	a := arenatest.Start(t, arenatest.Options{NATS: ns, Node: "a", Config: fast})
-	b := arenatest.Start(t, arenatest.Options{NATS: ns, Node: "b", Config: fast})
-	for _, nd := range []*arenatest.Server{a, b} {
-		arenatest.Eventually(t, 5*time.Second, 20*time.Millisecond, func() error {
-			if got := len(nd.Cluster().Directory().Nodes()); got != 2 {
-				return fmt.Errorf("node sees %d nodes of 2", got)
-			}
-			return nil
-		})
-	}
+	nodes := arenatest.StartCluster(t, ns, 2, fast)
+	a, b := nodes[0], nodes[1]
 	onA := dialNode(t, a.URL, "room=live&mode=tag", "")
 	onB := dialNode(t, b.URL, "room=there&mode=tag", "")
 	for _, c := range []*arenatest.NativeClient{onA, onB} {

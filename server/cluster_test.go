@@ -22,25 +22,10 @@ import (
 )
 
 // startCluster runs n arena nodes, a, b, c…, on one real NATS server with
-// JetStream, each on its own loopback port.
+// JetStream, each on its own loopback port, every one seeing the others.
 func startCluster(t *testing.T, n int) []*arenatest.Server {
 	t.Helper()
-	ns := natstest.Start(t)
-	nodes := make([]*arenatest.Server, n)
-	for i := range nodes {
-		nodes[i] = arenatest.Start(t, arenatest.Options{NATS: ns, Node: string(rune('a' + i))})
-	}
-	// Every node knows every other before the test starts: a node's URL
-	// is what a redirect needs.
-	for _, nd := range nodes {
-		arenatest.Eventually(t, 5*time.Second, 20*time.Millisecond, func() error {
-			if got := len(nd.Cluster().Directory().Nodes()); got != n {
-				return fmt.Errorf("node sees %d nodes of %d", got, n)
-			}
-			return nil
-		})
-	}
-	return nodes
+	return arenatest.StartCluster(t, natstest.Start(t), n, nil)
 }
 
 // joinFollowing connects a native client to query on the node at base,
@@ -495,17 +480,7 @@ func TestARollingRestartLosesNobody(t *testing.T) {
 		return arenatest.Start(t, arenatest.Options{NATS: ns, Node: name, Config: unlimited})
 	}
 	nodes := []*arenatest.Server{start("a"), start("b"), start("c")}
-	seeAll := func() {
-		for _, nd := range nodes {
-			arenatest.Eventually(t, 10*time.Second, 20*time.Millisecond, func() error {
-				if got := len(nd.Cluster().Directory().Nodes()); got != len(nodes) {
-					return fmt.Errorf("%s sees %d nodes", nd.URL, got)
-				}
-				return nil
-			})
-		}
-	}
-	seeAll()
+	arenatest.WaitForNodes(t, nodes...)
 	const perRoom = 50
 	bots := make([]*bot, 0, 3*perRoom)
 	for i, nd := range nodes {
@@ -550,7 +525,7 @@ func TestARollingRestartLosesNobody(t *testing.T) {
 			return nil
 		})
 		nodes[i] = start(name)
-		seeAll()
+		arenatest.WaitForNodes(t, nodes...)
 	}
 	t.Logf("three nodes restarted in turn under %d bots in %v", len(bots), time.Since(began))
 
@@ -598,12 +573,7 @@ func TestANodeCutOffFromNATSGivesItsRoomsUp(t *testing.T) {
 	often := func(c *server.Config) { c.CheckpointInterval = 100 * time.Millisecond }
 	a := arenatest.Start(t, arenatest.Options{NATS: ns, NATSURL: cutOff.URL(), Node: "a", Config: often})
 	b := arenatest.Start(t, arenatest.Options{NATS: ns, Node: "b", Config: often})
-	arenatest.Eventually(t, 5*time.Second, 20*time.Millisecond, func() error {
-		if len(a.Cluster().Directory().Nodes()) != 2 || len(b.Cluster().Directory().Nodes()) != 2 {
-			return errors.New("the nodes do not see each other yet")
-		}
-		return nil
-	})
+	arenatest.WaitForNodes(t, a, b)
 	p := dialNode(t, a.URL, "room=isle&mode=tag", "")
 	arenatest.Eventually(t, 5*time.Second, 20*time.Millisecond, func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -658,15 +628,8 @@ func TestANodeCutOffFromNATSGivesItsRoomsUp(t *testing.T) {
 // take in the meantime.
 func TestARedirectHoldsASeat(t *testing.T) {
 	ns := natstest.Start(t)
-	pairs := func(c *server.Config) { c.RoomCapacity = 2 }
-	a := arenatest.Start(t, arenatest.Options{NATS: ns, Node: "a", Config: pairs})
-	b := arenatest.Start(t, arenatest.Options{NATS: ns, Node: "b", Config: pairs})
-	arenatest.Eventually(t, 5*time.Second, 20*time.Millisecond, func() error {
-		if len(b.Cluster().Directory().Nodes()) != 2 {
-			return errors.New("b does not see a yet")
-		}
-		return nil
-	})
+	nodes := arenatest.StartCluster(t, ns, 2, func(c *server.Config) { c.RoomCapacity = 2 })
+	a, b := nodes[0], nodes[1]
 	joinFollowing(t, a.URL, "room=duo&mode=tag")
 	sent := dialNode(t, b.URL, "room=duo", "")
 	if sent.Msg.Type != protocol.BinRedirect || sent.Msg.Seat == "" {

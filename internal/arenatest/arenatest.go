@@ -318,3 +318,31 @@ func Eventually(t testing.TB, total, step time.Duration, cond func() error) {
 		time.Sleep(step)
 	}
 }
+
+// StartCluster runs n nodes, a, b, c…, of a cluster on the NATS server ns,
+// each with config (nil: the defaults) on its own loopback port, and
+// returns once every node sees all n: a node's URL, in the others'
+// directories, is what a redirect to it needs.
+func StartCluster(t testing.TB, ns *natsserver.Server, n int, config func(*server.Config)) []*Server {
+	t.Helper()
+	nodes := make([]*Server, n)
+	for i := range nodes {
+		nodes[i] = Start(t, Options{NATS: ns, Node: string(rune('a' + i)), Config: config})
+	}
+	WaitForNodes(t, nodes...)
+	return nodes
+}
+
+// WaitForNodes waits until each of nodes sees all of them in its
+// directory.
+func WaitForNodes(t testing.TB, nodes ...*Server) {
+	t.Helper()
+	for _, nd := range nodes {
+		Eventually(t, 10*time.Second, 10*time.Millisecond, func() error {
+			if got := len(nd.Cluster().Directory().Nodes()); got != len(nodes) {
+				return fmt.Errorf("%s sees %d nodes of %d", nd.URL, got, len(nodes))
+			}
+			return nil
+		})
+	}
+}
