@@ -64,20 +64,31 @@ type exportResult struct {
 // move with the room resume, and a resume starts with an empty queue.
 func (r *Room) Export(ctx context.Context) ([]byte, error) {
 	reply := make(chan exportResult, 1)
+	res, err := ask(ctx, r, command{kind: cmdExport, export: reply}, reply)
+	if err != nil {
+		return nil, err
+	}
+	return res.doc, res.err
+}
+
+// ask hands c to the room's goroutine and waits for its answer on reply:
+// ErrRoomClosed if the room ends first, ctx's error if ctx does.
+func ask[T any](ctx context.Context, r *Room, c command, reply <-chan T) (T, error) {
+	var zero T
 	select {
-	case r.inbox <- command{kind: cmdExport, export: reply}:
+	case r.inbox <- c:
 	case <-r.done:
-		return nil, ErrRoomClosed
+		return zero, ErrRoomClosed
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return zero, ctx.Err()
 	}
 	select {
 	case res := <-reply:
-		return res.doc, res.err
+		return res, nil
 	case <-r.done:
-		return nil, ErrRoomClosed
+		return zero, ErrRoomClosed
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return zero, ctx.Err()
 	}
 }
 
@@ -325,24 +336,31 @@ var ErrNoRoom = errors.New("room: no such room")
 // Export returns the document of the live room name (see Room.Export).
 // The room goes on running: whoever moves it stops it once the copy runs.
 func (m *Manager) Export(ctx context.Context, name string) ([]byte, error) {
-	m.mu.Lock()
-	r, ok := m.rooms[name]
-	m.mu.Unlock()
-	if !ok {
-		return nil, fmt.Errorf("%w: %q", ErrNoRoom, name)
+	r, err := m.live(name)
+	if err != nil {
+		return nil, err
 	}
 	return r.Export(ctx)
 }
 
 // Move moves the live room name elsewhere (see Room.Move).
 func (m *Manager) Move(ctx context.Context, name string, to func(doc []byte) (*ElsewhereError, error)) error {
+	r, err := m.live(name)
+	if err != nil {
+		return err
+	}
+	return r.Move(ctx, to)
+}
+
+// live returns the live room name, or ErrNoRoom.
+func (m *Manager) live(name string) (*Room, error) {
 	m.mu.Lock()
 	r, ok := m.rooms[name]
 	m.mu.Unlock()
 	if !ok {
-		return fmt.Errorf("%w: %q", ErrNoRoom, name)
+		return nil, fmt.Errorf("%w: %q", ErrNoRoom, name)
 	}
-	return r.Move(ctx, to)
+	return r, nil
 }
 
 // Import restores a room Export wrote (see Restore) under the manager, with
@@ -354,57 +372,51 @@ func (m *Manager) Move(ctx context.Context, name string, to func(doc []byte) (*E
 // room and ID. A live name is refused (ErrRoomExists), as is a new room
 // beyond MaxRooms.
 func (m *Manager) Import(doc []byte) (*Room, error) {
-	var head struct {
-		Room string `json:"room"`
-		Mode string `json:"mode"`
-	}
-	if err := json.Unmarshal(doc, &head); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrBadDocument, err)
-	}
-	if head.Mode == "" {
-		return nil, fmt.Errorf("%w: no mode", ErrBadDocument)
-	}
-	mode, err := m.Mode(head.Mode)
+	name, mode, err := m.docHead(doc)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrBadDocument, err)
+		return nil, err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.ctx.Err() != nil {
 		return nil, ErrShutdown
 	}
-	if _, ok := m.rooms[head.Room]; ok {
-		return nil, fmt.Errorf("%w: %q", ErrRoomExists, head.Room)
+	if _, ok := m.rooms[name]; ok {
+		return nil, fmt.Errorf("%w: %q", ErrRoomExists, name)
 	}
-	if err := m.mayCreate(head.Room, "", true); err != nil {
+	if err := m.mayCreate(name, "", true); err != nil {
 		return nil, err
 	}
-	r, err := m.restoreMode(head.Room, mode, doc)
+	return m.restoreMode(name, mode, doc)
+}
+
+// docHead reads which room and mode a document is of.
+func (m *Manager) docHead(doc []byte) (string, game.Mode, error) {
+	var head struct {
+		Room string `json:"room"`
+		Mode string `json:"mode"`
+	}
+	if err := json.Unmarshal(doc, &head); err != nil {
+		return "", game.Mode{}, fmt.Errorf("%w: %w", ErrBadDocument, err)
+	}
+	if head.Mode == "" {
+		return "", game.Mode{}, fmt.Errorf("%w: no mode", ErrBadDocument)
+	}
+	mode, err := m.Mode(head.Mode)
 	if err != nil {
-		return nil, err
+		return "", game.Mode{}, fmt.Errorf("%w: %w", ErrBadDocument, err)
 	}
-	m.cfg.Logger.Info("room imported", "room", r.Name(), "mode", mode.Name, "members", len(r.members))
-	return r, nil
+	return head.Room, mode, nil
 }
 
 // restore runs the room name from doc, of the mode the document says. The
 // caller holds m.mu and has checked that no room of that name is live.
 func (m *Manager) restore(name string, doc []byte) (*Room, error) {
-	var head struct {
-		Mode string `json:"mode"`
+	_, mode, err := m.docHead(doc)
+	if err != nil {
+		return nil, err
 	}
-	if err := json.Unmarshal(doc, &head); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrBadDocument, err)
-	}
-	mode, err := m.Mode(head.Mode)
-	if head.Mode == "" || err != nil {
-		return nil, fmt.Errorf("%w: mode %q: %v", ErrBadDocument, head.Mode, err)
-	}
-	r, err := m.restoreMode(name, mode, doc)
-	if err == nil {
-		m.cfg.Logger.Info("room restored", "room", r.Name(), "mode", mode.Name, "members", len(r.members))
-	}
-	return r, err
+	return m.restoreMode(name, mode, doc)
 }
 
 func (m *Manager) restoreMode(name string, mode game.Mode, doc []byte) (*Room, error) {
@@ -420,6 +432,7 @@ func (m *Manager) restoreMode(name string, mode game.Mode, doc []byte) (*Room, e
 		raise(&m.nextID, uint32(mb.id))
 	}
 	m.start(r)
+	m.cfg.Logger.Info("room restored", "room", r.Name(), "mode", mode.Name, "members", len(r.members))
 	return r, nil
 }
 

@@ -245,15 +245,8 @@ func (m *Manager) join(ctx context.Context, name, mode string, req JoinRequest) 
 func (m *Manager) room(ctx context.Context, name, modeName, addr string, raw map[string]string) (*Room, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for ch := m.claiming[name]; ch != nil; ch = m.claiming[name] {
-		m.mu.Unlock()
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			m.mu.Lock()
-			return nil, ctx.Err()
-		}
-		m.mu.Lock()
+	if err := m.awaitClaim(ctx, name); err != nil {
+		return nil, err
 	}
 	if m.ctx.Err() != nil {
 		return nil, ErrShutdown
@@ -316,26 +309,47 @@ func (m *Manager) room(ctx context.Context, name, modeName, addr string, raw map
 	return r, nil
 }
 
-// claim claims name in the Directory, without holding m.mu over the round
-// trip. The caller holds m.mu, and nobody is claiming name.
-func (m *Manager) claim(ctx context.Context, name, mode string, options map[string]string) ([]byte, error) {
+// claim claims name in the Directory. The caller holds m.mu, and nobody is
+// claiming name.
+func (m *Manager) claim(ctx context.Context, name, mode string, options map[string]string) (doc []byte, err error) {
+	m.unlockedFor(name, func() { doc, err = m.cfg.Directory.Claim(ctx, name, mode, options, m.cfg.Capacity) })
+	return doc, err
+}
+
+// unlockedFor runs f, a round trip to the Directory about the room name,
+// without holding m.mu, which the caller holds: joins of other rooms go on
+// meanwhile, and those of name wait for it (awaitClaim).
+func (m *Manager) unlockedFor(name string, f func()) {
 	ch := make(chan struct{})
 	m.claiming[name] = ch
 	m.mu.Unlock()
-	doc, err := m.cfg.Directory.Claim(ctx, name, mode, options, m.cfg.Capacity)
+	f()
 	m.mu.Lock()
 	delete(m.claiming, name)
 	close(ch)
-	return doc, err
+}
+
+// awaitClaim waits, not holding m.mu, which the caller holds, until no
+// round trip about name is under way.
+func (m *Manager) awaitClaim(ctx context.Context, name string) error {
+	for ch := m.claiming[name]; ch != nil; ch = m.claiming[name] {
+		m.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			m.mu.Lock()
+			return ctx.Err()
+		}
+		m.mu.Lock()
+	}
+	return nil
 }
 
 // Reserve holds a seat in the live room name for d (see Room.Reserve).
 func (m *Manager) Reserve(ctx context.Context, name string, d time.Duration) (string, error) {
-	m.mu.Lock()
-	r, ok := m.rooms[name]
-	m.mu.Unlock()
-	if !ok {
-		return "", fmt.Errorf("%w: %q", ErrNoRoom, name)
+	r, err := m.live(name)
+	if err != nil {
+		return "", err
 	}
 	return r.Reserve(ctx, d)
 }
@@ -354,21 +368,11 @@ func (m *Manager) Open(ctx context.Context, name, mode string) error {
 // release gives name back to the Directory, unless a room of that name runs
 // here again. The caller holds m.mu.
 func (m *Manager) release(name string) {
-	for ch := m.claiming[name]; ch != nil; ch = m.claiming[name] {
-		m.mu.Unlock()
-		<-ch
-		m.mu.Lock()
-	}
+	_ = m.awaitClaim(context.Background(), name)
 	if _, ok := m.rooms[name]; ok {
 		return
 	}
-	ch := make(chan struct{})
-	m.claiming[name] = ch
-	m.mu.Unlock()
-	m.cfg.Directory.Release(name)
-	m.mu.Lock()
-	delete(m.claiming, name)
-	close(ch)
+	m.unlockedFor(name, func() { m.cfg.Directory.Release(name) })
 }
 
 func (m *Manager) newPlayerID() game.PlayerID {

@@ -260,21 +260,11 @@ type holdResult struct {
 // it. It fails as a join would if the room is full.
 func (r *Room) Reserve(ctx context.Context, d time.Duration) (string, error) {
 	call := &holdCall{d: d, reply: make(chan holdResult, 1)}
-	select {
-	case r.inbox <- command{kind: cmdReserve, hold: call}:
-	case <-r.done:
-		return "", ErrRoomClosed
-	case <-ctx.Done():
-		return "", ctx.Err()
+	res, err := ask(ctx, r, command{kind: cmdReserve, hold: call}, call.reply)
+	if err != nil {
+		return "", err
 	}
-	select {
-	case res := <-call.reply:
-		return res.token, res.err
-	case <-r.done:
-		return "", ErrRoomClosed
-	case <-ctx.Done():
-		return "", ctx.Err()
-	}
+	return res.token, res.err
 }
 
 // sender is a connection that queues inputs, and the player it plays.
@@ -769,18 +759,15 @@ func (r *Room) noteTickTime(took time.Duration) {
 // room's capacity already counts.
 func (r *Room) takeSeat(addr, seat string) error {
 	// Refusals for load come first: they must not evict anyone's seat.
-	if r.cfg.Full != nil && r.cfg.Full() {
-		return ErrServerFull
-	}
-	if r.busy {
-		return ErrRoomFull
+	if err := r.loaded(); err != nil {
+		return err
 	}
 	if lim := r.cfg.MaxSeatsPerAddr; addr != "" && lim > 0 && r.seats[addr] >= lim {
 		if !r.evictAway(addr) {
 			return ErrTooManySeats
 		}
 	}
-	if !r.takeHeld(seat) && r.cfg.Capacity > 0 && len(r.members)+r.heldSeats() >= r.cfg.Capacity {
+	if !r.takeHeld(seat) && r.seatsTaken() {
 		return ErrRoomFull
 	}
 	if addr == "" {
@@ -795,15 +782,27 @@ func (r *Room) takeSeat(addr, seat string) error {
 	return nil
 }
 
-// heldSeats counts the seats Reserve holds, forgetting those that lapsed.
-func (r *Room) heldSeats() int {
+// loaded refuses new players for load: the box's or the room's.
+func (r *Room) loaded() error {
+	switch {
+	case r.cfg.Full != nil && r.cfg.Full():
+		return ErrServerFull
+	case r.busy:
+		return ErrRoomFull
+	}
+	return nil
+}
+
+// seatsTaken reports whether the members and the seats Reserve holds fill
+// the room, forgetting the holds that lapsed.
+func (r *Room) seatsTaken() bool {
 	now := time.Now()
 	for token, until := range r.held {
 		if now.After(until) {
 			delete(r.held, token)
 		}
 	}
-	return len(r.held)
+	return r.cfg.Capacity > 0 && len(r.members)+len(r.held) >= r.cfg.Capacity
 }
 
 // takeHeld takes the held seat of token, if it holds one still.
@@ -819,12 +818,10 @@ func (r *Room) takeHeld(token string) bool {
 // reserve holds a seat for d, for a player on its way: one another node
 // of a cluster redirects here. It runs on the room's goroutine.
 func (r *Room) reserve(d time.Duration) (string, error) {
-	switch {
-	case r.cfg.Full != nil && r.cfg.Full():
-		return "", ErrServerFull
-	case r.busy:
-		return "", ErrRoomFull
-	case r.cfg.Capacity > 0 && len(r.members)+r.heldSeats() >= r.cfg.Capacity:
+	if err := r.loaded(); err != nil {
+		return "", err
+	}
+	if r.seatsTaken() {
 		return "", ErrRoomFull
 	}
 	if r.held == nil {
