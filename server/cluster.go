@@ -100,6 +100,44 @@ func (s *Server) importRoom(doc []byte) error {
 // once would only queue in NATS.
 const movesAtOnce = 8
 
+// runCluster runs this node's part in the cluster beside Serve: its rooms'
+// figures, checkpoints and the restore of dead nodes' rooms, and the rooms
+// and seats other nodes ask it for. stop ends them.
+func (s *Server) runCluster(ctx context.Context) (stop func(), err error) {
+	c := s.cfg.Cluster
+	stopImports, err := c.ServeImports(s.importRoom)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: taking rooms: %w", err)
+	}
+	stopHolds, err := c.ServeReservations(func(ctx context.Context, name string) (string, error) {
+		return s.rooms.Reserve(ctx, name, seatHold)
+	})
+	if err != nil {
+		stopImports()
+		return nil, fmt.Errorf("cluster: holding seats: %w", err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { c.Sync(ctx, clusterSync, s.rooms.Rooms, s.evictRoom) })
+	wg.Go(func() { c.Recover(ctx, clusterSync, func() bool { return !s.draining.Load() }, s.rooms.Open) })
+	if s.cfg.CheckpointInterval > 0 {
+		wg.Go(func() { c.Checkpoint(ctx, s.cfg.CheckpointInterval, s.exportRooms) })
+	}
+	return func() {
+		cancel()
+		wg.Wait()
+		stopHolds()
+		stopImports()
+	}, nil
+}
+
+// drainCluster tells the cluster this node takes no more players, so that
+// matchmakers stop sending them here, and moves its rooms away.
+func (s *Server) drainCluster(ctx context.Context) {
+	s.cfg.Cluster.Directory().SetDraining(true)
+	s.moveRooms(ctx)
+}
+
 // moveRooms sends every room of this node to other nodes of the cluster,
 // before a shutdown: their players are told where to reconnect and resume.
 // A room that cannot move (its mode cannot save its state, or no node

@@ -44,12 +44,12 @@ func (s *Server) relayedIP(r *http.Request) (string, bool) {
 // checks the client's messages and limits, and counts it by its own
 // address (relayedIP). It reports false if the other node could not be
 // reached; the caller then refuses the client.
-func (sess *session) relay(to *room.ElsewhereError, rawQuery, ip string) bool {
+func (sess *session) relay(to *room.ElsewhereError) bool {
 	h := http.Header{}
-	h.Set(relaySecretHeader, sess.relaySecret)
-	h.Set(relayForHeader, ip)
+	h.Set(relaySecretHeader, sess.cfg.Cluster.Directory().RelaySecret())
+	h.Set(relayForHeader, sess.relayIP)
 	d := websocket.Dialer{HandshakeTimeout: sess.cfg.HandshakeTimeout}
-	up, _, err := d.DialContext(sess.ctx, pageToWS(to.URL)+"?"+rawQuery, h)
+	up, _, err := d.DialContext(sess.ctx, pageToWS(to.URL)+"?"+sess.relayQuery, h)
 	if err != nil {
 		sess.mu.Lock()
 		sess.logLocked(slog.LevelWarn, "relay: the room's node cannot be reached", "node", to.Node, "err", err)

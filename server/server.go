@@ -427,31 +427,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		go func() { defer close(done); s.overload.run(octx) }()
 		defer func() { stop(); <-done }()
 	}
-	if c := s.cfg.Cluster; c != nil {
-		cctx, stop := context.WithCancel(ctx)
-		done := make(chan struct{})
-		var wg sync.WaitGroup
-		wg.Go(func() { c.Sync(cctx, clusterSync, s.rooms.Rooms, s.evictRoom) })
-		wg.Go(func() { c.Recover(cctx, clusterSync, func() bool { return !s.draining.Load() }, s.rooms.Open) })
-		if s.cfg.CheckpointInterval > 0 {
-			wg.Go(func() { c.Checkpoint(cctx, s.cfg.CheckpointInterval, s.exportRooms) })
-		}
-		go func() { wg.Wait(); close(done) }()
-		defer func() { stop(); <-done }()
-		stopImports, err := c.ServeImports(s.importRoom)
+	if s.cfg.Cluster != nil {
+		stop, err := s.runCluster(ctx)
 		if err != nil {
 			s.rooms.Close()
-			return fmt.Errorf("cluster: taking rooms: %w", err)
+			return err
 		}
-		defer stopImports()
-		stopHolds, err := c.ServeReservations(func(ctx context.Context, name string) (string, error) {
-			return s.rooms.Reserve(ctx, name, seatHold)
-		})
-		if err != nil {
-			s.rooms.Close()
-			return fmt.Errorf("cluster: holding seats: %w", err)
-		}
-		defer stopHolds()
+		defer stop()
 	}
 	errc := make(chan error, 2)
 	go func() {
@@ -523,9 +505,6 @@ func pprofMux() *http.ServeMux {
 // the rooms. /readyz reports not ready from its start.
 func (s *Server) Shutdown(ctx context.Context) {
 	s.draining.Store(true)
-	if c := s.cfg.Cluster; c != nil {
-		c.Directory().SetDraining(true) // matchmakers stop sending players here
-	}
 	s.mu.Lock()
 	open := make([]*session, 0, len(s.sessions))
 	for sess := range s.sessions {
@@ -534,7 +513,7 @@ func (s *Server) Shutdown(ctx context.Context) {
 	s.mu.Unlock()
 	s.log.Info("shutting down", "connections", len(open))
 	if s.cfg.Cluster != nil {
-		s.moveRooms(ctx)
+		s.drainCluster(ctx)
 	}
 	// close only signals each session's writer, so one client that does
 	// not read holds up nobody; they all close at once.
@@ -667,8 +646,8 @@ func (s *Server) runSession(ws *websocket.Conn, ip, rawQuery string, deflate boo
 		c = newNativeCodec(true, encoded)
 	}
 	sess = newSession(s, ws, c, who, deflate)
-	if c := s.cfg.Cluster; c != nil {
-		sess.relayQuery, sess.relayIP, sess.relaySecret = rawQuery, ip, c.Directory().RelaySecret()
+	if s.cfg.Cluster != nil {
+		sess.relayQuery, sess.relayIP = rawQuery, ip
 	}
 	if !s.track(sess) {
 		sess.close(reasonShutdown)

@@ -125,9 +125,8 @@ type session struct {
 	who []any        // conn, ip and protocol; then player and room
 
 	// In a cluster, what a seed client's relay to another node needs
-	// (relay.go): the query it connected with, its address, the
-	// cluster's secret. No secret: no relay.
-	relayQuery, relayIP, relaySecret string
+	// (relay.go): the query it connected with, and its address.
+	relayQuery, relayIP string
 
 	ctx    context.Context // canceled when the session is closing
 	cancel context.CancelFunc
@@ -484,7 +483,7 @@ func (s *session) gameMessage(msg *protocol.ClientMessage) {
 // refuse answers a join that failed, then closes.
 func (s *session) refuse(err error) {
 	var elsewhere *room.ElsewhereError
-	if errors.As(err, &elsewhere) && !s.codec.redirects() && s.relaySecret != "" && elsewhere.URL != "" && s.relay(elsewhere, s.relayQuery, s.relayIP) {
+	if errors.As(err, &elsewhere) && !s.codec.redirects() && s.cfg.Cluster != nil && elsewhere.URL != "" && s.relay(elsewhere) {
 		return // the client has played, relayed, in its room on that node
 	}
 	reason, code, known := lookupRoomError(err)
