@@ -44,6 +44,8 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	fs.IntVar(&sc.MaxRooms, "max-rooms", sc.MaxRooms, "most live rooms; joins that would create more are refused (the default room aside; 0: no limit)")
 	fs.Float64Var(&sc.RoomCreateRate, "room-create-rate", sc.RoomCreateRate, "rooms one address may create per minute, the default room aside (0: no limit)")
 	fs.IntVar(&sc.RoomCreateBurst, "room-create-burst", sc.RoomCreateBurst, "rooms one address may create at once before -room-create-rate applies")
+	fs.Float64Var(&sc.JoinRate, "join-rate", sc.JoinRate, "joins (resumes included) one address may make per second; each new player takes a player ID for good (0: no limit)")
+	fs.IntVar(&sc.JoinBurst, "join-burst", sc.JoinBurst, "joins one address may make at once before -join-rate applies")
 	fs.DurationVar(&sc.ResumeGrace, "resume-grace", sc.ResumeGrace, "how long a dropped player may reconnect and resume")
 	fs.DurationVar(&sc.RoomIdleTimeout, "room-idle-timeout", sc.RoomIdleTimeout, "how long an empty room lives")
 

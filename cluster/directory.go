@@ -623,6 +623,10 @@ func (d *Directory) DeleteDoc(ctx context.Context, name string) error {
 // can be had now (see IDs).
 func (d *Directory) NewPlayerID() game.PlayerID { return d.ids.New() }
 
+// PlayerIDsUsed returns the share of the cluster's 2³² player IDs reserved
+// so far (see IDs.Used).
+func (d *Directory) PlayerIDsUsed() float64 { return d.ids.Used() }
+
 // RelaySecret is a secret the nodes of the cluster share, with which a node
 // that relays a client to another proves it is one of them. Whoever can
 // read the cluster's JetStream can read it.

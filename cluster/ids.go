@@ -21,9 +21,10 @@ const idBlock = 1024
 // IDs hands out player IDs unique across the cluster: each node reserves
 // blocks of them from a counter in a JetStream KV bucket, by
 // compare-and-swap, and deals them out locally. The next block is reserved
-// in the background once half of the current one is gone, so a join waits
-// on NATS only if a node takes a thousand players faster than one round
-// trip, or NATS is away.
+// in the background once half of the current one is gone. New never waits
+// on NATS: it runs on a room's goroutine, and a NATS stall there would
+// stall the room's ticks. With no ID at hand it returns 0 at once, and the
+// join is refused with a code that says to try again.
 type IDs struct {
 	kv      jetstream.KeyValue
 	timeout time.Duration
@@ -32,6 +33,9 @@ type IDs struct {
 	next, end uint32 // the current block: next up to end
 	spare     uint32 // the first ID of a reserved block not yet used; 0: none
 	fetching  bool
+	// counter is the cluster counter's value as this node last saw it:
+	// how much of the ID space the cluster has reserved.
+	counter uint64
 }
 
 const idsKey = "next"
@@ -58,31 +62,34 @@ func OpenIDs(ctx context.Context, js jetstream.JetStream, bucket string) (*IDs, 
 	return ids, nil
 }
 
-// New returns an ID no node of the cluster has handed out, or 0 if none
-// can be had (NATS away and the node's blocks used up).
+// New returns an ID no node of the cluster has handed out, or 0 if none is
+// at hand (NATS away, or joins faster than a round trip per half block):
+// it never waits, and a block is then on its way for the next join.
 func (ids *IDs) New() game.PlayerID {
 	ids.mu.Lock()
 	defer ids.mu.Unlock()
 	if ids.next == ids.end && ids.spare != 0 {
 		ids.next, ids.end, ids.spare = ids.spare, ids.spare+idBlock, 0
 	}
-	if ids.next == ids.end {
-		// Used up before the spare came: wait for one, briefly.
-		ctx, cancel := context.WithTimeout(context.Background(), ids.timeout)
-		first, err := ids.reserve(ctx)
-		cancel()
-		if err != nil {
-			return 0
-		}
-		ids.next, ids.end = first, first+idBlock
+	var id uint32
+	if ids.next != ids.end {
+		id = ids.next
+		ids.next++
 	}
-	id := ids.next
-	ids.next++
 	if ids.end-ids.next < idBlock/2 && ids.spare == 0 && !ids.fetching {
 		ids.fetching = true
 		go ids.fetchSpare()
 	}
 	return game.PlayerID(id)
+}
+
+// Used returns the share of the cluster's ID space (2³² IDs) reserved so
+// far, as this node last saw the counter: a cluster near 1 runs out of
+// player IDs, and joins fail.
+func (ids *IDs) Used() float64 {
+	ids.mu.Lock()
+	defer ids.mu.Unlock()
+	return float64(ids.counter) / (1 << 32)
 }
 
 func (ids *IDs) fetchSpare() {
@@ -122,6 +129,9 @@ func (ids *IDs) reserve(ctx context.Context) (uint32, error) {
 			_, err = ids.kv.Update(ctx, idsKey, val, rev)
 		}
 		if err == nil {
+			ids.mu.Lock()
+			ids.counter = max(ids.counter, first+idBlock)
+			ids.mu.Unlock()
 			return uint32(first), nil
 		}
 		if !errors.Is(err, jetstream.ErrKeyExists) && !errors.Is(err, jetstream.ErrKeyRevisionMismatch) {

@@ -89,6 +89,9 @@ var (
 	// ErrServerFull: the box has no CPU to spare for another player
 	// (Config.Full).
 	ErrServerFull = errors.New("the server is at capacity")
+	// ErrNoPlayerID: a cluster's player IDs are out of reach for now
+	// (NATS away, or this node's block used up before the next came).
+	ErrNoPlayerID = errors.New("no player ID at hand; try again in a moment")
 	// ErrTooManySeats: the client's address holds as many seats (connected
 	// or away) as it may, in this room or on the server.
 	ErrTooManySeats = errors.New("too many players from your address")

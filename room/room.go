@@ -703,7 +703,7 @@ func (r *Room) join(req JoinRequest) (Joined, error) {
 		// A cluster's IDs are out of reach (NATS away, this node's
 		// blocks used up): a short wait is what the player can do.
 		r.freeSeat(req.Addr)
-		return Joined{}, ErrServerFull
+		return Joined{}, ErrNoPlayerID
 	}
 	if err := r.game.Join(game.Player{ID: id, Name: req.Name, Options: opts}); err != nil {
 		r.freeSeat(req.Addr)

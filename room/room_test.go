@@ -790,3 +790,31 @@ func TestAFullBoxRefusesNewPlayersOnly(t *testing.T) {
 		join(t, r, &fakeClient{}, "")
 	})
 }
+
+// TestNoPlayerIDRefusesAtOnce: when the cluster's IDs are out of reach,
+// a new player is refused with ErrNoPlayerID and frees the seat it took;
+// resumes, which need no new ID, pass.
+func TestNoPlayerIDRefusesAtOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var none atomic.Bool
+		var next atomic.Uint32
+		r, _ := startRoom(t, Config{Capacity: 2, NewPlayerID: func() game.PlayerID {
+			if none.Load() {
+				return 0
+			}
+			return game.PlayerID(next.Add(1))
+		}})
+		first := join(t, r, &fakeClient{}, "")
+		none.Store(true)
+		for range 3 { // a seat leaked by each refusal would fill the room
+			if _, err := r.Join(context.Background(), JoinRequest{Client: &fakeClient{}}); !errors.Is(err, ErrNoPlayerID) {
+				t.Fatalf("a new player with no ID at hand: %v; want ErrNoPlayerID", err)
+			}
+		}
+		if _, err := r.Join(context.Background(), JoinRequest{Client: &fakeClient{}, Token: first.Token}); err != nil {
+			t.Errorf("resuming with no ID at hand: %v", err)
+		}
+		none.Store(false)
+		join(t, r, &fakeClient{}, "")
+	})
+}

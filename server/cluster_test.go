@@ -643,3 +643,12 @@ func TestARedirectHoldsASeat(t *testing.T) {
 		t.Errorf("the redirected player with its seat: %#x (%s); want a welcome to duo", c.Msg.Type, c.Msg.Message)
 	}
 }
+
+// TestANodeShowsHowMuchOfTheIDSpaceIsUsed: /metrics carries the share of
+// the cluster's player IDs reserved, for the alert of docs/operations.md.
+func TestANodeShowsHowMuchOfTheIDSpaceIsUsed(t *testing.T) {
+	a := startCluster(t, 1)[0]
+	if used := metric(t, a, "arena_player_ids_used_ratio"); used <= 0 || used > 0.001 {
+		t.Errorf("arena_player_ids_used_ratio of a new cluster: %g; want a block's share, above 0", used)
+	}
+}

@@ -340,3 +340,20 @@ func TestRoomListIsAPage(t *testing.T) {
 		t.Errorf("limit=-1: %d; want 400", code)
 	}
 }
+
+// TestJoinsAreRateLimitedPerAddress: an address joining flat out, which
+// would burn a cluster's player IDs, is refused past -join-rate with a
+// retryable code; another address joins as ever.
+func TestJoinsAreRateLimitedPerAddress(t *testing.T) {
+	t.Parallel()
+	srv := arenatest.Start(t, arenatest.Options{Config: func(c *server.Config) {
+		c.JoinRate = 1.0 / 60 // nothing refills during the test
+		c.JoinBurst = 3
+	}})
+	for range 3 {
+		joinAndDrop(t, srv, attackerIP, "?room=j")
+	}
+	refusedWith(t, srv, attackerIP, "?room=j", protocol.CodeRateLimited, websocket.CloseTryAgainLater)
+	refusalsCounted(t, srv, "join_rate", 1)
+	plays(t, dialNativeFrom(t, victimIP, srv.WSURL+"?room=j"))
+}

@@ -23,10 +23,13 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/time/rate"
 
 	"github.com/arena-server/arena/cluster"
 	"github.com/arena-server/arena/game"
+	"github.com/arena-server/arena/internal/addrlimit"
 	"github.com/arena-server/arena/protocol"
 	"github.com/arena-server/arena/room"
 )
@@ -63,6 +66,12 @@ type Config struct {
 	// one address creates rooms. 0 rate: no limit.
 	RoomCreateRate  float64
 	RoomCreateBurst int
+	// JoinRate (joins a second) and JoinBurst bound how fast one address
+	// joins rooms, resumes included: every new player takes a player ID
+	// for good, and an address joining flat out would otherwise use up a
+	// cluster's 2³² IDs in days. 0 rate: no limit.
+	JoinRate  float64
+	JoinBurst int
 	// ClientIPHeader names a header (X-Forwarded-For, X-Real-IP) that holds
 	// the client's address, set by a trusted reverse proxy. Empty: the
 	// address of the TCP peer.
@@ -160,6 +169,10 @@ func DefaultConfig() Config {
 		MaxRooms:            1000,
 		RoomCreateRate:      30,
 		RoomCreateBurst:     10,
+		// A household or a LAN party behind one address joins at once;
+		// flat out, 20 a second would take 7 years to use up 2³² IDs.
+		JoinRate:  20,
+		JoinBurst: 100,
 		// A WebSocket is a TCP connection too: room for the WebSocket
 		// limit and the page's own requests besides.
 		MaxHTTPConnectionsPerIP: 200,
@@ -203,7 +216,8 @@ type Server struct {
 	pprofLn  net.Listener // bound by ListenPprof before Serve, or by Serve
 	overload *overload    // nil: no limit
 
-	adminAuth *authThrottle // failed admin logins by address
+	adminAuth *authThrottle      // failed admin logins by address
+	joins     *addrlimit.Limiter // joins by address; nil: no limit
 }
 
 // directoryOf is c as the manager's Directory: none without a cluster (a
@@ -249,10 +263,18 @@ func New(cfg Config) (*Server, error) {
 
 		adminAuth: newAuthThrottle(),
 	}
+	if cfg.JoinRate > 0 {
+		s.joins = addrlimit.New(rate.Limit(cfg.JoinRate), max(cfg.JoinBurst, 1), maxTrackedJoinAddrs)
+	}
 	if cfg.MaxSchedLatency > 0 {
 		s.overload = newOverload(cfg.MaxSchedLatency, time.Second)
 	}
 	s.metrics = newMetrics(func() []room.Stats { return s.rooms.Rooms() }, &s.traffic, s.connectionCount, s.overload)
+	if c := cfg.Cluster; c != nil {
+		s.metrics.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "arena", Name: "player_ids_used_ratio",
+			Help: "Share of the cluster's 2^32 player IDs reserved so far; joins fail once it reaches 1."},
+			c.Directory().PlayerIDsUsed))
+	}
 	rooms, err := room.NewManager(room.ManagerConfig{
 		Modes:               cfg.Modes,
 		DefaultRoom:         cfg.DefaultRoom,
@@ -337,6 +359,8 @@ func validate(cfg *Config) error {
 		{cfg.MaxRooms < 0, "MaxRooms (-max-rooms)", "cannot be negative"},
 		{cfg.RoomCreateRate < 0, "RoomCreateRate (-room-create-rate)", "cannot be negative"},
 		{cfg.RoomCreateBurst < 0, "RoomCreateBurst (-room-create-burst)", "cannot be negative"},
+		{cfg.JoinRate < 0, "JoinRate (-join-rate)", "cannot be negative"},
+		{cfg.JoinBurst < 0, "JoinBurst (-join-burst)", "cannot be negative"},
 		{(cfg.TLSCertFile == "") != (cfg.TLSKeyFile == ""), "TLS", "needs both a certificate and a key file (-tls-cert and -tls-key)"},
 	} {
 		if c.bad {
@@ -697,6 +721,10 @@ func (s *Server) runSession(ws *websocket.Conn, ip, rawQuery string, deflate boo
 		s.metrics.deprecated.WithLabelValues("token_query").Inc()
 		s.log.Debug("deprecated: resume token in the URL; send it in a resume message", who...)
 	}
+	if !s.joins.Allow(ip) {
+		sess.refuse(errJoinRate)
+		return
+	}
 	if r, joined, ok := sess.join(join, name, token, q.Has("resume")); ok {
 		playing = true
 		go func() {
@@ -705,6 +733,13 @@ func (s *Server) runSession(ws *websocket.Conn, ip, rawQuery string, deflate boo
 		}()
 	}
 }
+
+// errJoinRate refuses a join from an address over JoinRate.
+var errJoinRate = errors.New("joins too fast from your address; wait a moment")
+
+// maxTrackedJoinAddrs bounds the addresses whose joins are tracked at once
+// (see addrlimit): past it, new addresses share one bucket.
+const maxTrackedJoinAddrs = 1 << 16
 
 // admit counts a new connection against the limits, or says why not.
 func (s *Server) admit(ip string) (status int, reason string) {

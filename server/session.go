@@ -52,6 +52,8 @@ var (
 	reasonMaxRooms   = closeReason{websocket.CloseTryAgainLater, "the server holds as many rooms as it may", "max_rooms"}
 	reasonCreateRate = closeReason{websocket.ClosePolicyViolation, "rooms created too fast from your address", "room_create_rate"}
 	reasonFull       = closeReason{websocket.CloseTryAgainLater, "the server is at capacity; try again in a little while", "server_full"}
+	reasonNoPlayerID = closeReason{websocket.CloseTryAgainLater, "no player ID at hand; try again in a moment", "player_ids"}
+	reasonJoinRate   = closeReason{websocket.CloseTryAgainLater, "joins too fast from your address; wait a moment", "join_rate"}
 	reasonLeft       = closeReason{websocket.CloseNormalClosure, "", "left"}
 	reasonPeerClosed = closeReason{websocket.CloseNormalClosure, "", "client_closed"} // the echo of the peer's close
 	reasonNetwork    = closeReason{label: "network"}
@@ -76,6 +78,8 @@ var roomErrors = []struct {
 	{room.ErrCreateRate, reasonCreateRate, protocol.CodeRateLimited},
 	{room.ErrRoomClosed, reasonRoomClosed, protocol.CodeServerError},
 	{room.ErrServerFull, reasonFull, protocol.CodeServerFull},
+	{room.ErrNoPlayerID, reasonNoPlayerID, protocol.CodeServerFull},
+	{errJoinRate, reasonJoinRate, protocol.CodeRateLimited},
 }
 
 // reasonFor maps a room's reason for ending a connection to the wire.

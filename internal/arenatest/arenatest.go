@@ -70,6 +70,9 @@ func Start(t testing.TB, opts Options) *Server {
 	// runs many servers and tests at once on a shared machine: their load
 	// is not one server's. The tests of the guard turn it on.
 	cfg.MaxSchedLatency = 0
+	// Tests seat hundreds of players from one loopback address in a burst;
+	// the tests of the join rate turn it on.
+	cfg.JoinRate = 0
 	if testing.Verbose() {
 		cfg.Logger = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
