@@ -100,7 +100,21 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	pageURL := scheme + "://" + displayAddr(ln.Addr()) + "/"
 	if opts.nats != "" {
+		if opts.node == "" {
+			host, err := os.Hostname()
+			if err != nil {
+				log.Error("no -node given, and no host name", "err", err)
+				return 1
+			}
+			// The port too: the usual way to try a cluster is two nodes
+			// on one machine, and a name they shared would break it.
+			opts.node = cluster.NodeName(host + "-" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
+		}
 		node, leave, err := joinCluster(ctx, opts, cmp.Or(opts.publicURL, pageURL), log)
+		if errors.Is(err, cluster.ErrNameTaken) {
+			log.Error("cannot join the cluster: another live node has this node's name; give each node its own with -node (ARENA_NODE)", "node", opts.node, "err", err)
+			return 1
+		}
 		if err != nil {
 			log.Error("cannot join the cluster", "nats", opts.nats, "err", err)
 			return 1
@@ -132,13 +146,6 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stderr 
 // directory; leave takes the node out of the cluster and disconnects.
 func joinCluster(ctx context.Context, opts *options, url string, log *slog.Logger) (*cluster.Node, func(), error) {
 	name := opts.node
-	if name == "" {
-		host, err := os.Hostname()
-		if err != nil {
-			return nil, nil, fmt.Errorf("no -node given, and no host name: %w", err)
-		}
-		name = cluster.NodeName(host)
-	}
 	nc, err := nats.Connect(opts.nats,
 		nats.Name("arena "+name),
 		// Running games do not need NATS: a node keeps trying for as long

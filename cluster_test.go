@@ -2,9 +2,14 @@ package arena
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"net"
+	"net/http"
 	"os/exec"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -142,5 +147,93 @@ func waitCheckpoint(t *testing.T, ns *natsserver.Server, room string, since time
 			return fmt.Errorf("the last checkpoint is of %v, before %v", info.ModTime, since)
 		}
 		return nil
+	})
+}
+
+// freePort returns a loopback port nothing listens on now, for a node that
+// must come back on the port it had.
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+}
+
+// TestANodeRestartedAtOnceAfterAKillBringsItsRoomsBack: a node killed with
+// SIGKILL and restarted under its name within the heartbeat TTL (systemd's
+// RestartSec=2, a container restart) restores its rooms from their
+// checkpoints, and its players resume as themselves. It used to purge
+// them, and nobody restored them: the others took the node for alive.
+func TestANodeRestartedAtOnceAfterAKillBringsItsRoomsBack(t *testing.T) {
+	ns := natstest.Start(t)
+	port := freePort(t)
+	env := []string{"ARENA_NATS=" + ns.ClientURL(), "ARENA_NODE=a", "ARENA_CHECKPOINT_INTERVAL=300ms"}
+	a, addr := arenatest.StartMain(t, env, "-host", "127.0.0.1", "-port", port)
+	startNode(t, ns, "b")
+	url := "http://" + addr + "/"
+	p, err := arenatest.DialNative(t, url, "room=fort&mode=tag", "")
+	if err != nil || p.Msg.Type != protocol.BinWelcome {
+		t.Fatalf("join on a: %v, message %#x", err, p.Msg.Type)
+	}
+	waitCheckpoint(t, ns, "fort", time.Now())
+	if err := a.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = a.Wait()
+	restarted := time.Now()
+	arenatest.StartMain(t, env, "-host", "127.0.0.1", "-port", port)
+	r, err := arenatest.DialNative(t, url, "room=fort", p.Welcome.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Msg.Type != protocol.BinWelcome {
+		t.Fatalf("after the restart: message %#x %s %s; want a welcome", r.Msg.Type, r.Msg.Code, r.Msg.Message)
+	}
+	if w := r.Welcome; !w.Resumed || w.Player != p.Welcome.Player {
+		t.Fatalf("after the restart: welcome %+v; want player %d resumed", w, p.Welcome.Player)
+	}
+	t.Logf("the player resumed %v after a's restart", time.Since(restarted))
+}
+
+// TestTwoNodesOnOneHostNeedNoNames: two nodes started on one machine with
+// no -node each get a name of their own (the host's and the port), and
+// each sees the other's rooms. Sharing the host name, the second used to
+// take the first's rooms for its own former life's and forget them.
+func TestTwoNodesOnOneHostNeedNoNames(t *testing.T) {
+	ns := natstest.Start(t)
+	env := []string{"ARENA_NATS=" + ns.ClientURL()}
+	_, addrA := arenatest.StartMain(t, env, "-host", "127.0.0.1", "-port", "0")
+	_, addrB := arenatest.StartMain(t, env, "-host", "127.0.0.1", "-port", "0")
+	p, err := arenatest.DialNative(t, "http://"+addrA+"/", "room=here&mode=tag", "")
+	if err != nil || p.Msg.Type != protocol.BinWelcome {
+		t.Fatalf("join on a: %v, message %#x", err, p.Msg.Type)
+	}
+	arenatest.Eventually(t, 5*time.Second, 50*time.Millisecond, func() error {
+		resp, err := http.Get("http://" + addrB + "/api/rooms")
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		var page struct {
+			Rooms []struct {
+				Name, Node string
+				Players    int
+			}
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&page); err != nil {
+			return err
+		}
+		for _, r := range page.Rooms {
+			if r.Name == "here" && r.Players == 1 {
+				if !strings.HasSuffix(r.Node, "-"+addrA[strings.LastIndex(addrA, ":")+1:]) {
+					return fmt.Errorf("room on node %q; want a name ending in a's port", r.Node)
+				}
+				return nil
+			}
+		}
+		return fmt.Errorf("b lists %+v; want a's room with its player", page.Rooms)
 	})
 }

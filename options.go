@@ -76,7 +76,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	fs.DurationVar(&sc.SendJitter, "send-jitter", 0, "add up to this much random delay to outgoing messages (order kept)")
 	fs.StringVar(&sc.PprofAddr, "pprof-addr", "", "serve Go's pprof profiles on this separate address (e.g. 127.0.0.1:6060); empty disables them")
 	fs.StringVar(&o.nats, "nats", "", "NATS server URL(s), comma-separated, of a cluster to join as a node (docs/cluster.md); empty runs alone")
-	fs.StringVar(&o.node, "node", "", "this node's name in the cluster, unique in it (default: the host name)")
+	fs.StringVar(&o.node, "node", "", "this node's name in the cluster, unique in it; a name a live node has is refused (default: the host name and the port, host-8765)")
 	fs.DurationVar(&sc.CheckpointInterval, "checkpoint-interval", sc.CheckpointInterval, "how often a node of a cluster stores its rooms' state, from which another node restores them if it dies: the most play a crash loses (0: none)")
 	fs.StringVar(&o.publicURL, "public-url", "", "the URL clients reach this node's page at, which other nodes redirect to (default: http://<host>:<port>/ of this listener)")
 	fs.BoolVar(&o.version, "version", false, "print arena's version and exit")

@@ -86,6 +86,8 @@ var (
 	ErrNotOwner = errors.New("cluster: this node does not own the room")
 	// ErrClosed: the directory was closed.
 	ErrClosed = errors.New("cluster: directory closed")
+	// ErrNameTaken: a live node of the cluster has this node's name.
+	ErrNameTaken = errors.New("cluster: a live node has this name")
 )
 
 // OwnedError is the ErrOwned of a Claim, with the owner's entry.
@@ -158,6 +160,11 @@ type Directory struct {
 	closeOnce sync.Once
 
 	missing map[string]time.Time // owner of rooms → when we found it dead; heartbeats goroutine only
+
+	// former are the rooms a former life of this node ran, which it left
+	// checkpoints of when it died: restored here (Claim takes them with
+	// their checkpoint), unless another node took them first. Under mu.
+	former map[string]RoomEntry
 
 	// origins are those of every node URL seen since Open, live or not:
 	// a page loaded from a node that has since gone still reconnects to
@@ -253,6 +260,7 @@ func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Directory, 
 		owned:    map[string]uint64{},
 		missing:  map[string]time.Time{},
 		origins:  map[string]bool{},
+		former:   map[string]RoomEntry{},
 	}
 	roomsReady, nodesReady := make(chan struct{}), make(chan struct{})
 	d.wg.Add(2)
@@ -272,9 +280,16 @@ func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Directory, 
 			return nil, fmt.Errorf("cluster: loading the directory: %w", ctx.Err())
 		}
 	}
-	// Rooms still under our name are from a node of the same name that
-	// died: they no longer run, and our first heartbeat would revive them
-	// in everyone's view.
+	if err := d.checkName(ctx); err != nil {
+		d.Close()
+		return nil, err
+	}
+	// Rooms still under our name are from a former life of this node,
+	// which died: restarted by systemd or a container runtime, often
+	// before its heartbeat expired, so that no other node restores them.
+	// Those with a checkpoint come back here (Former); the others no
+	// longer run, and our first heartbeat would revive them in everyone's
+	// view.
 	d.mu.RLock()
 	var stale []RoomEntry
 	for _, r := range d.roomView {
@@ -284,11 +299,18 @@ func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Directory, 
 	}
 	d.mu.RUnlock()
 	for _, r := range stale {
+		if d.HasDoc(ctx, r.Name) {
+			d.former[r.Name] = r
+			continue
+		}
 		err := forget(ctx, rooms, r.Name, r.Version)
 		if err != nil && !errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
 			d.Close()
 			return nil, fmt.Errorf("cluster: forgetting stale room %q: %w", r.Name, err)
 		}
+	}
+	if len(d.former) > 0 {
+		d.log.Info("rooms of this node's former life to restore", "rooms", len(d.former))
 	}
 	// The first heartbeat goes out before Open returns, so that no peer
 	// takes this node's first claims for a dead node's.
@@ -299,6 +321,57 @@ func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Directory, 
 	d.wg.Add(1)
 	go d.heartbeats()
 	return d, nil
+}
+
+// checkName makes sure no live node has this node's name: two nodes of one
+// name would each take the other's rooms for a dead node's. A heartbeat
+// under the name with this node's URL is this node's former life (nobody
+// else can listen there now). One with another URL is watched for a beat:
+// a live node beats every TTL/3, and a dead one's entry only waits to
+// expire.
+func (d *Directory) checkName(ctx context.Context) error {
+	e, err := d.nodes.Get(ctx, d.cfg.Node)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("cluster: reading node %q: %w", d.cfg.Node, err)
+	}
+	n, err := decodeNode(e)
+	if err == nil && n.URL == d.cfg.URL {
+		return nil
+	}
+	watch := time.NewTimer(d.cfg.TTL/3 + d.cfg.TTL/6)
+	defer watch.Stop()
+	poll := time.NewTicker(min(d.cfg.TTL/20, 100*time.Millisecond))
+	defer poll.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("cluster: checking node name %q: %w", d.cfg.Node, ctx.Err())
+		case <-watch.C:
+			d.log.Info("the last heartbeat under this node's name is a former life's", "url", n.URL)
+			return nil
+		case <-poll.C:
+		}
+		now, err := d.nodes.Get(ctx, d.cfg.Node)
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			return nil // expired: it was dead
+		}
+		if err == nil && now.Revision() != e.Revision() {
+			return fmt.Errorf("%w: %q, at %s", ErrNameTaken, d.cfg.Node, n.URL)
+		}
+	}
+}
+
+// Former returns the rooms of this node's former life (see Open) not yet
+// restored.
+func (d *Directory) Former() []RoomEntry {
+	d.mu.RLock()
+	rooms := slices.Collect(maps.Values(d.former))
+	d.mu.RUnlock()
+	slices.SortFunc(rooms, func(a, b RoomEntry) int { return strings.Compare(a.Name, b.Name) })
+	return rooms
 }
 
 // Close stops heartbeats and watchers. The node's heartbeat entry is left
@@ -356,6 +429,9 @@ func (d *Directory) Claim(ctx context.Context, e RoomEntry) (RoomEntry, error) {
 	for range 5 {
 		rev, err := d.rooms.Create(ctx, e.Name, data)
 		if err == nil {
+			if d.takeFormer(e.Name) {
+				e.From = d.cfg.Node
+			}
 			return d.hold(e, rev), nil
 		}
 		if !errors.Is(err, jetstream.ErrKeyExists) {
@@ -377,6 +453,7 @@ func (d *Directory) Claim(ctx context.Context, e RoomEntry) (RoomEntry, error) {
 				return RoomEntry{}, fmt.Errorf("cluster: claiming %q: %w", e.Name, err)
 			}
 			if alive {
+				d.takeFormer(e.Name) // restored by another node meanwhile
 				return RoomEntry{}, &OwnedError{Entry: cur}
 			}
 		}
@@ -388,6 +465,9 @@ func (d *Directory) Claim(ctx context.Context, e RoomEntry) (RoomEntry, error) {
 				d.log.Info("took over room of dead node", "room", e.Name, "from", cur.Node)
 				e.From = cur.Node
 			}
+			if d.takeFormer(e.Name) {
+				e.From = cur.Node // a former life of this node's: restore it
+			}
 			return d.hold(e, rev), nil
 		}
 		if !errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
@@ -395,6 +475,16 @@ func (d *Directory) Claim(ctx context.Context, e RoomEntry) (RoomEntry, error) {
 		}
 	}
 	return RoomEntry{}, fmt.Errorf("cluster: claiming %q: too much contention", e.Name)
+}
+
+// takeFormer reports whether name is a room of this node's former life
+// still to restore, and forgets it: a claim restores it now.
+func (d *Directory) takeFormer(name string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	_, ok := d.former[name]
+	delete(d.former, name)
+	return ok
 }
 
 func (d *Directory) hold(e RoomEntry, rev uint64) RoomEntry {

@@ -515,3 +515,63 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 		goleak.IgnoreTopFunction("github.com/nats-io/nats-server/v2/server.(*consumer).loopAndGatherMsgs"),
 	)
 }
+
+// TestReopenKeepsFormerRoomsWithACheckpoint: a node restarted under its
+// name before its heartbeat expired (systemd, a container restart) finds
+// the rooms it left checkpoints of, and its claim of one restores it.
+func TestReopenKeepsFormerRoomsWithACheckpoint(t *testing.T) {
+	s := natstest.Start(t)
+	a := open(t, s, "a")
+	ctx := ctxT(t)
+	for _, name := range []string{"fort", "bare"} {
+		if _, err := a.Claim(ctx, RoomEntry{Name: name, Capacity: 2}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.SaveDoc(ctx, "fort", []byte("{}")); err != nil {
+		t.Fatal(err)
+	}
+	a.Close() // a crash: the heartbeat and the entries stay
+	a = open(t, s, "a")
+	if f := a.Former(); len(f) != 1 || f[0].Name != "fort" {
+		t.Fatalf("former rooms after a restart: %+v; want fort, which has a checkpoint", f)
+	}
+	if _, err := a.rooms.Get(ctx, "bare"); !errors.Is(err, jetstream.ErrKeyNotFound) {
+		t.Errorf("a room with no checkpoint is still in the bucket: %v", err)
+	}
+	e, err := a.Claim(ctx, RoomEntry{Name: "fort", Capacity: 2})
+	if err != nil || e.From != "a" {
+		t.Fatalf("claiming fort again: from %q, %v; want from a, to restore it", e.From, err)
+	}
+	if f := a.Former(); len(f) != 0 {
+		t.Errorf("former rooms once claimed: %+v; want none", f)
+	}
+}
+
+// TestALiveNodesNameIsRefused: a second node under a live node's name (two
+// nodes on one host, both named after it) is refused; one under the name
+// of a node that died, somewhere else, joins once it sees no beat.
+func TestALiveNodesNameIsRefused(t *testing.T) {
+	s := natstest.Start(t)
+	open(t, s, "a")
+	js, err := jetstream.New(natstest.Connect(t, s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{Node: "a", URL: "ws://elsewhere.test", TTL: testTTL}
+	d, err := Open(ctxT(t), js, cfg)
+	if !errors.Is(err, ErrNameTaken) {
+		if d != nil {
+			d.Close()
+		}
+		t.Fatalf("a second live node called a: %v; want ErrNameTaken", err)
+	}
+	b := open(t, s, "b")
+	b.Close() // dead, its heartbeat not yet expired
+	cfg.Node = "b"
+	d, err = Open(ctxT(t), js, cfg)
+	if err != nil {
+		t.Fatalf("a node under a dead node's name: %v", err)
+	}
+	d.Close()
+}

@@ -59,7 +59,11 @@ func (n *Node) Claim(ctx context.Context, name, mode string, options map[string]
 		n.log.Warn("cluster: a dead node's room has no checkpoint; it starts anew", "room", name, "dead", e.From, "err", err)
 		return nil, nil
 	}
-	n.log.Info("cluster: restoring a dead node's room from its checkpoint", "room", name, "dead", e.From)
+	if e.From == n.dir.Node() {
+		n.log.Info("cluster: restoring a room of this node's former life from its checkpoint", "room", name)
+	} else {
+		n.log.Info("cluster: restoring a dead node's room from its checkpoint", "room", name, "dead", e.From)
+	}
 	return doc, nil
 }
 
@@ -125,7 +129,9 @@ func every(ctx context.Context, interval time.Duration, f func()) {
 // directory's compare-and-swap gives each room to one.
 func (n *Node) Recover(ctx context.Context, interval time.Duration, taking func() bool, open func(ctx context.Context, name, mode string) error) {
 	every(ctx, interval, func() {
-		for _, e := range n.dir.Orphans() {
+		// A former life's rooms first: their players are the ones
+		// waiting for this node.
+		for _, e := range append(n.dir.Former(), n.dir.Orphans()...) {
 			if !taking() || ctx.Err() != nil {
 				return
 			}
