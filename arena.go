@@ -152,6 +152,9 @@ func joinCluster(ctx context.Context, opts *options, url string, log *slog.Logge
 		// as it runs, and its rooms play on meanwhile.
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(500*time.Millisecond),
+		// A directory write made while NATS is away fails at once rather
+		// than wait in a buffer and land after its caller gave up on it.
+		nats.ReconnectBufSize(-1),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { log.Warn("cluster: NATS connection lost", "err", err) }),
 		nats.ReconnectHandler(func(nc *nats.Conn) { log.Info("cluster: NATS reconnected", "url", nc.ConnectedUrl()) }),
 	)

@@ -42,12 +42,15 @@ type RoomEntry struct {
 
 // NodeEntry is a node's heartbeat.
 type NodeEntry struct {
-	Name     string    `json:"name"`
-	URL      string    `json:"url"`
-	Rooms    int       `json:"rooms"`
-	Players  int       `json:"players"`
-	Draining bool      `json:"draining"`
-	Updated  time.Time `json:"updated"`
+	Name     string `json:"name"`
+	URL      string `json:"url"`
+	Rooms    int    `json:"rooms"`
+	Players  int    `json:"players"`
+	Draining bool   `json:"draining"`
+	// Full: the node takes no new rooms now (at -max-rooms, or refusing
+	// new players for want of CPU), so matchmaking places none there.
+	Full    bool      `json:"full,omitempty"`
+	Updated time.Time `json:"updated"`
 }
 
 // Config tells Open which node this is and where the directory lives.
@@ -197,6 +200,11 @@ func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Directory, 
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	// A claim that times out while NATS is away must not be written when it
+	// comes back: nobody would run the room its entry lists.
+	if js.Conn().Opts.ReconnectBufSize != -1 {
+		return nil, errors.New("cluster: the NATS connection buffers writes while disconnected; connect with nats.ReconnectBufSize(-1)")
 	}
 	// Without limit markers an expired heartbeat vanishes silently and the
 	// watchers never learn that its node died; the server wants them to
@@ -725,11 +733,19 @@ func (d *Directory) RelaySecret() string { return d.secret }
 // Conn returns the directory's NATS connection.
 func (d *Directory) Conn() *nats.Conn { return d.nc }
 
-// SetLoad sets the figures the next heartbeat carries.
-func (d *Directory) SetLoad(rooms, players int) {
+// SetLoad sets the figures the next heartbeat carries, and whether the
+// node takes new rooms; a change of that is sent at once.
+func (d *Directory) SetLoad(rooms, players int, full bool) {
 	d.mu.Lock()
-	d.self.Rooms, d.self.Players = rooms, players
+	changed := d.self.Full != full
+	d.self.Rooms, d.self.Players, d.self.Full = rooms, players, full
 	d.mu.Unlock()
+	if changed {
+		select {
+		case d.kick <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // SetDraining marks this node as taking no new rooms; it is sent at once,
@@ -865,6 +881,30 @@ func (d *Directory) Rooms() []RoomEntry {
 	return rooms
 }
 
+// Mine returns the rooms the directory gives this node, but for those of its
+// former life still to restore (Former).
+func (d *Directory) Mine() []RoomEntry {
+	d.mu.RLock()
+	var rooms []RoomEntry
+	for _, r := range d.roomView {
+		if _, former := d.former[r.Name]; r.Node == d.cfg.Node && !former {
+			rooms = append(rooms, r)
+		}
+	}
+	d.mu.RUnlock()
+	return rooms
+}
+
+// Forget deletes the room's entry if it is still e's revision: an entry
+// under this node's name for a room that does not run here.
+func (d *Directory) Forget(ctx context.Context, e RoomEntry) error {
+	if err := forget(ctx, d.rooms, e.Name, e.Version); err != nil {
+		return fmt.Errorf("cluster: forgetting %q: %w", e.Name, err)
+	}
+	d.drop(e.Name, e.Version)
+	return nil
+}
+
 // Orphans returns the rooms whose owners are not alive, as this node's view
 // has them: rooms of a node that died, which a survivor may restore.
 func (d *Directory) Orphans() []RoomEntry {
@@ -940,13 +980,14 @@ func (d *Directory) Fullest(mode string, options map[string]string) (RoomEntry, 
 	return best, found
 }
 
-// LeastLoaded returns the live node, not draining, with the fewest
-// players, where a new room is best created; ties go to the first name.
+// LeastLoaded returns the live node that takes new rooms (not draining, not
+// full) with the fewest players, where a new room is best created; ties go
+// to the first name.
 func (d *Directory) LeastLoaded() (NodeEntry, bool) {
 	var best NodeEntry
 	found := false
 	for _, n := range d.Nodes() {
-		if n.Draining {
+		if n.Draining || n.Full {
 			continue
 		}
 		if !found || n.Players < best.Players {

@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/arena-server/arena/internal/natstest"
+	"github.com/arena-server/arena/room"
 )
 
 // testTTL is short so that expiry tests take seconds, yet long enough
@@ -393,9 +394,9 @@ func TestFullestAndLeastLoaded(t *testing.T) {
 		t.Fatalf("fullest blasters room: %+v", got)
 	}
 
-	a.SetLoad(2, 15)
-	b.SetLoad(2, 10)
-	c.SetLoad(1, 10)
+	a.SetLoad(2, 15, false)
+	b.SetLoad(2, 10, false)
+	c.SetLoad(1, 10, false)
 	eventually(t, 3*time.Second, "c picks b, tied with c and first by name", func() bool {
 		n, ok := c.LeastLoaded()
 		return ok && n.Name == "b" && n.Players == 10
@@ -492,7 +493,7 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 	// The first node makes the server start its streams' goroutines.
 	open(t, s, "first").Close()
 	before := goleak.IgnoreCurrent()
-	nc, err := nats.Connect(s.ClientURL())
+	nc, err := nats.Connect(s.ClientURL(), nats.ReconnectBufSize(-1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -574,4 +575,74 @@ func TestALiveNodesNameIsRefused(t *testing.T) {
 		t.Fatalf("a node under a dead node's name: %v", err)
 	}
 	d.Close()
+}
+
+// TestOpenRefusesAConnectionThatBuffersWrites: a claim made while NATS is
+// away would be written when it comes back, long after it timed out, and
+// list a room nobody runs; the directory takes no connection that does so.
+func TestOpenRefusesAConnectionThatBuffersWrites(t *testing.T) {
+	s := natstest.Start(t)
+	nc, err := nats.Connect(s.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, err := Open(ctxT(t), js, Config{Node: "a"}); err == nil {
+		d.Close()
+		t.Fatal("Open took a connection with a reconnect buffer")
+	}
+}
+
+// TestSyncForgetsEntriesOfRoomsThatDoNotRunHere: an entry under a node's
+// name for a room it does not run (a claim that reached NATS after it had
+// timed out) is deleted by the node's Sync, and matchmaking stops seeing
+// it; the node's own rooms, and a room claimed a moment before it starts,
+// stay.
+func TestSyncForgetsEntriesOfRoomsThatDoNotRunHere(t *testing.T) {
+	s := natstest.Start(t)
+	a := open(t, s, "a")
+	ctx := ctxT(t)
+	for _, name := range []string{"real", "ghost"} {
+		if _, err := a.Claim(ctx, RoomEntry{Name: name, Mode: "dots", Players: 3, Capacity: 10}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n := NewNode(a, slog.New(slog.DiscardHandler))
+	sctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		n.Sync(sctx, 50*time.Millisecond, func() []room.Stats {
+			return []room.Stats{{Name: "real", Mode: "dots", Players: 3, Capacity: 10}}
+		}, func(int) bool { return false }, func(string, *room.ElsewhereError) {})
+	}()
+	defer func() { cancel(); <-done }()
+	eventually(t, 3*time.Second, "the ghost gone", func() bool {
+		_, ok := a.Lookup("ghost")
+		return !ok
+	})
+	if _, ok := a.Lookup("real"); !ok {
+		t.Error("the room that runs was forgotten too")
+	}
+	if e, ok := a.Fullest("dots", nil); !ok || e.Name != "real" {
+		t.Errorf("fullest dots room: %+v; want real", e)
+	}
+}
+
+// TestAFullNodeTakesNoNewRooms: a node's heartbeat says when it takes no
+// new rooms, and LeastLoaded then passes it by, however few its players.
+func TestAFullNodeTakesNoNewRooms(t *testing.T) {
+	s := natstest.Start(t)
+	a, b := open(t, s, "a"), open(t, s, "b")
+	a.SetLoad(1, 0, true)
+	b.SetLoad(3, 50, false)
+	eventually(t, 3*time.Second, "b sees a full and places rooms on itself", func() bool {
+		n, ok := b.LeastLoaded()
+		na, _ := b.NodeOf("a")
+		return ok && na.Full && n.Name == "b"
+	})
 }

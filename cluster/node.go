@@ -67,6 +67,16 @@ func (n *Node) Claim(ctx context.Context, name, mode string, options map[string]
 	return doc, nil
 }
 
+// Owner returns where the room runs if the directory's view gives it to
+// another live node, or nil.
+func (n *Node) Owner(name string) *room.ElsewhereError {
+	e, ok := n.dir.Lookup(name)
+	if !ok || e.Node == n.dir.Node() {
+		return nil
+	}
+	return n.Elsewhere(e)
+}
+
 // Elsewhere is the error of a join of a room another node runs.
 func (n *Node) Elsewhere(e RoomEntry) *room.ElsewhereError {
 	err := &room.ElsewhereError{Room: e.Name, Node: e.Node}
@@ -290,7 +300,7 @@ func (n *Node) Mover(ctx context.Context, name string) func(doc []byte) (*room.E
 func (n *Node) targets() []NodeEntry {
 	var to []NodeEntry
 	for _, e := range n.dir.Nodes() {
-		if e.Name != n.dir.Node() && !e.Draining && e.URL != "" {
+		if e.Name != n.dir.Node() && !e.Draining && !e.Full && e.URL != "" {
 			to = append(to, e)
 		}
 	}
@@ -299,14 +309,22 @@ func (n *Node) targets() []NodeEntry {
 }
 
 // Sync keeps the directory's figures of this node's rooms, and the load
-// in its heartbeat, as rooms reports them, every interval until ctx ends.
+// in its heartbeat, as rooms reports them, every interval until ctx ends;
+// full says whether the node takes new rooms, given how many it runs.
 //
 // A room that runs here but that another live node now owns (this node's
 // heartbeats failed, and that node restored the room from a checkpoint)
 // is given to evict, which ends it here and sends its players there: two
 // copies of a room must not play on.
-func (n *Node) Sync(ctx context.Context, interval time.Duration, rooms func() []room.Stats, evict func(name string, to *room.ElsewhereError)) {
-	sent := map[string]int{} // room → the players the directory has
+//
+// An entry under this node's name for a room that does not run here (a
+// claim that timed out, then reached NATS after all) is deleted once two
+// passes in a row find it unchanged: else matchmaking sends players to a
+// room nobody runs. One pass is not enough: a room is claimed a moment
+// before it starts.
+func (n *Node) Sync(ctx context.Context, interval time.Duration, rooms func() []room.Stats, full func(rooms int) bool, evict func(name string, to *room.ElsewhereError)) {
+	sent := map[string]int{}      // room → the players the directory has
+	ghosts := map[string]uint64{} // entries of ours for rooms not here → revision
 	every(ctx, interval, func() {
 		stats := rooms()
 		players := 0
@@ -348,6 +366,23 @@ func (n *Node) Sync(ctx context.Context, interval time.Duration, rooms func() []
 				delete(sent, name)
 			}
 		}
-		n.dir.SetLoad(len(stats), players)
+		seen := map[string]uint64{}
+		for _, e := range n.dir.Mine() {
+			if live[e.Name] {
+				continue
+			}
+			if rev, ok := ghosts[e.Name]; !ok || rev != e.Version {
+				seen[e.Name] = e.Version
+				continue
+			}
+			fctx, cancel := context.WithTimeout(ctx, n.timeout)
+			err := n.dir.Forget(fctx, e)
+			cancel()
+			if err == nil {
+				n.log.Warn("cluster: deleted the directory's entry of a room that does not run here", "room", e.Name)
+			}
+		}
+		ghosts = seen
+		n.dir.SetLoad(len(stats), players, full(len(stats)))
 	})
 }

@@ -67,6 +67,9 @@ type Directory interface {
 	Claim(ctx context.Context, name, mode string, options map[string]string, capacity int) (restore []byte, err error)
 	// Release gives up a room that stopped.
 	Release(name string)
+	// Owner returns where the room runs if this node's view of the
+	// directory gives it to another live node, or nil.
+	Owner(name string) *ElsewhereError
 }
 
 // ElsewhereError is the error of a join of a room that another node of the
@@ -271,7 +274,15 @@ func (m *Manager) room(ctx context.Context, name, modeName, addr string, raw map
 		return nil, fmt.Errorf("room options: %w", err)
 	}
 	if m.cfg.Directory != nil {
-		if err := m.mayCreate(name, addr, false); err != nil {
+		// A room another node runs needs no claim to find out: the join
+		// goes there, and creates nothing here to be charged for.
+		if to := m.cfg.Directory.Owner(name); to != nil {
+			return nil, to
+		}
+		// Charged before the claim: a claim is two writes to NATS (and a
+		// release if the room is then refused), which an address past its
+		// rate must not get for free.
+		if err := m.mayCreate(name, addr, true); err != nil {
 			return nil, err
 		}
 		doc, err := m.claim(ctx, name, mode.Name, opts.Map())
@@ -295,6 +306,11 @@ func (m *Manager) room(ctx context.Context, name, modeName, addr string, raw map
 				return r, nil
 			}
 		}
+	}
+	if m.cfg.Directory != nil {
+		// Charged already; the claim's round trip may have let others
+		// fill the server meanwhile.
+		addr = ""
 	}
 	if err := m.mayCreate(name, addr, true); err != nil {
 		if m.cfg.Directory != nil {

@@ -70,14 +70,24 @@ func (s *Server) clusterMatchMode(mode string, want map[string]string) *room.Els
 			return to
 		}
 	}
-	// A new room: here, unless another node carries fewer players. The
-	// answer names the room, so that the other node creates it rather
-	// than match again, by a view that may differ from ours.
+	// A new room: here, unless another node carries fewer players, or
+	// this one takes no new rooms. The answer names the room, so that the
+	// other node creates it rather than match again, by a view that may
+	// differ from ours.
 	self, _ := dir.NodeOf(dir.Node())
-	if n, ok := dir.LeastLoaded(); ok && n.Name != self.Name && n.Players < self.Players && n.URL != "" {
+	full := s.takesNoRooms(len(s.rooms.Rooms()))
+	if n, ok := dir.LeastLoaded(); ok && n.Name != self.Name && (full || n.Players < self.Players) && n.URL != "" {
 		return &room.ElsewhereError{Room: room.FreshName(mode), Node: n.Name, URL: n.URL}
 	}
 	return nil
+}
+
+// takesNoRooms reports whether this node, running rooms rooms, would
+// refuse a new one: at -max-rooms, or refusing new players for want of
+// CPU. Its heartbeat says so, so that no other node's matchmaking places
+// a room here.
+func (s *Server) takesNoRooms(rooms int) bool {
+	return (s.cfg.MaxRooms > 0 && rooms >= s.cfg.MaxRooms) || s.overload.full()
 }
 
 // Rooms returns the figures of this server's own live rooms, by name.
@@ -118,7 +128,7 @@ func (s *Server) runCluster(ctx context.Context) (stop func(), err error) {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	wg.Go(func() { c.Sync(ctx, clusterSync, s.rooms.Rooms, s.evictRoom) })
+	wg.Go(func() { c.Sync(ctx, clusterSync, s.rooms.Rooms, s.takesNoRooms, s.evictRoom) })
 	wg.Go(func() { c.Recover(ctx, clusterSync, func() bool { return !s.draining.Load() }, s.rooms.Open) })
 	if s.cfg.CheckpointInterval > 0 {
 		wg.Go(func() { c.Checkpoint(ctx, s.cfg.CheckpointInterval, s.exportRooms) })

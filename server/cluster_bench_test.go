@@ -371,7 +371,7 @@ func BenchmarkClusterDirectory(b *testing.B) {
 			done := make(chan struct{})
 			go func() {
 				defer close(done)
-				cluster.NewNode(a, nil).Sync(ctx, time.Second, rooms, func(string, *room.ElsewhereError) {})
+				cluster.NewNode(a, nil).Sync(ctx, time.Second, rooms, func(int) bool { return false }, func(string, *room.ElsewhereError) {})
 			}()
 			defer func() { cancel(); <-done }()
 			// The first pass writes every room's figures: wait it out.

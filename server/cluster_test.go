@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/arena-server/arena/game"
 	"github.com/arena-server/arena/internal/arenatest"
@@ -651,4 +652,70 @@ func TestANodeShowsHowMuchOfTheIDSpaceIsUsed(t *testing.T) {
 	if used := metric(t, a, "arena_player_ids_used_ratio"); used <= 0 || used > 0.001 {
 		t.Errorf("arena_player_ids_used_ratio of a new cluster: %g; want a block's share, above 0", used)
 	}
+}
+
+// TestMatchmakingPlacesNoRoomOnAFullNode: a node at -max-rooms says so in
+// its heartbeat, and a quick-join through another node opens its new room
+// elsewhere, although the full node carries fewer players. It used to be
+// sent there, and refused.
+func TestMatchmakingPlacesNoRoomOnAFullNode(t *testing.T) {
+	ns := natstest.Start(t)
+	a := arenatest.Start(t, arenatest.Options{NATS: ns, Node: "a", Config: func(c *server.Config) { c.MaxRooms = 1 }})
+	b := arenatest.Start(t, arenatest.Options{NATS: ns, Node: "b"})
+	arenatest.WaitForNodes(t, a, b)
+	dialNode(t, a.URL, "room=only", "")
+	for range 3 {
+		dialNode(t, b.URL, "room=busy", "")
+	}
+	arenatest.Eventually(t, 5*time.Second, 20*time.Millisecond, func() error {
+		na, _ := b.Cluster().Directory().NodeOf("a")
+		nb, _ := b.Cluster().Directory().NodeOf("b")
+		if !na.Full || nb.Players != 3 {
+			return fmt.Errorf("b sees a %+v and itself %+v; want a full, and 3 players on b", na, nb)
+		}
+		return nil
+	})
+	c, to := joinFollowing(t, b.URL, "mode=tag")
+	if to != "" || c.Welcome.Room == "" {
+		t.Errorf("a new tag room went to %q; want it on b, a being full", to)
+	}
+}
+
+// TestRoomCreationIsChargedBeforeTheClaim: an address that asks for many
+// new rooms at once gets no more claims in the cluster's directory than
+// its burst of room creations. The rate used to be charged after the
+// claim: every join that looked before the first was charged got a claim
+// and a release, two writes to NATS each.
+func TestRoomCreationIsChargedBeforeTheClaim(t *testing.T) {
+	ns := natstest.Start(t)
+	const burst, flood = 2, 12
+	a := arenatest.Start(t, arenatest.Options{NATS: ns, Node: "a", Config: func(c *server.Config) {
+		c.RoomCreateRate = 1 // a minute: nothing refills during the test
+		c.RoomCreateBurst = burst
+	}})
+	var wg sync.WaitGroup
+	for i := range flood {
+		wg.Go(func() { joinAndDrop(t, a, attackerIP, fmt.Sprintf("?room=flood%d", i)) })
+	}
+	wg.Wait()
+	js, err := jetstream.New(natstest.Connect(t, ns))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	kv, err := js.KeyValue(ctx, "arena_rooms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	claimed := 0
+	for i := range flood {
+		if _, err := kv.History(ctx, fmt.Sprintf("flood%d", i)); !errors.Is(err, jetstream.ErrKeyNotFound) {
+			claimed++
+		}
+	}
+	if claimed > burst {
+		t.Errorf("%d joins of new rooms at once, with a burst of %d creations: %d claimed in the directory; want at most %d", flood, burst, claimed, burst)
+	}
+	plays(t, dialNativeFrom(t, victimIP, a.WSURL+"?room=v1"))
 }

@@ -178,6 +178,7 @@ func ConnectURL(t testing.TB, url string) *nats.Conn {
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(50*time.Millisecond),
 		nats.ReconnectJitter(0, 0),
+		nats.ReconnectBufSize(-1), // as cluster.Open requires
 	)
 	if err != nil {
 		t.Fatalf("nats connect: %v", err)
