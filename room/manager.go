@@ -93,7 +93,7 @@ type Manager struct {
 
 	mu     sync.Mutex
 	rooms  map[string]*Room
-	tokens map[string]*Room // resume token → the room its player is in
+	tokens map[string]*Room // resume token's hash (HashToken) → the room its player is in
 	seats  map[string]int   // address → seats it holds over every room
 	// claiming holds the names whose claim or release in the Directory
 	// is under way, closed when it is done: joins of that name wait for
@@ -171,7 +171,7 @@ func (m *Manager) Modes() []game.Mode { return slices.Clone(m.cfg.Modes) }
 func (m *Manager) Join(ctx context.Context, name, mode string, req JoinRequest) (*Room, Joined, error) {
 	if name == "" && req.Token != "" {
 		m.mu.Lock()
-		if r, ok := m.tokens[req.Token]; ok {
+		if r, ok := m.tokens[HashToken(req.Token)]; ok {
 			name = r.Name()
 		}
 		m.mu.Unlock()
@@ -394,7 +394,7 @@ func (m *Manager) roomConfig(name string, mode game.Mode, opts game.Options, sel
 		ResumeGrace:     m.cfg.ResumeGrace,
 		IdleTimeout:     m.cfg.IdleTimeout,
 		OnIdle:          func() bool { return m.retire(self()) },
-		OnToken:         func(token string, valid bool) { m.token(self(), token, valid) },
+		OnToken:         func(hash string, valid bool) { m.token(self(), hash, valid) },
 		OnSeat:          m.seat,
 		Full:            m.cfg.Full,
 		OnOver:          func() { m.retire(self()) },
@@ -465,14 +465,15 @@ func (m *Manager) retire(r *Room) bool {
 	return true
 }
 
-// token keeps the index of resume tokens. It runs on r's goroutine.
-func (m *Manager) token(r *Room, token string, valid bool) {
+// token keeps the index of resume tokens, by hash. It runs on r's
+// goroutine.
+func (m *Manager) token(r *Room, hash string, valid bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if valid {
-		m.tokens[token] = r
-	} else if m.tokens[token] == r {
-		delete(m.tokens, token)
+		m.tokens[hash] = r
+	} else if m.tokens[hash] == r {
+		delete(m.tokens, hash)
 	}
 }
 
