@@ -32,8 +32,8 @@ func HashToken(token string) string {
 // tokenHashLen is the length of every HashToken.
 const tokenHashLen = 43
 
-// validTokenHash reports whether h has the shape of a HashToken.
-func validTokenHash(h string) bool {
+// ValidTokenHash reports whether h has the shape of a HashToken.
+func ValidTokenHash(h string) bool {
 	if len(h) != tokenHashLen {
 		return false
 	}
