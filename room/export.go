@@ -232,7 +232,7 @@ func restoreForward(cfg Config, doc []byte, forward map[string]string) (*Room, e
 		return nil, fmt.Errorf("%w: %w", ErrBadDocument, err)
 	}
 	for i, m := range d.Members {
-		if next, ok := forward[m.TokenHash]; ok && validTokenHash(next) {
+		if next, ok := forward[m.TokenHash]; ok && ValidTokenHash(next) {
 			d.Members[i].TokenHash = next
 		}
 	}
@@ -282,7 +282,7 @@ func TokenHashes(doc []byte) ([]string, error) {
 	}
 	hashes := make([]string, 0, len(d.Members))
 	for _, m := range d.Members {
-		if validTokenHash(m.TokenHash) {
+		if ValidTokenHash(m.TokenHash) {
 			hashes = append(hashes, m.TokenHash)
 		}
 	}
@@ -318,7 +318,7 @@ func checkMembers(members []SavedMember) error {
 		switch {
 		case m.ID == 0 || (i > 0 && m.ID <= members[i-1].ID):
 			return fmt.Errorf("member %d out of order, repeated or 0", m.ID)
-		case !validTokenHash(m.TokenHash) || hashes[m.TokenHash]:
+		case !ValidTokenHash(m.TokenHash) || hashes[m.TokenHash]:
 			return fmt.Errorf("member %d has a malformed or repeated token hash", m.ID)
 		case len(m.Name) > maxSavedString || len(m.Addr) > maxSavedString:
 			return fmt.Errorf("member %d has a name or address over %d bytes", m.ID, maxSavedString)
@@ -453,7 +453,9 @@ func (m *Manager) Import(doc []byte) (*Room, error) {
 	if err := m.mayCreate(name, "", true); err != nil {
 		return nil, err
 	}
-	return m.restoreMode(name, mode, doc)
+	// A moved room's document is the room as it stood when it moved, not
+	// an older checkpoint: no recorded resume is newer than its tokens.
+	return m.restoreMode(name, mode, doc, nil)
 }
 
 // docHead reads which room and mode a document is of.
@@ -475,21 +477,23 @@ func (m *Manager) docHead(doc []byte) (string, game.Mode, error) {
 	return head.Room, mode, nil
 }
 
-// restore runs the room name from doc, of the mode the document says. The
-// caller holds m.mu and has checked that no room of that name is live.
-func (m *Manager) restore(name string, doc []byte) (*Room, error) {
+// restore runs the room name from doc, a checkpoint, of the mode the
+// document says, its members' token hashes moved forward (see
+// Manager.followResumes). The caller holds m.mu and has checked that no
+// room of that name is live.
+func (m *Manager) restore(name string, doc []byte, forward map[string]string) (*Room, error) {
 	_, mode, err := m.docHead(doc)
 	if err != nil {
 		return nil, err
 	}
-	return m.restoreMode(name, mode, doc)
+	return m.restoreMode(name, mode, doc, forward)
 }
 
-func (m *Manager) restoreMode(name string, mode game.Mode, doc []byte) (*Room, error) {
+func (m *Manager) restoreMode(name string, mode game.Mode, doc []byte, forward map[string]string) (*Room, error) {
 	var r *Room
 	cfg := m.roomConfig(name, mode, game.Options{}, func() *Room { return r })
 	cfg.TickRate = 0 // the document's
-	r, err := Restore(cfg, doc)
+	r, err := restoreForward(cfg, doc, forward)
 	if err != nil {
 		return nil, err
 	}
