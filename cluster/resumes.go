@@ -69,7 +69,7 @@ func (d *Directory) ForgetResume(ctx context.Context, old string) error {
 // the checkpoint has it.
 func (d *Directory) NextHashes(ctx context.Context, hashes []string) map[string]string {
 	next := make(map[string]string)
-	for _, h := range hashes {
+	for i, h := range hashes {
 		if !room.ValidTokenHash(h) {
 			continue
 		}
@@ -78,7 +78,7 @@ func (d *Directory) NextHashes(ctx context.Context, hashes []string) map[string]
 		case errors.Is(err, jetstream.ErrKeyNotFound):
 			continue
 		case err != nil && ctx.Err() != nil:
-			d.log.Warn("cluster: resume records not all read; their players' tokens are the checkpoint's", "unread", len(hashes)-len(next), "err", err)
+			d.log.Warn("cluster: resume records not all read; their players' tokens are the checkpoint's", "unread", len(hashes)-i, "err", err)
 			return next
 		case err != nil:
 			d.log.Warn("cluster: a resume record not read; its player's token is the checkpoint's", "err", err)
