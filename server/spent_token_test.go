@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"testing"
@@ -39,6 +40,9 @@ func TestARestoreDoesNotReviveASpentToken(t *testing.T) {
 	doc, err := a.Manager().Export(ctx, "keep")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if bytes.Contains(doc, []byte(t1)) {
+		t.Fatalf("the checkpoint holds the player's token:\n%s", doc)
 	}
 	if err := a.Cluster().Directory().SaveDoc(ctx, "keep", doc); err != nil {
 		t.Fatal(err)
