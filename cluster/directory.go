@@ -67,6 +67,11 @@ type Config struct {
 	// DocsBucket is the object store of room documents (room.Export),
 	// which moves and checkpoints write; default "arena_room_docs".
 	DocsBucket string
+	// ResumesBucket holds the records of resumes (RecordResume); default
+	// "arena_resumes". ResumeTTL is how long each is kept; default
+	// DefaultResumeTTL. Every node of a cluster must use the same.
+	ResumesBucket string
+	ResumeTTL     time.Duration
 	// TTL is how long a node outlives its last heartbeat; default 5s.
 	// Every node of a cluster must use the same.
 	TTL time.Duration
@@ -146,7 +151,9 @@ type Directory struct {
 	rooms jetstream.KeyValue
 	nodes jetstream.KeyValue
 	docs  jetstream.ObjectStore
-	ids   *IDs
+	// resumes maps a spent resume token's hash to its successor's.
+	resumes jetstream.KeyValue
+	ids     *IDs
 	// secret is the cluster's, shared by its nodes (RelaySecret).
 	secret string
 
@@ -191,6 +198,12 @@ func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Directory, 
 	}
 	if cfg.DocsBucket == "" {
 		cfg.DocsBucket = "arena_room_docs"
+	}
+	if cfg.ResumesBucket == "" {
+		cfg.ResumesBucket = "arena_resumes"
+	}
+	if cfg.ResumeTTL <= 0 {
+		cfg.ResumeTTL = DefaultResumeTTL
 	}
 	if cfg.TTL <= 0 {
 		cfg.TTL = 5 * time.Second
@@ -240,6 +253,11 @@ func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Directory, 
 		return nil, fmt.Errorf("cluster: documents bucket %q: %w", cfg.DocsBucket, err)
 	}
 
+	resumes, err := openResumes(ctx, js, cfg)
+	if err != nil {
+		return nil, err
+	}
+
 	ids, err := OpenIDs(ctx, js, "")
 	if err != nil {
 		return nil, err
@@ -259,6 +277,7 @@ func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Directory, 
 		rooms:    rooms,
 		nodes:    nodes,
 		docs:     docs,
+		resumes:  resumes,
 		ctx:      dctx,
 		cancel:   cancel,
 		kick:     make(chan struct{}, 1),

@@ -77,6 +77,41 @@ func (n *Node) Owner(name string) *room.ElsewhereError {
 	return n.Elsewhere(e)
 }
 
+// resumeTimeout bounds the round trip of a resume's record: a player
+// waits on it, and NATS answers in a millisecond when it is well. A
+// record that times out is no resume lost: the player keeps its token.
+const resumeTimeout = time.Second
+
+// RecordResume records that the resume token of hash old is spent for the
+// one of hash next, before the player is told next (see
+// Directory.RecordResume).
+func (n *Node) RecordResume(ctx context.Context, old, next string) error {
+	ctx, cancel := context.WithTimeout(ctx, resumeTimeout)
+	defer cancel()
+	err := n.dir.RecordResume(ctx, old, next)
+	if err != nil {
+		n.log.Warn("cluster: a resume not recorded; the player keeps its token", "err", err)
+	}
+	return err
+}
+
+// ForgetResume deletes the record of a resume that did not happen.
+func (n *Node) ForgetResume(ctx context.Context, old string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), resumeTimeout)
+	defer cancel()
+	if err := n.dir.ForgetResume(ctx, old); err != nil {
+		n.log.Warn("cluster: the record of a resume that failed is left; a restore may void the player's token", "err", err)
+	}
+}
+
+// NextHashes returns, of hashes, those a recorded resume spent, each with
+// its successor (see Directory.NextHashes).
+func (n *Node) NextHashes(ctx context.Context, hashes []string) map[string]string {
+	ctx, cancel := context.WithTimeout(ctx, n.timeout)
+	defer cancel()
+	return n.dir.NextHashes(ctx, hashes)
+}
+
 // Elsewhere is the error of a join of a room another node runs.
 func (n *Node) Elsewhere(e RoomEntry) *room.ElsewhereError {
 	err := &room.ElsewhereError{Room: e.Name, Node: e.Node}

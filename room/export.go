@@ -13,9 +13,14 @@ import (
 )
 
 // FormatVersion is the version of the document Export writes. Restore
-// refuses any other: a process that reads a newer document it does not
-// understand must not guess at it.
-const FormatVersion = 1
+// refuses any newer one: a process that reads a newer document it does not
+// understand must not guess at it. It reads version 1 too, whose members
+// carry their tokens in plaintext, as a node of an older release writes
+// them during a rolling upgrade: it hashes them as it reads them.
+const FormatVersion = 2
+
+// oldestFormat is the oldest version Restore reads.
+const oldestFormat = 1
 
 // ErrNotPersistent is returned by Export for a game mode that does not
 // implement game.Persistent, and so cannot be moved.
@@ -46,11 +51,17 @@ type Document struct {
 
 // SavedMember is a player of a saved room.
 type SavedMember struct {
-	ID    game.PlayerID `json:"id"`
-	Name  string        `json:"name"`
-	Addr  string        `json:"addr,omitempty"`
-	Token string        `json:"token"`
-	Away  bool          `json:"away,omitempty"`
+	ID   game.PlayerID `json:"id"`
+	Name string        `json:"name"`
+	Addr string        `json:"addr,omitempty"`
+	// TokenHash is HashToken of the member's resume token. A document
+	// holds nothing a client could present to resume: whoever reads the
+	// stored checkpoints cannot take players over.
+	TokenHash string `json:"token_hash,omitempty"`
+	// Token is the plaintext token of a version 1 document, which Restore
+	// hashes; Export never writes it.
+	Token string `json:"token,omitempty"`
+	Away  bool   `json:"away,omitempty"`
 }
 
 type exportResult struct {
@@ -118,7 +129,7 @@ func (r *Room) export() exportResult {
 		Members:  make([]SavedMember, len(r.members)),
 	}
 	for i, m := range r.members {
-		d.Members[i] = SavedMember{ID: m.id, Name: m.name, Addr: m.addr, Token: m.token, Away: m.client == nil}
+		d.Members[i] = SavedMember{ID: m.id, Name: m.name, Addr: m.addr, TokenHash: m.tokenHash, Away: m.client == nil}
 	}
 	doc, err := json.Marshal(d)
 	return exportResult{doc: doc, err: err}
@@ -179,7 +190,8 @@ func (r *Room) move(to func(doc []byte) (*ElsewhereError, error)) error {
 	return nil
 }
 
-// maxSavedString bounds the names, addresses and tokens of a document.
+// maxSavedString bounds the names, addresses and (version 1) tokens of a
+// document.
 const maxSavedString = 256
 
 // maxTickRate bounds a document's tick rate.
@@ -191,7 +203,9 @@ const maxTickRate = 1000
 // (an empty cfg.Name takes the document's). cfg.Seed is ignored: the
 // random source is the document's.
 //
-// Every member starts away, with its token, for cfg.ResumeGrace from now:
+// Every member starts away, with its token (its hash, as Export keeps it;
+// a version 1 document's plaintext token is hashed), for cfg.ResumeGrace
+// from now:
 // one that resumes gets its id, position and score back; one that does
 // not is removed (Leave) as any other. Run announces the tokens through
 // cfg.OnToken and the seats through cfg.OnSeat before the first tick. The
@@ -203,11 +217,26 @@ const maxTickRate = 1000
 // that the game's Import refuses, is refused with an error wrapping
 // ErrBadDocument, and nothing is left behind.
 func Restore(cfg Config, doc []byte) (*Room, error) {
-	var d Document
-	if err := json.Unmarshal(doc, &d); err != nil {
-		return nil, fmt.Errorf("%w: decode: %w", ErrBadDocument, err)
+	return restoreForward(cfg, doc, nil)
+}
+
+// restoreForward is Restore, with each member's token hash replaced by
+// forward's value for it, if it has one: the token a resume since the
+// document was written rotated it to.
+func restoreForward(cfg Config, doc []byte, forward map[string]string) (*Room, error) {
+	d, err := decodeDocument(doc)
+	if err != nil {
+		return nil, err
 	}
 	if err := d.check(cfg); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadDocument, err)
+	}
+	for i, m := range d.Members {
+		if next, ok := forward[m.TokenHash]; ok && ValidTokenHash(next) {
+			d.Members[i].TokenHash = next
+		}
+	}
+	if err := checkMembers(d.Members); err != nil { // forward may repeat a hash
 		return nil, fmt.Errorf("%w: %w", ErrBadDocument, err)
 	}
 	cfg.Name, cfg.TickRate = d.Room, d.TickRate
@@ -217,17 +246,54 @@ func Restore(cfg Config, doc []byte) (*Room, error) {
 	}
 	cfg.Options = opts
 	r := New(cfg)
-	if err := r.restore(&d); err != nil {
+	if err := r.restore(d); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadDocument, err)
 	}
 	return r, nil
 }
 
+// decodeDocument decodes doc, and brings a version 1 document's members
+// to the current form: their tokens hashed.
+func decodeDocument(doc []byte) (*Document, error) {
+	var d Document
+	if err := json.Unmarshal(doc, &d); err != nil {
+		return nil, fmt.Errorf("%w: decode: %w", ErrBadDocument, err)
+	}
+	for i, m := range d.Members {
+		switch {
+		case d.Version == 1 && m.TokenHash == "" && m.Token != "" && len(m.Token) <= maxSavedString:
+			d.Members[i].TokenHash, d.Members[i].Token = HashToken(m.Token), ""
+		case d.Version == 1 || m.Token != "":
+			// A version 1 member with a hash or without a token, or a
+			// later version's with a plaintext token: no release of
+			// arena writes either.
+			return nil, fmt.Errorf("%w: member %d: a version %d document has a token or hash out of place", ErrBadDocument, m.ID, d.Version)
+		}
+	}
+	return &d, nil
+}
+
+// TokenHashes returns the token hashes of the members of doc, a document
+// Export wrote (or a version 1 one, whose tokens it hashes).
+func TokenHashes(doc []byte) ([]string, error) {
+	d, err := decodeDocument(doc)
+	if err != nil {
+		return nil, err
+	}
+	hashes := make([]string, 0, len(d.Members))
+	for _, m := range d.Members {
+		if ValidTokenHash(m.TokenHash) {
+			hashes = append(hashes, m.TokenHash)
+		}
+	}
+	return hashes, nil
+}
+
 // check validates what the room itself keeps of a document.
 func (d *Document) check(cfg Config) error {
 	switch {
-	case d.Version != FormatVersion:
-		return fmt.Errorf("version %d; this server reads version %d", d.Version, FormatVersion)
+	case d.Version < oldestFormat || d.Version > FormatVersion:
+		return fmt.Errorf("version %d; this server reads versions %d to %d", d.Version, oldestFormat, FormatVersion)
 	case d.Mode != cfg.Mode.Name:
 		return fmt.Errorf("%w: the document is of mode %q, not %q", ErrWrongMode, d.Mode, cfg.Mode.Name)
 	case !ValidName(d.Room):
@@ -244,20 +310,20 @@ func (d *Document) check(cfg Config) error {
 	return checkMembers(d.Members)
 }
 
-// checkMembers refuses members out of order, repeated, or with tokens
-// that are empty or shared: any of them would confuse resumes.
+// checkMembers refuses members out of order, repeated, or with token
+// hashes that are malformed or shared: any of them would confuse resumes.
 func checkMembers(members []SavedMember) error {
-	tokens := make(map[string]bool, len(members))
+	hashes := make(map[string]bool, len(members))
 	for i, m := range members {
 		switch {
 		case m.ID == 0 || (i > 0 && m.ID <= members[i-1].ID):
 			return fmt.Errorf("member %d out of order, repeated or 0", m.ID)
-		case m.Token == "" || tokens[m.Token]:
-			return fmt.Errorf("member %d has an empty or repeated token", m.ID)
-		case len(m.Name) > maxSavedString || len(m.Addr) > maxSavedString || len(m.Token) > maxSavedString:
-			return fmt.Errorf("member %d has a name, address or token over %d bytes", m.ID, maxSavedString)
+		case !ValidTokenHash(m.TokenHash) || hashes[m.TokenHash]:
+			return fmt.Errorf("member %d has a malformed or repeated token hash", m.ID)
+		case len(m.Name) > maxSavedString || len(m.Addr) > maxSavedString:
+			return fmt.Errorf("member %d has a name or address over %d bytes", m.ID, maxSavedString)
 		}
-		tokens[m.Token] = true
+		hashes[m.TokenHash] = true
 	}
 	return nil
 }
@@ -288,7 +354,7 @@ func (r *Room) restoreMembers(saved []SavedMember) error {
 	now := time.Now()
 	members := make([]*member, len(saved))
 	for i, s := range saved {
-		members[i] = &member{id: s.ID, name: s.Name, addr: s.Addr, token: s.Token, awaySince: now}
+		members[i] = &member{id: s.ID, name: s.Name, addr: s.Addr, tokenHash: s.TokenHash, awaySince: now}
 	}
 	r.members = members
 	for _, e := range r.game.AppendEntities(nil) {
@@ -315,7 +381,7 @@ func (r *Room) restoreMembers(saved []SavedMember) error {
 func (r *Room) announceRestored() {
 	for _, m := range r.restored {
 		if r.cfg.OnToken != nil {
-			r.cfg.OnToken(m.token, true)
+			r.cfg.OnToken(m.tokenHash, true)
 		}
 		if m.addr != "" && r.cfg.OnSeat != nil && !r.cfg.OnSeat(m.addr, true) {
 			if r.seats[m.addr]--; r.seats[m.addr] <= 0 {
@@ -387,7 +453,9 @@ func (m *Manager) Import(doc []byte) (*Room, error) {
 	if err := m.mayCreate(name, "", true); err != nil {
 		return nil, err
 	}
-	return m.restoreMode(name, mode, doc)
+	// A moved room's document is the room as it stood when it moved, not
+	// an older checkpoint: no recorded resume is newer than its tokens.
+	return m.restoreMode(name, mode, doc, nil)
 }
 
 // docHead reads which room and mode a document is of.
@@ -409,26 +477,28 @@ func (m *Manager) docHead(doc []byte) (string, game.Mode, error) {
 	return head.Room, mode, nil
 }
 
-// restore runs the room name from doc, of the mode the document says. The
-// caller holds m.mu and has checked that no room of that name is live.
-func (m *Manager) restore(name string, doc []byte) (*Room, error) {
+// restore runs the room name from doc, a checkpoint, of the mode the
+// document says, its members' token hashes moved forward (see
+// Manager.followResumes). The caller holds m.mu and has checked that no
+// room of that name is live.
+func (m *Manager) restore(name string, doc []byte, forward map[string]string) (*Room, error) {
 	_, mode, err := m.docHead(doc)
 	if err != nil {
 		return nil, err
 	}
-	return m.restoreMode(name, mode, doc)
+	return m.restoreMode(name, mode, doc, forward)
 }
 
-func (m *Manager) restoreMode(name string, mode game.Mode, doc []byte) (*Room, error) {
+func (m *Manager) restoreMode(name string, mode game.Mode, doc []byte, forward map[string]string) (*Room, error) {
 	var r *Room
 	cfg := m.roomConfig(name, mode, game.Options{}, func() *Room { return r })
 	cfg.TickRate = 0 // the document's
-	r, err := Restore(cfg, doc)
+	r, err := restoreForward(cfg, doc, forward)
 	if err != nil {
 		return nil, err
 	}
 	for _, mb := range r.members {
-		m.tokens[mb.token] = r
+		m.tokens[mb.tokenHash] = r
 		raise(&m.nextID, uint32(mb.id))
 	}
 	m.start(r)

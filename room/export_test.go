@@ -149,12 +149,20 @@ func roundTrip(t *testing.T, mode game.Mode) {
 // them away, after a few ticks.
 func exported(t *testing.T, mode game.Mode) []byte {
 	t.Helper()
-	var doc []byte
+	doc, _ := exportedTokens(t, mode)
+	return doc
+}
+
+// exportedTokens is exported, with the tokens of its two players, which
+// the document does not hold.
+func exportedTokens(t *testing.T, mode game.Mode) (doc []byte, tokens []string) {
+	t.Helper()
 	synctest.Test(t, func(t *testing.T) {
 		r, _ := startRoom(t, Config{Mode: mode, ResumeGrace: time.Minute})
 		c1, c2 := &fakeClient{}, &fakeClient{}
-		join(t, r, c1, "")
+		j1 := join(t, r, c1, "")
 		j2 := join(t, r, c2, "")
+		tokens = []string{j1.Token, j2.Token}
 		r.Input(j2.Player, c2, ClientInput{Buttons: game.Right})
 		time.Sleep(200 * time.Millisecond)
 		r.Leave(j2.Player, c2, false)
@@ -164,7 +172,7 @@ func exported(t *testing.T, mode game.Mode) []byte {
 			t.Fatal(err)
 		}
 	})
-	return doc
+	return doc, tokens
 }
 
 // edit returns doc with f applied to its decoded form.
@@ -192,7 +200,7 @@ func TestRestoreRefusesBadDocuments(t *testing.T) {
 	}{
 		{"not JSON", "invalid character", []byte("{nope"), tag.Mode},
 		{"empty", "unexpected end", nil, tag.Mode},
-		{"version", "version 2", edit(t, good, func(d map[string]any) { d["version"] = 2 }), tag.Mode},
+		{"version", "version 3", edit(t, good, func(d map[string]any) { d["version"] = 3 }), tag.Mode},
 		{"wrong mode", "room runs another game mode", good, dots.Mode},
 		{"room name", "room names are", edit(t, good, func(d map[string]any) { d["room"] = "a b" }), tag.Mode},
 		{"tick rate", "tick rate 0", edit(t, good, func(d map[string]any) { d["tick_rate"] = 0 }), tag.Mode},
@@ -201,8 +209,17 @@ func TestRestoreRefusesBadDocuments(t *testing.T) {
 		{"repeated member", "out of order", edit(t, good, func(d map[string]any) {
 			d["members"] = append(members(d), members(d)[0])
 		}), tag.Mode},
-		{"shared token", "repeated token", edit(t, good, func(d map[string]any) {
-			members(d)[1].(map[string]any)["token"] = members(d)[0].(map[string]any)["token"]
+		{"shared token", "repeated token hash", edit(t, good, func(d map[string]any) {
+			members(d)[1].(map[string]any)["token_hash"] = members(d)[0].(map[string]any)["token_hash"]
+		}), tag.Mode},
+		{"malformed hash", "malformed or repeated token hash", edit(t, good, func(d map[string]any) {
+			members(d)[1].(map[string]any)["token_hash"] = "short"
+		}), tag.Mode},
+		{"plaintext token in version 2", "token or hash out of place", edit(t, good, func(d map[string]any) {
+			members(d)[1].(map[string]any)["token"] = "plain"
+		}), tag.Mode},
+		{"version 1 with a hash", "token or hash out of place", edit(t, good, func(d map[string]any) {
+			d["version"] = 1
 		}), tag.Mode},
 		{"player without member", "who is no member", edit(t, good, func(d map[string]any) {
 			d["members"] = members(d)[:1]
@@ -247,14 +264,14 @@ func TestExportNeedsAPersistentGame(t *testing.T) {
 // removed once the grace ends, its token announced void, and its ID is
 // never handed out again.
 func TestRestoredMembersExpire(t *testing.T) {
-	doc := exported(t, dots.Mode)
+	doc, tokens := exportedTokens(t, dots.Mode)
 	synctest.Test(t, func(t *testing.T) {
 		cfg := quietConfig(dots.Mode)
 		cfg.ResumeGrace = time.Second
-		tokens := make(chan string, 16)
-		cfg.OnToken = func(token string, valid bool) {
+		voided := make(chan string, 16)
+		cfg.OnToken = func(hash string, valid bool) {
 			if !valid {
-				tokens <- token
+				voided <- hash
 			}
 		}
 		r, err := Restore(cfg, doc)
@@ -265,7 +282,7 @@ func TestRestoredMembersExpire(t *testing.T) {
 		_ = json.Unmarshal(doc, &d)
 		runRoom(t, r)
 		c := &fakeClient{}
-		j := join(t, r, c, d.Members[0].Token)
+		j := join(t, r, c, tokens[0])
 		if !j.Resumed || j.Player != d.Members[0].ID {
 			t.Fatalf("resume: %+v; want player %d", j, d.Members[0].ID)
 		}
@@ -279,7 +296,7 @@ func TestRestoredMembersExpire(t *testing.T) {
 		if _, ok := entity(c.last(), d.Members[1].ID); ok {
 			t.Error("the member who never resumed is still there after the grace")
 		}
-		if got := len(tokens); got != 2 { // the resumed one's old token, the expired one's
+		if got := len(voided); got != 2 { // the resumed one's old token, the expired one's
 			t.Errorf("%d tokens voided; want 2", got)
 		}
 		n := join(t, r, &fakeClient{}, "")
@@ -499,7 +516,7 @@ func TestMoveEndsTheRoomWhereItWent(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-r.Done()
-	if len(doc.Members) != 2 || doc.Members[0].ID != ja.Player || doc.Members[0].Token != ja.Token {
+	if len(doc.Members) != 2 || doc.Members[0].ID != ja.Player || doc.Members[0].TokenHash != HashToken(ja.Token) {
 		t.Errorf("the document's members: %+v; want both players, %d first", doc.Members, ja.Player)
 	}
 	for _, c := range []*fakeClient{a, b} {
@@ -555,4 +572,96 @@ func TestAReservedSeatWaitsForItsPlayer(t *testing.T) {
 	if _, _, err := m.Join(ctx, "lapse", "", JoinRequest{Client: &fakeClient{}}); err != nil {
 		t.Errorf("a join after the hold lapsed: %v", err)
 	}
+}
+
+// TestAnExportHoldsNoToken: a document (a checkpoint, a move) holds no
+// member's token in any form a client could present: not the token, and
+// not its stored hash, which resumes nobody.
+func TestAnExportHoldsNoToken(t *testing.T) {
+	doc, tokens := exportedTokens(t, tag.Mode)
+	for _, tok := range tokens {
+		if bytes.Contains(doc, []byte(tok)) {
+			t.Errorf("the document holds the token %q:\n%s", tok, doc)
+		}
+	}
+	var d Document
+	if err := json.Unmarshal(doc, &d); err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Members) != 2 {
+		t.Fatalf("members %+v; want 2", d.Members)
+	}
+	synctest.Test(t, func(t *testing.T) {
+		r, err := Restore(quietConfig(tag.Mode), doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		runRoom(t, r)
+		for i, m := range d.Members { // in the order of their IDs, as they joined
+			if m.Token != "" || m.TokenHash != HashToken(tokens[i]) {
+				t.Errorf("member %+v; want only the hash of its token", m)
+			}
+			if j := join(t, r, &fakeClient{}, m.TokenHash); j.Resumed || j.Player == m.ID {
+				t.Errorf("the stored hash of player %d, presented as a token, resumed it: %+v", m.ID, j)
+			}
+		}
+		if j := join(t, r, &fakeClient{}, tokens[0]); !j.Resumed || j.Player != d.Members[0].ID {
+			t.Errorf("the token itself: %+v; want player %d resumed", j, d.Members[0].ID)
+		}
+	})
+}
+
+// TestRestoreHashesAVersion1Document: a document an older release wrote,
+// with plaintext tokens, restores, and its tokens resume; exported again,
+// it holds only their hashes.
+func TestRestoreHashesAVersion1Document(t *testing.T) {
+	doc, tokens := exportedTokens(t, tag.Mode)
+	v1 := edit(t, doc, func(d map[string]any) {
+		d["version"] = 1
+		for i, m := range d["members"].([]any) {
+			mm := m.(map[string]any)
+			delete(mm, "token_hash")
+			mm["token"] = tokens[i]
+		}
+	})
+	synctest.Test(t, func(t *testing.T) {
+		r, err := Restore(quietConfig(tag.Mode), v1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		runRoom(t, r)
+		again, err := r.Export(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tok := range tokens {
+			if bytes.Contains(again, []byte(tok)) {
+				t.Errorf("the export of a restored version 1 document holds the token %q", tok)
+			}
+		}
+		if j := join(t, r, &fakeClient{}, tokens[1]); !j.Resumed {
+			t.Errorf("a version 1 document's token: %+v; want a resume", j)
+		}
+	})
+}
+
+// TestRestoreFollowsRecordedResumes: a member whose token was spent after
+// the document was written (a resume recorded its successor) resumes with
+// the successor, and the spent token resumes nobody.
+func TestRestoreFollowsRecordedResumes(t *testing.T) {
+	doc, tokens := exportedTokens(t, tag.Mode)
+	const next = "the-next-token"
+	synctest.Test(t, func(t *testing.T) {
+		r, err := restoreForward(quietConfig(tag.Mode), doc, map[string]string{HashToken(tokens[0]): HashToken(next)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		runRoom(t, r)
+		if j := join(t, r, &fakeClient{}, tokens[0]); j.Resumed {
+			t.Errorf("the spent token: %+v; want no resume", j)
+		}
+		if j := join(t, r, &fakeClient{}, next); !j.Resumed {
+			t.Errorf("the token it was spent for: %+v; want a resume", j)
+		}
+	})
 }

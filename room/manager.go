@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -70,6 +71,16 @@ type Directory interface {
 	// Owner returns where the room runs if this node's view of the
 	// directory gives it to another live node, or nil.
 	Owner(name string) *ElsewhereError
+
+	// RecordResume records durably that the resume token of hash old
+	// (HashToken) is spent for the one of hash next, before the player is
+	// told next; an error means it is not recorded. ForgetResume deletes
+	// the record of a resume that did not happen after all.
+	RecordResume(ctx context.Context, old, next string) error
+	ForgetResume(ctx context.Context, old string)
+	// NextHashes returns, of hashes, those a recorded resume spent, each
+	// with the hash it was spent for. What it cannot read it leaves out.
+	NextHashes(ctx context.Context, hashes []string) map[string]string
 }
 
 // ElsewhereError is the error of a join of a room that another node of the
@@ -96,7 +107,7 @@ type Manager struct {
 
 	mu     sync.Mutex
 	rooms  map[string]*Room
-	tokens map[string]*Room // resume token → the room its player is in
+	tokens map[string]*Room // resume token's hash (HashToken) → the room its player is in
 	seats  map[string]int   // address → seats it holds over every room
 	// claiming holds the names whose claim or release in the Directory
 	// is under way, closed when it is done: joins of that name wait for
@@ -171,14 +182,54 @@ func (m *Manager) Modes() []game.Mode { return slices.Clone(m.cfg.Modes) }
 // name means the room of req.Token's player if it is still live, else the
 // default room or, if that is full, an overflow room (see joinDefault). An empty mode accepts the room's mode, or creates the room
 // with the default mode.
+//
+// In a cluster, a resume's new token is recorded in the Directory before
+// the room hands it out (see resume).
 func (m *Manager) Join(ctx context.Context, name, mode string, req JoinRequest) (*Room, Joined, error) {
-	if name == "" && req.Token != "" {
-		m.mu.Lock()
-		if r, ok := m.tokens[req.Token]; ok {
-			name = r.Name()
-		}
-		m.mu.Unlock()
+	if req.Token == "" {
+		return m.joinNamed(ctx, name, mode, req)
 	}
+	hash := HashToken(req.Token)
+	m.mu.Lock()
+	r, known := m.tokens[hash]
+	m.mu.Unlock()
+	if known && name == "" {
+		name = r.Name()
+	}
+	if !known || m.cfg.Directory == nil || req.NextToken != "" {
+		return m.joinNamed(ctx, name, mode, req)
+	}
+	return m.resume(ctx, name, mode, hash, req)
+}
+
+// resume is the join of a player of this node's rooms that brings its
+// token, in a cluster. A checkpoint written before the resume holds the
+// token's hash: restored after this node died, it would revive the spent
+// token and void the new one. So the new token is recorded in the
+// Directory first (its hash, keyed by the old one's), which a restore
+// follows (followResumes), and only then handed to the room to rotate to.
+// If the record cannot be written, the player resumes with the token it
+// came with, which is then not spent. If the resume does not happen after
+// all, the record is deleted.
+//
+// It runs on the joining connection's goroutine, never the room's: a room
+// never waits on NATS. Only tokens in the manager's index get a record, so
+// that nobody fills the Directory with junk.
+func (m *Manager) resume(ctx context.Context, name, mode, hash string, req JoinRequest) (*Room, Joined, error) {
+	next := newToken()
+	if err := m.cfg.Directory.RecordResume(ctx, hash, HashToken(next)); err != nil {
+		return m.joinNamed(ctx, name, mode, req)
+	}
+	req.NextToken = next
+	r, joined, err := m.joinNamed(ctx, name, mode, req)
+	if err != nil || !joined.Resumed {
+		m.cfg.Directory.ForgetResume(ctx, hash)
+	}
+	return r, joined, err
+}
+
+// joinNamed is Join once the room's name is known, or the default's.
+func (m *Manager) joinNamed(ctx context.Context, name, mode string, req JoinRequest) (*Room, Joined, error) {
 	if name == "" {
 		return m.joinDefault(ctx, mode, req)
 	}
@@ -285,7 +336,7 @@ func (m *Manager) room(ctx context.Context, name, modeName, addr string, raw map
 		if err := m.mayCreate(name, addr, true); err != nil {
 			return nil, err
 		}
-		doc, err := m.claim(ctx, name, mode.Name, opts.Map())
+		doc, forward, err := m.claim(ctx, name, mode.Name, opts.Map())
 		if err != nil {
 			return nil, err
 		}
@@ -297,7 +348,7 @@ func (m *Manager) room(ctx context.Context, name, modeName, addr string, raw map
 			return nil, ErrShutdown
 		}
 		if doc != nil {
-			r, err := m.restore(name, doc)
+			r, err := m.restore(name, doc, forward)
 			if err != nil {
 				m.cfg.Logger.Warn("a checkpoint does not restore; the room starts anew", "room", name, "err", err)
 			} else if modeName != "" && r.Mode() != modeName {
@@ -326,10 +377,54 @@ func (m *Manager) room(ctx context.Context, name, modeName, addr string, raw map
 }
 
 // claim claims name in the Directory. The caller holds m.mu, and nobody is
-// claiming name.
-func (m *Manager) claim(ctx context.Context, name, mode string, options map[string]string) (doc []byte, err error) {
-	m.unlockedFor(name, func() { doc, err = m.cfg.Directory.Claim(ctx, name, mode, options, m.cfg.Capacity) })
-	return doc, err
+// claiming name. A room taken over comes with its checkpoint, doc, and
+// with the resumes recorded since, forward (see followResumes).
+func (m *Manager) claim(ctx context.Context, name, mode string, options map[string]string) (doc []byte, forward map[string]string, err error) {
+	m.unlockedFor(name, func() {
+		doc, err = m.cfg.Directory.Claim(ctx, name, mode, options, m.cfg.Capacity)
+		if err == nil && doc != nil {
+			forward = m.followResumes(ctx, doc)
+		}
+	})
+	return doc, forward, err
+}
+
+// maxResumeSteps bounds how many recorded resumes of one player a restore
+// follows: as many as it resumed since the checkpoint, which is one
+// interval (5 s by default) old. A player that resumed more often than
+// this in that time is left at the last step, and resumes as a new player.
+const maxResumeSteps = 8
+
+// followResumes maps each member's token hash in doc, a checkpoint, to the
+// hash of its newest token, where resumes were recorded (see resume) since
+// the checkpoint was written. Each step asks only about the tokens the
+// last one moved. It runs during the claim, off every room's goroutine and
+// before the restored room takes a join.
+func (m *Manager) followResumes(ctx context.Context, doc []byte) map[string]string {
+	hashes, err := TokenHashes(doc)
+	if err != nil || len(hashes) == 0 {
+		return nil // Restore says why
+	}
+	forward := make(map[string]string)
+	at := make(map[string]string, len(hashes)) // current hash → the checkpoint's
+	for _, h := range hashes {
+		at[h] = h
+	}
+	for range maxResumeSteps {
+		next := m.cfg.Directory.NextHashes(ctx, slices.Collect(maps.Keys(at)))
+		moved := make(map[string]string, len(next))
+		for cur, nxt := range next {
+			if orig, ok := at[cur]; ok {
+				forward[orig] = nxt
+				moved[nxt] = orig
+			}
+		}
+		if len(moved) == 0 {
+			break
+		}
+		at = moved
+	}
+	return forward
 }
 
 // unlockedFor runs f, a round trip to the Directory about the room name,
@@ -402,22 +497,25 @@ func (m *Manager) newPlayerID() game.PlayerID {
 // the room once it exists, for the hooks that need it.
 func (m *Manager) roomConfig(name string, mode game.Mode, opts game.Options, self func() *Room) Config {
 	return Config{
-		Name:            name,
-		Mode:            mode,
-		Options:         opts,
-		TickRate:        m.cfg.TickRate,
-		Capacity:        m.cfg.Capacity,
-		ResumeGrace:     m.cfg.ResumeGrace,
-		IdleTimeout:     m.cfg.IdleTimeout,
-		OnIdle:          func() bool { return m.retire(self()) },
-		OnToken:         func(token string, valid bool) { m.token(self(), token, valid) },
-		OnSeat:          m.seat,
-		Full:            m.cfg.Full,
-		OnOver:          func() { m.retire(self()) },
-		MaxSeatsPerAddr: m.cfg.MaxSeatsPerAddrRoom,
-		NewPlayerID:     m.newPlayerID,
-		Metrics:         m.cfg.Metrics,
-		Logger:          m.cfg.Logger,
+		Name:        name,
+		Mode:        mode,
+		Options:     opts,
+		TickRate:    m.cfg.TickRate,
+		Capacity:    m.cfg.Capacity,
+		ResumeGrace: m.cfg.ResumeGrace,
+		IdleTimeout: m.cfg.IdleTimeout,
+		OnIdle:      func() bool { return m.retire(self()) },
+		OnToken:     func(hash string, valid bool) { m.token(self(), hash, valid) },
+		// In a cluster a resume's new token is recorded before it is
+		// handed out (see resume): the room rotates to that one only.
+		RecordedRotation: m.cfg.Directory != nil,
+		OnSeat:           m.seat,
+		Full:             m.cfg.Full,
+		OnOver:           func() { m.retire(self()) },
+		MaxSeatsPerAddr:  m.cfg.MaxSeatsPerAddrRoom,
+		NewPlayerID:      m.newPlayerID,
+		Metrics:          m.cfg.Metrics,
+		Logger:           m.cfg.Logger,
 	}
 }
 
@@ -481,14 +579,15 @@ func (m *Manager) retire(r *Room) bool {
 	return true
 }
 
-// token keeps the index of resume tokens. It runs on r's goroutine.
-func (m *Manager) token(r *Room, token string, valid bool) {
+// token keeps the index of resume tokens, by hash. It runs on r's
+// goroutine.
+func (m *Manager) token(r *Room, hash string, valid bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if valid {
-		m.tokens[token] = r
-	} else if m.tokens[token] == r {
-		delete(m.tokens, token)
+		m.tokens[hash] = r
+	} else if m.tokens[hash] == r {
+		delete(m.tokens, hash)
 	}
 }
 

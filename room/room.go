@@ -8,7 +8,6 @@ package room
 import (
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -51,8 +50,16 @@ type Config struct {
 	NewPlayerID func() game.PlayerID
 	// OnToken, if set, is told from the room's goroutine when a player's
 	// resume token becomes valid (true) and when it stops being (false), so
-	// that a resume can find its room by token alone.
-	OnToken func(token string, valid bool)
+	// that a resume can find its room by token alone. It is told the
+	// token's hash (HashToken), never the token.
+	OnToken func(tokenHash string, valid bool)
+	// RecordedRotation says that a resumed player's new token must be
+	// recorded durably before the player is told it (in a cluster, so that
+	// a restore from a checkpoint cannot revive a spent token; see
+	// Manager.Join): a resume rotates the token only to the
+	// JoinRequest.NextToken its caller recorded, and without one the
+	// player keeps the token it came with.
+	RecordedRotation bool
 	// MaxSeatsPerAddr bounds the seats (connected or away) one address
 	// holds in the room, so that one address cannot fill it with players
 	// that dropped their connection. Zero means no limit.
@@ -189,7 +196,7 @@ type Room struct {
 	emptySince         time.Time
 	nextID             game.PlayerID
 	seats              map[string]int       // by address
-	held               map[string]time.Time // seats Reserve holds, by token: when each lapses
+	held               map[string]time.Time // seats Reserve holds, by token hash: when each lapses
 	pcg                *mrand.PCG           // the game's random source, for Export
 	restored           []*member            // members of a restored room, announced by Run
 	moved              *ElsewhereError      // where Move sent the room: Run ends with it
@@ -211,7 +218,7 @@ type member struct {
 	id        game.PlayerID
 	name      string
 	addr      string
-	token     string
+	tokenHash string // HashToken of the resume token; the token itself is not kept
 	client    Client // nil while away
 	awaySince time.Time
 	queue     inputRing
@@ -303,6 +310,10 @@ type JoinRequest struct {
 	Name   string
 	// Token resumes an earlier player of this room, if it is still there.
 	Token string
+	// NextToken, if set, is the token a resume of Token rotates to: one
+	// its caller recorded durably first (see Config.RecordedRotation).
+	// Empty: the room picks one, or keeps Token under RecordedRotation.
+	NextToken string
 	// Addr is the client's address, which seats are counted against.
 	// Empty: not counted.
 	Addr string
@@ -676,6 +687,10 @@ func (r *Room) handle(c command) {
 func (r *Room) join(req JoinRequest) (Joined, error) {
 	if req.Token != "" {
 		if m := r.memberByToken(req.Token); m != nil {
+			token := req.Token
+			if req.NextToken != "" || !r.cfg.RecordedRotation {
+				token = r.rotateToken(m, req.NextToken)
+			}
 			wasAway := m.client == nil
 			if !wasAway {
 				m.client.Close(ErrTakenOver)
@@ -683,12 +698,11 @@ func (r *Room) join(req JoinRequest) (Joined, error) {
 			m.client = req.Client
 			m.awaySince = time.Time{}
 			m.queue, m.held = inputRing{}, ClientInput{}
-			r.rotateToken(m)
 			if p, ok := r.game.(game.Presence); ok && wasAway {
 				p.Back(m.id)
 			}
-			r.welcome(m, true)
-			return Joined{Player: m.id, Token: m.token, Resumed: true}, nil
+			r.welcome(m, token, true)
+			return Joined{Player: m.id, Token: token, Resumed: true}, nil
 		}
 	}
 	opts, err := game.ParseOptions(r.cfg.Mode.JoinOptions, req.Options)
@@ -709,18 +723,19 @@ func (r *Room) join(req JoinRequest) (Joined, error) {
 		r.freeSeat(req.Addr)
 		return Joined{}, fmt.Errorf("game refused player: %w", err)
 	}
-	m := &member{id: id, name: req.Name, addr: req.Addr, token: newToken(), client: req.Client}
+	token := newToken()
+	m := &member{id: id, name: req.Name, addr: req.Addr, tokenHash: HashToken(token), client: req.Client}
 	i, _ := slices.BinarySearchFunc(r.members, id, cmpMember)
 	r.members = slices.Insert(r.members, i, m)
 	if r.cfg.OnToken != nil {
-		r.cfg.OnToken(m.token, true)
+		r.cfg.OnToken(m.tokenHash, true)
 	}
 	r.stats.players.Store(int64(len(r.members)))
 	if req.Token != "" {
 		req.Client.Event(Notice{Code: "resume_failed", Text: "that session has expired or is unknown here; you joined as a new player"})
 	}
-	r.welcome(m, false)
-	return Joined{Player: id, Token: m.token}, nil
+	r.welcome(m, token, false)
+	return Joined{Player: id, Token: token}, nil
 }
 
 // A room is busy while its ticks take, on average, more than busyShare of
@@ -797,9 +812,9 @@ func (r *Room) loaded() error {
 // the room, forgetting the holds that lapsed.
 func (r *Room) seatsTaken() bool {
 	now := time.Now()
-	for token, until := range r.held {
+	for hash, until := range r.held {
 		if now.After(until) {
-			delete(r.held, token)
+			delete(r.held, hash)
 		}
 	}
 	return r.cfg.Capacity > 0 && len(r.members)+len(r.held) >= r.cfg.Capacity
@@ -807,11 +822,15 @@ func (r *Room) seatsTaken() bool {
 
 // takeHeld takes the held seat of token, if it holds one still.
 func (r *Room) takeHeld(token string) bool {
-	until, ok := r.held[token]
-	if !ok || token == "" {
+	if token == "" {
 		return false
 	}
-	delete(r.held, token)
+	hash := HashToken(token)
+	until, ok := r.held[hash]
+	if !ok {
+		return false
+	}
+	delete(r.held, hash)
 	return time.Now().Before(until)
 }
 
@@ -828,7 +847,7 @@ func (r *Room) reserve(d time.Duration) (string, error) {
 		r.held = make(map[string]time.Time)
 	}
 	token := newToken()
-	r.held[token] = time.Now().Add(d)
+	r.held[HashToken(token)] = time.Now().Add(d)
 	return token, nil
 }
 
@@ -860,23 +879,29 @@ func (r *Room) evictAway(addr string) bool {
 	return true
 }
 
-// rotateToken gives a resumed player a new token, sent in its welcome, and
-// voids the old one: a token that leaked (a log, a shared screen) works for
-// one resume at most, and not at all once its owner has resumed.
-func (r *Room) rotateToken(m *member) {
+// rotateToken gives a resumed player a new token, next if it is set, to be
+// sent in its welcome, and voids the old one: a token that leaked (a log, a
+// shared screen) works for one resume at most, and not at all once its
+// owner has resumed.
+func (r *Room) rotateToken(m *member, next string) string {
 	if r.cfg.OnToken != nil {
-		r.cfg.OnToken(m.token, false)
+		r.cfg.OnToken(m.tokenHash, false)
 	}
-	m.token = newToken()
+	if next == "" {
+		next = newToken()
+	}
+	m.tokenHash = HashToken(next)
 	if r.cfg.OnToken != nil {
-		r.cfg.OnToken(m.token, true)
+		r.cfg.OnToken(m.tokenHash, true)
 	}
+	return next
 }
 
-func (r *Room) welcome(m *member, resumed bool) {
+// welcome tells m's client it is seated, with the token that resumes it.
+func (r *Room) welcome(m *member, token string, resumed bool) {
 	m.client.Event(Seated{
 		Player:   m.id,
-		Token:    m.token,
+		Token:    token,
 		Room:     r.cfg.Name,
 		Mode:     r.cfg.Mode.Name,
 		World:    r.world,
@@ -891,7 +916,7 @@ func (r *Room) welcome(m *member, resumed bool) {
 func (r *Room) remove(m *member) {
 	r.game.Leave(m.id)
 	if r.cfg.OnToken != nil {
-		r.cfg.OnToken(m.token, false)
+		r.cfg.OnToken(m.tokenHash, false)
 	}
 	if i, found := slices.BinarySearchFunc(r.members, m.id, cmpMember); found {
 		r.members = slices.Delete(r.members, i, i+1)
@@ -1077,7 +1102,7 @@ func (r *Room) closeAll(reason error) {
 			m.client.Close(reason)
 		}
 		if r.cfg.OnToken != nil {
-			r.cfg.OnToken(m.token, false)
+			r.cfg.OnToken(m.tokenHash, false)
 		}
 		r.freeSeat(m.addr)
 	}
@@ -1092,9 +1117,12 @@ func (r *Room) member(id game.PlayerID) *member {
 	return nil
 }
 
+// memberByToken finds the member token resumes, comparing hashes in
+// constant time.
 func (r *Room) memberByToken(token string) *member {
+	hash := HashToken(token)
 	for _, m := range r.members {
-		if m.token == token {
+		if sameHash(m.tokenHash, hash) {
 			return m
 		}
 	}
@@ -1193,12 +1221,4 @@ func behind(in ClientInput, tick uint64, maxRewind int) int {
 		late = tick - min(in.Tick, tick)
 	}
 	return int(min(uint64(in.Lag)+late, uint64(max(maxRewind, 0))))
-}
-
-// newToken returns 128 random bits, URL-safe: the secret that lets a player
-// resume.
-func newToken() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return base64.RawURLEncoding.EncodeToString(b[:])
 }
