@@ -5,6 +5,7 @@ package cluster
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -48,6 +49,9 @@ type NodeEntry struct {
 	Players  int       `json:"players"`
 	Draining bool      `json:"draining"`
 	Updated  time.Time `json:"updated"`
+	// RelayKey is the public key the node signs its relays with
+	// (SignRelay); its private half never leaves the node.
+	RelayKey ed25519.PublicKey `json:"relay_key,omitempty"`
 }
 
 // Config tells Open which node this is and where the directory lives.
@@ -142,8 +146,9 @@ type Directory struct {
 	nodes jetstream.KeyValue
 	docs  jetstream.ObjectStore
 	ids   *IDs
-	// secret is the cluster's, shared by its nodes (RelaySecret).
-	secret string
+	// key signs this node's relays (SignRelay). It is made anew by each
+	// Open and kept in memory only: NATS holds its public half.
+	key ed25519.PrivateKey
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -229,15 +234,18 @@ func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Directory, 
 	if err != nil {
 		return nil, err
 	}
-	secret, err := ids.clusterSecret(ctx)
-	if err != nil {
+	if err := ids.forgetLegacySecret(ctx); err != nil {
 		return nil, err
+	}
+	pub, key, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: relay key: %w", err)
 	}
 
 	dctx, cancel := context.WithCancel(context.Background())
 	d := &Directory{
 		ids:      ids,
-		secret:   secret,
+		key:      key,
 		cfg:      cfg,
 		log:      cfg.Logger.With("node", cfg.Node),
 		nc:       js.Conn(),
@@ -249,7 +257,7 @@ func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Directory, 
 		kick:     make(chan struct{}, 1),
 		roomView: map[string]RoomEntry{},
 		nodeView: map[string]NodeEntry{},
-		self:     NodeEntry{Name: cfg.Node, URL: cfg.URL},
+		self:     NodeEntry{Name: cfg.Node, URL: cfg.URL, RelayKey: pub},
 		owned:    map[string]uint64{},
 		missing:  map[string]time.Time{},
 		origins:  map[string]bool{},
@@ -622,11 +630,6 @@ func (d *Directory) DeleteDoc(ctx context.Context, name string) error {
 // NewPlayerID returns a player ID unique across the cluster, or 0 if none
 // can be had now (see IDs).
 func (d *Directory) NewPlayerID() game.PlayerID { return d.ids.New() }
-
-// RelaySecret is a secret the nodes of the cluster share, with which a node
-// that relays a client to another proves it is one of them. Whoever can
-// read the cluster's JetStream can read it.
-func (d *Directory) RelaySecret() string { return d.secret }
 
 // Conn returns the directory's NATS connection.
 func (d *Directory) Conn() *nats.Conn { return d.nc }

@@ -1,40 +1,73 @@
 package server
 
 import (
-	"crypto/subtle"
+	"cmp"
+	"encoding/base64"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gorilla/websocket"
 
+	"github.com/arena-server/arena/cluster"
 	"github.com/arena-server/arena/room"
 )
 
-// Headers of a relayed connection: the cluster's secret, which proves the
-// request comes from a node of the cluster, and the address of the client
-// the node relays for, which the owner counts the client's limits against
-// instead of the relaying node's.
+// Headers of a relayed connection: the node that relays, the address of
+// the client it relays for, which the owner counts the client's limits
+// against instead of the relaying node's, when it signed them (Unix
+// milliseconds), and its signature (cluster.Relay), by a key of its own
+// whose public half its heartbeat carries. Nothing in them is secret.
 const (
-	relaySecretHeader = "Arena-Relay-Secret"
-	relayForHeader    = "Arena-Relayed-For"
+	relayNodeHeader = "Arena-Relay-Node"
+	relayForHeader  = "Arena-Relayed-For"
+	relayTimeHeader = "Arena-Relay-Time"
+	relaySigHeader  = "Arena-Relay-Signature"
 )
 
 // relayedIP returns the client address a node of the cluster relays for,
-// if r is such a relay.
-func (s *Server) relayedIP(r *http.Request) (string, bool) {
+// and that node's name, if r is such a relay: one whose headers a live
+// node signed, for this node, this client and this query, within
+// cluster.RelayWindow. Any other request is a client like any other,
+// counted by its own address, whatever its headers say.
+func (s *Server) relayedIP(r *http.Request) (ip, node string, ok bool) {
 	c := s.cfg.Cluster
-	if c == nil {
-		return "", false
+	node = r.Header.Get(relayNodeHeader)
+	if c == nil || node == "" {
+		return "", "", false
 	}
-	got, secret := r.Header.Get(relaySecretHeader), c.Directory().RelaySecret()
-	if got == "" || secret == "" || subtle.ConstantTimeCompare([]byte(got), []byte(secret)) != 1 {
-		return "", false
+	ip = r.Header.Get(relayForHeader)
+	ms, err1 := strconv.ParseInt(r.Header.Get(relayTimeHeader), 10, 64)
+	sig, err2 := base64.RawURLEncoding.DecodeString(r.Header.Get(relaySigHeader))
+	err := cmp.Or(err1, err2)
+	if err == nil && net.ParseIP(ip) == nil {
+		err = fmt.Errorf("relayed for %q, not an IP address", ip)
 	}
-	ip := r.Header.Get(relayForHeader)
-	return ip, net.ParseIP(ip) != nil
+	if err == nil {
+		rel := cluster.Relay{To: c.Directory().Node(), From: node, For: ip, Query: r.URL.RawQuery, At: time.UnixMilli(ms)}
+		err = c.Directory().VerifyRelay(rel, sig, time.Now())
+	}
+	if err != nil {
+		s.log.Debug("relay headers not believed; a client like any other", "from", s.clientIP(r), "node", node, "err", err)
+		return "", "", false
+	}
+	return ip, node, true
+}
+
+// relayHeader returns the signed headers of a relay, by this node, of the
+// client at address ip to node to, on a request with query.
+func relayHeader(c *cluster.Node, to, ip, query string) http.Header {
+	rel, sig := c.Directory().SignRelay(to, ip, query, time.Now())
+	h := http.Header{}
+	h.Set(relayNodeHeader, rel.From)
+	h.Set(relayForHeader, rel.For)
+	h.Set(relayTimeHeader, strconv.FormatInt(rel.At.UnixMilli(), 10))
+	h.Set(relaySigHeader, base64.RawURLEncoding.EncodeToString(sig))
+	return h
 }
 
 // relay plays a seed-protocol client, which cannot follow a redirect, in a
@@ -45,9 +78,7 @@ func (s *Server) relayedIP(r *http.Request) (string, bool) {
 // address (relayedIP). It reports false if the other node could not be
 // reached; the caller then refuses the client.
 func (sess *session) relay(to *room.ElsewhereError) bool {
-	h := http.Header{}
-	h.Set(relaySecretHeader, sess.cfg.Cluster.Directory().RelaySecret())
-	h.Set(relayForHeader, sess.relayIP)
+	h := relayHeader(sess.cfg.Cluster, to.Node, sess.relayIP, sess.relayQuery)
 	d := websocket.Dialer{HandshakeTimeout: sess.cfg.HandshakeTimeout}
 	up, _, err := d.DialContext(sess.ctx, pageToWS(to.URL)+"?"+sess.relayQuery, h)
 	if err != nil {

@@ -125,8 +125,9 @@ type session struct {
 	who []any        // conn, ip and protocol; then player and room
 
 	// In a cluster, what a seed client's relay to another node needs
-	// (relay.go): the query it connected with, and its address.
-	relayQuery, relayIP string
+	// (relay.go): the query it connected with, and its address; and the
+	// node that relays this connection, if one does.
+	relayQuery, relayIP, relayedBy string
 
 	ctx    context.Context // canceled when the session is closing
 	cancel context.CancelFunc
