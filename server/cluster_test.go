@@ -199,8 +199,12 @@ func TestARoomOnAnotherNode(t *testing.T) {
 	if len(b.Rooms()) != 0 {
 		t.Errorf("b runs %+v; want no room: it only relays", b.Rooms())
 	}
-	// The client leaves: a's room loses it, through the relay.
-	seed.Conn.Close()
+	// The client leaves (1000): a's room loses it, through the relay. (A
+	// connection that merely drops keeps the player for its resume, as
+	// on a: TestARelayedSeedClientResumes.)
+	if err := seed.Conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
 	arenatest.Eventually(t, 5*time.Second, 20*time.Millisecond, func() error {
 		if rooms := a.Rooms(); len(rooms) != 1 || rooms[0].Players != 2 {
 			return fmt.Errorf("a runs %+v; want castle back to two players", rooms)

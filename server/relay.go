@@ -3,6 +3,7 @@ package server
 import (
 	"cmp"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
@@ -81,6 +82,14 @@ func (sess *session) relay(to *room.ElsewhereError) bool {
 	h := relayHeader(sess.cfg.Cluster, to.Node, sess.relayIP, sess.relayQuery)
 	d := websocket.Dialer{HandshakeTimeout: sess.cfg.HandshakeTimeout}
 	up, _, err := d.DialContext(sess.ctx, pageToWS(to.URL)+"?"+sess.relayQuery, h)
+	if err == nil && sess.relayToken != "" {
+		// The client resumed (?resume=1) here, and its resume message
+		// was read here: the other node waits for it.
+		_ = up.SetWriteDeadline(time.Now().Add(sess.cfg.HandshakeTimeout))
+		if err = up.WriteMessage(websocket.TextMessage, resumeMessage(sess.relayToken)); err != nil {
+			up.Close()
+		}
+	}
 	if err != nil {
 		sess.mu.Lock()
 		sess.logLocked(slog.LevelWarn, "relay: the room's node cannot be reached", "node", to.Node, "err", err)
@@ -112,7 +121,14 @@ func (sess *session) relay(to *room.ElsewhereError) bool {
 			typ, data, err := sess.nextMessage()
 			if err != nil {
 				sess.readFailed(err)
-				_ = up.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
+				// The client's own close code, so that a client that
+				// left (1000) leaves its room, and one whose connection
+				// dropped may resume, as it would on that node.
+				code := websocket.CloseGoingAway
+				if ce, ok := err.(*websocket.CloseError); ok && ce.Code != websocket.CloseNoStatusReceived && ce.Code != websocket.CloseAbnormalClosure {
+					code = ce.Code
+				}
+				_ = up.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, ""), time.Now().Add(time.Second))
 				return
 			}
 			if err := up.WriteMessage(typ, data); err != nil {
@@ -141,6 +157,15 @@ func relayedClose(err error) closeReason {
 		return closeReason{ce.Code, ce.Text, "relay_closed"}
 	}
 	return closeReason{websocket.CloseGoingAway, "the room's node went away", "relay_lost"}
+}
+
+// resumeMessage is the seed protocol's resume message with token.
+func resumeMessage(token string) []byte {
+	b, _ := json.Marshal(struct {
+		Type  string `json:"type"`
+		Token string `json:"token"`
+	}{"resume", token})
+	return b
 }
 
 // pageToWS turns a node's page URL into its WebSocket endpoint.

@@ -125,9 +125,11 @@ type session struct {
 	who []any        // conn, ip and protocol; then player and room
 
 	// In a cluster, what a seed client's relay to another node needs
-	// (relay.go): the query it connected with, and its address; and the
-	// node that relays this connection, if one does.
+	// (relay.go): the query it connected with, its address, and the
+	// token of its resume message if it sent one; and the node that
+	// relays this connection, if one does.
 	relayQuery, relayIP, relayedBy string
+	relayToken                     string
 
 	ctx    context.Context // canceled when the session is closing
 	cancel context.CancelFunc
@@ -369,6 +371,9 @@ func (s *session) join(join func(room.JoinRequest) (*room.Room, room.Joined, err
 		var ok bool
 		if token, ok = s.awaitResume(); !ok {
 			return nil, room.Joined{}, false
+		}
+		if s.cfg.Cluster != nil {
+			s.relayToken = token // if the room is elsewhere, its node needs it
 		}
 	}
 
