@@ -93,6 +93,10 @@ func lookupRoomError(err error) (closeReason, string, bool) {
 	return closeReason{websocket.CloseInternalServerErr, "internal error", "internal"}, protocol.CodeServerError, false
 }
 
+// maxCloseText is the most text arena puts in a close frame, which holds
+// 123 bytes of it.
+const maxCloseText = 120
+
 // closeGrace is how long a closing connection waits for the peer's close
 // frame before the socket is torn down.
 const closeGrace = time.Second
@@ -127,9 +131,10 @@ type session struct {
 	// In a cluster, what a seed client's relay to another node needs
 	// (relay.go): the query it connected with, its address, and the
 	// token of its resume message if it sent one; and the node that
-	// relays this connection, if one does.
+	// relays this connection, if one does. A relay keeps the relayed
+	// player's id and latest token (noteInit), to follow its room.
 	relayQuery, relayIP, relayedBy string
-	relayToken                     string
+	relayPlayer, relayToken        string
 
 	ctx    context.Context // canceled when the session is closing
 	cancel context.CancelFunc
@@ -270,7 +275,13 @@ func (s *session) moveTo(to *room.ElsewhereError) {
 		return
 	}
 	if !s.codec.redirects() {
-		s.closeLocked(reasonRestart)
+		// A connection another node relays is told where the room went,
+		// for that node to resume the player there (relay.go).
+		if s.relayedBy != "" && to.Node != "" && len(to.Node) <= maxCloseText {
+			s.closeLocked(closeReason{closeRelayMoved, to.Node, "moved"})
+		} else {
+			s.closeLocked(reasonRestart)
+		}
 		return
 	}
 	_, _ = s.codec.writeEvent(s.sink, redirectTo{url: to.URL, room: to.Room})
@@ -526,8 +537,8 @@ func (s *session) refuse(err error) {
 	if perr == nil {
 		perr = &protocol.Error{Code: code, Message: reason.text}
 	}
-	if len(reason.text) > 120 {
-		reason.text = reason.text[:120] // a close frame holds at most 123 bytes of text
+	if len(reason.text) > maxCloseText {
+		reason.text = reason.text[:maxCloseText]
 	}
 	s.mu.Lock()
 	if !s.closing {
