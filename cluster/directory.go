@@ -5,6 +5,7 @@ package cluster
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -51,6 +52,9 @@ type NodeEntry struct {
 	// new players for want of CPU), so matchmaking places none there.
 	Full    bool      `json:"full,omitempty"`
 	Updated time.Time `json:"updated"`
+	// RelayKey is the public key the node signs its relays with
+	// (SignRelay); its private half never leaves the node.
+	RelayKey ed25519.PublicKey `json:"relay_key,omitempty"`
 }
 
 // Config tells Open which node this is and where the directory lives.
@@ -154,8 +158,9 @@ type Directory struct {
 	// resumes maps a spent resume token's hash to its successor's.
 	resumes jetstream.KeyValue
 	ids     *IDs
-	// secret is the cluster's, shared by its nodes (RelaySecret).
-	secret string
+	// key signs this node's relays (SignRelay). It is made anew by each
+	// Open and kept in memory only: NATS holds its public half.
+	key ed25519.PrivateKey
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -262,15 +267,18 @@ func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Directory, 
 	if err != nil {
 		return nil, err
 	}
-	secret, err := ids.clusterSecret(ctx)
-	if err != nil {
+	if err := ids.forgetLegacySecret(ctx); err != nil {
 		return nil, err
+	}
+	pub, key, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: relay key: %w", err)
 	}
 
 	dctx, cancel := context.WithCancel(context.Background())
 	d := &Directory{
 		ids:      ids,
-		secret:   secret,
+		key:      key,
 		cfg:      cfg,
 		log:      cfg.Logger.With("node", cfg.Node),
 		nc:       js.Conn(),
@@ -283,7 +291,7 @@ func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Directory, 
 		kick:     make(chan struct{}, 1),
 		roomView: map[string]RoomEntry{},
 		nodeView: map[string]NodeEntry{},
-		self:     NodeEntry{Name: cfg.Node, URL: cfg.URL},
+		self:     NodeEntry{Name: cfg.Node, URL: cfg.URL, RelayKey: pub},
 		owned:    map[string]uint64{},
 		missing:  map[string]time.Time{},
 		origins:  map[string]bool{},
@@ -743,11 +751,6 @@ func (d *Directory) NewPlayerID() game.PlayerID { return d.ids.New() }
 // PlayerIDsUsed returns the share of the cluster's 2³² player IDs reserved
 // so far (see IDs.Used).
 func (d *Directory) PlayerIDsUsed() float64 { return d.ids.Used() }
-
-// RelaySecret is a secret the nodes of the cluster share, with which a node
-// that relays a client to another proves it is one of them. Whoever can
-// read the cluster's JetStream can read it.
-func (d *Directory) RelaySecret() string { return d.secret }
 
 // Conn returns the directory's NATS connection.
 func (d *Directory) Conn() *nats.Conn { return d.nc }

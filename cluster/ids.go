@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -141,24 +140,22 @@ func (ids *IDs) reserve(ctx context.Context) (uint32, error) {
 	return 0, errors.New("cluster: reserving player IDs: too much contention")
 }
 
-const secretKey = "relay-secret"
+// legacySecretKey held the relay secret the cluster's nodes once shared,
+// in plaintext. Nodes sign their relays with keys of their own now; the
+// first node of this version to start deletes the old secret, so that a
+// dump of the bucket no longer hands it over.
+const legacySecretKey = "relay-secret"
 
-// clusterSecret is a random secret every node of the cluster shares,
-// created by the first: nodes relaying a client to each other prove with
-// it that they are nodes of the cluster.
-func (ids *IDs) clusterSecret(ctx context.Context) (string, error) {
-	for range 3 {
-		e, err := ids.kv.Get(ctx, secretKey)
-		if err == nil {
-			return string(e.Value()), nil
-		}
-		if !errors.Is(err, jetstream.ErrKeyNotFound) {
-			return "", fmt.Errorf("cluster: reading the relay secret: %w", err)
-		}
-		_, err = ids.kv.Create(ctx, secretKey, []byte(rand.Text()))
-		if err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
-			return "", fmt.Errorf("cluster: creating the relay secret: %w", err)
-		}
+func (ids *IDs) forgetLegacySecret(ctx context.Context) error {
+	_, err := ids.kv.Get(ctx, legacySecretKey)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return nil
 	}
-	return "", errors.New("cluster: no relay secret")
+	if err == nil {
+		err = ids.kv.Purge(ctx, legacySecretKey)
+	}
+	if err != nil {
+		return fmt.Errorf("cluster: deleting the old relay secret: %w", err)
+	}
+	return nil
 }

@@ -2,11 +2,14 @@ package server_test
 
 import (
 	"context"
+	"crypto/ed25519"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +18,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/arena-server/arena/cluster"
 	"github.com/arena-server/arena/game"
 	"github.com/arena-server/arena/internal/arenatest"
 	"github.com/arena-server/arena/internal/natstest"
@@ -196,8 +200,12 @@ func TestARoomOnAnotherNode(t *testing.T) {
 	if len(b.Rooms()) != 0 {
 		t.Errorf("b runs %+v; want no room: it only relays", b.Rooms())
 	}
-	// The client leaves: a's room loses it, through the relay.
-	seed.Conn.Close()
+	// The client leaves (1000): a's room loses it, through the relay. (A
+	// connection that merely drops keeps the player for its resume, as
+	// on a: TestARelayedSeedClientResumes.)
+	if err := seed.Conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
 	arenatest.Eventually(t, 5*time.Second, 20*time.Millisecond, func() error {
 		if rooms := a.Rooms(); len(rooms) != 1 || rooms[0].Players != 2 {
 			return fmt.Errorf("a runs %+v; want castle back to two players", rooms)
@@ -206,41 +214,102 @@ func TestARoomOnAnotherNode(t *testing.T) {
 	})
 }
 
+// relayHeader is what a relaying node sends with a relay it signed
+// (server/relay.go), for the tests to forge.
+func relayHeader(rel cluster.Relay, sig []byte) http.Header {
+	h := http.Header{}
+	h.Set("Arena-Relay-Node", rel.From)
+	h.Set("Arena-Relayed-For", rel.For)
+	h.Set("Arena-Relay-Time", strconv.FormatInt(rel.At.UnixMilli(), 10))
+	if sig != nil {
+		h.Set("Arena-Relay-Signature", base64.RawURLEncoding.EncodeToString(sig))
+	}
+	return h
+}
+
 // TestOnlyTheClusterMayRelay: a connection that claims to relay for another
-// address is believed only with the cluster's secret, so a client cannot
+// address is believed only if a live node of the cluster signed it, for
+// this node, this client and this query, a moment ago. Anything else is a
+// client like any other, counted by its own address, so that nobody can
 // dodge its address's limits by saying it is someone else.
 func TestOnlyTheClusterMayRelay(t *testing.T) {
-	nodes := startCluster(t, 1)
-	a := nodes[0]
-	dialed := 0
-	dial := func(secret, forIP string) error {
-		h := http.Header{}
-		h.Set("Arena-Relay-Secret", secret)
-		h.Set("Arena-Relayed-For", forIP)
-		// Rooms of 40: an address holds at most 50 seats in one room.
-		c, err := arenatest.TryDial(t, fmt.Sprintf("%s?room=limits-%d", a.WSURL, dialed/40), h)
+	nodes := arenatest.StartCluster(t, natstest.Start(t), 3, func(cfg *server.Config) { cfg.MaxConnectionsPerIP = 3 })
+	a, b, c := nodes[0], nodes[1], nodes[2]
+	const query = "room=limits"
+	dial := func(h http.Header) error {
+		cl, err := arenatest.TryDial(t, a.WSURL+"?"+query, h)
 		if err == nil {
-			c.Init()
-			dialed++
+			cl.Init()
+		} else if cl != nil && cl.Resp.StatusCode != http.StatusTooManyRequests {
+			t.Errorf("refused with HTTP %d; want 429, for too many connections of one address", cl.Resp.StatusCode)
 		}
 		return err
 	}
-	secret := a.Cluster().Directory().RelaySecret()
-	if secret == "" {
-		t.Fatal("the cluster has no relay secret")
-	}
-	// 100 connections an address by default: a forged header does not
-	// make the 101st another address's.
-	for i := range 100 {
-		if err := dial("forged", fmt.Sprintf("10.0.%d.%d", i/250, i%250)); err != nil {
+	// 127.0.0.1 uses up its three connections.
+	for i := range 3 {
+		if err := dial(nil); err != nil {
 			t.Fatalf("connection %d: %v", i, err)
 		}
 	}
-	if err := dial("forged", "10.9.9.9"); err == nil {
-		t.Fatal("a forged relay header let a 101st connection of 127.0.0.1 in")
+	// c leaves the cluster: what it signs is no longer believed.
+	cdir := c.Cluster().Directory()
+	if err := cdir.Leave(t.Context()); err != nil {
+		t.Fatal(err)
 	}
-	if err := dial(secret, "10.9.9.9"); err != nil {
-		t.Errorf("a relay with the cluster's secret was refused: %v", err)
+	arenatest.Eventually(t, 10*time.Second, 10*time.Millisecond, func() error {
+		if _, ok := a.Cluster().Directory().NodeOf("c"); ok {
+			return errors.New("a still sees c")
+		}
+		return nil
+	})
+
+	const client = "10.9.9.9"
+	bdir := b.Cluster().Directory()
+	now := time.Now()
+	good, goodSig := bdir.SignRelay("a", client, query, now)
+	_, stranger, _ := ed25519.GenerateKey(nil)
+	byStranger := func(r cluster.Relay) []byte { return ed25519.Sign(stranger, r.Message()) }
+	ghost := good
+	ghost.From = "ghost"
+	fromC, fromCSig := cdir.SignRelay("a", client, query, now)
+	_, otherClientSig := bdir.SignRelay("a", "10.9.9.8", query, now)
+	_, otherNodeSig := bdir.SignRelay("b", client, query, now)
+	_, otherQuerySig := bdir.SignRelay("a", client, "room=elsewhere", now)
+	stale, staleSig := bdir.SignRelay("a", client, query, now.Add(-cluster.RelayWindow-time.Second))
+	early, earlySig := bdir.SignRelay("a", client, query, now.Add(cluster.RelayWindow+time.Second))
+	oldSecret := http.Header{}
+	oldSecret.Set("Arena-Relay-Secret", "anything")
+	oldSecret.Set("Arena-Relayed-For", client)
+	forged := []struct {
+		name string
+		h    http.Header
+	}{
+		{"no signature", relayHeader(good, nil)},
+		{"a signature by another key", relayHeader(good, byStranger(good))},
+		{"a node that is not in the cluster", relayHeader(ghost, byStranger(ghost))},
+		{"a node that is no longer live", relayHeader(fromC, fromCSig)},
+		{"a signature for another client", relayHeader(good, otherClientSig)},
+		{"a signature for another node", relayHeader(good, otherNodeSig)},
+		{"a signature for another query", relayHeader(good, otherQuerySig)},
+		{"a stale timestamp", relayHeader(stale, staleSig)},
+		{"a timestamp from the future", relayHeader(early, earlySig)},
+		{"the former shared secret's headers", oldSecret},
+	}
+	for _, f := range forged {
+		if err := dial(f.h); err == nil {
+			t.Errorf("%s: let a fourth connection of 127.0.0.1 in", f.name)
+		}
+	}
+	// b's relays are believed, and counted against the client's own
+	// address: three of them, not four.
+	for i := range 3 {
+		rel, sig := bdir.SignRelay("a", client, query, time.Now())
+		if err := dial(relayHeader(rel, sig)); err != nil {
+			t.Fatalf("b's relay %d: %v", i, err)
+		}
+	}
+	if err := dial(relayHeader(good, goodSig)); err == nil {
+		t.Error("a fourth relay for 10.9.9.9 was let in")
 	}
 }
 

@@ -615,8 +615,9 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ip := s.clientIP(r)
-	if relayed, ok := s.relayedIP(r); ok {
-		ip = relayed // another node relays this client's frames
+	relayedBy := ""
+	if relayed, node, ok := s.relayedIP(r); ok {
+		ip, relayedBy = relayed, node // another node relays this client's frames
 	}
 	if status, reason := s.admit(ip); status != 0 {
 		w.Header().Set("Retry-After", "5")
@@ -632,12 +633,12 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	// so that net/http lets go of the request, of the 8 KiB of buffers a
 	// hijacked connection no longer uses, and of the handler's deep stack:
 	// with thousands of players, that is most of what each one costs.
-	go s.runSession(ws, ip, r.URL.RawQuery, offersDeflate(r.Header.Values("Sec-Websocket-Extensions")))
+	go s.runSession(ws, ip, relayedBy, r.URL.RawQuery, offersDeflate(r.Header.Values("Sec-Websocket-Extensions")))
 }
 
 // runSession plays one WebSocket connection, from its query string to
-// its end.
-func (s *Server) runSession(ws *websocket.Conn, ip, rawQuery string, deflate bool) {
+// its end. relayedBy names the node that relays it, if one does.
+func (s *Server) runSession(ws *websocket.Conn, ip, relayedBy, rawQuery string, deflate bool) {
 	// The connection is hijacked: nothing else will ever close it, so every
 	// way out of the session must. done is the way out; once the player
 	// has joined, play's goroutine takes it.
@@ -671,7 +672,7 @@ func (s *Server) runSession(ws *websocket.Conn, ip, rawQuery string, deflate boo
 	}
 	sess = newSession(s, ws, c, who, deflate)
 	if s.cfg.Cluster != nil {
-		sess.relayQuery, sess.relayIP = rawQuery, ip
+		sess.relayQuery, sess.relayIP, sess.relayedBy = rawQuery, ip, relayedBy
 	}
 	if !s.track(sess) {
 		sess.close(reasonShutdown)

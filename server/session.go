@@ -97,6 +97,10 @@ func lookupRoomError(err error) (closeReason, string, bool) {
 	return closeReason{websocket.CloseInternalServerErr, "internal error", "internal"}, protocol.CodeServerError, false
 }
 
+// maxCloseText is the most text arena puts in a close frame, which holds
+// 123 bytes of it.
+const maxCloseText = 120
+
 // closeGrace is how long a closing connection waits for the peer's close
 // frame before the socket is torn down.
 const closeGrace = time.Second
@@ -129,8 +133,12 @@ type session struct {
 	who []any        // conn, ip and protocol; then player and room
 
 	// In a cluster, what a seed client's relay to another node needs
-	// (relay.go): the query it connected with, and its address.
-	relayQuery, relayIP string
+	// (relay.go): the query it connected with, its address, and the
+	// token of its resume message if it sent one; and the node that
+	// relays this connection, if one does. A relay keeps the relayed
+	// player's id and latest token (noteInit), to follow its room.
+	relayQuery, relayIP, relayedBy string
+	relayPlayer, relayToken        string
 
 	ctx    context.Context // canceled when the session is closing
 	cancel context.CancelFunc
@@ -271,7 +279,13 @@ func (s *session) moveTo(to *room.ElsewhereError) {
 		return
 	}
 	if !s.codec.redirects() {
-		s.closeLocked(reasonRestart)
+		// A connection another node relays is told where the room went,
+		// for that node to resume the player there (relay.go).
+		if s.relayedBy != "" && to.Node != "" && len(to.Node) <= maxCloseText {
+			s.closeLocked(closeReason{closeRelayMoved, to.Node, "moved"})
+		} else {
+			s.closeLocked(reasonRestart)
+		}
 		return
 	}
 	_, _ = s.codec.writeEvent(s.sink, redirectTo{url: to.URL, room: to.Room})
@@ -372,6 +386,9 @@ func (s *session) join(join func(room.JoinRequest) (*room.Room, room.Joined, err
 		var ok bool
 		if token, ok = s.awaitResume(); !ok {
 			return nil, room.Joined{}, false
+		}
+		if s.cfg.Cluster != nil {
+			s.relayToken = token // if the room is elsewhere, its node needs it
 		}
 	}
 
@@ -524,8 +541,8 @@ func (s *session) refuse(err error) {
 	if perr == nil {
 		perr = &protocol.Error{Code: code, Message: reason.text}
 	}
-	if len(reason.text) > 120 {
-		reason.text = reason.text[:120] // a close frame holds at most 123 bytes of text
+	if len(reason.text) > maxCloseText {
+		reason.text = reason.text[:maxCloseText]
 	}
 	s.mu.Lock()
 	if !s.closing {
