@@ -21,58 +21,52 @@ import (
 	"github.com/nats-io/nkeys"
 )
 
-// ArenaBuckets are the JetStream buckets an arena cluster keeps its
-// directory in (cluster.Config's defaults): key-value buckets are streams
-// named KV_<bucket>, object stores OBJ_<bucket>.
-var (
-	ArenaKVBuckets  = []string{"arena_rooms", "arena_nodes", "arena_ids"}
-	ArenaObjBuckets = []string{"arena_room_docs"}
-)
-
 // ArenaPermissions is the least a NATS user needs to run an arena node:
-// arena's own request subjects, the JetStream API for arena's buckets and
-// nothing else, and replies to its own inboxes. deploy/kubernetes/nats.conf
-// grants the same set, and a test holds the two equal.
+// arena's own request subjects, the JetStream API of arena's buckets
+// (cluster.Config's defaults) and nothing else, and its own inboxes.
+// Each line was found needed by taking it away and running
+// server.TestANodeNeedsOnlyArenasNATSPermissions, but for the flow
+// control and consumer deletion of watches, which a small test directory
+// does not reach. deploy/kubernetes/nats.conf grants the same set, and
+// TestDeployNATSConfig holds the two equal.
 func ArenaPermissions() *server.Permissions {
 	pub := []string{
 		"arena.node.>", // reserve and import requests between nodes
-		"_INBOX.>",     // answers to those requests
+		"_INBOX.>",     // their answers
 		"$JS.API.INFO", // the JetStream client asks for the account's limits
 	}
-	for _, b := range ArenaKVBuckets {
-		stream := "KV_" + b
+	for _, b := range []struct {
+		stream, subjects string
+		watched          bool // read with consumers: a KV watch, an object's chunks
+		purged           bool
+	}{
+		{"KV_arena_nodes", "$KV.arena_nodes.>", true, false},        // heartbeats
+		{"KV_arena_rooms", "$KV.arena_rooms.>", true, false},        // who runs which room
+		{"KV_arena_ids", "$KV.arena_ids.>", false, false},           // the player ID counter
+		{"OBJ_arena_room_docs", "$O.arena_room_docs.>", true, true}, // checkpoints and moved rooms
+	} {
 		pub = append(pub,
-			"$KV."+b+".>",                          // put, create, update, delete
-			"$JS.API.STREAM.INFO."+stream,          // open the bucket
-			"$JS.API.STREAM.CREATE."+stream,        // create it if missing
-			"$JS.API.STREAM.UPDATE."+stream,        // CreateOrUpdate
-			"$JS.API.STREAM.MSG.GET."+stream,       // get a key
-			"$JS.API.DIRECT.GET."+stream+".>",      // get a key, direct
-			"$JS.API.CONSUMER.CREATE."+stream+".>", // watch the bucket
-			"$JS.API.CONSUMER.DELETE."+stream+".>", // stop watching
-			"$JS.FC."+stream+".>",                  // flow control of a watch
+			b.subjects,                          // put, create, update, delete
+			"$JS.API.STREAM.CREATE."+b.stream,   // CreateOrUpdate, at start
+			"$JS.API.STREAM.UPDATE."+b.stream,   // CreateOrUpdate, at start
+			"$JS.API.DIRECT.GET."+b.stream+".>", // get a key, an object's info
 		)
-	}
-	for _, b := range ArenaObjBuckets {
-		stream := "OBJ_" + b
-		pub = append(pub,
-			"$O."+b+".>",
-			"$JS.API.STREAM.INFO."+stream,
-			"$JS.API.STREAM.CREATE."+stream,
-			"$JS.API.STREAM.UPDATE."+stream,
-			"$JS.API.STREAM.PURGE."+stream,         // replace or delete an object's chunks
-			"$JS.API.STREAM.MSG.GET."+stream,       // an object's metadata
-			"$JS.API.DIRECT.GET."+stream+".>",      // an object's metadata, direct
-			"$JS.API.CONSUMER.CREATE."+stream+".>", // read an object's chunks
-			"$JS.API.CONSUMER.DELETE."+stream+".>",
-			"$JS.FC."+stream+".>",
-		)
+		if b.purged {
+			pub = append(pub, "$JS.API.STREAM.PURGE."+b.stream) // replace an object's chunks
+		}
+		if b.watched {
+			pub = append(pub,
+				"$JS.API.CONSUMER.CREATE."+b.stream+".>",
+				"$JS.API.CONSUMER.DELETE."+b.stream+".>",
+				"$JS.FC."+b.stream+".>", // flow control of a busy consumer
+			)
+		}
 	}
 	return &server.Permissions{
 		Publish: &server.SubjectPermission{Allow: pub},
 		Subscribe: &server.SubjectPermission{Allow: []string{
 			"arena.node.>", // this node's reserve and import requests
-			"_INBOX.>",     // answers, and watches' deliveries
+			"_INBOX.>",     // answers, and consumers' deliveries
 		}},
 	}
 }
