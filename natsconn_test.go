@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	natsserver "github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
 
 	"github.com/arena-server/arena/internal/arenatest"
 	"github.com/arena-server/arena/internal/natstest"
@@ -240,24 +242,24 @@ func TestNATSFlagsAreCheckedAtStart(t *testing.T) {
 	if err := os.Mkdir(unreadable, 0o700); err != nil { // a directory: read fails even as root
 		t.Fatal(err)
 	}
-	nats := []string{"-nats", "nats://127.0.0.1:4222"}
+	withNATS := []string{"-nats", "nats://127.0.0.1:4222"}
 	for _, tc := range []struct {
 		args []string
 		vars map[string]string
 		want []string // in the error
 	}{
-		{append(nats, "-nats-cert", tf.ClientCert), nil, []string{"-nats-cert", "-nats-key"}},
-		{nats, map[string]string{"ARENA_NATS_KEY": tf.ClientKey}, []string{"-nats-cert", "-nats-key"}},
-		{append(nats, "-nats-creds", junk, "-nats-nkey", seed), nil, []string{"-nats-creds", "-nats-nkey"}},
-		{append(nats, "-nats-creds", missing), nil, []string{"-nats-creds", missing, "no such file"}},
-		{append(nats, "-nats-creds", unreadable), nil, []string{"-nats-creds", unreadable}},
-		{append(nats, "-nats-creds", junk), nil, []string{"-nats-creds", junk, "credentials"}},
-		{append(nats, "-nats-nkey", missing), nil, []string{"-nats-nkey", missing}},
-		{append(nats, "-nats-nkey", junk), nil, []string{"-nats-nkey", junk}},
-		{append(nats, "-nats-ca", missing), nil, []string{"-nats-ca", missing}},
-		{append(nats, "-nats-ca", junk), nil, []string{"-nats-ca", junk, "no PEM certificate"}},
-		{append(nats, "-nats-cert", tf.ClientCert, "-nats-key", junk), nil, []string{"-nats-cert", "-nats-key", junk}},
-		{append(nats, "-nats-cert", tf.ClientCert, "-nats-key", missing), nil, []string{"-nats-key", missing}},
+		{append(withNATS, "-nats-cert", tf.ClientCert), nil, []string{"-nats-cert", "-nats-key"}},
+		{withNATS, map[string]string{"ARENA_NATS_KEY": tf.ClientKey}, []string{"-nats-cert", "-nats-key"}},
+		{append(withNATS, "-nats-creds", junk, "-nats-nkey", seed), nil, []string{"-nats-creds", "-nats-nkey"}},
+		{append(withNATS, "-nats-creds", missing), nil, []string{"-nats-creds", missing, "no such file"}},
+		{append(withNATS, "-nats-creds", unreadable), nil, []string{"-nats-creds", unreadable}},
+		{append(withNATS, "-nats-creds", junk), nil, []string{"-nats-creds", junk, "credentials"}},
+		{append(withNATS, "-nats-nkey", missing), nil, []string{"-nats-nkey", missing}},
+		{append(withNATS, "-nats-nkey", junk), nil, []string{"-nats-nkey", junk}},
+		{append(withNATS, "-nats-ca", missing), nil, []string{"-nats-ca", missing}},
+		{append(withNATS, "-nats-ca", junk), nil, []string{"-nats-ca", junk, "no PEM certificate"}},
+		{append(withNATS, "-nats-cert", tf.ClientCert, "-nats-key", junk), nil, []string{"-nats-cert", "-nats-key", junk}},
+		{append(withNATS, "-nats-cert", tf.ClientCert, "-nats-key", missing), nil, []string{"-nats-key", missing}},
 		{[]string{"-nats-ca", tf.CA}, nil, []string{"-nats-ca", "needs -nats"}},
 	} {
 		_, err := parseOptions(tc.args, env(tc.vars), &bytes.Buffer{})
@@ -273,13 +275,13 @@ func TestNATSFlagsAreCheckedAtStart(t *testing.T) {
 	}
 	// Through Run: exit 2 before anything listens.
 	var stderr bytes.Buffer
-	if code := run(context.Background(), append(nats, "-nats-cert", tf.ClientCert), env(nil), &stderr); code != 2 {
+	if code := run(context.Background(), append(withNATS, "-nats-cert", tf.ClientCert), env(nil), &stderr); code != 2 {
 		t.Errorf("-nats-cert without -nats-key: exit code %d; want 2", code)
 	}
 	// The right files pass.
 	for _, args := range [][]string{
-		append(nats, "-nats-nkey", seed, "-nats-ca", tf.CA, "-nats-cert", tf.ClientCert, "-nats-key", tf.ClientKey),
-		append(nats, "-nats-creds", natstest.NewOperator(t).Creds(t, nil)),
+		append(withNATS, "-nats-nkey", seed, "-nats-ca", tf.CA, "-nats-cert", tf.ClientCert, "-nats-key", tf.ClientKey),
+		append(withNATS, "-nats-creds", natstest.NewOperator(t).Creds(t, nil)),
 	} {
 		if _, err := parseOptions(args, env(nil), &bytes.Buffer{}); err != nil {
 			t.Errorf("%v: %v", args, err)
@@ -309,5 +311,56 @@ func TestRedactURLs(t *testing.T) {
 	err = scrub(fmt.Errorf(`login p@ss refused`), urlSecrets("nats://arena:p%40ss@a"))
 	if strings.Contains(err.Error(), "p@ss") {
 		t.Errorf("scrub left the unescaped password: %v", err)
+	}
+}
+
+// TestNATSHandlersLeaveNothingToNATSGo: every callback through which
+// nats.go reports something is arena's, and logs a JSON line; nats.go's
+// own printing (of asynchronous errors, on stderr) is never reached.
+func TestNATSHandlersLeaveNothingToNATSGo(t *testing.T) {
+	var out logBuffer
+	log, err := newLogger("json", "debug", &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := nats.GetDefaultOptions()
+	for _, opt := range natsHandlers(log) {
+		if err := opt(&o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nc := &nats.Conn{}
+	calls := []struct {
+		name string
+		set  bool
+		call func()
+	}{
+		{"ErrorHandler", o.AsyncErrorCB != nil, func() { o.AsyncErrorCB(nc, &nats.Subscription{Subject: "arena.node.a.import"}, nats.ErrSlowConsumer) }},
+		{"DisconnectErrHandler", o.DisconnectedErrCB != nil, func() { o.DisconnectedErrCB(nc, errors.New("EOF")) }},
+		{"ReconnectErrHandler", o.ReconnectErrCB != nil, func() { o.ReconnectErrCB(nc, errors.New("refused")) }},
+		{"ReconnectHandler", o.ReconnectedCB != nil, func() { o.ReconnectedCB(nc) }},
+		{"ClosedHandler", o.ClosedCB != nil, func() { o.ClosedCB(nc) }},
+		{"LameDuckModeHandler", o.LameDuckModeHandler != nil, func() { o.LameDuckModeHandler(nc) }},
+		{"DiscoveredServersHandler", o.DiscoveredServersCB != nil, func() { o.DiscoveredServersCB(nc) }},
+	}
+	for _, c := range calls {
+		if !c.set {
+			t.Errorf("no %s: nats.go's default takes over", c.name)
+			continue
+		}
+		before := strings.Count(out.String(), "\n")
+		c.call()
+		if strings.Count(out.String(), "\n") != before+1 {
+			t.Errorf("%s logged no line", c.name)
+		}
+	}
+	for line := range strings.Lines(out.String()) {
+		var v map[string]any
+		if err := json.Unmarshal([]byte(line), &v); err != nil {
+			t.Errorf("not a JSON line: %q", line)
+		}
+	}
+	if !strings.Contains(out.String(), "slow consumer") {
+		t.Errorf("the slow consumer error is not in the log:\n%s", out.String())
 	}
 }
