@@ -116,7 +116,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stderr 
 			return 1
 		}
 		if err != nil {
-			log.Error("cannot join the cluster", "nats", opts.nats, "err", err)
+			log.Error("cannot join the cluster", "nats", redactURLs(opts.nats), "err", scrub(err, urlSecrets(opts.nats)))
 			return 1
 		}
 		defer leave()
@@ -146,18 +146,19 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stderr 
 // directory; leave takes the node out of the cluster and disconnects.
 func joinCluster(ctx context.Context, opts *options, url string, log *slog.Logger) (*cluster.Node, func(), error) {
 	name := opts.node
-	nc, err := nats.Connect(opts.nats,
-		nats.Name("arena "+name),
+	connect := []nats.Option{
+		nats.Name("arena " + name),
 		// Running games do not need NATS: a node keeps trying for as long
 		// as it runs, and its rooms play on meanwhile.
 		nats.MaxReconnects(-1),
-		nats.ReconnectWait(500*time.Millisecond),
+		nats.ReconnectWait(500 * time.Millisecond),
 		// A directory write made while NATS is away fails at once rather
 		// than wait in a buffer and land after its caller gave up on it.
 		nats.ReconnectBufSize(-1),
-		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { log.Warn("cluster: NATS connection lost", "err", err) }),
-		nats.ReconnectHandler(func(nc *nats.Conn) { log.Info("cluster: NATS reconnected", "url", nc.ConnectedUrl()) }),
-	)
+	}
+	connect = append(connect, natsHandlers(log)...)
+	connect = append(connect, opts.natsAuth...)
+	nc, err := nats.Connect(opts.nats, connect...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -173,7 +174,7 @@ func joinCluster(ctx context.Context, opts *options, url string, log *slog.Logge
 		nc.Close()
 		return nil, nil, err
 	}
-	log.Info("joined the cluster", "node", name, "url", url, "nats", nc.ConnectedUrl())
+	log.Info("joined the cluster", "node", name, "url", url, "nats", redactURLs(nc.ConnectedUrl()))
 	leave := func() {
 		lctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

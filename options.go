@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/arena-server/arena/server"
 )
 
@@ -25,6 +27,10 @@ type options struct {
 	server         server.Config
 	// The cluster (docs/cluster.md): none without nats.
 	nats, node, publicURL string
+	// How the node proves who it is to NATS, and checks NATS is NATS
+	// (docs/cluster.md#security).
+	natsCreds, natsNkey, natsCA, natsCert, natsKey string
+	natsAuth                                       []nats.Option // from those files
 }
 
 func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (*options, error) {
@@ -76,6 +82,11 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	fs.DurationVar(&sc.SendJitter, "send-jitter", 0, "add up to this much random delay to outgoing messages (order kept)")
 	fs.StringVar(&sc.PprofAddr, "pprof-addr", "", "serve Go's pprof profiles on this separate address (e.g. 127.0.0.1:6060); empty disables them")
 	fs.StringVar(&o.nats, "nats", "", "NATS server URL(s), comma-separated, of a cluster to join as a node (docs/cluster.md); empty runs alone")
+	fs.StringVar(&o.natsCreds, "nats-creds", "", "NATS credentials file (a user JWT and its nkey seed) the node authenticates with")
+	fs.StringVar(&o.natsNkey, "nats-nkey", "", "file holding the NATS user nkey seed (SU...) the node authenticates with; not with -nats-creds")
+	fs.StringVar(&o.natsCA, "nats-ca", "", "CA certificate file (PEM) that NATS's TLS certificate must be signed by; turns TLS on")
+	fs.StringVar(&o.natsCert, "nats-cert", "", "client certificate file (PEM) the node shows NATS over TLS; needs -nats-key")
+	fs.StringVar(&o.natsKey, "nats-key", "", "private key file (PEM) for -nats-cert")
 	fs.StringVar(&o.node, "node", "", "this node's name in the cluster, unique in it; a name a live node has is refused (default: the host name and the port, host-8765)")
 	fs.DurationVar(&sc.CheckpointInterval, "checkpoint-interval", sc.CheckpointInterval, "how often a node of a cluster stores its rooms' state, from which another node restores them if it dies: the most play a crash loses (0: none)")
 	fs.StringVar(&o.publicURL, "public-url", "", "the URL clients reach this node's page at, which other nodes redirect to (default: http://<host>:<port>/ of this listener)")
@@ -138,6 +149,9 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	}
 	if o.port < 0 || o.port > 65535 {
 		return nil, fmt.Errorf("port %d out of range", o.port)
+	}
+	if err := o.checkNATSFiles(); err != nil {
+		return nil, err
 	}
 	return o, nil
 }

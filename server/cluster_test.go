@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/arena-server/arena/cluster"
@@ -787,4 +788,64 @@ func TestRoomCreationIsChargedBeforeTheClaim(t *testing.T) {
 		t.Errorf("%d joins of new rooms at once, with a burst of %d creations: %d claimed in the directory; want at most %d", flood, burst, claimed, burst)
 	}
 	plays(t, dialNativeFrom(t, victimIP, a.WSURL+"?room=v1"))
+}
+
+// TestANodeNeedsOnlyArenasNATSPermissions runs a cluster whose nodes log
+// in to NATS as a user allowed natstest.ArenaPermissions and nothing
+// more: arena's own subjects and buckets. Every part of a node's work
+// goes through: the heartbeats, claiming a room, player IDs, a redirect's
+// reserved seat, checkpoints, and a drain that moves the room to the
+// other node; and NATS refuses none of it.
+func TestANodeNeedsOnlyArenasNATSPermissions(t *testing.T) {
+	ns := natstest.StartWith(t, natstest.Users(natstest.ArenaPermissions(), "arena", "pa55-w0rd"))
+	refused := make(chan error, 100)
+	natsOpts := []nats.Option{
+		nats.UserInfo("arena", "pa55-w0rd"),
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+			select {
+			case refused <- err:
+			default:
+			}
+		}),
+	}
+	config := func(c *server.Config) { c.CheckpointInterval = 100 * time.Millisecond }
+	a := arenatest.Start(t, arenatest.Options{NATS: ns, Node: "a", Config: config, NATSOptions: natsOpts})
+	b := arenatest.Start(t, arenatest.Options{NATS: ns, Node: "b", Config: config, NATSOptions: natsOpts})
+	arenatest.WaitForNodes(t, a, b)
+
+	first, _ := joinFollowing(t, a.URL, "room=keep&mode=tag")
+	sent := dialNode(t, b.URL, "room=keep", "")
+	if sent.Msg.Type != protocol.BinRedirect || sent.Msg.Seat == "" {
+		t.Fatalf("b's answer for a's room: %#x, seat %q; want a redirect with a seat", sent.Msg.Type, sent.Msg.Seat)
+	}
+	second := dialNode(t, sent.Msg.URL, "room=keep&seat="+sent.Msg.Seat, "")
+	if second.Msg.Type != protocol.BinWelcome || second.Welcome.Player == first.Welcome.Player {
+		t.Fatalf("the redirected player: %#x, id %d (the first has %d); want a welcome and an ID of its own", second.Msg.Type, second.Welcome.Player, first.Welcome.Player)
+	}
+	arenatest.Eventually(t, 5*time.Second, 20*time.Millisecond, func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_, err := b.Cluster().Directory().LoadDoc(ctx, "keep")
+		return err
+	})
+
+	go a.Stop(t)
+	if _, err := first.Next(5 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	for first.Msg.Type != protocol.BinRedirect {
+		if _, err := first.Next(5 * time.Second); err != nil {
+			t.Fatalf("no redirect when a drains: %v", err)
+		}
+	}
+	r := dialNode(t, b.URL, "room=keep", first.Welcome.Token)
+	if r.Msg.Type != protocol.BinWelcome || !r.Welcome.Resumed || r.Welcome.Player != first.Welcome.Player {
+		t.Fatalf("resume on b after the move: %#x resumed %v player %d (%s); want player %d resumed",
+			r.Msg.Type, r.Welcome.Resumed, r.Welcome.Player, r.Msg.Message, first.Welcome.Player)
+	}
+	select {
+	case err := <-refused:
+		t.Errorf("NATS refused a node: %v", err)
+	default:
+	}
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/gorilla/websocket"
 	natsserver "github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/arena-server/arena/cluster"
@@ -56,6 +57,9 @@ type Options struct {
 	// NATSURL, if set, is where the node reaches NATS instead of the
 	// server's own URL (a natstest.Proxy's, to cut it off).
 	NATSURL string
+	// NATSOptions are added to the node's NATS connection: credentials,
+	// TLS, handlers.
+	NATSOptions []nats.Option
 }
 
 // Start runs a server until the test ends.
@@ -89,7 +93,7 @@ func Start(t testing.TB, opts Options) *Server {
 	}
 	if opts.NATS != nil {
 		natsURL := cmp.Or(opts.NATSURL, opts.NATS.ClientURL())
-		cfg.Cluster = joinCluster(t, natsURL, opts.Node, "http://"+ln.Addr().String()+"/", cfg.Logger)
+		cfg.Cluster = joinCluster(t, natsURL, opts.NATSOptions, opts.Node, "http://"+ln.Addr().String()+"/", cfg.Logger)
 	}
 	srv, err := server.New(cfg)
 	if err != nil {
@@ -112,9 +116,9 @@ func Start(t testing.TB, opts Options) *Server {
 
 // joinCluster opens a node of the cluster on ns, as arena.Run does with
 // -nats; the node leaves when the test ends, after its server stopped.
-func joinCluster(t testing.TB, natsURL, node, url string, log *slog.Logger) *cluster.Node {
+func joinCluster(t testing.TB, natsURL string, natsOpts []nats.Option, node, url string, log *slog.Logger) *cluster.Node {
 	t.Helper()
-	nc := natstest.ConnectURL(t, natsURL)
+	nc := natstest.ConnectURL(t, natsURL, natsOpts...)
 	js, err := jetstream.New(nc)
 	if err != nil {
 		t.Fatal(err)

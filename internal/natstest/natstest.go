@@ -20,7 +20,15 @@ import (
 // those of nodes that must leave the cluster through it.
 func Start(t testing.TB) *server.Server {
 	t.Helper()
-	s := start(t, -1, t.TempDir())
+	return StartWith(t, nil)
+}
+
+// StartWith is Start with options changed by configure before the server
+// starts (users, permissions, TLS: see auth.go). Restart applies them
+// again to the server that takes its place.
+func StartWith(t testing.TB, configure func(*server.Options)) *server.Server {
+	t.Helper()
+	s := start(t, -1, t.TempDir(), configure)
 	t.Cleanup(func() {
 		s := latest(s)
 		s.Shutdown()
@@ -44,10 +52,13 @@ func RestartAfter(t testing.TB, s *server.Server, down time.Duration) *server.Se
 	// The server keeps its files in a "jetstream" folder of the directory
 	// it was given.
 	dir := filepath.Dir(s.JetStreamConfig().StoreDir)
+	restartsMu.Lock()
+	configure := configures[s]
+	restartsMu.Unlock()
 	s.Shutdown()
 	s.WaitForShutdown()
 	time.Sleep(down)
-	next := start(t, port, dir)
+	next := start(t, port, dir, configure)
 	restartsMu.Lock()
 	restarted[s] = next
 	restartsMu.Unlock()
@@ -57,6 +68,7 @@ func RestartAfter(t testing.TB, s *server.Server, down time.Duration) *server.Se
 var (
 	restartsMu sync.Mutex
 	restarted  = map[*server.Server]*server.Server{} // a server → the one that took its place
+	configures = map[*server.Server]func(*server.Options){}
 )
 
 // latest is the server that runs in s's place now.
@@ -70,16 +82,20 @@ func latest(s *server.Server) *server.Server {
 	return s
 }
 
-func start(t testing.TB, port int, dir string) *server.Server {
+func start(t testing.TB, port int, dir string, configure func(*server.Options)) *server.Server {
 	t.Helper()
-	s, err := server.NewServer(&server.Options{
+	opts := &server.Options{
 		Host:      "127.0.0.1",
 		Port:      port,
 		JetStream: true,
 		StoreDir:  dir,
 		NoLog:     true,
 		NoSigs:    true,
-	})
+	}
+	if configure != nil {
+		configure(opts)
+	}
+	s, err := server.NewServer(opts)
 	if err != nil {
 		t.Fatalf("nats server: %v", err)
 	}
@@ -88,6 +104,9 @@ func start(t testing.TB, port int, dir string) *server.Server {
 		s.Shutdown()
 		t.Fatalf("nats server on port %d not ready", port)
 	}
+	restartsMu.Lock()
+	configures[s] = configure
+	restartsMu.Unlock()
 	return s
 }
 
@@ -171,15 +190,16 @@ func (p *Proxy) Mend() {
 	p.mu.Unlock()
 }
 
-// ConnectURL is Connect to a NATS server at url (a Proxy's, say).
-func ConnectURL(t testing.TB, url string) *nats.Conn {
+// ConnectURL is Connect to a NATS server at url (a Proxy's, say), with
+// more options if given (credentials, TLS).
+func ConnectURL(t testing.TB, url string, opts ...nats.Option) *nats.Conn {
 	t.Helper()
-	nc, err := nats.Connect(url,
+	nc, err := nats.Connect(url, append([]nats.Option{
 		nats.MaxReconnects(-1),
-		nats.ReconnectWait(50*time.Millisecond),
+		nats.ReconnectWait(50 * time.Millisecond),
 		nats.ReconnectJitter(0, 0),
 		nats.ReconnectBufSize(-1), // as cluster.Open requires
-	)
+	}, opts...)...)
 	if err != nil {
 		t.Fatalf("nats connect: %v", err)
 	}
