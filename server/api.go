@@ -66,7 +66,10 @@ func (s *Server) serveRooms(w http.ResponseWriter, r *http.Request) {
 	limit = min(limit, maxRoomsLimit)
 	all := s.roomInfos()
 	slices.SortStableFunc(all, func(a, b RoomInfo) int { return cmp.Compare(b.Players, a.Players) })
-	rooms := all[min(offset, len(all)):min(offset+limit, len(all))]
+	// offset+limit would overflow for an offset near the largest int:
+	// count what is left from the page's start instead.
+	start := min(offset, len(all))
+	rooms := all[start : start+min(limit, len(all)-start)]
 	writeJSON(w, http.StatusOK, map[string]any{"rooms": rooms, "total": len(all), "offset": offset, "limit": limit})
 }
 
