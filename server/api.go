@@ -2,7 +2,6 @@ package server
 
 import (
 	"cmp"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/arena-server/arena/game"
+	"github.com/arena-server/arena/internal/strictjson"
 	"github.com/arena-server/arena/protocol"
 	"github.com/arena-server/arena/room"
 )
@@ -146,10 +146,15 @@ func (s *Server) serveMatchmake(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err == nil && len(strings.TrimSpace(string(body))) > 0 {
-		err = json.Unmarshal(body, &req)
+		err = strictjson.Unmarshal(body, &req)
 	}
 	if err != nil {
-		writeError(w, http.StatusBadRequest, protocol.CodeBadRequest, `send {"mode":"NAME","options":{"NAME":"VALUE"}} or an empty body`)
+		const want = `send {"mode":"NAME","options":{"NAME":"VALUE"}} or an empty body`
+		if dup := new(strictjson.DuplicateKeyError); errors.As(err, &dup) {
+			writeError(w, http.StatusBadRequest, protocol.CodeBadRequest, dup.Error()+": "+want)
+			return
+		}
+		writeError(w, http.StatusBadRequest, protocol.CodeBadRequest, want)
 		return
 	}
 	if req.Mode == "" {
