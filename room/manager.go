@@ -64,7 +64,7 @@ type Directory interface {
 	// *ElsewhereError if another node owns it. A room taken over from a
 	// node that died comes with the document (Export) of its last
 	// checkpoint, if it has one: it is restored from it, not created anew.
-	Claim(ctx context.Context, name, mode string, options map[string]string, capacity int) (restore []byte, err error)
+	Claim(ctx context.Context, name, mode string, options map[string]string, capacity, tickRate int) (restore []byte, err error)
 	// Release gives up a room that stopped.
 	Release(name string)
 }
@@ -312,7 +312,7 @@ func (m *Manager) room(ctx context.Context, name, modeName, addr string, raw map
 // claim claims name in the Directory. The caller holds m.mu, and nobody is
 // claiming name.
 func (m *Manager) claim(ctx context.Context, name, mode string, options map[string]string) (doc []byte, err error) {
-	m.unlockedFor(name, func() { doc, err = m.cfg.Directory.Claim(ctx, name, mode, options, m.cfg.Capacity) })
+	m.unlockedFor(name, func() { doc, err = m.cfg.Directory.Claim(ctx, name, mode, options, m.cfg.Capacity, m.cfg.TickRate) })
 	return doc, err
 }
 

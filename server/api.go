@@ -29,8 +29,7 @@ type RoomInfo struct {
 	// Options are the room options its creator gave.
 	Options map[string]string `json:"options,omitempty"`
 	// Node is the cluster node the room runs on; none without a cluster.
-	// The tick figures and options of a room on another node are not
-	// known here.
+	// The tick time of a room on another node is not known here.
 	Node string `json:"node,omitempty"`
 }
 
@@ -93,7 +92,7 @@ func (s *Server) roomInfos() []RoomInfo {
 		if e.Node == self {
 			continue // this server's own figures are fresher
 		}
-		infos = append(infos, RoomInfo{Name: e.Name, Mode: e.Mode, Players: e.Players, Capacity: e.Capacity, Node: e.Node})
+		infos = append(infos, RoomInfo{Name: e.Name, Mode: e.Mode, Players: e.Players, Capacity: e.Capacity, TickRate: e.TickRate, Options: e.Options, Node: e.Node})
 	}
 	slices.SortFunc(infos, func(a, b RoomInfo) int { return strings.Compare(a.Name, b.Name) })
 	return infos
