@@ -9,8 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/arena-server/arena/game"
 	"github.com/arena-server/arena/internal/strictjson"
@@ -197,26 +195,4 @@ func (s *Server) serveMatchmake(w http.ResponseWriter, r *http.Request) {
 	}
 	mode, _ := s.rooms.Mode(req.Mode)
 	writeJSON(w, http.StatusOK, map[string]string{"room": name, "mode": mode.Name})
-}
-
-// MaxNameLength is the longest nickname, in characters.
-const MaxNameLength = 16
-
-// nickname validates a player's chosen name. Names are shown to others, so
-// they are short and printable; clients still render them as text, never
-// as markup.
-func nickname(name string) (string, error) {
-	name = strings.TrimSpace(name)
-	if !utf8.ValidString(name) {
-		return "", &protocol.Error{Code: protocol.CodeBadRequest, Message: "names must be valid UTF-8"}
-	}
-	if utf8.RuneCountInString(name) > MaxNameLength {
-		return "", &protocol.Error{Code: protocol.CodeBadRequest, Message: fmt.Sprintf("names are at most %d characters", MaxNameLength)}
-	}
-	for _, r := range name {
-		if !unicode.IsPrint(r) {
-			return "", &protocol.Error{Code: protocol.CodeBadRequest, Message: "names may only hold printable characters"}
-		}
-	}
-	return name, nil
 }
