@@ -31,6 +31,9 @@ type RoomEntry struct {
 	Mode     string `json:"mode"`
 	Players  int    `json:"players"`
 	Capacity int    `json:"capacity"`
+	// TickRate is the room's ticks per second, for the room lists of
+	// other nodes.
+	TickRate int `json:"tick_rate,omitempty"`
 	// Options are the room's options (game.Options.Map), which a
 	// quick-join that asks for options matches.
 	Options map[string]string `json:"options,omitempty"`

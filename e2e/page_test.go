@@ -139,3 +139,27 @@ func TestFavicon(t *testing.T) {
 		t.Errorf("favicon: %s", got)
 	}
 }
+
+// TestPageRunsOnlyItsOwnScriptsAndStyles: the page plays under its
+// Content-Security-Policy, and a script or style attribute that got into it
+// some other way than from its own files does not apply.
+func TestPageRunsOnlyItsOwnScriptsAndStyles(t *testing.T) {
+	srv := arenatest.Start(t, arenatest.Options{})
+	tb, _ := openArena(t, srv, "/")
+	tb.allowConsole(`violates the following Content Security Policy directive`)
+	got := eval[[]bool](tb, `(() => {
+		const s = document.createElement('script');
+		s.textContent = 'window.inlineRan = true';
+		document.body.append(s);
+		const d = document.createElement('div');
+		d.setAttribute('style', 'display: block; width: 123px');
+		document.body.append(d);
+		const styled = d.getBoundingClientRect().width === 123;
+		s.remove();
+		d.remove();
+		return [window.inlineRan === true, styled];
+	})()`)
+	if got[0] || got[1] {
+		t.Errorf("an inline script ran: %v; an inline style applied: %v; want neither", got[0], got[1])
+	}
+}

@@ -65,7 +65,7 @@ type Directory interface {
 	// *ElsewhereError if another node owns it. A room taken over from a
 	// node that died comes with the document (Export) of its last
 	// checkpoint, if it has one: it is restored from it, not created anew.
-	Claim(ctx context.Context, name, mode string, options map[string]string, capacity int) (restore []byte, err error)
+	Claim(ctx context.Context, name, mode string, options map[string]string, capacity, tickRate int) (restore []byte, err error)
 	// Release gives up a room that stopped.
 	Release(name string)
 	// Owner returns where the room runs if this node's view of the
@@ -381,7 +381,7 @@ func (m *Manager) room(ctx context.Context, name, modeName, addr string, raw map
 // with the resumes recorded since, forward (see followResumes).
 func (m *Manager) claim(ctx context.Context, name, mode string, options map[string]string) (doc []byte, forward map[string]string, err error) {
 	m.unlockedFor(name, func() {
-		doc, err = m.cfg.Directory.Claim(ctx, name, mode, options, m.cfg.Capacity)
+		doc, err = m.cfg.Directory.Claim(ctx, name, mode, options, m.cfg.Capacity, m.cfg.TickRate)
 		if err == nil && doc != nil {
 			forward = m.followResumes(ctx, doc)
 		}

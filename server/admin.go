@@ -64,12 +64,11 @@ func (s *Server) requireAdmin(next http.HandlerFunc) http.HandlerFunc {
 // adminHeaders keep the admin page and its API out of frames and away from
 // other origins' scripts, styles and referrers: the page loads only its own
 // files and holds the token in memory.
-func adminHeaders(h http.Header) {
-	h.Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("X-Content-Type-Options", "nosniff")
-}
+func adminHeaders(h http.Header) { pageHeaders(h, adminPolicy) }
+
+// adminPolicy is the admin page's policy: the game page's, but the admin
+// page talks to this server only.
+const adminPolicy = "default-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 // Failed admin logins are throttled per address: adminFailureBurst at
 // once, then one per second. The addresses remembered are bounded; those

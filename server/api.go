@@ -2,7 +2,6 @@ package server
 
 import (
 	"cmp"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,10 +9,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/arena-server/arena/game"
+	"github.com/arena-server/arena/internal/strictjson"
 	"github.com/arena-server/arena/protocol"
 	"github.com/arena-server/arena/room"
 )
@@ -29,8 +27,7 @@ type RoomInfo struct {
 	// Options are the room options its creator gave.
 	Options map[string]string `json:"options,omitempty"`
 	// Node is the cluster node the room runs on; none without a cluster.
-	// The tick figures and options of a room on another node are not
-	// known here.
+	// The tick time of a room on another node is not known here.
 	Node string `json:"node,omitempty"`
 }
 
@@ -66,7 +63,10 @@ func (s *Server) serveRooms(w http.ResponseWriter, r *http.Request) {
 	limit = min(limit, maxRoomsLimit)
 	all := s.roomInfos()
 	slices.SortStableFunc(all, func(a, b RoomInfo) int { return cmp.Compare(b.Players, a.Players) })
-	rooms := all[min(offset, len(all)):min(offset+limit, len(all))]
+	// offset+limit would overflow for an offset near the largest int:
+	// count what is left from the page's start instead.
+	start := min(offset, len(all))
+	rooms := all[start : start+min(limit, len(all)-start)]
 	writeJSON(w, http.StatusOK, map[string]any{"rooms": rooms, "total": len(all), "offset": offset, "limit": limit})
 }
 
@@ -90,7 +90,7 @@ func (s *Server) roomInfos() []RoomInfo {
 		if e.Node == self {
 			continue // this server's own figures are fresher
 		}
-		infos = append(infos, RoomInfo{Name: e.Name, Mode: e.Mode, Players: e.Players, Capacity: e.Capacity, Node: e.Node})
+		infos = append(infos, RoomInfo{Name: e.Name, Mode: e.Mode, Players: e.Players, Capacity: e.Capacity, TickRate: e.TickRate, Options: e.Options, Node: e.Node})
 	}
 	slices.SortFunc(infos, func(a, b RoomInfo) int { return strings.Compare(a.Name, b.Name) })
 	return infos
@@ -143,10 +143,15 @@ func (s *Server) serveMatchmake(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err == nil && len(strings.TrimSpace(string(body))) > 0 {
-		err = json.Unmarshal(body, &req)
+		err = strictjson.Unmarshal(body, &req)
 	}
 	if err != nil {
-		writeError(w, http.StatusBadRequest, protocol.CodeBadRequest, `send {"mode":"NAME","options":{"NAME":"VALUE"}} or an empty body`)
+		const want = `send {"mode":"NAME","options":{"NAME":"VALUE"}} or an empty body`
+		if dup := new(strictjson.DuplicateKeyError); errors.As(err, &dup) {
+			writeError(w, http.StatusBadRequest, protocol.CodeBadRequest, dup.Error()+": "+want)
+			return
+		}
+		writeError(w, http.StatusBadRequest, protocol.CodeBadRequest, want)
 		return
 	}
 	if req.Mode == "" {
@@ -190,26 +195,4 @@ func (s *Server) serveMatchmake(w http.ResponseWriter, r *http.Request) {
 	}
 	mode, _ := s.rooms.Mode(req.Mode)
 	writeJSON(w, http.StatusOK, map[string]string{"room": name, "mode": mode.Name})
-}
-
-// MaxNameLength is the longest nickname, in characters.
-const MaxNameLength = 16
-
-// nickname validates a player's chosen name. Names are shown to others, so
-// they are short and printable; clients still render them as text, never
-// as markup.
-func nickname(name string) (string, error) {
-	name = strings.TrimSpace(name)
-	if !utf8.ValidString(name) {
-		return "", &protocol.Error{Code: protocol.CodeBadRequest, Message: "names must be valid UTF-8"}
-	}
-	if utf8.RuneCountInString(name) > MaxNameLength {
-		return "", &protocol.Error{Code: protocol.CodeBadRequest, Message: fmt.Sprintf("names are at most %d characters", MaxNameLength)}
-	}
-	for _, r := range name {
-		if !unicode.IsPrint(r) {
-			return "", &protocol.Error{Code: protocol.CodeBadRequest, Message: "names may only hold printable characters"}
-		}
-	}
-	return name, nil
 }

@@ -849,3 +849,24 @@ func TestANodeNeedsOnlyArenasNATSPermissions(t *testing.T) {
 	default:
 	}
 }
+
+// TestEveryNodeListsARoomsTickRateAndOptions: a node's room list shows the
+// rooms of other nodes with their tick rate and options, as their own
+// node does, not a tick rate of 0.
+func TestEveryNodeListsARoomsTickRateAndOptions(t *testing.T) {
+	nodes := arenatest.StartCluster(t, natstest.Start(t), 2, func(c *server.Config) { c.TickRate = 25 })
+	c, to := joinFollowing(t, nodes[0].URL, "room=castle&mode=tag&room.cooldown=3")
+	if to != "" || c.Welcome.Room != "castle" {
+		t.Fatalf("the player was redirected to %q or joined %q; want castle on a", to, c.Welcome.Room)
+	}
+	for _, nd := range nodes {
+		arenatest.Eventually(t, 5*time.Second, 20*time.Millisecond, func() error {
+			for _, r := range roomsOf(t, nd) {
+				if r.Name == "castle" && r.Node == "a" && r.TickRate == 25 && r.Options["cooldown"] == "3" && r.Players == 1 {
+					return nil
+				}
+			}
+			return fmt.Errorf("%s lists %+v; want castle on a, at 25 ticks a second, cooldown 3, 1 player", nd.URL, roomsOf(t, nd))
+		})
+	}
+}

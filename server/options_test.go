@@ -258,3 +258,26 @@ func TestModesListTheirOptions(t *testing.T) {
 		t.Errorf("tag room options %+v; want cooldown 0..10", r)
 	}
 }
+
+// TestMatchmakeRefusesAmbiguousKeys: a body that names a key twice, or
+// twice in different cases, at any depth, is refused with the key named,
+// not read as whichever came last.
+func TestMatchmakeRefusesAmbiguousKeys(t *testing.T) {
+	t.Parallel()
+	srv := startWithProbe(t)
+	for _, tc := range []struct{ body, want string }{
+		{`{"mode":"dots","mode":"tag"}`, `duplicate key "mode"`},
+		{`{"mode":"dots","Mode":"tag"}`, `keys "mode" and "Mode" differ only in case`},
+		{`{"mode":"probe","options":{"round":250,"round":90}}`, `duplicate key "options.round"`},
+		{`{"options":{},"mode":"probe","options":{"round":90}}`, `duplicate key "options"`},
+	} {
+		status, answer := matchmake(t, srv, tc.body)
+		if status != http.StatusBadRequest || answer["code"] != protocol.CodeBadRequest || !strings.Contains(answer["message"], tc.want) {
+			t.Errorf("matchmake %s: %d %v; want 400 bad_request saying %s", tc.body, status, answer, tc.want)
+		}
+	}
+	// The same keys once each are fine.
+	if status, answer := matchmake(t, srv, `{"mode":"probe","options":{"round":90}}`); status != http.StatusOK || answer["mode"] != "probe" {
+		t.Errorf("matchmake: %d %v; want a probe room", status, answer)
+	}
+}

@@ -87,6 +87,9 @@ func TestRefusedJoinsReleaseTheirConnection(t *testing.T) {
 		{"?name=" + strings.Repeat("n", 17), "at most 16 characters"},
 		{"?name=a%0Ab", "printable"},
 		{"?name=%ff%fe", "valid UTF-8"},
+		{"?name=%E3%85%A4%E3%85%A4", "invisible"},            // Hangul fillers
+		{"?name=Z%CD%91%CC%A5%CD%93ALGO", "combining marks"}, // Zalgo
+		{"?name=%EF%B7%BD", "wider"},                         // U+FDFD
 		{"?room=%zz", "malformed query"},
 		{"?room=no%20spaces", "room names"},
 	}

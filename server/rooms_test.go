@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"encoding/json"
+	"math"
 	"net/http"
 	"strings"
 	"testing"
@@ -285,5 +286,54 @@ func TestLeavingOnPurposeEndsThePlayer(t *testing.T) {
 		}
 		again.Conn.Close()
 		watcher.Conn.Close()
+	}
+}
+
+// TestRoomsPagingAtTheEdges: offsets and limits up to the largest integer
+// answer a page (empty past the last room); what is not a count is refused.
+// An offset near the largest integer used to overflow offset+limit and
+// panic the handler.
+func TestRoomsPagingAtTheEdges(t *testing.T) {
+	t.Parallel()
+	srv := arenatest.Start(t, arenatest.Options{})
+	arenatest.Dial(t, srv.WSURL+"?room=edge", nil).Init()
+	const maxInt = "9223372036854775807"
+	for _, tc := range []struct {
+		query       string
+		status      int
+		rooms       int
+		offset, lim int
+	}{
+		{"offset=" + maxInt, http.StatusOK, 0, math.MaxInt, 50},
+		{"offset=" + maxInt + "&limit=" + maxInt, http.StatusOK, 0, math.MaxInt, 200},
+		{"offset=9223372036854775806&limit=200", http.StatusOK, 0, math.MaxInt - 1, 200},
+		{"limit=" + maxInt, http.StatusOK, 1, 0, 200},
+		{"offset=1", http.StatusOK, 0, 1, 50},
+		{"offset=0&limit=1", http.StatusOK, 1, 0, 1},
+		{"offset=9223372036854775808", http.StatusBadRequest, 0, 0, 0}, // beyond int64
+		{"offset=-9223372036854775808", http.StatusBadRequest, 0, 0, 0},
+		{"limit=-1", http.StatusBadRequest, 0, 0, 0},
+		{"offset=x", http.StatusBadRequest, 0, 0, 0},
+	} {
+		var page struct {
+			Rooms                []server.RoomInfo
+			Total, Offset, Limit int
+			Code                 string
+		}
+		status := getJSON(t, srv.URL+"/api/rooms?"+tc.query, &page)
+		if status != tc.status {
+			t.Errorf("?%s: %d; want %d", tc.query, status, tc.status)
+			continue
+		}
+		if status != http.StatusOK {
+			if page.Code != "bad_request" {
+				t.Errorf("?%s: code %q; want bad_request", tc.query, page.Code)
+			}
+			continue
+		}
+		if len(page.Rooms) != tc.rooms || page.Total != 1 || page.Offset != tc.offset || page.Limit != tc.lim {
+			t.Errorf("?%s: %d rooms of %d at offset %d, limit %d; want %d of 1 at %d, limit %d",
+				tc.query, len(page.Rooms), page.Total, page.Offset, page.Limit, tc.rooms, tc.offset, tc.lim)
+		}
 	}
 }

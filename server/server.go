@@ -407,16 +407,47 @@ func (s *Server) routes() {
 			s.serveWS(w, r) // the seed's client connects to ws://host:8765/
 			return
 		}
+		pageHeaders(w.Header(), pagePolicy)
 		static.ServeHTTP(w, r)
 	})
 }
 
-// allowAnyOrigin lets scripts of any origin read h's answers.
+// allowAnyOrigin lets scripts of any origin read h's answers. The pages'
+// policy headers are left off: they would not bind the page that imports
+// these scripts, which has its own. nosniff is kept: a browser then runs
+// them only as the JavaScript they are served as.
 func allowAnyOrigin(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Access-Control-Allow-Origin", "*")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
 		h.ServeHTTP(w, r)
 	})
+}
+
+// pagePolicy is the Content-Security-Policy of the game's page: it loads
+// scripts, styles and images from this server only, runs no inline script
+// or style (it has none), may not be framed (clickjacking), and posts no
+// form elsewhere.
+//
+// It connects to this server and, in a cluster, to whatever node a
+// redirect names: a redirect keeps the page here and moves only its
+// WebSocket, and nodes come and go after the page has loaded, so no list
+// of them written into this header would stay right. Hence ws: and wss:,
+// for sockets to any host; fetch stays on 'self'. (And 'self' covers this
+// server's own ws: and wss: only since CSP level 3.) The policy guards
+// against scripts that are not the page's own, which script-src 'self'
+// keeps out; the page's own scripts open sockets only where this server
+// or a node of its cluster sent them.
+const pagePolicy = "default-src 'self'; connect-src 'self' ws: wss:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+// pageHeaders sets a page's policy, X-Frame-Options for browsers that do
+// not know frame-ancestors, no MIME sniffing, and no Referer, which would
+// carry the page's URL (its room) to other sites.
+func pageHeaders(h http.Header, policy string) {
+	h.Set("Content-Security-Policy", policy)
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
 }
 
 // Handler returns the server's HTTP handler.

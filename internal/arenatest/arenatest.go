@@ -138,8 +138,9 @@ func joinCluster(t testing.TB, natsURL string, natsOpts []nats.Option, node, url
 	return cluster.NewNode(dir, log)
 }
 
-// Stop shuts the server down gracefully and waits for it. It is safe to
-// call more than once.
+// Stop shuts the server down gracefully and waits for it; a node of a
+// cluster then leaves it, as arena.Run's does. It is safe to call more
+// than once.
 func (s *Server) Stop(t testing.TB) {
 	t.Helper()
 	s.cancel()
@@ -153,6 +154,11 @@ func (s *Server) Stop(t testing.TB) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Errorf("server did not stop within 10s")
+	}
+	if c := s.Cluster(); c != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = c.Directory().Leave(ctx)
 	}
 }
 
