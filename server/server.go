@@ -599,7 +599,13 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, reason, status)
 		return
 	}
-	ws, err := s.upgrader.Upgrade(w, r, nil)
+	// The frameConn gives a message that has begun HandshakeTimeout to
+	// arrive whole: the time a client has to send its request's headers,
+	// and its resume message, and a message (4 KiB by default) is no
+	// larger than a request's headers. A client that cannot send one
+	// message in that time cannot play; one that keeps a message open
+	// longer holds a session's buffer without playing.
+	ws, err := s.upgrader.Upgrade(frameCounting{w, s.cfg.HandshakeTimeout}, r, nil)
 	if err != nil {
 		s.release(ip)
 		return // the upgrader has answered with an HTTP error
