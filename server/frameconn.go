@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/binary"
 	"errors"
+	"math"
 	"net"
 	"net/http"
 	"sync"
@@ -31,6 +32,7 @@ var (
 	errFlooded     = errors.New("too many messages")
 	errFrameFlood  = errors.New("too many frames")
 	errSlowMessage = errors.New("message not finished in time")
+	errWireTooBig  = errors.New("message too big on the wire")
 )
 
 // WebSocket opcodes (RFC 6455, section 5.2).
@@ -48,6 +50,7 @@ const (
 // begin and end; a malformed frame is gorilla's to refuse.
 type frameParser struct {
 	remaining uint64   // payload bytes of the current frame still to pass
+	msgBytes  uint64   // payload bytes of the current data message's frames
 	hdr       [14]byte // the header being gathered, when a read cut it
 	have      uint8    // bytes of it gathered
 	opcode    byte     // the opcode of the last complete header
@@ -123,8 +126,10 @@ func (f *frameParser) header(h []byte) {
 	case opText, opBinary:
 		f.open = true
 		f.endsMsg = fin
+		f.msgBytes = f.remaining
 	case opContinuation:
 		f.endsMsg = fin
+		f.msgBytes += min(f.remaining, math.MaxUint64-f.msgBytes) // a 64-bit length must not wrap it
 	}
 	if f.endsMsg && f.remaining == 0 {
 		f.open = false
@@ -145,6 +150,11 @@ type frameConn struct {
 	// maxMessageTime bounds a message from its first frame's header to
 	// its last payload byte.
 	maxMessageTime time.Duration
+	// maxWireBytes bounds a message's payload as sent, summed over its
+	// frames; 0 is no bound. The session bounds a message's size once
+	// inflated (MaxMessageBytes); this bounds what it costs to inflate:
+	// empty deflate blocks inflate to nothing, however many there are.
+	maxWireBytes uint64
 
 	p     frameParser
 	armed bool // the message deadline is set; the reader's own
@@ -204,6 +214,9 @@ func (c *frameConn) follow(b []byte) error {
 				return errFlooded
 			}
 			return errFrameFlood
+		}
+		if c.maxWireBytes > 0 && c.p.msgBytes > c.maxWireBytes && (starts || c.p.opcode == opContinuation) {
+			return errWireTooBig
 		}
 	}
 	switch {
@@ -274,6 +287,7 @@ func (c *frameConn) SetDeadline(t time.Time) error {
 type frameCounting struct {
 	http.ResponseWriter
 	maxMessageTime time.Duration
+	maxWireBytes   uint64
 }
 
 // Hijack implements http.Hijacker.
@@ -282,7 +296,7 @@ func (w frameCounting) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return &frameConn{Conn: conn, maxMessageTime: w.maxMessageTime}, brw, nil
+	return &frameConn{Conn: conn, maxMessageTime: w.maxMessageTime, maxWireBytes: w.maxWireBytes}, brw, nil
 }
 
 // Unwrap lets http.ResponseController reach the writer underneath.

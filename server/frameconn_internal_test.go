@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"io"
 	"net"
 	"testing"
 	"time"
@@ -180,6 +181,38 @@ func TestFrameConnCharges(t *testing.T) {
 				t.Errorf("%v tokens left after the flood; want none", got)
 			}
 		})
+	}
+}
+
+// TestFrameConnWireBytes: a message's payload, summed over its frames as
+// sent, is bounded; control frames between them do not count.
+func TestFrameConnWireBytes(t *testing.T) {
+	t.Parallel()
+	x := func(n int) []byte { return bytes.Repeat([]byte("x"), n) }
+	read := func(stream []byte) error {
+		c := &frameConn{Conn: &fakeConn{r: bytes.NewReader(stream)}, maxMessageTime: time.Minute, maxWireBytes: 100}
+		buf := make([]byte, 7)
+		for {
+			if _, err := c.Read(buf); err != nil {
+				return err
+			}
+		}
+	}
+	under := bytes.Join([][]byte{
+		clientFrame(0x1, false, x(60)), clientFrame(0x9, true, x(100)), clientFrame(0x0, true, x(40)),
+		clientFrame(0x2, true, x(100)),
+	}, nil)
+	if err := read(under); err != io.EOF {
+		t.Errorf("messages of 100 bytes: read ended with %v; want EOF", err)
+	}
+	over := bytes.Join([][]byte{clientFrame(0x1, false, x(60)), clientFrame(0x0, false, nil), clientFrame(0x0, true, x(41))}, nil)
+	if err := read(over); !errors.Is(err, errWireTooBig) {
+		t.Errorf("a message of 101 bytes in 3 frames: read ended with %v; want %v", err, errWireTooBig)
+	}
+	huge := append(clientFrame(0x1, false, nil), 0x80, 0x80|127, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0)
+	huge = append(huge, 0x80, 0x80|127, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0)
+	if err := read(huge); !errors.Is(err, errWireTooBig) {
+		t.Errorf("64-bit lengths: read ended with %v; want %v", err, errWireTooBig)
 	}
 }
 

@@ -16,22 +16,30 @@ import (
 )
 
 // maskedFrame is a client frame (RFC 6455, section 5.2) written by hand,
-// for what gorilla's writer will not send: opcode op, FIN if fin, masked
-// with a key of zeros (the mask bit is what the server checks).
+// for what gorilla's writer will not send: opcode op (with RSV1 for a
+// compressed one), FIN if fin, masked with a key of zeros (the mask bit is
+// what the server checks).
 func maskedFrame(op byte, fin bool, payload string) []byte {
 	b0 := op
 	if fin {
 		b0 |= 0x80
 	}
-	if len(payload) > 125 {
-		panic("maskedFrame writes short frames only")
+	var b []byte
+	switch n := len(payload); {
+	case n < 126:
+		b = []byte{b0, 0x80 | byte(n)}
+	case n <= 0xffff:
+		b = []byte{b0, 0x80 | 126, byte(n >> 8), byte(n)}
+	default:
+		panic("maskedFrame writes frames up to 64 KiB")
 	}
-	return append([]byte{b0, 0x80 | byte(len(payload)), 0, 0, 0, 0}, payload...)
+	return append(append(b, 0, 0, 0, 0), payload...)
 }
 
 const (
 	opContinuation = 0x0
 	opText         = 0x1
+	rsv1           = 0x40 // permessage-deflate: the message is compressed
 )
 
 // closeOf reads conn until it ends and sends why on the returned channel.
@@ -248,4 +256,38 @@ func TestFragmentedMessagesArePlayed(t *testing.T) {
 		return m.Type == "state_update" && time.Since(began) > 2*bound
 	})
 	move(p, false)
+}
+
+// TestEmptyDeflateBlocksAreBounded: a compressed message is bounded by its
+// size as sent, not only once inflated. Empty deflate blocks inflate to
+// nothing: a client sending a message of nothing but those made the server
+// inflate as much as it sent, and answered the empty message.
+func TestEmptyDeflateBlocksAreBounded(t *testing.T) {
+	t.Parallel()
+	srv := arenatest.Start(t, arenatest.Options{})
+	d := websocket.Dialer{HandshakeTimeout: 5 * time.Second, EnableCompression: true}
+	conn, resp, err := d.Dial(srv.WSURL+"?room=deflate", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if !strings.Contains(resp.Header.Get("Sec-Websocket-Extensions"), "permessage-deflate") {
+		t.Fatal("the server did not accept permessage-deflate")
+	}
+	closed := closeOf(conn, 5*time.Second)
+	// A stored block, not the last, of no bytes: 5 bytes that inflate to
+	// nothing. 12,000 of them are 60,000 bytes, well past twice the
+	// largest message (4 KiB). The last block's length goes unsent, as
+	// permessage-deflate wants (RFC 7692, section 7.2.1): the message is
+	// valid, and empty.
+	empty := strings.Repeat("\x00\x00\x00\xff\xff", 12000) + "\x00"
+	_ = conn.NetConn().SetWriteDeadline(time.Now().Add(5 * time.Second))
+	if _, err := conn.NetConn().Write(maskedFrame(rsv1|opText, true, empty)); err != nil {
+		t.Fatal(err)
+	}
+	var ce *websocket.CloseError
+	if err := <-closed; !errors.As(err, &ce) || ce.Code != websocket.CloseMessageTooBig {
+		t.Fatalf("ended with %v; want a 1009 close", err)
+	}
+	waitMetric(t, srv, `arena_disconnects_total{reason="too_big"}`, 1)
 }

@@ -604,8 +604,10 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	// and its resume message, and a message (4 KiB by default) is no
 	// larger than a request's headers. A client that cannot send one
 	// message in that time cannot play; one that keeps a message open
-	// longer holds a session's buffer without playing.
-	ws, err := s.upgrader.Upgrade(frameCounting{w, s.cfg.HandshakeTimeout}, r, nil)
+	// longer holds a session's buffer without playing. Its wire size may
+	// be twice MaxMessageBytes, and some: deflate's worst case adds 5
+	// bytes to 64 KiB, and a client that flushes often a few more.
+	ws, err := s.upgrader.Upgrade(frameCounting{w, s.cfg.HandshakeTimeout, 2*uint64(s.cfg.MaxMessageBytes) + 1024}, r, nil)
 	if err != nil {
 		s.release(ip)
 		return // the upgrader has answered with an HTTP error

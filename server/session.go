@@ -600,7 +600,7 @@ func (s *session) nextMessage() (msgType int, data []byte, err error) {
 		return 0, nil, err
 	}
 	if s.readBuf.Len() > cfg.MaxMessageBytes {
-		s.close(closeReason{websocket.CloseMessageTooBig, fmt.Sprintf("message larger than %d bytes", cfg.MaxMessageBytes), "too_big"})
+		s.close(s.reasonTooBig())
 		return 0, nil, errTooBig
 	}
 	buf := s.readBuf.Bytes()
@@ -627,7 +627,7 @@ func (s *session) awaitResume() (token string, ok bool) {
 		s.refuse(errNoResume)
 		return "", false
 	case err != nil:
-		if r, ok := abuseReason(err); ok {
+		if r, ok := s.abuseReason(err); ok {
 			s.metrics.refused.WithLabelValues(r.label).Inc()
 		}
 		s.readFailed(err)
@@ -651,10 +651,16 @@ func (s *session) isClosing() bool {
 	return s.closing
 }
 
+func (s *session) reasonTooBig() closeReason {
+	return closeReason{websocket.CloseMessageTooBig, fmt.Sprintf("message larger than %d bytes", s.cfg.MaxMessageBytes), "too_big"}
+}
+
 // abuseReason is the reason to close with for a read that frameConn
 // ended, if it did.
-func abuseReason(err error) (closeReason, bool) {
+func (s *session) abuseReason(err error) (closeReason, bool) {
 	switch {
+	case errors.Is(err, errWireTooBig):
+		return s.reasonTooBig(), true
 	case errors.Is(err, errFlooded):
 		return reasonFlood, true
 	case errors.Is(err, errFrameFlood):
@@ -667,7 +673,7 @@ func abuseReason(err error) (closeReason, bool) {
 
 // readFailed classifies the error that ended the read loop.
 func (s *session) readFailed(err error) {
-	if r, ok := abuseReason(err); ok {
+	if r, ok := s.abuseReason(err); ok {
 		s.close(r)
 		return
 	}
