@@ -2,10 +2,12 @@ package server
 
 import (
 	"bytes"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"io"
 	"net"
+	"syscall"
 	"testing"
 	"time"
 
@@ -213,6 +215,33 @@ func TestFrameConnWireBytes(t *testing.T) {
 	huge = append(huge, 0x80, 0x80|127, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0)
 	if err := read(huge); !errors.Is(err, errWireTooBig) {
 		t.Errorf("64-bit lengths: read ended with %v; want %v", err, errWireTooBig)
+	}
+}
+
+// TestFrameConnSyscallConn: wrapped, a TCP socket still offers its
+// descriptor, which the session writes to without blocking; a TLS one
+// does not, and the session writes through it.
+func TestFrameConnSyscallConn(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	tcp, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tcp.Close()
+	var c net.Conn = &frameConn{Conn: tcp}
+	if sc, ok := c.(syscall.Conn); !ok {
+		t.Fatal("a frameConn is no syscall.Conn")
+	} else if raw, err := sc.SyscallConn(); err != nil || raw == nil {
+		t.Errorf("over TCP: SyscallConn() = %v, %v; want the socket's", raw, err)
+	}
+	c = &frameConn{Conn: tls.Client(tcp, &tls.Config{})}
+	if _, err := c.(syscall.Conn).SyscallConn(); err == nil {
+		t.Error("over TLS: SyscallConn() succeeded; want an error")
 	}
 }
 
