@@ -22,7 +22,7 @@ import (
 // below gorilla, in the bytes it reads from the socket: a frameConn
 // follows the client's frame headers as they pass and charges each frame
 // to the session's message rate, and bounds how long one message may take
-// to arrive.
+// to arrive and how many bytes it may take on the wire.
 
 // Why a frameConn ends the read, each mapped to a close reason in
 // session.readFailed. They reach the session unwrapped: bufio and gorilla

@@ -651,6 +651,7 @@ func (s *session) isClosing() bool {
 	return s.closing
 }
 
+// reasonTooBig closes a client whose message is larger than it may be.
 func (s *session) reasonTooBig() closeReason {
 	return closeReason{websocket.CloseMessageTooBig, fmt.Sprintf("message larger than %d bytes", s.cfg.MaxMessageBytes), "too_big"}
 }
