@@ -655,7 +655,15 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, reason, status)
 		return
 	}
-	ws, err := s.upgrader.Upgrade(w, r, nil)
+	// The frameConn counts the client's frames. It gives a message that
+	// has begun HandshakeTimeout to arrive whole: the time a client has
+	// to send its request's headers, which are larger than a message (4
+	// KiB by default), and its resume message. A client that cannot send
+	// one message in that time cannot play; one that keeps a message open
+	// longer holds a session's buffer without playing. A message may take
+	// twice MaxMessageBytes on the wire, and some: deflate's worst case
+	// adds 5 bytes to 64 KiB, and a client that flushes often a few more.
+	ws, err := s.upgrader.Upgrade(frameCounting{w, s.cfg.HandshakeTimeout, 2*uint64(s.cfg.MaxMessageBytes) + 1024}, r, nil)
 	if err != nil {
 		s.release(ip)
 		return // the upgrader has answered with an HTTP error

@@ -57,6 +57,12 @@ var (
 	reasonLeft       = closeReason{websocket.CloseNormalClosure, "", "left"}
 	reasonPeerClosed = closeReason{websocket.CloseNormalClosure, "", "client_closed"} // the echo of the peer's close
 	reasonNetwork    = closeReason{label: "network"}
+
+	// Past the message rate on a frame that starts no message: a
+	// continuation, ping, pong or close frame.
+	reasonFrameFlood = closeReason{websocket.ClosePolicyViolation, "too many frames", "frame_flood"}
+	// A message that began and did not arrive whole in time.
+	reasonSlowMessage = closeReason{websocket.ClosePolicyViolation, "message not finished in time", "slow_message"}
 )
 
 // roomErrors are the errors a room or the manager ends a connection, or
@@ -146,7 +152,10 @@ type session struct {
 	room   *room.Room
 	player game.PlayerID
 
-	flood *rate.Limiter // messages from the client
+	// flood is the client's message rate. Its frameConn charges it a
+	// token a frame: a message of n frames costs n, and ping, pong and
+	// close frames cost one each.
+	flood *rate.Limiter
 	// readBuf holds the client's latest message. It starts empty and
 	// grows only as large as the client's messages: most send inputs of a
 	// few bytes, and thousands of idle 4 KiB buffers are memory a box can
@@ -217,6 +226,9 @@ func newSession(srv *Server, ws *websocket.Conn, c codec, who []any, deflate boo
 		self:    new(sessionRef),
 	}
 	s.self.Store(s)
+	if fc, ok := ws.NetConn().(*frameConn); ok {
+		fc.flood = s.flood
+	}
 	if sc, ok := ws.NetConn().(syscall.Conn); ok {
 		if raw, err := sc.SyscallConn(); err == nil {
 			s.raw = raw
@@ -340,19 +352,12 @@ func (s *session) sendCloseLocked() {
 	}
 }
 
-// errControlFlood ends the read loop of a client flooding control frames.
-var errControlFlood = errors.New("too many control frames")
-
-// handleControlFrames makes ping and pong frames count toward the message
-// rate like any message, and answers pings as every message is written:
-// without blocking the reader on a client that does not read. Only the
-// newest unanswered ping needs an answer (RFC 6455).
+// handleControlFrames answers pings as every message is written: without
+// blocking the reader on a client that does not read. Only the newest
+// unanswered ping needs an answer (RFC 6455). Control frames count toward
+// the message rate in the frameConn, like every frame.
 func (s *session) handleControlFrames() {
 	s.ws.SetPingHandler(func(data string) error {
-		if !s.flood.Allow() {
-			s.close(reasonFlood)
-			return errControlFlood
-		}
 		s.mu.Lock()
 		s.out.answerPing(data)
 		s.flushLocked()
@@ -363,10 +368,6 @@ func (s *session) handleControlFrames() {
 	// readFailed leaves that to the session's close.
 	s.ws.SetCloseHandler(func(int, string) error { return nil })
 	s.ws.SetPongHandler(func(string) error {
-		if !s.flood.Allow() {
-			s.close(reasonFlood)
-			return errControlFlood
-		}
 		s.mu.Lock()
 		if !s.closing {
 			_ = s.ws.SetReadDeadline(time.Now().Add(s.cfg.PongTimeout))
@@ -599,15 +600,14 @@ func (s *session) readLoop() {
 	}
 }
 
-// Why nextMessage gave up, once it has closed the session itself.
-var (
-	errTooBig  = errors.New("message too big")
-	errFlooded = errors.New("too many messages")
-)
+// errTooBig: nextMessage gave up on a message too big, and has closed
+// the session.
+var errTooBig = errors.New("message too big")
 
 // nextMessage reads one client message into s.readBuf, valid until the
-// next call, counting it and charging the message rate. An error ends the
-// session: a read error, or one of the above.
+// next call, and counts it; its frames were charged to the message rate as
+// they were read (frameConn). An error ends the session: a read error, one
+// of frameConn's, or errTooBig.
 func (s *session) nextMessage() (msgType int, data []byte, err error) {
 	cfg := s.cfg
 	msgType, rd, err := s.ws.NextReader()
@@ -621,16 +621,12 @@ func (s *session) nextMessage() (msgType int, data []byte, err error) {
 		return 0, nil, err
 	}
 	if s.readBuf.Len() > cfg.MaxMessageBytes {
-		s.close(closeReason{websocket.CloseMessageTooBig, fmt.Sprintf("message larger than %d bytes", cfg.MaxMessageBytes), "too_big"})
+		s.close(s.reasonTooBig())
 		return 0, nil, errTooBig
 	}
 	buf := s.readBuf.Bytes()
 	s.traffic.messagesIn.Add(1)
 	s.traffic.bytesIn.Add(uint64(len(buf)))
-	if !s.flood.Allow() {
-		s.close(reasonFlood)
-		return 0, nil, errFlooded
-	}
 	return msgType, buf, nil
 }
 
@@ -652,6 +648,9 @@ func (s *session) awaitResume() (token string, ok bool) {
 		s.refuse(errNoResume)
 		return "", false
 	case err != nil:
+		if r, ok := s.abuseReason(err); ok {
+			s.metrics.refused.WithLabelValues(r.label).Inc()
+		}
 		s.readFailed(err)
 		s.close(reasonNetwork) // sends the frame of readFailed's reason, if any
 		return "", false
@@ -673,8 +672,33 @@ func (s *session) isClosing() bool {
 	return s.closing
 }
 
+// reasonTooBig closes a client whose message is larger than it may be.
+func (s *session) reasonTooBig() closeReason {
+	return closeReason{websocket.CloseMessageTooBig, fmt.Sprintf("message larger than %d bytes", s.cfg.MaxMessageBytes), "too_big"}
+}
+
+// abuseReason is the reason to close with for a read that frameConn
+// ended, if it did.
+func (s *session) abuseReason(err error) (closeReason, bool) {
+	switch {
+	case errors.Is(err, errWireTooBig):
+		return s.reasonTooBig(), true
+	case errors.Is(err, errFlooded):
+		return reasonFlood, true
+	case errors.Is(err, errFrameFlood):
+		return reasonFrameFlood, true
+	case errors.Is(err, errSlowMessage):
+		return reasonSlowMessage, true
+	}
+	return closeReason{}, false
+}
+
 // readFailed classifies the error that ended the read loop.
 func (s *session) readFailed(err error) {
+	if r, ok := s.abuseReason(err); ok {
+		s.close(r)
+		return
+	}
 	var ce *websocket.CloseError
 	if errors.As(err, &ce) {
 		if ce.Code == websocket.CloseNormalClosure {
