@@ -26,11 +26,14 @@ import (
 
 // RoomEntry is a room as the directory knows it.
 type RoomEntry struct {
-	Name     string `json:"name"`
-	Node     string `json:"node"`
-	Mode     string `json:"mode"`
-	Players  int    `json:"players"`
-	Capacity int    `json:"capacity"`
+	Name    string `json:"name"`
+	Node    string `json:"node"`
+	Mode    string `json:"mode"`
+	Players int    `json:"players"`
+	// Held counts the seats held for players redirected to the room,
+	// which its capacity counts too.
+	Held     int `json:"held,omitempty"`
+	Capacity int `json:"capacity"`
 	// TickRate is the room's ticks per second, for the room lists of
 	// other nodes.
 	TickRate int `json:"tick_rate,omitempty"`
@@ -992,7 +995,7 @@ func (d *Directory) Fullest(mode string, options map[string]string) (RoomEntry, 
 	var best RoomEntry
 	found := false
 	for _, r := range d.Rooms() {
-		if r.Mode != mode || (r.Capacity > 0 && r.Players >= r.Capacity) {
+		if r.Mode != mode || (r.Capacity > 0 && r.Players+r.Held >= r.Capacity) {
 			continue
 		}
 		if options != nil && !maps.Equal(r.Options, options) {

@@ -646,3 +646,25 @@ func TestAFullNodeTakesNoNewRooms(t *testing.T) {
 		return ok && na.Full && n.Name == "b"
 	})
 }
+
+// TestFullestCountsHeldSeats: a room whose players and held seats fill it
+// takes no quick-join.
+func TestFullestCountsHeldSeats(t *testing.T) {
+	s := natstest.Start(t)
+	a := open(t, s, "a")
+	ctx := ctxT(t)
+	if _, err := a.Claim(ctx, RoomEntry{Name: "held", Mode: "tag", Players: 1, Held: 3, Capacity: 4}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Claim(ctx, RoomEntry{Name: "open", Mode: "tag", Players: 0, Capacity: 4}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 3*time.Second, "both rooms seen", func() bool {
+		_, h := a.Lookup("held")
+		_, o := a.Lookup("open")
+		return h && o
+	})
+	if e, ok := a.Fullest("tag", nil); !ok || e.Name != "open" {
+		t.Errorf("fullest tag room: %+v, %v; want open, held's seats all taken or held", e, ok)
+	}
+}

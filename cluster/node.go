@@ -206,6 +206,13 @@ func (n *Node) ownedElsewhere(name string) bool {
 // reserveSubject is where a node holds seats for players other nodes send.
 func reserveSubject(node string) string { return "arena.node." + node + ".reserve" }
 
+// reserveRequest asks a node to hold a seat in its room for a client its
+// peer redirects there, charged to the client's address.
+type reserveRequest struct {
+	Room string `json:"room"`
+	Addr string `json:"addr,omitempty"`
+}
+
 // reservation is a reserve request's answer.
 type reservation struct {
 	Seat  string `json:"seat,omitempty"`
@@ -214,16 +221,19 @@ type reservation struct {
 
 // ServeReservations holds seats in this node's rooms for players other
 // nodes redirect here (hold is the manager's Reserve), until stop.
-func (n *Node) ServeReservations(hold func(ctx context.Context, room string) (string, error)) (stop func(), err error) {
+func (n *Node) ServeReservations(hold func(ctx context.Context, room, addr string) (string, error)) (stop func(), err error) {
 	sub, err := n.dir.Conn().Subscribe(reserveSubject(n.dir.Node()), func(msg *nats.Msg) {
 		ctx, cancel := context.WithTimeout(context.Background(), n.timeout)
 		defer cancel()
 		var r reservation
-		seat, err := hold(ctx, string(msg.Data))
-		if err != nil {
+		var req reserveRequest
+		if err := json.Unmarshal(msg.Data, &req); err != nil {
+			r.Error = "bad reserve request"
+		} else if seat, err := hold(ctx, req.Room, req.Addr); err != nil {
 			r.Error = err.Error()
+		} else {
+			r.Seat = seat
 		}
-		r.Seat = seat
 		data, _ := json.Marshal(r)
 		_ = msg.Respond(data)
 	})
@@ -234,13 +244,15 @@ func (n *Node) ServeReservations(hold func(ctx context.Context, room string) (st
 }
 
 // Reserve asks the node a redirect sends a player to for a seat in its
-// room, and returns the seat's token; "" if it has none to give (the room
-// is full, or not yet created, or the node does not answer in time). The
-// redirect goes ahead either way.
-func (n *Node) Reserve(ctx context.Context, to *room.ElsewhereError) string {
+// room, charged to addr, the player's address, and returns the seat's
+// token; "" if it has none to give (the room is full, addr holds as many
+// seats as it may, the room is not yet created, or the node does not
+// answer in time). The redirect goes ahead either way.
+func (n *Node) Reserve(ctx context.Context, to *room.ElsewhereError, addr string) string {
 	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
-	msg, err := n.dir.Conn().RequestWithContext(ctx, reserveSubject(to.Node), []byte(to.Room))
+	req, _ := json.Marshal(reserveRequest{Room: to.Room, Addr: addr})
+	msg, err := n.dir.Conn().RequestWithContext(ctx, reserveSubject(to.Node), req)
 	if err != nil {
 		return ""
 	}
@@ -358,7 +370,8 @@ func (n *Node) targets() []NodeEntry {
 // room nobody runs. One pass is not enough: a room is claimed a moment
 // before it starts.
 func (n *Node) Sync(ctx context.Context, interval time.Duration, rooms func() []room.Stats, full func(rooms int) bool, evict func(name string, to *room.ElsewhereError)) {
-	sent := map[string]int{}      // room → the players the directory has
+	type figures struct{ players, held int }
+	sent := map[string]figures{}  // room → the figures the directory has
 	ghosts := map[string]uint64{} // entries of ours for rooms not here → revision
 	every(ctx, interval, func() {
 		stats := rooms()
@@ -369,16 +382,16 @@ func (n *Node) Sync(ctx context.Context, interval time.Duration, rooms func() []
 			live[st.Name] = true
 			// Unchanged figures need no write, unless the directory says
 			// another node owns the room: the write then finds out.
-			if p, ok := sent[st.Name]; ok && p == st.Players && !n.ownedElsewhere(st.Name) {
+			if f, ok := sent[st.Name]; ok && f == (figures{st.Players, st.Held}) && !n.ownedElsewhere(st.Name) {
 				continue
 			}
 			uctx, cancel := context.WithTimeout(ctx, n.timeout)
-			entry := RoomEntry{Name: st.Name, Mode: st.Mode, Players: st.Players, Capacity: st.Capacity, TickRate: st.TickRate, Options: st.Options.Map()}
+			entry := RoomEntry{Name: st.Name, Mode: st.Mode, Players: st.Players, Held: st.Held, Capacity: st.Capacity, TickRate: st.TickRate, Options: st.Options.Map()}
 			_, err := n.dir.Update(uctx, entry)
 			cancel()
 			switch {
 			case err == nil:
-				sent[st.Name] = st.Players
+				sent[st.Name] = figures{st.Players, st.Held}
 			case errors.Is(err, ErrNotOwner):
 				// Our heartbeats failed long enough for the room to be
 				// taken over or reaped: its players are still here, so

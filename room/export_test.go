@@ -543,11 +543,11 @@ func TestAReservedSeatWaitsForItsPlayer(t *testing.T) {
 	if _, _, err := m.Join(ctx, "pair", "", JoinRequest{Client: &fakeClient{}}); err != nil {
 		t.Fatal(err)
 	}
-	seat, err := m.Reserve(ctx, "pair", time.Minute)
+	seat, err := m.Reserve(ctx, "pair", "", time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m.Reserve(ctx, "pair", time.Minute); !errors.Is(err, ErrRoomFull) {
+	if _, err := m.Reserve(ctx, "pair", "", time.Minute); !errors.Is(err, ErrRoomFull) {
 		t.Errorf("a second hold in a room of two: %v; want ErrRoomFull", err)
 	}
 	if _, _, err := m.Join(ctx, "pair", "", JoinRequest{Client: &fakeClient{}}); !errors.Is(err, ErrRoomFull) {
@@ -560,13 +560,13 @@ func TestAReservedSeatWaitsForItsPlayer(t *testing.T) {
 		t.Errorf("a held seat taken twice: %v; want ErrRoomFull", err)
 	}
 	// A hold that lapsed frees its seat.
-	if _, err := m.Reserve(ctx, "solo", time.Minute); !errors.Is(err, ErrNoRoom) {
+	if _, err := m.Reserve(ctx, "solo", "", time.Minute); !errors.Is(err, ErrNoRoom) {
 		t.Errorf("a hold in a room that is not live: %v; want ErrNoRoom", err)
 	}
 	if _, _, err := m.Join(ctx, "lapse", "", JoinRequest{Client: &fakeClient{}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m.Reserve(ctx, "lapse", -time.Nanosecond); err != nil {
+	if _, err := m.Reserve(ctx, "lapse", "", -time.Nanosecond); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := m.Join(ctx, "lapse", "", JoinRequest{Client: &fakeClient{}}); err != nil {

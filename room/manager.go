@@ -456,13 +456,14 @@ func (m *Manager) awaitClaim(ctx context.Context, name string) error {
 	return nil
 }
 
-// Reserve holds a seat in the live room name for d (see Room.Reserve).
-func (m *Manager) Reserve(ctx context.Context, name string, d time.Duration) (string, error) {
+// Reserve holds a seat in the live room name for d, charged to addr (see
+// Room.Reserve).
+func (m *Manager) Reserve(ctx context.Context, name, addr string, d time.Duration) (string, error) {
 	r, err := m.live(name)
 	if err != nil {
 		return "", err
 	}
-	return r.Reserve(ctx, d)
+	return r.Reserve(ctx, addr, d)
 }
 
 // Open makes the room name live, as the first join would, without seating
@@ -648,7 +649,7 @@ func (m *Manager) MatchOptions(mode, addr string, raw map[string]string) (string
 	}
 	best, bestPlayers := "", -1
 	for _, st := range m.Rooms() {
-		if st.Mode != md.Name || (st.Capacity > 0 && st.Players >= st.Capacity) {
+		if st.Mode != md.Name || (st.Capacity > 0 && st.Players+st.Held >= st.Capacity) {
 			continue
 		}
 		if len(raw) > 0 && !st.Options.Equal(opts) {

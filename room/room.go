@@ -195,11 +195,11 @@ type Room struct {
 	deliveries         []delivery      // this tick's states, for deliverStates
 	emptySince         time.Time
 	nextID             game.PlayerID
-	seats              map[string]int       // by address
-	held               map[string]time.Time // seats Reserve holds, by token hash: when each lapses
-	pcg                *mrand.PCG           // the game's random source, for Export
-	restored           []*member            // members of a restored room, announced by Run
-	moved              *ElsewhereError      // where Move sent the room: Run ends with it
+	seats              map[string]int  // by address
+	held               map[string]hold // seats Reserve holds, by token hash
+	pcg                *mrand.PCG      // the game's random source, for Export
+	restored           []*member       // members of a restored room, announced by Run
+	moved              *ElsewhereError // where Move sent the room: Run ends with it
 	events             *game.Events
 
 	result atomic.Pointer[game.Result] // set once the game is over
@@ -207,6 +207,7 @@ type Room struct {
 	// Published for other goroutines.
 	stats struct {
 		players       atomic.Int64
+		held          atomic.Int64
 		ticks         atomic.Uint64
 		overruns      atomic.Uint64
 		inputsDropped atomic.Uint64
@@ -250,8 +251,21 @@ type command struct {
 	hold   *holdCall         // cmdReserve
 }
 
+// hold is a seat Reserve holds for a player on its way, charged to the
+// address that asked for it until it is taken or lapses.
+type hold struct {
+	addr  string
+	until time.Time
+}
+
+// holdShare is the share of a room's capacity that held seats may take:
+// one address redirecting flat out must not fill a room with seats nobody
+// takes, and four players arriving at once from other nodes is plenty.
+const holdShare = 4
+
 // holdCall is a Reserve, as the inbox carries it.
 type holdCall struct {
+	addr  string
 	d     time.Duration
 	reply chan holdResult
 }
@@ -264,9 +278,12 @@ type holdResult struct {
 // Reserve holds a seat in the room for d, for a player on its way (one
 // another node of a cluster sends here): a join that brings the token
 // (JoinRequest.Seat) takes it, and until then the room's capacity counts
-// it. It fails as a join would if the room is full.
-func (r *Room) Reserve(ctx context.Context, d time.Duration) (string, error) {
-	call := &holdCall{d: d, reply: make(chan holdResult, 1)}
+// it. The seat is charged to addr, the address of the client it is for,
+// as a player of its would be: the address's seat limits apply, and the
+// holds of a room are at most a quarter of its capacity. It fails as a
+// join would if the room is full.
+func (r *Room) Reserve(ctx context.Context, addr string, d time.Duration) (string, error) {
+	call := &holdCall{addr: addr, d: d, reply: make(chan holdResult, 1)}
 	res, err := ask(ctx, r, command{kind: cmdReserve, hold: call}, call.reply)
 	if err != nil {
 		return "", err
@@ -504,9 +521,12 @@ func (r *Room) Leave(id game.PlayerID, c Client, onPurpose bool) {
 
 // Stats is a snapshot of a room's figures, safe to read from any goroutine.
 type Stats struct {
-	Name          string
-	Mode          string
-	Players       int
+	Name    string
+	Mode    string
+	Players int
+	// Held counts the seats Reserve holds for players on their way, which
+	// the capacity counts too.
+	Held          int
 	Capacity      int
 	TickRate      int
 	Ticks         uint64
@@ -525,6 +545,7 @@ func (r *Room) Stats() Stats {
 		Mode:          r.cfg.Mode.Name,
 		Options:       r.cfg.Options,
 		Players:       int(r.stats.players.Load()),
+		Held:          int(r.stats.held.Load()),
 		Capacity:      r.cfg.Capacity,
 		TickRate:      r.cfg.TickRate,
 		Ticks:         r.stats.ticks.Load(),
@@ -664,7 +685,7 @@ func (r *Room) handle(c command) {
 	case cmdMove:
 		c.move.reply <- r.move(c.move.to)
 	case cmdReserve:
-		token, err := r.reserve(c.hold.d)
+		token, err := r.reserve(c.hold.addr, c.hold.d)
 		c.hold.reply <- holdResult{token, err}
 	case cmdLeave:
 		m := r.member(c.player)
@@ -777,12 +798,15 @@ func (r *Room) takeSeat(addr, seat string) error {
 	if err := r.loaded(); err != nil {
 		return err
 	}
-	if lim := r.cfg.MaxSeatsPerAddr; addr != "" && lim > 0 && r.seats[addr] >= lim {
+	// A held seat is taken first: its charge to the address that asked
+	// for it goes, and the join counts in its place.
+	held := r.takeHeld(seat)
+	if lim := r.cfg.MaxSeatsPerAddr; addr != "" && lim > 0 && r.seats[addr]+r.heldBy(addr) >= lim {
 		if !r.evictAway(addr) {
 			return ErrTooManySeats
 		}
 	}
-	if !r.takeHeld(seat) && r.seatsTaken() {
+	if !held && r.seatsTaken() {
 		return ErrRoomFull
 	}
 	if addr == "" {
@@ -811,13 +835,37 @@ func (r *Room) loaded() error {
 // seatsTaken reports whether the members and the seats Reserve holds fill
 // the room, forgetting the holds that lapsed.
 func (r *Room) seatsTaken() bool {
-	now := time.Now()
-	for hash, until := range r.held {
-		if now.After(until) {
-			delete(r.held, hash)
+	r.expireHolds(time.Now())
+	return r.cfg.Capacity > 0 && len(r.members)+len(r.held) >= r.cfg.Capacity
+}
+
+// expireHolds forgets the holds that lapsed, and their charges.
+func (r *Room) expireHolds(now time.Time) {
+	for hash, h := range r.held {
+		if now.After(h.until) {
+			r.dropHold(hash, h)
 		}
 	}
-	return r.cfg.Capacity > 0 && len(r.members)+len(r.held) >= r.cfg.Capacity
+}
+
+// dropHold forgets a hold and its charge to its address.
+func (r *Room) dropHold(hash string, h hold) {
+	delete(r.held, hash)
+	r.stats.held.Store(int64(len(r.held)))
+	if h.addr != "" && r.cfg.OnSeat != nil {
+		r.cfg.OnSeat(h.addr, false)
+	}
+}
+
+// heldBy counts the seats held for addr.
+func (r *Room) heldBy(addr string) int {
+	n := 0
+	for _, h := range r.held {
+		if h.addr == addr {
+			n++
+		}
+	}
+	return n
 }
 
 // takeHeld takes the held seat of token, if it holds one still.
@@ -826,28 +874,41 @@ func (r *Room) takeHeld(token string) bool {
 		return false
 	}
 	hash := HashToken(token)
-	until, ok := r.held[hash]
+	h, ok := r.held[hash]
 	if !ok {
 		return false
 	}
-	delete(r.held, hash)
-	return time.Now().Before(until)
+	r.dropHold(hash, h)
+	return time.Now().Before(h.until)
 }
 
-// reserve holds a seat for d, for a player on its way: one another node
-// of a cluster redirects here. It runs on the room's goroutine.
-func (r *Room) reserve(d time.Duration) (string, error) {
+// reserve holds a seat for d, for a player on its way from addr: one
+// another node of a cluster redirects here. It runs on the room's
+// goroutine.
+func (r *Room) reserve(addr string, d time.Duration) (string, error) {
 	if err := r.loaded(); err != nil {
 		return "", err
 	}
 	if r.seatsTaken() {
 		return "", ErrRoomFull
 	}
+	if c := r.cfg.Capacity; c > 0 && len(r.held) >= max(1, c/holdShare) {
+		return "", ErrRoomFull
+	}
+	if addr != "" {
+		if lim := r.cfg.MaxSeatsPerAddr; lim > 0 && r.seats[addr]+r.heldBy(addr) >= lim {
+			return "", ErrTooManySeats
+		}
+		if r.cfg.OnSeat != nil && !r.cfg.OnSeat(addr, true) {
+			return "", ErrTooManySeats
+		}
+	}
 	if r.held == nil {
-		r.held = make(map[string]time.Time)
+		r.held = make(map[string]hold)
 	}
 	token := newToken()
-	r.held[HashToken(token)] = time.Now().Add(d)
+	r.held[HashToken(token)] = hold{addr: addr, until: time.Now().Add(d)}
+	r.stats.held.Store(int64(len(r.held)))
 	return token, nil
 }
 
@@ -935,6 +996,7 @@ func (r *Room) step() bool {
 	start := time.Now()
 	r.tick++
 	r.expireAway(start)
+	r.expireHolds(start)
 	r.inputs = r.inputs[:0]
 	maxRewind := game.MaxRewindTicks(r.cfg.TickRate)
 	withAxes := len(r.cfg.Mode.Axes) > 0

@@ -818,3 +818,77 @@ func TestNoPlayerIDRefusesAtOnce(t *testing.T) {
 		join(t, r, &fakeClient{}, "")
 	})
 }
+
+// TestHeldSeatsAreChargedToTheirAddress: a seat Reserve holds counts
+// against the address it is for, as a player would: the address's limit in
+// the room and across rooms (OnSeat) apply, and the charge goes when the
+// seat is taken or lapses. Holds take at most a quarter of the room, so
+// that nobody's redirects can lock it; a join with no seat still gets in.
+func TestHeldSeatsAreChargedToTheirAddress(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		charged := map[string]int{}
+		r, _ := startRoom(t, Config{Capacity: 40, MaxSeatsPerAddr: 3, OnSeat: func(addr string, taken bool) bool {
+			mu.Lock()
+			defer mu.Unlock()
+			if taken {
+				charged[addr]++
+			} else {
+				charged[addr]--
+			}
+			return true
+		}})
+		ctx := context.Background()
+		seats := make([]string, 0, 3)
+		for range 3 {
+			seat, err := r.Reserve(ctx, "attacker", time.Minute)
+			if err != nil {
+				t.Fatalf("hold %d of the attacker: %v", len(seats)+1, err)
+			}
+			seats = append(seats, seat)
+		}
+		if _, err := r.Reserve(ctx, "attacker", time.Minute); !errors.Is(err, ErrTooManySeats) {
+			t.Fatalf("a 4th hold for an address limited to 3: %v; want ErrTooManySeats", err)
+		}
+		if _, err := r.Join(ctx, JoinRequest{Client: &fakeClient{}, Addr: "attacker"}); !errors.Is(err, ErrTooManySeats) {
+			t.Errorf("a join of the attacker's, its 3 seats held: %v; want ErrTooManySeats", err)
+		}
+		for i := range 7 {
+			if _, err := r.Reserve(ctx, fmt.Sprintf("other-%d", i), time.Minute); err != nil {
+				t.Fatalf("hold of another address: %v", err)
+			}
+		}
+		if _, err := r.Reserve(ctx, "one-more", time.Minute); !errors.Is(err, ErrRoomFull) {
+			t.Errorf("an 11th hold in a room of 40: %v; want ErrRoomFull, holds being a quarter at most", err)
+		}
+		if st := r.Stats(); st.Held != 10 {
+			t.Errorf("Stats().Held = %d; want 10", st.Held)
+		}
+		join(t, r, &fakeClient{}, "") // no seat, and room for it
+		mu.Lock()
+		if charged["attacker"] != 3 {
+			t.Errorf("the attacker is charged %d seats; want its 3 holds", charged["attacker"])
+		}
+		mu.Unlock()
+		// Taken: the join counts instead of the hold.
+		if _, err := r.Join(ctx, JoinRequest{Client: &fakeClient{}, Addr: "attacker", Seat: seats[0]}); err != nil {
+			t.Fatalf("the attacker's player with its seat: %v", err)
+		}
+		mu.Lock()
+		if charged["attacker"] != 3 {
+			t.Errorf("after a held seat is taken the attacker is charged %d; want 3 (2 holds, 1 player)", charged["attacker"])
+		}
+		mu.Unlock()
+		// Lapsed: the room's ticks let the rest go.
+		time.Sleep(2 * time.Minute)
+		synctest.Wait()
+		mu.Lock()
+		if charged["attacker"] != 1 || charged["other-0"] != 0 {
+			t.Errorf("after the holds lapse the attacker is charged %d and another %d; want 1 and 0", charged["attacker"], charged["other-0"])
+		}
+		mu.Unlock()
+		if st := r.Stats(); st.Held != 0 {
+			t.Errorf("Stats().Held after the holds lapsed = %d; want 0", st.Held)
+		}
+	})
+}

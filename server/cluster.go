@@ -119,8 +119,8 @@ func (s *Server) runCluster(ctx context.Context) (stop func(), err error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster: taking rooms: %w", err)
 	}
-	stopHolds, err := c.ServeReservations(func(ctx context.Context, name string) (string, error) {
-		return s.rooms.Reserve(ctx, name, seatHold)
+	stopHolds, err := c.ServeReservations(func(ctx context.Context, name, addr string) (string, error) {
+		return s.rooms.Reserve(ctx, name, addr, seatHold)
 	})
 	if err != nil {
 		stopImports()

@@ -870,3 +870,38 @@ func TestEveryNodeListsARoomsTickRateAndOptions(t *testing.T) {
 		})
 	}
 }
+
+// TestRedirectFloodLocksNobodyOut: one address asks another node for a
+// room over and over, and each redirect holds a seat in the room for it.
+// The holds are charged to that address and take at most a quarter of the
+// room: a friend from another address still joins. They used to count
+// against nobody, and one address held every seat of the room.
+func TestRedirectFloodLocksNobodyOut(t *testing.T) {
+	ns := natstest.Start(t)
+	nodes := arenatest.StartCluster(t, ns, 2, func(c *server.Config) { c.RoomCapacity = 20 })
+	a, b := nodes[0], nodes[1]
+	joinFollowing(t, a.URL, "room=r&mode=tag")
+	query := "?room=r"
+	seats := 0
+	for range 60 {
+		_, refusal, _ := tryNativeFrom(t, attackerIP, b.WSURL+query)
+		if refusal == nil || refusal.Type != protocol.BinRedirect {
+			t.Fatalf("the attacker's join through b: %+v; want a redirect", refusal)
+		}
+		if refusal.Seat != "" {
+			seats++
+		}
+	}
+	if seats > 5 {
+		t.Errorf("one address got %d seats held in a room of 20; want at most a quarter, 5", seats)
+	}
+	_, refusal, _ := tryNativeFrom(t, victimIP, b.WSURL+query)
+	if refusal == nil || refusal.Type != protocol.BinRedirect {
+		t.Fatalf("the friend's join through b: %+v; want a redirect", refusal)
+	}
+	q := query + "&mode=tag"
+	if refusal.Seat != "" {
+		q += "&seat=" + refusal.Seat
+	}
+	plays(t, dialNativeFrom(t, victimIP, a.WSURL+q))
+}

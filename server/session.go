@@ -517,7 +517,7 @@ func (s *session) refuse(err error) {
 	case errors.As(err, &elsewhere) && s.codec.redirects() && elsewhere.URL != "":
 		redirect = &redirectTo{url: elsewhere.URL, room: elsewhere.Room}
 		if c := s.cfg.Cluster; c != nil {
-			redirect.seat = c.Reserve(s.ctx, elsewhere)
+			redirect.seat = c.Reserve(s.ctx, elsewhere, s.relayIP)
 		}
 		reason = closeReason{websocket.CloseNormalClosure, "the room runs on another node: " + elsewhere.URL, "redirect"}
 	case errors.As(err, &elsewhere):
