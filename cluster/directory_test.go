@@ -621,15 +621,14 @@ func TestSyncForgetsEntriesOfRoomsThatDoNotRunHere(t *testing.T) {
 		}, func(int) bool { return false }, func(string, *room.ElsewhereError) {})
 	}()
 	defer func() { cancel(); <-done }()
-	eventually(t, 3*time.Second, "the ghost gone", func() bool {
-		_, ok := a.Lookup("ghost")
-		return !ok
+	// The bucket, not the view: a view on a loaded machine may also lose
+	// the node for a late heartbeat, and every room with it.
+	eventually(t, 5*time.Second, "the ghost gone from the bucket", func() bool {
+		_, err := a.rooms.Get(ctx, "ghost")
+		return errors.Is(err, jetstream.ErrKeyNotFound)
 	})
-	if _, ok := a.Lookup("real"); !ok {
-		t.Error("the room that runs was forgotten too")
-	}
-	if e, ok := a.Fullest("dots", nil); !ok || e.Name != "real" {
-		t.Errorf("fullest dots room: %+v; want real", e)
+	if _, err := a.rooms.Get(ctx, "real"); err != nil {
+		t.Errorf("the room that runs was forgotten too: %v", err)
 	}
 }
 
