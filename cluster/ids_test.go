@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/arena-server/arena/game"
@@ -22,16 +23,7 @@ func TestPlayerIDsAreUniqueAcrossNodes(t *testing.T) {
 	got := make([][]game.PlayerID, nodes)
 	var wg sync.WaitGroup
 	for i := range nodes {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		js, err := jetstream.New(natstest.Connect(t, s))
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids, err := OpenIDs(ctx, js, "")
-		if err != nil {
-			t.Fatal(err)
-		}
+		ids := openIDs(t, s)
 		wg.Go(func() {
 			// New does not wait for a block: a 0 means "not yet".
 			deadline := time.Now().Add(10 * time.Second)
@@ -69,16 +61,7 @@ func TestPlayerIDsAreUniqueAcrossNodes(t *testing.T) {
 // the room's goroutine that calls it.
 func TestNewNeverWaitsOnNATS(t *testing.T) {
 	s := natstest.Start(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	js, err := jetstream.New(natstest.Connect(t, s))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ids, err := OpenIDs(ctx, js, "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ids := openIDs(t, s)
 	if used := ids.Used(); used <= 0 || used > 2*idBlock/float64(1<<32) {
 		t.Errorf("Used after one block: %g; want one block's share", used)
 	}
@@ -101,4 +84,21 @@ func TestNewNeverWaitsOnNATS(t *testing.T) {
 	if took := time.Since(start); took >= ids.timeout {
 		t.Errorf("100 calls of New with NATS down took %v; New waits on NATS", took)
 	}
+}
+
+// openIDs opens the ID counter of s on a connection of its own, as a node
+// does.
+func openIDs(t *testing.T, s *server.Server) *IDs {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	js, err := jetstream.New(natstest.Connect(t, s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := OpenIDs(ctx, js, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ids
 }
