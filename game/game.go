@@ -253,6 +253,12 @@ type Mode struct {
 	// Clients are refused values these do not allow.
 	RoomOptions []Option
 	JoinOptions []Option
+	// MaxPlayers is the most players a room of the mode seats: a game of
+	// two, of four teams of four. 0: as many as the server's room capacity
+	// (-room-capacity). A room's capacity is the smaller of the two, and
+	// quick-joins and matchmaking open a new room rather than join a full
+	// one.
+	MaxPlayers int
 	// Kinds declares the mode's kinds of entity: Kinds[k] describes
 	// entities of Kind k, Kinds[KindPlayer] the players. Nil means
 	// BasicKinds: players and items with a position only.
@@ -272,6 +278,9 @@ func (m Mode) EntityKinds() []EntityKind {
 func (m Mode) Check() error {
 	if m.Name == "" || m.New == nil {
 		return errors.New("a game mode needs a Name and a New function")
+	}
+	if m.MaxPlayers < 0 {
+		return fmt.Errorf("mode %s has MaxPlayers %d; 0 (the server's room capacity) or more", m.Name, m.MaxPlayers)
 	}
 	if len(m.Axes) > MaxAxes {
 		return fmt.Errorf("mode %s declares %d axes; at most %d", m.Name, len(m.Axes), MaxAxes)
@@ -302,5 +311,9 @@ func (m Mode) Check() error {
 	return nil
 }
 
-// ErrFull is returned by Join when a game has no room for another player.
+// ErrFull is returned by Join when a game has no room for another player
+// (wrap it to say why: fmt.Errorf("%w: team red has four", game.ErrFull)).
+// The player is told room_full, with the game's text, and may try again or
+// another room; any other error from Join is a final refusal, and the
+// player is told the game's text with the code refused.
 var ErrFull = errors.New("game is full")

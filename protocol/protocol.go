@@ -45,6 +45,7 @@ const (
 	CodeRateLimited  = "rate_limited"   // rooms created too fast from this address
 	CodeBadOption    = "bad_option"     // a room or join option the mode does not allow
 	CodeServerFull   = "server_full"    // the server has no CPU to spare for another player; try again shortly
+	CodeRefused      = "refused"        // the game refused the player, by its rules (the message says why): final
 	CodeElsewhere    = "room_elsewhere" // the room runs on another node of the cluster, and this client cannot be redirected
 	// CodeUnexpectedResume: a resume message anywhere but first on a
 	// connection opened with ?resume=1.

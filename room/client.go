@@ -102,3 +102,12 @@ var (
 	// ErrGameOver: the game ended (game.Ender) and the room stopped.
 	ErrGameOver = errors.New("the game is over")
 )
+
+// RefusedError is a game's refusal of a player (game.Game.Join's error):
+// its text is the game's own, for the player; game.ErrFull in it means the
+// game had no room, which a later join or another room may find.
+type RefusedError struct{ Err error }
+
+func (e *RefusedError) Error() string { return e.Err.Error() }
+
+func (e *RefusedError) Unwrap() error { return e.Err }

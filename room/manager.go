@@ -262,7 +262,7 @@ func (m *Manager) joinDefault(ctx context.Context, mode string, req JoinRequest)
 		// In a cluster, a default room on another node is one a client
 		// that cannot follow a redirect overflows from, to one here.
 		var elsewhere *ElsewhereError
-		full := errors.Is(err, ErrRoomFull) || errors.Is(err, ErrWrongMode) ||
+		full := errors.Is(err, ErrRoomFull) || errors.Is(err, game.ErrFull) || errors.Is(err, ErrWrongMode) ||
 			(errors.As(err, &elsewhere) && !req.Redirectable)
 		if !full || n > maxOverflow {
 			return r, joined, err
@@ -336,7 +336,7 @@ func (m *Manager) room(ctx context.Context, name, modeName, addr string, raw map
 		if err := m.mayCreate(name, addr, true); err != nil {
 			return nil, err
 		}
-		doc, forward, err := m.claim(ctx, name, mode.Name, opts.Map())
+		doc, forward, err := m.claim(ctx, name, mode, opts.Map())
 		if err != nil {
 			return nil, err
 		}
@@ -379,9 +379,9 @@ func (m *Manager) room(ctx context.Context, name, modeName, addr string, raw map
 // claim claims name in the Directory. The caller holds m.mu, and nobody is
 // claiming name. A room taken over comes with its checkpoint, doc, and
 // with the resumes recorded since, forward (see followResumes).
-func (m *Manager) claim(ctx context.Context, name, mode string, options map[string]string) (doc []byte, forward map[string]string, err error) {
+func (m *Manager) claim(ctx context.Context, name string, mode game.Mode, options map[string]string) (doc []byte, forward map[string]string, err error) {
 	m.unlockedFor(name, func() {
-		doc, err = m.cfg.Directory.Claim(ctx, name, mode, options, m.cfg.Capacity, m.cfg.TickRate)
+		doc, err = m.cfg.Directory.Claim(ctx, name, mode.Name, options, m.capacity(mode), m.cfg.TickRate)
 		if err == nil && doc != nil {
 			forward = m.followResumes(ctx, doc)
 		}
@@ -494,6 +494,19 @@ func (m *Manager) newPlayerID() game.PlayerID {
 	return game.PlayerID(m.nextID.Add(1))
 }
 
+// capacity is how many players a room of mode seats: the smaller of the
+// mode's MaxPlayers and the server's capacity, where each is set.
+func (m *Manager) capacity(mode game.Mode) int {
+	c := m.cfg.Capacity
+	if mp := mode.MaxPlayers; mp > 0 && (c == 0 || mp < c) {
+		c = mp
+	}
+	return c
+}
+
+// Capacity is how many players a room of mode seats (0: no limit).
+func (m *Manager) Capacity(mode game.Mode) int { return m.capacity(mode) }
+
 // roomConfig is the configuration of the manager's room name; self returns
 // the room once it exists, for the hooks that need it.
 func (m *Manager) roomConfig(name string, mode game.Mode, opts game.Options, self func() *Room) Config {
@@ -502,7 +515,7 @@ func (m *Manager) roomConfig(name string, mode game.Mode, opts game.Options, sel
 		Mode:        mode,
 		Options:     opts,
 		TickRate:    m.cfg.TickRate,
-		Capacity:    m.cfg.Capacity,
+		Capacity:    m.capacity(mode),
 		ResumeGrace: m.cfg.ResumeGrace,
 		IdleTimeout: m.cfg.IdleTimeout,
 		OnIdle:      func() bool { return m.retire(self()) },
@@ -613,14 +626,23 @@ func (m *Manager) seat(addr string, taken bool) bool {
 // QuickJoin seats a player in the fullest room of the mode that has space,
 // or in a new room of that mode.
 func (m *Manager) QuickJoin(ctx context.Context, mode string, req JoinRequest) (*Room, Joined, error) {
+	var full map[string]bool // rooms whose game said it was full
 	for attempt := 0; ; attempt++ {
-		name, err := m.MatchOptions(mode, req.Addr, req.RoomOptions)
+		name, err := m.matchOptions(mode, req.Addr, req.RoomOptions, full)
 		if err != nil {
 			return nil, Joined{}, err
 		}
 		r, joined, err := m.Join(ctx, name, mode, req)
-		// Others may have filled the room since we looked: look again.
-		if (errors.Is(err, ErrRoomFull) || errors.Is(err, ErrWrongMode)) && attempt < 5 {
+		// Others may have filled the room since we looked, or its game
+		// is full short of its capacity (a team game's teams): look again,
+		// past the rooms that said so.
+		if (errors.Is(err, ErrRoomFull) || errors.Is(err, game.ErrFull) || errors.Is(err, ErrWrongMode)) && attempt < 5 {
+			if errors.Is(err, game.ErrFull) {
+				if full == nil {
+					full = map[string]bool{}
+				}
+				full[name] = true
+			}
 			continue
 		}
 		return r, joined, err
@@ -639,6 +661,11 @@ func (m *Manager) Match(mode, addr string) (string, error) {
 // names at once, so that the room has them when the player connects. No
 // options match any room of the mode.
 func (m *Manager) MatchOptions(mode, addr string, raw map[string]string) (string, error) {
+	return m.matchOptions(mode, addr, raw, nil)
+}
+
+// matchOptions is MatchOptions, passing over the rooms in skip.
+func (m *Manager) matchOptions(mode, addr string, raw map[string]string, skip map[string]bool) (string, error) {
 	md, err := m.Mode(mode)
 	if err != nil {
 		return "", err
@@ -649,7 +676,7 @@ func (m *Manager) MatchOptions(mode, addr string, raw map[string]string) (string
 	}
 	best, bestPlayers := "", -1
 	for _, st := range m.Rooms() {
-		if st.Mode != md.Name || (st.Capacity > 0 && st.Players+st.Held >= st.Capacity) {
+		if st.Mode != md.Name || (st.Capacity > 0 && st.Players+st.Held >= st.Capacity) || skip[st.Name] {
 			continue
 		}
 		if len(raw) > 0 && !st.Options.Equal(opts) {

@@ -742,7 +742,7 @@ func (r *Room) join(req JoinRequest) (Joined, error) {
 	}
 	if err := r.game.Join(game.Player{ID: id, Name: req.Name, Options: opts}); err != nil {
 		r.freeSeat(req.Addr)
-		return Joined{}, fmt.Errorf("game refused player: %w", err)
+		return Joined{}, &RefusedError{Err: err}
 	}
 	token := newToken()
 	m := &member{id: id, name: req.Name, addr: req.Addr, tokenHash: HashToken(token), client: req.Client}

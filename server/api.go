@@ -113,13 +113,17 @@ type ModeInfo struct {
 	// RoomOptions and JoinOptions are what the mode lets clients choose.
 	RoomOptions []game.Option `json:"room_options"`
 	JoinOptions []game.Option `json:"join_options"`
+	// MaxPlayers is how many players a room of the mode seats: the
+	// smaller of the mode's cap and the server's room capacity; 0: no
+	// limit.
+	MaxPlayers int `json:"max_players"`
 }
 
 func (s *Server) serveModes(w http.ResponseWriter, _ *http.Request) {
 	var modes []ModeInfo
 	for i, m := range s.rooms.Modes() {
 		// Empty lists, not null, so clients need not check.
-		modes = append(modes, ModeInfo{Name: m.Name, Description: m.Description, Default: i == 0,
+		modes = append(modes, ModeInfo{Name: m.Name, Description: m.Description, Default: i == 0, MaxPlayers: s.rooms.Capacity(m),
 			RoomOptions: append([]game.Option{}, m.RoomOptions...), JoinOptions: append([]game.Option{}, m.JoinOptions...)})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"modes": modes})

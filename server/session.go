@@ -510,6 +510,7 @@ func (s *session) refuse(err error) {
 	}
 	reason, code, known := lookupRoomError(err)
 	var perr *protocol.Error
+	var refused *room.RefusedError
 	var redirect *redirectTo
 	switch {
 	case errors.As(err, &perr):
@@ -523,6 +524,13 @@ func (s *session) refuse(err error) {
 	case errors.As(err, &elsewhere):
 		code = protocol.CodeElsewhere
 		reason = closeReason{websocket.CloseTryAgainLater, fmt.Sprintf("room %q runs on another node of this cluster, at %s: connect there", elsewhere.Room, cmp.Or(elsewhere.URL, "an address not yet known")), "elsewhere"}
+	case errors.As(err, &refused) && errors.Is(err, game.ErrFull):
+		// The game's own text: it knows why (its teams are full, say).
+		code = protocol.CodeRoomFull
+		reason = closeReason{websocket.CloseTryAgainLater, refused.Error(), "room_full"}
+	case errors.As(err, &refused) && !errors.Is(err, game.ErrBadOption):
+		code = protocol.CodeRefused
+		reason = closeReason{websocket.ClosePolicyViolation, refused.Error(), "game_refused"}
 	case known:
 	case errors.Is(err, room.ErrBadRoomName), errors.Is(err, room.ErrUnknownMode), errors.Is(err, room.ErrWrongMode):
 		code = protocol.CodeBadRequest

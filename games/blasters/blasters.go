@@ -163,7 +163,10 @@ var Mode = game.Mode{
 	Name:        "blasters",
 	Description: "A top-down shooter in rounds: move with WASD, aim, fire. Most points wins the round.",
 	New:         func(cfg game.Config) game.Game { return New(cfg) },
-	Axes:        []game.Axis{{Name: "aim", Min: AimMin, Max: AimMax}},
+	// A shooter's arena: past sixteen, players spawn into each other's
+	// fire and a round is noise.
+	MaxPlayers: 16,
+	Axes:       []game.Axis{{Name: "aim", Min: AimMin, Max: AimMax}},
 	RoomOptions: []game.Option{{
 		Name:        "round",
 		Description: "A round's length in seconds.",

@@ -29,6 +29,9 @@ var Mode = game.Mode{
 	Name:        "dots",
 	Description: "Move your dot around the field. The seed's game.",
 	New:         func(cfg game.Config) game.Game { return New(cfg) },
+	// No cap of its own (MaxPlayers 0): the seed's field is one shared
+	// room that holds everyone, as far as -room-capacity lets it, and the
+	// default room overflows into default-2, default-3… past that.
 	JoinOptions: []game.Option{{
 		Name:        "color",
 		Description: "Your dot's colour, #rrggbb. Default: a random one.",

@@ -30,6 +30,9 @@ var Mode = game.Mode{
 	Name:        "tag",
 	Description: "One player is it and passes it on by touch. Every second you are not it scores a point.",
 	New:         func(cfg game.Config) game.Game { return New(cfg) },
+	// One it among fifty on the 500×500 field still has to chase; more,
+	// and it tags by standing still.
+	MaxPlayers: 50,
 	RoomOptions: []game.Option{{
 		Name:        "cooldown",
 		Description: "Seconds a new it must wait before tagging.",
