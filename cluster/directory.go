@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"regexp"
 	"strings"
 	"sync"
@@ -331,44 +330,6 @@ func (d *Directory) PlayerIDsUsed() float64 { return d.ids.Used() }
 
 // Conn returns the directory's NATS connection.
 func (d *Directory) Conn() *nats.Conn { return d.nc }
-
-// Fullest returns the room of the mode with the most players that still
-// has a free seat (a capacity of 0 has no limit), so that players gather
-// rather than spread thin; ties go to the first name. Options, if not nil,
-// are the room options it must have (all of them, defaults included).
-func (d *Directory) Fullest(mode string, options map[string]string) (RoomEntry, bool) {
-	var best RoomEntry
-	found := false
-	for _, r := range d.Rooms() {
-		if r.Mode != mode || (r.Capacity > 0 && r.Players+r.Held >= r.Capacity) {
-			continue
-		}
-		if options != nil && !maps.Equal(r.Options, options) {
-			continue
-		}
-		if !found || r.Players > best.Players {
-			best, found = r, true
-		}
-	}
-	return best, found
-}
-
-// LeastLoaded returns the live node that takes new rooms (not draining, not
-// full) with the fewest players, where a new room is best created; ties go
-// to the first name.
-func (d *Directory) LeastLoaded() (NodeEntry, bool) {
-	var best NodeEntry
-	found := false
-	for _, n := range d.Nodes() {
-		if n.Draining || n.Full {
-			continue
-		}
-		if !found || n.Players < best.Players {
-			best, found = n, true
-		}
-	}
-	return best, found
-}
 
 // watch mirrors a bucket into *view until the directory closes. Each
 // (re)start loads the bucket's current values into a fresh map and swaps it

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/arena-server/arena/cluster"
-	"github.com/arena-server/arena/game"
 	"github.com/arena-server/arena/room"
 )
 
@@ -21,66 +20,6 @@ const clusterSync = time.Second
 // seatHold is how long a node holds a seat for a player another node
 // redirects to it: the redirect and a new WebSocket take milliseconds.
 const seatHold = 5 * time.Second
-
-// quickJoin seats a player who asked for a mode and no room. In a cluster,
-// a client that can follow a redirect goes where clusterMatch says; others
-// are matched among this node's rooms.
-func (s *Server) quickJoin(ctx context.Context, mode string, req room.JoinRequest) (*room.Room, room.Joined, error) {
-	if s.cfg.Cluster == nil || !req.Redirectable {
-		return s.rooms.QuickJoin(ctx, mode, req)
-	}
-	to, err := s.clusterMatch(mode, req.RoomOptions)
-	if err != nil {
-		return nil, room.Joined{}, err
-	}
-	if to != nil {
-		return nil, room.Joined{}, to
-	}
-	return s.rooms.QuickJoin(ctx, mode, req)
-}
-
-// clusterMatch is where a quick-join of mode, asking for the room options
-// raw, belongs when that is another node: the fullest room of the mode
-// with space (and with those options, if any are asked for) on any node,
-// or else a new room on the node with the fewest players. Nil means here.
-func (s *Server) clusterMatch(mode string, raw map[string]string) (*room.ElsewhereError, error) {
-	md, err := s.rooms.Mode(mode)
-	if err != nil {
-		return nil, err
-	}
-	var want map[string]string // nil: any options
-	if len(raw) > 0 {
-		opts, err := game.ParseOptions(md.RoomOptions, raw)
-		if err != nil {
-			return nil, fmt.Errorf("room options: %w", err)
-		}
-		want = opts.Map()
-	}
-	return s.clusterMatchMode(md.Name, want), nil
-}
-
-func (s *Server) clusterMatchMode(mode string, want map[string]string) *room.ElsewhereError {
-	c := s.cfg.Cluster
-	dir := c.Directory()
-	if e, ok := dir.Fullest(mode, want); ok {
-		if e.Node == dir.Node() {
-			return nil
-		}
-		if to := c.Elsewhere(e); to.URL != "" {
-			return to
-		}
-	}
-	// A new room: here, unless another node carries fewer players, or
-	// this one takes no new rooms. The answer names the room, so that the
-	// other node creates it rather than match again, by a view that may
-	// differ from ours.
-	self, _ := dir.NodeOf(dir.Node())
-	full := s.takesNoRooms(len(s.rooms.Rooms()))
-	if n, ok := dir.LeastLoaded(); ok && n.Name != self.Name && (full || n.Players < self.Players) && n.URL != "" {
-		return &room.ElsewhereError{Room: room.FreshName(mode), Node: n.Name, URL: n.URL}
-	}
-	return nil
-}
 
 // takesNoRooms reports whether this node, running rooms rooms, would
 // refuse a new one: at -max-rooms, or refusing new players for want of
