@@ -10,11 +10,11 @@ import (
 	"github.com/arena-server/arena/room"
 )
 
-// quickJoin seats a player who asked for a mode and no room. In a cluster,
-// a client that can follow a redirect goes where clusterMatch says; others
-// are matched among this node's rooms.
+// quickJoin seats a player who asked for a mode and no room. A client
+// that can follow a redirect goes where clusterMatch says; others are
+// matched among this node's rooms.
 func (s *Server) quickJoin(ctx context.Context, mode string, req room.JoinRequest) (*room.Room, room.Joined, error) {
-	if s.cfg.Cluster == nil || !req.Redirectable {
+	if !req.Redirectable {
 		return s.rooms.QuickJoin(ctx, mode, req)
 	}
 	to, err := s.clusterMatch(mode, req.RoomOptions)
@@ -32,6 +32,12 @@ func (s *Server) quickJoin(ctx context.Context, mode string, req room.JoinReques
 // with space (and with those options, if any are asked for) on any node,
 // or else a new room on the node with the fewest players. Nil means here.
 func (s *Server) clusterMatch(mode string, raw map[string]string) (*room.ElsewhereError, error) {
+	nodes := s.cluster.nodes()
+	if len(nodes) == 0 {
+		// No node in view, not even this one: a server alone. The join
+		// that follows here checks the mode and options.
+		return nil, nil
+	}
 	md, err := s.rooms.Mode(mode)
 	if err != nil {
 		return nil, err
@@ -44,17 +50,16 @@ func (s *Server) clusterMatch(mode string, raw map[string]string) (*room.Elsewhe
 		}
 		want = opts.Map()
 	}
-	return s.clusterMatchMode(md.Name, want), nil
+	return s.clusterMatchMode(nodes, md.Name, want), nil
 }
 
-func (s *Server) clusterMatchMode(mode string, want map[string]string) *room.ElsewhereError {
-	c := s.cfg.Cluster
-	dir := c.Directory()
-	if e, ok := fullestRoom(dir.Rooms(), mode, want); ok {
-		if e.Node == dir.Node() {
+func (s *Server) clusterMatchMode(nodes []cluster.NodeEntry, mode string, want map[string]string) *room.ElsewhereError {
+	c := s.cluster
+	if e, ok := fullestRoom(c.rooms(), mode, want); ok {
+		if e.Node == c.node() {
 			return nil
 		}
-		if to := c.Elsewhere(e); to.URL != "" {
+		if to := c.elsewhere(e); to.URL != "" {
 			return to
 		}
 	}
@@ -62,9 +67,9 @@ func (s *Server) clusterMatchMode(mode string, want map[string]string) *room.Els
 	// this one takes no new rooms. The answer names the room, so that the
 	// other node creates it rather than match again, by a view that may
 	// differ from ours.
-	self, _ := dir.NodeOf(dir.Node())
+	self, _ := c.nodeOf(c.node())
 	full := s.takesNoRooms(len(s.rooms.Rooms()))
-	if n, ok := leastLoadedNode(dir.Nodes()); ok && n.Name != self.Name && (full || n.Players < self.Players) && n.URL != "" {
+	if n, ok := leastLoadedNode(nodes); ok && n.Name != self.Name && (full || n.Players < self.Players) && n.URL != "" {
 		return &room.ElsewhereError{Room: room.FreshName(mode), Node: n.Name, URL: n.URL}
 	}
 	return nil
