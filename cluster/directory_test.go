@@ -552,6 +552,8 @@ func TestSyncForgetsEntriesOfRoomsThatDoNotRunHere(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Else "the ghost gone" holds before a's view has the rooms, or a.
+	eventually(t, 3*time.Second, "a sees both rooms", func() bool { return len(a.Rooms()) == 2 })
 	n := NewNode(a, slog.New(slog.DiscardHandler))
 	sctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
