@@ -180,12 +180,10 @@ func (s *Server) serveAdminStats(w http.ResponseWriter, _ *http.Request) {
 		Draining:         s.draining.Load(),
 		TickBudgetMillis: 1000 / float64(s.cfg.TickRate),
 	}
-	self := ""
-	if c := s.cfg.Cluster; c != nil {
-		dir := c.Directory()
-		self = dir.Node()
+	self := s.cluster.node()
+	if self != "" { // "": a server alone, no node of a cluster
 		st.Cluster = &AdminCluster{Node: self, Nodes: []AdminNode{}}
-		for _, n := range dir.Nodes() {
+		for _, n := range s.cluster.nodes() {
 			st.Cluster.Nodes = append(st.Cluster.Nodes, AdminNode{
 				Name: n.Name, URL: n.URL, Rooms: n.Rooms, Players: n.Players, Draining: n.Draining,
 				HeartbeatAgeSeconds: max(0, st.Time.Sub(n.Updated).Seconds()),

@@ -78,15 +78,11 @@ func (s *Server) roomInfos() []RoomInfo {
 	for i, st := range stats {
 		infos[i] = roomInfo(st)
 	}
-	c := s.cfg.Cluster
-	if c == nil {
-		return infos
-	}
-	self := c.Directory().Node()
+	self := s.cluster.node()
 	for i := range infos {
 		infos[i].Node = self
 	}
-	for _, e := range c.Directory().Rooms() {
+	for _, e := range s.cluster.rooms() {
 		if e.Node == self {
 			continue // this server's own figures are fresher
 		}
@@ -161,15 +157,13 @@ func (s *Server) serveMatchmake(w http.ResponseWriter, r *http.Request) {
 	if req.Mode == "" {
 		req.Mode = r.URL.Query().Get("mode")
 	}
+	// Any node's room: the client connects to it through any node.
 	var name string
-	if s.cfg.Cluster != nil {
-		// Any node's room: the client connects to it through any node.
-		var to *room.ElsewhereError
-		if to, err = s.clusterMatch(req.Mode, req.Options); to != nil {
-			mode, _ := s.rooms.Mode(req.Mode)
-			writeJSON(w, http.StatusOK, map[string]string{"room": to.Room, "mode": mode.Name, "node": to.Node, "url": to.URL})
-			return
-		}
+	var to *room.ElsewhereError
+	if to, err = s.clusterMatch(req.Mode, req.Options); to != nil {
+		mode, _ := s.rooms.Mode(req.Mode)
+		writeJSON(w, http.StatusOK, map[string]string{"room": to.Room, "mode": mode.Name, "node": to.Node, "url": to.URL})
+		return
 	}
 	if err == nil {
 		name, err = s.rooms.MatchOptions(req.Mode, s.clientIP(r), req.Options)

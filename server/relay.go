@@ -40,9 +40,8 @@ const (
 // cluster.RelayWindow. Any other request is a client like any other,
 // counted by its own address, whatever its headers say.
 func (s *Server) relayedIP(r *http.Request) (ip, node string, ok bool) {
-	c := s.cfg.Cluster
 	node = r.Header.Get(relayNodeHeader)
-	if c == nil || node == "" {
+	if node == "" {
 		return "", "", false
 	}
 	ip = r.Header.Get(relayForHeader)
@@ -53,8 +52,8 @@ func (s *Server) relayedIP(r *http.Request) (ip, node string, ok bool) {
 		err = fmt.Errorf("relayed for %q, not an IP address", ip)
 	}
 	if err == nil {
-		rel := cluster.Relay{To: c.Directory().Node(), From: node, For: ip, Query: r.URL.RawQuery, At: time.UnixMilli(ms)}
-		err = c.Directory().VerifyRelay(rel, sig, time.Now())
+		rel := cluster.Relay{To: s.cluster.node(), From: node, For: ip, Query: r.URL.RawQuery, At: time.UnixMilli(ms)}
+		err = s.cluster.verifyRelay(rel, sig, time.Now())
 	}
 	if err != nil {
 		s.log.Debug("relay headers not believed; a client like any other", "from", s.clientIP(r), "node", node, "err", err)
@@ -65,8 +64,8 @@ func (s *Server) relayedIP(r *http.Request) (ip, node string, ok bool) {
 
 // relayHeader returns the signed headers of a relay, by this node, of the
 // client at address ip to node to, on a request with query.
-func relayHeader(c *cluster.Node, to, ip, query string) http.Header {
-	rel, sig := c.Directory().SignRelay(to, ip, query, time.Now())
+func relayHeader(c Cluster, to, ip, query string) http.Header {
+	rel, sig := c.signRelay(to, ip, query, time.Now())
 	h := http.Header{}
 	h.Set(relayNodeHeader, rel.From)
 	h.Set(relayForHeader, rel.For)
@@ -272,7 +271,7 @@ func (sess *session) followRoom(roomName, node string) (*websocket.Conn, []byte,
 	if sess.relayToken == "" {
 		return nil, nil, errors.New("no token to resume with")
 	}
-	n, ok := sess.cfg.Cluster.Directory().NodeOf(node)
+	n, ok := sess.cluster.nodeOf(node)
 	if !ok || n.URL == "" {
 		return nil, nil, errors.New("the room's new node is not live here")
 	}
@@ -326,7 +325,7 @@ func resumeMessage(token string) []byte {
 // dialRelay opens the WebSocket of a relay to node, at its page URL, with
 // query, and signed headers vouching for the client.
 func (sess *session) dialRelay(node, page, query string) (*websocket.Conn, error) {
-	h := relayHeader(sess.cfg.Cluster, node, sess.relayIP, query)
+	h := relayHeader(sess.cluster, node, sess.relayIP, query)
 	d := websocket.Dialer{HandshakeTimeout: sess.cfg.HandshakeTimeout}
 	up, _, err := d.DialContext(sess.ctx, pageToWS(page)+"?"+query, h)
 	return up, err

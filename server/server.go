@@ -23,7 +23,6 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/time/rate"
 
@@ -218,25 +217,8 @@ type Server struct {
 
 	adminAuth *authThrottle      // failed admin logins by address
 	joins     *addrlimit.Limiter // joins by address; nil: no limit
-}
 
-// directoryOf is c as the manager's Directory: none without a cluster (a
-// nil *cluster.Node in the interface would not be nil).
-func directoryOf(c *cluster.Node) room.Directory {
-	if c == nil {
-		return nil
-	}
-	return c
-}
-
-// playerIDsOf is where a cluster's player IDs come from: its directory,
-// unique across nodes, so that a player keeps its ID wherever its room
-// moves. Alone, the manager counts them.
-func playerIDsOf(c *cluster.Node) func() game.PlayerID {
-	if c == nil {
-		return nil
-	}
-	return c.Directory().NewPlayerID
+	cluster Cluster // Config.Cluster's, or the standalone one
 }
 
 // traffic counts what crosses the WebSockets; metrics and the admin page
@@ -262,6 +244,7 @@ func New(cfg Config) (*Server, error) {
 		started:  time.Now(),
 
 		adminAuth: newAuthThrottle(),
+		cluster:   newCluster(cfg.Cluster),
 	}
 	if cfg.JoinRate > 0 {
 		s.joins = addrlimit.New(rate.Limit(cfg.JoinRate), max(cfg.JoinBurst, 1), maxTrackedJoinAddrs)
@@ -270,11 +253,7 @@ func New(cfg Config) (*Server, error) {
 		s.overload = newOverload(cfg.MaxSchedLatency, time.Second)
 	}
 	s.metrics = newMetrics(func() []room.Stats { return s.rooms.Rooms() }, &s.traffic, s.connectionCount, s.overload)
-	if c := cfg.Cluster; c != nil {
-		s.metrics.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "arena", Name: "player_ids_used_ratio",
-			Help: "Share of the cluster's 2^32 player IDs reserved so far; joins fail once it reaches 1."},
-			c.Directory().PlayerIDsUsed))
-	}
+	s.metrics.reg.MustRegister(s.cluster.collectors()...)
 	rooms, err := room.NewManager(room.ManagerConfig{
 		Modes:               cfg.Modes,
 		DefaultRoom:         cfg.DefaultRoom,
@@ -286,8 +265,8 @@ func New(cfg Config) (*Server, error) {
 		MaxSeatsPerAddr:     cfg.MaxSeatsPerIP,
 		MaxRooms:            cfg.MaxRooms,
 		Full:                s.overload.full,
-		Directory:           directoryOf(cfg.Cluster),
-		NewPlayerID:         playerIDsOf(cfg.Cluster),
+		Directory:           s.cluster.directory(),
+		NewPlayerID:         s.cluster.playerIDs(),
 		CreateRate:          cfg.RoomCreateRate / 60,
 		CreateBurst:         cfg.RoomCreateBurst,
 		Metrics:             s.metrics.roomMetrics(),
@@ -482,14 +461,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		go func() { defer close(done); s.overload.run(octx) }()
 		defer func() { stop(); <-done }()
 	}
-	if s.cfg.Cluster != nil {
-		stop, err := s.runCluster(ctx)
-		if err != nil {
-			s.rooms.Close()
-			return err
-		}
-		defer stop()
+	stopCluster, err := s.cluster.run(ctx, s)
+	if err != nil {
+		s.rooms.Close()
+		return err
 	}
+	defer stopCluster()
 	errc := make(chan error, 2)
 	go func() {
 		if s.cfg.TLSCertFile != "" {
@@ -567,9 +544,7 @@ func (s *Server) Shutdown(ctx context.Context) {
 	}
 	s.mu.Unlock()
 	s.log.Info("shutting down", "connections", len(open))
-	if s.cfg.Cluster != nil {
-		s.drainCluster(ctx)
-	}
+	s.cluster.drain(ctx, s)
 	// close only signals each session's writer, so one client that does
 	// not read holds up nobody; they all close at once.
 	for _, sess := range open {
@@ -710,9 +685,7 @@ func (s *Server) runSession(ws *websocket.Conn, ip, relayedBy, rawQuery string, 
 		c = newNativeCodec(true, encoded)
 	}
 	sess = newSession(s, ws, c, who, deflate)
-	if s.cfg.Cluster != nil {
-		sess.relayQuery, sess.relayIP, sess.relayedBy = rawQuery, ip, relayedBy
-	}
+	sess.relayQuery, sess.relayIP, sess.relayedBy = rawQuery, ip, relayedBy
 	if !s.track(sess) {
 		sess.close(reasonShutdown)
 		sess.end()
@@ -878,7 +851,7 @@ func (s *Server) checkOrigin(r *http.Request) bool {
 		}
 	}
 	// A page of one node follows redirects to the others.
-	if c := s.cfg.Cluster; c != nil && c.Directory().KnownOrigin(origin) {
+	if s.cluster.knownOrigin(origin) {
 		return true
 	}
 	u, err := url.Parse(origin)

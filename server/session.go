@@ -122,11 +122,12 @@ const closeGrace = time.Second
 // a second, was a fifth of the server's CPU and a fifth of a player's
 // memory; a flusher runs only for a socket that does not keep up.
 type session struct {
-	// What the session uses of its server: its settings and where it
-	// counts. Read only, shared by every session.
+	// What the session uses of its server: its settings, where it
+	// counts, and its cluster. Read only, shared by every session.
 	cfg     *Config
 	metrics *metrics
 	traffic *traffic
+	cluster Cluster
 
 	ws      *websocket.Conn
 	raw     syscall.RawConn // nil for TLS, whose writes can only block
@@ -138,11 +139,12 @@ type session struct {
 	log *slog.Logger // the server's
 	who []any        // conn, ip and protocol; then player and room
 
-	// In a cluster, what a seed client's relay to another node needs
-	// (relay.go): the query it connected with, its address, and the
-	// token of its resume message if it sent one; and the node that
-	// relays this connection, if one does. A relay keeps the relayed
-	// player's id and latest token (noteInit), to follow its room.
+	// What a seed client's relay to another node of a cluster needs
+	// (relay.go), unread by a server alone: the query it connected with,
+	// its address, and the token of its resume message if it sent one;
+	// and the node that relays this connection, if one does. A relay
+	// keeps the relayed player's id and latest token (noteInit), to
+	// follow its room.
 	relayQuery, relayIP, relayedBy string
 	relayPlayer, relayToken        string
 
@@ -213,6 +215,7 @@ func newSession(srv *Server, ws *websocket.Conn, c codec, who []any, deflate boo
 		cfg:     cfg,
 		metrics: srv.metrics,
 		traffic: &srv.traffic,
+		cluster: srv.cluster,
 		ws:      ws,
 		deflate: deflate,
 		codec:   c,
@@ -388,9 +391,7 @@ func (s *session) join(join func(room.JoinRequest) (*room.Room, room.Joined, err
 		if token, ok = s.awaitResume(); !ok {
 			return nil, room.Joined{}, false
 		}
-		if s.cfg.Cluster != nil {
-			s.relayToken = token // if the room is elsewhere, its node needs it
-		}
+		s.relayToken = token // if the room is elsewhere, its node needs it
 	}
 
 	r, joined, err := join(room.JoinRequest{Client: s, Name: name, Token: token})
@@ -505,7 +506,7 @@ func (s *session) gameMessage(msg *protocol.ClientMessage) {
 // refuse answers a join that failed, then closes.
 func (s *session) refuse(err error) {
 	var elsewhere *room.ElsewhereError
-	if errors.As(err, &elsewhere) && !s.codec.redirects() && s.cfg.Cluster != nil && elsewhere.URL != "" && s.relay(elsewhere) {
+	if errors.As(err, &elsewhere) && !s.codec.redirects() && elsewhere.URL != "" && s.relay(elsewhere) {
 		return // the client has played, relayed, in its room on that node
 	}
 	reason, code, known := lookupRoomError(err)
@@ -517,9 +518,7 @@ func (s *session) refuse(err error) {
 		reason = closeReason{websocket.ClosePolicyViolation, perr.Message, "bad_request"}
 	case errors.As(err, &elsewhere) && s.codec.redirects() && elsewhere.URL != "":
 		redirect = &redirectTo{url: elsewhere.URL, room: elsewhere.Room}
-		if c := s.cfg.Cluster; c != nil {
-			redirect.seat = c.Reserve(s.ctx, elsewhere, s.relayIP)
-		}
+		redirect.seat = s.cluster.reserve(s.ctx, elsewhere, s.relayIP)
 		reason = closeReason{websocket.CloseNormalClosure, "the room runs on another node: " + elsewhere.URL, "redirect"}
 	case errors.As(err, &elsewhere):
 		code = protocol.CodeElsewhere
