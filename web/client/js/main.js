@@ -232,7 +232,7 @@ const params = new URLSearchParams(location.search);
 const name = savedName();
 game.join({
   room: params.get('room') || '',
-  mode: params.get('room') ? '' : params.get('mode') || '',
+  mode: params.get('mode') || '', // with a room: the mode to create it in
   name: validName(name) ? '' : name,
 });
 lobby.loadModes();
