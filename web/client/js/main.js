@@ -10,6 +10,7 @@ import { Renderer } from './render.js';
 import { Lobby, savedName, validName } from './lobby.js';
 import * as blasters from './blasters.js';
 import * as world from './world.js';
+import { eventLine } from './events.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -136,8 +137,11 @@ game.on('pong', ({ rtt }) => {
 game.on('error', ({ message }) => toast(message, true));
 game.on('notice', ({ message }) => toast(message));
 game.on('event', ({ type, data }) => {
-  if (type === 'room_over') toast(data.summary || 'the game is over');
-  const line = blasters.feedLine(type, data, nameOf);
+  if (type === 'room_over') {
+    toast(data.summary || 'the game is over');
+    return;
+  }
+  const line = eventLine(game.mode, type, data, nameOf);
   if (line) feed(line);
 });
 
