@@ -19,6 +19,8 @@ const arena = {
   id: null, status: 'connecting', connected: false, room: '', mode: '',
   tick: 0, ping: null, players: new Map(), me: null,
   corrections: 0, resyncs: 0, frames: 0,
+  closed: null, // the last close the client gave up after: {code, error, detail}
+  retries: [], // the last 20 retries scheduled: {attempt, delay, ceiling, code, error, at}
   drawn: [], // what the last frame drew: [{id, label, it, box: [left, top, right, bottom]}] in canvas pixels
   trace: null, // set to [] to record {t, x, y} of the own dot every frame
   watch: null, watchTrace: null, // set watch to an id and watchTrace to [] to record another dot
@@ -93,14 +95,19 @@ function sample() {
 // respawns jumps rather than glides.
 const game = new Client({ predict: true, sample, interp: { angles: ['aim'], resets: ['life'] } });
 arena.client = game;
-game.on('status', ({ state, detail, final }) => {
+game.on('status', ({ state, detail, final, code, error, attempt, delay, ceiling }) => {
   arena.status = state;
   arena.connected = state === 'connected';
   const el = $('status');
   el.dataset.state = state;
   el.textContent = state;
-  banner(detail, final);
+  banner(detail, final, code);
   if (!arena.connected) $('player-id').textContent = '…';
+  if (final) arena.closed = { code, error, detail };
+  if (attempt && arena.retries.at(-1)?.attempt !== attempt) {
+    arena.retries.push({ attempt, delay, ceiling, code, error, at: performance.now() });
+    if (arena.retries.length > 20) arena.retries.shift();
+  }
 });
 game.on('welcome', (w) => {
   renderer.world = w.world;
@@ -162,7 +169,10 @@ function feed(text) {
   setTimeout(() => li.remove(), 8000);
 }
 
-function banner(text, final) {
+// banner shows why the client is not playing; after a close it will not
+// retry by itself, with a button to try anyway (another tab took the
+// player over: play here instead).
+function banner(text, final, code) {
   const b = $('banner');
   b.hidden = !text;
   b.replaceChildren();
@@ -170,7 +180,7 @@ function banner(text, final) {
   b.append(text);
   if (final) {
     const again = document.createElement('button');
-    again.textContent = 'Play here';
+    again.textContent = code === 4001 ? 'Play here' : 'Try again';
     again.addEventListener('click', () => game.reconnect());
     b.append(again);
   }

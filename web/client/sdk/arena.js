@@ -93,9 +93,9 @@ export class Client extends EventTarget {
     this.timer = null;
     const server = new URL('/', o.server || import.meta.url).href;
     this.conn = new Connection({
-      onStatus: (state, detail, final) => {
+      onStatus: (state, detail, final, info) => {
         this.status = state;
-        this.emit('status', { state, detail: detail || '', final: !!final });
+        this.emit('status', { state, detail: detail || '', final: !!final, ...info });
       },
       onMessage: (msg, now) => this.handle(msg, now),
       onClose: (code, reason) => this.emit('close', { code, reason }),
@@ -112,7 +112,10 @@ export class Client extends EventTarget {
 
   emit(type, detail) { this.dispatchEvent(new CustomEvent(type, { detail })); }
 
+  // connected is true from the welcome until the socket closes.
   get connected() { return this.status === 'connected'; }
+  // attempts counts the connections that failed since the last welcome.
+  get attempts() { return this.conn.attempt; }
   get welcome() { return this.session?.welcome ?? null; }
   get id() { return this.session?.welcome.id ?? null; }
   get room() { return this.session?.welcome.room ?? this.target.room; }
