@@ -193,6 +193,7 @@ func TestRetryPolicyDecidesByCode(t *testing.T) {
 		[1008, ''], // too slow, no pong: while playing, no refusal
 		[1008, 'bad_request'],
 		[1008, 'bad_option'],
+		[1008, 'refused'], // the game's rules
 		[1008, 'some_new_refusal'],
 		[1000, ''],
 		[1000, 'server_error'],
@@ -205,7 +206,7 @@ func TestRetryPolicyDecidesByCode(t *testing.T) {
 		"1008 rate_limited later", "1008 too_many_seats later", "1013 rate_limited later", "1013 room_full later",
 		"1013 server_full later", "1013 too_many_rooms later", "1013 room_elsewhere later", "1013 - later",
 		"1011 server_error later", "1011 - later", "1001 - later", "1006 - later", "1008 - later",
-		"1008 bad_request never", "1008 bad_option never", "1008 some_new_refusal never",
+		"1008 bad_request never", "1008 bad_option never", "1008 refused never", "1008 some_new_refusal never",
 		"1000 - never", "1000 server_error never", "4001 - never", "1009 - never", "1012 - now",
 		"500", "1000", "2000", "4000", "8000", "15000", "15000", "15000",
 	}

@@ -31,6 +31,7 @@ export const REFUSALS = {
   server_error: LATER, // 1001 or 1011: shutting down, or an internal failure
   bad_request: NEVER, // 1008: a bad room name, mode or nickname: fix the request
   bad_option: NEVER, // 1008: an option the mode does not take
+  refused: NEVER, // 1008: the game refused the player by its rules
 };
 
 // CLOSES: a close code to its policy, when no refusal came before it.
