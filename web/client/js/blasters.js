@@ -181,12 +181,13 @@ export function headline(r) {
   return `Round ${r.number} · ${mmss}`;
 }
 
-// feedLine turns a blasters event into a line of the kill feed, or null.
+// feedLine turns a blasters event into a line of the kill feed, or
+// undefined for an event blasters does not send (events.js shows those).
 export function feedLine(type, data, nameOf) {
   switch (type) {
     case 'kill': return `${nameOf(data.killer)} blasted ${nameOf(data.victim)}`;
     case 'round_start': return `Round ${data.round}: go!`;
     case 'round_over': return data.winner ? `${nameOf(data.winner)} wins round ${data.round}` : `Round ${data.round} is a draw`;
-    default: return null;
+    default: return undefined;
   }
 }

@@ -10,6 +10,7 @@ import { Renderer } from './render.js';
 import { Lobby, savedName, validName } from './lobby.js';
 import * as blasters from './blasters.js';
 import * as world from './world.js';
+import { eventLine } from './events.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -18,6 +19,8 @@ const arena = {
   id: null, status: 'connecting', connected: false, room: '', mode: '',
   tick: 0, ping: null, players: new Map(), me: null,
   corrections: 0, resyncs: 0, frames: 0,
+  closed: null, // the last close the client gave up after: {code, error, detail}
+  retries: [], // the last 20 retries scheduled: {attempt, delay, ceiling, code, error, at}
   drawn: [], // what the last frame drew: [{id, label, it, box: [left, top, right, bottom]}] in canvas pixels
   trace: null, // set to [] to record {t, x, y} of the own dot every frame
   watch: null, watchTrace: null, // set watch to an id and watchTrace to [] to record another dot
@@ -92,14 +95,19 @@ function sample() {
 // respawns jumps rather than glides.
 const game = new Client({ predict: true, sample, interp: { angles: ['aim'], resets: ['life'] } });
 arena.client = game;
-game.on('status', ({ state, detail, final }) => {
+game.on('status', ({ state, detail, final, code, error, attempt, delay, ceiling }) => {
   arena.status = state;
   arena.connected = state === 'connected';
   const el = $('status');
   el.dataset.state = state;
   el.textContent = state;
-  banner(detail, final);
+  banner(detail, final, code);
   if (!arena.connected) $('player-id').textContent = '…';
+  if (final) arena.closed = { code, error, detail };
+  if (attempt && arena.retries.at(-1)?.attempt !== attempt) {
+    arena.retries.push({ attempt, delay, ceiling, code, error, at: performance.now() });
+    if (arena.retries.length > 20) arena.retries.shift();
+  }
 });
 game.on('welcome', (w) => {
   renderer.world = w.world;
@@ -136,8 +144,11 @@ game.on('pong', ({ rtt }) => {
 game.on('error', ({ message }) => toast(message, true));
 game.on('notice', ({ message }) => toast(message));
 game.on('event', ({ type, data }) => {
-  if (type === 'room_over') toast(data.summary || 'the game is over');
-  const line = blasters.feedLine(type, data, nameOf);
+  if (type === 'room_over') {
+    toast(data.summary || 'the game is over');
+    return;
+  }
+  const line = eventLine(game.mode, type, data, nameOf);
   if (line) feed(line);
 });
 
@@ -158,7 +169,10 @@ function feed(text) {
   setTimeout(() => li.remove(), 8000);
 }
 
-function banner(text, final) {
+// banner shows why the client is not playing; after a close it will not
+// retry by itself, with a button to try anyway (another tab took the
+// player over: play here instead).
+function banner(text, final, code) {
   const b = $('banner');
   b.hidden = !text;
   b.replaceChildren();
@@ -166,7 +180,7 @@ function banner(text, final) {
   b.append(text);
   if (final) {
     const again = document.createElement('button');
-    again.textContent = 'Play here';
+    again.textContent = code === 4001 ? 'Play here' : 'Try again';
     again.addEventListener('click', () => game.reconnect());
     b.append(again);
   }
@@ -232,7 +246,7 @@ const params = new URLSearchParams(location.search);
 const name = savedName();
 game.join({
   room: params.get('room') || '',
-  mode: params.get('room') ? '' : params.get('mode') || '',
+  mode: params.get('mode') || '', // with a room: the mode to create it in
   name: validName(name) ? '' : name,
 });
 lobby.loadModes();

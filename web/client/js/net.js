@@ -1,5 +1,6 @@
 // net.js — the connection to the server: a WebSocket speaking arena.v1.bin,
-// reconnected with backoff after an unexpected close and resumed with the
+// reconnected after a close that the codes say is worth another try (with
+// exponential backoff and jitter), and resumed with the
 // session token kept in sessionStorage, so a reload or a dropped network
 // brings the same player back. The token never goes in the URL (proxies
 // log URLs): the URL only says ?resume=1, and the token follows in the
@@ -8,7 +9,62 @@
 import { SUBPROTOCOL, decode, encodeInput, encodeMessage, encodePing, encodeResync, encodeLeave, encodeResume } from './protocol.js';
 
 const SESSION_KEY = 'arena.session';
-const TAKEN_OVER = 4001;
+
+// What to do after a socket closes, decided by codes only, never by the
+// reason's text (docs/protocol.md, "Errors and close codes"): give up
+// (NEVER), try again with backoff (LATER), or at once, then with backoff
+// (NOW).
+export const NEVER = 'never';
+export const LATER = 'later';
+export const NOW = 'now';
+
+// REFUSALS: the error code of a refused join (the error message the server
+// sends before closing) to its policy. Per-address limits and capacity
+// pass with time; a request the server cannot take never will.
+export const REFUSALS = {
+  room_full: LATER, // 1013: the room is at capacity or busy
+  server_full: LATER, // 1013: no CPU or no player ID to spare
+  too_many_rooms: LATER, // 1013: the server holds as many rooms as it may
+  rate_limited: LATER, // 1008 or 1013: rooms created, or joins, too fast from this address
+  too_many_seats: LATER, // 1008: this address holds as many players as it may
+  room_elsewhere: LATER, // 1013: the room runs on another node
+  server_error: LATER, // 1001 or 1011: shutting down, or an internal failure
+  bad_request: NEVER, // 1008: a bad room name, mode or nickname: fix the request
+  bad_option: NEVER, // 1008: an option the mode does not take
+  refused: NEVER, // 1008: the game refused the player by its rules
+};
+
+// CLOSES: a close code to its policy, when no refusal came before it.
+export const CLOSES = {
+  1000: NEVER, // left, or the game is over: a retry would start another game unasked
+  1001: LATER, // the server is shutting down
+  1008: LATER, // a connection-level limit while playing (too slow, no pong); a refused join says its code first
+  1009: NEVER, // a message over the size limit: a client bug
+  1011: LATER, // the room crashed, or a server-side failure
+  1012: NOW, // the room moved to another node: reconnect
+  1013: LATER, // try again later
+  4001: NEVER, // another connection resumed this player
+};
+
+// retryPolicy is what to do after a close with code, given the error code
+// of the refusal that came before it on the same socket ('' if none). An
+// unknown refusal that closes with 1008 is final; any other unknown close
+// (1006, a dropped network) is tried again later.
+export function retryPolicy(code, refusal = '') {
+  if (code === 1000 || code === 4001) return NEVER;
+  if (refusal) return REFUSALS[refusal] ?? (code === 1008 ? NEVER : CLOSES[code] ?? LATER);
+  return CLOSES[code] ?? LATER;
+}
+
+// Reconnects back off exponentially with full jitter: after the nth failed
+// attempt in a row (from 0) the wait is uniform in [0, min(MAX, BASE·2ⁿ)).
+// A welcome resets the count.
+export const BACKOFF_BASE = 500;
+export const BACKOFF_MAX = 15000;
+
+export function backoffCeiling(attempt) {
+  return Math.min(BACKOFF_MAX, BACKOFF_BASE * 2 ** Math.min(attempt, 30));
+}
 
 export function savedSession(key = SESSION_KEY) {
   try {
@@ -23,12 +79,16 @@ function saveSession(key, room, token) {
 }
 
 export class Connection {
-  // handlers: onMessage(msg, now), onStatus(state, detail, final), and
+  // handlers: onMessage(msg, now), onStatus(state, detail, final, info)
+  // (info: {code, error} of the close for 'closed', and for 'reconnecting'
+  // also {attempt, delay, ceiling}: the failed attempts since the last
+  // welcome, the wait before the next, and the backoff's ceiling, ms), and
   // optionally onClose(code, reason) for every socket that closes and
   // onRedirect(url, room) when a cluster sends the player to another node.
-  // opts.server is the server's page URL (default: this page's), and
-  // opts.storageKey where the session is kept: the SDK connects to the
-  // server it was loaded from, with its own key per client.
+  // opts.server is the server's page URL (default: this page's),
+  // opts.storageKey where the session is kept (the SDK connects to the
+  // server it was loaded from, with its own key per client), and
+  // opts.random the backoff's source of jitter (default Math.random).
   constructor(handlers, opts = {}) {
     this.h = handlers;
     this.server = opts.server || location.href;
@@ -40,11 +100,14 @@ export class Connection {
     this.kinds = undefined; // the last welcome's entity kinds, for decode
     this.ws = null;
     this.target = { room: '', mode: '', name: '', options: {}, joinOptions: {} };
-    this.attempt = 0;
+    this.attempt = 0; // failed attempts since the last welcome
+    this.random = opts.random || Math.random; // the backoff's jitter
+    this.refusal = null; // the error message of a refused join on the socket now open
     this.retryTimer = null;
     this.countdown = null; // updates "reconnecting in N s" while retryTimer runs
     this.pingTimer = null;
     this.stopped = false;
+    this.why = ''; // what the last close said, shown while trying again
     this.seat = ''; // a seat a redirect's node holds for the next connection
   }
 
@@ -83,15 +146,17 @@ export class Connection {
   open() {
     this.cancelRetry();
     this.closeSocket();
-    this.h.onStatus(this.attempt ? 'reconnecting' : 'connecting');
+    // Connected only once welcomed: until then a refusal may come.
+    this.h.onStatus(this.attempt ? 'reconnecting' : 'connecting', this.attempt ? this.why : '');
     const token = this.resumeToken();
     const ws = new WebSocket(this.url(token !== ''), SUBPROTOCOL);
     ws.binaryType = 'arraybuffer';
     this.ws = ws;
+    this.refusal = null;
+    let welcomed = false;
     ws.onopen = () => {
       if (token) ws.send(encodeResume(token)); // must be the first message
-      this.attempt = 0;
-      this.h.onStatus('connected');
+      // Not connected yet: the join may still be refused. The welcome says.
       this.ping();
       this.pingTimer = setInterval(() => this.ping(), 1000);
     };
@@ -115,12 +180,21 @@ export class Connection {
         this.open();
         return;
       }
+      if (msg.type === 'error' && !welcomed) {
+        // An error before the welcome is the join's refusal: its code
+        // decides what to do when the server closes next.
+        this.refusal = msg;
+      }
       if (msg.type === 'welcome') {
+        welcomed = true;
+        this.attempt = 0;
+        this.refusal = null;
         this.seat = ''; // taken
         this.kinds = msg.kinds; // how the snapshots that follow encode entities
         this.target.room = msg.room;
         this.target.mode = '';
         saveSession(this.storageKey, msg.room, msg.token);
+        this.h.onStatus('connected');
       }
       this.h.onMessage(msg, performance.now());
     };
@@ -133,32 +207,32 @@ export class Connection {
     };
   }
 
+  // closed decides, by the close code and the refusal's error code only,
+  // whether to try again, and when. Status details show the server's
+  // words: the refusal's message, else the close's reason.
   closed(code, reason) {
     if (this.stopped) return;
-    if (code === TAKEN_OVER) {
-      this.h.onStatus('closed', 'This player is now playing in another tab or window.', true);
+    const refusal = this.refusal;
+    this.refusal = null;
+    const error = refusal?.code || '';
+    const why = refusal?.message || reason || '';
+    this.why = why;
+    const policy = retryPolicy(code, error);
+    if (policy === NEVER) {
+      const text = code === 4001 ? 'This player is now playing in another tab or window.' : why || 'closed';
+      this.h.onStatus('closed', text, true, { code, error });
       return;
     }
-    if (code === 1000) {
-      // The server let the player go (the game is over): a retry would
-      // start another game unasked.
-      this.h.onStatus('closed', reason || 'closed', true);
-      return;
-    }
-    if (code === 1008 && /name|room|mode/.test(reason)) {
-      this.h.onStatus('closed', reason, true);
-      return;
-    }
-    // Anything else (a restart, a dropped network, a full room) is worth
-    // another try, later and later.
     this.cancelRetry();
+    const ceiling = backoffCeiling(this.attempt);
+    const delay = policy === NOW && this.attempt === 0 ? 0 : Math.floor(this.random() * ceiling);
     this.attempt++;
     this.server = this.home;
-    const delay = Math.min(10000, 500 * 2 ** Math.min(this.attempt, 5));
     const until = Date.now() + delay;
+    const retry = { code, error, attempt: this.attempt, delay, ceiling };
     const tell = () => {
       const left = Math.max(0, Math.ceil((until - Date.now()) / 1000));
-      this.h.onStatus('reconnecting', (reason ? reason + ' — ' : '') + `reconnecting in ${left} s`);
+      this.h.onStatus('reconnecting', (why ? why + ' — ' : '') + `reconnecting in ${left} s`, false, retry);
     };
     tell();
     this.countdown = setInterval(tell, 500);

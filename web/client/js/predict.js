@@ -18,11 +18,15 @@ const SNAP_PX = 60;
 const KEEP_TICKS = 200;
 
 export class Predictor {
-  // rule is the mode's movement rule, (x, y, buttons) => [x, y]: by default
-  // the built-in modes' (rules.js).
+  // rule is the mode's movement rule, (x, y, buttons, me) => [x, y]: by
+  // default the built-in modes' (rules.js). me is the own player's entity
+  // as of the newest snapshot, with every field its kind declares (a
+  // speed, a boost), for rules that depend on them; x and y are the
+  // arguments'.
   constructor(send, rule = move) {
     this.send = send; // (seq, buttons, tick) => void
     this.move = rule;
+    this.me = {}; // the own entity of the newest snapshot
     this.seq = 0;
     this.tick = null; // the newest predicted tick
     this.buttons = new Map(); // tick -> buttons held during it
@@ -61,14 +65,16 @@ export class Predictor {
       }
       this.buttons.set(t, held);
       const [x, y] = this.positions.get(this.tick);
-      this.positions.set(t, this.move(x, y, held));
+      this.positions.set(t, this.move(x, y, held, this.me));
       this.tick = t;
     }
   }
 
   // reconcile takes the server's position of the own player after tick T
-  // and replays the client's buttons since.
-  reconcile(T, x, y, target) {
+  // and replays the client's buttons since; me, if given, is its entity
+  // then, which the rule sees from now on.
+  reconcile(T, x, y, target, me) {
+    if (me) this.me = me;
     if (this.tick === null || T > this.tick) {
       // First state, or the server is ahead of the prediction: start there.
       this.tick = T;
@@ -81,7 +87,7 @@ export class Predictor {
     let pos = [x, y];
     this.positions.set(T, pos);
     for (let t = T + 1; t <= this.tick; t++) {
-      pos = this.move(pos[0], pos[1], this.buttons.get(t) ?? 0);
+      pos = this.move(pos[0], pos[1], this.buttons.get(t) ?? 0, this.me);
       this.positions.set(t, pos);
     }
     const dx = before[0] - pos[0], dy = before[1] - pos[1];

@@ -32,13 +32,17 @@ import { move as blastersMove } from '../js/blasters.js';
 import { move as worldMove } from '../js/world.js';
 
 // The buttons of an input, to be ORed together, and the built-in modes'
-// movement rule, (x, y, buttons) => [x, y], for prediction.
+// movement rule, (x, y, buttons) => [x, y], for prediction. A rule of
+// one's own may take a fourth argument, the own player's entity with its
+// fields: (x, y, buttons, me) => [x, y].
 export { UP, DOWN, LEFT, RIGHT, ACTION, move };
 
 const BUTTONS = UP | DOWN | LEFT | RIGHT | ACTION;
 // The stock modes whose movement is not dots': predict: true uses their
 // rule, and dots' (dots.Move) for any other mode.
-const STOCK_RULES = { blasters: blastersMove, world: worldMove };
+// (world's move takes the field's side as a fourth argument: not the
+// entity a rule is given.)
+const STOCK_RULES = { blasters: blastersMove, world: (x, y, buttons) => worldMove(x, y, buttons) };
 const NONE = [];
 
 // connect starts a client and joins a room at once; see Client.
@@ -55,7 +59,8 @@ export class Client extends EventTarget {
   // options: server (the arena server's URL; default: where this module was
   // loaded from), room, mode, name, options (room options), joinOptions,
   // predict (true for the stock modes' rules, dots' for any other mode; a
-  // rule function; or an object of rules by mode name, '*' for any other),
+  // rule function (x, y, buttons, me) => [x, y], me being the own entity
+  // of the newest snapshot with its fields; or an object of rules by mode name, '*' for any other),
   // sample (() => buttons or {buttons, axes}, asked every predicted tick
   // instead of input()), interp ({angles: names of fields that are angles
   // in radians, resets: names of fields whose change means placed anew}),
@@ -88,9 +93,9 @@ export class Client extends EventTarget {
     this.timer = null;
     const server = new URL('/', o.server || import.meta.url).href;
     this.conn = new Connection({
-      onStatus: (state, detail, final) => {
+      onStatus: (state, detail, final, info) => {
         this.status = state;
-        this.emit('status', { state, detail: detail || '', final: !!final });
+        this.emit('status', { state, detail: detail || '', final: !!final, ...info });
       },
       onMessage: (msg, now) => this.handle(msg, now),
       onClose: (code, reason) => this.emit('close', { code, reason }),
@@ -107,7 +112,10 @@ export class Client extends EventTarget {
 
   emit(type, detail) { this.dispatchEvent(new CustomEvent(type, { detail })); }
 
+  // connected is true from the welcome until the socket closes.
   get connected() { return this.status === 'connected'; }
+  // attempts counts the connections that failed since the last welcome.
+  get attempts() { return this.conn.attempt; }
   get welcome() { return this.session?.welcome ?? null; }
   get id() { return this.session?.welcome.id ?? null; }
   get room() { return this.session?.welcome.room ?? this.target.room; }
@@ -275,7 +283,8 @@ export class Client extends EventTarget {
     s.clock.snapshot(msg.tick, now);
     s.interp.record(msg.tick, s.world);
     const me = s.world.get(s.welcome.id);
-    if (me && s.predictor) s.predictor.reconcile(msg.tick, me.x, me.y, this.predictedTick(now));
+    // The rule sees a copy of the own entity: its fields as of this tick.
+    if (me && s.predictor) s.predictor.reconcile(msg.tick, me.x, me.y, this.predictedTick(now), { ...me });
     this.emit('snapshot', { tick: msg.tick, full: msg.full, ack: msg.ack });
   }
 
@@ -417,7 +426,7 @@ function checkPredict(p) {
   const ok = (r) => r === true || typeof r === 'function';
   if (p === undefined || p === null || p === false || ok(p)) return p || null;
   if (typeof p === 'object' && Object.values(p).every(ok)) return { ...p };
-  throw new TypeError('arena: predict is true (the built-in movement), a rule (x, y, buttons) => [x, y], rules by mode name, or absent');
+  throw new TypeError('arena: predict is true (the built-in movement), a rule (x, y, buttons, me) => [x, y], rules by mode name, or absent');
 }
 
 // ruleFor is the movement rule to predict mode with, or null for none.
