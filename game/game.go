@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"time"
 )
 
 // PlayerID identifies a player within one server process. It stays the same
@@ -257,6 +258,14 @@ type Mode struct {
 	// entities of Kind k, Kinds[KindPlayer] the players. Nil means
 	// BasicKinds: players and items with a position only.
 	Kinds []EntityKind
+	// Rematch is the pause between a game's end (Ender) and the next
+	// one. A room of a mode that sets it does not close when its game
+	// ends: it reports the result, waits Rematch (at least one tick),
+	// and starts a new game (New, with the room's options and a new
+	// seed drawn from the last game's random source) with the players
+	// still seated, connected or away, who keep their IDs and tokens.
+	// Zero: the room closes when its game ends.
+	Rematch time.Duration
 }
 
 // EntityKinds returns the mode's kinds of entity.
@@ -280,6 +289,9 @@ func (m Mode) Check() error {
 		if a.Name == "" || a.Min > a.Max {
 			return fmt.Errorf("mode %s: axis %d (%q) needs a name and Min <= Max", m.Name, i, a.Name)
 		}
+	}
+	if m.Rematch < 0 {
+		return fmt.Errorf("mode %s: Rematch cannot be negative", m.Name)
 	}
 	if len(m.Kinds) > 256 {
 		return fmt.Errorf("mode %s declares %d kinds of entity; at most 256", m.Name, len(m.Kinds))

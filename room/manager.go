@@ -504,7 +504,7 @@ func (m *Manager) roomConfig(name string, mode game.Mode, opts game.Options, sel
 		TickRate:    m.cfg.TickRate,
 		Capacity:    m.cfg.Capacity,
 		ResumeGrace: m.cfg.ResumeGrace,
-		IdleTimeout: m.cfg.IdleTimeout,
+		IdleTimeout: max(m.cfg.IdleTimeout, time.Nanosecond), // 0 was at once; see the next commit
 		OnIdle:      func() bool { return m.retire(self()) },
 		OnToken:     func(hash string, valid bool) { m.token(self(), hash, valid) },
 		// In a cluster a resume's new token is recorded before it is
@@ -513,10 +513,13 @@ func (m *Manager) roomConfig(name string, mode game.Mode, opts game.Options, sel
 		OnSeat:           m.seat,
 		Full:             m.cfg.Full,
 		OnOver:           func() { m.retire(self()) },
-		MaxSeatsPerAddr:  m.cfg.MaxSeatsPerAddrRoom,
-		NewPlayerID:      m.newPlayerID,
-		Metrics:          m.cfg.Metrics,
-		Logger:           m.cfg.Logger,
+		OnResult: func(res game.Result) {
+			m.cfg.Logger.Info("room result", "room", name, "mode", mode.Name, "game", res.Game, "summary", res.Summary, "standings", res.Standings)
+		},
+		MaxSeatsPerAddr: m.cfg.MaxSeatsPerAddrRoom,
+		NewPlayerID:     m.newPlayerID,
+		Metrics:         m.cfg.Metrics,
+		Logger:          m.cfg.Logger,
 	}
 }
 
@@ -540,9 +543,6 @@ func (m *Manager) start(r *Room) {
 		}
 		m.mu.Unlock()
 		m.cfg.Logger.Info("room stopped", "room", name, "reason", err)
-		if res, ok := r.Result(); ok {
-			m.cfg.Logger.Info("room result", "room", name, "summary", res.Summary, "standings", res.Standings)
-		}
 	}()
 }
 
