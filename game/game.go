@@ -266,6 +266,14 @@ type Mode struct {
 	// still seated, connected or away, who keep their IDs and tokens.
 	// Zero: the room closes when its game ends.
 	Rematch time.Duration
+	// IdleTimeout is how long a room of this mode lives with nobody in
+	// it, in place of the server's (-room-idle-timeout). Zero: the
+	// server's.
+	IdleTimeout time.Duration
+	// KeepAlive keeps the rooms of this mode alive with nobody in them:
+	// they are never retired for being empty (a lobby, a persistent
+	// world). A room still closes when its game ends without a rematch.
+	KeepAlive bool
 }
 
 // EntityKinds returns the mode's kinds of entity.
@@ -290,8 +298,8 @@ func (m Mode) Check() error {
 			return fmt.Errorf("mode %s: axis %d (%q) needs a name and Min <= Max", m.Name, i, a.Name)
 		}
 	}
-	if m.Rematch < 0 {
-		return fmt.Errorf("mode %s: Rematch cannot be negative", m.Name)
+	if m.Rematch < 0 || m.IdleTimeout < 0 {
+		return fmt.Errorf("mode %s: Rematch and IdleTimeout cannot be negative", m.Name)
 	}
 	if len(m.Kinds) > 256 {
 		return fmt.Errorf("mode %s declares %d kinds of entity; at most 256", m.Name, len(m.Kinds))
