@@ -578,7 +578,8 @@ func (r *Room) Stats() Stats {
 const maxBacklog = 5
 
 // Run ticks the room until ctx is done, the room retires for being idle, the
-// game is over (ErrGameOver), or the game panics. It closes every remaining client, telling them why.
+// game is over and its mode does not rematch (ErrGameOver), or the game
+// panics. It closes every remaining client, telling them why.
 func (r *Room) Run(ctx context.Context) (err error) {
 	defer close(r.done)
 	defer func() {
