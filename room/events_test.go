@@ -322,3 +322,46 @@ func TestRematchSurvivesAMove(t *testing.T) {
 		}
 	})
 }
+
+// TestRematchClosesThePlayersTheNextGameRefuses: a player the next game
+// does not take is told the game is over, and its seat goes.
+func TestRematchClosesThePlayersTheNextGameRefuses(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		games := 0
+		mode := game.Mode{Name: "herald", Rematch: 100 * time.Millisecond, New: func(cfg game.Config) game.Game {
+			games++
+			if games > 1 {
+				return &choosyHerald{herald{cfg: cfg, endAt: 2}}
+			}
+			return &herald{cfg: cfg, endAt: 2}
+		}}
+		r, _ := startRoom(t, Config{Mode: mode, TickRate: 10})
+		a, b := &seqClient{}, &seqClient{}
+		join(t, r, a, "")
+		jb := join(t, r, b, "")
+		time.Sleep(250 * time.Millisecond) // game 1 ends on tick 2
+		synctest.Wait()
+		if _, closed := a.got(); closed != nil {
+			t.Errorf("the first player, whom game 2 takes, closed with %v", closed)
+		}
+		if _, closed := b.got(); !errors.Is(closed, ErrGameOver) {
+			t.Errorf("the player game 2 refuses closed with %v, want ErrGameOver", closed)
+		}
+		if st := r.Stats(); st.Players != 1 {
+			t.Errorf("%d players after the rematch, want 1", st.Players)
+		}
+		if j, err := r.Join(context.Background(), JoinRequest{Client: &seqClient{}, Token: jb.Token}); err == nil && j.Resumed {
+			t.Error("the refused player's token still resumes it")
+		}
+	})
+}
+
+// choosyHerald takes one player only.
+type choosyHerald struct{ herald }
+
+func (h *choosyHerald) Join(p game.Player) error {
+	if len(h.players) > 0 {
+		return game.ErrFull
+	}
+	return h.herald.Join(p)
+}

@@ -273,7 +273,10 @@ func TestRematchOverSockets(t *testing.T) {
 	u := srv.WSURL + "?mode=rematch&room=again"
 	a := dialNative(t, u)
 	b := dialNative(t, u)
+	// a presses Action for a tick: game 1 ends. (Held, it would end the
+	// next game too: a player holds its buttons through the pause.)
 	a.send(protocol.AppendBinaryInput(nil, 1, game.Action, 0))
+	a.send(protocol.AppendBinaryInput(nil, 2, 0, 0))
 	events := func(c *nativeClient, want ...string) []*protocol.ServerMessage {
 		t.Helper()
 		var got []*protocol.ServerMessage
@@ -311,7 +314,7 @@ func TestRematchOverSockets(t *testing.T) {
 	// Game 2 ends too, and is numbered 2.
 	back.send(protocol.AppendBinaryInput(nil, 1, game.Action, 0))
 	over := events(a, "room_over")[0]
-	if err := json.Unmarshal(over.Data, &res); err != nil || res.Game != 2 {
-		t.Fatalf("second room_over %s: %v; want game 2", over.Data, err)
+	if err := json.Unmarshal(over.Data, &res); err != nil || res.Game != 2 || over.Tick <= got[1].Tick {
+		t.Fatalf("second room_over %s at tick %d: %v; want game 2, ended by the resumed player after tick %d", over.Data, over.Tick, err, got[1].Tick)
 	}
 }
