@@ -380,6 +380,14 @@ func validate(cfg *Config) error {
 			return err
 		}
 	}
+	for _, k := range cfg.KeepRooms {
+		switch {
+		case !room.ValidName(k.Name):
+			return fmt.Errorf("KeepRooms (-keep-rooms) %q: %w", k.Name, room.ErrBadRoomName)
+		case !slices.ContainsFunc(cfg.Modes, func(m game.Mode) bool { return m.Name == k.Mode }):
+			return fmt.Errorf("KeepRooms (-keep-rooms) %s:%s: no such game mode", k.Name, k.Mode)
+		}
+	}
 	if cfg.TLSCertFile != "" {
 		if _, err := tls.LoadX509KeyPair(cfg.TLSCertFile, cfg.TLSKeyFile); err != nil {
 			return fmt.Errorf("TLS: %w", err)
