@@ -207,13 +207,13 @@ type Room struct {
 	events             *game.Events
 	// number is the game's: 1 for the first, one more for each rematch.
 	number int
-	// rematchAt is the tick the next game starts on while the room
-	// pauses between two games (Mode.Rematch), else 0: the game ran
-	// has ended, and r.game is the next one, its players seated, not
-	// yet stepped.
+	// rematchAt, while the room pauses between two games
+	// (Mode.Rematch), is the tick the next game starts on; else 0.
+	// During the pause r.game is already the next game, its players
+	// seated, not yet stepped.
 	rematchAt uint64
 
-	result atomic.Pointer[game.Result] // set once the game is over
+	result atomic.Pointer[game.Result] // the last finished game's
 
 	// Published for other goroutines.
 	stats struct {
