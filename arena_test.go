@@ -136,9 +136,9 @@ func TestInvalidLimitsNameTheirFlag(t *testing.T) {
 			t.Errorf("-%s 0: %q does not name the flag", flagName, stderr.String())
 		}
 	}
-	for _, flagName := range []string{"room-capacity", "max-connections", "max-connections-per-ip", "send-delay", "send-jitter"} {
+	for _, flagName := range []string{"room-capacity", "max-connections", "max-connections-per-ip", "send-delay", "send-jitter", "room-idle-timeout"} {
 		v := "-1"
-		if strings.HasPrefix(flagName, "send-") {
+		if strings.HasSuffix(flagName, "-delay") || strings.HasSuffix(flagName, "-jitter") || strings.HasSuffix(flagName, "-timeout") {
 			v = "-1s"
 		}
 		var stderr bytes.Buffer
@@ -147,6 +147,18 @@ func TestInvalidLimitsNameTheirFlag(t *testing.T) {
 		}
 		if !strings.Contains(stderr.String(), "-"+flagName+") cannot be negative") {
 			t.Errorf("-%s %s: %q does not name the flag", flagName, v, stderr.String())
+		}
+	}
+}
+
+func TestKeepRoomsOfUnknownModesStopTheStart(t *testing.T) {
+	for _, v := range []string{"lobby:nope", "bad name!:dots"} {
+		var stderr bytes.Buffer
+		if code := run(context.Background(), []string{"-keep-rooms", v, "-port", "0"}, env(nil), &stderr); code != 2 {
+			t.Errorf("-keep-rooms %s: exit code %d; want 2", v, code)
+		}
+		if !strings.Contains(stderr.String(), "-keep-rooms") {
+			t.Errorf("-keep-rooms %s: %q does not name the flag", v, stderr.String())
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/arena-server/arena/room"
 	"github.com/arena-server/arena/server"
 )
 
@@ -53,7 +54,8 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	fs.Float64Var(&sc.JoinRate, "join-rate", sc.JoinRate, "joins (resumes included) one address may make per second; each new player takes a player ID for good (0: no limit)")
 	fs.IntVar(&sc.JoinBurst, "join-burst", sc.JoinBurst, "joins one address may make at once before -join-rate applies")
 	fs.DurationVar(&sc.ResumeGrace, "resume-grace", sc.ResumeGrace, "how long a dropped player may reconnect and resume")
-	fs.DurationVar(&sc.RoomIdleTimeout, "room-idle-timeout", sc.RoomIdleTimeout, "how long an empty room lives")
+	fs.DurationVar(&sc.RoomIdleTimeout, "room-idle-timeout", sc.RoomIdleTimeout, "how long an empty room lives, unless its mode sets its own (0: for ever)")
+	fs.Var(keptRooms{&sc.KeepRooms}, "keep-rooms", "rooms created at start-up and kept alive, empty or not, as comma-separated NAME:MODE pairs (lobby:dots,duel:blasters)")
 
 	fs.IntVar(&sc.MaxConnections, "max-connections", sc.MaxConnections, "most open WebSockets; more are refused with 503 (0: no limit)")
 	fs.IntVar(&sc.MaxConnectionsPerIP, "max-connections-per-ip", sc.MaxConnectionsPerIP, "most open WebSockets from one address; more are refused with 429 (0: no limit)")
@@ -182,4 +184,35 @@ func (d durationHint) Set(s string) error {
 
 func envName(flagName string) string {
 	return "ARENA_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// keptRooms is the -keep-rooms flag: NAME:MODE pairs, comma-separated.
+// The server checks the names and the modes.
+type keptRooms struct{ rooms *[]room.KeptRoom }
+
+func (k keptRooms) String() string {
+	if k.rooms == nil {
+		return ""
+	}
+	pairs := make([]string, len(*k.rooms))
+	for i, r := range *k.rooms {
+		pairs[i] = r.Name + ":" + r.Mode
+	}
+	return strings.Join(pairs, ",")
+}
+
+func (k keptRooms) Set(v string) error {
+	var rooms []room.KeptRoom
+	for _, pair := range strings.Split(v, ",") {
+		if pair = strings.TrimSpace(pair); pair == "" {
+			continue
+		}
+		name, mode, ok := strings.Cut(pair, ":")
+		if !ok || name == "" || mode == "" {
+			return fmt.Errorf("%q is not NAME:MODE", pair)
+		}
+		rooms = append(rooms, room.KeptRoom{Name: name, Mode: mode})
+	}
+	*k.rooms = rooms
+	return nil
 }

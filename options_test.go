@@ -5,9 +5,12 @@ import (
 	"flag"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/arena-server/arena/room"
 )
 
 func env(vars map[string]string) func(string) string {
@@ -124,5 +127,19 @@ func TestConfigurationErrorsSayWhatToFix(t *testing.T) {
 		if tc.notWant != "" && strings.Contains(err.Error(), tc.notWant) {
 			t.Errorf("args %v env %v: %q blames %s", tc.args, tc.env, err, tc.notWant)
 		}
+	}
+}
+
+func TestKeepRoomsFlag(t *testing.T) {
+	o, err := parseOptions([]string{"-keep-rooms", "lobby:dots, duel:blasters"}, env(map[string]string{"ARENA_ROOM_IDLE_TIMEOUT": "0s"}), &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []room.KeptRoom{{Name: "lobby", Mode: "dots"}, {Name: "duel", Mode: "blasters"}}
+	if !slices.Equal(o.server.KeepRooms, want) || o.server.RoomIdleTimeout != 0 {
+		t.Errorf("kept rooms %v, idle timeout %v; want %v, 0", o.server.KeepRooms, o.server.RoomIdleTimeout, want)
+	}
+	if _, err := parseOptions(nil, env(map[string]string{"ARENA_KEEP_ROOMS": "lobby"}), &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "NAME:MODE") {
+		t.Errorf("ARENA_KEEP_ROOMS=lobby: %v; want an error saying NAME:MODE", err)
 	}
 }

@@ -126,11 +126,18 @@ type Standing struct {
 type Result struct {
 	Summary   string     `json:"summary"`
 	Standings []Standing `json:"standings"`
+	// Game says which of its room's games this was: 1 for the first, 2
+	// for the first rematch (Mode.Rematch), and so on. The room sets it;
+	// a game leaves it zero. A room's results are told apart by it.
+	Game int `json:"game,omitempty"`
 }
 
 // Ender is implemented by games that end. The room asks after every Step;
-// once Over reports true, the room sends every connected player a
-// "room_over" event with the result, closes their connections and stops.
+// once Over reports true, the room sends every connected player the state
+// of that last tick, then a "room_over" event with the result. Then it
+// closes their connections and stops, unless the mode asks for a rematch
+// (Mode.Rematch): then it starts a new game with the same players after a
+// pause.
 type Ender interface {
 	Over() (Result, bool)
 }

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"time"
 )
 
 // PlayerID identifies a player within one server process. It stays the same
@@ -263,6 +264,22 @@ type Mode struct {
 	// entities of Kind k, Kinds[KindPlayer] the players. Nil means
 	// BasicKinds: players and items with a position only.
 	Kinds []EntityKind
+	// Rematch is the pause between a game's end (Ender) and the next
+	// one. A room of a mode that sets it does not close when its game
+	// ends: it reports the result, waits Rematch (at least one tick),
+	// and starts a new game (New, with the room's options and a new
+	// seed drawn from the last game's random source) with the players
+	// still seated, connected or away, who keep their IDs and tokens.
+	// Zero: the room closes when its game ends.
+	Rematch time.Duration
+	// IdleTimeout is how long a room of this mode lives with nobody in
+	// it, in place of the server's (-room-idle-timeout). Zero: the
+	// server's.
+	IdleTimeout time.Duration
+	// KeepAlive keeps the rooms of this mode alive with nobody in them:
+	// they are never retired for being empty (a lobby, a persistent
+	// world). A room still closes when its game ends without a rematch.
+	KeepAlive bool
 }
 
 // EntityKinds returns the mode's kinds of entity.
@@ -289,6 +306,9 @@ func (m Mode) Check() error {
 		if a.Name == "" || a.Min > a.Max {
 			return fmt.Errorf("mode %s: axis %d (%q) needs a name and Min <= Max", m.Name, i, a.Name)
 		}
+	}
+	if m.Rematch < 0 || m.IdleTimeout < 0 {
+		return fmt.Errorf("mode %s: Rematch and IdleTimeout cannot be negative", m.Name)
 	}
 	if len(m.Kinds) > 256 {
 		return fmt.Errorf("mode %s declares %d kinds of entity; at most 256", m.Name, len(m.Kinds))

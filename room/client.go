@@ -72,8 +72,12 @@ type GameEvent struct {
 	Tick uint64
 	Type string
 	Data []byte // a JSON object; shared by every recipient, read only
-	// Last marks the final event of a room (room_over): the connection
-	// gets nothing after it, not even a state it was offered before.
+	// AfterState says the event comes after the state the client was
+	// offered before it, where events usually overtake a state not yet
+	// written: room_over follows the final tick's state.
+	AfterState bool
+	// Last marks the final event of a room (room_over, when the room
+	// ends with its game): the connection gets nothing after it.
 	Last bool
 }
 

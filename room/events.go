@@ -2,6 +2,9 @@ package room
 
 import (
 	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
 
 	"github.com/arena-server/arena/game"
 )
@@ -34,24 +37,91 @@ func (r *Room) deliverEvents() {
 	}
 }
 
-// over asks a game that can end whether it has. If so it keeps the result
-// and sends every connected player a "room_over" event carrying it; Run
-// then stops and closes them with ErrGameOver.
-func (r *Room) over() bool {
+// gameOver asks a game that can end whether it has, and how.
+func (r *Room) gameOver() (game.Result, bool) {
 	e, ok := r.game.(game.Ender)
 	if !ok {
-		return false
+		return game.Result{}, false
 	}
-	res, done := e.Over()
-	if !done {
-		return false
-	}
+	return e.Over()
+}
+
+// endGame keeps the result of the game that just ended, numbered, and
+// reports it (OnResult). It sends every connected player a "room_over"
+// event carrying it, after this tick's state. If the mode rematches, the
+// next game is created at once and the room pauses before stepping it
+// (startRematch); else endGame reports false, and Run stops and closes
+// the players with ErrGameOver.
+func (r *Room) endGame(res game.Result) bool {
 	res.Standings = append([]game.Standing(nil), res.Standings...)
+	res.Game = r.number
 	r.result.Store(&res)
-	if r.cfg.OnOver != nil {
+	if r.cfg.OnResult != nil {
+		r.cfg.OnResult(res)
+	}
+	rematch := r.cfg.Mode.Rematch > 0
+	if !rematch && r.cfg.OnOver != nil {
 		r.cfg.OnOver()
 	}
-	ev := GameEvent{Tick: r.tick, Type: "room_over", Data: overData(res), Last: true}
+	ev := GameEvent{Tick: r.tick, Type: "room_over", Data: overData(res), AfterState: true, Last: !rematch}
+	for _, m := range r.members {
+		if m.client != nil {
+			m.client.Event(ev)
+		}
+	}
+	if !rematch {
+		return false
+	}
+	r.nextGame()
+	return true
+}
+
+// nextGame replaces the game that ended with a new one, seeded from the
+// old one's random source (so that a room replays from its seed), and
+// seats the members in it, by ascending ID, with their IDs, names and join
+// options; the away ones stay away until their grace ends. The new game
+// starts after the mode's pause (startRematch). A player the new game
+// refuses is told the game is over, and leaves.
+func (r *Room) nextGame() {
+	r.number++
+	r.newGame(r.pcg.Uint64())
+	r.events.Take() // nothing the old game sent is news in the new one
+	r.rematchAt = r.tick + uint64(max(1, (r.cfg.Mode.Rematch+r.interval-1)/r.interval))
+	presence, _ := r.game.(game.Presence)
+	for i := 0; i < len(r.members); {
+		m := r.members[i]
+		if err := r.game.Join(game.Player{ID: m.id, Name: m.name, Options: m.opts}); err != nil {
+			r.log.Info("the next game refused a player", "player", m.id, "err", err)
+			r.members = slices.Delete(r.members, i, i+1)
+			if m.client != nil {
+				m.client.Close(ErrGameOver)
+			}
+			if r.cfg.OnToken != nil {
+				r.cfg.OnToken(m.tokenHash, false)
+			}
+			r.freeSeat(m.addr)
+			continue
+		}
+		if m.client == nil && presence != nil {
+			presence.Away(m.id)
+		}
+		i++
+	}
+	r.stats.players.Store(int64(len(r.members)))
+	if len(r.members) == 0 {
+		r.emptySince = time.Now()
+	}
+}
+
+// startRematch reports whether the next game starts this tick: once the
+// pause is over, every connected player is told with a "room_rematch"
+// event {"game":N}, before the new game's first events and state.
+func (r *Room) startRematch() bool {
+	if r.tick < r.rematchAt {
+		return false
+	}
+	r.rematchAt = 0
+	ev := GameEvent{Tick: r.tick, Type: "room_rematch", Data: fmt.Appendf(nil, `{"game":%d}`, r.number)}
 	for _, m := range r.members {
 		if m.client != nil {
 			m.client.Event(ev)
@@ -71,8 +141,9 @@ func overData(res game.Result) []byte {
 	return data
 }
 
-// Result returns how the game ended, once the room has stopped because it
-// was over.
+// Result returns how the room's last finished game ended (its Game says
+// which), once one has: the room stops when its game is over, unless its
+// mode rematches.
 func (r *Room) Result() (game.Result, bool) {
 	if p := r.result.Load(); p != nil {
 		return *p, true

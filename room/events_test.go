@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -25,8 +26,26 @@ type herald struct {
 }
 
 func (h *herald) Join(p game.Player) error { h.players = append(h.players, p.ID); return nil }
-func (h *herald) Leave(game.PlayerID)      {}
-func (h *herald) World() game.World        { return game.World{Width: 10, Height: 10} }
+func (h *herald) Leave(id game.PlayerID) {
+	h.players = slices.DeleteFunc(h.players, func(p game.PlayerID) bool { return p == id })
+}
+
+// A herald saves its players and its tick, so that a room of it moves.
+type heraldState struct {
+	Players []game.PlayerID
+	Tick    int
+}
+
+func (h *herald) Export() ([]byte, error) { return json.Marshal(heraldState{h.players, h.tick}) }
+func (h *herald) Import(b []byte) error {
+	var st heraldState
+	if err := json.Unmarshal(b, &st); err != nil {
+		return err
+	}
+	h.players, h.tick = st.Players, st.Tick
+	return nil
+}
+func (h *herald) World() game.World { return game.World{Width: 10, Height: 10} }
 func (h *herald) AppendEntities(dst []game.Entity) []game.Entity {
 	for _, id := range h.players {
 		dst = append(dst, game.Entity{ID: uint32(id)})
@@ -50,19 +69,40 @@ func (h *herald) Over() (game.Result, bool) {
 	return game.Result{Summary: "done", Standings: []game.Standing{{Player: 1, Name: "a", Score: 3}}}, true
 }
 
+// awareHerald is a herald that tells everyone of its players who are
+// away.
+type awareHerald struct{ *herald }
+
+func (h awareHerald) Away(id game.PlayerID) {
+	h.cfg.Events.ToAll(game.Event{Type: "away", Data: fmt.Appendf(nil, `{"player":%d}`, id)})
+}
+func (h awareHerald) Back(game.PlayerID) {}
+
 func heraldMode(endAt int) game.Mode {
 	return game.Mode{Name: "herald", New: func(cfg game.Config) game.Game { return &herald{cfg: cfg, endAt: endAt} }}
 }
 
-// seqClient records everything a room sends it, in order.
+// seqClient records everything a room sends it, in order, and the
+// entities of the last state.
 type seqClient struct {
 	mu     sync.Mutex
 	log    []string
 	closed error
+	last   []game.Entity
 }
 
-func (c *seqClient) add(s string)  { c.mu.Lock(); c.log = append(c.log, s); c.mu.Unlock() }
-func (c *seqClient) State(s State) { c.add(fmt.Sprintf("state %d", s.Snap.Tick)) }
+func (c *seqClient) add(s string) { c.mu.Lock(); c.log = append(c.log, s); c.mu.Unlock() }
+func (c *seqClient) State(s State) {
+	c.add(fmt.Sprintf("state %d", s.Snap.Tick))
+	c.mu.Lock()
+	c.last = s.Snap.Entities
+	c.mu.Unlock()
+}
+func (c *seqClient) lastEntities() []game.Entity {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.last
+}
 func (c *seqClient) Event(e Event) {
 	switch e := e.(type) {
 	case GameEvent:
@@ -127,12 +167,14 @@ func TestGameOverEndsTheRoomWithItsResult(t *testing.T) {
 		if !errors.Is(closed, ErrGameOver) {
 			t.Errorf("client closed with %v, want ErrGameOver", closed)
 		}
-		last := got[len(got)-1]
-		if want := `event 3 room_over {"summary":"done","standings":[{"player":1,"name":"a","score":3}]}`; last != want {
-			t.Errorf("last message %q, want %q", last, want)
+		// The final tick's state, then the result: players see how the
+		// game ended.
+		last := got[len(got)-2:]
+		if want := []string{"state 3", `event 3 room_over {"summary":"done","standings":[{"player":1,"name":"a","score":3}],"game":1}`}; fmt.Sprint(last) != fmt.Sprint(want) {
+			t.Errorf("last messages %q, want %q", last, want)
 		}
 		res, ok := r.Result()
-		if !ok || res.Summary != "done" || len(res.Standings) != 1 || overs != 1 {
+		if !ok || res.Summary != "done" || len(res.Standings) != 1 || res.Game != 1 || overs != 1 {
 			t.Errorf("Result() = %+v, %v; OnOver called %d times", res, ok, overs)
 		}
 		if _, err := r.Join(context.Background(), JoinRequest{Client: &seqClient{}}); !errors.Is(err, ErrRoomClosed) {
@@ -151,4 +193,175 @@ func TestRoomOverDataIsBounded(t *testing.T) {
 	if err := json.Unmarshal(data, &back); err != nil || len(back.Standings) != maxOverStandings {
 		t.Fatalf("room_over data: %d bytes, %d standings, %v", len(data), len(back.Standings), err)
 	}
+}
+
+func rematchMode(endAt int, pause time.Duration) game.Mode {
+	return game.Mode{Name: "herald", Rematch: pause, New: func(cfg game.Config) game.Game {
+		return awareHerald{&herald{cfg: cfg, endAt: endAt}}
+	}}
+}
+
+// TestRematchStartsANewGameWithThePlayers: a mode that rematches reports
+// each game's result, numbered, pauses, and starts a fresh game with the
+// players still there, connected or away, under their IDs and tokens.
+func TestRematchStartsANewGameWithThePlayers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var results []game.Result
+		overs := 0
+		r := New(Config{Name: "t", Mode: rematchMode(3, 250*time.Millisecond), TickRate: 10, Seed: 1, ResumeGrace: time.Minute,
+			OnResult: func(res game.Result) { results = append(results, res) },
+			OnOver:   func() { overs++ },
+			Logger:   slog.New(slog.NewTextHandler(io.Discard, nil))})
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		runErr := make(chan error, 1)
+		go func() { runErr <- r.Run(ctx) }()
+		a, b := &seqClient{}, &seqClient{}
+		ja := join(t, r, a, "")
+		jb := join(t, r, b, "")
+		time.Sleep(250 * time.Millisecond) // ticks 1 and 2
+		synctest.Wait()
+		r.Leave(jb.Player, b, false) // away from tick 3 on, through the rematch
+		time.Sleep(100 * time.Millisecond)
+		synctest.Wait()
+		// Game 1 ended on tick 3. The pause is 3 ticks (250 ms, rounded
+		// up), during which a newcomer is seated in the next game.
+		c := &seqClient{}
+		jc := join(t, r, c, "")
+		time.Sleep(300 * time.Millisecond) // ticks 4 to 6: game 2 starts on tick 6
+		synctest.Wait()
+
+		gotA, closed := a.got()
+		wantA := []string{"room.Seated",
+			`event 1 tick {"n":1}`, "state 1",
+			`event 2 tick {"n":2}`, `event 2 hello {}`, "state 2",
+			fmt.Sprintf(`event 3 away {"player":%d}`, jb.Player), `event 3 tick {"n":3}`, "state 3",
+			`event 3 room_over {"summary":"done","standings":[{"player":1,"name":"a","score":3}],"game":1}`,
+			`event 6 room_rematch {"game":2}`,
+			fmt.Sprintf(`event 6 away {"player":%d}`, jb.Player),
+			`event 6 tick {"n":1}`, "state 6"}
+		if fmt.Sprint(gotA) != fmt.Sprint(wantA) || closed != nil {
+			t.Errorf("player 1 got\n%q (closed %v)\nwant\n%q", gotA, closed, wantA)
+		}
+		gotC, _ := c.got()
+		if want := []string{"room.Seated", `event 6 room_rematch {"game":2}`, fmt.Sprintf(`event 6 away {"player":%d}`, jb.Player), `event 6 tick {"n":1}`, "state 6"}; fmt.Sprint(gotC) != fmt.Sprint(want) {
+			t.Errorf("the newcomer got\n%q\nwant\n%q", gotC, want)
+		}
+		var ids []uint32
+		for _, e := range a.lastEntities() {
+			ids = append(ids, e.ID)
+			if e.Away != (e.ID == uint32(jb.Player)) {
+				t.Errorf("entity %d away %v in game 2", e.ID, e.Away)
+			}
+		}
+		if want := []uint32{uint32(ja.Player), uint32(jb.Player), uint32(jc.Player)}; !slices.Equal(ids, want) {
+			t.Errorf("game 2 shows players %v, want %v", ids, want)
+		}
+
+		// The away player resumes into game 2 with its token.
+		b2 := &seqClient{}
+		if j := join(t, r, b2, jb.Token); !j.Resumed || j.Player != jb.Player {
+			t.Errorf("resume in game 2: %+v", j)
+		}
+		time.Sleep(200 * time.Millisecond) // ticks 7 and 8: game 2 ends
+		synctest.Wait()
+		if len(results) != 2 || results[0].Game != 1 || results[1].Game != 2 || overs != 0 {
+			t.Fatalf("results %+v, OnOver %d times; want games 1 and 2 reported once each, no end", results, overs)
+		}
+		if res, _ := r.Result(); res.Game != 2 {
+			t.Errorf("Result() is of game %d, want 2", res.Game)
+		}
+		select {
+		case err := <-runErr:
+			t.Fatalf("the room stopped: %v", err)
+		default:
+		}
+	})
+}
+
+// TestRematchSurvivesAMove: a room exported during the pause between two
+// games is restored with the next game waiting, and starts it on the same
+// tick without reporting the last one again.
+func TestRematchSurvivesAMove(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		mode := rematchMode(2, 500*time.Millisecond)
+		r, _ := startRoom(t, Config{Mode: mode, TickRate: 10, ResumeGrace: time.Minute})
+		a := &seqClient{}
+		ja := join(t, r, a, "")
+		time.Sleep(250 * time.Millisecond) // game 1 ends on tick 2
+		synctest.Wait()
+		doc, err := r.Export(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var d Document
+		if err := json.Unmarshal(doc, &d); err != nil || d.GameNumber != 2 || d.RematchTick != 7 || d.Tick != 2 {
+			t.Fatalf("document: game %d, rematch tick %d, tick %d (%v); want 2, 7, 2", d.GameNumber, d.RematchTick, d.Tick, err)
+		}
+		reported := 0
+		restored, err := Restore(Config{Mode: mode, ResumeGrace: time.Minute, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+			OnResult: func(game.Result) { reported++ }}, doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go func() { _ = restored.Run(ctx) }()
+		b := &seqClient{}
+		if j := join(t, restored, b, ja.Token); !j.Resumed {
+			t.Fatalf("resume in the restored room: %+v", j)
+		}
+		time.Sleep(550 * time.Millisecond) // ticks 3 to 7; game 2 ends on tick 8
+		synctest.Wait()
+		got, _ := b.got()
+		if want := []string{"room.Seated", `event 7 room_rematch {"game":2}`, `event 7 tick {"n":1}`, "state 7"}; fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("the restored room sent\n%q\nwant\n%q", got, want)
+		}
+		if reported != 0 {
+			t.Errorf("the restored room reported %d results of game 1 again", reported)
+		}
+	})
+}
+
+// TestRematchClosesThePlayersTheNextGameRefuses: a player the next game
+// does not take is told the game is over, and its seat goes.
+func TestRematchClosesThePlayersTheNextGameRefuses(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		games := 0
+		mode := game.Mode{Name: "herald", Rematch: 100 * time.Millisecond, New: func(cfg game.Config) game.Game {
+			games++
+			if games > 1 {
+				return &choosyHerald{herald{cfg: cfg, endAt: 2}}
+			}
+			return &herald{cfg: cfg, endAt: 2}
+		}}
+		r, _ := startRoom(t, Config{Mode: mode, TickRate: 10})
+		a, b := &seqClient{}, &seqClient{}
+		join(t, r, a, "")
+		jb := join(t, r, b, "")
+		time.Sleep(250 * time.Millisecond) // game 1 ends on tick 2
+		synctest.Wait()
+		if _, closed := a.got(); closed != nil {
+			t.Errorf("the first player, whom game 2 takes, closed with %v", closed)
+		}
+		if _, closed := b.got(); !errors.Is(closed, ErrGameOver) {
+			t.Errorf("the player game 2 refuses closed with %v, want ErrGameOver", closed)
+		}
+		if st := r.Stats(); st.Players != 1 {
+			t.Errorf("%d players after the rematch, want 1", st.Players)
+		}
+		if j, err := r.Join(context.Background(), JoinRequest{Client: &seqClient{}, Token: jb.Token}); err == nil && j.Resumed {
+			t.Error("the refused player's token still resumes it")
+		}
+	})
+}
+
+// choosyHerald takes one player only.
+type choosyHerald struct{ herald }
+
+func (h *choosyHerald) Join(p game.Player) error {
+	if len(h.players) > 0 {
+		return game.ErrFull
+	}
+	return h.herald.Join(p)
 }

@@ -47,6 +47,13 @@ type Document struct {
 	// Game is what the game's Export returned.
 	Game    []byte        `json:"game"`
 	Members []SavedMember `json:"members"`
+	// GameNumber numbers the room's game (game.Result.Game): 1, or
+	// absent, for the first; one more for each rematch.
+	GameNumber int `json:"game_number,omitempty"`
+	// RematchTick, between two games (game.Mode.Rematch), is the tick the
+	// next game starts on: Game is that game, its players seated, not
+	// yet stepped, and the last game's result has been reported.
+	RematchTick uint64 `json:"rematch_tick,omitempty"`
 }
 
 // SavedMember is a player of a saved room.
@@ -62,6 +69,9 @@ type SavedMember struct {
 	// hashes; Export never writes it.
 	Token string `json:"token,omitempty"`
 	Away  bool   `json:"away,omitempty"`
+	// Options are the member's join options (game.Mode.JoinOptions),
+	// which it joins each rematch's game with.
+	Options map[string]string `json:"options,omitempty"`
 }
 
 type exportResult struct {
@@ -118,18 +128,23 @@ func (r *Room) export() exportResult {
 		return exportResult{err: fmt.Errorf("room: export random source: %w", err)}
 	}
 	d := Document{
-		Version:  FormatVersion,
-		Room:     r.cfg.Name,
-		Mode:     r.cfg.Mode.Name,
-		TickRate: r.cfg.TickRate,
-		Tick:     r.tick,
-		Rand:     source,
-		Options:  r.cfg.Options.Map(),
-		Game:     state,
-		Members:  make([]SavedMember, len(r.members)),
+		Version:     FormatVersion,
+		Room:        r.cfg.Name,
+		Mode:        r.cfg.Mode.Name,
+		TickRate:    r.cfg.TickRate,
+		Tick:        r.tick,
+		Rand:        source,
+		Options:     r.cfg.Options.Map(),
+		Game:        state,
+		Members:     make([]SavedMember, len(r.members)),
+		GameNumber:  r.number,
+		RematchTick: r.rematchAt,
 	}
 	for i, m := range r.members {
 		d.Members[i] = SavedMember{ID: m.id, Name: m.name, Addr: m.addr, TokenHash: m.tokenHash, Away: m.client == nil}
+		if len(r.cfg.Mode.JoinOptions) > 0 {
+			d.Members[i].Options = m.opts.Map()
+		}
 	}
 	doc, err := json.Marshal(d)
 	return exportResult{doc: doc, err: err}
@@ -196,6 +211,10 @@ const maxSavedString = 256
 
 // maxTickRate bounds a document's tick rate.
 const maxTickRate = 1000
+
+// maxRematchTicks bounds how far ahead a document's next game starts: an
+// hour at the highest tick rate.
+const maxRematchTicks = 3600 * maxTickRate
 
 // Restore creates a room from a document Export wrote, to Run in place of
 // the original. cfg is as for New, but the document decides the tick rate
@@ -306,6 +325,10 @@ func (d *Document) check(cfg Config) error {
 		return fmt.Errorf("tick rate %d; the room is configured for %d", d.TickRate, cfg.TickRate)
 	case d.Tick > math.MaxInt64:
 		return fmt.Errorf("tick %d out of range", d.Tick)
+	case d.GameNumber < 0:
+		return fmt.Errorf("game number %d out of range", d.GameNumber)
+	case d.RematchTick != 0 && (d.RematchTick <= d.Tick || d.RematchTick-d.Tick > maxRematchTicks):
+		return fmt.Errorf("rematch tick %d out of range after tick %d", d.RematchTick, d.Tick)
 	}
 	return checkMembers(d.Members)
 }
@@ -344,6 +367,8 @@ func (r *Room) restore(d *Document) error {
 		return err
 	}
 	r.tick = d.Tick
+	r.number = max(d.GameNumber, 1)
+	r.rematchAt = d.RematchTick
 	return nil
 }
 
@@ -354,7 +379,11 @@ func (r *Room) restoreMembers(saved []SavedMember) error {
 	now := time.Now()
 	members := make([]*member, len(saved))
 	for i, s := range saved {
-		members[i] = &member{id: s.ID, name: s.Name, addr: s.Addr, tokenHash: s.TokenHash, awaySince: now}
+		opts, err := game.ParseOptions(r.cfg.Mode.JoinOptions, s.Options)
+		if err != nil {
+			return fmt.Errorf("member %d: join options: %w", s.ID, err)
+		}
+		members[i] = &member{id: s.ID, name: s.Name, opts: opts, addr: s.Addr, tokenHash: s.TokenHash, awaySince: now}
 	}
 	r.members = members
 	for _, e := range r.game.AppendEntities(nil) {

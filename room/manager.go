@@ -29,8 +29,14 @@ type ManagerConfig struct {
 	TickRate    int
 	Capacity    int
 	ResumeGrace time.Duration
-	// IdleTimeout is how long an empty room lives before it is disposed of.
+	// IdleTimeout is how long an empty room lives before it is disposed of,
+	// unless its mode says otherwise (game.Mode.IdleTimeout, KeepAlive).
+	// Zero: for ever.
 	IdleTimeout time.Duration
+	// KeepRooms are rooms that live as long as the manager, empty or
+	// not: OpenKept creates them, and one whose game ends without a
+	// rematch is created anew.
+	KeepRooms []KeptRoom
 	// MaxSeatsPerAddrRoom bounds the seats, connected or away, one address
 	// holds in one room; MaxSeatsPerAddr bounds them over every room.
 	// Zero: no limit.
@@ -57,6 +63,11 @@ type ManagerConfig struct {
 	// Metrics is shared by every room.
 	Metrics Metrics
 	Logger  *slog.Logger
+}
+
+// KeptRoom is a room that lives as long as its manager (ManagerConfig.KeepRooms).
+type KeptRoom struct {
+	Name, Mode string
 }
 
 // Directory is where the rooms of a cluster are claimed (package cluster).
@@ -136,6 +147,19 @@ func NewManager(cfg ManagerConfig) (*Manager, error) {
 	}
 	if !ValidName(cfg.DefaultRoom) {
 		return nil, fmt.Errorf("room manager: default room %q: %w", cfg.DefaultRoom, ErrBadRoomName)
+	}
+	seen := make(map[string]bool)
+	for _, k := range cfg.KeepRooms {
+		if !ValidName(k.Name) {
+			return nil, fmt.Errorf("room manager: kept room %q: %w", k.Name, ErrBadRoomName)
+		}
+		if !slices.ContainsFunc(cfg.Modes, func(md game.Mode) bool { return md.Name == k.Mode }) {
+			return nil, fmt.Errorf("room manager: kept room %q: %w %q", k.Name, ErrUnknownMode, k.Mode)
+		}
+		if seen[k.Name] {
+			return nil, fmt.Errorf("room manager: room %q is kept twice", k.Name)
+		}
+		seen[k.Name] = true
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -517,7 +541,7 @@ func (m *Manager) roomConfig(name string, mode game.Mode, opts game.Options, sel
 		TickRate:    m.cfg.TickRate,
 		Capacity:    m.capacity(mode),
 		ResumeGrace: m.cfg.ResumeGrace,
-		IdleTimeout: m.cfg.IdleTimeout,
+		IdleTimeout: m.idleTimeout(name, mode),
 		OnIdle:      func() bool { return m.retire(self()) },
 		OnToken:     func(hash string, valid bool) { m.token(self(), hash, valid) },
 		// In a cluster a resume's new token is recorded before it is
@@ -526,10 +550,13 @@ func (m *Manager) roomConfig(name string, mode game.Mode, opts game.Options, sel
 		OnSeat:           m.seat,
 		Full:             m.cfg.Full,
 		OnOver:           func() { m.retire(self()) },
-		MaxSeatsPerAddr:  m.cfg.MaxSeatsPerAddrRoom,
-		NewPlayerID:      m.newPlayerID,
-		Metrics:          m.cfg.Metrics,
-		Logger:           m.cfg.Logger,
+		OnResult: func(res game.Result) {
+			m.cfg.Logger.Info("room result", "room", name, "mode", mode.Name, "game", res.Game, "summary", res.Summary, "standings", res.Standings)
+		},
+		MaxSeatsPerAddr: m.cfg.MaxSeatsPerAddrRoom,
+		NewPlayerID:     m.newPlayerID,
+		Metrics:         m.cfg.Metrics,
+		Logger:          m.cfg.Logger,
 	}
 }
 
@@ -553,10 +580,55 @@ func (m *Manager) start(r *Room) {
 		}
 		m.mu.Unlock()
 		m.cfg.Logger.Info("room stopped", "room", name, "reason", err)
-		if res, ok := r.Result(); ok {
-			m.cfg.Logger.Info("room result", "room", name, "summary", res.Summary, "standings", res.Standings)
+		if errors.Is(err, ErrGameOver) && m.kept(name) != nil {
+			m.openKept(*m.kept(name))
 		}
 	}()
+}
+
+// idleTimeout is how long the room name of mode lives with nobody in it:
+// for ever (0) if it is kept or its mode keeps its rooms alive, else its
+// mode's timeout or the manager's.
+func (m *Manager) idleTimeout(name string, mode game.Mode) time.Duration {
+	switch {
+	case mode.KeepAlive || m.kept(name) != nil:
+		return 0
+	case mode.IdleTimeout > 0:
+		return mode.IdleTimeout
+	}
+	return m.cfg.IdleTimeout
+}
+
+// kept returns the kept room of that name, if it is one.
+func (m *Manager) kept(name string) *KeptRoom {
+	for i := range m.cfg.KeepRooms {
+		if m.cfg.KeepRooms[i].Name == name {
+			return &m.cfg.KeepRooms[i]
+		}
+	}
+	return nil
+}
+
+// OpenKept creates the kept rooms (ManagerConfig.KeepRooms) that are not
+// live. In a cluster, one that another node runs is left to it.
+func (m *Manager) OpenKept() {
+	for _, k := range m.cfg.KeepRooms {
+		m.openKept(k)
+	}
+}
+
+func (m *Manager) openKept(k KeptRoom) {
+	if m.ctx.Err() != nil {
+		return
+	}
+	err := m.Open(m.ctx, k.Name, k.Mode)
+	var elsewhere *ElsewhereError
+	switch {
+	case errors.As(err, &elsewhere):
+		m.cfg.Logger.Info("kept room runs on another node", "room", k.Name, "node", elsewhere.Node)
+	case err != nil && !errors.Is(err, ErrShutdown):
+		m.cfg.Logger.Warn("kept room not opened", "room", k.Name, "mode", k.Mode, "err", err)
+	}
 }
 
 // mayCreate says whether addr may create the room name now; take false

@@ -38,7 +38,7 @@ type Config struct {
 	// the room, waiting to resume. Zero removes it at once.
 	ResumeGrace time.Duration
 	// IdleTimeout is how long the room lives with nobody in it before it
-	// asks to be retired through OnIdle.
+	// asks to be retired through OnIdle. Zero: it never asks.
 	IdleTimeout time.Duration
 	// OnIdle is called from the room's goroutine once it has been empty for
 	// IdleTimeout. If it returns true the room stops. Nil: never retire.
@@ -73,9 +73,13 @@ type Config struct {
 	// are refused with ErrServerFull (players resuming are not new).
 	Full func() bool
 	// OnOver, if set, is called from the room's goroutine when its game is
-	// over (game.Ender), before its clients are closed, so that new joins
-	// stop finding the room.
+	// over (game.Ender) and the room ends for it (no Mode.Rematch), before
+	// its clients are closed, so that new joins stop finding the room.
 	OnOver func()
+	// OnResult, if set, is called from the room's goroutine with the
+	// result of each game of the room that ends (game.Ender), once, its
+	// Game numbering it: a room whose mode rematches has many.
+	OnResult func(game.Result)
 	// Metrics receives the room's measurements; nil fields are skipped.
 	Metrics Metrics
 	Logger  *slog.Logger
@@ -201,8 +205,15 @@ type Room struct {
 	restored           []*member       // members of a restored room, announced by Run
 	moved              *ElsewhereError // where Move sent the room: Run ends with it
 	events             *game.Events
+	// number is the game's: 1 for the first, one more for each rematch.
+	number int
+	// rematchAt, while the room pauses between two games
+	// (Mode.Rematch), is the tick the next game starts on; else 0.
+	// During the pause r.game is already the next game, its players
+	// seated, not yet stepped.
+	rematchAt uint64
 
-	result atomic.Pointer[game.Result] // set once the game is over
+	result atomic.Pointer[game.Result] // the last finished game's
 
 	// Published for other goroutines.
 	stats struct {
@@ -218,6 +229,7 @@ type Room struct {
 type member struct {
 	id        game.PlayerID
 	name      string
+	opts      game.Options // its join options, for the games that follow
 	addr      string
 	tokenHash string // HashToken of the resume token; the token itself is not kept
 	client    Client // nil while away
@@ -385,12 +397,19 @@ func New(cfg Config) *Room {
 		senders:  make(map[sender]int),
 		seats:    make(map[string]int),
 	}
-	r.pcg = mrand.NewPCG(seed, seed^0x9e3779b97f4a7c15)
 	r.events = game.NewEvents(r.log)
-	r.game = cfg.Mode.New(game.Config{
+	r.number = 1
+	r.newGame(seed)
+	return r
+}
+
+// newGame creates the room's game, its random source seeded with seed.
+func (r *Room) newGame(seed uint64) {
+	r.pcg = mrand.NewPCG(seed, seed^0x9e3779b97f4a7c15)
+	r.game = r.cfg.Mode.New(game.Config{
 		Rand:     mrand.New(r.pcg),
-		TickRate: cfg.TickRate,
-		Options:  cfg.Options,
+		TickRate: r.cfg.TickRate,
+		Options:  r.cfg.Options,
 		Events:   r.events,
 	})
 	r.world = r.game.World()
@@ -399,7 +418,6 @@ func New(cfg Config) *Room {
 	} else {
 		r.viewer = wholeWorld{r.game}
 	}
-	return r
 }
 
 // Name returns the room's name.
@@ -560,7 +578,8 @@ func (r *Room) Stats() Stats {
 const maxBacklog = 5
 
 // Run ticks the room until ctx is done, the room retires for being idle, the
-// game is over (ErrGameOver), or the game panics. It closes every remaining client, telling them why.
+// game is over and its mode does not rematch (ErrGameOver), or the game
+// panics. It closes every remaining client, telling them why.
 func (r *Room) Run(ctx context.Context) (err error) {
 	defer close(r.done)
 	defer func() {
@@ -745,7 +764,7 @@ func (r *Room) join(req JoinRequest) (Joined, error) {
 		return Joined{}, &RefusedError{Err: err}
 	}
 	token := newToken()
-	m := &member{id: id, name: req.Name, addr: req.Addr, tokenHash: HashToken(token), client: req.Client}
+	m := &member{id: id, name: req.Name, opts: opts, addr: req.Addr, tokenHash: HashToken(token), client: req.Client}
 	i, _ := slices.BinarySearchFunc(r.members, id, cmpMember)
 	r.members = slices.Insert(r.members, i, m)
 	if r.cfg.OnToken != nil {
@@ -991,7 +1010,9 @@ func (r *Room) remove(m *member) {
 
 // step runs one tick: one input per player, the game's step, its events,
 // and a snapshot offered to every connected player. It reports false when
-// the game is over, which ends the room.
+// the game is over and the room ends for it. Between two games (see
+// rematch) the room only keeps time: its players' inputs are taken, and
+// nothing is stepped or sent.
 func (r *Room) step() bool {
 	start := time.Now()
 	r.tick++
@@ -1010,14 +1031,18 @@ func (r *Room) step() bool {
 			r.inputs = append(r.inputs, game.Input{Player: m.id, Buttons: h.Buttons, Axes: h.Axes, Behind: m.behind})
 		}
 	}
-	r.game.Step(r.inputs)
-	r.deliverEvents()
-	if r.over() {
-		// No state for this tick: room_over is the last thing players
-		// get, and a state queued before it would be written after it.
-		return false
+	goesOn := true
+	if r.rematchAt == 0 || r.startRematch() {
+		r.game.Step(r.inputs)
+		r.deliverEvents()
+		res, over := r.gameOver()
+		// The final tick's state goes out too, so that players see how
+		// the game ended; room_over follows it (GameEvent.AfterState).
+		r.publish()
+		if over {
+			goesOn = r.endGame(res)
+		}
 	}
-	r.publish()
 
 	took := time.Since(start)
 	r.stats.ticks.Add(1)
@@ -1025,7 +1050,7 @@ func (r *Room) step() bool {
 	if r.cfg.Metrics.TickSeconds != nil {
 		r.cfg.Metrics.TickSeconds.Observe(took.Seconds())
 	}
-	return true
+	return goesOn
 }
 
 // publish offers every connected player its view of this tick. Each
@@ -1148,7 +1173,7 @@ func (r *Room) listAway() {
 }
 
 func (r *Room) idle(now time.Time) bool {
-	if len(r.members) > 0 || r.cfg.OnIdle == nil || now.Sub(r.emptySince) < r.cfg.IdleTimeout {
+	if len(r.members) > 0 || r.cfg.OnIdle == nil || r.cfg.IdleTimeout <= 0 || now.Sub(r.emptySince) < r.cfg.IdleTimeout {
 		return false
 	}
 	if r.cfg.OnIdle() {

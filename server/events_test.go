@@ -34,8 +34,12 @@ func (h *herald) Leave(id game.PlayerID) {
 }
 func (h *herald) World() game.World { return game.World{Width: 100, Height: 100} }
 func (h *herald) AppendEntities(dst []game.Entity) []game.Entity {
+	x := int32(5)
+	if h.over {
+		x = 6 // the final state shows the last step
+	}
 	for _, id := range h.players {
-		dst = append(dst, game.Entity{ID: uint32(id), X: 5, Y: 5})
+		dst = append(dst, game.Entity{ID: uint32(id), X: x, Y: 5})
 	}
 	return dst
 }
@@ -221,5 +225,96 @@ func TestGameOverSendsResultAndCloses1000(t *testing.T) {
 	}
 	if len(again.world) != 1 {
 		t.Fatalf("the new room holds %d players; want only the newcomer", len(again.world))
+	}
+}
+
+// TestTheFinalStateComesBeforeRoomOver: players see where the game ended.
+// The last snapshot before room_over is of the tick the game ended in,
+// and it shows what that tick's step did.
+func TestTheFinalStateComesBeforeRoomOver(t *testing.T) {
+	t.Parallel()
+	srv := startHerald(t)
+	bin := dialNative(t, heraldURL(srv, "final"))
+	bin.send(protocol.AppendBinaryInput(nil, 1, game.Action, 0))
+	var lastState uint64
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		if time.Now().After(deadline) {
+			t.Fatal("no room_over within 5s")
+		}
+		m := bin.next(3 * time.Second)
+		if m.Type == protocol.BinSnapshot {
+			lastState = bin.tick
+			continue
+		}
+		if m.Type == protocol.BinEvent && m.Event == "room_over" {
+			if lastState != m.Tick {
+				t.Fatalf("the last state before room_over (tick %d) is of tick %d", m.Tick, lastState)
+			}
+			if me := bin.me(); me.X != 6 {
+				t.Fatalf("the final state shows the player at x=%d, want 6 (the last step's)", me.X)
+			}
+			return
+		}
+	}
+}
+
+// rematchHerald is a herald whose mode rematches after a short pause.
+var rematchHerald = game.Mode{Name: "rematch", Rematch: 200 * time.Millisecond,
+	New: func(cfg game.Config) game.Game { return &herald{cfg: cfg} }}
+
+// TestRematchOverSockets: a mode that rematches sends room_over and,
+// after the pause, room_rematch, and the same players play on under the
+// same IDs; an away player resumes into the new game with its token.
+func TestRematchOverSockets(t *testing.T) {
+	t.Parallel()
+	srv := arenatest.Start(t, arenatest.Options{Config: func(c *server.Config) {
+		c.Modes = append(c.Modes, rematchHerald)
+	}})
+	u := srv.WSURL + "?mode=rematch&room=again"
+	a := dialNative(t, u)
+	b := dialNative(t, u)
+	// a presses Action for a tick: game 1 ends. (Held, it would end the
+	// next game too: a player holds its buttons through the pause.)
+	a.send(protocol.AppendBinaryInput(nil, 1, game.Action, 0))
+	a.send(protocol.AppendBinaryInput(nil, 2, 0, 0))
+	events := func(c *nativeClient, want ...string) []*protocol.ServerMessage {
+		t.Helper()
+		var got []*protocol.ServerMessage
+		for deadline := time.Now().Add(5 * time.Second); len(got) < len(want); {
+			if time.Now().After(deadline) {
+				t.Fatalf("no %s within 5s", want[len(got)])
+			}
+			if m := c.next(3 * time.Second); m.Type == protocol.BinEvent && m.Event == want[len(got)] {
+				cp := *m
+				cp.Data = slices.Clone(m.Data)
+				got = append(got, &cp)
+			}
+		}
+		return got
+	}
+	got := events(a, "room_over", "room_rematch")
+	var res game.Result
+	if err := json.Unmarshal(got[0].Data, &res); err != nil || res.Game != 1 {
+		t.Fatalf("room_over %s: %v; want game 1", got[0].Data, err)
+	}
+	if string(got[1].Data) != `{"game":2}` || got[1].Tick <= got[0].Tick {
+		t.Fatalf("room_rematch %s at tick %d, after room_over at tick %d", got[1].Data, got[1].Tick, got[0].Tick)
+	}
+	// Game 2 shows both players, under their IDs.
+	a.waitState("game 2's first state", func() bool { return a.tick >= got[1].Tick })
+	if _, ok := a.find(b.welcome.Player); !ok || len(a.world) != 2 {
+		t.Fatalf("game 2 shows %v; want players %d and %d", a.world, a.welcome.Player, b.welcome.Player)
+	}
+	// b drops and resumes into game 2 with its token.
+	b.conn.Close()
+	back := dialNative(t, u+"&token="+url.QueryEscape(b.welcome.Token))
+	if !back.welcome.Resumed || back.welcome.Player != b.welcome.Player {
+		t.Fatalf("resume after the rematch: %+v", back.welcome)
+	}
+	// Game 2 ends too, and is numbered 2.
+	back.send(protocol.AppendBinaryInput(nil, 1, game.Action, 0))
+	over := events(a, "room_over")[0]
+	if err := json.Unmarshal(over.Data, &res); err != nil || res.Game != 2 || over.Tick <= got[1].Tick {
+		t.Fatalf("second room_over %s at tick %d: %v; want game 2, ended by the resumed player after tick %d", over.Data, over.Tick, err, got[1].Tick)
 	}
 }

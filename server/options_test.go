@@ -254,8 +254,8 @@ func TestModesListTheirOptions(t *testing.T) {
 	if j := got["dots"].JoinOptions; len(j) != 1 || j[0].Name != "color" || j[0].Type != game.OptionColor {
 		t.Errorf("dots join options %+v; want color", j)
 	}
-	if r := got["tag"].RoomOptions; len(r) != 1 || r[0].Name != "cooldown" || r[0].Max != 10 || r[0].Default != "2" {
-		t.Errorf("tag room options %+v; want cooldown 0..10", r)
+	if r := got["tag"].RoomOptions; len(r) != 2 || r[0].Name != "cooldown" || r[0].Max != 10 || r[0].Default != "2" || r[1].Name != "goal" || r[1].Default != "0" {
+		t.Errorf("tag room options %+v; want cooldown 0..10 and goal", r)
 	}
 }
 

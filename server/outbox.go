@@ -39,19 +39,25 @@ func (o *outbox) offerState(st room.State) {
 
 // push queues an event. It reports false, and marks the outbox overflowed,
 // when the queue is full.
+//
+// The writer sends the queued events before the state, so an event
+// overtakes a state offered before it and not yet written: a tick's
+// events arrive before its state either way. An event that must follow
+// that state (room.GameEvent.AfterState: room_over after the final tick)
+// takes the state into the queue ahead of itself, where it can no longer
+// be replaced, and the writer sends it in turn (a room.State in events).
 func (o *outbox) push(e any) bool {
 	ok := len(o.events) < o.maxEvents
-	if ok {
-		o.events = append(o.events, e)
-	} else {
+	if !ok {
 		o.overflow = true
+		return false
 	}
-	if ge, final := e.(room.GameEvent); final && ge.Last {
-		// Nothing may follow the last event; a state not yet written
-		// would, because the writer sends events first.
+	if ge, isGame := e.(room.GameEvent); isGame && (ge.AfterState || ge.Last) && o.hasState {
+		o.events = append(o.events, o.state)
 		o.state, o.hasState = room.State{}, false
 	}
-	return ok
+	o.events = append(o.events, e)
+	return true
 }
 
 // answerPing asks the writer to answer a ping frame with a pong carrying
@@ -68,7 +74,7 @@ func (o *outbox) empty() bool {
 
 // batch is everything an outbox held at one moment.
 type batch struct {
-	events    []any
+	events    []any // events, and a state that must precede the next one
 	state     room.State
 	hasState  bool
 	overflow  bool

@@ -11,6 +11,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/arena-server/arena/internal/arenatest"
+	"github.com/arena-server/arena/room"
 	"github.com/arena-server/arena/server"
 )
 
@@ -335,5 +336,58 @@ func TestRoomsPagingAtTheEdges(t *testing.T) {
 			t.Errorf("?%s: %d rooms of %d at offset %d, limit %d; want %d of 1 at %d, limit %d",
 				tc.query, len(page.Rooms), page.Total, page.Offset, page.Limit, tc.rooms, tc.offset, tc.lim)
 		}
+	}
+}
+
+// TestKeptRoomsAreOpenAtStartAndStay: a kept room is listed before anyone
+// joins, runs its mode, and outlives the idle timeout empty; -room-idle-
+// timeout 0 keeps every empty room.
+func TestKeptRoomsAreOpenAtStartAndStay(t *testing.T) {
+	t.Parallel()
+	srv := arenatest.Start(t, arenatest.Options{Config: func(c *server.Config) {
+		c.RoomIdleTimeout = 100 * time.Millisecond
+		c.ResumeGrace = 0
+		c.KeepRooms = []room.KeptRoom{{Name: "lobby", Mode: "tag"}}
+	}})
+	info, ok := roomByName(t, srv, "lobby")
+	if !ok || info.Mode != "tag" || info.Players != 0 {
+		t.Fatalf("lobby listed %v as %+v; want an empty tag room", ok, info)
+	}
+	c := arenatest.Dial(t, srv.WSURL+"?room=lobby", nil)
+	c.Init()
+	c.Conn.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))
+	other := arenatest.Dial(t, srv.WSURL+"?room=other", nil)
+	other.Init()
+	other.Conn.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))
+	arenatest.Eventually(t, 5*time.Second, 20*time.Millisecond, func() error {
+		if _, ok := roomByName(t, srv, "other"); ok {
+			return errString("other still listed")
+		}
+		return nil
+	})
+	if info, ok := roomByName(t, srv, "lobby"); !ok || info.Players != 0 {
+		t.Fatalf("the kept room went with the idle one: %v %+v", ok, info)
+	}
+}
+
+func TestRoomIdleTimeoutZeroKeepsEmptyRooms(t *testing.T) {
+	t.Parallel()
+	srv := arenatest.Start(t, arenatest.Options{Config: func(c *server.Config) {
+		c.RoomIdleTimeout = 0
+		c.ResumeGrace = 0
+	}})
+	c := arenatest.Dial(t, srv.WSURL+"?room=stays", nil)
+	c.Init()
+	c.Conn.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))
+	arenatest.Eventually(t, 5*time.Second, 20*time.Millisecond, func() error {
+		if info, ok := roomByName(t, srv, "stays"); !ok || info.Players != 0 {
+			return errString("the room is not listed empty yet")
+		}
+		return nil
+	})
+	// Many ticks later (20 a second), it is still there.
+	time.Sleep(300 * time.Millisecond)
+	if _, ok := roomByName(t, srv, "stays"); !ok {
+		t.Fatal("an empty room went with -room-idle-timeout 0")
 	}
 }

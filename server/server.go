@@ -44,8 +44,14 @@ type Config struct {
 	RoomCapacity int
 	// ResumeGrace is how long a dropped player may resume.
 	ResumeGrace time.Duration
-	// RoomIdleTimeout is how long an empty room lives.
+	// RoomIdleTimeout is how long an empty room lives, unless its mode
+	// says otherwise (game.Mode.IdleTimeout, KeepAlive). 0: for ever.
 	RoomIdleTimeout time.Duration
+	// KeepRooms are rooms created as the server starts and kept alive,
+	// empty or not, for as long as it runs (-keep-rooms): a lobby, a
+	// persistent world. One whose game ends without a rematch is created
+	// anew. In a cluster, a kept room another node runs is left to it.
+	KeepRooms []room.KeptRoom
 
 	// MaxConnections bounds open WebSockets (503 beyond); 0: no limit.
 	MaxConnections int
@@ -261,6 +267,7 @@ func New(cfg Config) (*Server, error) {
 		Capacity:            cfg.RoomCapacity,
 		ResumeGrace:         cfg.ResumeGrace,
 		IdleTimeout:         cfg.RoomIdleTimeout,
+		KeepRooms:           cfg.KeepRooms,
 		MaxSeatsPerAddrRoom: cfg.MaxSeatsPerIPRoom,
 		MaxSeatsPerAddr:     cfg.MaxSeatsPerIP,
 		MaxRooms:            cfg.MaxRooms,
@@ -324,6 +331,7 @@ func validate(cfg *Config) error {
 		{cfg.PingInterval <= 0, "PingInterval (-ping-interval)", "must be positive"},
 		{cfg.PongTimeout <= cfg.PingInterval, "PongTimeout (-pong-timeout)", "must be longer than PingInterval (-ping-interval)"},
 		{cfg.RoomCapacity < 0, "RoomCapacity (-room-capacity)", "cannot be negative"},
+		{cfg.RoomIdleTimeout < 0, "RoomIdleTimeout (-room-idle-timeout)", "cannot be negative"},
 		{cfg.MaxConnections < 0, "MaxConnections (-max-connections)", "cannot be negative"},
 		{cfg.MaxConnectionsPerIP < 0, "MaxConnectionsPerIP (-max-connections-per-ip)", "cannot be negative"},
 		{cfg.SendDelay < 0, "SendDelay (-send-delay)", "cannot be negative"},
@@ -349,6 +357,14 @@ func validate(cfg *Config) error {
 	for _, m := range cfg.Modes {
 		if err := m.Check(); err != nil {
 			return err
+		}
+	}
+	for _, k := range cfg.KeepRooms {
+		switch {
+		case !room.ValidName(k.Name):
+			return fmt.Errorf("KeepRooms (-keep-rooms) %q: %w", k.Name, room.ErrBadRoomName)
+		case !slices.ContainsFunc(cfg.Modes, func(m game.Mode) bool { return m.Name == k.Mode }):
+			return fmt.Errorf("KeepRooms (-keep-rooms) %s:%s: no such game mode", k.Name, k.Mode)
 		}
 	}
 	if cfg.TLSCertFile != "" {
@@ -467,6 +483,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	}
 	defer stopCluster()
+	// Once the cluster runs: a kept room another node runs is its.
+	s.rooms.OpenKept()
 	errc := make(chan error, 2)
 	go func() {
 		if s.cfg.TLSCertFile != "" {

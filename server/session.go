@@ -762,7 +762,7 @@ func (s *session) flushLocked() {
 			break
 		}
 		var n int
-		if n, err = s.codec.writeEvent(s.sink, e); err != nil {
+		if n, err = s.writeQueued(e); err != nil {
 			break
 		}
 		sent, bytes = sent+1, bytes+n
@@ -797,11 +797,20 @@ func (s *session) flushFinalLocked() {
 	}
 	s.out.take(&s.b)
 	for _, e := range s.b.events {
-		if _, err := s.codec.writeEvent(s.sink, e); err != nil {
+		if _, err := s.writeQueued(e); err != nil {
 			return
 		}
 	}
 	clear(s.b.events)
+}
+
+// writeQueued writes one entry of the outbox's queue: an event, or the
+// state an event that must follow it took into the queue (outbox.push).
+func (s *session) writeQueued(e any) (int, error) {
+	if st, ok := e.(room.State); ok {
+		return s.codec.writeState(s.sink, st)
+	}
+	return s.codec.writeEvent(s.sink, e)
 }
 
 // writeFrame frames one message (RFC 6455, section 5.2: servers do not

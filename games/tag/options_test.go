@@ -2,6 +2,7 @@ package tag
 
 import (
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/arena-server/arena/game"
@@ -61,5 +62,45 @@ func TestRoomOptionCooldownIsBounded(t *testing.T) {
 	}
 	if d := Mode.RoomOptions[0].Default; d != "2" {
 		t.Errorf("declared default %q; want the rules' %d", d, CooldownSeconds)
+	}
+}
+
+// TestRoomOptionGoalEndsTheGame: with a goal, the game ends as soon as a
+// player has that many points, with the standings best first; without
+// one it never ends.
+func TestRoomOptionGoalEndsTheGame(t *testing.T) {
+	play := func(raw map[string]string, seconds int) *Tag {
+		t.Helper()
+		opts, err := game.ParseOptions(Mode.RoomOptions, raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g := New(game.Config{Rand: rand.New(rand.NewPCG(3, 4)), TickRate: 20, Options: opts})
+		for _, p := range []game.Player{{ID: 1, Name: "it"}, {ID: 2, Name: "runner"}, {ID: 3}} {
+			if err := g.Join(p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		g.place(1, 50, 50)
+		g.place(2, 450, 450)
+		g.place(3, 250, 450)
+		for range seconds * 20 {
+			if _, over := g.Over(); over {
+				t.Fatal("the game ended before its goal")
+			}
+			g.Step(nil)
+		}
+		return g
+	}
+	if _, over := play(nil, 30).Over(); over {
+		t.Error("a game without a goal ended")
+	}
+	res, over := play(map[string]string{"goal": "3"}, 3).Over()
+	want := []game.Standing{{Player: 2, Name: "runner", Score: 3}, {Player: 3, Score: 3}, {Player: 1, Name: "it", Score: 0}}
+	if !over || res.Summary != "runner wins with 3 points" || !slices.Equal(res.Standings, want) {
+		t.Errorf("after 3 s with goal 3: over %v, %+v; want runner first of %+v", over, res, want)
+	}
+	if Mode.Rematch <= 0 {
+		t.Error("tag does not rematch a game that reached its goal")
 	}
 }

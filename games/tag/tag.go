@@ -2,12 +2,19 @@
 // passes it on by touching someone; every second a player spends not being
 // it scores a point. When it changes hands, everyone gets a "tagged" event
 // {"it":ID,"by":ID} (by 0: the last one left) and the new it "you_are_it".
+//
+// By default a game of tag never ends. A room created with the option
+// "goal" ends its game when a player reaches that many points, and after
+// RematchSeconds starts a new one with everyone still there, scores at 0
+// (game.Mode.Rematch).
 package tag
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/arena-server/arena/game"
 	"github.com/arena-server/arena/games/dots"
@@ -23,6 +30,9 @@ const (
 	// that it cannot tag straight back, unless the room option cooldown
 	// says otherwise.
 	CooldownSeconds = 2
+	// RematchSeconds is the pause between a game that reached its goal
+	// and the next, for players to read the result.
+	RematchSeconds = 5
 )
 
 // Mode registers tag with a server.
@@ -40,8 +50,16 @@ var Mode = game.Mode{
 		Min:         0,
 		Max:         10,
 		Default:     strconv.Itoa(CooldownSeconds),
+	}, {
+		Name:        "goal",
+		Description: "Points that win the game, which then starts again; 0 plays for ever.",
+		Type:        game.OptionInt,
+		Min:         0,
+		Max:         10000,
+		Default:     "0",
 	}},
-	Kinds: Kinds,
+	Kinds:   Kinds,
+	Rematch: RematchSeconds * time.Second,
 }
 
 // Kinds declares a player of tag: a dot with a score, and whether it is it.
@@ -63,7 +81,10 @@ const (
 	TextName   = 0
 )
 
-var _ game.Game = (*Tag)(nil)
+var (
+	_ game.Game  = (*Tag)(nil)
+	_ game.Ender = (*Tag)(nil)
+)
 
 type player struct {
 	id    game.PlayerID
@@ -81,6 +102,7 @@ type Tag struct {
 	cooldown int      // ticks until "it" may tag
 	wait     int      // the cooldown after a tag, in ticks
 	ticks    int      // ticks into the current second
+	goal     int32    // the points that win; 0: none
 }
 
 // New returns an empty field.
@@ -92,7 +114,31 @@ func New(cfg game.Config) *Tag {
 	if cfg.Options.Has("cooldown") { // a bare Config holds no options
 		seconds = cfg.Options.Int("cooldown")
 	}
-	return &Tag{cfg: cfg, wait: int(seconds) * cfg.TickRate}
+	var goal int64
+	if cfg.Options.Has("goal") {
+		goal = cfg.Options.Int("goal")
+	}
+	return &Tag{cfg: cfg, wait: int(seconds) * cfg.TickRate, goal: int32(goal)}
+}
+
+// Over ends the game once a player has the room's goal in points: the
+// standings are by score, best first (ties by ID).
+func (t *Tag) Over() (game.Result, bool) {
+	if t.goal <= 0 || !slices.ContainsFunc(t.players, func(p player) bool { return p.score >= t.goal }) {
+		return game.Result{}, false
+	}
+	res := game.Result{Standings: make([]game.Standing, len(t.players))}
+	for i, p := range t.players {
+		res.Standings[i] = game.Standing{Player: p.id, Name: p.name, Score: int64(p.score)}
+	}
+	slices.SortStableFunc(res.Standings, func(a, b game.Standing) int { return cmp.Compare(b.Score, a.Score) })
+	best := res.Standings[0]
+	name := best.Name
+	if name == "" {
+		name = fmt.Sprintf("player %d", best.Player)
+	}
+	res.Summary = fmt.Sprintf("%s wins with %d points", name, best.Score)
+	return res, true
 }
 
 // Join places the player at a random spot. The first player is it.
