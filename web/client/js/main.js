@@ -148,6 +148,11 @@ game.on('event', ({ type, data }) => {
     toast(data.summary || 'the game is over');
     return;
   }
+  if (type === 'room_rematch') {
+    // The room plays on: a new game, with the same players.
+    toast(`Game ${data.game ?? ''}: go!`);
+    return;
+  }
   const line = eventLine(game.mode, type, data, nameOf);
   if (line) feed(line);
 });
