@@ -58,7 +58,9 @@ func TestNativeAgainstArena(t *testing.T) {
 		if res.Connected != 30 || res.ConnErrors != 0 || res.ClosedEarly != 0 {
 			t.Fatalf("connected %d, errors %d (%v), closes %d (%v)", res.Connected, res.ConnErrors, res.ErrorReasons, res.ClosedEarly, res.CloseReasons)
 		}
-		if res.UpdatesPerClient < 15 || res.UpdatesPerClient > 21 {
+		// Above 20 too: on a loaded machine the ticks that came late
+		// before the window arrive in a burst inside it.
+		if res.UpdatesPerClient < 15 || res.UpdatesPerClient > 23 {
 			t.Errorf("updates/s per player %.2f; want about 20", res.UpdatesPerClient)
 		}
 		if res.LatSamples < 5 || res.LatP50 <= 0 || res.LatP50 > 200 {
