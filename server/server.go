@@ -218,6 +218,7 @@ type Server struct {
 
 	adminAuth *authThrottle      // failed admin logins by address
 	joins     *addrlimit.Limiter // joins by address; nil: no limit
+	passwords *addrlimit.Limiter // wrong room passwords by address
 }
 
 // directoryOf is c as the manager's Directory: none without a cluster (a
@@ -262,6 +263,7 @@ func New(cfg Config) (*Server, error) {
 		started:  time.Now(),
 
 		adminAuth: newAuthThrottle(),
+		passwords: newPasswordThrottle(),
 	}
 	if cfg.JoinRate > 0 {
 		s.joins = addrlimit.New(rate.Limit(cfg.JoinRate), max(cfg.JoinBurst, 1), maxTrackedJoinAddrs)
@@ -389,6 +391,8 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /api/rooms", s.serveRooms)
 	s.mux.HandleFunc("GET /api/modes", s.serveModes)
 	s.mux.HandleFunc("POST /api/matchmake", s.serveMatchmake)
+	s.mux.HandleFunc("POST /api/rooms", s.serveCreateRoom)
+	s.mux.HandleFunc("POST /api/rooms/{name}/join", s.serveRoomJoin)
 	s.mux.HandleFunc("GET /admin/", s.serveAdminPage)
 	s.mux.HandleFunc("GET /admin/api/stats", s.requireAdmin(s.serveAdminStats))
 	var static http.Handler = http.NotFoundHandler()
