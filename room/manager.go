@@ -278,8 +278,10 @@ func (m *Manager) joinDefault(ctx context.Context, mode string, req JoinRequest)
 		// In a cluster, a default room on another node is one a client
 		// that cannot follow a redirect overflows from, to one here.
 		var elsewhere *ElsewhereError
+		// An overflow room someone created with a password
+		// (Create) is passed over as a full one is.
 		full := errors.Is(err, ErrRoomFull) || errors.Is(err, game.ErrFull) || errors.Is(err, ErrWrongMode) ||
-			(errors.As(err, &elsewhere) && !req.Redirectable)
+			errors.Is(err, ErrPasswordRequired) || (errors.As(err, &elsewhere) && !req.Redirectable)
 		if !full || n > maxOverflow {
 			return r, joined, err
 		}
@@ -530,7 +532,7 @@ func (m *Manager) MayCreate(addr string) error {
 // is a fresh one. private keeps it out of lists and matchmaking; a
 // passwordHash (internal/password) makes new players join with a seat
 // ReservePassword gives. A room of that name live here or, in a cluster,
-// on any node, is ErrRoomExists.
+// on any node, is ErrRoomExists, and so is the default room, live or not.
 func (m *Manager) Create(ctx context.Context, name, mode, addr string, raw map[string]string, private bool, passwordHash string) (*Room, error) {
 	md, err := m.Mode(mode)
 	if err != nil {
@@ -541,6 +543,11 @@ func (m *Manager) Create(ctx context.Context, name, mode, addr string, raw map[s
 	}
 	if !ValidName(name) {
 		return nil, ErrBadRoomName
+	}
+	if name == m.cfg.DefaultRoom {
+		// It is everyone's, and exempt from the limits on creation: a
+		// password on it would lock every player out.
+		return nil, fmt.Errorf("%w: the default room is the server's", ErrRoomExists)
 	}
 	return m.roomSpec(ctx, name, md.Name, addr, raw, newRoom{create: true, private: private, passwordHash: passwordHash})
 }

@@ -109,3 +109,29 @@ func TestSecretOptionsAreNeverMatched(t *testing.T) {
 		t.Errorf("MatchOptions with the secret = %q, %v; want a fresh room", name, err)
 	}
 }
+
+// TestNobodyLocksTheDefaultRooms: the default room cannot be created with
+// a password, and an overflow room that was is passed over.
+func TestNobodyLocksTheDefaultRooms(t *testing.T) {
+	m, err := NewManager(ManagerConfig{Modes: []game.Mode{tag.Mode}, Capacity: 1, IdleTimeout: time.Minute,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(m.Close)
+	ctx := context.Background()
+	// Not a real hash: nobody joins with it, and hashing is slow under -race.
+	const locked = "$argon2id$v=19$m=19456,t=2,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+	if _, err := m.Create(ctx, "default", "", "", nil, true, locked); !errors.Is(err, ErrRoomExists) {
+		t.Errorf("creating the default room: %v; want ErrRoomExists", err)
+	}
+	if _, err := m.Create(ctx, "default-2", "", "", nil, true, locked); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"default", "default-3"} {
+		r, _, err := m.Join(ctx, "", "", JoinRequest{Client: &fakeClient{}})
+		if err != nil || r.Name() != want {
+			t.Fatalf("a join of the default rooms: %v, %v; want %s", r, err, want)
+		}
+	}
+}

@@ -98,8 +98,11 @@ func (s *Server) roomInfos(withPrivate bool) []RoomInfo {
 		infos[i].Node = self
 	}
 	for _, e := range c.Directory().Rooms() {
-		if e.Node == self || (e.Private && !withPrivate) {
-			continue // this server's own figures are fresher
+		if e.Node == self { // this server's own figures are fresher
+			continue
+		}
+		if e.Private && !withPrivate {
+			continue
 		}
 		infos = append(infos, RoomInfo{Name: e.Name, Mode: e.Mode, Players: e.Players, Capacity: e.Capacity, TickRate: e.TickRate, Options: e.Options, Node: e.Node, Private: e.Private})
 	}

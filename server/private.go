@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -46,7 +47,15 @@ const hashWait = 5 * time.Second
 
 // readBody decodes a small JSON body strictly into v; an empty body leaves
 // v as it is. It answers the error itself, and returns false, if it fails.
+//
+// The body must say it is JSON: a browser sends that cross-origin only
+// after a CORS preflight, which arena does not answer, so no other site
+// can make its visitors create rooms or try passwords in their names.
 func readBody(w http.ResponseWriter, r *http.Request, v any, want string) bool {
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+		writeError(w, http.StatusUnsupportedMediaType, protocol.CodeBadRequest, "send Content-Type: application/json")
+		return false
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRoomBody))
 	if tooBig := new(http.MaxBytesError); errors.As(err, &tooBig) {
 		writeError(w, http.StatusRequestEntityTooLarge, protocol.CodeBadRequest, fmt.Sprintf("the body is limited to %d bytes", maxRoomBody))

@@ -312,3 +312,36 @@ func TestPrivateRoomInACluster(t *testing.T) {
 		t.Error("a node logged the password or the secret option")
 	}
 }
+
+// TestRoomRequestsAreJSON: the room endpoints take JSON bodies only, which
+// a page of another site cannot send without a preflight.
+func TestRoomRequestsAreJSON(t *testing.T) {
+	t.Parallel()
+	srv := arenatest.Start(t, arenatest.Options{})
+	for _, path := range []string{"/api/rooms", "/api/rooms/x/join"} {
+		resp, err := http.Post(srv.URL+path, "text/plain", strings.NewReader(`{"name":"x"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnsupportedMediaType {
+			t.Errorf("POST %s as text/plain: HTTP %d; want 415", path, resp.StatusCode)
+		}
+	}
+	var created server.RoomInfo
+	if code := postJSON(t, srv.URL+"/api/rooms", `{"mode":"tag","private":true}`, &created); code != http.StatusCreated || !strings.HasPrefix(created.Name, "tag-") {
+		t.Errorf("a nameless creation: HTTP %d %+v; want 201 and a fresh name", code, created)
+	}
+	var refused seatAnswer
+	if code := postJSON(t, srv.URL+"/api/rooms", `{"name":"default"}`, &refused); code != http.StatusConflict {
+		t.Errorf("creating the default room: HTTP %d %+v; want 409", code, refused)
+	}
+	if code := postJSON(t, srv.URL+"/api/rooms/nowhere/join", `{"password":"x"}`, &refused); code != http.StatusNotFound {
+		t.Errorf("a seat in no room: HTTP %d %+v; want 404", code, refused)
+	}
+	// A private room without a password gives a seat for the asking.
+	var seat seatAnswer
+	if code := postJSON(t, srv.URL+"/api/rooms/"+created.Name+"/join", `{}`, &seat); code != http.StatusOK || seat.Seat == "" {
+		t.Errorf("a seat in a private room without password: HTTP %d %+v", code, seat)
+	}
+}
