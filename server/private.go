@@ -160,6 +160,15 @@ func (s *Server) serveRoomJoin(w http.ResponseWriter, r *http.Request) {
 	if !readBody(w, r, &req, `send {"password":"…"}`) {
 		return
 	}
+	// A seat is a join's first half, and may cost a hash: it counts
+	// against the join rate, so that one address knowing the password
+	// cannot keep the hashing slots busy for everyone else.
+	if s.joins != nil && !s.joins.Allow(ip) {
+		s.metrics.refused.WithLabelValues(reasonJoinRate.label).Inc()
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusTooManyRequests, protocol.CodeRateLimited, errJoinRate.Error())
+		return
+	}
 	if err := checkPassword(req.Password); err != nil {
 		writeError(w, http.StatusBadRequest, protocol.CodeBadRequest, err.Error())
 		return
@@ -189,7 +198,9 @@ func (s *Server) serveRoomJoin(w http.ResponseWriter, r *http.Request) {
 }
 
 // selfURL is where clients reach this server: its node's URL in a
-// cluster, else the address the request came to.
+// cluster (-public-url), else the address the request came to, https if
+// it came over TLS, to us or (with -client-ip-header, behind a proxy we
+// trust) to the proxy.
 func (s *Server) selfURL(r *http.Request) string {
 	if c := s.cfg.Cluster; c != nil {
 		dir := c.Directory()
@@ -198,7 +209,7 @@ func (s *Server) selfURL(r *http.Request) string {
 		}
 	}
 	scheme := "http"
-	if r.TLS != nil {
+	if r.TLS != nil || (s.cfg.ClientIPHeader != "" && r.Header.Get("X-Forwarded-Proto") == "https") {
 		scheme = "https"
 	}
 	return scheme + "://" + r.Host
