@@ -308,6 +308,35 @@ func TestPrivateRoomInACluster(t *testing.T) {
 	if player.Msg.Type != protocol.BinWelcome || player.Welcome.Room != "vault-1" {
 		t.Fatalf("the join with the seat: %#x %s %s", player.Msg.Type, player.Msg.Code, player.Msg.Message)
 	}
+
+	// a drains: the room moves to b, where its player resumes without a
+	// seat, and a new player still needs the password.
+	go a.Stop(t)
+	for player.Msg.Type != protocol.BinRedirect {
+		if _, err := player.Next(5 * time.Second); err != nil {
+			t.Fatalf("no redirect when a drains: %v", err)
+		}
+	}
+	back := dialNode(t, b.URL, "room=vault-1", player.Welcome.Token)
+	if back.Msg.Type != protocol.BinWelcome || !back.Welcome.Resumed {
+		t.Fatalf("the resume on b: %#x %s %s; want a welcome, resumed", back.Msg.Type, back.Msg.Code, back.Msg.Message)
+	}
+	stranger := dialNode(t, b.URL, "room=vault-1", "")
+	if stranger.Msg.Type != protocol.BinError || stranger.Msg.Code != protocol.CodePasswordRequired {
+		t.Errorf("a join of the moved room without a seat: %#x %s; want password_required", stranger.Msg.Type, stranger.Msg.Code)
+	}
+	if listed(t, b, "vault-1") {
+		t.Error("b lists the moved private room")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	doc, err := b.Cluster().Directory().LoadDoc(ctx, "vault-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(doc), roomPassword) || !strings.Contains(string(doc), "$argon2id$") {
+		t.Errorf("the stored document holds the password, or not its hash: %s", doc)
+	}
 	if strings.Contains(logs.String(), roomPassword) || strings.Contains(logs.String(), "open-sesame") {
 		t.Error("a node logged the password or the secret option")
 	}
