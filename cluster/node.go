@@ -44,10 +44,10 @@ var _ room.Directory = (*Node)(nil)
 // that a live node owns already is an *room.ElsewhereError naming it. A
 // room of a node that died is taken over, with its last checkpoint, if it
 // has one, to restore it from.
-func (n *Node) Claim(ctx context.Context, name, mode string, options map[string]string, capacity, tickRate int) ([]byte, error) {
+func (n *Node) Claim(ctx context.Context, name, mode string, options map[string]string, capacity, tickRate int, privacy room.Privacy) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, n.timeout)
 	defer cancel()
-	e, err := n.dir.Claim(ctx, RoomEntry{Name: name, Mode: mode, Options: options, Capacity: capacity, TickRate: tickRate})
+	e, err := n.dir.Claim(ctx, RoomEntry{Name: name, Mode: mode, Options: options, Capacity: capacity, TickRate: tickRate, Private: privacy.Private, Secret: privacy.Secret})
 	if owner, ok := OwnerOf(err); ok {
 		return nil, n.Elsewhere(owner)
 	}
@@ -386,7 +386,8 @@ func (n *Node) Sync(ctx context.Context, interval time.Duration, rooms func() []
 				continue
 			}
 			uctx, cancel := context.WithTimeout(ctx, n.timeout)
-			entry := RoomEntry{Name: st.Name, Mode: st.Mode, Players: st.Players, Held: st.Held, Capacity: st.Capacity, TickRate: st.TickRate, Options: st.Options.Map()}
+			entry := RoomEntry{Name: st.Name, Mode: st.Mode, Players: st.Players, Held: st.Held, Capacity: st.Capacity, TickRate: st.TickRate,
+				Options: st.Options.Public(), Private: st.Private, Secret: st.Options.HasSecret()}
 			_, err := n.dir.Update(uctx, entry)
 			cancel()
 			switch {

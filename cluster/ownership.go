@@ -26,9 +26,17 @@ type RoomEntry struct {
 	// TickRate is the room's ticks per second, for the room lists of
 	// other nodes.
 	TickRate int `json:"tick_rate,omitempty"`
-	// Options are the room's options (game.Options.Map), which a
-	// quick-join that asks for options matches.
+	// Options are the room's options that lists may show
+	// (game.Options.Public), which a quick-join that asks for options
+	// matches. Options a mode marks secret are never here: the directory
+	// is readable by every NATS user.
 	Options map[string]string `json:"options,omitempty"`
+	// Private rooms are never listed nor matched: they are joined by
+	// name only.
+	Private bool `json:"private,omitempty"`
+	// Secret: the room has secret options, left out of Options; it is
+	// never matched.
+	Secret bool `json:"secret,omitempty"`
 	// Version is the entry's KV revision, filled when read.
 	Version uint64    `json:"-"`
 	Updated time.Time `json:"updated"`
@@ -116,8 +124,19 @@ func (d *Directory) Claim(ctx context.Context, e RoomEntry) (RoomEntry, error) {
 		}
 		// Ours already (a former life of this node), unreadable, or its
 		// owner is dead: take it over, unless someone beats us to it.
-		rev, err = d.rooms.Update(ctx, e.Name, data, kve.Revision())
+		// A private room stays out of lists and matching while it is
+		// restored: whoever claims it may not know yet what it is.
+		take := data
+		if (cur.Private && !e.Private) || (cur.Secret && !e.Secret) {
+			taken := e
+			taken.Private, taken.Secret = e.Private || cur.Private, e.Secret || cur.Secret
+			if take, err = json.Marshal(taken); err != nil {
+				return RoomEntry{}, err
+			}
+		}
+		rev, err = d.rooms.Update(ctx, e.Name, take, kve.Revision())
 		if err == nil {
+			e.Private, e.Secret = e.Private || cur.Private, e.Secret || cur.Secret
 			if cur.Node != d.cfg.Node {
 				d.log.Info("took over room of dead node", "room", e.Name, "from", cur.Node)
 				e.From = cur.Node

@@ -70,6 +70,12 @@ type Option struct {
 	// Default is the value the getters return when the option is not
 	// given, as text of the option's type. Empty: the zero value.
 	Default string `json:"default,omitempty"`
+	// Secret marks a room option whose value only the room's creator and
+	// the game may know (a passphrase, a hidden map seed): room lists and
+	// the cluster's directory leave it out, and a room given one is never
+	// chosen by quick-join or matchmaking, only joined by name. The mode
+	// list still declares it.
+	Secret bool `json:"secret,omitempty"`
 }
 
 // ErrBadOption is matched (errors.Is) by every *OptionError: a client gave
@@ -257,6 +263,34 @@ func (o Options) Equal(p Options) bool {
 		}
 	}
 	return true
+}
+
+// Public returns the options the client gave, in canonical text, but for
+// those the mode marks Secret: what room lists may show.
+func (o Options) Public() map[string]string {
+	m := make(map[string]string, len(o.set))
+	for k, v := range o.set {
+		if !o.secret(k) {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+// HasSecret reports whether the client gave an option the mode marks
+// Secret.
+func (o Options) HasSecret() bool {
+	for k := range o.set {
+		if o.secret(k) {
+			return true
+		}
+	}
+	return false
+}
+
+func (o Options) secret(name string) bool {
+	i := slices.IndexFunc(o.decl, func(d Option) bool { return d.Name == name })
+	return i >= 0 && o.decl[i].Secret
 }
 
 // Map returns the options the client gave, in canonical text.

@@ -115,3 +115,27 @@ func FuzzParseOptions(f *testing.F) {
 		}
 	})
 }
+
+func TestSecretOptionsAreNotPublic(t *testing.T) {
+	decl := []game.Option{
+		{Name: "round", Type: game.OptionInt},
+		{Name: "passphrase", Type: game.OptionString, Secret: true},
+	}
+	opts, err := game.ParseOptions(decl, map[string]string{"round": "30", "passphrase": "s3cret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pub := opts.Public(); len(pub) != 1 || pub["round"] != "30" {
+		t.Errorf("Public() = %v, want only round", pub)
+	}
+	if !opts.HasSecret() {
+		t.Error("HasSecret() = false with a secret option given")
+	}
+	if opts.Map()["passphrase"] != "s3cret" {
+		t.Error("Map() lost the secret option, which the room and its checkpoints keep")
+	}
+	plain, _ := game.ParseOptions(decl, map[string]string{"round": "30"})
+	if plain.HasSecret() {
+		t.Error("HasSecret() = true with no secret option given")
+	}
+}

@@ -47,6 +47,11 @@ const (
 	CodeServerFull   = "server_full"    // the server has no CPU to spare for another player; try again shortly
 	CodeRefused      = "refused"        // the game refused the player, by its rules (the message says why): final
 	CodeElsewhere    = "room_elsewhere" // the room runs on another node of the cluster, and this client cannot be redirected
+	// CodePasswordRequired: a join of a room with a password brought no
+	// seat its password obtained (POST /api/rooms/NAME/join): final.
+	CodePasswordRequired = "password_required"
+	// CodeBadPassword: POST /api/rooms/NAME/join with a wrong password.
+	CodeBadPassword = "bad_password"
 	// CodeUnexpectedResume: a resume message anywhere but first on a
 	// connection opened with ?resume=1.
 	CodeUnexpectedResume = "unexpected_resume"

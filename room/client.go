@@ -105,6 +105,11 @@ var (
 	ErrShutdown     = errors.New("server is shutting down")
 	// ErrGameOver: the game ended (game.Ender) and the room stopped.
 	ErrGameOver = errors.New("the game is over")
+	// ErrPasswordRequired: the room has a password, and the join brought
+	// no seat (JoinRequest.Seat) that a right password obtained.
+	ErrPasswordRequired = errors.New("the room has a password: get a seat with it first")
+	// ErrBadPassword: Manager.ReservePassword was given a wrong password.
+	ErrBadPassword = errors.New("wrong password")
 )
 
 // RefusedError is a game's refusal of a player (game.Game.Join's error):

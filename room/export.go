@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/arena-server/arena/game"
+	"github.com/arena-server/arena/internal/password"
 )
 
 // FormatVersion is the version of the document Export writes. Restore
@@ -17,7 +18,16 @@ import (
 // understand must not guess at it. It reads version 1 too, whose members
 // carry their tokens in plaintext, as a node of an older release writes
 // them during a rolling upgrade: it hashes them as it reads them.
-const FormatVersion = 2
+//
+// Version 3 added Private and PasswordHash. Export writes it only for a
+// room that has either, and version 2 for the others: an older node, which
+// would drop them unread, refuses a private room's document rather than
+// run it open, and still takes every other room.
+const FormatVersion = 3
+
+// privateFormat is the first version that carries Private and
+// PasswordHash.
+const privateFormat = 3
 
 // oldestFormat is the oldest version Restore reads.
 const oldestFormat = 1
@@ -44,6 +54,11 @@ type Document struct {
 	// Options are the room's options (Mode.RoomOptions), defaults
 	// included, which the restored game is created with.
 	Options map[string]string `json:"options,omitempty"`
+	// Private keeps the room out of lists and matchmaking (version 3).
+	Private bool `json:"private,omitempty"`
+	// PasswordHash is the argon2id hash of the room's password
+	// (internal/password), never the password (version 3).
+	PasswordHash string `json:"password_hash,omitempty"`
 	// Game is what the game's Export returned.
 	Game    []byte        `json:"game"`
 	Members []SavedMember `json:"members"`
@@ -127,19 +142,25 @@ func (r *Room) export() exportResult {
 	if err != nil {
 		return exportResult{err: fmt.Errorf("room: export random source: %w", err)}
 	}
+	version := 2
+	if r.cfg.Private || r.cfg.PasswordHash != "" {
+		version = privateFormat
+	}
 	d := Document{
-		Version:     FormatVersion,
+		Version:     version,
 		Room:        r.cfg.Name,
 		Mode:        r.cfg.Mode.Name,
 		TickRate:    r.cfg.TickRate,
 		Tick:        r.tick,
 		Rand:        source,
 		Options:     r.cfg.Options.Map(),
+		Private:     r.cfg.Private,
 		Game:        state,
 		Members:     make([]SavedMember, len(r.members)),
 		GameNumber:  r.number,
 		RematchTick: r.rematchAt,
 	}
+	d.PasswordHash = r.cfg.PasswordHash
 	for i, m := range r.members {
 		d.Members[i] = SavedMember{ID: m.id, Name: m.name, Addr: m.addr, TokenHash: m.tokenHash, Away: m.client == nil}
 		if len(r.cfg.Mode.JoinOptions) > 0 {
@@ -259,6 +280,7 @@ func restoreForward(cfg Config, doc []byte, forward map[string]string) (*Room, e
 		return nil, fmt.Errorf("%w: %w", ErrBadDocument, err)
 	}
 	cfg.Name, cfg.TickRate = d.Room, d.TickRate
+	cfg.Private, cfg.PasswordHash = d.Private, d.PasswordHash
 	opts, err := game.ParseOptions(cfg.Mode.RoomOptions, d.Options)
 	if err != nil {
 		return nil, fmt.Errorf("%w: room options: %w", ErrBadDocument, err)
@@ -329,6 +351,10 @@ func (d *Document) check(cfg Config) error {
 		return fmt.Errorf("game number %d out of range", d.GameNumber)
 	case d.RematchTick != 0 && (d.RematchTick <= d.Tick || d.RematchTick-d.Tick > maxRematchTicks):
 		return fmt.Errorf("rematch tick %d out of range after tick %d", d.RematchTick, d.Tick)
+	case d.Version < privateFormat && (d.Private || d.PasswordHash != ""):
+		return fmt.Errorf("a version %d document cannot be private", d.Version)
+	case d.PasswordHash != "" && !password.Valid(d.PasswordHash):
+		return errors.New("malformed password hash")
 	}
 	return checkMembers(d.Members)
 }

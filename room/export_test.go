@@ -200,7 +200,7 @@ func TestRestoreRefusesBadDocuments(t *testing.T) {
 	}{
 		{"not JSON", "invalid character", []byte("{nope"), tag.Mode},
 		{"empty", "unexpected end", nil, tag.Mode},
-		{"version", "version 3", edit(t, good, func(d map[string]any) { d["version"] = 3 }), tag.Mode},
+		{"version", "version 4", edit(t, good, func(d map[string]any) { d["version"] = FormatVersion + 1 }), tag.Mode},
 		{"wrong mode", "room runs another game mode", good, dots.Mode},
 		{"room name", "room names are", edit(t, good, func(d map[string]any) { d["room"] = "a b" }), tag.Mode},
 		{"tick rate", "tick rate 0", edit(t, good, func(d map[string]any) { d["tick_rate"] = 0 }), tag.Mode},

@@ -76,7 +76,9 @@ type Directory interface {
 	// *ElsewhereError if another node owns it. A room taken over from a
 	// node that died comes with the document (Export) of its last
 	// checkpoint, if it has one: it is restored from it, not created anew.
-	Claim(ctx context.Context, name, mode string, options map[string]string, capacity, tickRate int) (restore []byte, err error)
+	// options are those lists may show (game.Options.Public): the
+	// directory is readable by every NATS user.
+	Claim(ctx context.Context, name, mode string, options map[string]string, capacity, tickRate int, privacy Privacy) (restore []byte, err error)
 	// Release gives up a room that stopped.
 	Release(name string)
 	// Owner returns where the room runs if this node's view of the
@@ -92,6 +94,20 @@ type Directory interface {
 	// NextHashes returns, of hashes, those a recorded resume spent, each
 	// with the hash it was spent for. What it cannot read it leaves out.
 	NextHashes(ctx context.Context, hashes []string) map[string]string
+}
+
+// Privacy says how a room keeps out of room lists and matchmaking.
+type Privacy struct {
+	// Private: never listed nor matched; joined by name only.
+	Private bool
+	// Secret: the room has options its mode marks Secret, which lists
+	// leave out; it is never matched, as its options cannot be compared.
+	Secret bool
+}
+
+// privacy is the Privacy of a room with these settings.
+func privacy(private bool, opts game.Options) Privacy {
+	return Privacy{Private: private, Secret: opts.HasSecret()}
 }
 
 // ElsewhereError is the error of a join of a room that another node of the
@@ -286,8 +302,10 @@ func (m *Manager) joinDefault(ctx context.Context, mode string, req JoinRequest)
 		// In a cluster, a default room on another node is one a client
 		// that cannot follow a redirect overflows from, to one here.
 		var elsewhere *ElsewhereError
+		// An overflow room someone created with a password
+		// (Create) is passed over as a full one is.
 		full := errors.Is(err, ErrRoomFull) || errors.Is(err, game.ErrFull) || errors.Is(err, ErrWrongMode) ||
-			(errors.As(err, &elsewhere) && !req.Redirectable)
+			errors.Is(err, ErrPasswordRequired) || (errors.As(err, &elsewhere) && !req.Redirectable)
 		if !full || n > maxOverflow {
 			return r, joined, err
 		}
@@ -318,9 +336,21 @@ func (m *Manager) join(ctx context.Context, name, mode string, req JoinRequest) 
 	}
 }
 
+// newRoom is what Create asks of a room beyond a join's room options: it
+// must be new, and may be private or have a password.
+type newRoom struct {
+	create       bool // a live room of the name is ErrRoomExists
+	private      bool
+	passwordHash string
+}
+
 // room finds the named room, or creates it with the room options raw; in a
 // cluster, only once this node has claimed it.
 func (m *Manager) room(ctx context.Context, name, modeName, addr string, raw map[string]string) (*Room, error) {
+	return m.roomSpec(ctx, name, modeName, addr, raw, newRoom{})
+}
+
+func (m *Manager) roomSpec(ctx context.Context, name, modeName, addr string, raw map[string]string, spec newRoom) (*Room, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if err := m.awaitClaim(ctx, name); err != nil {
@@ -330,6 +360,9 @@ func (m *Manager) room(ctx context.Context, name, modeName, addr string, raw map
 		return nil, ErrShutdown
 	}
 	if r, ok := m.rooms[name]; ok {
+		if spec.create {
+			return nil, fmt.Errorf("%w: %q", ErrRoomExists, name)
+		}
 		if modeName != "" && r.Mode() != modeName {
 			return nil, fmt.Errorf("%w: %q runs %q", ErrWrongMode, name, r.Mode())
 		}
@@ -352,6 +385,9 @@ func (m *Manager) room(ctx context.Context, name, modeName, addr string, raw map
 		// A room another node runs needs no claim to find out: the join
 		// goes there, and creates nothing here to be charged for.
 		if to := m.cfg.Directory.Owner(name); to != nil {
+			if spec.create {
+				return nil, fmt.Errorf("%w: %q runs on node %q", ErrRoomExists, name, to.Node)
+			}
 			return nil, to
 		}
 		// Charged before the claim: a claim is two writes to NATS (and a
@@ -360,11 +396,18 @@ func (m *Manager) room(ctx context.Context, name, modeName, addr string, raw map
 		if err := m.mayCreate(name, addr, true); err != nil {
 			return nil, err
 		}
-		doc, forward, err := m.claim(ctx, name, mode, opts.Map())
+		doc, forward, err := m.claim(ctx, name, mode, opts.Public(), privacy(spec.private, opts))
+		var elsewhere *ElsewhereError
+		if spec.create && errors.As(err, &elsewhere) {
+			return nil, fmt.Errorf("%w: %q runs on node %q", ErrRoomExists, name, elsewhere.Node)
+		}
 		if err != nil {
 			return nil, err
 		}
 		if r, ok := m.rooms[name]; ok { // created here while we claimed
+			if spec.create {
+				return nil, fmt.Errorf("%w: %q", ErrRoomExists, name)
+			}
 			return r, nil
 		}
 		if m.ctx.Err() != nil {
@@ -377,6 +420,8 @@ func (m *Manager) room(ctx context.Context, name, modeName, addr string, raw map
 				m.cfg.Logger.Warn("a checkpoint does not restore; the room starts anew", "room", name, "err", err)
 			} else if modeName != "" && r.Mode() != modeName {
 				return nil, fmt.Errorf("%w: %q runs %q", ErrWrongMode, name, r.Mode())
+			} else if spec.create { // a dead node's room, back as it was
+				return nil, fmt.Errorf("%w: %q", ErrRoomExists, name)
 			} else {
 				return r, nil
 			}
@@ -394,18 +439,20 @@ func (m *Manager) room(ctx context.Context, name, modeName, addr string, raw map
 		return nil, err
 	}
 	var r *Room
-	r = New(m.roomConfig(name, mode, opts, func() *Room { return r }))
+	cfg := m.roomConfig(name, mode, opts, func() *Room { return r })
+	cfg.Private, cfg.PasswordHash = spec.private, spec.passwordHash
+	r = New(cfg)
 	m.start(r)
-	m.cfg.Logger.Info("room created", "room", name, "mode", mode.Name)
+	m.cfg.Logger.Info("room created", "room", name, "mode", mode.Name, "private", spec.private, "password", spec.passwordHash != "")
 	return r, nil
 }
 
 // claim claims name in the Directory. The caller holds m.mu, and nobody is
 // claiming name. A room taken over comes with its checkpoint, doc, and
 // with the resumes recorded since, forward (see followResumes).
-func (m *Manager) claim(ctx context.Context, name string, mode game.Mode, options map[string]string) (doc []byte, forward map[string]string, err error) {
+func (m *Manager) claim(ctx context.Context, name string, mode game.Mode, options map[string]string, p Privacy) (doc []byte, forward map[string]string, err error) {
 	m.unlockedFor(name, func() {
-		doc, err = m.cfg.Directory.Claim(ctx, name, mode.Name, options, m.capacity(mode), m.cfg.TickRate)
+		doc, err = m.cfg.Directory.Claim(ctx, name, mode.Name, options, m.capacity(mode), m.cfg.TickRate, p)
 		if err == nil && doc != nil {
 			forward = m.followResumes(ctx, doc)
 		}
@@ -481,11 +528,72 @@ func (m *Manager) awaitClaim(ctx context.Context, name string) error {
 }
 
 // Reserve holds a seat in the live room name for d, charged to addr (see
-// Room.Reserve).
+// Room.Reserve). A room with a password holds seats only for its password
+// (ReservePassword): a redirect to it gets none, and its player is asked
+// for the password there.
 func (m *Manager) Reserve(ctx context.Context, name, addr string, d time.Duration) (string, error) {
 	r, err := m.live(name)
 	if err != nil {
 		return "", err
+	}
+	if r.cfg.PasswordHash != "" {
+		return "", ErrPasswordRequired
+	}
+	return r.Reserve(ctx, addr, d)
+}
+
+// MayCreate reports, without charging it, whether addr may create a room
+// now: nil, ErrTooManyRooms or ErrCreateRate. It is for a caller with
+// costly work to do before Create, which charges it.
+func (m *Manager) MayCreate(addr string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.mayCreate("", addr, false)
+}
+
+// Create creates the room name, of mode with the room options raw, for
+// addr, which is charged for it as for any room it creates; an empty name
+// is a fresh one. private keeps it out of lists and matchmaking; a
+// passwordHash (internal/password) makes new players join with a seat
+// ReservePassword gives. A room of that name live here or, in a cluster,
+// on any node, is ErrRoomExists, and so is the default room, live or not.
+func (m *Manager) Create(ctx context.Context, name, mode, addr string, raw map[string]string, private bool, passwordHash string) (*Room, error) {
+	md, err := m.Mode(mode)
+	if err != nil {
+		return nil, err
+	}
+	if name == "" {
+		name = FreshName(md.Name)
+	}
+	if !ValidName(name) {
+		return nil, ErrBadRoomName
+	}
+	if name == m.cfg.DefaultRoom {
+		// It is everyone's, and exempt from the limits on creation: a
+		// password on it would lock every player out.
+		return nil, fmt.Errorf("%w: the default room is the server's", ErrRoomExists)
+	}
+	return m.roomSpec(ctx, name, md.Name, addr, raw, newRoom{create: true, private: private, passwordHash: passwordHash})
+}
+
+// ReservePassword holds a seat in the live room name for d, charged to
+// addr (see Room.Reserve), if pw is the room's password: else
+// ErrBadPassword. A room without a password holds one for any pw. verify
+// checks a password against the room's hash (internal/password.Verify);
+// it runs on the caller's goroutine, never the room's.
+func (m *Manager) ReservePassword(ctx context.Context, name, addr, pw string, d time.Duration, verify func(ctx context.Context, hash, pw string) (bool, error)) (string, error) {
+	r, err := m.live(name)
+	if err != nil {
+		return "", err
+	}
+	if hash := r.cfg.PasswordHash; hash != "" { // cfg never changes once the room runs
+		ok, err := verify(ctx, hash, pw)
+		if err != nil {
+			return "", err
+		}
+		if !ok {
+			return "", ErrBadPassword
+		}
 	}
 	return r.Reserve(ctx, addr, d)
 }
@@ -749,6 +857,12 @@ func (m *Manager) matchOptions(mode, addr string, raw map[string]string, skip ma
 	best, bestPlayers := "", -1
 	for _, st := range m.Rooms() {
 		if st.Mode != md.Name || (st.Capacity > 0 && st.Players+st.Held >= st.Capacity) || skip[st.Name] {
+			continue
+		}
+		// A private room is joined by name only, and so is one with
+		// secret options: matching on them would tell whoever asks
+		// whether a guess is right.
+		if st.Private || st.Options.HasSecret() || opts.HasSecret() {
 			continue
 		}
 		if len(raw) > 0 && !st.Options.Equal(opts) {

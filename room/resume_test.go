@@ -23,7 +23,7 @@ type fakeDirectory struct {
 	doc     []byte
 }
 
-func (d *fakeDirectory) Claim(context.Context, string, string, map[string]string, int, int) ([]byte, error) {
+func (d *fakeDirectory) Claim(context.Context, string, string, map[string]string, int, int, Privacy) ([]byte, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.doc, nil

@@ -69,6 +69,15 @@ type Config struct {
 	// join is refused with ErrTooManySeats) and when it frees one, so that
 	// seats can be bounded across rooms.
 	OnSeat func(addr string, taken bool) bool
+	// Private keeps the room out of room lists and matchmaking: it is
+	// joined by name only.
+	Private bool
+	// PasswordHash, if set, is the argon2id hash (internal/password) of
+	// the room's password: a new player joins only with a seat held for
+	// it (JoinRequest.Seat), which Manager.ReservePassword gives for the
+	// right password. A resume needs none. The password itself is never
+	// kept.
+	PasswordHash string
 	// Full, if set, reports that the box has no CPU to spare: new players
 	// are refused with ErrServerFull (players resuming are not new).
 	Full func() bool
@@ -554,6 +563,10 @@ type Stats struct {
 	TickTime time.Duration
 	// Options are the room's options.
 	Options game.Options
+	// Private: the room is left out of lists and matchmaking.
+	Private bool
+	// Locked: the room has a password.
+	Locked bool
 }
 
 // Stats returns the room's current figures.
@@ -562,6 +575,8 @@ func (r *Room) Stats() Stats {
 		Name:          r.cfg.Name,
 		Mode:          r.cfg.Mode.Name,
 		Options:       r.cfg.Options,
+		Private:       r.cfg.Private,
+		Locked:        r.cfg.PasswordHash != "",
 		Players:       int(r.stats.players.Load()),
 		Held:          int(r.stats.held.Load()),
 		Capacity:      r.cfg.Capacity,
@@ -820,6 +835,9 @@ func (r *Room) takeSeat(addr, seat string) error {
 	// A held seat is taken first: its charge to the address that asked
 	// for it goes, and the join counts in its place.
 	held := r.takeHeld(seat)
+	if r.cfg.PasswordHash != "" && !held {
+		return ErrPasswordRequired
+	}
 	if lim := r.cfg.MaxSeatsPerAddr; addr != "" && lim > 0 && r.seats[addr]+r.heldBy(addr) >= lim {
 		if !r.evictAway(addr) {
 			return ErrTooManySeats

@@ -171,7 +171,7 @@ func (s *Server) serveAdminStats(w http.ResponseWriter, _ *http.Request) {
 		Time:             time.Now(),
 		UptimeSeconds:    time.Since(s.started).Seconds(),
 		Connections:      s.connectionCount(),
-		Rooms:            s.roomInfos(),
+		Rooms:            s.roomInfos(true), // the admin's view: private rooms too, marked
 		MessagesIn:       s.traffic.messagesIn.Load(),
 		MessagesOut:      s.traffic.messagesOut.Load(),
 		BytesIn:          s.traffic.bytesIn.Load(),

@@ -24,8 +24,13 @@ type RoomInfo struct {
 	Capacity   int     `json:"capacity"` // 0: no limit
 	TickRate   int     `json:"tick_rate"`
 	TickMillis float64 `json:"tick_ms"` // recent average time to run a tick
-	// Options are the room options its creator gave.
+	// Options are the room options its creator gave, but for those its
+	// mode marks secret.
 	Options map[string]string `json:"options,omitempty"`
+	// Private rooms are listed to the admin only; Password says the room
+	// has one (never what it is).
+	Private  bool `json:"private,omitempty"`
+	Password bool `json:"password,omitempty"`
 	// Node is the cluster node the room runs on; none without a cluster.
 	// The tick time of a room on another node is not known here.
 	Node string `json:"node,omitempty"`
@@ -39,7 +44,9 @@ func roomInfo(st room.Stats) RoomInfo {
 		Capacity:   st.Capacity,
 		TickRate:   st.TickRate,
 		TickMillis: float64(st.TickTime.Microseconds()) / 1000,
-		Options:    st.Options.Map(),
+		Options:    st.Options.Public(),
+		Private:    st.Private,
+		Password:   st.Locked,
 	}
 }
 
@@ -61,7 +68,7 @@ func (s *Server) serveRooms(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	limit = min(limit, maxRoomsLimit)
-	all := s.roomInfos()
+	all := s.roomInfos(false)
 	slices.SortStableFunc(all, func(a, b RoomInfo) int { return cmp.Compare(b.Players, a.Players) })
 	// offset+limit would overflow for an offset near the largest int:
 	// count what is left from the page's start instead.
@@ -71,12 +78,16 @@ func (s *Server) serveRooms(w http.ResponseWriter, r *http.Request) {
 }
 
 // roomInfos lists the live rooms by name: this server's, and in a cluster
-// those of every node, as the directory has them.
-func (s *Server) roomInfos() []RoomInfo {
+// those of every node, as the directory has them. Private rooms are left
+// out unless withPrivate (the admin's view).
+func (s *Server) roomInfos(withPrivate bool) []RoomInfo {
 	stats := s.rooms.Rooms()
-	infos := make([]RoomInfo, len(stats))
-	for i, st := range stats {
-		infos[i] = roomInfo(st)
+	infos := make([]RoomInfo, 0, len(stats))
+	for _, st := range stats {
+		if st.Private && !withPrivate {
+			continue
+		}
+		infos = append(infos, roomInfo(st))
 	}
 	self := s.cluster.node()
 	for i := range infos {
@@ -86,7 +97,10 @@ func (s *Server) roomInfos() []RoomInfo {
 		if e.Node == self {
 			continue // this server's own figures are fresher
 		}
-		infos = append(infos, RoomInfo{Name: e.Name, Mode: e.Mode, Players: e.Players, Capacity: e.Capacity, TickRate: e.TickRate, Options: e.Options, Node: e.Node})
+		if e.Private && !withPrivate {
+			continue
+		}
+		infos = append(infos, RoomInfo{Name: e.Name, Mode: e.Mode, Players: e.Players, Capacity: e.Capacity, TickRate: e.TickRate, Options: e.Options, Node: e.Node, Private: e.Private})
 	}
 	slices.SortFunc(infos, func(a, b RoomInfo) int { return strings.Compare(a.Name, b.Name) })
 	return infos

@@ -84,7 +84,7 @@ func fullestRoom(rooms []cluster.RoomEntry, mode string, options map[string]stri
 	var best cluster.RoomEntry
 	found := false
 	for _, r := range rooms {
-		if r.Mode != mode || (r.Capacity > 0 && r.Players+r.Held >= r.Capacity) {
+		if r.Mode != mode || (r.Capacity > 0 && r.Players+r.Held >= r.Capacity) || r.Private || r.Secret {
 			continue
 		}
 		if options != nil && !maps.Equal(r.Options, options) {

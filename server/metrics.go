@@ -33,6 +33,7 @@ type metrics struct {
 	tickSeconds         prometheus.Histogram
 	tickOverruns        prometheus.Counter
 	deprecated          *prometheus.CounterVec // by what
+	passwordFailures    *prometheus.CounterVec // by result: wrong, throttled
 }
 
 func newMetrics(rooms func() []room.Stats, t *traffic, connections func() int, o *overload) *metrics {
@@ -67,6 +68,7 @@ func newMetrics(rooms func() []room.Stats, t *traffic, connections func() int, o
 	m.disconnects = counterVec("disconnects_total", "Sessions ended, by reason.", "reason")
 	m.relayed = counter("relayed_connections_total", "Seed-protocol connections this node relayed to the node of the cluster that runs their room.")
 	m.roomMoves = counterVec("room_moves_total", "Rooms this node sent to another node of the cluster while draining, by result: moved, or failed (the room closed here).", "result")
+	m.passwordFailures = counterVec("room_password_failures_total", "Joins of rooms with a password that failed, by result: wrong (a wrong password), or throttled (refused unchecked: the address gave too many wrong ones).", "result")
 	m.deprecated = counterVec("deprecated_requests_total", "Requests that used a deprecated form (token_query: ?token= in the WebSocket URL).", "what")
 	trafficCounter := func(name, help string, v *atomic.Uint64) {
 		f(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "arena", Name: name, Help: help},

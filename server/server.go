@@ -223,6 +223,7 @@ type Server struct {
 
 	adminAuth *authThrottle      // failed admin logins by address
 	joins     *addrlimit.Limiter // joins by address; nil: no limit
+	passwords *addrlimit.Limiter // wrong room passwords by address
 
 	cluster Cluster // Config.Cluster's, or the standalone one
 }
@@ -251,6 +252,7 @@ func New(cfg Config) (*Server, error) {
 
 		adminAuth: newAuthThrottle(),
 		cluster:   newCluster(cfg.Cluster),
+		passwords: newPasswordThrottle(),
 	}
 	if cfg.JoinRate > 0 {
 		s.joins = addrlimit.New(rate.Limit(cfg.JoinRate), max(cfg.JoinBurst, 1), maxTrackedJoinAddrs)
@@ -384,6 +386,8 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /api/rooms", s.serveRooms)
 	s.mux.HandleFunc("GET /api/modes", s.serveModes)
 	s.mux.HandleFunc("POST /api/matchmake", s.serveMatchmake)
+	s.mux.HandleFunc("POST /api/rooms", s.serveCreateRoom)
+	s.mux.HandleFunc("POST /api/rooms/{name}/join", s.serveRoomJoin)
 	s.mux.HandleFunc("GET /admin/", s.serveAdminPage)
 	s.mux.HandleFunc("GET /admin/api/stats", s.requireAdmin(s.serveAdminStats))
 	var static http.Handler = http.NotFoundHandler()

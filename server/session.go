@@ -54,6 +54,8 @@ var (
 	reasonFull       = closeReason{websocket.CloseTryAgainLater, "the server is at capacity; try again in a little while", "server_full"}
 	reasonNoPlayerID = closeReason{websocket.CloseTryAgainLater, "no player ID at hand; try again in a moment", "player_ids"}
 	reasonJoinRate   = closeReason{websocket.CloseTryAgainLater, "joins too fast from your address; wait a moment", "join_rate"}
+	// Final: the client must get a seat with the password first.
+	reasonPassword   = closeReason{websocket.ClosePolicyViolation, "the room has a password: get a seat from POST /api/rooms/NAME/join", "password_required"}
 	reasonLeft       = closeReason{websocket.CloseNormalClosure, "", "left"}
 	reasonPeerClosed = closeReason{websocket.CloseNormalClosure, "", "client_closed"} // the echo of the peer's close
 	reasonNetwork    = closeReason{label: "network"}
@@ -86,6 +88,7 @@ var roomErrors = []struct {
 	{room.ErrServerFull, reasonFull, protocol.CodeServerFull},
 	{room.ErrNoPlayerID, reasonNoPlayerID, protocol.CodeServerFull},
 	{errJoinRate, reasonJoinRate, protocol.CodeRateLimited},
+	{room.ErrPasswordRequired, reasonPassword, protocol.CodePasswordRequired},
 }
 
 // reasonFor maps a room's reason for ending a connection to the wire.

@@ -94,7 +94,8 @@ function update(st) {
   $('rooms').replaceChildren(...st.rooms.map((r) => {
     // Another node's room: its tick figures are not known here.
     const here = !cluster || r.node === cluster.node;
-    const cells = [r.name, r.mode, r.players, r.capacity || '∞', here ? r.tick_rate + ' Hz' : '–', here ? r.tick_ms.toFixed(2) : '–'];
+    // Private rooms are listed here only, marked.
+    const cells = [r.name + (r.private ? ' (private)' : ''), r.mode, r.players, r.capacity || '∞', here ? r.tick_rate + ' Hz' : '–', here ? r.tick_ms.toFixed(2) : '–'];
     if (cluster) cells.splice(1, 0, r.node);
     return row(cells);
   }));
