@@ -80,7 +80,7 @@ func (a *attacker) anchor(ctx context.Context, waitFor ...string) bool {
 	if err != nil {
 		return false
 	}
-	if first(c) != protocol.BinWelcome {
+	if first(ctx, c) != protocol.BinWelcome {
 		c.Close()
 		return false
 	}
@@ -120,8 +120,10 @@ func listsRoom(ctx context.Context, wsURL, room string) bool {
 }
 
 // first reads a connection's first message and returns its type (0 if none
-// came in 5 s, or it was not one of the native protocol's).
-func first(c *websocket.Conn) byte {
+// came in 5 s or before ctx was done).
+func first(ctx context.Context, c *websocket.Conn) byte {
+	stop := context.AfterFunc(ctx, func() { c.NetConn().Close() })
+	defer stop()
 	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	_, data, err := c.ReadMessage()
 	_ = c.SetReadDeadline(time.Time{})
@@ -152,8 +154,10 @@ func (a *attacker) redirectFlood(ctx context.Context, query string) {
 			pause(ctx, 100*time.Millisecond)
 			return
 		}
+		stop := context.AfterFunc(ctx, func() { c.NetConn().Close() })
 		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
 		_, data, err := c.ReadMessage()
+		stop()
 		_ = c.NetConn().Close()
 		var m protocol.ServerMessage
 		switch {
@@ -189,7 +193,7 @@ func (a *attacker) fragments(ctx context.Context) {
 			pause(ctx, 100*time.Millisecond)
 			return
 		}
-		if first(c) != protocol.BinWelcome {
+		if first(ctx, c) != protocol.BinWelcome {
 			a.refused.Add(1)
 			c.Close()
 			pause(ctx, 100*time.Millisecond)
@@ -237,7 +241,7 @@ func (a *attacker) joinFlood(ctx context.Context) {
 			pause(ctx, 20*time.Millisecond)
 			return
 		}
-		if first(c) == protocol.BinWelcome {
+		if first(ctx, c) == protocol.BinWelcome {
 			a.joined.Add(1)
 		} else {
 			a.refused.Add(1)
@@ -383,9 +387,11 @@ func joinFollowing(ctx context.Context, wsURL, query, localAddr string) (c *webs
 			}
 			return nil, redirected, "dial failed"
 		}
+		stop := context.AfterFunc(ctx, func() { conn.NetConn().Close() })
 		_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
 		_, data, err := conn.ReadMessage()
 		_ = conn.SetReadDeadline(time.Time{})
+		stop()
 		var m protocol.ServerMessage
 		switch {
 		case err != nil:
