@@ -270,6 +270,7 @@ type followResult struct {
 	joined    int
 	refusals  map[string]int // why a victim did not get in
 	redirects int            // victims that were redirected
+	seated    int            // of which with a seat held
 	latency   []time.Duration
 	closes    map[string]int // joined victims whose connection ended before the window did
 	rates     []float64      // each joined victim's updates/s over the window
@@ -305,10 +306,13 @@ func followVictims(ctx context.Context, cfg followConfig) *followResult {
 				return
 			}
 			t0 := time.Now()
-			c, redirected, why := joinFollowing(ctx, cfg.URL, cfg.Query, cfg.LocalAddr)
+			c, redirected, seated, why := joinFollowing(ctx, cfg.URL, cfg.Query, cfg.LocalAddr)
 			mu.Lock()
 			if redirected {
 				res.redirects++
+			}
+			if seated {
+				res.seated++
 			}
 			if c == nil {
 				res.refusals[why]++
@@ -368,8 +372,9 @@ func followVictims(ctx context.Context, cfg followConfig) *followResult {
 
 // joinFollowing joins through the node at wsURL with query, following up
 // to two redirects. It returns the connection, its welcome read, or why
-// not; and whether it was redirected.
-func joinFollowing(ctx context.Context, wsURL, query, localAddr string) (c *websocket.Conn, redirected bool, why string) {
+// not; whether it was redirected, and whether the last redirect named a
+// seat held for it.
+func joinFollowing(ctx context.Context, wsURL, query, localAddr string) (c *websocket.Conn, redirected, seated bool, why string) {
 	d := websocket.Dialer{
 		NetDialContext:   (&attacker{from: localAddr}).dialer().DialContext,
 		HandshakeTimeout: 5 * time.Second,
@@ -383,9 +388,9 @@ func joinFollowing(ctx context.Context, wsURL, query, localAddr string) (c *webs
 		}
 		if err != nil {
 			if resp != nil {
-				return nil, redirected, "http " + strconv.Itoa(resp.StatusCode)
+				return nil, redirected, seated, "http " + strconv.Itoa(resp.StatusCode)
 			}
-			return nil, redirected, "dial failed"
+			return nil, redirected, seated, "dial failed"
 		}
 		stop := context.AfterFunc(ctx, func() { conn.NetConn().Close() })
 		_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
@@ -397,27 +402,27 @@ func joinFollowing(ctx context.Context, wsURL, query, localAddr string) (c *webs
 		case err != nil:
 			conn.Close()
 			if ce, ok := err.(*websocket.CloseError); ok {
-				return nil, redirected, "close " + strconv.Itoa(ce.Code)
+				return nil, redirected, seated, "close " + strconv.Itoa(ce.Code)
 			}
-			return nil, redirected, "no first message"
+			return nil, redirected, seated, "no first message"
 		case protocol.ParseServerBinary(&m, data) != nil:
 			conn.Close()
-			return nil, redirected, "bad first message"
+			return nil, redirected, seated, "bad first message"
 		case m.Type == protocol.BinWelcome:
-			return conn, redirected, ""
+			return conn, redirected, seated, ""
 		case m.Type == protocol.BinRedirect:
 			conn.Close()
-			redirected = true
+			redirected, seated = true, m.Seat != ""
 			u = redirectURL(m.URL, query, m.Room, m.Seat)
 		case m.Type == protocol.BinError:
 			conn.Close()
-			return nil, redirected, m.Code
+			return nil, redirected, seated, m.Code
 		default:
 			conn.Close()
-			return nil, redirected, fmt.Sprintf("first message %#02x", m.Type)
+			return nil, redirected, seated, fmt.Sprintf("first message %#02x", m.Type)
 		}
 	}
-	return nil, redirected, "redirected too often"
+	return nil, redirected, seated, "redirected too often"
 }
 
 // redirectURL is where a client that asked with query goes when told to
@@ -480,7 +485,7 @@ func (r *followResult) WriteTable(w io.Writer) error {
 	row := func(k, format string, args ...any) {
 		fmt.Fprintf(tw, "  %s\t"+format+"\n", append([]any{k}, args...)...)
 	}
-	row("players connected", "%d of %d (%d redirected)%s", r.joined, r.cfg.Players, r.redirects, counts(r.refusals))
+	row("players connected", "%d of %d (%d redirected, %d with a seat)%s", r.joined, r.cfg.Players, r.redirects, r.seated, counts(r.refusals))
 	if len(r.latency) > 0 {
 		slices.Sort(r.latency)
 		ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

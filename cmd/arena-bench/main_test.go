@@ -273,7 +273,7 @@ func TestAttackFollowingVictims(t *testing.T) {
 		t.Fatalf("exit %d\n%s\n%s", code, stdout.String(), stderr.String())
 	}
 	out := stdout.String()
-	for _, want := range []string{"attack none from 127.0.0.1:", "players connected     3 of 3 (0 redirected)", "join latency          p50", "updates/s per player", "server CPU"} {
+	for _, want := range []string{"attack none from 127.0.0.1:", "players connected     3 of 3 (0 redirected, 0 with a seat)", "join latency          p50", "updates/s per player", "server CPU"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
