@@ -44,7 +44,7 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs.StringVar(&a.base, "url", "ws://127.0.0.1:8765/ws", "server WebSocket URL; in a cluster, of the node the attacked room runs on")
 	fs.StringVar(&a.via, "via", "", "WebSocket URL of the node the redirects and quickjoins attacks go through (another node of the cluster than -url)")
 	fs.StringVar(&a.victimURL, "victim-url", "", "WebSocket URL of the node the victims join through, following its redirect (default: -via, else -url)")
-	fs.StringVar(&a.mode, "mode", "", "the attacked room's mode; with -kind quickjoins, the victims and the attacker quick-join it (?mode=)")
+	fs.StringVar(&a.mode, "mode", "", "the attacked room's mode: victims who join through a node (-via, -victim-url) quick-join it (?mode=), as does -kind quickjoins")
 	fs.StringVar(&a.from, "from", "127.0.0.1", "the attacker's source address")
 	fs.StringVar(&a.room, "room", "default", "the room attacked and played in")
 	fs.IntVar(&a.conns, "conns", 100, "the attacker's connections at once")
@@ -107,7 +107,7 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	var table interface{ WriteTable(io.Writer) error }
 	if follow {
 		query := url.Values{"room": {a.room}}
-		if *kind == "quickjoins" {
+		if a.mode != "" {
 			query = url.Values{"mode": {a.mode}}
 		}
 		table = followVictims(ctx, followConfig{

@@ -271,6 +271,7 @@ type followResult struct {
 	refusals  map[string]int // why a victim did not get in
 	redirects int            // victims that were redirected
 	seated    int            // of which with a seat held
+	rooms     map[string]int // victims by the room and node they joined
 	latency   []time.Duration
 	closes    map[string]int // joined victims whose connection ended before the window did
 	rates     []float64      // each joined victim's updates/s over the window
@@ -292,7 +293,7 @@ type victim struct {
 // and measures how many got in, how long each took to join, and the
 // updates each received per second over the window.
 func followVictims(ctx context.Context, cfg followConfig) *followResult {
-	res := &followResult{cfg: cfg, refusals: map[string]int{}, closes: map[string]int{}}
+	res := &followResult{cfg: cfg, refusals: map[string]int{}, closes: map[string]int{}, rooms: map[string]int{}}
 	start := time.Now()
 	open := start.Add(cfg.Ramp + cfg.Warmup)
 	victims := make([]atomic.Pointer[victim], cfg.Players)
@@ -306,7 +307,7 @@ func followVictims(ctx context.Context, cfg followConfig) *followResult {
 				return
 			}
 			t0 := time.Now()
-			c, redirected, seated, why := joinFollowing(ctx, cfg.URL, cfg.Query, cfg.LocalAddr)
+			c, where, redirected, seated, why := joinFollowing(ctx, cfg.URL, cfg.Query, cfg.LocalAddr)
 			mu.Lock()
 			if redirected {
 				res.redirects++
@@ -320,6 +321,7 @@ func followVictims(ctx context.Context, cfg followConfig) *followResult {
 				return
 			}
 			res.joined++
+			res.rooms[where]++
 			res.latency = append(res.latency, time.Since(t0))
 			mu.Unlock()
 			v := &victim{c: c, joinedAt: time.Now()}
@@ -372,9 +374,10 @@ func followVictims(ctx context.Context, cfg followConfig) *followResult {
 
 // joinFollowing joins through the node at wsURL with query, following up
 // to two redirects. It returns the connection, its welcome read, or why
-// not; whether it was redirected, and whether the last redirect named a
-// seat held for it.
-func joinFollowing(ctx context.Context, wsURL, query, localAddr string) (c *websocket.Conn, redirected, seated bool, why string) {
+// not; the room it joined and the node's URL ("room on ws://…/ws");
+// whether it was redirected, and whether the last redirect named a seat
+// held for it.
+func joinFollowing(ctx context.Context, wsURL, query, localAddr string) (c *websocket.Conn, where string, redirected, seated bool, why string) {
 	d := websocket.Dialer{
 		NetDialContext:   (&attacker{from: localAddr}).dialer().DialContext,
 		HandshakeTimeout: 5 * time.Second,
@@ -388,9 +391,9 @@ func joinFollowing(ctx context.Context, wsURL, query, localAddr string) (c *webs
 		}
 		if err != nil {
 			if resp != nil {
-				return nil, redirected, seated, "http " + strconv.Itoa(resp.StatusCode)
+				return nil, "", redirected, seated, "http " + strconv.Itoa(resp.StatusCode)
 			}
-			return nil, redirected, seated, "dial failed"
+			return nil, "", redirected, seated, "dial failed"
 		}
 		stop := context.AfterFunc(ctx, func() { conn.NetConn().Close() })
 		_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
@@ -402,27 +405,27 @@ func joinFollowing(ctx context.Context, wsURL, query, localAddr string) (c *webs
 		case err != nil:
 			conn.Close()
 			if ce, ok := err.(*websocket.CloseError); ok {
-				return nil, redirected, seated, "close " + strconv.Itoa(ce.Code)
+				return nil, "", redirected, seated, "close " + strconv.Itoa(ce.Code)
 			}
-			return nil, redirected, seated, "no first message"
+			return nil, "", redirected, seated, "no first message"
 		case protocol.ParseServerBinary(&m, data) != nil:
 			conn.Close()
-			return nil, redirected, seated, "bad first message"
+			return nil, "", redirected, seated, "bad first message"
 		case m.Type == protocol.BinWelcome:
-			return conn, redirected, seated, ""
+			return conn, m.Welcome.Room + " on " + u[:strings.Index(u, "?")], redirected, seated, ""
 		case m.Type == protocol.BinRedirect:
 			conn.Close()
 			redirected, seated = true, m.Seat != ""
 			u = redirectURL(m.URL, query, m.Room, m.Seat)
 		case m.Type == protocol.BinError:
 			conn.Close()
-			return nil, redirected, seated, m.Code
+			return nil, "", redirected, seated, m.Code
 		default:
 			conn.Close()
-			return nil, redirected, seated, fmt.Sprintf("first message %#02x", m.Type)
+			return nil, "", redirected, seated, fmt.Sprintf("first message %#02x", m.Type)
 		}
 	}
-	return nil, redirected, seated, "redirected too often"
+	return nil, "", redirected, seated, "redirected too often"
 }
 
 // redirectURL is where a client that asked with query goes when told to
@@ -486,6 +489,7 @@ func (r *followResult) WriteTable(w io.Writer) error {
 		fmt.Fprintf(tw, "  %s\t"+format+"\n", append([]any{k}, args...)...)
 	}
 	row("players connected", "%d of %d (%d redirected, %d with a seat)%s", r.joined, r.cfg.Players, r.redirects, r.seated, counts(r.refusals))
+	row("rooms joined", "%d%s", len(r.rooms), counts(r.rooms))
 	if len(r.latency) > 0 {
 		slices.Sort(r.latency)
 		ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
