@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -32,14 +33,18 @@ var attacks = map[string]func(a *attacker, ctx context.Context){
 }
 
 // runAttack plays one attack from -from while -victims players on -victim-addr
-// play in -room, and reports what the victims saw: the figure issue 12 asks
-// for (≥ 19.5 updates/s under every attack) is measured here, not in a test.
+// play in -room, and reports what the victims saw: the figure issues 12 and
+// 22 ask for (≥ 19.5 updates/s under every attack) is measured here, not in
+// a test.
 func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("arena-bench attack", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	a := &attacker{}
-	kind := fs.String("kind", "fill", "attack: fill, rooms, slowhttp, pings, burst, admin or none (a baseline)")
-	fs.StringVar(&a.base, "url", "ws://127.0.0.1:8765/ws", "server WebSocket URL")
+	kind := fs.String("kind", "fill", "attack: fill, rooms, slowhttp, pings, burst, admin, none (a baseline); on a cluster, redirects, quickjoins, fragments or joinflood")
+	fs.StringVar(&a.base, "url", "ws://127.0.0.1:8765/ws", "server WebSocket URL; in a cluster, of the node the attacked room runs on")
+	fs.StringVar(&a.via, "via", "", "WebSocket URL of the node the redirects and quickjoins attacks go through (another node of the cluster than -url)")
+	fs.StringVar(&a.victimURL, "victim-url", "", "WebSocket URL of the node the victims join through, following its redirect (default: -via, else -url)")
+	fs.StringVar(&a.mode, "mode", "", "the attacked room's mode: victims who join through a node (-via, -victim-url) quick-join it (?mode=), as does -kind quickjoins")
 	fs.StringVar(&a.from, "from", "127.0.0.1", "the attacker's source address")
 	fs.StringVar(&a.room, "room", "default", "the room attacked and played in")
 	fs.IntVar(&a.conns, "conns", 100, "the attacker's connections at once")
@@ -50,7 +55,8 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	ramp := fs.Duration("ramp", time.Second, "spread the victims' connections over this long")
 	warmup := fs.Duration("warmup", 2*time.Second, "wait this long after the ramp before measuring")
 	duration := fs.Duration("duration", 10*time.Second, "the victims' measured window")
-	pid := fs.Int("pid", 0, "server process to report CPU % and peak RSS of")
+	var pids pidList
+	fs.Var(&pids, "pid", "server process(es), comma-separated, to report CPU % of (the first's peak RSS too, for the single-node kinds)")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
 			return 0
@@ -59,9 +65,22 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	run, ok := attacks[*kind]
 	if !ok {
+		run, ok = clusterAttacks[*kind]
+	}
+	if !ok {
 		fmt.Fprintf(stderr, "arena-bench attack: unknown kind %q\n", *kind)
 		return 2
 	}
+	if (*kind == "redirects" || *kind == "quickjoins") && a.via == "" {
+		fmt.Fprintf(stderr, "arena-bench attack: -kind %s needs -via, another node than -url\n", *kind)
+		return 2
+	}
+	if *kind == "quickjoins" && a.mode == "" {
+		fmt.Fprintln(stderr, "arena-bench attack: -kind quickjoins needs -mode")
+		return 2
+	}
+	follow := followingVictims(*kind, a.via, a.victimURL)
+	a.victimURL = cmp.Or(a.victimURL, a.via, a.base)
 	u, err := url.Parse(a.base)
 	if err != nil {
 		fmt.Fprintln(stderr, "arena-bench attack:", err)
@@ -69,28 +88,55 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	a.host = u.Host
 	actx, stop := context.WithCancel(ctx)
+	defer stop()
+	// Victims who join through another node play in a room that runs on
+	// the attacked node, -url: one player of the attacker's holds it there
+	// (with -mode), and every node the victims or the attacker enter by
+	// must list it before the attack starts.
+	if follow && !a.anchor(actx, a.victimURL, cmp.Or(a.via, a.victimURL)) {
+		fmt.Fprintf(stderr, "arena-bench attack: could not open room %q on %s\n", a.room, a.base)
+		return 1
+	}
+	began := time.Now()
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); run(a, actx) }()
+	wg.Go(func() { run(a, actx) })
 	select {
 	case <-time.After(*lead):
 	case <-ctx.Done():
 	}
-	res, err := loadgen.Run(ctx, loadgen.Config{
-		URL: a.base, Protocol: loadgen.Native, Players: *victims, Probes: *victims,
-		Room: a.room, Rooms: 1, LocalAddr: *victimAddr, Behaviour: loadgen.Hold,
-		Ramp: *ramp, Warmup: *warmup, Duration: *duration,
-		ServerPID: *pid, Label: "victims under " + *kind, Seed: 1,
-	})
+	var table interface{ WriteTable(io.Writer) error }
+	if follow {
+		query := url.Values{"room": {a.room}}
+		if a.mode != "" {
+			query = url.Values{"mode": {a.mode}}
+		}
+		table = followVictims(ctx, followConfig{
+			URL: a.victimURL, Query: query.Encode(), LocalAddr: *victimAddr, Players: *victims,
+			Ramp: *ramp, Warmup: *warmup, Duration: *duration, PIDs: pids, Label: "victims under " + *kind,
+		})
+	} else {
+		pid := 0
+		if len(pids) > 0 {
+			pid = pids[0]
+		}
+		table, err = loadgen.Run(ctx, loadgen.Config{
+			URL: a.base, Protocol: loadgen.Native, Players: *victims, Probes: *victims,
+			Room: a.room, Rooms: 1, LocalAddr: *victimAddr, Behaviour: loadgen.Hold,
+			Ramp: *ramp, Warmup: *warmup, Duration: *duration,
+			ServerPID: pid, Label: "victims under " + *kind, Seed: 1,
+		})
+	}
 	stop()
 	wg.Wait()
-	fmt.Fprintf(stdout, "attack %s from %s: %d attempts, %d refused or cut by the server\n",
-		*kind, a.from, a.attempts.Load(), a.refused.Load())
+	took := time.Since(began).Seconds()
+	fmt.Fprintf(stdout, "attack %s from %s: %d attempts, %d refused or cut by the server, %d joined (%.1f/s), %d redirects with a seat held (%.1f/s), %d without, %d continuation frames sent\n",
+		*kind, a.from, a.attempts.Load(), a.refused.Load(), a.joined.Load(), float64(a.joined.Load())/took,
+		a.seats.Load(), float64(a.seats.Load())/took, a.unseated.Load(), a.frames.Load())
 	if err != nil {
 		fmt.Fprintln(stderr, "arena-bench attack: victims:", err)
 		return 1
 	}
-	if err := res.WriteTable(stdout); err != nil {
+	if err := table.WriteTable(stdout); err != nil {
 		return 1
 	}
 	return 0
@@ -98,8 +144,12 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) int
 
 type attacker struct {
 	base, host, from, room, adminToken string
+	via, victimURL, mode               string
 	conns                              int
 	attempts, refused                  atomic.Int64
+	// joined counts welcomes; seats and unseated, redirects with and
+	// without a seat held; frames, continuation frames written.
+	joined, seats, unseated, frames atomic.Int64
 }
 
 func (a *attacker) dialer() *net.Dialer {
@@ -107,8 +157,14 @@ func (a *attacker) dialer() *net.Dialer {
 }
 
 func (a *attacker) ws(ctx context.Context, rawQuery string, subprotocols ...string) (*websocket.Conn, error) {
+	return a.wsTo(ctx, a.base, rawQuery, subprotocols...)
+}
+
+// wsTo dials the WebSocket URL base with rawQuery from the attacker's
+// address.
+func (a *attacker) wsTo(ctx context.Context, base, rawQuery string, subprotocols ...string) (*websocket.Conn, error) {
 	d := websocket.Dialer{NetDialContext: a.dialer().DialContext, HandshakeTimeout: 5 * time.Second, Subprotocols: subprotocols}
-	u := a.base
+	u := base
 	if rawQuery != "" {
 		u += "?" + rawQuery
 	}

@@ -258,3 +258,85 @@ func TestAttackPlaysVictimsFromAnotherAddress(t *testing.T) {
 		t.Errorf("the attack made no attempt:\n%s", out)
 	}
 }
+
+// Victims who join through another node (-via) follow its redirect; on one
+// server there is none, and they join and play as the table says.
+func TestAttackFollowingVictims(t *testing.T) {
+	srv := arenatest.Start(t, arenatest.Options{})
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{
+		"attack", "-kind", "none", "-url", srv.WSURL, "-via", srv.WSURL, "-room", "target",
+		"-victims", "3", "-lead", "100ms", "-ramp", "100ms", "-warmup", "100ms", "-duration", "500ms",
+		"-pid", strconv.Itoa(os.Getpid()),
+	}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout.String(), stderr.String())
+	}
+	out := stdout.String()
+	for _, want := range []string{"attack none from 127.0.0.1:", "players connected     3 of 3 (0 redirected, 0 with a seat)", "join latency          p50", "updates/s per player", "server CPU"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestAttackFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"-kind", "teleport"},
+		{"-kind", "redirects"},                       // no -via
+		{"-kind", "quickjoins", "-via", "ws://b/ws"}, // no -mode
+		{"-pid", "12,x"},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := run(context.Background(), append([]string{"attack"}, args...), &stdout, &stderr); code != 2 {
+			t.Errorf("attack %v: exit %d; want 2", args, code)
+		}
+	}
+	var pids pidList
+	if err := pids.Set("12, 34,0"); err != nil || !slices.Equal(pids, pidList{12, 34}) {
+		t.Errorf("-pid 12, 34,0: %v %v; want [12 34]", pids, err)
+	}
+	for _, c := range []struct {
+		kind, via, victimURL string
+		want                 bool
+	}{
+		{"fill", "", "", false},
+		{"none", "", "", false},
+		{"none", "ws://b/ws", "", true},
+		{"none", "", "ws://c/ws", true},
+		{"fragments", "", "", true},
+		{"joinflood", "", "", true},
+	} {
+		if got := followingVictims(c.kind, c.via, c.victimURL); got != c.want {
+			t.Errorf("followingVictims(%q, %q, %q) = %v; want %v", c.kind, c.via, c.victimURL, got, c.want)
+		}
+	}
+}
+
+// A redirected client asks the node named for the room, with its seat, as
+// the SDK does, keeping the rest of its query.
+func TestRedirectURL(t *testing.T) {
+	for _, c := range []struct{ page, query, room, seat, want string }{
+		{"http://127.0.0.1:8761/", "room=duel", "duel", "s3at", "ws://127.0.0.1:8761/ws?room=duel&seat=s3at"},
+		{"https://a.example.com", "mode=tag&name=ann", "tag-k3x9", "", "wss://a.example.com/ws?mode=tag&name=ann&room=tag-k3x9"},
+	} {
+		if got := redirectURL(c.page, c.query, c.room, c.seat); got != c.want {
+			t.Errorf("redirectURL(%q, %q, %q, %q) = %q; want %q", c.page, c.query, c.room, c.seat, got, c.want)
+		}
+	}
+}
+
+func TestNATS(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"nats", "-port", "-1"}, &stdout, &stderr); code != 2 {
+		t.Errorf("nats without -dir: exit %d; want 2", code)
+	}
+	s, err := startNATS(-1, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Shutdown()
+	if !s.JetStreamEnabled() || !strings.HasPrefix(s.ClientURL(), "nats://127.0.0.1:") {
+		t.Errorf("JetStream %v, URL %s; want JetStream on 127.0.0.1", s.JetStreamEnabled(), s.ClientURL())
+	}
+}
