@@ -284,6 +284,14 @@ type hold struct {
 // takes, and four players arriving at once from other nodes is plenty.
 const holdShare = 4
 
+// holdsPerAddr is how many seats one address may have held in a room at
+// once: a household redirected at once. An address that asks for more
+// has sent its earlier clients elsewhere (they asked again rather than
+// come), so its oldest hold goes: a flood of redirects from one address
+// then holds this many seats, and leaves the rest of the holds' share to
+// everyone else.
+const holdsPerAddr = 4
+
 // holdCall is a Reserve, as the inbox carries it.
 type holdCall struct {
 	addr  string
@@ -894,6 +902,19 @@ func (r *Room) dropHold(hash string, h hold) {
 	}
 }
 
+// dropOldestHold forgets the hold of addr that lapses first.
+func (r *Room) dropOldestHold(addr string) {
+	var oldest string
+	for hash, h := range r.held {
+		if h.addr == addr && (oldest == "" || h.until.Before(r.held[oldest].until)) {
+			oldest = hash
+		}
+	}
+	if oldest != "" {
+		r.dropHold(oldest, r.held[oldest])
+	}
+}
+
 // heldBy counts the seats held for addr.
 func (r *Room) heldBy(addr string) int {
 	n := 0
@@ -925,6 +946,9 @@ func (r *Room) takeHeld(token string) bool {
 func (r *Room) reserve(addr string, d time.Duration) (string, error) {
 	if err := r.loaded(); err != nil {
 		return "", err
+	}
+	if addr != "" && r.heldBy(addr) >= holdsPerAddr {
+		r.dropOldestHold(addr)
 	}
 	if r.seatsTaken() {
 		return "", ErrRoomFull

@@ -892,3 +892,41 @@ func TestHeldSeatsAreChargedToTheirAddress(t *testing.T) {
 		}
 	})
 }
+
+// TestAnAddressHoldsAFewSeatsAtMost: an address that keeps asking for held
+// seats has sent its earlier clients elsewhere; past holdsPerAddr, each new
+// hold takes the place of its oldest, whose seat token no longer works.
+func TestAnAddressHoldsAFewSeatsAtMost(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r, _ := startRoom(t, Config{Capacity: 100})
+		ctx := context.Background()
+		var seats []string
+		for range holdsPerAddr + 3 {
+			seat, err := r.Reserve(ctx, "flood", time.Minute)
+			if err != nil {
+				t.Fatalf("hold %d: %v", len(seats)+1, err)
+			}
+			seats = append(seats, seat)
+		}
+		if st := r.Stats(); st.Held != holdsPerAddr {
+			t.Errorf("holds of one address after %d asks: %d; want %d", len(seats), st.Held, holdsPerAddr)
+		}
+		if _, err := r.Reserve(ctx, "friend", time.Minute); err != nil {
+			t.Errorf("another address's hold: %v", err)
+		}
+		// The first seats are gone: a join with one takes a plain seat,
+		// and the hold count does not move.
+		if _, err := r.Join(ctx, JoinRequest{Client: &fakeClient{}, Addr: "flood", Seat: seats[0]}); err != nil {
+			t.Fatalf("a join with a superseded seat: %v", err)
+		}
+		if st := r.Stats(); st.Held != holdsPerAddr+1 {
+			t.Errorf("holds after a join with a superseded seat: %d; want %d", st.Held, holdsPerAddr+1)
+		}
+		if _, err := r.Join(ctx, JoinRequest{Client: &fakeClient{}, Addr: "flood", Seat: seats[len(seats)-1]}); err != nil {
+			t.Fatalf("a join with the newest seat: %v", err)
+		}
+		if st := r.Stats(); st.Held != holdsPerAddr {
+			t.Errorf("holds after the newest seat is taken: %d; want %d", st.Held, holdsPerAddr)
+		}
+	})
+}

@@ -873,35 +873,37 @@ func TestEveryNodeListsARoomsTickRateAndOptions(t *testing.T) {
 
 // TestRedirectFloodLocksNobodyOut: one address asks another node for a
 // room over and over, and each redirect holds a seat in the room for it.
-// The holds are charged to that address and take at most a quarter of the
-// room: a friend from another address still joins. They used to count
-// against nobody, and one address held every seat of the room.
+// The holds are charged to that address, which holds four at most (each
+// new one takes its oldest's place), and all holds take at most a quarter
+// of the room: a friend from another address still gets a seat held, and
+// plays. They used to count against nobody, and one address held every
+// seat of the room.
 func TestRedirectFloodLocksNobodyOut(t *testing.T) {
 	ns := natstest.Start(t)
 	nodes := arenatest.StartCluster(t, ns, 2, func(c *server.Config) { c.RoomCapacity = 20 })
 	a, b := nodes[0], nodes[1]
 	joinFollowing(t, a.URL, "room=r&mode=tag")
 	query := "?room=r"
-	seats := 0
 	for range 60 {
 		_, refusal, _ := tryNativeFrom(t, attackerIP, b.WSURL+query)
 		if refusal == nil || refusal.Type != protocol.BinRedirect {
 			t.Fatalf("the attacker's join through b: %+v; want a redirect", refusal)
 		}
-		if refusal.Seat != "" {
-			seats++
-		}
 	}
-	if seats > 5 {
-		t.Errorf("one address got %d seats held in a room of 20; want at most a quarter, 5", seats)
+	held := func() int {
+		for _, st := range a.Manager().Rooms() {
+			if st.Name == "r" {
+				return st.Held
+			}
+		}
+		return -1
+	}
+	if h := held(); h > 4 {
+		t.Errorf("one address's 60 redirects hold %d seats; want 4 at most", h)
 	}
 	_, refusal, _ := tryNativeFrom(t, victimIP, b.WSURL+query)
-	if refusal == nil || refusal.Type != protocol.BinRedirect {
-		t.Fatalf("the friend's join through b: %+v; want a redirect", refusal)
+	if refusal == nil || refusal.Type != protocol.BinRedirect || refusal.Seat == "" {
+		t.Fatalf("the friend's join through b: %+v; want a redirect with a seat held", refusal)
 	}
-	q := query + "&mode=tag"
-	if refusal.Seat != "" {
-		q += "&seat=" + refusal.Seat
-	}
-	plays(t, dialNativeFrom(t, victimIP, a.WSURL+q))
+	plays(t, dialNativeFrom(t, victimIP, a.WSURL+query+"&mode=tag&seat="+refusal.Seat))
 }
