@@ -126,6 +126,10 @@ type Standing struct {
 type Result struct {
 	Summary   string     `json:"summary"`
 	Standings []Standing `json:"standings"`
+	// Game says which of its room's games this was: 1 for the first, 2
+	// for the first rematch (Mode.Rematch), and so on. The room sets it;
+	// a game leaves it zero. A room's results are told apart by it.
+	Game int `json:"game,omitempty"`
 }
 
 // Ender is implemented by games that end. The room asks after every Step;

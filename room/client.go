@@ -101,6 +101,9 @@ var (
 	ErrShutdown     = errors.New("server is shutting down")
 	// ErrGameOver: the game ended (game.Ender) and the room stopped.
 	ErrGameOver = errors.New("the game is over")
+	// ErrResumeFailed: a join with JoinRequest.ResumeOnly brought a token
+	// that resumes nobody in the room.
+	ErrResumeFailed = errors.New("that session has expired or is unknown here; join again")
 )
 
 // RefusedError is a game's refusal of a player (game.Game.Join's error):

@@ -2,6 +2,7 @@ package room
 
 import (
 	"encoding/json"
+	"strconv"
 
 	"github.com/arena-server/arena/game"
 )
@@ -47,7 +48,11 @@ func (r *Room) over() bool {
 		return false
 	}
 	res.Standings = append([]game.Standing(nil), res.Standings...)
+	res.Game = r.number
 	r.result.Store(&res)
+	if r.cfg.OnResult != nil {
+		r.cfg.OnResult(r.report(res))
+	}
 	if r.cfg.OnOver != nil {
 		r.cfg.OnOver()
 	}
@@ -78,4 +83,51 @@ func (r *Room) Result() (game.Result, bool) {
 		return *p, true
 	}
 	return game.Result{}, false
+}
+
+// Report is a finished game's result as its room reports it
+// (Config.OnResult): which game of which room it was, and who played it.
+type Report struct {
+	Room string `json:"room"`
+	Mode string `json:"mode"`
+	// RoomID tells the room apart from earlier and later rooms of the
+	// same name: it is random, made when the room is created, and kept
+	// when the room moves or is restored (Document.ID).
+	RoomID string `json:"room_id"`
+	// Game numbers the room's games: game.Result.Game.
+	Game   int         `json:"game"`
+	Result game.Result `json:"result"`
+	// Players are the room's players when the game ended, connected or
+	// away, by ascending ID. The standings name players by ID; one who
+	// left the room before the end is not here.
+	Players []ReportPlayer `json:"players"`
+}
+
+// ReportPlayer is a player of a finished game.
+type ReportPlayer struct {
+	ID   game.PlayerID `json:"id"`
+	Name string        `json:"name"`
+	// Account is game.Player.Account: empty for a player nobody vouched
+	// for.
+	Account string `json:"account,omitempty"`
+}
+
+// Key identifies the result: the same game of the same room has the same
+// key wherever and however often it is reported (a room restored from a
+// checkpoint written before its end plays that end again), and no other
+// game has it. A store that keeps results once by key keeps each once.
+func (r Report) Key() string {
+	return r.Room + "/" + r.RoomID + "/" + strconv.Itoa(r.Game)
+}
+
+// report is the Report of res, the result of the room's game that just
+// ended.
+func (r *Room) report(res game.Result) Report {
+	rep := Report{Room: r.cfg.Name, Mode: r.cfg.Mode.Name, RoomID: r.id, Game: res.Game, Result: res,
+		Players: make([]ReportPlayer, len(r.members))}
+	rep.Result.Standings = append([]game.Standing(nil), res.Standings...) // the hook's own
+	for i, m := range r.members {
+		rep.Players[i] = ReportPlayer{ID: m.id, Name: m.name, Account: m.account}
+	}
+	return rep
 }

@@ -128,7 +128,7 @@ func TestGameOverEndsTheRoomWithItsResult(t *testing.T) {
 			t.Errorf("client closed with %v, want ErrGameOver", closed)
 		}
 		last := got[len(got)-1]
-		if want := `event 3 room_over {"summary":"done","standings":[{"player":1,"name":"a","score":3}]}`; last != want {
+		if want := `event 3 room_over {"summary":"done","standings":[{"player":1,"name":"a","score":3}],"game":1}`; last != want {
 			t.Errorf("last message %q, want %q", last, want)
 		}
 		res, ok := r.Result()

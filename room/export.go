@@ -47,6 +47,13 @@ type Document struct {
 	// Game is what the game's Export returned.
 	Game    []byte        `json:"game"`
 	Members []SavedMember `json:"members"`
+	// GameNumber numbers the room's game (game.Result.Game): 1, or
+	// absent, for the first.
+	GameNumber int `json:"game_number,omitempty"`
+	// ID is the room's Report.RoomID, which a result's key holds: the
+	// restored room reports its game under the same key. Absent (a
+	// document of an older release): the restored room makes a new one.
+	ID string `json:"id,omitempty"`
 }
 
 // SavedMember is a player of a saved room.
@@ -62,6 +69,8 @@ type SavedMember struct {
 	// hashes; Export never writes it.
 	Token string `json:"token,omitempty"`
 	Away  bool   `json:"away,omitempty"`
+	// Account is the player's game.Player.Account, if it has one.
+	Account string `json:"account,omitempty"`
 }
 
 type exportResult struct {
@@ -128,8 +137,9 @@ func (r *Room) export() exportResult {
 		Game:     state,
 		Members:  make([]SavedMember, len(r.members)),
 	}
+	d.GameNumber, d.ID = r.number, r.id
 	for i, m := range r.members {
-		d.Members[i] = SavedMember{ID: m.id, Name: m.name, Addr: m.addr, TokenHash: m.tokenHash, Away: m.client == nil}
+		d.Members[i] = SavedMember{ID: m.id, Name: m.name, Account: m.account, Addr: m.addr, TokenHash: m.tokenHash, Away: m.client == nil}
 	}
 	doc, err := json.Marshal(d)
 	return exportResult{doc: doc, err: err}
@@ -306,6 +316,10 @@ func (d *Document) check(cfg Config) error {
 		return fmt.Errorf("tick rate %d; the room is configured for %d", d.TickRate, cfg.TickRate)
 	case d.Tick > math.MaxInt64:
 		return fmt.Errorf("tick %d out of range", d.Tick)
+	case d.GameNumber < 0:
+		return fmt.Errorf("game number %d out of range", d.GameNumber)
+	case len(d.ID) > maxSavedString:
+		return fmt.Errorf("room ID of %d bytes, over %d", len(d.ID), maxSavedString)
 	}
 	return checkMembers(d.Members)
 }
@@ -320,8 +334,8 @@ func checkMembers(members []SavedMember) error {
 			return fmt.Errorf("member %d out of order, repeated or 0", m.ID)
 		case !ValidTokenHash(m.TokenHash) || hashes[m.TokenHash]:
 			return fmt.Errorf("member %d has a malformed or repeated token hash", m.ID)
-		case len(m.Name) > maxSavedString || len(m.Addr) > maxSavedString:
-			return fmt.Errorf("member %d has a name or address over %d bytes", m.ID, maxSavedString)
+		case len(m.Name) > maxSavedString || len(m.Addr) > maxSavedString || len(m.Account) > maxSavedString:
+			return fmt.Errorf("member %d has a name, account or address over %d bytes", m.ID, maxSavedString)
 		}
 		hashes[m.TokenHash] = true
 	}
@@ -344,6 +358,10 @@ func (r *Room) restore(d *Document) error {
 		return err
 	}
 	r.tick = d.Tick
+	r.number = max(d.GameNumber, 1)
+	if d.ID != "" {
+		r.id = d.ID
+	}
 	return nil
 }
 
@@ -354,7 +372,7 @@ func (r *Room) restoreMembers(saved []SavedMember) error {
 	now := time.Now()
 	members := make([]*member, len(saved))
 	for i, s := range saved {
-		members[i] = &member{id: s.ID, name: s.Name, addr: s.Addr, tokenHash: s.TokenHash, awaySince: now}
+		members[i] = &member{id: s.ID, name: s.Name, account: s.Account, addr: s.Addr, tokenHash: s.TokenHash, awaySince: now}
 	}
 	r.members = members
 	for _, e := range r.game.AppendEntities(nil) {

@@ -54,6 +54,10 @@ type ManagerConfig struct {
 	// says (a cluster's, across its nodes); else the manager counts them
 	// itself, unique in this process.
 	NewPlayerID func() game.PlayerID
+	// OnResult, if set, is given the result of every game that ends in a
+	// room of the manager (Config.OnResult), from the room's goroutine:
+	// it must not block.
+	OnResult func(Report)
 	// Metrics is shared by every room.
 	Metrics Metrics
 	Logger  *slog.Logger
@@ -526,6 +530,7 @@ func (m *Manager) roomConfig(name string, mode game.Mode, opts game.Options, sel
 		OnSeat:           m.seat,
 		Full:             m.cfg.Full,
 		OnOver:           func() { m.retire(self()) },
+		OnResult:         m.result,
 		MaxSeatsPerAddr:  m.cfg.MaxSeatsPerAddrRoom,
 		NewPlayerID:      m.newPlayerID,
 		Metrics:          m.cfg.Metrics,
@@ -553,10 +558,17 @@ func (m *Manager) start(r *Room) {
 		}
 		m.mu.Unlock()
 		m.cfg.Logger.Info("room stopped", "room", name, "reason", err)
-		if res, ok := r.Result(); ok {
-			m.cfg.Logger.Info("room result", "room", name, "summary", res.Summary, "standings", res.Standings)
-		}
 	}()
+}
+
+// result logs a game's result and passes it on. It runs on the room's
+// goroutine.
+func (m *Manager) result(rep Report) {
+	m.cfg.Logger.Info("room result", "room", rep.Room, "mode", rep.Mode, "game", rep.Game, "key", rep.Key(),
+		"summary", rep.Result.Summary, "standings", rep.Result.Standings)
+	if m.cfg.OnResult != nil {
+		m.cfg.OnResult(rep)
+	}
 }
 
 // mayCreate says whether addr may create the room name now; take false

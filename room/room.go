@@ -76,6 +76,10 @@ type Config struct {
 	// over (game.Ender), before its clients are closed, so that new joins
 	// stop finding the room.
 	OnOver func()
+	// OnResult, if set, is called from the room's goroutine with the
+	// result of each game of the room that ends (game.Ender), once, with
+	// who played it. It must not block: the room waits for it.
+	OnResult func(Report)
 	// Metrics receives the room's measurements; nil fields are skipped.
 	Metrics Metrics
 	Logger  *slog.Logger
@@ -201,6 +205,11 @@ type Room struct {
 	restored           []*member       // members of a restored room, announced by Run
 	moved              *ElsewhereError // where Move sent the room: Run ends with it
 	events             *game.Events
+	// number is the game's: 1 for the first.
+	number int
+	// id tells this room apart from other rooms of its name, before or
+	// after it: made at New, kept by Export and Restore (Document.ID).
+	id string
 
 	result atomic.Pointer[game.Result] // set once the game is over
 
@@ -218,6 +227,7 @@ type Room struct {
 type member struct {
 	id        game.PlayerID
 	name      string
+	account   string // game.Player.Account
 	addr      string
 	tokenHash string // HashToken of the resume token; the token itself is not kept
 	client    Client // nil while away
@@ -325,8 +335,16 @@ type joinResult struct {
 type JoinRequest struct {
 	Client Client
 	Name   string
+	// Account is the player's game.Player.Account, as the program that
+	// runs arena vouches for it (a join hook); a resume keeps the one the
+	// player joined with.
+	Account string
 	// Token resumes an earlier player of this room, if it is still there.
 	Token string
+	// ResumeOnly refuses a join whose Token resumes nobody with
+	// ErrResumeFailed, where it would seat a new player: one that nothing
+	// vouched for when the caller vouches for new players only.
+	ResumeOnly bool
 	// NextToken, if set, is the token a resume of Token rotates to: one
 	// its caller recorded durably first (see Config.RecordedRotation).
 	// Empty: the room picks one, or keeps Token under RecordedRotation.
@@ -386,6 +404,7 @@ func New(cfg Config) *Room {
 		seats:    make(map[string]int),
 	}
 	r.pcg = mrand.NewPCG(seed, seed^0x9e3779b97f4a7c15)
+	r.number, r.id = 1, newRoomID()
 	r.events = game.NewEvents(r.log)
 	r.game = cfg.Mode.New(game.Config{
 		Rand:     mrand.New(r.pcg),
@@ -725,6 +744,9 @@ func (r *Room) join(req JoinRequest) (Joined, error) {
 			r.welcome(m, token, true)
 			return Joined{Player: m.id, Token: token, Resumed: true}, nil
 		}
+		if req.ResumeOnly {
+			return Joined{}, ErrResumeFailed
+		}
 	}
 	opts, err := game.ParseOptions(r.cfg.Mode.JoinOptions, req.Options)
 	if err != nil {
@@ -740,12 +762,12 @@ func (r *Room) join(req JoinRequest) (Joined, error) {
 		r.freeSeat(req.Addr)
 		return Joined{}, ErrNoPlayerID
 	}
-	if err := r.game.Join(game.Player{ID: id, Name: req.Name, Options: opts}); err != nil {
+	if err := r.game.Join(game.Player{ID: id, Name: req.Name, Account: req.Account, Options: opts}); err != nil {
 		r.freeSeat(req.Addr)
 		return Joined{}, &RefusedError{Err: err}
 	}
 	token := newToken()
-	m := &member{id: id, name: req.Name, addr: req.Addr, tokenHash: HashToken(token), client: req.Client}
+	m := &member{id: id, name: req.Name, account: req.Account, addr: req.Addr, tokenHash: HashToken(token), client: req.Client}
 	i, _ := slices.BinarySearchFunc(r.members, id, cmpMember)
 	r.members = slices.Insert(r.members, i, m)
 	if r.cfg.OnToken != nil {
