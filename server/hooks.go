@@ -88,13 +88,32 @@ var (
 	reasonHookBroken = closeReason{websocket.CloseInternalServerErr, errHookBroken.Error(), "join_hook_failed"}
 )
 
-// vouch runs the join hook for a new player's join, on the connection's
+// vouch asks the join hook about a new player's join, for the connection's
 // goroutine, within the handshake timeout, and sets req's account and
 // name from its answer. r is the WebSocket's request.
+//
+// The hook runs on a goroutine of its own, so that one that ignores its
+// context holds up nothing past the timeout but itself.
 func (s *session) vouch(hook JoinHook, r *http.Request, info JoinInfo, req *room.JoinRequest) error {
 	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.HandshakeTimeout)
 	defer cancel()
-	id, err := callJoinHook(ctx, hook, r.WithContext(ctx), info)
+	type answer struct {
+		id  Identity
+		err error
+	}
+	answered := make(chan answer, 1)
+	go func() {
+		id, err := callJoinHook(ctx, hook, r.WithContext(ctx), info)
+		answered <- answer{id, err}
+	}()
+	var id Identity
+	var err error
+	select {
+	case a := <-answered:
+		id, err = a.id, a.err
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
 	switch {
 	case err != nil && ctx.Err() != nil:
 		s.logHook(slog.LevelWarn, "the join hook did not answer in time", "timeout", s.cfg.HandshakeTimeout, "err", err)

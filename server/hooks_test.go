@@ -195,20 +195,31 @@ func refusal(t *testing.T, conn *websocket.Conn) (code, message string, closed *
 // developer's backend about each join's ticket. A join without one, or
 // with one the backend refuses, gets the hook's own text with the final
 // code unauthorized and close 1008; one whose check outlasts the
-// handshake timeout is told to try again (1013); a good ticket plays as
+// handshake timeout is told to try again (1013), even from a hook that
+// does not heed its context; a good ticket plays as
 // the backend's user, under its name whatever ?name= says, and the game
 // sees who. A made-up resume token does not get past the hook.
 func TestJoinHookChecksTicketsWithTheBackend(t *testing.T) {
 	t.Parallel()
 	backend := ticketBackend(t)
 	l := &ledger{}
-	srv := startHooked(t, l, checkTicket(backend.URL), nil, func(c *server.Config) { c.HandshakeTimeout = time.Second })
+	check := checkTicket(backend.URL)
+	deaf := make(chan struct{})
+	t.Cleanup(func() { close(deaf) })
+	hook := func(ctx context.Context, r *http.Request, join server.JoinInfo) (server.Identity, error) {
+		if r.URL.Query().Get("ticket") == "deaf" {
+			<-deaf // whatever ctx says
+		}
+		return check(ctx, r, join)
+	}
+	srv := startHooked(t, l, hook, nil, func(c *server.Config) { c.HandshakeTimeout = time.Second })
 	base := srv.WSURL + "?room=club&mode=ledger&name=Mallory"
 
 	for _, tc := range []struct{ query, code, text string }{
 		{"", protocol.CodeUnauthorized, "a ticket is needed to play here"},
 		{"&ticket=forged", protocol.CodeUnauthorized, "your ticket is not valid"},
 		{"&ticket=slow", protocol.CodeServerError, "could not check the join in time; try again"},
+		{"&ticket=deaf", protocol.CodeServerError, "could not check the join in time; try again"},
 	} {
 		conn := dialProtocol(t, base+tc.query, protocol.SubprotocolJSON)
 		code, text, closed := refusal(t, conn)
