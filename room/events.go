@@ -1,7 +1,9 @@
 package room
 
 import (
+	"cmp"
 	"encoding/json"
+	"slices"
 	"strconv"
 
 	"github.com/arena-server/arena/game"
@@ -97,9 +99,10 @@ type Report struct {
 	// Game numbers the room's games: game.Result.Game.
 	Game   int         `json:"game"`
 	Result game.Result `json:"result"`
-	// Players are the room's players when the game ended, connected or
-	// away, by ascending ID. The standings name players by ID; one who
-	// left the room before the end is not here.
+	// Players are everyone who played the game, by ascending ID: the
+	// room's players when it ended, connected or away, and those who left
+	// the room before the end (ReportPlayer.Left; the latest maxLeft of
+	// them). The standings name players by ID.
 	Players []ReportPlayer `json:"players"`
 }
 
@@ -110,6 +113,25 @@ type ReportPlayer struct {
 	// Account is game.Player.Account: empty for a player nobody vouched
 	// for.
 	Account string `json:"account,omitempty"`
+	// Left says the player left the room before the game ended: it quit,
+	// or did not come back within its resume grace.
+	Left bool `json:"left,omitempty"`
+}
+
+// maxLeft bounds the players a room remembers leaving its game: a game
+// that runs for hours in a busy room would otherwise remember thousands.
+const maxLeft = 1024
+
+// noteLeft remembers a player who leaves during a game that can end, for
+// its result.
+func (r *Room) noteLeft(m *member) {
+	if _, ok := r.game.(game.Ender); !ok {
+		return
+	}
+	if len(r.left) == maxLeft {
+		r.left = append(r.left[:0], r.left[1:]...)
+	}
+	r.left = append(r.left, ReportPlayer{ID: m.id, Name: m.name, Account: m.account, Left: true})
 }
 
 // Key identifies the result: the same game of the same room has the same
@@ -124,10 +146,12 @@ func (r Report) Key() string {
 // ended.
 func (r *Room) report(res game.Result) Report {
 	rep := Report{Room: r.cfg.Name, Mode: r.cfg.Mode.Name, RoomID: r.id, Game: res.Game, Result: res,
-		Players: make([]ReportPlayer, len(r.members))}
+		Players: make([]ReportPlayer, 0, len(r.members)+len(r.left))}
 	rep.Result.Standings = append([]game.Standing(nil), res.Standings...) // the hook's own
-	for i, m := range r.members {
-		rep.Players[i] = ReportPlayer{ID: m.id, Name: m.name, Account: m.account}
+	for _, m := range r.members {
+		rep.Players = append(rep.Players, ReportPlayer{ID: m.id, Name: m.name, Account: m.account})
 	}
+	rep.Players = append(rep.Players, r.left...)
+	slices.SortStableFunc(rep.Players, func(a, b ReportPlayer) int { return cmp.Compare(a.ID, b.ID) })
 	return rep
 }

@@ -54,6 +54,9 @@ type Document struct {
 	// restored room reports its game under the same key. Absent (a
 	// document of an older release): the restored room makes a new one.
 	ID string `json:"id,omitempty"`
+	// Left are the players who left the room during its game, for its
+	// result (Report.Players).
+	Left []ReportPlayer `json:"left,omitempty"`
 }
 
 // SavedMember is a player of a saved room.
@@ -137,7 +140,7 @@ func (r *Room) export() exportResult {
 		Game:     state,
 		Members:  make([]SavedMember, len(r.members)),
 	}
-	d.GameNumber, d.ID = r.number, r.id
+	d.GameNumber, d.ID, d.Left = r.number, r.id, r.left
 	for i, m := range r.members {
 		d.Members[i] = SavedMember{ID: m.id, Name: m.name, Account: m.account, Addr: m.addr, TokenHash: m.tokenHash, Away: m.client == nil}
 	}
@@ -320,6 +323,13 @@ func (d *Document) check(cfg Config) error {
 		return fmt.Errorf("game number %d out of range", d.GameNumber)
 	case len(d.ID) > maxSavedString:
 		return fmt.Errorf("room ID of %d bytes, over %d", len(d.ID), maxSavedString)
+	case len(d.Left) > maxLeft:
+		return fmt.Errorf("%d players who left; at most %d", len(d.Left), maxLeft)
+	}
+	for _, p := range d.Left {
+		if p.ID == 0 || len(p.Name) > maxSavedString || len(p.Account) > maxSavedString {
+			return fmt.Errorf("a player who left, %d, has no ID, or a name or account over %d bytes", p.ID, maxSavedString)
+		}
 	}
 	return checkMembers(d.Members)
 }
@@ -361,6 +371,10 @@ func (r *Room) restore(d *Document) error {
 	r.number = max(d.GameNumber, 1)
 	if d.ID != "" {
 		r.id = d.ID
+	}
+	r.left = d.Left
+	for i := range r.left {
+		r.left[i].Left = true
 	}
 	return nil
 }

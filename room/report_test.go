@@ -35,7 +35,8 @@ var actionEndsMode = game.Mode{Name: "action", New: func(cfg game.Config) game.G
 }}
 
 // TestResultsAreReportedOnceWithWhoPlayed: a game that ends is reported
-// once, with its players' accounts, under a key of its room and game. A
+// once, with its players' accounts, those who left before the end too,
+// under a key of its room and game. A
 // room restored from a document written before the end reports that end
 // under the same key; a new room of the same name reports under another.
 func TestResultsAreReportedOnceWithWhoPlayed(t *testing.T) {
@@ -62,7 +63,13 @@ func TestResultsAreReportedOnceWithWhoPlayed(t *testing.T) {
 		first := New(cfg)
 		runRoom(t, first)
 		ann := playUntilOver(first, "")
-		time.Sleep(time.Second) // some play
+		bobs := &fakeClient{}
+		bob, err := first.Join(context.Background(), JoinRequest{Client: bobs, Name: "bob", Account: "acct-bob"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Second)             // some play
+		first.Leave(bob.Player, bobs, true) // bob quits
 		doc, err := first.Export(context.Background())
 		if err != nil {
 			t.Fatal(err)
@@ -81,7 +88,7 @@ func TestResultsAreReportedOnceWithWhoPlayed(t *testing.T) {
 			t.Fatalf("%d reports of one game", len(reports))
 		}
 		rep := reports[0]
-		want := fmt.Sprint([]ReportPlayer{{ID: ann.Player, Name: "ann", Account: "acct-ann"}})
+		want := fmt.Sprint([]ReportPlayer{{ID: ann.Player, Name: "ann", Account: "acct-ann"}, {ID: bob.Player, Name: "bob", Account: "acct-bob", Left: true}})
 		if rep.Room != "duel" || rep.Mode != "action" || rep.Game != 1 || rep.Result.Game != 1 || rep.Result.Summary != "over" ||
 			fmt.Sprint(rep.Players) != want || rep.Key() != "duel/"+rep.RoomID+"/1" || rep.RoomID == "" {
 			t.Errorf("reported %+v (key %q); want room duel, mode action, game 1, players %s", rep, rep.Key(), want)

@@ -210,6 +210,10 @@ type Room struct {
 	// id tells this room apart from other rooms of its name, before or
 	// after it: made at New, kept by Export and Restore (Document.ID).
 	id string
+	// left are the players of a game that ends (game.Ender) who left the
+	// room during it, oldest first, at most maxLeft: its result names
+	// them too.
+	left []ReportPlayer
 
 	result atomic.Pointer[game.Result] // set once the game is over
 
@@ -998,6 +1002,7 @@ func (r *Room) welcome(m *member, token string, resumed bool) {
 
 func (r *Room) remove(m *member) {
 	r.game.Leave(m.id)
+	r.noteLeft(m)
 	if r.cfg.OnToken != nil {
 		r.cfg.OnToken(m.tokenHash, false)
 	}
