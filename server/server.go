@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/pprof"
@@ -797,7 +798,8 @@ func (s *Server) runSession(ws *websocket.Conn, r *http.Request, ip, relayedBy, 
 			if req.Token != "" {
 				req.ResumeOnly = true // see Config.OnJoin
 			} else {
-				info := JoinInfo{Room: roomName, Mode: mode, Name: name, Options: joinOpts, RoomOptions: roomOpts, Addr: ip}
+				// Copies: what the hook does with them is not the join's.
+				info := JoinInfo{Room: roomName, Mode: mode, Name: name, Options: maps.Clone(joinOpts), RoomOptions: maps.Clone(roomOpts), Addr: ip}
 				if err := sess.vouch(hook, r, info, &req); err != nil {
 					return nil, room.Joined{}, err
 				}
