@@ -21,8 +21,8 @@
 //
 //	arena.New(arena.Config{
 //		Modes:    []game.Mode{dots.Mode, Mode},
-//		OnJoin:   checkTicket,  // refuse a join, or say who the player is
-//		OnResult: saveResult,   // every finished game's result, off the rooms
+//		OnJoin:   checkTicket, // refuse a join, or say who the player is
+//		OnResult: saveResult,  // every finished game's result, off the rooms
 //	}).Main()
 package arena
 
