@@ -15,6 +15,15 @@
 //
 // The first mode given is the default. The stock binary, cmd/arena, is
 // arena.Main(dots.Mode, tag.Mode, blasters.Mode, world.Mode).
+//
+// A program that decides who may play, or keeps the results, gives its
+// hooks in a Config and keeps everything else, flags included:
+//
+//	arena.New(arena.Config{
+//		Modes:    []game.Mode{dots.Mode, Mode},
+//		OnJoin:   checkTicket, // refuse a join, or say who the player is
+//		OnResult: saveResult,  // every finished game's result, off the rooms
+//	}).Main()
 package arena
 
 import (
@@ -48,20 +57,102 @@ import (
 // the environment (run the program with -h for the list), serves until
 // SIGINT or SIGTERM, then drains gracefully and exits 0. Bad options exit 2,
 // a port that cannot be listened on 1. Without modes it refuses to start.
-func Main(modes ...game.Mode) {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := Run(ctx, os.Args[1:], os.Getenv, os.Stderr, modes...)
-	stop()
-	os.Exit(code)
-}
+func Main(modes ...game.Mode) { New(Config{Modes: modes}).Main() }
 
 // Run is Main for tests and for programs that embed arena: it takes the
 // command-line arguments (without the program name), the environment lookup
 // and where to log, serves the modes (the first the default) until ctx is
 // done, and returns the exit code instead of exiting.
 func Run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer, modes ...game.Mode) int {
+	return New(Config{Modes: modes}).Run(ctx, args, getenv, stderr)
+}
+
+// Config is what a program gives arena besides its options, which come
+// from flags and the environment as for Main.
+type Config struct {
+	// Modes are the game modes served, the first the default. At least
+	// one.
+	Modes []game.Mode
+	// OnJoin, if set, decides on every new player's join, and may say who
+	// the player is (see JoinHook).
+	OnJoin JoinHook
+	// OnResult, if set, is given every finished game's result (see
+	// ResultHook).
+	OnResult ResultHook
+}
+
+// JoinHook decides whether a new player may join, and who it is, from the
+// WebSocket's HTTP request (headers, cookies, query) and the join. It runs
+// on the connection's goroutine before the join reaches a room, so it may
+// make a round trip to the program's own backend, within ctx: the
+// handshake timeout (-handshake-timeout). A nil error admits the player as
+// the Identity says, which no client can override: the game sees its
+// Account in game.Player.Account, the player keeps it through resumes,
+// room moves and checkpoints, and results carry it; a Name it sets
+// replaces ?name=. An error refuses the player: the client gets the error
+// code "unauthorized" with the error's text, which it shows, and close
+// 1008, after which it does not retry. A hook that does not answer in time
+// refuses with "server_error" and 1013, to try again.
+//
+// Resumes do not run it: the resume token, which only an admitted player
+// holds, is their credential, and a token that resumes nobody is refused
+// ("resume_failed") rather than seated as a player the hook never saw.
+type JoinHook = server.JoinHook
+
+// JoinInfo is the join a JoinHook decides on, as the client asked for it.
+type JoinInfo = server.JoinInfo
+
+// Identity is who a JoinHook says a player is.
+type Identity = server.Identity
+
+// ResultHook is given every finished game's result, with its room, mode,
+// game number and players with their accounts. It runs on a goroutine of
+// its own, one result at a time, never on a room's: it may write to a
+// file or a database. Results wait for it in a bounded queue; one that
+// falls too far behind loses results, counted in
+// arena_results_dropped_total and logged. Each result has a key
+// (ResultInfo.Key) that names its game of its room: a room restored from a
+// checkpoint written before its game ended may play that end again, and
+// report it again under the same key, so keep results once by key.
+type ResultHook = server.ResultHook
+
+// ResultInfo is a finished game's result, as a ResultHook is given it.
+type ResultInfo = server.ResultInfo
+
+// ResultPlayer is one player of a finished game.
+type ResultPlayer = server.ResultPlayer
+
+// App is arena as a program configured it: Main or Run it.
+type App struct{ cfg Config }
+
+// New returns arena with cfg; its options come from flags and the
+// environment when it runs. cfg is checked then: without modes, Run
+// refuses to start.
+func New(cfg Config) *App {
+	cfg.Modes = slices.Clone(cfg.Modes)
+	return &App{cfg: cfg}
+}
+
+// Main runs the server, reading its options from os.Args and the
+// environment (run the program with -h for the list), and exits the
+// process when it stops: it serves until SIGINT or SIGTERM, then drains
+// gracefully and exits 0. Bad options exit 2, a port that cannot be
+// listened on 1.
+func (a *App) Main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := a.Run(ctx, os.Args[1:], os.Getenv, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// Run is Main for tests and for programs that embed arena: it takes the
+// command-line arguments (without the program name), the environment
+// lookup and where to log, serves until ctx is done, and returns the exit
+// code instead of exiting.
+func (a *App) Run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) int {
+	modes := a.cfg.Modes
 	if len(modes) == 0 {
-		fmt.Fprintln(stderr, "arena: no game modes: pass at least one to arena.Main or arena.Run; the first is the default")
+		fmt.Fprintln(stderr, "arena: no game modes: pass at least one to arena.Main, arena.Run or arena.Config.Modes; the first is the default")
 		return 2
 	}
 	opts, err := parseOptions(args, getenv, stderr)
@@ -83,6 +174,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	cfg := opts.server
 	cfg.Modes = slices.Clone(modes)
+	cfg.OnJoin, cfg.OnResult = a.cfg.OnJoin, a.cfg.OnResult
 	cfg.Static = web.FS()
 	cfg.Admin = web.AdminFS()
 	cfg.Logger = log

@@ -214,11 +214,19 @@ func TestNoModesIsRefused(t *testing.T) {
 // context and checks that Run returns 0 within 10 s.
 func startRun(t *testing.T, args []string, modes ...game.Mode) string {
 	t.Helper()
+	return startApp(t, args, func(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) int {
+		return Run(ctx, args, getenv, stderr, modes...)
+	})
+}
+
+// startApp is startRun for run, which is Run or an App's Run.
+func startApp(t *testing.T, args []string, run func(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) int) string {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	code := make(chan int, 1)
 	go func() {
-		code <- Run(ctx, append([]string{"-host", "127.0.0.1", "-port", "0"}, args...), env(nil), pw, modes...)
+		code <- run(ctx, append([]string{"-host", "127.0.0.1", "-port", "0"}, args...), env(nil), pw)
 		pw.Close()
 	}()
 	addr := make(chan string, 1)

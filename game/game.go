@@ -143,6 +143,11 @@ func ItemID(n uint32) uint32 { return 1<<31 | n }
 type Player struct {
 	ID   PlayerID
 	Name string
+	// Account is who the player is to the program that runs arena, as its
+	// join hook said (an opaque user ID), or empty for a player nobody
+	// vouched for. No client can set or change it; it stays the player's
+	// through resumes, moves and restores, and its results carry it.
+	Account string
 	// Options are the player's join options (Mode.JoinOptions), already
 	// validated.
 	Options Options

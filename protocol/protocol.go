@@ -55,6 +55,14 @@ const (
 	// CodeUnexpectedResume: a resume message anywhere but first on a
 	// connection opened with ?resume=1.
 	CodeUnexpectedResume = "unexpected_resume"
+	// CodeUnauthorized: the program that runs the server refused the join
+	// (its join hook: a missing or bad ticket, say); the message is its
+	// own. Final: the same join is refused again.
+	CodeUnauthorized = "unauthorized"
+	// CodeResumeFailed: a resume's token resumes nobody, on a server that
+	// seats new players only through its join hook: join again without
+	// the token.
+	CodeResumeFailed = "resume_failed"
 )
 
 func errorf(code, format string, args ...any) *Error {

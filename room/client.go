@@ -110,6 +110,9 @@ var (
 	ErrPasswordRequired = errors.New("the room has a password: get a seat with it first")
 	// ErrBadPassword: Manager.ReservePassword was given a wrong password.
 	ErrBadPassword = errors.New("wrong password")
+	// ErrResumeFailed: a join with JoinRequest.ResumeOnly brought a token
+	// that resumes nobody in the room.
+	ErrResumeFailed = errors.New("that session has expired or is unknown here; join again")
 )
 
 // RefusedError is a game's refusal of a player (game.Game.Join's error):

@@ -1,9 +1,11 @@
 package room
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/arena-server/arena/game"
@@ -57,7 +59,7 @@ func (r *Room) endGame(res game.Result) bool {
 	res.Game = r.number
 	r.result.Store(&res)
 	if r.cfg.OnResult != nil {
-		r.cfg.OnResult(res)
+		r.cfg.OnResult(r.report(res))
 	}
 	rematch := r.cfg.Mode.Rematch > 0
 	if !rematch && r.cfg.OnOver != nil {
@@ -84,13 +86,14 @@ func (r *Room) endGame(res game.Result) bool {
 // refuses is told the game is over, and leaves.
 func (r *Room) nextGame() {
 	r.number++
+	r.left = nil // the last game's: reported with it
 	r.newGame(r.pcg.Uint64())
 	r.events.Take() // nothing the old game sent is news in the new one
 	r.rematchAt = r.tick + uint64(max(1, (r.cfg.Mode.Rematch+r.interval-1)/r.interval))
 	presence, _ := r.game.(game.Presence)
 	for i := 0; i < len(r.members); {
 		m := r.members[i]
-		if err := r.game.Join(game.Player{ID: m.id, Name: m.name, Options: m.opts}); err != nil {
+		if err := r.game.Join(game.Player{ID: m.id, Name: m.name, Account: m.account, Options: m.opts}); err != nil {
 			r.log.Info("the next game refused a player", "player", m.id, "err", err)
 			r.members = slices.Delete(r.members, i, i+1)
 			if m.client != nil {
@@ -149,4 +152,73 @@ func (r *Room) Result() (game.Result, bool) {
 		return *p, true
 	}
 	return game.Result{}, false
+}
+
+// Report is a finished game's result as its room reports it
+// (Config.OnResult): which game of which room it was, and who played it.
+type Report struct {
+	Room string `json:"room"`
+	Mode string `json:"mode"`
+	// RoomID tells the room apart from earlier and later rooms of the
+	// same name: it is random, made when the room is created, and kept
+	// when the room moves or is restored (Document.ID).
+	RoomID string `json:"room_id"`
+	// Game numbers the room's games: game.Result.Game.
+	Game   int         `json:"game"`
+	Result game.Result `json:"result"`
+	// Players are everyone who played the game, by ascending ID: the
+	// room's players when it ended, connected or away, and those who left
+	// the room before the end (ReportPlayer.Left; the latest maxLeft of
+	// them). The standings name players by ID.
+	Players []ReportPlayer `json:"players"`
+}
+
+// ReportPlayer is a player of a finished game.
+type ReportPlayer struct {
+	ID   game.PlayerID `json:"id"`
+	Name string        `json:"name"`
+	// Account is game.Player.Account: empty for a player nobody vouched
+	// for.
+	Account string `json:"account,omitempty"`
+	// Left says the player left the room before the game ended: it quit,
+	// or did not come back within its resume grace.
+	Left bool `json:"left,omitempty"`
+}
+
+// maxLeft bounds the players a room remembers leaving its game: a game
+// that runs for hours in a busy room would otherwise remember thousands.
+const maxLeft = 1024
+
+// noteLeft remembers a player who leaves during a game that can end, for
+// its result.
+func (r *Room) noteLeft(m *member) {
+	if _, ok := r.game.(game.Ender); !ok {
+		return
+	}
+	if len(r.left) == maxLeft {
+		r.left = append(r.left[:0], r.left[1:]...)
+	}
+	r.left = append(r.left, ReportPlayer{ID: m.id, Name: m.name, Account: m.account, Left: true})
+}
+
+// Key identifies the result: the same game of the same room has the same
+// key wherever and however often it is reported (a room restored from a
+// checkpoint written before its end plays that end again), and no other
+// game has it. A store that keeps results once by key keeps each once.
+func (r Report) Key() string {
+	return r.Room + "/" + r.RoomID + "/" + strconv.Itoa(r.Game)
+}
+
+// report is the Report of res, the result of the room's game that just
+// ended.
+func (r *Room) report(res game.Result) Report {
+	rep := Report{Room: r.cfg.Name, Mode: r.cfg.Mode.Name, RoomID: r.id, Game: res.Game, Result: res,
+		Players: make([]ReportPlayer, 0, len(r.members)+len(r.left))}
+	rep.Result.Standings = append([]game.Standing(nil), res.Standings...) // the hook's own
+	for _, m := range r.members {
+		rep.Players = append(rep.Players, ReportPlayer{ID: m.id, Name: m.name, Account: m.account})
+	}
+	rep.Players = append(rep.Players, r.left...)
+	slices.SortStableFunc(rep.Players, func(a, b ReportPlayer) int { return cmp.Compare(a.ID, b.ID) })
+	return rep
 }

@@ -209,7 +209,7 @@ func TestRematchStartsANewGameWithThePlayers(t *testing.T) {
 		var results []game.Result
 		overs := 0
 		r := New(Config{Name: "t", Mode: rematchMode(3, 250*time.Millisecond), TickRate: 10, Seed: 1, ResumeGrace: time.Minute,
-			OnResult: func(res game.Result) { results = append(results, res) },
+			OnResult: func(rep Report) { results = append(results, rep.Result) },
 			OnOver:   func() { overs++ },
 			Logger:   slog.New(slog.NewTextHandler(io.Discard, nil))})
 		ctx, cancel := context.WithCancel(context.Background())
@@ -300,7 +300,7 @@ func TestRematchSurvivesAMove(t *testing.T) {
 		}
 		reported := 0
 		restored, err := Restore(Config{Mode: mode, ResumeGrace: time.Minute, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-			OnResult: func(game.Result) { reported++ }}, doc)
+			OnResult: func(Report) { reported++ }}, doc)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -69,6 +69,13 @@ type Document struct {
 	// next game starts on: Game is that game, its players seated, not
 	// yet stepped, and the last game's result has been reported.
 	RematchTick uint64 `json:"rematch_tick,omitempty"`
+	// ID is the room's Report.RoomID, which a result's key holds: the
+	// restored room reports its game under the same key. Absent (a
+	// document of an older release): the restored room makes a new one.
+	ID string `json:"id,omitempty"`
+	// Left are the players who left the room during its game, for its
+	// result (Report.Players).
+	Left []ReportPlayer `json:"left,omitempty"`
 }
 
 // SavedMember is a player of a saved room.
@@ -87,6 +94,8 @@ type SavedMember struct {
 	// Options are the member's join options (game.Mode.JoinOptions),
 	// which it joins each rematch's game with.
 	Options map[string]string `json:"options,omitempty"`
+	// Account is the player's game.Player.Account, if it has one.
+	Account string `json:"account,omitempty"`
 }
 
 type exportResult struct {
@@ -159,10 +168,12 @@ func (r *Room) export() exportResult {
 		Members:     make([]SavedMember, len(r.members)),
 		GameNumber:  r.number,
 		RematchTick: r.rematchAt,
+		ID:          r.id,
+		Left:        r.left,
 	}
 	d.PasswordHash = r.cfg.PasswordHash
 	for i, m := range r.members {
-		d.Members[i] = SavedMember{ID: m.id, Name: m.name, Addr: m.addr, TokenHash: m.tokenHash, Away: m.client == nil}
+		d.Members[i] = SavedMember{ID: m.id, Name: m.name, Account: m.account, Addr: m.addr, TokenHash: m.tokenHash, Away: m.client == nil}
 		if len(r.cfg.Mode.JoinOptions) > 0 {
 			d.Members[i].Options = m.opts.Map()
 		}
@@ -355,6 +366,15 @@ func (d *Document) check(cfg Config) error {
 		return fmt.Errorf("a version %d document cannot be private", d.Version)
 	case d.PasswordHash != "" && !password.Valid(d.PasswordHash):
 		return errors.New("malformed password hash")
+	case len(d.ID) > maxSavedString:
+		return fmt.Errorf("room ID of %d bytes, over %d", len(d.ID), maxSavedString)
+	case len(d.Left) > maxLeft:
+		return fmt.Errorf("%d players who left; at most %d", len(d.Left), maxLeft)
+	}
+	for _, p := range d.Left {
+		if p.ID == 0 || len(p.Name) > maxSavedString || len(p.Account) > maxSavedString {
+			return fmt.Errorf("a player who left, %d, has no ID, or a name or account over %d bytes", p.ID, maxSavedString)
+		}
 	}
 	return checkMembers(d.Members)
 }
@@ -369,8 +389,8 @@ func checkMembers(members []SavedMember) error {
 			return fmt.Errorf("member %d out of order, repeated or 0", m.ID)
 		case !ValidTokenHash(m.TokenHash) || hashes[m.TokenHash]:
 			return fmt.Errorf("member %d has a malformed or repeated token hash", m.ID)
-		case len(m.Name) > maxSavedString || len(m.Addr) > maxSavedString:
-			return fmt.Errorf("member %d has a name or address over %d bytes", m.ID, maxSavedString)
+		case len(m.Name) > maxSavedString || len(m.Addr) > maxSavedString || len(m.Account) > maxSavedString:
+			return fmt.Errorf("member %d has a name, account or address over %d bytes", m.ID, maxSavedString)
 		}
 		hashes[m.TokenHash] = true
 	}
@@ -395,6 +415,13 @@ func (r *Room) restore(d *Document) error {
 	r.tick = d.Tick
 	r.number = max(d.GameNumber, 1)
 	r.rematchAt = d.RematchTick
+	if d.ID != "" {
+		r.id = d.ID
+	}
+	r.left = d.Left
+	for i := range r.left {
+		r.left[i].Left = true
+	}
 	return nil
 }
 
@@ -409,7 +436,7 @@ func (r *Room) restoreMembers(saved []SavedMember) error {
 		if err != nil {
 			return fmt.Errorf("member %d: join options: %w", s.ID, err)
 		}
-		members[i] = &member{id: s.ID, name: s.Name, opts: opts, addr: s.Addr, tokenHash: s.TokenHash, awaySince: now}
+		members[i] = &member{id: s.ID, name: s.Name, opts: opts, account: s.Account, addr: s.Addr, tokenHash: s.TokenHash, awaySince: now}
 	}
 	r.members = members
 	for _, e := range r.game.AppendEntities(nil) {

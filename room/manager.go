@@ -60,6 +60,10 @@ type ManagerConfig struct {
 	// says (a cluster's, across its nodes); else the manager counts them
 	// itself, unique in this process.
 	NewPlayerID func() game.PlayerID
+	// OnResult, if set, is given the result of every game that ends in a
+	// room of the manager (Config.OnResult), from the room's goroutine:
+	// it must not block.
+	OnResult func(Report)
 	// Metrics is shared by every room.
 	Metrics Metrics
 	Logger  *slog.Logger
@@ -658,13 +662,11 @@ func (m *Manager) roomConfig(name string, mode game.Mode, opts game.Options, sel
 		OnSeat:           m.seat,
 		Full:             m.cfg.Full,
 		OnOver:           func() { m.retire(self()) },
-		OnResult: func(res game.Result) {
-			m.cfg.Logger.Info("room result", "room", name, "mode", mode.Name, "game", res.Game, "summary", res.Summary, "standings", res.Standings)
-		},
-		MaxSeatsPerAddr: m.cfg.MaxSeatsPerAddrRoom,
-		NewPlayerID:     m.newPlayerID,
-		Metrics:         m.cfg.Metrics,
-		Logger:          m.cfg.Logger,
+		OnResult:         m.result,
+		MaxSeatsPerAddr:  m.cfg.MaxSeatsPerAddrRoom,
+		NewPlayerID:      m.newPlayerID,
+		Metrics:          m.cfg.Metrics,
+		Logger:           m.cfg.Logger,
 	}
 }
 
@@ -736,6 +738,16 @@ func (m *Manager) openKept(k KeptRoom) {
 		m.cfg.Logger.Info("kept room runs on another node", "room", k.Name, "node", elsewhere.Node)
 	case err != nil && !errors.Is(err, ErrShutdown):
 		m.cfg.Logger.Warn("kept room not opened", "room", k.Name, "mode", k.Mode, "err", err)
+	}
+}
+
+// result logs a game's result and passes it on. It runs on the room's
+// goroutine.
+func (m *Manager) result(rep Report) {
+	m.cfg.Logger.Info("room result", "room", rep.Room, "mode", rep.Mode, "game", rep.Game, "key", rep.Key(),
+		"summary", rep.Result.Summary, "standings", rep.Result.Standings)
+	if m.cfg.OnResult != nil {
+		m.cfg.OnResult(rep)
 	}
 }
 

@@ -87,8 +87,9 @@ type Config struct {
 	OnOver func()
 	// OnResult, if set, is called from the room's goroutine with the
 	// result of each game of the room that ends (game.Ender), once, its
-	// Game numbering it: a room whose mode rematches has many.
-	OnResult func(game.Result)
+	// Game numbering it (a room whose mode rematches has many), with who
+	// played it. It must not block: the room waits for it.
+	OnResult func(Report)
 	// Metrics receives the room's measurements; nil fields are skipped.
 	Metrics Metrics
 	Logger  *slog.Logger
@@ -221,6 +222,13 @@ type Room struct {
 	// During the pause r.game is already the next game, its players
 	// seated, not yet stepped.
 	rematchAt uint64
+	// id tells this room apart from other rooms of its name, before or
+	// after it: made at New, kept by Export and Restore (Document.ID).
+	id string
+	// left are the players of a game that ends (game.Ender) who left the
+	// room during it, oldest first, at most maxLeft: its result names
+	// them too.
+	left []ReportPlayer
 
 	result atomic.Pointer[game.Result] // the last finished game's
 
@@ -239,6 +247,7 @@ type member struct {
 	id        game.PlayerID
 	name      string
 	opts      game.Options // its join options, for the games that follow
+	account   string       // game.Player.Account
 	addr      string
 	tokenHash string // HashToken of the resume token; the token itself is not kept
 	client    Client // nil while away
@@ -354,8 +363,16 @@ type joinResult struct {
 type JoinRequest struct {
 	Client Client
 	Name   string
+	// Account is the player's game.Player.Account, as the program that
+	// runs arena vouches for it (a join hook); a resume keeps the one the
+	// player joined with.
+	Account string
 	// Token resumes an earlier player of this room, if it is still there.
 	Token string
+	// ResumeOnly refuses a join whose Token resumes nobody with
+	// ErrResumeFailed, where it would seat a new player: one that nothing
+	// vouched for when the caller vouches for new players only.
+	ResumeOnly bool
 	// NextToken, if set, is the token a resume of Token rotates to: one
 	// its caller recorded durably first (see Config.RecordedRotation).
 	// Empty: the room picks one, or keeps Token under RecordedRotation.
@@ -415,7 +432,7 @@ func New(cfg Config) *Room {
 		seats:    make(map[string]int),
 	}
 	r.events = game.NewEvents(r.log)
-	r.number = 1
+	r.number, r.id = 1, newRoomID()
 	r.newGame(seed)
 	return r
 }
@@ -767,6 +784,9 @@ func (r *Room) join(req JoinRequest) (Joined, error) {
 			r.welcome(m, token, true)
 			return Joined{Player: m.id, Token: token, Resumed: true}, nil
 		}
+		if req.ResumeOnly {
+			return Joined{}, ErrResumeFailed
+		}
 	}
 	opts, err := game.ParseOptions(r.cfg.Mode.JoinOptions, req.Options)
 	if err != nil {
@@ -782,12 +802,12 @@ func (r *Room) join(req JoinRequest) (Joined, error) {
 		r.freeSeat(req.Addr)
 		return Joined{}, ErrNoPlayerID
 	}
-	if err := r.game.Join(game.Player{ID: id, Name: req.Name, Options: opts}); err != nil {
+	if err := r.game.Join(game.Player{ID: id, Name: req.Name, Account: req.Account, Options: opts}); err != nil {
 		r.freeSeat(req.Addr)
 		return Joined{}, &RefusedError{Err: err}
 	}
 	token := newToken()
-	m := &member{id: id, name: req.Name, opts: opts, addr: req.Addr, tokenHash: HashToken(token), client: req.Client}
+	m := &member{id: id, name: req.Name, opts: opts, account: req.Account, addr: req.Addr, tokenHash: HashToken(token), client: req.Client}
 	i, _ := slices.BinarySearchFunc(r.members, id, cmpMember)
 	r.members = slices.Insert(r.members, i, m)
 	if r.cfg.OnToken != nil {
@@ -1037,6 +1057,7 @@ func (r *Room) welcome(m *member, token string, resumed bool) {
 
 func (r *Room) remove(m *member) {
 	r.game.Leave(m.id)
+	r.noteLeft(m)
 	if r.cfg.OnToken != nil {
 		r.cfg.OnToken(m.tokenHash, false)
 	}

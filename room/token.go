@@ -15,6 +15,13 @@ func newToken() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
+// newRoomID returns 64 random bits, URL-safe: a room's Document.ID.
+func newRoomID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
 // HashToken returns the hash of a token, which is all a room, its manager,
 // its documents and a cluster ever keep of it: whoever reads them (a
 // checkpoint in NATS, say) learns nothing a client could present.

@@ -34,6 +34,7 @@ type metrics struct {
 	tickOverruns        prometheus.Counter
 	deprecated          *prometheus.CounterVec // by what
 	passwordFailures    *prometheus.CounterVec // by result: wrong, throttled
+	resultsDropped      prometheus.Counter     // results the result hook fell too far behind to get
 }
 
 func newMetrics(rooms func() []room.Stats, t *traffic, connections func() int, o *overload) *metrics {
@@ -89,6 +90,7 @@ func newMetrics(rooms func() []room.Stats, t *traffic, connections func() int, o
 		Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1},
 	})
 	f(m.tickSeconds)
+	m.resultsDropped = counter("results_dropped_total", "Finished games' results not handed to the result hook: it fell further behind than its queue.")
 	m.tickOverruns = counter("tick_overruns_total", "Ticks that ended after the next one was due.")
 
 	f(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "arena", Name: "rooms", Help: "Live rooms."},

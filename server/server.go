@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/pprof"
@@ -151,6 +152,34 @@ type Config struct {
 	// there (keep it on loopback).
 	PprofAddr string
 
+	// OnJoin, if set, decides on every new player's join before it reaches
+	// a room: it runs on the connection's goroutine (it may make a round
+	// trip to the program's own backend) within HandshakeTimeout, and
+	// sees the WebSocket's HTTP request and the join. Its error refuses
+	// the player with its text and the final code unauthorized (close
+	// 1008): the text is shown to the player. One that does not answer in
+	// time refuses it with server_error and 1013, to try again. The
+	// Identity it returns is the player's: the game sees it
+	// (game.Player.Account), and a name it sets replaces ?name=.
+	//
+	// A resume does not run it: its token, which only a player the hook
+	// admitted was given, is its credential, and the player keeps the
+	// identity it joined with (a single-use ticket in the URL the client
+	// reconnects with would be spent by then). A token that resumes
+	// nobody is refused with resume_failed, never seated as a new player
+	// the hook did not see.
+	OnJoin JoinHook
+	// OnResult, if set, is given every finished game's result, once per
+	// game and room: on a goroutine of its own, in order, never on a
+	// room's. Results wait for it in a queue of ResultQueue; a hook that
+	// falls further behind loses results, counted in
+	// arena_results_dropped_total and logged. Its context ends when the
+	// server has stopped and handed it what was queued, within
+	// ShutdownTimeout.
+	OnResult ResultHook
+	// ResultQueue is how many results may wait for OnResult.
+	ResultQueue int
+
 	// Static is the browser client, served at /. Nil serves nothing.
 	Static fs.FS
 	// Admin is the admin page, served at /admin/ when AdminToken is set.
@@ -198,6 +227,7 @@ func DefaultConfig() Config {
 		MaxSchedLatency:         25 * time.Millisecond,
 		CheckpointInterval:      5 * time.Second,
 		ShutdownTimeout:         4 * time.Second,
+		ResultQueue:             1024,
 	}
 }
 
@@ -224,6 +254,7 @@ type Server struct {
 	adminAuth *authThrottle      // failed admin logins by address
 	joins     *addrlimit.Limiter // joins by address; nil: no limit
 	passwords *addrlimit.Limiter // wrong room passwords by address
+	results   *results           // nil without Config.OnResult
 
 	cluster Cluster // Config.Cluster's, or the standalone one
 }
@@ -262,6 +293,11 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.metrics = newMetrics(func() []room.Stats { return s.rooms.Rooms() }, &s.traffic, s.connectionCount, s.overload)
 	s.metrics.reg.MustRegister(s.cluster.collectors()...)
+	var onResult func(room.Report)
+	if cfg.OnResult != nil {
+		s.results = newResults(cfg.OnResult, cfg.ResultQueue, cfg.Logger, s.metrics.resultsDropped)
+		onResult = s.results.offer
+	}
 	rooms, err := room.NewManager(room.ManagerConfig{
 		Modes:               cfg.Modes,
 		DefaultRoom:         cfg.DefaultRoom,
@@ -276,6 +312,7 @@ func New(cfg Config) (*Server, error) {
 		Full:                s.overload.full,
 		Directory:           s.cluster.directory(),
 		NewPlayerID:         s.cluster.playerIDs(),
+		OnResult:            onResult,
 		CreateRate:          cfg.RoomCreateRate / 60,
 		CreateBurst:         cfg.RoomCreateBurst,
 		Metrics:             s.metrics.roomMetrics(),
@@ -350,6 +387,7 @@ func validate(cfg *Config) error {
 		{cfg.RoomCreateBurst < 0, "RoomCreateBurst (-room-create-burst)", "cannot be negative"},
 		{cfg.JoinRate < 0, "JoinRate (-join-rate)", "cannot be negative"},
 		{cfg.JoinBurst < 0, "JoinBurst (-join-burst)", "cannot be negative"},
+		{cfg.OnResult != nil && cfg.ResultQueue <= 0, "ResultQueue", "must be positive with OnResult"},
 		{(cfg.TLSCertFile == "") != (cfg.TLSKeyFile == ""), "TLS", "needs both a certificate and a key file (-tls-cert and -tls-key)"},
 	} {
 		if c.bad {
@@ -588,6 +626,9 @@ func (s *Server) Shutdown(ctx context.Context) {
 		<-done
 	}
 	s.rooms.Close()
+	if s.results != nil {
+		s.results.close(ctx)
+	}
 }
 
 func (s *Server) serveHealth(w http.ResponseWriter, _ *http.Request) {
@@ -669,12 +710,20 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	// so that net/http lets go of the request, of the 8 KiB of buffers a
 	// hijacked connection no longer uses, and of the handler's deep stack:
 	// with thousands of players, that is most of what each one costs.
-	go s.runSession(ws, ip, relayedBy, r.URL.RawQuery, offersDeflate(r.Header.Values("Sec-Websocket-Extensions")))
+	//
+	// The request is kept only for a join hook, which sees it, until the
+	// join is done.
+	var req *http.Request
+	if s.cfg.OnJoin != nil {
+		req = r
+	}
+	go s.runSession(ws, req, ip, relayedBy, r.URL.RawQuery, offersDeflate(r.Header.Values("Sec-Websocket-Extensions")))
 }
 
 // runSession plays one WebSocket connection, from its query string to
-// its end. relayedBy names the node that relays it, if one does.
-func (s *Server) runSession(ws *websocket.Conn, ip, relayedBy, rawQuery string, deflate bool) {
+// its end. relayedBy names the node that relays it, if one does; r is its
+// HTTP request, for the join hook, if there is one.
+func (s *Server) runSession(ws *websocket.Conn, r *http.Request, ip, relayedBy, rawQuery string, deflate bool) {
 	// The connection is hijacked: nothing else will ever close it, so every
 	// way out of the session must. done is the way out; once the player
 	// has joined, play's goroutine takes it.
@@ -740,6 +789,18 @@ func (s *Server) runSession(ws *websocket.Conn, ip, relayedBy, rawQuery string, 
 		req.Options, req.RoomOptions = joinOpts, roomOpts
 		req.Redirectable = sess.codec.redirects()
 		req.Seat = seat
+		if hook := s.cfg.OnJoin; hook != nil {
+			if req.Token != "" {
+				req.ResumeOnly = true // see Config.OnJoin
+			} else {
+				// Copies: what the hook does with them is not the join's.
+				info := JoinInfo{Room: roomName, Mode: mode, Name: name, Options: maps.Clone(joinOpts), RoomOptions: maps.Clone(roomOpts), Addr: ip}
+				if err := sess.vouch(hook, r, info, &req); err != nil {
+					return nil, room.Joined{}, err
+				}
+			}
+			r = nil // the hook has seen it: net/http's buffers may go
+		}
 		if roomName == "" && mode != "" && req.Token == "" {
 			return s.quickJoin(sess.ctx, mode, req)
 		}

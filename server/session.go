@@ -533,6 +533,8 @@ func (s *session) refuse(err error) {
 	case errors.As(err, &refused) && !errors.Is(err, game.ErrBadOption):
 		code = protocol.CodeRefused
 		reason = closeReason{websocket.ClosePolicyViolation, refused.Error(), "game_refused"}
+	case isHook(err):
+		reason, code, _ = refuseHook(err)
 	case known:
 	case errors.Is(err, room.ErrBadRoomName), errors.Is(err, room.ErrUnknownMode), errors.Is(err, room.ErrWrongMode):
 		code = protocol.CodeBadRequest
