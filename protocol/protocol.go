@@ -50,6 +50,9 @@ const (
 	// CodeUnexpectedResume: a resume message anywhere but first on a
 	// connection opened with ?resume=1.
 	CodeUnexpectedResume = "unexpected_resume"
+	// CodeSpectating: an input or a game message from a spectator
+	// (?spectate=1), which plays no part. The connection stays open.
+	CodeSpectating = "spectating"
 )
 
 func errorf(code, format string, args ...any) *Error {
