@@ -18,10 +18,13 @@ import (
 
 // RoomInfo describes a live room in GET /api/rooms.
 type RoomInfo struct {
-	Name       string  `json:"name"`
-	Mode       string  `json:"mode"`
-	Players    int     `json:"players"`
-	Capacity   int     `json:"capacity"` // 0: no limit
+	Name     string `json:"name"`
+	Mode     string `json:"mode"`
+	Players  int    `json:"players"`
+	Capacity int    `json:"capacity"` // 0: no limit
+	// Spectators counts those who watch (?spectate=1), apart from the
+	// players: they hold no seat.
+	Spectators int     `json:"spectators"`
 	TickRate   int     `json:"tick_rate"`
 	TickMillis float64 `json:"tick_ms"` // recent average time to run a tick
 	// Options are the room options its creator gave.
@@ -37,6 +40,7 @@ func roomInfo(st room.Stats) RoomInfo {
 		Mode:       st.Mode,
 		Players:    st.Players,
 		Capacity:   st.Capacity,
+		Spectators: st.Spectators,
 		TickRate:   st.TickRate,
 		TickMillis: float64(st.TickTime.Microseconds()) / 1000,
 		Options:    st.Options.Map(),
@@ -86,7 +90,7 @@ func (s *Server) roomInfos() []RoomInfo {
 		if e.Node == self {
 			continue // this server's own figures are fresher
 		}
-		infos = append(infos, RoomInfo{Name: e.Name, Mode: e.Mode, Players: e.Players, Capacity: e.Capacity, TickRate: e.TickRate, Options: e.Options, Node: e.Node})
+		infos = append(infos, RoomInfo{Name: e.Name, Mode: e.Mode, Players: e.Players, Spectators: e.Spectators, Capacity: e.Capacity, TickRate: e.TickRate, Options: e.Options, Node: e.Node})
 	}
 	slices.SortFunc(infos, func(a, b RoomInfo) int { return strings.Compare(a.Name, b.Name) })
 	return infos

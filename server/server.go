@@ -64,6 +64,10 @@ type Config struct {
 	// drops its connections cannot fill rooms. 0: no limit.
 	MaxSeatsPerIPRoom int
 	MaxSeatsPerIP     int
+	// MaxSpectators bounds the spectators (?spectate=1) of one room,
+	// who hold no seat; they are connections, and count toward
+	// MaxConnections and MaxConnectionsPerIP. 0: no limit.
+	MaxSpectators int
 	// MaxRooms bounds the live rooms; joins that would create another are
 	// refused (the default room is always allowed). 0: no limit.
 	MaxRooms int
@@ -171,6 +175,7 @@ func DefaultConfig() Config {
 		MaxConnectionsPerIP: 100,
 		MaxSeatsPerIPRoom:   50,
 		MaxSeatsPerIP:       100,
+		MaxSpectators:       100,
 		MaxRooms:            1000,
 		RoomCreateRate:      30,
 		RoomCreateBurst:     10,
@@ -270,6 +275,7 @@ func New(cfg Config) (*Server, error) {
 		KeepRooms:           cfg.KeepRooms,
 		MaxSeatsPerAddrRoom: cfg.MaxSeatsPerIPRoom,
 		MaxSeatsPerAddr:     cfg.MaxSeatsPerIP,
+		MaxSpectators:       cfg.MaxSpectators,
 		MaxRooms:            cfg.MaxRooms,
 		Full:                s.overload.full,
 		Directory:           s.cluster.directory(),
@@ -343,6 +349,7 @@ func validate(cfg *Config) error {
 		{cfg.HTTPIdleTimeout < 0, "HTTPIdleTimeout (-http-idle-timeout)", "cannot be negative"},
 		{cfg.MaxSeatsPerIPRoom < 0, "MaxSeatsPerIPRoom (-max-seats-per-ip-room)", "cannot be negative"},
 		{cfg.MaxSeatsPerIP < 0, "MaxSeatsPerIP (-max-seats-per-ip)", "cannot be negative"},
+		{cfg.MaxSpectators < 0, "MaxSpectators (-max-spectators)", "cannot be negative"},
 		{cfg.MaxRooms < 0, "MaxRooms (-max-rooms)", "cannot be negative"},
 		{cfg.RoomCreateRate < 0, "RoomCreateRate (-room-create-rate)", "cannot be negative"},
 		{cfg.RoomCreateBurst < 0, "RoomCreateBurst (-room-create-burst)", "cannot be negative"},
@@ -725,6 +732,10 @@ func (s *Server) runSession(ws *websocket.Conn, ip, relayedBy, rawQuery string, 
 		return
 	}
 	roomName, mode, seat := q.Get("room"), q.Get("mode"), q.Get("seat")
+	if err := sess.spectate(q, roomName, mode); err != nil {
+		sess.refuse(err)
+		return
+	}
 	roomOpts, err1 := prefixed(q, roomOptionPrefix)
 	joinOpts, err2 := prefixed(q, joinOptionPrefix)
 	if err := cmp.Or(err1, err2); err != nil {
@@ -736,6 +747,7 @@ func (s *Server) runSession(ws *websocket.Conn, ip, relayedBy, rawQuery string, 
 		req.Options, req.RoomOptions = joinOpts, roomOpts
 		req.Redirectable = sess.codec.redirects()
 		req.Seat = seat
+		req.Watch = sess.watching
 		if roomName == "" && mode != "" && req.Token == "" {
 			return s.quickJoin(sess.ctx, mode, req)
 		}
