@@ -2,6 +2,7 @@ package room
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"sync/atomic"
 	"testing"
@@ -69,6 +70,33 @@ func TestSpectatorsOfAViewerNeedAWatcherView(t *testing.T) {
 		synctest.Wait()
 		if got := r.Stats().Spectators; got != 0 {
 			t.Errorf("%d spectators after the only one dropped; want 0: a spectator has no grace", got)
+		}
+	})
+}
+
+// A room that moves takes its players along and not its spectators: the
+// document has no member for them, and they are told where it went, as
+// players are, and hold nothing there.
+func TestSpectatorsDoNotMoveWithTheRoom(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r, _ := startRoom(t, Config{TickRate: 20})
+		join(t, r, &fakeClient{}, "")
+		w := &fakeClient{}
+		if err := watch(r, w); err != nil {
+			t.Fatal(err)
+		}
+		there := &ElsewhereError{Room: "test", Node: "b", URL: "http://b/"}
+		var doc Document
+		if err := r.Move(context.Background(), func(d []byte) (*ElsewhereError, error) { return there, json.Unmarshal(d, &doc) }); err != nil {
+			t.Fatal(err)
+		}
+		<-r.Done()
+		if len(doc.Members) != 1 {
+			t.Errorf("the moved room's document has %d members; want its one player", len(doc.Members))
+		}
+		var moved *ElsewhereError
+		if !errors.As(w.closeReason(), &moved) || moved != there {
+			t.Errorf("the spectator was closed with %v; want where the room went", w.closeReason())
 		}
 	})
 }
