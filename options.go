@@ -61,6 +61,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	fs.IntVar(&sc.MaxConnectionsPerIP, "max-connections-per-ip", sc.MaxConnectionsPerIP, "most open WebSockets from one address; more are refused with 429 (0: no limit)")
 	fs.IntVar(&sc.MaxSeatsPerIPRoom, "max-seats-per-ip-room", sc.MaxSeatsPerIPRoom, "most players, connected or away, from one address in one room (0: no limit)")
 	fs.IntVar(&sc.MaxSeatsPerIP, "max-seats-per-ip", sc.MaxSeatsPerIP, "most players, connected or away, from one address over every room (0: no limit)")
+	fs.IntVar(&sc.MaxSpectators, "max-spectators", sc.MaxSpectators, "most spectators (?spectate=1) in one room; more are refused with room_full and 1013 (0: no limit)")
 	fs.StringVar(&sc.ClientIPHeader, "client-ip-header", "", "header a trusted reverse proxy puts the client's address in (X-Forwarded-For, X-Real-IP); empty: the TCP peer")
 	fs.DurationVar(&sc.HandshakeTimeout, "handshake-timeout", sc.HandshakeTimeout, "connections that do not finish their HTTP request and WebSocket handshake (and, after ?resume=1, their resume message) in this time are dropped; a program's join hook has as long to answer")
 	fs.IntVar(&sc.MaxHTTPConnectionsPerIP, "max-http-connections-per-ip", sc.MaxHTTPConnectionsPerIP, "most open TCP connections (HTTP and WebSocket) from one peer address, ignoring -client-ip-header; more are answered 429 and closed (0: no limit)")

@@ -370,7 +370,7 @@ func (n *Node) targets() []NodeEntry {
 // room nobody runs. One pass is not enough: a room is claimed a moment
 // before it starts.
 func (n *Node) Sync(ctx context.Context, interval time.Duration, rooms func() []room.Stats, full func(rooms int) bool, evict func(name string, to *room.ElsewhereError)) {
-	type figures struct{ players, held int }
+	type figures struct{ players, held, spectators int }
 	sent := map[string]figures{}  // room → the figures the directory has
 	ghosts := map[string]uint64{} // entries of ours for rooms not here → revision
 	every(ctx, interval, func() {
@@ -382,17 +382,17 @@ func (n *Node) Sync(ctx context.Context, interval time.Duration, rooms func() []
 			live[st.Name] = true
 			// Unchanged figures need no write, unless the directory says
 			// another node owns the room: the write then finds out.
-			if f, ok := sent[st.Name]; ok && f == (figures{st.Players, st.Held}) && !n.ownedElsewhere(st.Name) {
+			if f, ok := sent[st.Name]; ok && f == (figures{st.Players, st.Held, st.Spectators}) && !n.ownedElsewhere(st.Name) {
 				continue
 			}
 			uctx, cancel := context.WithTimeout(ctx, n.timeout)
-			entry := RoomEntry{Name: st.Name, Mode: st.Mode, Players: st.Players, Held: st.Held, Capacity: st.Capacity, TickRate: st.TickRate,
+			entry := RoomEntry{Name: st.Name, Mode: st.Mode, Players: st.Players, Held: st.Held, Spectators: st.Spectators, Capacity: st.Capacity, TickRate: st.TickRate,
 				Options: st.Options.Public(), Private: st.Private, Secret: st.Options.HasSecret()}
 			_, err := n.dir.Update(uctx, entry)
 			cancel()
 			switch {
 			case err == nil:
-				sent[st.Name] = figures{st.Players, st.Held}
+				sent[st.Name] = figures{st.Players, st.Held, st.Spectators}
 			case errors.Is(err, ErrNotOwner):
 				// Our heartbeats failed long enough for the room to be
 				// taken over or reaped: its players are still here, so

@@ -42,6 +42,8 @@ type RoomEntry struct {
 	Updated time.Time `json:"updated"`
 	// From is the dead node a Claim took the room over from, if it did.
 	From string `json:"-"`
+
+	Spectators int `json:"spectators,omitempty"` // watchers (?spectate=1), who hold no seat
 }
 
 // OwnedError is the ErrOwned of a Claim, with the owner's entry.

@@ -206,6 +206,21 @@ type Viewer interface {
 	AppendView(dst []Entity, key ViewKey) []Entity
 }
 
+// WatcherViewer is implemented by Viewers that show spectators (clients
+// that join a room with ?spectate=1, and play no part) a view: each tick
+// the room asks WatcherView for its key once, and every spectator
+// receives the snapshot of that view, built with AppendView and shared
+// with any player whose view has the same key. A Viewer that is not a
+// WatcherViewer takes no spectators: its views hide things (cards, a
+// team's fog of war), and a spectator's connection must not be a way
+// around them. A game that is not a Viewer shows spectators
+// AppendEntities, as it shows everyone.
+type WatcherViewer interface {
+	Viewer
+	// WatcherView returns the key of what spectators see this tick.
+	WatcherView() ViewKey
+}
+
 // Persistent is implemented by games whose whole state can be saved and
 // restored: a room moves to another process with it, and a crashed one is
 // restored from its last checkpoint. Export returns the state in a form of

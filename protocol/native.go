@@ -53,12 +53,22 @@ const (
 	deltaMore = 1 << 2
 )
 
+// The flags of a binary welcome. A decoder ignores the bits it does not
+// know: a flag added later is invisible to an older client.
+const (
+	WelcomeResumed  byte = 1 << 0
+	WelcomeWatching byte = 1 << 1
+)
+
 // Welcome is the first message of a native session.
 type Welcome struct {
 	Player   game.PlayerID
 	TickRate int
 	World    game.World
 	Resumed  bool
+	// Watching says the client is a spectator (?spectate=1): Player is
+	// 0 and Token empty, and it sends no inputs or game messages.
+	Watching bool
 	Room     string
 	Mode     string
 	Token    string
@@ -203,7 +213,10 @@ func AppendBinaryWelcome(dst []byte, w Welcome) []byte {
 	dst = binary.AppendUvarint(dst, uint64(w.World.Height))
 	var flags byte
 	if w.Resumed {
-		flags |= 1
+		flags |= WelcomeResumed
+	}
+	if w.Watching {
+		flags |= WelcomeWatching
 	}
 	dst = append(dst, flags)
 	dst = appendString(dst, w.Room)
@@ -539,11 +552,12 @@ func ParseServerBinary(m *ServerMessage, data []byte) error {
 			Player:   game.PlayerID(r.uvarint()),
 			TickRate: int(r.uvarint()),
 			World:    game.World{Width: int32(r.uvarint()), Height: int32(r.uvarint())},
-			Resumed:  r.byte()&1 != 0,
-			Room:     r.string(),
-			Mode:     r.string(),
-			Token:    r.string(),
 		}
+		flags := r.byte()
+		m.Welcome.Resumed, m.Welcome.Watching = flags&WelcomeResumed != 0, flags&WelcomeWatching != 0
+		m.Welcome.Room = r.string()
+		m.Welcome.Mode = r.string()
+		m.Welcome.Token = r.string()
 		m.Welcome.Axes = nil
 		for range r.count() {
 			m.Welcome.Axes = append(m.Welcome.Axes, game.Axis{Name: r.string(), Min: int32(r.zigzag()), Max: int32(r.zigzag())})

@@ -97,6 +97,9 @@ func AppendJSONWelcome(dst []byte, w Welcome) []byte {
 	dst = strconv.AppendInt(dst, int64(w.World.Height), 10)
 	dst = append(dst, `},"resumed":`...)
 	dst = strconv.AppendBool(dst, w.Resumed)
+	if w.Watching {
+		dst = append(dst, `,"watching":true`...)
+	}
 	dst = append(dst, `,"room":`...)
 	dst = appendJSONString(dst, w.Room)
 	dst = append(dst, `,"mode":`...)

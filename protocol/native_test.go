@@ -498,6 +498,7 @@ func TestGoldenBytes(t *testing.T) {
 		{"welcome ... mode=blasters token=tok axes=[aim -3142..3142]", AppendBinaryWelcome(nil, Welcome{Player: 7, TickRate: 20, World: game.World{Width: 500, Height: 500}, Room: "default", Mode: "blasters", Token: "tok", Axes: []game.Axis{{Name: "aim", Min: -3142, Max: 3142}}}), ""},
 		{"welcome ... mode=chat token=tok messages=[say 64]", AppendBinaryWelcome(nil, Welcome{Player: 7, TickRate: 20, World: game.World{Width: 500, Height: 500}, Room: "default", Mode: "chat", Token: "tok", Messages: []game.MessageType{{Name: "say", MaxBytes: 64}}}), ""},
 		{"welcome player=7 tick_rate=20 world=500x500 room=default mode=dots token=tok kinds=[player color; name]", AppendBinaryWelcome(nil, dotsWelcome), ""},
+		{"welcome player=0 ... room=default mode=dots token= watching kinds=[player color; name]", AppendBinaryWelcome(nil, Welcome{TickRate: 20, World: game.World{Width: 500, Height: 500}, Room: "default", Mode: "dots", Watching: true, Kinds: dots.Kinds}), ""},
 		{"full snapshot tick=41 ack=0 of players 1, 2, 5", AppendBinaryDelta(AppendBinarySnapshotHeader(nil, SnapshotHeader{Full: true, Tick: 41}), &full, dots.Kinds), world(base, dots.Kinds)},
 		{"delta snapshot tick=42 base=41 ack=7: 1 moves +10 x, 2 moves -7 y and is away, 5 leaves, 7 joins", AppendBinaryDelta(AppendBinarySnapshotHeader(nil, SnapshotHeader{Tick: 42, Base: 41, Ack: 7}), &d, dots.Kinds), world(cur, dots.Kinds)},
 		{"delta snapshot tick=43 base=42 ack=7: 7 moves +5 y, 1 and 2 do not move", AppendBinaryDelta(AppendBinarySnapshotHeader(nil, SnapshotHeader{Tick: 43, Base: 42, Ack: 7}), &skip, dots.Kinds), world(last, dots.Kinds)},
@@ -630,4 +631,30 @@ func FuzzDeltaRoundTrip(f *testing.F) {
 			t.Fatalf("round trip differs")
 		}
 	})
+}
+
+// A spectator's welcome says so in a flag bit of its own, which decoders
+// that know only the resumed bit read past; in JSON, a field.
+func TestWelcomeWatching(t *testing.T) {
+	for _, w := range []Welcome{
+		{TickRate: 20, Room: "r", Mode: "dots", Watching: true, Kinds: dots.Kinds},
+		{Player: 3, TickRate: 20, Room: "r", Mode: "dots", Token: "tok", Resumed: true, Kinds: dots.Kinds},
+	} {
+		b := AppendBinaryWelcome(nil, w)
+		var m ServerMessage
+		if err := ParseServerBinary(&m, b); err != nil {
+			t.Fatal(err)
+		}
+		if m.Welcome.Watching != w.Watching || m.Welcome.Resumed != w.Resumed || m.Welcome.Player != w.Player || m.Welcome.Room != "r" || m.Welcome.Token != w.Token {
+			t.Errorf("%+v reads back as %+v", w, m.Welcome)
+		}
+		var js struct {
+			ID       uint32 `json:"id"`
+			Resumed  bool   `json:"resumed"`
+			Watching bool   `json:"watching"`
+		}
+		if err := json.Unmarshal(AppendJSONWelcome(nil, w), &js); err != nil || js.Watching != w.Watching || js.Resumed != w.Resumed || js.ID != uint32(w.Player) {
+			t.Errorf("JSON welcome of %+v: %+v, %v", w, js, err)
+		}
+	}
 }

@@ -63,6 +63,9 @@ const (
 	// seats new players only through its join hook: join again without
 	// the token.
 	CodeResumeFailed = "resume_failed"
+	// CodeSpectating: an input or a game message from a spectator
+	// (?spectate=1), which plays no part. The connection stays open.
+	CodeSpectating = "spectating"
 )
 
 func errorf(code, format string, args ...any) *Error {

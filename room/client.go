@@ -50,6 +50,9 @@ type Seated struct {
 	Kinds    []game.EntityKind  // the mode's kinds of entity
 	TickRate int
 	Resumed  bool // the player resumed an earlier session
+	// Watching says the client is a spectator (JoinRequest.Watch): it
+	// has no player (Player is 0) and no token.
+	Watching bool
 }
 
 // Notice tells a player something worth knowing that is not an error of
@@ -113,6 +116,12 @@ var (
 	// ErrResumeFailed: a join with JoinRequest.ResumeOnly brought a token
 	// that resumes nobody in the room.
 	ErrResumeFailed = errors.New("that session has expired or is unknown here; join again")
+	// ErrTooManySpectators: the room has Config.MaxSpectators
+	// spectators; one may leave.
+	ErrTooManySpectators = errors.New("the room has as many spectators as it may")
+	// ErrNoSpectators: the room's game shows each player a view of its
+	// own (game.Viewer) and none to spectators (game.WatcherViewer).
+	ErrNoSpectators = errors.New("this game mode takes no spectators")
 )
 
 // RefusedError is a game's refusal of a player (game.Game.Join's error):

@@ -16,19 +16,16 @@ import (
 const maxOverStandings = 100
 
 // deliverEvents hands the events the game sent since the last drain to
-// their connected recipients, stamped with the current tick. It runs
-// before the tick's states are offered, so a client hears of an event no
-// later than it sees the snapshot of that tick. Players who are away miss
-// it: events are news, not state.
+// their connected recipients, stamped with the current tick; spectators
+// get those sent to everyone. It runs before the tick's states are
+// offered, so a client hears of an event no later than it sees the
+// snapshot of that tick. Players who are away miss it: events are news,
+// not state.
 func (r *Room) deliverEvents() {
 	for _, q := range r.events.Take() {
 		ev := GameEvent{Tick: r.tick, Type: q.Event.Type, Data: q.Event.Data}
 		if q.To == nil {
-			for _, m := range r.members {
-				if m.client != nil {
-					m.client.Event(ev)
-				}
-			}
+			r.broadcast(ev)
 			continue
 		}
 		for _, id := range q.To {
@@ -65,12 +62,7 @@ func (r *Room) endGame(res game.Result) bool {
 	if !rematch && r.cfg.OnOver != nil {
 		r.cfg.OnOver()
 	}
-	ev := GameEvent{Tick: r.tick, Type: "room_over", Data: overData(res), AfterState: true, Last: !rematch}
-	for _, m := range r.members {
-		if m.client != nil {
-			m.client.Event(ev)
-		}
-	}
+	r.broadcast(GameEvent{Tick: r.tick, Type: "room_over", Data: overData(res), AfterState: true, Last: !rematch})
 	if !rematch {
 		return false
 	}
@@ -124,12 +116,7 @@ func (r *Room) startRematch() bool {
 		return false
 	}
 	r.rematchAt = 0
-	ev := GameEvent{Tick: r.tick, Type: "room_rematch", Data: fmt.Appendf(nil, `{"game":%d}`, r.number)}
-	for _, m := range r.members {
-		if m.client != nil {
-			m.client.Event(ev)
-		}
-	}
+	r.broadcast(GameEvent{Tick: r.tick, Type: "room_rematch", Data: fmt.Appendf(nil, `{"game":%d}`, r.number)})
 	return true
 }
 

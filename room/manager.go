@@ -42,6 +42,9 @@ type ManagerConfig struct {
 	// Zero: no limit.
 	MaxSeatsPerAddrRoom int
 	MaxSeatsPerAddr     int
+	// MaxSpectators bounds each room's spectators (Config.MaxSpectators).
+	// Zero: no limit.
+	MaxSpectators int
 	// MaxRooms bounds the live rooms; the default room is always allowed.
 	// Zero: no limit.
 	MaxRooms int
@@ -310,7 +313,9 @@ func (m *Manager) joinDefault(ctx context.Context, mode string, req JoinRequest)
 		// (Create) is passed over as a full one is.
 		full := errors.Is(err, ErrRoomFull) || errors.Is(err, game.ErrFull) || errors.Is(err, ErrWrongMode) ||
 			errors.Is(err, ErrPasswordRequired) || (errors.As(err, &elsewhere) && !req.Redirectable)
-		if !full || n > maxOverflow {
+		// A spectator watches the default room itself: an overflow room
+		// is another game.
+		if !full || n > maxOverflow || req.Watch {
 			return r, joined, err
 		}
 		name = fmt.Sprintf("%.26s-%d", m.cfg.DefaultRoom, n)
@@ -664,6 +669,7 @@ func (m *Manager) roomConfig(name string, mode game.Mode, opts game.Options, sel
 		OnOver:           func() { m.retire(self()) },
 		OnResult:         m.result,
 		MaxSeatsPerAddr:  m.cfg.MaxSeatsPerAddrRoom,
+		MaxSpectators:    m.cfg.MaxSpectators,
 		NewPlayerID:      m.newPlayerID,
 		Metrics:          m.cfg.Metrics,
 		Logger:           m.cfg.Logger,

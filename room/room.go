@@ -90,6 +90,10 @@ type Config struct {
 	// Game numbering it (a room whose mode rematches has many), with who
 	// played it. It must not block: the room waits for it.
 	OnResult func(Report)
+	// MaxSpectators bounds the room's spectators (JoinRequest.Watch);
+	// past it a watch is refused with ErrTooManySpectators. Zero means no
+	// limit.
+	MaxSpectators int
 	// Metrics receives the room's measurements; nil fields are skipped.
 	Metrics Metrics
 	Logger  *slog.Logger
@@ -215,6 +219,7 @@ type Room struct {
 	restored           []*member       // members of a restored room, announced by Run
 	moved              *ElsewhereError // where Move sent the room: Run ends with it
 	events             *game.Events
+	watchers           []Client // spectators (JoinRequest.Watch), who play no part
 	// number is the game's: 1 for the first, one more for each rematch.
 	number int
 	// rematchAt, while the room pauses between two games
@@ -236,6 +241,7 @@ type Room struct {
 	stats struct {
 		players       atomic.Int64
 		held          atomic.Int64
+		spectators    atomic.Int64
 		ticks         atomic.Uint64
 		overruns      atomic.Uint64
 		inputsDropped atomic.Uint64
@@ -394,6 +400,13 @@ type JoinRequest struct {
 	// of a cluster; one that cannot is placed on this node where it can
 	// be (see Manager.Join).
 	Redirectable bool
+	// Watch joins as a spectator: the client gets the room's snapshots
+	// and its events to everyone, and holds no seat (it counts against
+	// Config.MaxSpectators, not the capacity nor an address's seats). The
+	// game never hears of it, and it has no player ID (Joined.Player is
+	// 0) and no token: it has nothing to resume. Token, Options and Seat
+	// are ignored.
+	Watch bool
 }
 
 // Joined is the answer to a successful join.
@@ -578,8 +591,10 @@ type Stats struct {
 	Players int
 	// Held counts the seats Reserve holds for players on their way, which
 	// the capacity counts too.
-	Held          int
-	Capacity      int
+	Held     int
+	Capacity int
+	// Spectators counts the room's watchers (JoinRequest.Watch).
+	Spectators    int
 	TickRate      int
 	Ticks         uint64
 	Overruns      uint64
@@ -604,6 +619,7 @@ func (r *Room) Stats() Stats {
 		Locked:        r.cfg.PasswordHash != "",
 		Players:       int(r.stats.players.Load()),
 		Held:          int(r.stats.held.Load()),
+		Spectators:    int(r.stats.spectators.Load()),
 		Capacity:      r.cfg.Capacity,
 		TickRate:      r.cfg.TickRate,
 		Ticks:         r.stats.ticks.Load(),
@@ -747,6 +763,10 @@ func (r *Room) handle(c command) {
 		token, err := r.reserve(c.hold.addr, c.hold.d)
 		c.hold.reply <- holdResult{token, err}
 	case cmdLeave:
+		if c.player == 0 {
+			r.unwatch(c.client)
+			return
+		}
 		m := r.member(c.player)
 		if m == nil || m.client != c.client {
 			return
@@ -765,6 +785,9 @@ func (r *Room) handle(c command) {
 }
 
 func (r *Room) join(req JoinRequest) (Joined, error) {
+	if req.Watch {
+		return Joined{}, r.watch(req.Client)
+	}
 	if req.Token != "" {
 		if m := r.memberByToken(req.Token); m != nil {
 			token := req.Token
@@ -1041,8 +1064,13 @@ func (r *Room) rotateToken(m *member, next string) string {
 
 // welcome tells m's client it is seated, with the token that resumes it.
 func (r *Room) welcome(m *member, token string, resumed bool) {
-	m.client.Event(Seated{
-		Player:   m.id,
+	m.client.Event(r.seated(m.id, token, resumed))
+}
+
+// seated is the welcome of player id (0: a spectator).
+func (r *Room) seated(id game.PlayerID, token string, resumed bool) Seated {
+	return Seated{
+		Player:   id,
 		Token:    token,
 		Room:     r.cfg.Name,
 		Mode:     r.cfg.Mode.Name,
@@ -1052,7 +1080,8 @@ func (r *Room) welcome(m *member, token string, resumed bool) {
 		Kinds:    r.cfg.Mode.EntityKinds(),
 		TickRate: r.cfg.TickRate,
 		Resumed:  resumed,
-	})
+		Watching: id == 0,
+	}
 }
 
 func (r *Room) remove(m *member) {
@@ -1129,27 +1158,39 @@ func (r *Room) publish() {
 		if m.client == nil {
 			continue
 		}
-		key := r.viewer.View(m.id)
-		snap := last
-		if snap == nil || snap.View != key {
-			snap = r.views[key]
+		last = r.view(r.viewer.View(m.id), last)
+		r.deliveries = append(r.deliveries, delivery{m.client, State{Snap: last, You: m.id, Ack: m.ack}})
+	}
+	if len(r.watchers) > 0 {
+		// Spectators share one view, which players may share too.
+		snap := r.view(r.watcherView(), last)
+		for _, c := range r.watchers {
+			r.deliveries = append(r.deliveries, delivery{c, State{Snap: snap}})
 		}
-		if snap == nil {
-			// Sized as the largest view of the last tick: a world of
-			// hundreds of views a tick would otherwise grow each one by
-			// doubling, and throw most of it away.
-			ents := r.viewer.AppendView(make([]game.Entity, 0, r.lastView), key)
-			r.nextView = max(r.nextView, len(ents))
-			r.markAway(ents)
-			snap = &Snapshot{Tick: r.tick, View: key, Kinds: r.cfg.Mode.EntityKinds(), Entities: ents}
-			r.views[key] = snap
-		}
-		last = snap
-		r.deliveries = append(r.deliveries, delivery{m.client, State{Snap: snap, You: m.id, Ack: m.ack}})
 	}
 	clear(r.views) // the snapshots belong to the clients now
 	r.lastView, r.nextView = r.nextView, 0
 	r.deliverStates()
+}
+
+// view returns this tick's snapshot of the view key: last if it is that
+// view, else the one built already, else a new one.
+func (r *Room) view(key game.ViewKey, last *Snapshot) *Snapshot {
+	snap := last
+	if snap == nil || snap.View != key {
+		snap = r.views[key]
+	}
+	if snap == nil {
+		// Sized as the largest view of the last tick: a world of
+		// hundreds of views a tick would otherwise grow each one by
+		// doubling, and throw most of it away.
+		ents := r.viewer.AppendView(make([]game.Entity, 0, r.lastView), key)
+		r.nextView = max(r.nextView, len(ents))
+		r.markAway(ents)
+		snap = &Snapshot{Tick: r.tick, View: key, Kinds: r.cfg.Mode.EntityKinds(), Entities: ents}
+		r.views[key] = snap
+	}
+	return snap
 }
 
 // delivery is one player's state of this tick.
@@ -1247,6 +1288,11 @@ func (r *Room) idle(now time.Time) bool {
 }
 
 func (r *Room) closeAll(reason error) {
+	for _, c := range r.watchers {
+		c.Close(reason)
+	}
+	r.watchers = nil
+	r.stats.spectators.Store(0)
 	for _, m := range r.members {
 		if m.client != nil {
 			m.client.Close(reason)

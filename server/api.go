@@ -18,10 +18,13 @@ import (
 
 // RoomInfo describes a live room in GET /api/rooms.
 type RoomInfo struct {
-	Name       string  `json:"name"`
-	Mode       string  `json:"mode"`
-	Players    int     `json:"players"`
-	Capacity   int     `json:"capacity"` // 0: no limit
+	Name     string `json:"name"`
+	Mode     string `json:"mode"`
+	Players  int    `json:"players"`
+	Capacity int    `json:"capacity"` // 0: no limit
+	// Spectators counts those who watch (?spectate=1), apart from the
+	// players: they hold no seat.
+	Spectators int     `json:"spectators"`
 	TickRate   int     `json:"tick_rate"`
 	TickMillis float64 `json:"tick_ms"` // recent average time to run a tick
 	// Options are the room options its creator gave, but for those its
@@ -42,6 +45,7 @@ func roomInfo(st room.Stats) RoomInfo {
 		Mode:       st.Mode,
 		Players:    st.Players,
 		Capacity:   st.Capacity,
+		Spectators: st.Spectators,
 		TickRate:   st.TickRate,
 		TickMillis: float64(st.TickTime.Microseconds()) / 1000,
 		Options:    st.Options.Public(),
@@ -100,7 +104,7 @@ func (s *Server) roomInfos(withPrivate bool) []RoomInfo {
 		if e.Private && !withPrivate {
 			continue
 		}
-		infos = append(infos, RoomInfo{Name: e.Name, Mode: e.Mode, Players: e.Players, Capacity: e.Capacity, TickRate: e.TickRate, Options: e.Options, Node: e.Node, Private: e.Private})
+		infos = append(infos, RoomInfo{Name: e.Name, Mode: e.Mode, Players: e.Players, Spectators: e.Spectators, Capacity: e.Capacity, TickRate: e.TickRate, Options: e.Options, Node: e.Node, Private: e.Private})
 	}
 	slices.SortFunc(infos, func(a, b RoomInfo) int { return strings.Compare(a.Name, b.Name) })
 	return infos

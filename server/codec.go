@@ -142,7 +142,7 @@ func (c *nativeCodec) writeEvent(w sink, e any) (int, error) {
 	b := c.buf[:0]
 	switch e := e.(type) {
 	case room.Seated:
-		pw := protocol.Welcome{Player: e.Player, TickRate: e.TickRate, World: e.World, Resumed: e.Resumed, Room: e.Room, Mode: e.Mode, Token: e.Token, Axes: e.Axes, Messages: e.Messages, Kinds: e.Kinds}
+		pw := protocol.Welcome{Player: e.Player, TickRate: e.TickRate, World: e.World, Resumed: e.Resumed, Watching: e.Watching, Room: e.Room, Mode: e.Mode, Token: e.Token, Axes: e.Axes, Messages: e.Messages, Kinds: e.Kinds}
 		if c.json {
 			b = protocol.AppendJSONWelcome(b, pw)
 		} else {

@@ -65,6 +65,10 @@ type Config struct {
 	// drops its connections cannot fill rooms. 0: no limit.
 	MaxSeatsPerIPRoom int
 	MaxSeatsPerIP     int
+	// MaxSpectators bounds the spectators (?spectate=1) of one room,
+	// who hold no seat; they are connections, and count toward
+	// MaxConnections and MaxConnectionsPerIP. 0: no limit.
+	MaxSpectators int
 	// MaxRooms bounds the live rooms; joins that would create another are
 	// refused (the default room is always allowed). 0: no limit.
 	MaxRooms int
@@ -200,6 +204,7 @@ func DefaultConfig() Config {
 		MaxConnectionsPerIP: 100,
 		MaxSeatsPerIPRoom:   50,
 		MaxSeatsPerIP:       100,
+		MaxSpectators:       100,
 		MaxRooms:            1000,
 		RoomCreateRate:      30,
 		RoomCreateBurst:     10,
@@ -308,6 +313,7 @@ func New(cfg Config) (*Server, error) {
 		KeepRooms:           cfg.KeepRooms,
 		MaxSeatsPerAddrRoom: cfg.MaxSeatsPerIPRoom,
 		MaxSeatsPerAddr:     cfg.MaxSeatsPerIP,
+		MaxSpectators:       cfg.MaxSpectators,
 		MaxRooms:            cfg.MaxRooms,
 		Full:                s.overload.full,
 		Directory:           s.cluster.directory(),
@@ -382,6 +388,7 @@ func validate(cfg *Config) error {
 		{cfg.HTTPIdleTimeout < 0, "HTTPIdleTimeout (-http-idle-timeout)", "cannot be negative"},
 		{cfg.MaxSeatsPerIPRoom < 0, "MaxSeatsPerIPRoom (-max-seats-per-ip-room)", "cannot be negative"},
 		{cfg.MaxSeatsPerIP < 0, "MaxSeatsPerIP (-max-seats-per-ip)", "cannot be negative"},
+		{cfg.MaxSpectators < 0, "MaxSpectators (-max-spectators)", "cannot be negative"},
 		{cfg.MaxRooms < 0, "MaxRooms (-max-rooms)", "cannot be negative"},
 		{cfg.RoomCreateRate < 0, "RoomCreateRate (-room-create-rate)", "cannot be negative"},
 		{cfg.RoomCreateBurst < 0, "RoomCreateBurst (-room-create-burst)", "cannot be negative"},
@@ -778,6 +785,10 @@ func (s *Server) runSession(ws *websocket.Conn, r *http.Request, ip, relayedBy, 
 		return
 	}
 	roomName, mode, seat := q.Get("room"), q.Get("mode"), q.Get("seat")
+	if err := sess.spectate(q, roomName, mode); err != nil {
+		sess.refuse(err)
+		return
+	}
 	roomOpts, err1 := prefixed(q, roomOptionPrefix)
 	joinOpts, err2 := prefixed(q, joinOptionPrefix)
 	if err := cmp.Or(err1, err2); err != nil {
@@ -789,6 +800,7 @@ func (s *Server) runSession(ws *websocket.Conn, r *http.Request, ip, relayedBy, 
 		req.Options, req.RoomOptions = joinOpts, roomOpts
 		req.Redirectable = sess.codec.redirects()
 		req.Seat = seat
+		req.Watch = sess.watching
 		if hook := s.cfg.OnJoin; hook != nil {
 			if req.Token != "" {
 				req.ResumeOnly = true // see Config.OnJoin

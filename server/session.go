@@ -56,6 +56,8 @@ var (
 	reasonJoinRate   = closeReason{websocket.CloseTryAgainLater, "joins too fast from your address; wait a moment", "join_rate"}
 	// Final: the client must get a seat with the password first.
 	reasonPassword   = closeReason{websocket.ClosePolicyViolation, "the room has a password: get a seat from POST /api/rooms/NAME/join", "password_required"}
+	reasonSpectators = closeReason{websocket.CloseTryAgainLater, "the room has as many spectators as it may", "max_spectators"}
+	reasonNoWatching = closeReason{websocket.ClosePolicyViolation, "this game mode takes no spectators", "no_spectators"}
 	reasonLeft       = closeReason{websocket.CloseNormalClosure, "", "left"}
 	reasonPeerClosed = closeReason{websocket.CloseNormalClosure, "", "client_closed"} // the echo of the peer's close
 	reasonNetwork    = closeReason{label: "network"}
@@ -89,6 +91,8 @@ var roomErrors = []struct {
 	{room.ErrNoPlayerID, reasonNoPlayerID, protocol.CodeServerFull},
 	{errJoinRate, reasonJoinRate, protocol.CodeRateLimited},
 	{room.ErrPasswordRequired, reasonPassword, protocol.CodePasswordRequired},
+	{room.ErrTooManySpectators, reasonSpectators, protocol.CodeRoomFull},
+	{room.ErrNoSpectators, reasonNoWatching, protocol.CodeRefused},
 }
 
 // reasonFor maps a room's reason for ending a connection to the wire.
@@ -156,6 +160,9 @@ type session struct {
 
 	room   *room.Room
 	player game.PlayerID
+	// watching: the client joined as a spectator (?spectate=1), and
+	// plays no part.
+	watching bool
 
 	// flood is the client's message rate. Its frameConn charges it a
 	// token a frame: a message of n frames costs n, and ping, pong and
@@ -408,7 +415,11 @@ func (s *session) join(join func(room.JoinRequest) (*room.Room, room.Joined, err
 		s.gameMsgs = append(s.gameMsgs, rate.NewLimiter(rate.Limit(perSecond), burst))
 	}
 	s.mu.Lock()
-	s.who = append(s.who, "player", joined.Player, "room", r.Name())
+	if s.watching {
+		s.who = append(s.who, "spectator", true, "room", r.Name())
+	} else {
+		s.who = append(s.who, "player", joined.Player, "room", r.Name())
+	}
 	s.logLocked(slog.LevelDebug, "joined", "resumed", joined.Resumed)
 	if !s.closing {
 		s.nextPing = time.Now().Add(s.cfg.PingInterval)
@@ -521,7 +532,9 @@ func (s *session) refuse(err error) {
 		reason = closeReason{websocket.ClosePolicyViolation, perr.Message, "bad_request"}
 	case errors.As(err, &elsewhere) && s.codec.redirects() && elsewhere.URL != "":
 		redirect = &redirectTo{url: elsewhere.URL, room: elsewhere.Room}
-		redirect.seat = s.cluster.reserve(s.ctx, elsewhere, s.relayIP)
+		if !s.watching { // a spectator takes no seat there either
+			redirect.seat = s.cluster.reserve(s.ctx, elsewhere, s.relayIP)
+		}
 		reason = closeReason{websocket.CloseNormalClosure, "the room runs on another node: " + elsewhere.URL, "redirect"}
 	case errors.As(err, &elsewhere):
 		code = protocol.CodeElsewhere
@@ -588,6 +601,10 @@ func (s *session) readLoop() {
 		msg, perr := s.codec.decode(msgType, data)
 		if perr != nil {
 			s.reject(perr)
+			continue
+		}
+		if s.watching && (msg.Kind == protocol.MsgInput || msg.Kind == protocol.MsgGame) {
+			s.reject(errSpectating)
 			continue
 		}
 		switch msg.Kind {

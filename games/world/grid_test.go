@@ -167,3 +167,25 @@ func sees(w *World, viewer game.PlayerID, id uint32) bool {
 	}
 	return false
 }
+
+// Spectators see the window in the middle of the field: a player there,
+// and not one in a corner.
+func TestWatcherViewIsTheMiddle(t *testing.T) {
+	w := newWorld(t)
+	var _ game.WatcherViewer = w
+	mid := w.size / 2
+	place(t, w, 1, mid, mid)
+	place(t, w, 2, Edge, Edge)
+	if key := w.WatcherView(); key != w.View(1) {
+		t.Errorf("spectators see view %d; want the middle player's, %d", key, w.View(1))
+	}
+	var ids []uint32
+	for _, e := range w.AppendView(nil, w.WatcherView()) {
+		if e.Kind == KindPlayer {
+			ids = append(ids, e.ID)
+		}
+	}
+	if len(ids) != 1 || ids[0] != 1 {
+		t.Errorf("spectators see players %v; want [1]", ids)
+	}
+}

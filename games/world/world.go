@@ -255,6 +255,13 @@ func (w *World) View(id game.PlayerID) game.ViewKey {
 	return game.ViewKey(w.grid.window(w.players[i].cell))
 }
 
+// WatcherView shows spectators the 3×3 cells in the middle of the field:
+// the world is public, and one window of it keeps their snapshots as small
+// as a player's.
+func (w *World) WatcherView() game.ViewKey {
+	return game.ViewKey(w.grid.window(w.grid.cellAt(w.size/2, w.size/2)))
+}
+
 // AppendView appends the players and landmarks of the 3×3 cells around
 // the cell key names, by ascending ID: players (below game.ItemID(0))
 // first, then landmarks, whose IDs grow with their cell.

@@ -16,7 +16,7 @@ const $ = (id) => document.getElementById(id);
 
 // The read-only hook tests and curious players can look at.
 const arena = {
-  id: null, status: 'connecting', connected: false, room: '', mode: '',
+  id: null, status: 'connecting', connected: false, room: '', mode: '', watching: false,
   tick: 0, ping: null, players: new Map(), me: null,
   corrections: 0, resyncs: 0, frames: 0,
   closed: null, // the last close the client gave up after: {code, error, detail}
@@ -122,15 +122,17 @@ game.on('welcome', (w) => {
   aiming.mode = w.mode;
   document.documentElement.dataset.mode = w.mode;
   $('feed').replaceChildren();
-  Object.assign(arena, { id: w.id, room: w.room, mode: w.mode, players: game.world });
+  Object.assign(arena, { id: w.id, room: w.room, mode: w.mode, watching: w.watching, players: game.world });
   lobby.current = w.room;
-  $('player-id').textContent = '#' + w.id;
+  $('player-id').textContent = w.watching ? 'watching' : '#' + w.id;
   $('room-name').textContent = `${w.room} (${w.mode})`;
   const url = new URL(location.href);
   url.search = '';
   url.searchParams.set('room', w.room);
+  if (w.watching) url.searchParams.set('spectate', '1');
   history.replaceState(null, '', url);
   if (w.resumed) toast('Welcome back: you resumed where you were.');
+  if (w.watching) toast(`You are watching ${w.room}.`);
   lobby.refresh();
 });
 game.on('snapshot', ({ tick }) => {
@@ -253,6 +255,7 @@ game.join({
   room: params.get('room') || '',
   mode: params.get('mode') || '', // with a room: the mode to create it in
   name: validName(name) ? '' : name,
+  spectate: params.get('spectate') === '1', // ?spectate=1: watch, do not play
 });
 lobby.loadModes();
 lobby.refresh();

@@ -124,7 +124,8 @@ export class Connection {
   resumeToken() {
     const t = this.target;
     const s = savedSession(this.storageKey);
-    return s && s.token && (!t.room || s.room === t.room) && !t.mode ? s.token : '';
+    // A spectator has nothing to resume.
+    return s && s.token && !t.spectate && (!t.room || s.room === t.room) && !t.mode ? s.token : '';
   }
 
   // url names the room, mode and name; with resume set it asks the server
@@ -138,6 +139,7 @@ export class Connection {
     if (t.name) u.searchParams.set('name', t.name);
     for (const [k, v] of Object.entries(t.options || {})) u.searchParams.set('room.' + k, String(v));
     for (const [k, v] of Object.entries(t.joinOptions || {})) u.searchParams.set('join.' + k, String(v));
+    if (t.spectate) u.searchParams.set('spectate', '1'); // watch: no player
     if (resume) u.searchParams.set('resume', '1');
     if (this.seat) u.searchParams.set('seat', this.seat);
     return u.toString();
@@ -193,7 +195,8 @@ export class Connection {
         this.kinds = msg.kinds; // how the snapshots that follow encode entities
         this.target.room = msg.room;
         this.target.mode = '';
-        saveSession(this.storageKey, msg.room, msg.token);
+        // A spectator's welcome has no token: the player's saved one stays.
+        if (!msg.watching) saveSession(this.storageKey, msg.room, msg.token);
         this.h.onStatus('connected');
       }
       this.h.onMessage(msg, performance.now());

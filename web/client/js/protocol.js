@@ -228,11 +228,13 @@ export function decode(buf, kinds = BASIC_KINDS) {
   switch (type) {
     case WELCOME: {
       const version = r.uvarint();
-      m = {
-        type: 'welcome', version, id: r.uvarint(), tickRate: r.uvarint(),
-        width: r.uvarint(), height: r.uvarint(), resumed: (r.byte() & 1) === 1,
-        room: r.string(), mode: r.string(), token: r.string(), axes: [],
-      };
+      m = { type: 'welcome', version, id: r.uvarint(), tickRate: r.uvarint(), width: r.uvarint(), height: r.uvarint() };
+      // Flags: bit 0 resumed, bit 1 watching (a spectator: id 0, no
+      // token); bits not known here are ignored.
+      const flags = r.byte();
+      m.resumed = (flags & 1) === 1;
+      m.watching = (flags & 2) === 2;
+      Object.assign(m, { room: r.string(), mode: r.string(), token: r.string(), axes: [] });
       for (let n = r.uvarint(); n > 0; n--) m.axes.push({ name: r.string(), min: r.zigzag(), max: r.zigzag() });
       m.messages = [];
       for (let n = r.uvarint(); n > 0; n--) m.messages.push({ name: r.string(), maxBytes: r.uvarint() });

@@ -64,7 +64,9 @@ export class Client extends EventTarget {
   // sample (() => buttons or {buttons, axes}, asked every predicted tick
   // instead of input()), interp ({angles: names of fields that are angles
   // in radians, resets: names of fields whose change means placed anew}),
-  // storageKey (sessionStorage key of the resume token).
+  // storageKey (sessionStorage key of the resume token), spectate (true:
+  // watch the room, with no player of one's own; input() and send() then
+  // send nothing).
   constructor(options = {}) {
     super();
     const o = options;
@@ -74,7 +76,7 @@ export class Client extends EventTarget {
     this.sample = typeof o.sample === 'function' ? o.sample : null;
     this.target = {
       room: o.room || '', mode: o.mode || '', name: o.name || '',
-      options: { ...o.options }, joinOptions: { ...o.joinOptions },
+      options: { ...o.options }, joinOptions: { ...o.joinOptions }, spectate: !!o.spectate,
     };
     this.held = 0; // buttons held, per input()
     this.tapped = 0; // pressed since the last predicted tick: a tap shorter than a tick still counts
@@ -118,6 +120,8 @@ export class Client extends EventTarget {
   get attempts() { return this.conn.attempt; }
   get welcome() { return this.session?.welcome ?? null; }
   get id() { return this.session?.welcome.id ?? null; }
+  // watching is true while the client is a spectator (welcomed as one).
+  get watching() { return !!this.session?.welcome.watching; }
   get room() { return this.session?.welcome.room ?? this.target.room; }
   get mode() { return this.session?.welcome.mode ?? this.target.mode; }
   // tick is the newest snapshot's; world is the server's state as of it, a
@@ -135,7 +139,7 @@ export class Client extends EventTarget {
   join(target = {}) {
     if (this.session || this.conn.ws) this.conn.leave();
     this.stop();
-    this.conn.connect({ ...this.target, room: target.room || '', mode: target.mode || '', ...pick(target, 'name', 'options', 'joinOptions') });
+    this.conn.connect({ ...this.target, room: target.room || '', mode: target.mode || '', ...pick(target, 'name', 'options', 'joinOptions', 'spectate') });
     this.target = this.conn.target; // net.js keeps it current: the room a quick join found
   }
 
@@ -200,6 +204,7 @@ export class Client extends EventTarget {
   send(type, data = null) {
     const w = this.welcome;
     if (!w) throw new Error('arena: not in a room yet: wait for the welcome');
+    if (w.watching) return false; // a spectator sends nothing
     const i = w.messages.findIndex((m) => m.name === type);
     if (i < 0) {
       const names = w.messages.map((m) => m.name).join(', ') || 'none';
@@ -245,7 +250,7 @@ export class Client extends EventTarget {
       ownTime: new Timeline(clock.interval), othersTime: new Timeline(clock.interval),
       frame: null, lastFrame: null,
     };
-    const rule = ruleFor(this.predict, msg.mode);
+    const rule = msg.watching ? null : ruleFor(this.predict, msg.mode);
     if (rule) {
       s.predictor = new Predictor((seq, buttons, tick) => this.sendInput(seq, buttons, tick), rule);
       s.predictor.seq = this.seq;
@@ -259,7 +264,7 @@ export class Client extends EventTarget {
     // Prediction sends inputs as ticks pass, whether or not the page draws.
     this.timer = setInterval(() => this.step(performance.now()), clock.interval);
     this.emit('welcome', {
-      id: msg.id, room: msg.room, mode: msg.mode, resumed: msg.resumed, tickRate: msg.tickRate,
+      id: msg.id, room: msg.room, mode: msg.mode, resumed: msg.resumed, watching: !!msg.watching, tickRate: msg.tickRate,
       world: { width: msg.width, height: msg.height },
       axes: msg.axes, messages: msg.messages, kinds: msg.kinds ?? [],
     });
@@ -317,7 +322,7 @@ export class Client extends EventTarget {
   // back for what waits).
   step(now) {
     const s = this.session;
-    if (!s) return;
+    if (!s || s.welcome.watching) return; // a spectator sends no inputs
     const p = s.predictor;
     if (!p) {
       const changed = this.held !== this.sentButtons || !sameAxes(this.axes, this.sentAxes);
