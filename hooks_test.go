@@ -10,9 +10,9 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/arena-server/arena/arenatest"
 	"github.com/arena-server/arena/game"
 	"github.com/arena-server/arena/games/dots"
-	"github.com/arena-server/arena/internal/arenatest"
 )
 
 // firstMove is dots that ends on the first tick a player moves, and

@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arena-server/arena/arenatest"
 	"github.com/arena-server/arena/game"
 	"github.com/arena-server/arena/games/dots"
-	"github.com/arena-server/arena/internal/arenatest"
 	"github.com/arena-server/arena/server"
 )
 

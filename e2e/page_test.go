@@ -10,7 +10,7 @@ import (
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 
-	"github.com/arena-server/arena/internal/arenatest"
+	"github.com/arena-server/arena/arenatest"
 )
 
 // openPhone opens arena's page at path in a 390×844 touch phone and waits

@@ -5,7 +5,7 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/arena-server/arena/internal/arenatest"
+	"github.com/arena-server/arena/arenatest"
 	"github.com/arena-server/arena/server"
 )
 

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/arena-server/arena/internal/arenatest"
+	"github.com/arena-server/arena/arenatest"
 )
 
 // TestSeedClientFromDisk opens the seed's own client.html, unchanged, from

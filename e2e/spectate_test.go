@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arena-server/arena/arenatest"
 	"github.com/arena-server/arena/game"
-	"github.com/arena-server/arena/internal/arenatest"
 	"github.com/arena-server/arena/protocol"
 )
 

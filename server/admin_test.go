@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/arena-server/arena/internal/arenatest"
+	"github.com/arena-server/arena/arenatest"
 	"github.com/arena-server/arena/internal/natstest"
 	"github.com/arena-server/arena/server"
 )

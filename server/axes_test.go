@@ -3,9 +3,9 @@ package server_test
 import (
 	"testing"
 
+	"github.com/arena-server/arena/arenatest"
 	"github.com/arena-server/arena/game"
 	"github.com/arena-server/arena/games/tag"
-	"github.com/arena-server/arena/internal/arenatest"
 	"github.com/arena-server/arena/protocol"
 	"github.com/arena-server/arena/server"
 )

@@ -9,8 +9,8 @@ import (
 	natsserver "github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
+	"github.com/arena-server/arena/arenatest"
 	"github.com/arena-server/arena/game"
-	"github.com/arena-server/arena/internal/arenatest"
 	"github.com/arena-server/arena/internal/natstest"
 	"github.com/arena-server/arena/protocol"
 	"github.com/arena-server/arena/server"

@@ -19,9 +19,9 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/arena-server/arena/arenatest"
 	"github.com/arena-server/arena/cluster"
 	"github.com/arena-server/arena/game"
-	"github.com/arena-server/arena/internal/arenatest"
 	"github.com/arena-server/arena/internal/natstest"
 	"github.com/arena-server/arena/protocol"
 	"github.com/arena-server/arena/server"

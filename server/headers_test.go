@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/arena-server/arena/internal/arenatest"
+	"github.com/arena-server/arena/arenatest"
 	"github.com/arena-server/arena/server"
 )
 

@@ -7,9 +7,9 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/arena-server/arena/arenatest"
 	"github.com/arena-server/arena/game"
 	"github.com/arena-server/arena/games/tag"
-	"github.com/arena-server/arena/internal/arenatest"
 	"github.com/arena-server/arena/protocol"
 )
 

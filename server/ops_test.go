@@ -30,9 +30,9 @@ import (
 	"github.com/gorilla/websocket"
 	"go.uber.org/goleak"
 
+	"github.com/arena-server/arena/arenatest"
 	"github.com/arena-server/arena/game"
 	"github.com/arena-server/arena/games/dots"
-	"github.com/arena-server/arena/internal/arenatest"
 	"github.com/arena-server/arena/server"
 )
 

@@ -17,10 +17,10 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/arena-server/arena/arenatest"
 	"github.com/arena-server/arena/cluster"
 	"github.com/arena-server/arena/game"
 	"github.com/arena-server/arena/games/tag"
-	"github.com/arena-server/arena/internal/arenatest"
 	"github.com/arena-server/arena/internal/natstest"
 	"github.com/arena-server/arena/protocol"
 	"github.com/arena-server/arena/server"

@@ -10,7 +10,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/arena-server/arena/internal/arenatest"
+	"github.com/arena-server/arena/arenatest"
 	"github.com/arena-server/arena/room"
 	"github.com/arena-server/arena/server"
 )

@@ -11,7 +11,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/arena-server/arena/internal/arenatest"
+	"github.com/arena-server/arena/arenatest"
 	"github.com/arena-server/arena/protocol"
 	"github.com/arena-server/arena/server"
 )

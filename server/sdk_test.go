@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/arena-server/arena/internal/arenatest"
+	"github.com/arena-server/arena/arenatest"
 )
 
 // staticImport finds the relative module paths a script imports.

@@ -4,7 +4,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/arena-server/arena/internal/arenatest"
+	"github.com/arena-server/arena/arenatest"
 )
 
 // TestMain lets a test run the real main in a child process.

@@ -5,8 +5,8 @@ import (
 	"os"
 	"testing"
 
+	"github.com/arena-server/arena/arenatest"
 	"github.com/arena-server/arena/game"
-	"github.com/arena-server/arena/internal/arenatest"
 )
 
 // TestMain lets a test run the example's main in a child process.

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/arena-server/arena/game"
-	"github.com/arena-server/arena/internal/gametest"
+	"github.com/arena-server/arena/gametest"
 )
 
 // moveVector is one case of testdata/moves.json: from (x, y) holding

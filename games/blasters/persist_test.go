@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/arena-server/arena/game"
-	"github.com/arena-server/arena/internal/gametest"
+	"github.com/arena-server/arena/gametest"
 )
 
 // script returns n ticks of inputs for players 1..players: random buttons,

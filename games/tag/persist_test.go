@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"github.com/arena-server/arena/games/tag"
-	"github.com/arena-server/arena/internal/gametest"
+	"github.com/arena-server/arena/gametest"
 )
 
 func TestExportImportRoundTrip(t *testing.T) {

@@ -4,8 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arena-server/arena/arenatest"
 	"github.com/arena-server/arena/games/world"
-	"github.com/arena-server/arena/internal/arenatest"
 	"github.com/arena-server/arena/server"
 )
 

@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arena-server/arena/arenatest"
 	"github.com/arena-server/arena/game"
-	"github.com/arena-server/arena/internal/arenatest"
 	"github.com/arena-server/arena/protocol"
 )
 
