@@ -68,9 +68,9 @@ func CheckTicket(backend string, client *http.Client) arena.JoinHook {
 //
 // arena calls it on a goroutine of its own, one result at a time, never on
 // a room's: it may take its time over the disk, and needs no lock. Each
-// line's room, room_id and game (ResultInfo.Key) name its game: a room restored
-// from a checkpoint may report a game again, so load the file into a table
-// once by that key.
+// line's room, room_id and game (ResultInfo.Key) name its game: a room
+// restored from a checkpoint may report a game again, so load the file
+// into a table once by that key.
 func AppendResults(path string) arena.ResultHook {
 	return func(ctx context.Context, res arena.ResultInfo) {
 		line, err := json.Marshal(res)
