@@ -187,6 +187,10 @@ func TestTickets(t *testing.T) {
 	if got := ann.Me().Texts[textName]; got != "ann" {
 		t.Errorf("the ticket's holder is called %q; want the backend's name, ann", got)
 	}
+	// A site may set the ticket as a cookie instead, which the browser
+	// sends with the WebSocket's request.
+	bob := arenatest.Dial(t, "ws://"+srv.Addr+"/?mode=hill", http.Header{"Cookie": {"ticket=t-bob"}})
+	bob.Init()
 	if msg := refused(t, srv, "mode=hill&ticket=forged&name=ann", protocol.CodeUnauthorized, 1008); msg != "that ticket is not valid" {
 		t.Errorf("a bad ticket is refused with %q", msg)
 	}
