@@ -53,3 +53,52 @@ func TestProtocolDocListsEveryModesKinds(t *testing.T) {
 		t.Errorf("docs/protocol.md lists %s, %q, which no stock mode declares", key, v)
 	}
 }
+
+// TestWritingAGameQuotesTheHill keeps docs/writing-a-game.md's excerpts of
+// examples/hill true: in the sections about the hill, its hooks and its
+// tests, every Go block is the example's code, verbatim, but for import
+// blocks and lines elided with "…".
+func TestWritingAGameQuotesTheHill(t *testing.T) {
+	doc, err := os.ReadFile("docs/writing-a-game.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var src strings.Builder
+	for _, f := range []string{"main.go", "persist.go", "hooks.go", "main_test.go"} {
+		b, err := os.ReadFile("examples/hill/" + f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src.Write(b)
+	}
+	sections := regexp.MustCompile("(?ms)^#+ (A whole game: king of the hill|Who plays, and what came of it: hooks|Testing a game)\n.*?\n(?:## |### A page)")
+	block := regexp.MustCompile("(?ms)^```go\n(.*?)^```\n")
+	quoted := 0
+	for _, sec := range sections.FindAllString(string(doc), -1) {
+		for _, b := range block.FindAllStringSubmatch(sec, -1) {
+			// Runs of lines between blank lines, import blocks and
+			// elisions.
+			var run []string
+			check := func() {
+				if len(run) > 0 && !strings.HasPrefix(run[0], "import (") {
+					quoted++
+					if q := strings.Join(run, "\n") + "\n"; !strings.Contains(src.String(), q) {
+						t.Errorf("docs/writing-a-game.md quotes code that examples/hill does not have:\n%s", q)
+					}
+				}
+				run = run[:0]
+			}
+			for _, line := range strings.Split(strings.TrimSuffix(b[1], "\n"), "\n") {
+				if line == "" || strings.Contains(line, "…") {
+					check()
+					continue
+				}
+				run = append(run, line)
+			}
+			check()
+		}
+	}
+	if quoted < 10 {
+		t.Errorf("found %d excerpts of examples/hill in docs/writing-a-game.md; the sections moved?", quoted)
+	}
+}
