@@ -230,7 +230,7 @@ func TestRestoreRefusesBadDocuments(t *testing.T) {
 			cfg := quietConfig(c.mode)
 			cfg.Name = ""
 			announced := 0
-			cfg.OnToken = func(string, bool) { announced++ }
+			cfg.Host = &funcHost{token: func(string, bool) { announced++ }}
 			r, err := Restore(cfg, c.doc)
 			if err == nil || !errors.Is(err, ErrBadDocument) || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("restore: room %v, error %v; want an ErrBadDocument saying %q", r != nil, err, c.want)
@@ -269,15 +269,17 @@ func TestRestoredMembersExpire(t *testing.T) {
 		cfg := quietConfig(dots.Mode)
 		cfg.ResumeGrace = time.Second
 		voided := make(chan string, 16)
-		cfg.OnToken = func(hash string, valid bool) {
+		host := &funcHost{token: func(hash string, valid bool) {
 			if !valid {
 				voided <- hash
 			}
-		}
+		}}
+		cfg.Host = host
 		r, err := Restore(cfg, doc)
 		if err != nil {
 			t.Fatal(err)
 		}
+		host.room = r // its own counter, which Restore moved past the members
 		var d Document
 		_ = json.Unmarshal(doc, &d)
 		runRoom(t, r)
@@ -422,7 +424,7 @@ func TestRestoredSeatsAreCounted(t *testing.T) {
 		cfg.ResumeGrace = time.Second
 		seats := map[string]int{}
 		var calls []string
-		cfg.OnSeat = func(addr string, taken bool) bool {
+		cfg.Host = &funcHost{seat: func(addr string, taken bool) bool {
 			calls = append(calls, fmt.Sprint(addr, taken))
 			if taken && addr == "192.0.2.2" {
 				return false // that address is at its limit elsewhere
@@ -433,7 +435,7 @@ func TestRestoredSeatsAreCounted(t *testing.T) {
 				seats[addr]--
 			}
 			return true
-		}
+		}}
 		r, err := Restore(cfg, doc)
 		if err != nil {
 			t.Fatal(err)

@@ -53,7 +53,7 @@ type ManagerConfig struct {
 	CreateRate  float64
 	CreateBurst int
 	// Full, if set, reports that the box has no CPU to spare for new
-	// players (see Config.Full).
+	// players (see Host.Full).
 	Full func() bool
 	// Directory, if set, is the cluster's: a room is claimed there before
 	// it is created, so that it runs on one node only, and released once
@@ -64,7 +64,7 @@ type ManagerConfig struct {
 	// itself, unique in this process.
 	NewPlayerID func() game.PlayerID
 	// OnResult, if set, is given the result of every game that ends in a
-	// room of the manager (Config.OnResult), from the room's goroutine:
+	// room of the manager (Host.Result), from the room's goroutine:
 	// it must not block.
 	OnResult func(Report)
 	// Metrics is shared by every room.
@@ -447,10 +447,11 @@ func (m *Manager) roomSpec(ctx context.Context, name, modeName, addr string, raw
 		}
 		return nil, err
 	}
-	var r *Room
-	cfg := m.roomConfig(name, mode, opts, func() *Room { return r })
+	h := &roomHost{m: m}
+	cfg := m.roomConfig(name, mode, opts, h)
 	cfg.Private, cfg.PasswordHash = spec.private, spec.passwordHash
-	r = New(cfg)
+	r := New(cfg)
+	h.r = r
 	m.start(r)
 	m.cfg.Logger.Info("room created", "room", name, "mode", mode.Name, "private", spec.private, "password", spec.passwordHash != "")
 	return r, nil
@@ -648,9 +649,8 @@ func (m *Manager) capacity(mode game.Mode) int {
 // Capacity is how many players a room of mode seats (0: no limit).
 func (m *Manager) Capacity(mode game.Mode) int { return m.capacity(mode) }
 
-// roomConfig is the configuration of the manager's room name; self returns
-// the room once it exists, for the hooks that need it.
-func (m *Manager) roomConfig(name string, mode game.Mode, opts game.Options, self func() *Room) Config {
+// roomConfig is the configuration of the manager's room name, hosted by h.
+func (m *Manager) roomConfig(name string, mode game.Mode, opts game.Options, h *roomHost) Config {
 	return Config{
 		Name:        name,
 		Mode:        mode,
@@ -659,21 +659,33 @@ func (m *Manager) roomConfig(name string, mode game.Mode, opts game.Options, sel
 		Capacity:    m.capacity(mode),
 		ResumeGrace: m.cfg.ResumeGrace,
 		IdleTimeout: m.idleTimeout(name, mode),
-		OnIdle:      func() bool { return m.retire(self()) },
-		OnToken:     func(hash string, valid bool) { m.token(self(), hash, valid) },
 		// In a cluster a resume's new token is recorded before it is
 		// handed out (see resume): the room rotates to that one only.
 		RecordedRotation: m.cfg.Directory != nil,
-		OnSeat:           m.seat,
-		Full:             m.cfg.Full,
-		OnOver:           func() { m.retire(self()) },
-		OnResult:         m.result,
 		MaxSeatsPerAddr:  m.cfg.MaxSeatsPerAddrRoom,
 		MaxSpectators:    m.cfg.MaxSpectators,
-		NewPlayerID:      m.newPlayerID,
+		Host:             h,
 		Metrics:          m.cfg.Metrics,
 		Logger:           m.cfg.Logger,
 	}
+}
+
+// roomHost is the Manager as the Host of one of its rooms, r (set once the
+// room exists). Its methods run on r's goroutine.
+type roomHost struct {
+	m *Manager
+	r *Room
+}
+
+func (h *roomHost) Idle() bool                        { return h.m.retire(h.r) }
+func (h *roomHost) Token(hash string, valid bool)     { h.m.token(h.r, hash, valid) }
+func (h *roomHost) Seat(addr string, taken bool) bool { return h.m.seat(addr, taken) }
+func (h *roomHost) Over()                             { h.m.retire(h.r) }
+func (h *roomHost) Result(rep Report)                 { h.m.result(rep) }
+func (h *roomHost) NewPlayerID() game.PlayerID        { return h.m.newPlayerID() }
+
+func (h *roomHost) Full() bool {
+	return h.m.cfg.Full != nil && h.m.cfg.Full()
 }
 
 // start registers and runs a new room. The caller holds m.mu.

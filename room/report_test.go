@@ -44,7 +44,7 @@ func TestResultsAreReportedOnceWithWhoPlayed(t *testing.T) {
 		var reports []Report
 		cfg := quietConfig(actionEndsMode)
 		cfg.Name = "duel"
-		cfg.OnResult = func(rep Report) { reports = append(reports, rep) } // on the room's goroutine
+		cfg.Host = &funcHost{result: func(rep Report) { reports = append(reports, rep) }} // on the room's goroutine
 		playUntilOver := func(r *Room, token string) Joined {
 			t.Helper()
 			c := &fakeClient{}

@@ -772,12 +772,12 @@ func TestABigRoomDeliversOnEveryCPU(t *testing.T) {
 	})
 }
 
-// TestAFullBoxRefusesNewPlayersOnly: while Config.Full says so, new
+// TestAFullBoxRefusesNewPlayersOnly: while Host.Full says so, new
 // players are refused with ErrServerFull, and those resuming are not.
 func TestAFullBoxRefusesNewPlayersOnly(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var full atomic.Bool
-		r, _ := startRoom(t, Config{Full: full.Load})
+		r, _ := startRoom(t, Config{Host: &funcHost{full: full.Load}})
 		first := join(t, r, &fakeClient{}, "")
 		full.Store(true)
 		if _, err := r.Join(context.Background(), JoinRequest{Client: &fakeClient{}}); !errors.Is(err, ErrServerFull) {
@@ -798,12 +798,12 @@ func TestNoPlayerIDRefusesAtOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var none atomic.Bool
 		var next atomic.Uint32
-		r, _ := startRoom(t, Config{Capacity: 2, NewPlayerID: func() game.PlayerID {
+		r, _ := startRoom(t, Config{Capacity: 2, Host: &funcHost{newPlayerID: func() game.PlayerID {
 			if none.Load() {
 				return 0
 			}
 			return game.PlayerID(next.Add(1))
-		}})
+		}}})
 		first := join(t, r, &fakeClient{}, "")
 		none.Store(true)
 		for range 3 { // a seat leaked by each refusal would fill the room
@@ -821,14 +821,14 @@ func TestNoPlayerIDRefusesAtOnce(t *testing.T) {
 
 // TestHeldSeatsAreChargedToTheirAddress: a seat Reserve holds counts
 // against the address it is for, as a player would: the address's limit in
-// the room and across rooms (OnSeat) apply, and the charge goes when the
+// the room and across rooms (Host.Seat) apply, and the charge goes when the
 // seat is taken or lapses. Holds take at most a quarter of the room, so
 // that nobody's redirects can lock it; a join with no seat still gets in.
 func TestHeldSeatsAreChargedToTheirAddress(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var mu sync.Mutex
 		charged := map[string]int{}
-		r, _ := startRoom(t, Config{Capacity: 40, MaxSeatsPerAddr: 3, OnSeat: func(addr string, taken bool) bool {
+		r, _ := startRoom(t, Config{Capacity: 40, MaxSeatsPerAddr: 3, Host: &funcHost{seat: func(addr string, taken bool) bool {
 			mu.Lock()
 			defer mu.Unlock()
 			if taken {
@@ -837,7 +837,7 @@ func TestHeldSeatsAreChargedToTheirAddress(t *testing.T) {
 				charged[addr]--
 			}
 			return true
-		}})
+		}}})
 		ctx := context.Background()
 		seats := make([]string, 0, 3)
 		for range 3 {
