@@ -120,7 +120,7 @@ func (c *seqClient) got() ([]string, error) {
 
 func TestGameEventsArriveBeforeTheirTicksState(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r, _ := startRoom(t, Config{Mode: heraldMode(0), TickRate: 10, ResumeGrace: time.Minute})
+		r, _ := startRoom(t, Config{Mode: heraldMode(0), Settings: Settings{TickRate: 10, ResumeGrace: time.Minute}})
 		a, b := &seqClient{}, &seqClient{}
 		ja := join(t, r, a, "")
 		join(t, r, b, "")
@@ -151,7 +151,7 @@ func TestGameEventsArriveBeforeTheirTicksState(t *testing.T) {
 func TestGameOverEndsTheRoomWithItsResult(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		overs := 0
-		r := New(Config{Name: "t", Mode: heraldMode(3), TickRate: 10, Seed: 1,
+		r := New(Config{Name: "t", Mode: heraldMode(3), Settings: Settings{TickRate: 10}, Seed: 1,
 			Host: &funcHost{over: func() { overs++ }}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 		runErr := make(chan error, 1)
 		go func() { runErr <- r.Run(context.Background()) }()
@@ -208,7 +208,7 @@ func TestRematchStartsANewGameWithThePlayers(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var results []game.Result
 		overs := 0
-		r := New(Config{Name: "t", Mode: rematchMode(3, 250*time.Millisecond), TickRate: 10, Seed: 1, ResumeGrace: time.Minute,
+		r := New(Config{Name: "t", Mode: rematchMode(3, 250*time.Millisecond), Settings: Settings{TickRate: 10, ResumeGrace: time.Minute}, Seed: 1,
 			Host: &funcHost{
 				result: func(rep Report) { results = append(results, rep.Result) },
 				over:   func() { overs++ },
@@ -287,7 +287,7 @@ func TestRematchStartsANewGameWithThePlayers(t *testing.T) {
 func TestRematchSurvivesAMove(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		mode := rematchMode(2, 500*time.Millisecond)
-		r, _ := startRoom(t, Config{Mode: mode, TickRate: 10, ResumeGrace: time.Minute})
+		r, _ := startRoom(t, Config{Mode: mode, Settings: Settings{TickRate: 10, ResumeGrace: time.Minute}})
 		a := &seqClient{}
 		ja := join(t, r, a, "")
 		time.Sleep(250 * time.Millisecond) // game 1 ends on tick 2
@@ -301,7 +301,7 @@ func TestRematchSurvivesAMove(t *testing.T) {
 			t.Fatalf("document: game %d, rematch tick %d, tick %d (%v); want 2, 7, 2", d.GameNumber, d.RematchTick, d.Tick, err)
 		}
 		reported := 0
-		restored, err := Restore(Config{Mode: mode, ResumeGrace: time.Minute, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		restored, err := Restore(Config{Mode: mode, Settings: Settings{ResumeGrace: time.Minute}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 			Host: &funcHost{result: func(Report) { reported++ }}}, doc)
 		if err != nil {
 			t.Fatal(err)
@@ -337,7 +337,7 @@ func TestRematchClosesThePlayersTheNextGameRefuses(t *testing.T) {
 			}
 			return &herald{cfg: cfg, endAt: 2}
 		}}
-		r, _ := startRoom(t, Config{Mode: mode, TickRate: 10})
+		r, _ := startRoom(t, Config{Mode: mode, Settings: Settings{TickRate: 10}})
 		a, b := &seqClient{}, &seqClient{}
 		join(t, r, a, "")
 		jb := join(t, r, b, "")

@@ -33,10 +33,10 @@ func runRoom(t *testing.T, r *Room) {
 
 func quietConfig(mode game.Mode) Config {
 	return Config{
-		Name:        "test",
-		Mode:        mode,
-		ResumeGrace: time.Minute,
-		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Name:     "test",
+		Mode:     mode,
+		Settings: Settings{ResumeGrace: time.Minute},
+		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 }
 
@@ -61,7 +61,7 @@ func TestExportRoundTripWhilePlaying(t *testing.T) {
 // the test acts at phase 35, after both.
 func roundTrip(t *testing.T, mode game.Mode) {
 	synctest.Test(t, func(t *testing.T) {
-		a, _ := startRoom(t, Config{Mode: mode, TickRate: 20, ResumeGrace: time.Minute})
+		a, _ := startRoom(t, Config{Mode: mode, Settings: Settings{TickRate: 20, ResumeGrace: time.Minute}})
 		script := mrand.New(mrand.NewPCG(7, 8))
 		var seats []*seat
 		for range 4 {
@@ -158,7 +158,7 @@ func exported(t *testing.T, mode game.Mode) []byte {
 func exportedTokens(t *testing.T, mode game.Mode) (doc []byte, tokens []string) {
 	t.Helper()
 	synctest.Test(t, func(t *testing.T) {
-		r, _ := startRoom(t, Config{Mode: mode, ResumeGrace: time.Minute})
+		r, _ := startRoom(t, Config{Mode: mode, Settings: Settings{ResumeGrace: time.Minute}})
 		c1, c2 := &fakeClient{}, &fakeClient{}
 		j1 := join(t, r, c1, "")
 		j2 := join(t, r, c2, "")
@@ -310,7 +310,7 @@ func TestRestoredMembersExpire(t *testing.T) {
 
 func TestManagerMovesARoom(t *testing.T) {
 	newManager := func() *Manager {
-		m, err := NewManager(ManagerConfig{Modes: []game.Mode{dots.Mode, tag.Mode}, ResumeGrace: time.Minute,
+		m, err := NewManager(ManagerConfig{Modes: []game.Mode{dots.Mode, tag.Mode}, Room: Settings{ResumeGrace: time.Minute},
 			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 		if err != nil {
 			t.Fatal(err)
@@ -485,7 +485,7 @@ func TestExportKeepsTheRoomOptions(t *testing.T) {
 // a document of every member; one that fails leaves the room running
 // here, its players still in it.
 func TestMoveEndsTheRoomWhereItWent(t *testing.T) {
-	m, err := NewManager(ManagerConfig{Modes: []game.Mode{tag.Mode}, ResumeGrace: time.Minute,
+	m, err := NewManager(ManagerConfig{Modes: []game.Mode{tag.Mode}, Room: Settings{ResumeGrace: time.Minute},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -535,7 +535,7 @@ func TestMoveEndsTheRoomWhereItWent(t *testing.T) {
 // TestAReservedSeatWaitsForItsPlayer: a held seat counts against the
 // room's capacity until its player brings its token, or it lapses.
 func TestAReservedSeatWaitsForItsPlayer(t *testing.T) {
-	m, err := NewManager(ManagerConfig{Modes: []game.Mode{tag.Mode}, Capacity: 2,
+	m, err := NewManager(ManagerConfig{Modes: []game.Mode{tag.Mode}, Room: Settings{Capacity: 2},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)

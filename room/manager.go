@@ -26,25 +26,20 @@ type ManagerConfig struct {
 	Modes []game.Mode
 	// DefaultRoom is the room of clients that name none.
 	DefaultRoom string
-	TickRate    int
-	Capacity    int
-	ResumeGrace time.Duration
-	// IdleTimeout is how long an empty room lives before it is disposed of,
-	// unless its mode says otherwise (game.Mode.IdleTimeout, KeepAlive).
-	// Zero: for ever.
-	IdleTimeout time.Duration
+	// Room holds the settings of every room, except that a room's
+	// Capacity is the smaller of Room.Capacity and its mode's MaxPlayers,
+	// and its IdleTimeout is its mode's if the mode sets one (none for a
+	// kept room). The zero value limits nothing; DefaultSettings are the
+	// server's.
+	Room Settings
 	// KeepRooms are rooms that live as long as the manager, empty or
 	// not: OpenKept creates them, and one whose game ends without a
 	// rematch is created anew.
 	KeepRooms []KeptRoom
-	// MaxSeatsPerAddrRoom bounds the seats, connected or away, one address
-	// holds in one room; MaxSeatsPerAddr bounds them over every room.
-	// Zero: no limit.
-	MaxSeatsPerAddrRoom int
-	MaxSeatsPerAddr     int
-	// MaxSpectators bounds each room's spectators (Config.MaxSpectators).
-	// Zero: no limit.
-	MaxSpectators int
+	// MaxSeatsPerAddr bounds the seats, connected or away, one address
+	// holds over every room (Room.MaxSeatsPerAddr: in one room). Zero: no
+	// limit.
+	MaxSeatsPerAddr int
 	// MaxRooms bounds the live rooms; the default room is always allowed.
 	// Zero: no limit.
 	MaxRooms int
@@ -462,7 +457,7 @@ func (m *Manager) roomSpec(ctx context.Context, name, modeName, addr string, raw
 // with the resumes recorded since, forward (see followResumes).
 func (m *Manager) claim(ctx context.Context, name string, mode game.Mode, options map[string]string, p Privacy) (doc []byte, forward map[string]string, err error) {
 	m.unlockedFor(name, func() {
-		doc, err = m.cfg.Directory.Claim(ctx, name, mode.Name, options, m.capacity(mode), m.cfg.TickRate, p)
+		doc, err = m.cfg.Directory.Claim(ctx, name, mode.Name, options, m.capacity(mode), m.cfg.Room.TickRate, p)
 		if err == nil && doc != nil {
 			forward = m.followResumes(ctx, doc)
 		}
@@ -639,7 +634,7 @@ func (m *Manager) newPlayerID() game.PlayerID {
 // capacity is how many players a room of mode seats: the smaller of the
 // mode's MaxPlayers and the server's capacity, where each is set.
 func (m *Manager) capacity(mode game.Mode) int {
-	c := m.cfg.Capacity
+	c := m.cfg.Room.Capacity
 	if mp := mode.MaxPlayers; mp > 0 && (c == 0 || mp < c) {
 		c = mp
 	}
@@ -651,19 +646,17 @@ func (m *Manager) Capacity(mode game.Mode) int { return m.capacity(mode) }
 
 // roomConfig is the configuration of the manager's room name, hosted by h.
 func (m *Manager) roomConfig(name string, mode game.Mode, opts game.Options, h *roomHost) Config {
+	set := m.cfg.Room
+	set.Capacity = m.capacity(mode)
+	set.IdleTimeout = m.idleTimeout(name, mode)
 	return Config{
-		Name:        name,
-		Mode:        mode,
-		Options:     opts,
-		TickRate:    m.cfg.TickRate,
-		Capacity:    m.capacity(mode),
-		ResumeGrace: m.cfg.ResumeGrace,
-		IdleTimeout: m.idleTimeout(name, mode),
+		Name:     name,
+		Mode:     mode,
+		Options:  opts,
+		Settings: set,
 		// In a cluster a resume's new token is recorded before it is
 		// handed out (see resume): the room rotates to that one only.
 		RecordedRotation: m.cfg.Directory != nil,
-		MaxSeatsPerAddr:  m.cfg.MaxSeatsPerAddrRoom,
-		MaxSpectators:    m.cfg.MaxSpectators,
 		Host:             h,
 		Metrics:          m.cfg.Metrics,
 		Logger:           m.cfg.Logger,
@@ -724,7 +717,7 @@ func (m *Manager) idleTimeout(name string, mode game.Mode) time.Duration {
 	case mode.IdleTimeout > 0:
 		return mode.IdleTimeout
 	}
-	return m.cfg.IdleTimeout
+	return m.cfg.Room.IdleTimeout
 }
 
 // kept returns the kept room of that name, if it is one.

@@ -119,7 +119,7 @@ func TestResultsAreReportedOnceWithWhoPlayed(t *testing.T) {
 // that resumes nobody, is refused, where a plain one seats a new player.
 func TestResumeOnlySeatsNobodyNew(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r, _ := startRoom(t, Config{ResumeGrace: time.Minute})
+		r, _ := startRoom(t, Config{Settings: Settings{ResumeGrace: time.Minute}})
 		_, err := r.Join(context.Background(), JoinRequest{Client: &fakeClient{}, Token: "made-up", ResumeOnly: true})
 		if !errors.Is(err, ErrResumeFailed) {
 			t.Fatalf("resume-only join with a made-up token: %v; want ErrResumeFailed", err)

@@ -29,17 +29,9 @@ type Config struct {
 	// Options are the room's options, parsed against Mode.RoomOptions;
 	// the game gets them in game.Config.
 	Options game.Options
-	// TickRate is ticks per second. Default 20.
-	TickRate int
-	// Capacity is the most players the room holds (connected or away).
-	// Zero means no limit.
-	Capacity int
-	// ResumeGrace is how long a player whose connection dropped stays in
-	// the room, waiting to resume. Zero removes it at once.
-	ResumeGrace time.Duration
-	// IdleTimeout is how long the room lives with nobody in it before it
-	// asks to be retired through Host.Idle. Zero: it never asks.
-	IdleTimeout time.Duration
+	// Settings are the room's limits and timings. A zero TickRate is
+	// DefaultSettings'; other zero limits are none.
+	Settings
 	// Seed seeds the game's random source. Zero picks a random seed.
 	Seed uint64
 	// RecordedRotation says that a resumed player's new token must be
@@ -49,10 +41,6 @@ type Config struct {
 	// JoinRequest.NextToken its caller recorded, and without one the
 	// player keeps the token it came with.
 	RecordedRotation bool
-	// MaxSeatsPerAddr bounds the seats (connected or away) one address
-	// holds in the room, so that one address cannot fill it with players
-	// that dropped their connection. Zero means no limit.
-	MaxSeatsPerAddr int
 	// Private keeps the room out of room lists and matchmaking: it is
 	// joined by name only.
 	Private bool
@@ -62,10 +50,6 @@ type Config struct {
 	// right password. A resume needs none. The password itself is never
 	// kept.
 	PasswordHash string
-	// MaxSpectators bounds the room's spectators (JoinRequest.Watch);
-	// past it a watch is refused with ErrTooManySpectators. Zero means no
-	// limit.
-	MaxSpectators int
 	// Host is asked what the room cannot decide alone (see Host). Nil:
 	// the room is alone, as noHost says.
 	Host Host
@@ -394,7 +378,7 @@ type Joined struct {
 // New creates a room. It does nothing until Run.
 func New(cfg Config) *Room {
 	if cfg.TickRate <= 0 {
-		cfg.TickRate = 20
+		cfg.TickRate = DefaultSettings().TickRate
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
