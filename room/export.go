@@ -216,7 +216,14 @@ func (r *Room) Move(ctx context.Context, to func(doc []byte) (*ElsewhereError, e
 		}
 		return err
 	case <-r.done:
-		return ErrRoomClosed
+		// The room answers before it stops: a move that stopped it has
+		// its answer waiting, which select may not have picked.
+		select {
+		case err := <-call.reply:
+			return err
+		default:
+			return ErrRoomClosed
+		}
 	}
 }
 
