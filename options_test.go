@@ -47,7 +47,7 @@ func TestEveryFlagHasAnEnvironmentVariable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.server.TickRate != 30 || o.server.ResumeGrace != 5*time.Second || len(o.server.AllowedOrigins) != 2 {
+	if o.server.Room.TickRate != 30 || o.server.Room.ResumeGrace != 5*time.Second || len(o.server.AllowedOrigins) != 2 {
 		t.Errorf("environment not applied: %+v", o.server)
 	}
 	if _, err := parseOptions(nil, env(map[string]string{"ARENA_TICK_RATE": "fast"}), &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "ARENA_TICK_RATE") {
@@ -136,8 +136,8 @@ func TestKeepRoomsFlag(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []room.KeptRoom{{Name: "lobby", Mode: "dots"}, {Name: "duel", Mode: "blasters"}}
-	if !slices.Equal(o.server.KeepRooms, want) || o.server.RoomIdleTimeout != 0 {
-		t.Errorf("kept rooms %v, idle timeout %v; want %v, 0", o.server.KeepRooms, o.server.RoomIdleTimeout, want)
+	if !slices.Equal(o.server.KeepRooms, want) || o.server.Room.IdleTimeout != 0 {
+		t.Errorf("kept rooms %v, idle timeout %v; want %v, 0", o.server.KeepRooms, o.server.Room.IdleTimeout, want)
 	}
 	if _, err := parseOptions(nil, env(map[string]string{"ARENA_KEEP_ROOMS": "lobby"}), &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "NAME:MODE") {
 		t.Errorf("ARENA_KEEP_ROOMS=lobby: %v; want an error saying NAME:MODE", err)

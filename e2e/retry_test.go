@@ -96,7 +96,7 @@ func TestPageStopsAfterAFinalRefusal(t *testing.T) {
 // backoff with full jitter: each wait below a ceiling that doubles), and
 // gets in once a seat frees.
 func TestPageBacksOffFromAFullRoomAndGetsIn(t *testing.T) {
-	srv := arenatest.Start(t, arenatest.Options{Config: func(c *server.Config) { c.RoomCapacity = 1 }})
+	srv := arenatest.Start(t, arenatest.Options{Config: func(c *server.Config) { c.Room.Capacity = 1 }})
 	seated := arenatest.Dial(t, srv.WSURL+"?room=e2e-full", nil)
 	seated.Init()
 	// The seated player keeps reading (and so answering the server's

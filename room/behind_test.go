@@ -42,7 +42,7 @@ var behindMode = game.Mode{Name: "behind", Kinds: dots.Kinds, New: func(cfg game
 // it stays with an input as long as the player holds it.
 func TestInputsSayHowFarBehindThePlayerSaw(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r, _ := startRoom(t, Config{TickRate: 20, Mode: behindMode})
+		r, _ := startRoom(t, Config{Settings: Settings{TickRate: 20}, Mode: behindMode})
 		c := &fakeClient{}
 		j := join(t, r, c, "")
 		tickOf := func() uint64 { return c.last().Snap.Tick }
@@ -105,7 +105,7 @@ func TestAZeroAimIsAnAim(t *testing.T) {
 		mode.New = func(cfg game.Config) game.Game {
 			return &countGame{Dots: dots.New(cfg), seen: seen}
 		}
-		r, _ := startRoom(t, Config{TickRate: 20, Mode: mode})
+		r, _ := startRoom(t, Config{Settings: Settings{TickRate: 20}, Mode: mode})
 		c := &fakeClient{}
 		j := join(t, r, c, "")
 		r.Input(j.Player, c, ClientInput{Seq: 1, Axes: [game.MaxAxes]int32{0}})

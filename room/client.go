@@ -94,7 +94,7 @@ func (GameEvent) isEvent()      {}
 var (
 	ErrRoomFull = errors.New("room is full")
 	// ErrServerFull: the box has no CPU to spare for another player
-	// (Config.Full).
+	// (Host.Full).
 	ErrServerFull = errors.New("the server is at capacity")
 	// ErrNoPlayerID: a cluster's player IDs are out of reach for now
 	// (NATS away, or this node's block used up before the next came).

@@ -46,7 +46,7 @@ func (r *Room) gameOver() (game.Result, bool) {
 }
 
 // endGame keeps the result of the game that just ended, numbered, and
-// reports it (OnResult). It sends every connected player a "room_over"
+// reports it (Host.Result). It sends every connected player a "room_over"
 // event carrying it, after this tick's state. If the mode rematches, the
 // next game is created at once and the room pauses before stepping it
 // (startRematch); else endGame reports false, and Run stops and closes
@@ -55,12 +55,10 @@ func (r *Room) endGame(res game.Result) bool {
 	res.Standings = append([]game.Standing(nil), res.Standings...)
 	res.Game = r.number
 	r.result.Store(&res)
-	if r.cfg.OnResult != nil {
-		r.cfg.OnResult(r.report(res))
-	}
+	r.cfg.Host.Result(r.report(res))
 	rematch := r.cfg.Mode.Rematch > 0
-	if !rematch && r.cfg.OnOver != nil {
-		r.cfg.OnOver()
+	if !rematch {
+		r.cfg.Host.Over()
 	}
 	r.broadcast(GameEvent{Tick: r.tick, Type: "room_over", Data: overData(res), AfterState: true, Last: !rematch})
 	if !rematch {
@@ -91,9 +89,7 @@ func (r *Room) nextGame() {
 			if m.client != nil {
 				m.client.Close(ErrGameOver)
 			}
-			if r.cfg.OnToken != nil {
-				r.cfg.OnToken(m.tokenHash, false)
-			}
+			r.cfg.Host.Token(m.tokenHash, false)
 			r.freeSeat(m.addr)
 			continue
 		}
@@ -142,7 +138,7 @@ func (r *Room) Result() (game.Result, bool) {
 }
 
 // Report is a finished game's result as its room reports it
-// (Config.OnResult): which game of which room it was, and who played it.
+// (Host.Result): which game of which room it was, and who played it.
 type Report struct {
 	Room string `json:"room"`
 	Mode string `json:"mode"`

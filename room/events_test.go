@@ -120,7 +120,7 @@ func (c *seqClient) got() ([]string, error) {
 
 func TestGameEventsArriveBeforeTheirTicksState(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r, _ := startRoom(t, Config{Mode: heraldMode(0), TickRate: 10, ResumeGrace: time.Minute})
+		r, _ := startRoom(t, Config{Mode: heraldMode(0), Settings: Settings{TickRate: 10, ResumeGrace: time.Minute}})
 		a, b := &seqClient{}, &seqClient{}
 		ja := join(t, r, a, "")
 		join(t, r, b, "")
@@ -151,8 +151,8 @@ func TestGameEventsArriveBeforeTheirTicksState(t *testing.T) {
 func TestGameOverEndsTheRoomWithItsResult(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		overs := 0
-		r := New(Config{Name: "t", Mode: heraldMode(3), TickRate: 10, Seed: 1,
-			OnOver: func() { overs++ }, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		r := New(Config{Name: "t", Mode: heraldMode(3), Settings: Settings{TickRate: 10}, Seed: 1,
+			Host: &funcHost{over: func() { overs++ }}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 		runErr := make(chan error, 1)
 		go func() { runErr <- r.Run(context.Background()) }()
 		c := &seqClient{}
@@ -175,7 +175,7 @@ func TestGameOverEndsTheRoomWithItsResult(t *testing.T) {
 		}
 		res, ok := r.Result()
 		if !ok || res.Summary != "done" || len(res.Standings) != 1 || res.Game != 1 || overs != 1 {
-			t.Errorf("Result() = %+v, %v; OnOver called %d times", res, ok, overs)
+			t.Errorf("Result() = %+v, %v; Host.Over called %d times", res, ok, overs)
 		}
 		if _, err := r.Join(context.Background(), JoinRequest{Client: &seqClient{}}); !errors.Is(err, ErrRoomClosed) {
 			t.Errorf("join after the end: %v, want ErrRoomClosed", err)
@@ -208,10 +208,12 @@ func TestRematchStartsANewGameWithThePlayers(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var results []game.Result
 		overs := 0
-		r := New(Config{Name: "t", Mode: rematchMode(3, 250*time.Millisecond), TickRate: 10, Seed: 1, ResumeGrace: time.Minute,
-			OnResult: func(rep Report) { results = append(results, rep.Result) },
-			OnOver:   func() { overs++ },
-			Logger:   slog.New(slog.NewTextHandler(io.Discard, nil))})
+		r := New(Config{Name: "t", Mode: rematchMode(3, 250*time.Millisecond), Settings: Settings{TickRate: 10, ResumeGrace: time.Minute}, Seed: 1,
+			Host: &funcHost{
+				result: func(rep Report) { results = append(results, rep.Result) },
+				over:   func() { overs++ },
+			},
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		runErr := make(chan error, 1)
@@ -266,7 +268,7 @@ func TestRematchStartsANewGameWithThePlayers(t *testing.T) {
 		time.Sleep(200 * time.Millisecond) // ticks 7 and 8: game 2 ends
 		synctest.Wait()
 		if len(results) != 2 || results[0].Game != 1 || results[1].Game != 2 || overs != 0 {
-			t.Fatalf("results %+v, OnOver %d times; want games 1 and 2 reported once each, no end", results, overs)
+			t.Fatalf("results %+v, Over %d times; want games 1 and 2 reported once each, no end", results, overs)
 		}
 		if res, _ := r.Result(); res.Game != 2 {
 			t.Errorf("Result() is of game %d, want 2", res.Game)
@@ -285,7 +287,7 @@ func TestRematchStartsANewGameWithThePlayers(t *testing.T) {
 func TestRematchSurvivesAMove(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		mode := rematchMode(2, 500*time.Millisecond)
-		r, _ := startRoom(t, Config{Mode: mode, TickRate: 10, ResumeGrace: time.Minute})
+		r, _ := startRoom(t, Config{Mode: mode, Settings: Settings{TickRate: 10, ResumeGrace: time.Minute}})
 		a := &seqClient{}
 		ja := join(t, r, a, "")
 		time.Sleep(250 * time.Millisecond) // game 1 ends on tick 2
@@ -299,8 +301,8 @@ func TestRematchSurvivesAMove(t *testing.T) {
 			t.Fatalf("document: game %d, rematch tick %d, tick %d (%v); want 2, 7, 2", d.GameNumber, d.RematchTick, d.Tick, err)
 		}
 		reported := 0
-		restored, err := Restore(Config{Mode: mode, ResumeGrace: time.Minute, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-			OnResult: func(Report) { reported++ }}, doc)
+		restored, err := Restore(Config{Mode: mode, Settings: Settings{ResumeGrace: time.Minute}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+			Host: &funcHost{result: func(Report) { reported++ }}}, doc)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -335,7 +337,7 @@ func TestRematchClosesThePlayersTheNextGameRefuses(t *testing.T) {
 			}
 			return &herald{cfg: cfg, endAt: 2}
 		}}
-		r, _ := startRoom(t, Config{Mode: mode, TickRate: 10})
+		r, _ := startRoom(t, Config{Mode: mode, Settings: Settings{TickRate: 10}})
 		a, b := &seqClient{}, &seqClient{}
 		join(t, r, a, "")
 		jb := join(t, r, b, "")

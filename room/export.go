@@ -216,7 +216,14 @@ func (r *Room) Move(ctx context.Context, to func(doc []byte) (*ElsewhereError, e
 		}
 		return err
 	case <-r.done:
-		return ErrRoomClosed
+		// The room answers before it stops: a move that stopped it has
+		// its answer waiting, which select may not have picked.
+		select {
+		case err := <-call.reply:
+			return err
+		default:
+			return ErrRoomClosed
+		}
 	}
 }
 
@@ -259,9 +266,9 @@ const maxRematchTicks = 3600 * maxTickRate
 // from now:
 // one that resumes gets its id, position and score back; one that does
 // not is removed (Leave) as any other. Run announces the tokens through
-// cfg.OnToken and the seats through cfg.OnSeat before the first tick. The
+// cfg.Host.Token and the seats through Host.Seat before the first tick. The
 // room-local ID counter starts past the restored IDs; with
-// cfg.NewPlayerID, keeping them from being handed out again is the
+// a cfg.Host, keeping them from being handed out again is the
 // caller's business (Manager.Import moves its counter past them).
 //
 // A document that is not valid JSON, of another version, mode or room, or
@@ -456,16 +463,14 @@ func (r *Room) restoreMembers(saved []SavedMember) error {
 	return nil
 }
 
-// announceRestored tells OnToken and OnSeat of the restored members, from
+// announceRestored tells Host.Token and Host.Seat of the restored members, from
 // the room's goroutine as for any other member. A seat the shared count
 // refuses is not counted against its address at all, so that freeing it
 // later does not free another's.
 func (r *Room) announceRestored() {
 	for _, m := range r.restored {
-		if r.cfg.OnToken != nil {
-			r.cfg.OnToken(m.tokenHash, true)
-		}
-		if m.addr != "" && r.cfg.OnSeat != nil && !r.cfg.OnSeat(m.addr, true) {
+		r.cfg.Host.Token(m.tokenHash, true)
+		if m.addr != "" && !r.cfg.Host.Seat(m.addr, true) {
 			if r.seats[m.addr]--; r.seats[m.addr] <= 0 {
 				delete(r.seats, m.addr)
 			}
@@ -572,13 +577,14 @@ func (m *Manager) restore(name string, doc []byte, forward map[string]string) (*
 }
 
 func (m *Manager) restoreMode(name string, mode game.Mode, doc []byte, forward map[string]string) (*Room, error) {
-	var r *Room
-	cfg := m.roomConfig(name, mode, game.Options{}, func() *Room { return r })
+	h := &roomHost{m: m}
+	cfg := m.roomConfig(name, mode, game.Options{}, h)
 	cfg.TickRate = 0 // the document's
 	r, err := restoreForward(cfg, doc, forward)
 	if err != nil {
 		return nil, err
 	}
+	h.r = r
 	for _, mb := range r.members {
 		m.tokens[mb.tokenHash] = r
 		raise(&m.nextID, uint32(mb.id))

@@ -33,10 +33,10 @@ func runRoom(t *testing.T, r *Room) {
 
 func quietConfig(mode game.Mode) Config {
 	return Config{
-		Name:        "test",
-		Mode:        mode,
-		ResumeGrace: time.Minute,
-		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Name:     "test",
+		Mode:     mode,
+		Settings: Settings{ResumeGrace: time.Minute},
+		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 }
 
@@ -61,7 +61,7 @@ func TestExportRoundTripWhilePlaying(t *testing.T) {
 // the test acts at phase 35, after both.
 func roundTrip(t *testing.T, mode game.Mode) {
 	synctest.Test(t, func(t *testing.T) {
-		a, _ := startRoom(t, Config{Mode: mode, TickRate: 20, ResumeGrace: time.Minute})
+		a, _ := startRoom(t, Config{Mode: mode, Settings: Settings{TickRate: 20, ResumeGrace: time.Minute}})
 		script := mrand.New(mrand.NewPCG(7, 8))
 		var seats []*seat
 		for range 4 {
@@ -158,7 +158,7 @@ func exported(t *testing.T, mode game.Mode) []byte {
 func exportedTokens(t *testing.T, mode game.Mode) (doc []byte, tokens []string) {
 	t.Helper()
 	synctest.Test(t, func(t *testing.T) {
-		r, _ := startRoom(t, Config{Mode: mode, ResumeGrace: time.Minute})
+		r, _ := startRoom(t, Config{Mode: mode, Settings: Settings{ResumeGrace: time.Minute}})
 		c1, c2 := &fakeClient{}, &fakeClient{}
 		j1 := join(t, r, c1, "")
 		j2 := join(t, r, c2, "")
@@ -230,7 +230,7 @@ func TestRestoreRefusesBadDocuments(t *testing.T) {
 			cfg := quietConfig(c.mode)
 			cfg.Name = ""
 			announced := 0
-			cfg.OnToken = func(string, bool) { announced++ }
+			cfg.Host = &funcHost{token: func(string, bool) { announced++ }}
 			r, err := Restore(cfg, c.doc)
 			if err == nil || !errors.Is(err, ErrBadDocument) || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("restore: room %v, error %v; want an ErrBadDocument saying %q", r != nil, err, c.want)
@@ -269,15 +269,17 @@ func TestRestoredMembersExpire(t *testing.T) {
 		cfg := quietConfig(dots.Mode)
 		cfg.ResumeGrace = time.Second
 		voided := make(chan string, 16)
-		cfg.OnToken = func(hash string, valid bool) {
+		host := &funcHost{token: func(hash string, valid bool) {
 			if !valid {
 				voided <- hash
 			}
-		}
+		}}
+		cfg.Host = host
 		r, err := Restore(cfg, doc)
 		if err != nil {
 			t.Fatal(err)
 		}
+		host.room = r // its own counter, which Restore moved past the members
 		var d Document
 		_ = json.Unmarshal(doc, &d)
 		runRoom(t, r)
@@ -308,7 +310,7 @@ func TestRestoredMembersExpire(t *testing.T) {
 
 func TestManagerMovesARoom(t *testing.T) {
 	newManager := func() *Manager {
-		m, err := NewManager(ManagerConfig{Modes: []game.Mode{dots.Mode, tag.Mode}, ResumeGrace: time.Minute,
+		m, err := NewManager(ManagerConfig{Modes: []game.Mode{dots.Mode, tag.Mode}, Room: Settings{ResumeGrace: time.Minute},
 			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 		if err != nil {
 			t.Fatal(err)
@@ -422,7 +424,7 @@ func TestRestoredSeatsAreCounted(t *testing.T) {
 		cfg.ResumeGrace = time.Second
 		seats := map[string]int{}
 		var calls []string
-		cfg.OnSeat = func(addr string, taken bool) bool {
+		cfg.Host = &funcHost{seat: func(addr string, taken bool) bool {
 			calls = append(calls, fmt.Sprint(addr, taken))
 			if taken && addr == "192.0.2.2" {
 				return false // that address is at its limit elsewhere
@@ -433,7 +435,7 @@ func TestRestoredSeatsAreCounted(t *testing.T) {
 				seats[addr]--
 			}
 			return true
-		}
+		}}
 		r, err := Restore(cfg, doc)
 		if err != nil {
 			t.Fatal(err)
@@ -483,7 +485,7 @@ func TestExportKeepsTheRoomOptions(t *testing.T) {
 // a document of every member; one that fails leaves the room running
 // here, its players still in it.
 func TestMoveEndsTheRoomWhereItWent(t *testing.T) {
-	m, err := NewManager(ManagerConfig{Modes: []game.Mode{tag.Mode}, ResumeGrace: time.Minute,
+	m, err := NewManager(ManagerConfig{Modes: []game.Mode{tag.Mode}, Room: Settings{ResumeGrace: time.Minute},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -533,7 +535,7 @@ func TestMoveEndsTheRoomWhereItWent(t *testing.T) {
 // TestAReservedSeatWaitsForItsPlayer: a held seat counts against the
 // room's capacity until its player brings its token, or it lapses.
 func TestAReservedSeatWaitsForItsPlayer(t *testing.T) {
-	m, err := NewManager(ManagerConfig{Modes: []game.Mode{tag.Mode}, Capacity: 2,
+	m, err := NewManager(ManagerConfig{Modes: []game.Mode{tag.Mode}, Room: Settings{Capacity: 2},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)

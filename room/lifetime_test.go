@@ -52,7 +52,7 @@ func TestIdleTimeoutsPerMode(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				m, err := NewManager(ManagerConfig{Modes: []game.Mode{dots.Mode, short, kept}, TickRate: 1, IdleTimeout: tc.timeout,
+				m, err := NewManager(ManagerConfig{Modes: []game.Mode{dots.Mode, short, kept}, Room: Settings{TickRate: 1, IdleTimeout: tc.timeout},
 					Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 				if err != nil {
 					t.Fatal(err)
@@ -83,7 +83,7 @@ func TestIdleTimeoutsPerMode(t *testing.T) {
 // opened anew.
 func TestKeptRoomsLiveForEver(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		m, err := NewManager(ManagerConfig{Modes: []game.Mode{dots.Mode, heraldMode(3)}, TickRate: 10, IdleTimeout: time.Second,
+		m, err := NewManager(ManagerConfig{Modes: []game.Mode{dots.Mode, heraldMode(3)}, Room: Settings{TickRate: 10, IdleTimeout: time.Second},
 			KeepRooms: []KeptRoom{{Name: "lobby", Mode: "dots"}, {Name: "short", Mode: "herald"}},
 			Logger:    slog.New(slog.NewTextHandler(io.Discard, nil))})
 		if err != nil {

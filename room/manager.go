@@ -26,25 +26,20 @@ type ManagerConfig struct {
 	Modes []game.Mode
 	// DefaultRoom is the room of clients that name none.
 	DefaultRoom string
-	TickRate    int
-	Capacity    int
-	ResumeGrace time.Duration
-	// IdleTimeout is how long an empty room lives before it is disposed of,
-	// unless its mode says otherwise (game.Mode.IdleTimeout, KeepAlive).
-	// Zero: for ever.
-	IdleTimeout time.Duration
+	// Room holds the settings of every room, except that a room's
+	// Capacity is the smaller of Room.Capacity and its mode's MaxPlayers,
+	// and its IdleTimeout is its mode's if the mode sets one (none for a
+	// kept room). The zero value limits nothing; DefaultSettings are the
+	// server's.
+	Room Settings
 	// KeepRooms are rooms that live as long as the manager, empty or
 	// not: OpenKept creates them, and one whose game ends without a
 	// rematch is created anew.
 	KeepRooms []KeptRoom
-	// MaxSeatsPerAddrRoom bounds the seats, connected or away, one address
-	// holds in one room; MaxSeatsPerAddr bounds them over every room.
-	// Zero: no limit.
-	MaxSeatsPerAddrRoom int
-	MaxSeatsPerAddr     int
-	// MaxSpectators bounds each room's spectators (Config.MaxSpectators).
-	// Zero: no limit.
-	MaxSpectators int
+	// MaxSeatsPerAddr bounds the seats, connected or away, one address
+	// holds over every room (Room.MaxSeatsPerAddr: in one room). Zero: no
+	// limit.
+	MaxSeatsPerAddr int
 	// MaxRooms bounds the live rooms; the default room is always allowed.
 	// Zero: no limit.
 	MaxRooms int
@@ -53,7 +48,7 @@ type ManagerConfig struct {
 	CreateRate  float64
 	CreateBurst int
 	// Full, if set, reports that the box has no CPU to spare for new
-	// players (see Config.Full).
+	// players (see Host.Full).
 	Full func() bool
 	// Directory, if set, is the cluster's: a room is claimed there before
 	// it is created, so that it runs on one node only, and released once
@@ -64,7 +59,7 @@ type ManagerConfig struct {
 	// itself, unique in this process.
 	NewPlayerID func() game.PlayerID
 	// OnResult, if set, is given the result of every game that ends in a
-	// room of the manager (Config.OnResult), from the room's goroutine:
+	// room of the manager (Host.Result), from the room's goroutine:
 	// it must not block.
 	OnResult func(Report)
 	// Metrics is shared by every room.
@@ -447,10 +442,11 @@ func (m *Manager) roomSpec(ctx context.Context, name, modeName, addr string, raw
 		}
 		return nil, err
 	}
-	var r *Room
-	cfg := m.roomConfig(name, mode, opts, func() *Room { return r })
+	h := &roomHost{m: m}
+	cfg := m.roomConfig(name, mode, opts, h)
 	cfg.Private, cfg.PasswordHash = spec.private, spec.passwordHash
-	r = New(cfg)
+	r := New(cfg)
+	h.r = r
 	m.start(r)
 	m.cfg.Logger.Info("room created", "room", name, "mode", mode.Name, "private", spec.private, "password", spec.passwordHash != "")
 	return r, nil
@@ -461,7 +457,7 @@ func (m *Manager) roomSpec(ctx context.Context, name, modeName, addr string, raw
 // with the resumes recorded since, forward (see followResumes).
 func (m *Manager) claim(ctx context.Context, name string, mode game.Mode, options map[string]string, p Privacy) (doc []byte, forward map[string]string, err error) {
 	m.unlockedFor(name, func() {
-		doc, err = m.cfg.Directory.Claim(ctx, name, mode.Name, options, m.capacity(mode), m.cfg.TickRate, p)
+		doc, err = m.cfg.Directory.Claim(ctx, name, mode.Name, options, m.capacity(mode), m.cfg.Room.TickRate, p)
 		if err == nil && doc != nil {
 			forward = m.followResumes(ctx, doc)
 		}
@@ -638,7 +634,7 @@ func (m *Manager) newPlayerID() game.PlayerID {
 // capacity is how many players a room of mode seats: the smaller of the
 // mode's MaxPlayers and the server's capacity, where each is set.
 func (m *Manager) capacity(mode game.Mode) int {
-	c := m.cfg.Capacity
+	c := m.cfg.Room.Capacity
 	if mp := mode.MaxPlayers; mp > 0 && (c == 0 || mp < c) {
 		c = mp
 	}
@@ -648,32 +644,41 @@ func (m *Manager) capacity(mode game.Mode) int {
 // Capacity is how many players a room of mode seats (0: no limit).
 func (m *Manager) Capacity(mode game.Mode) int { return m.capacity(mode) }
 
-// roomConfig is the configuration of the manager's room name; self returns
-// the room once it exists, for the hooks that need it.
-func (m *Manager) roomConfig(name string, mode game.Mode, opts game.Options, self func() *Room) Config {
+// roomConfig is the configuration of the manager's room name, hosted by h.
+func (m *Manager) roomConfig(name string, mode game.Mode, opts game.Options, h *roomHost) Config {
+	set := m.cfg.Room
+	set.Capacity = m.capacity(mode)
+	set.IdleTimeout = m.idleTimeout(name, mode)
 	return Config{
-		Name:        name,
-		Mode:        mode,
-		Options:     opts,
-		TickRate:    m.cfg.TickRate,
-		Capacity:    m.capacity(mode),
-		ResumeGrace: m.cfg.ResumeGrace,
-		IdleTimeout: m.idleTimeout(name, mode),
-		OnIdle:      func() bool { return m.retire(self()) },
-		OnToken:     func(hash string, valid bool) { m.token(self(), hash, valid) },
+		Name:     name,
+		Mode:     mode,
+		Options:  opts,
+		Settings: set,
 		// In a cluster a resume's new token is recorded before it is
 		// handed out (see resume): the room rotates to that one only.
 		RecordedRotation: m.cfg.Directory != nil,
-		OnSeat:           m.seat,
-		Full:             m.cfg.Full,
-		OnOver:           func() { m.retire(self()) },
-		OnResult:         m.result,
-		MaxSeatsPerAddr:  m.cfg.MaxSeatsPerAddrRoom,
-		MaxSpectators:    m.cfg.MaxSpectators,
-		NewPlayerID:      m.newPlayerID,
+		Host:             h,
 		Metrics:          m.cfg.Metrics,
 		Logger:           m.cfg.Logger,
 	}
+}
+
+// roomHost is the Manager as the Host of one of its rooms, r (set once the
+// room exists). Its methods run on r's goroutine.
+type roomHost struct {
+	m *Manager
+	r *Room
+}
+
+func (h *roomHost) Idle() bool                        { return h.m.retire(h.r) }
+func (h *roomHost) Token(hash string, valid bool)     { h.m.token(h.r, hash, valid) }
+func (h *roomHost) Seat(addr string, taken bool) bool { return h.m.seat(addr, taken) }
+func (h *roomHost) Over()                             { h.m.retire(h.r) }
+func (h *roomHost) Result(rep Report)                 { h.m.result(rep) }
+func (h *roomHost) NewPlayerID() game.PlayerID        { return h.m.newPlayerID() }
+
+func (h *roomHost) Full() bool {
+	return h.m.cfg.Full != nil && h.m.cfg.Full()
 }
 
 // start registers and runs a new room. The caller holds m.mu.
@@ -712,7 +717,7 @@ func (m *Manager) idleTimeout(name string, mode game.Mode) time.Duration {
 	case mode.IdleTimeout > 0:
 		return mode.IdleTimeout
 	}
-	return m.cfg.IdleTimeout
+	return m.cfg.Room.IdleTimeout
 }
 
 // kept returns the kept room of that name, if it is one.

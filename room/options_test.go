@@ -17,7 +17,7 @@ func optionsManager(t *testing.T) *Manager {
 	t.Helper()
 	m, err := NewManager(ManagerConfig{
 		Modes:       []game.Mode{dots.Mode, tag.Mode},
-		TickRate:    20,
+		Room:        Settings{TickRate: 20},
 		CreateRate:  0.001, // one creation, then refused
 		CreateBurst: 1,
 		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),

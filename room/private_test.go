@@ -16,7 +16,7 @@ import (
 
 func privateManager(t *testing.T) *Manager {
 	t.Helper()
-	m, err := NewManager(ManagerConfig{Modes: []game.Mode{tag.Mode}, ResumeGrace: time.Minute, IdleTimeout: time.Minute,
+	m, err := NewManager(ManagerConfig{Modes: []game.Mode{tag.Mode}, Room: Settings{ResumeGrace: time.Minute, IdleTimeout: time.Minute},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -113,7 +113,7 @@ func TestSecretOptionsAreNeverMatched(t *testing.T) {
 // TestNobodyLocksTheDefaultRooms: the default room cannot be created with
 // a password, and an overflow room that was is passed over.
 func TestNobodyLocksTheDefaultRooms(t *testing.T) {
-	m, err := NewManager(ManagerConfig{Modes: []game.Mode{tag.Mode}, Capacity: 1, IdleTimeout: time.Minute,
+	m, err := NewManager(ManagerConfig{Modes: []game.Mode{tag.Mode}, Room: Settings{Capacity: 1, IdleTimeout: time.Minute},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)

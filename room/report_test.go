@@ -44,7 +44,7 @@ func TestResultsAreReportedOnceWithWhoPlayed(t *testing.T) {
 		var reports []Report
 		cfg := quietConfig(actionEndsMode)
 		cfg.Name = "duel"
-		cfg.OnResult = func(rep Report) { reports = append(reports, rep) } // on the room's goroutine
+		cfg.Host = &funcHost{result: func(rep Report) { reports = append(reports, rep) }} // on the room's goroutine
 		playUntilOver := func(r *Room, token string) Joined {
 			t.Helper()
 			c := &fakeClient{}
@@ -119,7 +119,7 @@ func TestResultsAreReportedOnceWithWhoPlayed(t *testing.T) {
 // that resumes nobody, is refused, where a plain one seats a new player.
 func TestResumeOnlySeatsNobodyNew(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r, _ := startRoom(t, Config{ResumeGrace: time.Minute})
+		r, _ := startRoom(t, Config{Settings: Settings{ResumeGrace: time.Minute}})
 		_, err := r.Join(context.Background(), JoinRequest{Client: &fakeClient{}, Token: "made-up", ResumeOnly: true})
 		if !errors.Is(err, ErrResumeFailed) {
 			t.Fatalf("resume-only join with a made-up token: %v; want ErrResumeFailed", err)

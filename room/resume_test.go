@@ -62,7 +62,7 @@ func (d *fakeDirectory) NextHashes(_ context.Context, hashes []string) map[strin
 
 func newClusterManager(t *testing.T, dir *fakeDirectory) *Manager {
 	t.Helper()
-	m, err := NewManager(ManagerConfig{Modes: []game.Mode{tag.Mode}, ResumeGrace: time.Minute, Directory: dir,
+	m, err := NewManager(ManagerConfig{Modes: []game.Mode{tag.Mode}, Room: Settings{ResumeGrace: time.Minute}, Directory: dir,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)

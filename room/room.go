@@ -29,30 +29,11 @@ type Config struct {
 	// Options are the room's options, parsed against Mode.RoomOptions;
 	// the game gets them in game.Config.
 	Options game.Options
-	// TickRate is ticks per second. Default 20.
-	TickRate int
-	// Capacity is the most players the room holds (connected or away).
-	// Zero means no limit.
-	Capacity int
-	// ResumeGrace is how long a player whose connection dropped stays in
-	// the room, waiting to resume. Zero removes it at once.
-	ResumeGrace time.Duration
-	// IdleTimeout is how long the room lives with nobody in it before it
-	// asks to be retired through OnIdle. Zero: it never asks.
-	IdleTimeout time.Duration
-	// OnIdle is called from the room's goroutine once it has been empty for
-	// IdleTimeout. If it returns true the room stops. Nil: never retire.
-	OnIdle func() bool
+	// Settings are the room's limits and timings. A zero TickRate is
+	// DefaultSettings'; other zero limits are none.
+	Settings
 	// Seed seeds the game's random source. Zero picks a random seed.
 	Seed uint64
-	// NewPlayerID hands out process-wide player IDs. Nil: a room-local
-	// counter.
-	NewPlayerID func() game.PlayerID
-	// OnToken, if set, is told from the room's goroutine when a player's
-	// resume token becomes valid (true) and when it stops being (false), so
-	// that a resume can find its room by token alone. It is told the
-	// token's hash (HashToken), never the token.
-	OnToken func(tokenHash string, valid bool)
 	// RecordedRotation says that a resumed player's new token must be
 	// recorded durably before the player is told it (in a cluster, so that
 	// a restore from a checkpoint cannot revive a spent token; see
@@ -60,15 +41,6 @@ type Config struct {
 	// JoinRequest.NextToken its caller recorded, and without one the
 	// player keeps the token it came with.
 	RecordedRotation bool
-	// MaxSeatsPerAddr bounds the seats (connected or away) one address
-	// holds in the room, so that one address cannot fill it with players
-	// that dropped their connection. Zero means no limit.
-	MaxSeatsPerAddr int
-	// OnSeat, if set, is told from the room's goroutine when an address
-	// takes a seat (taken true: it may refuse by returning false, and the
-	// join is refused with ErrTooManySeats) and when it frees one, so that
-	// seats can be bounded across rooms.
-	OnSeat func(addr string, taken bool) bool
 	// Private keeps the room out of room lists and matchmaking: it is
 	// joined by name only.
 	Private bool
@@ -78,22 +50,9 @@ type Config struct {
 	// right password. A resume needs none. The password itself is never
 	// kept.
 	PasswordHash string
-	// Full, if set, reports that the box has no CPU to spare: new players
-	// are refused with ErrServerFull (players resuming are not new).
-	Full func() bool
-	// OnOver, if set, is called from the room's goroutine when its game is
-	// over (game.Ender) and the room ends for it (no Mode.Rematch), before
-	// its clients are closed, so that new joins stop finding the room.
-	OnOver func()
-	// OnResult, if set, is called from the room's goroutine with the
-	// result of each game of the room that ends (game.Ender), once, its
-	// Game numbering it (a room whose mode rematches has many), with who
-	// played it. It must not block: the room waits for it.
-	OnResult func(Report)
-	// MaxSpectators bounds the room's spectators (JoinRequest.Watch);
-	// past it a watch is refused with ErrTooManySpectators. Zero means no
-	// limit.
-	MaxSpectators int
+	// Host is asked what the room cannot decide alone (see Host). Nil:
+	// the room is alone, as noHost says.
+	Host Host
 	// Metrics receives the room's measurements; nil fields are skipped.
 	Metrics Metrics
 	Logger  *slog.Logger
@@ -419,7 +378,7 @@ type Joined struct {
 // New creates a room. It does nothing until Run.
 func New(cfg Config) *Room {
 	if cfg.TickRate <= 0 {
-		cfg.TickRate = 20
+		cfg.TickRate = DefaultSettings().TickRate
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -443,6 +402,9 @@ func New(cfg Config) *Room {
 		log:      cfg.Logger.With("room", cfg.Name),
 		senders:  make(map[sender]int),
 		seats:    make(map[string]int),
+	}
+	if r.cfg.Host == nil {
+		r.cfg.Host = noHost{r}
 	}
 	r.events = game.NewEvents(r.log)
 	r.number, r.id = 1, newRoomID()
@@ -833,9 +795,7 @@ func (r *Room) join(req JoinRequest) (Joined, error) {
 	m := &member{id: id, name: req.Name, opts: opts, account: req.Account, addr: req.Addr, tokenHash: HashToken(token), client: req.Client}
 	i, _ := slices.BinarySearchFunc(r.members, id, cmpMember)
 	r.members = slices.Insert(r.members, i, m)
-	if r.cfg.OnToken != nil {
-		r.cfg.OnToken(m.tokenHash, true)
-	}
+	r.cfg.Host.Token(m.tokenHash, true)
 	r.stats.players.Store(int64(len(r.members)))
 	if req.Token != "" {
 		req.Client.Event(Notice{Code: "resume_failed", Text: "that session has expired or is unknown here; you joined as a new player"})
@@ -900,8 +860,8 @@ func (r *Room) takeSeat(addr, seat string) error {
 	if addr == "" {
 		return nil
 	}
-	if r.cfg.OnSeat != nil && !r.cfg.OnSeat(addr, true) {
-		if !r.evictAway(addr) || !r.cfg.OnSeat(addr, true) {
+	if !r.cfg.Host.Seat(addr, true) {
+		if !r.evictAway(addr) || !r.cfg.Host.Seat(addr, true) {
 			return ErrTooManySeats
 		}
 	}
@@ -912,7 +872,7 @@ func (r *Room) takeSeat(addr, seat string) error {
 // loaded refuses new players for load: the box's or the room's.
 func (r *Room) loaded() error {
 	switch {
-	case r.cfg.Full != nil && r.cfg.Full():
+	case r.cfg.Host.Full():
 		return ErrServerFull
 	case r.busy:
 		return ErrRoomFull
@@ -940,8 +900,8 @@ func (r *Room) expireHolds(now time.Time) {
 func (r *Room) dropHold(hash string, h hold) {
 	delete(r.held, hash)
 	r.stats.held.Store(int64(len(r.held)))
-	if h.addr != "" && r.cfg.OnSeat != nil {
-		r.cfg.OnSeat(h.addr, false)
+	if h.addr != "" {
+		r.cfg.Host.Seat(h.addr, false)
 	}
 }
 
@@ -1003,7 +963,7 @@ func (r *Room) reserve(addr string, d time.Duration) (string, error) {
 		if lim := r.cfg.MaxSeatsPerAddr; lim > 0 && r.seats[addr]+r.heldBy(addr) >= lim {
 			return "", ErrTooManySeats
 		}
-		if r.cfg.OnSeat != nil && !r.cfg.OnSeat(addr, true) {
+		if !r.cfg.Host.Seat(addr, true) {
 			return "", ErrTooManySeats
 		}
 	}
@@ -1023,9 +983,7 @@ func (r *Room) freeSeat(addr string) {
 	if r.seats[addr]--; r.seats[addr] <= 0 {
 		delete(r.seats, addr)
 	}
-	if r.cfg.OnSeat != nil {
-		r.cfg.OnSeat(addr, false)
-	}
+	r.cfg.Host.Seat(addr, false)
 }
 
 // evictAway removes the player of addr that has been away the longest, if
@@ -1049,16 +1007,12 @@ func (r *Room) evictAway(addr string) bool {
 // shared screen) works for one resume at most, and not at all once its
 // owner has resumed.
 func (r *Room) rotateToken(m *member, next string) string {
-	if r.cfg.OnToken != nil {
-		r.cfg.OnToken(m.tokenHash, false)
-	}
+	r.cfg.Host.Token(m.tokenHash, false)
 	if next == "" {
 		next = newToken()
 	}
 	m.tokenHash = HashToken(next)
-	if r.cfg.OnToken != nil {
-		r.cfg.OnToken(m.tokenHash, true)
-	}
+	r.cfg.Host.Token(m.tokenHash, true)
 	return next
 }
 
@@ -1087,9 +1041,7 @@ func (r *Room) seated(id game.PlayerID, token string, resumed bool) Seated {
 func (r *Room) remove(m *member) {
 	r.game.Leave(m.id)
 	r.noteLeft(m)
-	if r.cfg.OnToken != nil {
-		r.cfg.OnToken(m.tokenHash, false)
-	}
+	r.cfg.Host.Token(m.tokenHash, false)
 	if i, found := slices.BinarySearchFunc(r.members, m.id, cmpMember); found {
 		r.members = slices.Delete(r.members, i, i+1)
 	}
@@ -1277,10 +1229,10 @@ func (r *Room) listAway() {
 }
 
 func (r *Room) idle(now time.Time) bool {
-	if len(r.members) > 0 || r.cfg.OnIdle == nil || r.cfg.IdleTimeout <= 0 || now.Sub(r.emptySince) < r.cfg.IdleTimeout {
+	if len(r.members) > 0 || r.cfg.IdleTimeout <= 0 || now.Sub(r.emptySince) < r.cfg.IdleTimeout {
 		return false
 	}
-	if r.cfg.OnIdle() {
+	if r.cfg.Host.Idle() {
 		return true
 	}
 	r.emptySince = now
@@ -1297,9 +1249,7 @@ func (r *Room) closeAll(reason error) {
 		if m.client != nil {
 			m.client.Close(reason)
 		}
-		if r.cfg.OnToken != nil {
-			r.cfg.OnToken(m.tokenHash, false)
-		}
+		r.cfg.Host.Token(m.tokenHash, false)
 		r.freeSeat(m.addr)
 	}
 	r.members = nil
@@ -1326,11 +1276,7 @@ func (r *Room) memberByToken(token string) *member {
 }
 
 func (r *Room) newPlayerID() game.PlayerID {
-	if r.cfg.NewPlayerID != nil {
-		return r.cfg.NewPlayerID()
-	}
-	r.nextID++
-	return r.nextID
+	return r.cfg.Host.NewPlayerID()
 }
 
 func cmpMember(m *member, id game.PlayerID) int {

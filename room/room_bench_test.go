@@ -67,7 +67,7 @@ func benchRoom(tb testing.TB, n, tickRate int) (*Room, []*benchClient, func()) {
 	r := New(Config{
 		Name:     "bench",
 		Mode:     dots.Mode,
-		TickRate: tickRate,
+		Settings: Settings{TickRate: tickRate},
 		Seed:     1,
 		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})

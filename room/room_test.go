@@ -118,7 +118,7 @@ func join(t *testing.T, r *Room, c Client, token string) Joined {
 
 func TestTickRateIsExact(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r, _ := startRoom(t, Config{TickRate: 20})
+		r, _ := startRoom(t, Config{Settings: Settings{TickRate: 20}})
 		c := &fakeClient{}
 		join(t, r, c, "")
 		time.Sleep(10*time.Second + time.Millisecond)
@@ -152,7 +152,7 @@ func slowMode(cost time.Duration) game.Mode {
 func TestSlowTicksDoNotShiftTheSchedule(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		// A tick that costs 40 of its 50 ms still leaves 20 ticks a second.
-		r, _ := startRoom(t, Config{TickRate: 20, Mode: slowMode(40 * time.Millisecond)})
+		r, _ := startRoom(t, Config{Settings: Settings{TickRate: 20}, Mode: slowMode(40 * time.Millisecond)})
 		c := &fakeClient{}
 		join(t, r, c, "")
 		time.Sleep(10*time.Second + 100*time.Millisecond)
@@ -168,7 +168,7 @@ func TestSlowTicksDoNotShiftTheSchedule(t *testing.T) {
 
 func TestOverrunsAreCounted(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r, _ := startRoom(t, Config{TickRate: 20, Mode: slowMode(80 * time.Millisecond)})
+		r, _ := startRoom(t, Config{Settings: Settings{TickRate: 20}, Mode: slowMode(80 * time.Millisecond)})
 		c := &fakeClient{}
 		join(t, r, c, "")
 		time.Sleep(2 * time.Second)
@@ -190,7 +190,7 @@ func (c *counter) Inc() { c.n.Add(1) }
 func TestOnePlayersBurstDropsOnlyItsOwnInputs(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		full, superseded := &counter{}, &counter{}
-		r, _ := startRoom(t, Config{TickRate: 20, Metrics: Metrics{InboxFull: full, InputsSuperseded: superseded}})
+		r, _ := startRoom(t, Config{Settings: Settings{TickRate: 20}, Metrics: Metrics{InboxFull: full, InputsSuperseded: superseded}})
 		const flooders, burst = 99, 190
 		attackers := make([]*fakeClient, flooders)
 		ids := make([]game.PlayerID, flooders)
@@ -231,7 +231,7 @@ func TestOnePlayersBurstDropsOnlyItsOwnInputs(t *testing.T) {
 
 func TestAtMostOneStepPerTick(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r, _ := startRoom(t, Config{TickRate: 20})
+		r, _ := startRoom(t, Config{Settings: Settings{TickRate: 20}})
 		c := &fakeClient{}
 		j := join(t, r, c, "")
 		time.Sleep(50 * time.Millisecond) // first tick: the spawn point
@@ -272,7 +272,7 @@ func TestAtMostOneStepPerTick(t *testing.T) {
 
 func TestSeedMovesOnePerTickAllApply(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r, _ := startRoom(t, Config{TickRate: 20})
+		r, _ := startRoom(t, Config{Settings: Settings{TickRate: 20}})
 		c := &fakeClient{}
 		j := join(t, r, c, "")
 		time.Sleep(25 * time.Millisecond)
@@ -300,7 +300,7 @@ func TestSeedMovesOnePerTickAllApply(t *testing.T) {
 
 func TestNativeInputsHoldAndAck(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r, _ := startRoom(t, Config{TickRate: 20})
+		r, _ := startRoom(t, Config{Settings: Settings{TickRate: 20}})
 		c := &fakeClient{}
 		j := join(t, r, c, "")
 		time.Sleep(75 * time.Millisecond)
@@ -358,7 +358,7 @@ func TestLeaveWithoutGraceRemovesAtOnce(t *testing.T) {
 
 func TestResume(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r, _ := startRoom(t, Config{ResumeGrace: 20 * time.Second})
+		r, _ := startRoom(t, Config{Settings: Settings{ResumeGrace: 20 * time.Second}})
 		a, watcher := &fakeClient{}, &fakeClient{}
 		ja := join(t, r, a, "")
 		join(t, r, watcher, "")
@@ -403,7 +403,7 @@ func TestResume(t *testing.T) {
 
 func TestResumeGraceExpires(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r, _ := startRoom(t, Config{ResumeGrace: 20 * time.Second})
+		r, _ := startRoom(t, Config{Settings: Settings{ResumeGrace: 20 * time.Second}})
 		a, watcher := &fakeClient{}, &fakeClient{}
 		ja := join(t, r, a, "")
 		join(t, r, watcher, "")
@@ -427,7 +427,7 @@ func TestResumeGraceExpires(t *testing.T) {
 
 func TestLeaveOnPurposeIgnoresGrace(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r, _ := startRoom(t, Config{ResumeGrace: 20 * time.Second})
+		r, _ := startRoom(t, Config{Settings: Settings{ResumeGrace: 20 * time.Second}})
 		a, watcher := &fakeClient{}, &fakeClient{}
 		ja := join(t, r, a, "")
 		join(t, r, watcher, "")
@@ -442,7 +442,7 @@ func TestLeaveOnPurposeIgnoresGrace(t *testing.T) {
 
 func TestTakeover(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r, _ := startRoom(t, Config{ResumeGrace: 20 * time.Second})
+		r, _ := startRoom(t, Config{Settings: Settings{ResumeGrace: 20 * time.Second}})
 		a := &fakeClient{}
 		ja := join(t, r, a, "")
 		b := &fakeClient{}
@@ -472,7 +472,7 @@ func TestTakeover(t *testing.T) {
 
 func TestCapacity(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r, _ := startRoom(t, Config{Capacity: 2})
+		r, _ := startRoom(t, Config{Settings: Settings{Capacity: 2}})
 		join(t, r, &fakeClient{}, "")
 		join(t, r, &fakeClient{}, "")
 		_, err := r.Join(context.Background(), JoinRequest{Client: &fakeClient{}})
@@ -571,7 +571,7 @@ func TestAbandonedJoinLeavesAgain(t *testing.T) {
 
 func TestSeatsPerAddress(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r, _ := startRoom(t, Config{TickRate: 20, MaxSeatsPerAddr: 2, ResumeGrace: time.Minute})
+		r, _ := startRoom(t, Config{Settings: Settings{TickRate: 20, MaxSeatsPerAddr: 2, ResumeGrace: time.Minute}})
 		joinFrom := func(c Client, addr string) (Joined, error) {
 			return r.Join(context.Background(), JoinRequest{Client: c, Addr: addr})
 		}
@@ -619,7 +619,7 @@ func TestGameIsToldOfAwayAndBack(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		calls := make(chan string, 16)
 		mode := game.Mode{Name: "presence", New: func(cfg game.Config) game.Game { return presenceGame{dots.New(cfg), calls} }}
-		r, _ := startRoom(t, Config{Mode: mode, ResumeGrace: 20 * time.Second})
+		r, _ := startRoom(t, Config{Mode: mode, Settings: Settings{ResumeGrace: 20 * time.Second}})
 		next := func() string {
 			synctest.Wait()
 			select {
@@ -678,7 +678,7 @@ func TestABusyRoomTakesNoNewPlayers(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var cost atomic.Int64
 		mode := game.Mode{Name: "costly", New: func(cfg game.Config) game.Game { return costlyGame{dots.New(cfg), &cost} }}
-		r, _ := startRoom(t, Config{TickRate: 20, Mode: mode})
+		r, _ := startRoom(t, Config{Settings: Settings{TickRate: 20}, Mode: mode})
 		c := &fakeClient{}
 		first := join(t, r, c, "")
 		tryJoin := func() error {
@@ -742,7 +742,7 @@ func (c *overlapClient) State(s State) {
 func TestABigRoomDeliversOnEveryCPU(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
 	synctest.Test(t, func(t *testing.T) {
-		r, _ := startRoom(t, Config{TickRate: 20})
+		r, _ := startRoom(t, Config{Settings: Settings{TickRate: 20}})
 		var inFlight, most atomic.Int64
 		clients := make([]*overlapClient, 2*deliverShare)
 		for i := range clients {
@@ -772,12 +772,12 @@ func TestABigRoomDeliversOnEveryCPU(t *testing.T) {
 	})
 }
 
-// TestAFullBoxRefusesNewPlayersOnly: while Config.Full says so, new
+// TestAFullBoxRefusesNewPlayersOnly: while Host.Full says so, new
 // players are refused with ErrServerFull, and those resuming are not.
 func TestAFullBoxRefusesNewPlayersOnly(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var full atomic.Bool
-		r, _ := startRoom(t, Config{Full: full.Load})
+		r, _ := startRoom(t, Config{Host: &funcHost{full: full.Load}})
 		first := join(t, r, &fakeClient{}, "")
 		full.Store(true)
 		if _, err := r.Join(context.Background(), JoinRequest{Client: &fakeClient{}}); !errors.Is(err, ErrServerFull) {
@@ -798,12 +798,12 @@ func TestNoPlayerIDRefusesAtOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var none atomic.Bool
 		var next atomic.Uint32
-		r, _ := startRoom(t, Config{Capacity: 2, NewPlayerID: func() game.PlayerID {
+		r, _ := startRoom(t, Config{Settings: Settings{Capacity: 2}, Host: &funcHost{newPlayerID: func() game.PlayerID {
 			if none.Load() {
 				return 0
 			}
 			return game.PlayerID(next.Add(1))
-		}})
+		}}})
 		first := join(t, r, &fakeClient{}, "")
 		none.Store(true)
 		for range 3 { // a seat leaked by each refusal would fill the room
@@ -821,14 +821,14 @@ func TestNoPlayerIDRefusesAtOnce(t *testing.T) {
 
 // TestHeldSeatsAreChargedToTheirAddress: a seat Reserve holds counts
 // against the address it is for, as a player would: the address's limit in
-// the room and across rooms (OnSeat) apply, and the charge goes when the
+// the room and across rooms (Host.Seat) apply, and the charge goes when the
 // seat is taken or lapses. Holds take at most a quarter of the room, so
 // that nobody's redirects can lock it; a join with no seat still gets in.
 func TestHeldSeatsAreChargedToTheirAddress(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var mu sync.Mutex
 		charged := map[string]int{}
-		r, _ := startRoom(t, Config{Capacity: 40, MaxSeatsPerAddr: 3, OnSeat: func(addr string, taken bool) bool {
+		r, _ := startRoom(t, Config{Settings: Settings{Capacity: 40, MaxSeatsPerAddr: 3}, Host: &funcHost{seat: func(addr string, taken bool) bool {
 			mu.Lock()
 			defer mu.Unlock()
 			if taken {
@@ -837,7 +837,7 @@ func TestHeldSeatsAreChargedToTheirAddress(t *testing.T) {
 				charged[addr]--
 			}
 			return true
-		}})
+		}}})
 		ctx := context.Background()
 		seats := make([]string, 0, 3)
 		for range 3 {
@@ -898,7 +898,7 @@ func TestHeldSeatsAreChargedToTheirAddress(t *testing.T) {
 // hold takes the place of its oldest, whose seat token no longer works.
 func TestAnAddressHoldsAFewSeatsAtMost(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r, _ := startRoom(t, Config{Capacity: 100})
+		r, _ := startRoom(t, Config{Settings: Settings{Capacity: 100}})
 		ctx := context.Background()
 		var seats []string
 		for range holdsPerAddr + 3 {

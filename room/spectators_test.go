@@ -33,7 +33,7 @@ func TestSpectatorsOfAViewerNeedAWatcherView(t *testing.T) {
 		}
 
 		shown := game.Mode{Name: "watched", New: func(cfg game.Config) game.Game { return watchedTeams{teamsGame{dots.New(cfg), &built}} }}
-		r, _ = startRoom(t, Config{Mode: shown, TickRate: 20})
+		r, _ = startRoom(t, Config{Mode: shown, Settings: Settings{TickRate: 20}})
 		players := []*fakeClient{{}, {}}
 		ids := make([]game.PlayerID, len(players))
 		for i, c := range players {
@@ -79,7 +79,7 @@ func TestSpectatorsOfAViewerNeedAWatcherView(t *testing.T) {
 // players are, and hold nothing there.
 func TestSpectatorsDoNotMoveWithTheRoom(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r, _ := startRoom(t, Config{TickRate: 20})
+		r, _ := startRoom(t, Config{Settings: Settings{TickRate: 20}})
 		join(t, r, &fakeClient{}, "")
 		w := &fakeClient{}
 		if err := watch(r, w); err != nil {

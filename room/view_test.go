@@ -33,7 +33,7 @@ func TestViewsPerViewerAreBuiltOncePerDistinctView(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var built atomic.Int64
 		mode := game.Mode{Name: "teams", New: func(cfg game.Config) game.Game { return teamsGame{dots.New(cfg), &built} }}
-		r, _ := startRoom(t, Config{Mode: mode, TickRate: 20})
+		r, _ := startRoom(t, Config{Mode: mode, Settings: Settings{TickRate: 20}})
 		clients := []*fakeClient{{}, {}, {}, {}}
 		ids := make([]game.PlayerID, len(clients))
 		for i, c := range clients {

@@ -178,7 +178,7 @@ func (s *Server) serveAdminStats(w http.ResponseWriter, _ *http.Request) {
 		BytesOut:         s.traffic.bytesOut.Load(),
 		Goroutines:       runtime.NumGoroutine(),
 		Draining:         s.draining.Load(),
-		TickBudgetMillis: 1000 / float64(s.cfg.TickRate),
+		TickBudgetMillis: 1000 / float64(s.cfg.Room.TickRate),
 	}
 	self := s.cluster.node()
 	if self != "" { // "": a server alone, no node of a cluster

@@ -35,9 +35,9 @@ func benchNodes(b *testing.B, ns *natsserver.Server, n int, grace time.Duration)
 	b.Helper()
 	open := func(c *server.Config) {
 		c.MaxConnectionsPerIP, c.MaxHTTPConnectionsPerIP = 0, 0
-		c.MaxSeatsPerIPRoom, c.MaxSeatsPerIP = 0, 0
+		c.Room.MaxSeatsPerAddr, c.MaxSeatsPerIP = 0, 0
 		c.RoomCreateRate = 0
-		c.ResumeGrace = grace
+		c.Room.ResumeGrace = grace
 	}
 	return arenatest.StartCluster(b, ns, n, open)
 }

@@ -545,7 +545,7 @@ func TestARollingRestartLosesNobody(t *testing.T) {
 	// Every bot comes from 127.0.0.1: the per-address limits would cap
 	// them, as they would not players of their own addresses.
 	unlimited := func(c *server.Config) {
-		c.MaxConnectionsPerIP, c.MaxSeatsPerIP, c.MaxSeatsPerIPRoom, c.MaxHTTPConnectionsPerIP = 0, 0, 0, 0
+		c.MaxConnectionsPerIP, c.MaxSeatsPerIP, c.Room.MaxSeatsPerAddr, c.MaxHTTPConnectionsPerIP = 0, 0, 0, 0
 	}
 	start := func(name string) *arenatest.Server {
 		return arenatest.Start(t, arenatest.Options{NATS: ns, Node: name, Config: unlimited})
@@ -699,7 +699,7 @@ func TestANodeCutOffFromNATSGivesItsRoomsUp(t *testing.T) {
 // take in the meantime.
 func TestARedirectHoldsASeat(t *testing.T) {
 	ns := natstest.Start(t)
-	nodes := arenatest.StartCluster(t, ns, 2, func(c *server.Config) { c.RoomCapacity = 2 })
+	nodes := arenatest.StartCluster(t, ns, 2, func(c *server.Config) { c.Room.Capacity = 2 })
 	a, b := nodes[0], nodes[1]
 	joinFollowing(t, a.URL, "room=duo&mode=tag")
 	sent := dialNode(t, b.URL, "room=duo", "")
@@ -854,7 +854,7 @@ func TestANodeNeedsOnlyArenasNATSPermissions(t *testing.T) {
 // rooms of other nodes with their tick rate and options, as their own
 // node does, not a tick rate of 0.
 func TestEveryNodeListsARoomsTickRateAndOptions(t *testing.T) {
-	nodes := arenatest.StartCluster(t, natstest.Start(t), 2, func(c *server.Config) { c.TickRate = 25 })
+	nodes := arenatest.StartCluster(t, natstest.Start(t), 2, func(c *server.Config) { c.Room.TickRate = 25 })
 	c, to := joinFollowing(t, nodes[0].URL, "room=castle&mode=tag&room.cooldown=3")
 	if to != "" || c.Welcome.Room != "castle" {
 		t.Fatalf("the player was redirected to %q or joined %q; want castle on a", to, c.Welcome.Room)
@@ -880,7 +880,7 @@ func TestEveryNodeListsARoomsTickRateAndOptions(t *testing.T) {
 // seat of the room.
 func TestRedirectFloodLocksNobodyOut(t *testing.T) {
 	ns := natstest.Start(t)
-	nodes := arenatest.StartCluster(t, ns, 2, func(c *server.Config) { c.RoomCapacity = 20 })
+	nodes := arenatest.StartCluster(t, ns, 2, func(c *server.Config) { c.Room.Capacity = 20 })
 	a, b := nodes[0], nodes[1]
 	joinFollowing(t, a.URL, "room=r&mode=tag")
 	query := "?room=r"

@@ -75,8 +75,8 @@ func TestBurstingPlayersDropOnlyTheirOwnInputs(t *testing.T) {
 	// One tick a second, so that every burst lands between two ticks; the
 	// attackers all come from one address, so it may hold them all.
 	srv := arenatest.Start(t, arenatest.Options{Config: func(c *server.Config) {
-		c.TickRate = 1
-		c.MaxSeatsPerIPRoom = 0
+		c.Room.TickRate = 1
+		c.Room.MaxSeatsPerAddr = 0
 	}})
 	const flooders, burst = 99, 190 // under MessageBurst: none is closed as a flood
 	attackers := make([]*nativeClient, flooders)
@@ -164,8 +164,8 @@ func plays(t *testing.T, c *nativeClient) {
 func TestOneAddressCannotFillARoomWithAwayPlayers(t *testing.T) {
 	t.Parallel()
 	srv := arenatest.Start(t, arenatest.Options{Config: func(c *server.Config) {
-		c.RoomCapacity = 8
-		c.MaxSeatsPerIPRoom = 3
+		c.Room.Capacity = 8
+		c.Room.MaxSeatsPerAddr = 3
 		c.MaxSeatsPerIP = 5
 	}})
 	// Far more than the rooms hold: every join is dropped at once, and
@@ -195,7 +195,7 @@ func TestOneAddressCannotFillARoomWithAwayPlayers(t *testing.T) {
 func TestSeatsPerAddressAreRefusedWithReason(t *testing.T) {
 	t.Parallel()
 	srv := arenatest.Start(t, arenatest.Options{Config: func(c *server.Config) {
-		c.MaxSeatsPerIPRoom = 3
+		c.Room.MaxSeatsPerAddr = 3
 		c.MaxSeatsPerIP = 5
 	}})
 	refused := func(query string) {
@@ -219,7 +219,7 @@ func TestSeatsPerAddressAreRefusedWithReason(t *testing.T) {
 
 func TestFullDefaultRoomOverflows(t *testing.T) {
 	t.Parallel()
-	srv := arenatest.Start(t, arenatest.Options{Config: func(c *server.Config) { c.RoomCapacity = 2 }})
+	srv := arenatest.Start(t, arenatest.Options{Config: func(c *server.Config) { c.Room.Capacity = 2 }})
 	var rooms []string
 	for range 5 {
 		rooms = append(rooms, dialNativeFrom(t, attackerIP, srv.WSURL).welcome.Room)

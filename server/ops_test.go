@@ -285,7 +285,7 @@ func TestChurnLeavesNothingBehind(t *testing.T) {
 		t.Skip("5,000 connections")
 	}
 	srv := arenatest.Start(t, arenatest.Options{Config: func(c *server.Config) {
-		c.ResumeGrace = 100 * time.Millisecond
+		c.Room.ResumeGrace = 100 * time.Millisecond
 		c.MaxConnectionsPerIP = 0
 	}})
 	warm := arenatest.Dial(t, srv.WSURL+"?room=churn", nil)

@@ -105,7 +105,7 @@ func TestBadRoomRequestsAreRefusedWithReason(t *testing.T) {
 
 func TestFullRoomSaysSo(t *testing.T) {
 	t.Parallel()
-	srv := arenatest.Start(t, arenatest.Options{Config: func(c *server.Config) { c.RoomCapacity = 2 }})
+	srv := arenatest.Start(t, arenatest.Options{Config: func(c *server.Config) { c.Room.Capacity = 2 }})
 	arenatest.Dial(t, srv.WSURL+"?room=small", nil).Init()
 	arenatest.Dial(t, srv.WSURL+"?room=small", nil).Init()
 	c := arenatest.Dial(t, srv.WSURL+"?room=small", nil)
@@ -121,8 +121,8 @@ func TestFullRoomSaysSo(t *testing.T) {
 func TestEmptyRoomsAreDisposed(t *testing.T) {
 	t.Parallel()
 	srv := arenatest.Start(t, arenatest.Options{Config: func(c *server.Config) {
-		c.RoomIdleTimeout = 200 * time.Millisecond
-		c.ResumeGrace = 0
+		c.Room.IdleTimeout = 200 * time.Millisecond
+		c.Room.ResumeGrace = 0
 	}})
 	c := arenatest.Dial(t, srv.WSURL+"?room=brief", nil)
 	c.Init()
@@ -149,7 +149,7 @@ func (e errString) Error() string { return string(e) }
 
 func TestQuickJoinFillsTheFullestRoom(t *testing.T) {
 	t.Parallel()
-	srv := arenatest.Start(t, arenatest.Options{Config: func(c *server.Config) { c.RoomCapacity = 3 }})
+	srv := arenatest.Start(t, arenatest.Options{Config: func(c *server.Config) { c.Room.Capacity = 3 }})
 	rooms := map[string]int{}
 	for range 5 {
 		init := arenatest.Dial(t, srv.WSURL+"?mode=tag", nil).Init()
@@ -345,8 +345,8 @@ func TestRoomsPagingAtTheEdges(t *testing.T) {
 func TestKeptRoomsAreOpenAtStartAndStay(t *testing.T) {
 	t.Parallel()
 	srv := arenatest.Start(t, arenatest.Options{Config: func(c *server.Config) {
-		c.RoomIdleTimeout = 100 * time.Millisecond
-		c.ResumeGrace = 0
+		c.Room.IdleTimeout = 100 * time.Millisecond
+		c.Room.ResumeGrace = 0
 		c.KeepRooms = []room.KeptRoom{{Name: "lobby", Mode: "tag"}}
 	}})
 	info, ok := roomByName(t, srv, "lobby")
@@ -373,8 +373,8 @@ func TestKeptRoomsAreOpenAtStartAndStay(t *testing.T) {
 func TestRoomIdleTimeoutZeroKeepsEmptyRooms(t *testing.T) {
 	t.Parallel()
 	srv := arenatest.Start(t, arenatest.Options{Config: func(c *server.Config) {
-		c.RoomIdleTimeout = 0
-		c.ResumeGrace = 0
+		c.Room.IdleTimeout = 0
+		c.Room.ResumeGrace = 0
 	}})
 	c := arenatest.Dial(t, srv.WSURL+"?room=stays", nil)
 	c.Init()

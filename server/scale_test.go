@@ -25,11 +25,11 @@ func TestThousandsOfConnectionsLeaveNothingBehind(t *testing.T) {
 	const conns, rooms = 1500, 30
 	srv := arenatest.Start(t, arenatest.Options{Config: func(c *server.Config) {
 		// All of it comes from one address.
-		c.MaxConnectionsPerIP, c.MaxSeatsPerIP, c.MaxSeatsPerIPRoom = 0, 0, 0
+		c.MaxConnectionsPerIP, c.MaxSeatsPerIP, c.Room.MaxSeatsPerAddr = 0, 0, 0
 		c.MaxHTTPConnectionsPerIP, c.RoomCreateRate = 0, 0
 		// Empty rooms go too, soon, and so do players whose leave raced
 		// their close.
-		c.RoomIdleTimeout, c.ResumeGrace = 200*time.Millisecond, 200*time.Millisecond
+		c.Room.IdleTimeout, c.Room.ResumeGrace = 200*time.Millisecond, 200*time.Millisecond
 		// The test's clients read nothing after their welcome, so they
 		// answer no pings: the server must not drop them for that while
 		// the others dial, however slow the machine.

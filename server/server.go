@@ -40,14 +40,12 @@ type Config struct {
 	Modes []game.Mode
 	// DefaultRoom is where clients that name no room go.
 	DefaultRoom string
-	TickRate    int
-	// RoomCapacity is the most players in one room; 0 means no limit.
-	RoomCapacity int
-	// ResumeGrace is how long a dropped player may resume.
-	ResumeGrace time.Duration
-	// RoomIdleTimeout is how long an empty room lives, unless its mode
-	// says otherwise (game.Mode.IdleTimeout, KeepAlive). 0: for ever.
-	RoomIdleTimeout time.Duration
+	// Room holds the settings of every room (room.Settings): -tick-rate,
+	// -room-capacity, -resume-grace, -room-idle-timeout,
+	// -max-seats-per-ip-room, -max-spectators. Spectators hold no seat;
+	// they are connections, and count toward MaxConnections and
+	// MaxConnectionsPerIP.
+	Room room.Settings
 	// KeepRooms are rooms created as the server starts and kept alive,
 	// empty or not, for as long as it runs (-keep-rooms): a lobby, a
 	// persistent world. One whose game ends without a rematch is created
@@ -59,16 +57,11 @@ type Config struct {
 	// MaxConnectionsPerIP bounds open WebSockets from one address (429
 	// beyond); 0: no limit.
 	MaxConnectionsPerIP int
-	// MaxSeatsPerIPRoom bounds the players, connected or away, one address
-	// holds in one room; MaxSeatsPerIP bounds them over every room. Away
+	// MaxSeatsPerIP bounds the players, connected or away, one address
+	// holds over every room (Room.MaxSeatsPerAddr: in one room). Away
 	// players count until their resume grace ends, so an address that
 	// drops its connections cannot fill rooms. 0: no limit.
-	MaxSeatsPerIPRoom int
-	MaxSeatsPerIP     int
-	// MaxSpectators bounds the spectators (?spectate=1) of one room,
-	// who hold no seat; they are connections, and count toward
-	// MaxConnections and MaxConnectionsPerIP. 0: no limit.
-	MaxSpectators int
+	MaxSeatsPerIP int
 	// MaxRooms bounds the live rooms; joins that would create another are
 	// refused (the default room is always allowed). 0: no limit.
 	MaxRooms int
@@ -196,15 +189,10 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		DefaultRoom:         "default",
-		TickRate:            20,
-		RoomCapacity:        1000,
-		ResumeGrace:         20 * time.Second,
-		RoomIdleTimeout:     30 * time.Second,
+		Room:                room.DefaultSettings(),
 		MaxConnections:      10000,
 		MaxConnectionsPerIP: 100,
-		MaxSeatsPerIPRoom:   50,
 		MaxSeatsPerIP:       100,
-		MaxSpectators:       100,
 		MaxRooms:            1000,
 		RoomCreateRate:      30,
 		RoomCreateBurst:     10,
@@ -304,25 +292,20 @@ func New(cfg Config) (*Server, error) {
 		onResult = s.results.offer
 	}
 	rooms, err := room.NewManager(room.ManagerConfig{
-		Modes:               cfg.Modes,
-		DefaultRoom:         cfg.DefaultRoom,
-		TickRate:            cfg.TickRate,
-		Capacity:            cfg.RoomCapacity,
-		ResumeGrace:         cfg.ResumeGrace,
-		IdleTimeout:         cfg.RoomIdleTimeout,
-		KeepRooms:           cfg.KeepRooms,
-		MaxSeatsPerAddrRoom: cfg.MaxSeatsPerIPRoom,
-		MaxSeatsPerAddr:     cfg.MaxSeatsPerIP,
-		MaxSpectators:       cfg.MaxSpectators,
-		MaxRooms:            cfg.MaxRooms,
-		Full:                s.overload.full,
-		Directory:           s.cluster.directory(),
-		NewPlayerID:         s.cluster.playerIDs(),
-		OnResult:            onResult,
-		CreateRate:          cfg.RoomCreateRate / 60,
-		CreateBurst:         cfg.RoomCreateBurst,
-		Metrics:             s.metrics.roomMetrics(),
-		Logger:              cfg.Logger,
+		Modes:           cfg.Modes,
+		DefaultRoom:     cfg.DefaultRoom,
+		Room:            cfg.Room,
+		KeepRooms:       cfg.KeepRooms,
+		MaxSeatsPerAddr: cfg.MaxSeatsPerIP,
+		MaxRooms:        cfg.MaxRooms,
+		Full:            s.overload.full,
+		Directory:       s.cluster.directory(),
+		NewPlayerID:     s.cluster.playerIDs(),
+		OnResult:        onResult,
+		CreateRate:      cfg.RoomCreateRate / 60,
+		CreateBurst:     cfg.RoomCreateBurst,
+		Metrics:         s.metrics.roomMetrics(),
+		Logger:          cfg.Logger,
 	})
 	if err != nil {
 		return nil, err
@@ -357,8 +340,8 @@ func validate(cfg *Config) error {
 	switch {
 	case len(cfg.Modes) == 0:
 		return errors.New("no game modes")
-	case cfg.TickRate < 1 || cfg.TickRate > 1000:
-		return fmt.Errorf("TickRate (-tick-rate) %d out of range 1..1000", cfg.TickRate)
+	case cfg.Room.TickRate < 1 || cfg.Room.TickRate > 1000:
+		return fmt.Errorf("Room.TickRate (-tick-rate) %d out of range 1..1000", cfg.Room.TickRate)
 	}
 	// Each limit names its field and flag, so the error says what to fix.
 	for _, c := range []struct {
@@ -375,8 +358,8 @@ func validate(cfg *Config) error {
 		{cfg.HandshakeTimeout <= 0, "HandshakeTimeout (-handshake-timeout)", "must be positive"},
 		{cfg.PingInterval <= 0, "PingInterval (-ping-interval)", "must be positive"},
 		{cfg.PongTimeout <= cfg.PingInterval, "PongTimeout (-pong-timeout)", "must be longer than PingInterval (-ping-interval)"},
-		{cfg.RoomCapacity < 0, "RoomCapacity (-room-capacity)", "cannot be negative"},
-		{cfg.RoomIdleTimeout < 0, "RoomIdleTimeout (-room-idle-timeout)", "cannot be negative"},
+		{cfg.Room.Capacity < 0, "Room.Capacity (-room-capacity)", "cannot be negative"},
+		{cfg.Room.IdleTimeout < 0, "Room.IdleTimeout (-room-idle-timeout)", "cannot be negative"},
 		{cfg.MaxConnections < 0, "MaxConnections (-max-connections)", "cannot be negative"},
 		{cfg.MaxConnectionsPerIP < 0, "MaxConnectionsPerIP (-max-connections-per-ip)", "cannot be negative"},
 		{cfg.SendDelay < 0, "SendDelay (-send-delay)", "cannot be negative"},
@@ -386,9 +369,9 @@ func validate(cfg *Config) error {
 		{cfg.HTTPReadTimeout < 0, "HTTPReadTimeout (-http-read-timeout)", "cannot be negative"},
 		{cfg.HTTPWriteTimeout < 0, "HTTPWriteTimeout (-http-write-timeout)", "cannot be negative"},
 		{cfg.HTTPIdleTimeout < 0, "HTTPIdleTimeout (-http-idle-timeout)", "cannot be negative"},
-		{cfg.MaxSeatsPerIPRoom < 0, "MaxSeatsPerIPRoom (-max-seats-per-ip-room)", "cannot be negative"},
+		{cfg.Room.MaxSeatsPerAddr < 0, "Room.MaxSeatsPerAddr (-max-seats-per-ip-room)", "cannot be negative"},
 		{cfg.MaxSeatsPerIP < 0, "MaxSeatsPerIP (-max-seats-per-ip)", "cannot be negative"},
-		{cfg.MaxSpectators < 0, "MaxSpectators (-max-spectators)", "cannot be negative"},
+		{cfg.Room.MaxSpectators < 0, "Room.MaxSpectators (-max-spectators)", "cannot be negative"},
 		{cfg.MaxRooms < 0, "MaxRooms (-max-rooms)", "cannot be negative"},
 		{cfg.RoomCreateRate < 0, "RoomCreateRate (-room-create-rate)", "cannot be negative"},
 		{cfg.RoomCreateBurst < 0, "RoomCreateBurst (-room-create-burst)", "cannot be negative"},

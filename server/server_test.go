@@ -345,7 +345,7 @@ func TestPingsKeepTheirInterval(t *testing.T) {
 			t.Parallel()
 			const interval = 200 * time.Millisecond
 			srv := arenatest.Start(t, arenatest.Options{Config: func(c *server.Config) {
-				c.TickRate = tc.tickRate
+				c.Room.TickRate = tc.tickRate
 				c.PingInterval = interval
 				c.PongTimeout = 5 * interval
 			}})

@@ -84,8 +84,8 @@ func TestSpectatorsHoldNoSeat(t *testing.T) {
 	t.Parallel()
 	srv := arenatest.Start(t, arenatest.Options{Config: func(c *server.Config) {
 		c.Modes = append(c.Modes, duo)
-		c.MaxSpectators = 2
-		c.MaxSeatsPerIPRoom = 1
+		c.Room.MaxSpectators = 2
+		c.Room.MaxSeatsPerAddr = 1
 	}})
 	dialNativeFrom(t, victimIP, srv.WSURL+"?mode=duo&room=pair")
 	dialNativeFrom(t, attackerIP, srv.WSURL+"?mode=duo&room=pair")

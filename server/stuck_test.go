@@ -50,7 +50,7 @@ func TestStuckClientsHoldUpNobody(t *testing.T) {
 	// Not parallel: its load would disturb the timing tests that are.
 	const tickRate = 100
 	srv := arenatest.Start(t, arenatest.Options{Config: func(c *server.Config) {
-		c.TickRate = tickRate // big states, often: sockets fill in a fraction of a second
+		c.Room.TickRate = tickRate // big states, often: sockets fill in a fraction of a second
 		c.WriteTimeout = 20 * time.Second
 		c.PongTimeout = 30 * time.Second
 		c.ShutdownTimeout = 9 * time.Second

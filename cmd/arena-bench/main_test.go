@@ -17,7 +17,7 @@ import (
 )
 
 func TestLoadArena(t *testing.T) {
-	srv := arenatest.Start(t, arenatest.Options{Config: func(c *server.Config) { c.RoomCapacity = 0 }})
+	srv := arenatest.Start(t, arenatest.Options{Config: func(c *server.Config) { c.Room.Capacity = 0 }})
 	out := filepath.Join(t.TempDir(), "result.json")
 	var stdout, stderr bytes.Buffer
 	code := run(context.Background(), []string{

@@ -16,7 +16,7 @@ import (
 // the 20,000² field, some do not see all the others.
 func TestSeedClientsSeeTheirAreaOnly(t *testing.T) {
 	srv := arenatest.Start(t, arenatest.Options{Config: func(c *server.Config) {
-		c.MaxSeatsPerIPRoom, c.MaxSeatsPerIP, c.MaxConnectionsPerIP = 0, 0, 0
+		c.Room.MaxSeatsPerAddr, c.MaxSeatsPerIP, c.MaxConnectionsPerIP = 0, 0, 0
 	}})
 	const n = 12
 	clients := make([]*arenatest.Client, n)
