@@ -65,7 +65,10 @@ const (
 	reasonRedirect
 	reasonElsewhere
 	reasonInternal
-	// A WebSocket upgrade is refused (server.admit).
+	// A WebSocket upgrade is refused.
+	reasonOrigin
+	reasonSubprotocol
+	reasonHandshake
 	reasonDraining
 	reasonMaxConns
 	reasonMaxConnsPerIP
@@ -150,6 +153,9 @@ var reasons = [numReasons]reasonInfo{
 	reasonElsewhere:     {"elsewhere", protocol.CodeElsewhere, websocket.CloseTryAgainLater, 0, 0, retryLater, ""},
 	reasonInternal:      {"internal", protocol.CodeServerError, websocket.CloseInternalServerErr, http.StatusInternalServerError, 0, retryLater, "internal error"},
 
+	reasonOrigin:        {"origin", "", 0, http.StatusForbidden, 0, retryNever, ""},
+	reasonSubprotocol:   {"subprotocol", "", 0, http.StatusBadRequest, 0, retryNever, ""},
+	reasonHandshake:     {"handshake", "", 0, http.StatusBadRequest, 0, retryNever, ""}, // the status is the WebSocket library's
 	reasonDraining:      {"draining", "", 0, http.StatusServiceUnavailable, 5, retryLater, "server is shutting down"},
 	reasonMaxConns:      {"max_connections", "", 0, http.StatusServiceUnavailable, 5, retryLater, "server is at its connection limit"},
 	reasonMaxConnsPerIP: {"max_connections_per_ip", "", 0, http.StatusTooManyRequests, 5, retryLater, "too many connections from your address"},

@@ -668,7 +668,7 @@ func writeError(w http.ResponseWriter, status int, code, message string) {
 
 // handshakeError answers a refused WebSocket handshake.
 func (s *Server) handshakeError(w http.ResponseWriter, _ *http.Request, status int, reason error) {
-	s.metrics.refused.WithLabelValues("handshake").Inc()
+	s.metrics.refused.WithLabelValues(reasonHandshake.info().label).Inc()
 	http.Error(w, reason.Error(), status)
 }
 
@@ -679,16 +679,16 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !s.checkOrigin(r) {
-		s.metrics.refused.WithLabelValues("origin").Inc()
-		http.Error(w, "origin not allowed: "+r.Header.Get("Origin"), http.StatusForbidden)
+		s.metrics.refused.WithLabelValues(reasonOrigin.info().label).Inc()
+		http.Error(w, "origin not allowed: "+r.Header.Get("Origin"), reasonOrigin.info().status)
 		return
 	}
 	if asked := websocket.Subprotocols(r); len(asked) > 0 && !slices.ContainsFunc(asked, func(p string) bool {
 		return p == protocol.SubprotocolBinary || p == protocol.SubprotocolJSON
 	}) {
-		s.metrics.refused.WithLabelValues("subprotocol").Inc()
+		s.metrics.refused.WithLabelValues(reasonSubprotocol.info().label).Inc()
 		http.Error(w, fmt.Sprintf("unsupported subprotocol %q: this server speaks %s and %s, or the seed protocol when none is asked for",
-			strings.Join(asked, ", "), protocol.SubprotocolBinary, protocol.SubprotocolJSON), http.StatusBadRequest)
+			strings.Join(asked, ", "), protocol.SubprotocolBinary, protocol.SubprotocolJSON), reasonSubprotocol.info().status)
 		return
 	}
 	ip := s.clientIP(r)
