@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"net/http"
@@ -230,14 +231,6 @@ var roomErrors = []struct {
 	{context.DeadlineExceeded, 0, reasonBusy}, // every hashing slot busy for hashWait
 }
 
-// The reasons the API has answered over HTTP since before the table, and
-// whose answers take the error's text rather than the table's.
-var apiReasons = map[reasonID]bool{
-	reasonRoomFull: true, reasonSeats: true, reasonMaxRooms: true, reasonCreateRate: true,
-	reasonFull: true, reasonBadRequest: true, reasonBadOption: true, reasonRoomExists: true,
-	reasonNoRoom: true, reasonBusy: true,
-}
-
 // wsReason is the WebSocket's reason for a room's error, if it has one.
 func wsReason(err error) (reasonID, bool) {
 	for _, e := range roomErrors {
@@ -248,25 +241,18 @@ func wsReason(err error) (reasonID, bool) {
 	return reasonInternal, false
 }
 
-// apiReason is the HTTP API's reason for a room's error.
+// apiReason is the HTTP API's reason for a room's error, if it has one:
+// one with an HTTP status.
 func apiReason(err error) (reasonID, bool) {
 	for _, e := range roomErrors {
-		if !errors.Is(err, e.err) {
-			continue
+		if errors.Is(err, e.err) {
+			if why := cmp.Or(e.api, e.ws); why.info().status != 0 {
+				return why, true
+			}
+			break
 		}
-		if why := cmpReason(e.api, e.ws); apiReasons[why] {
-			return why, true
-		}
-		break
 	}
 	return reasonInternal, false
-}
-
-func cmpReason(a, b reasonID) reasonID {
-	if a != 0 {
-		return a
-	}
-	return b
 }
 
 // reasonFor maps a room's reason for ending a connection to the wire.
