@@ -186,27 +186,13 @@ func (s *Server) serveMatchmake(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		name, err = s.rooms.MatchOptions(req.Mode, s.clientIP(r), req.Options)
 	}
-	switch {
-	case errors.Is(err, game.ErrBadOption):
-		s.metrics.refused.WithLabelValues("bad_option").Inc()
-		writeError(w, http.StatusBadRequest, protocol.CodeBadOption, err.Error())
-		return
-	case errors.Is(err, room.ErrUnknownMode):
-		writeError(w, http.StatusNotFound, protocol.CodeBadRequest, err.Error())
-		return
-	case errors.Is(err, room.ErrTooManyRooms):
-		s.metrics.refused.WithLabelValues(reasonMaxRooms.label).Inc()
-		w.Header().Set("Retry-After", "30")
-		writeError(w, http.StatusServiceUnavailable, protocol.CodeTooManyRooms, err.Error())
-		return
-	case errors.Is(err, room.ErrCreateRate):
-		s.metrics.refused.WithLabelValues(reasonCreateRate.label).Inc()
-		w.Header().Set("Retry-After", "10")
-		writeError(w, http.StatusTooManyRequests, protocol.CodeRateLimited, err.Error())
-		return
-	}
 	if err != nil {
-		writeError(w, http.StatusInternalServerError, protocol.CodeServerError, err.Error())
+		why, _ := apiReason(err)
+		if errors.Is(err, room.ErrUnknownMode) {
+			why = reasonNoMode // 404 here; 400 from POST /api/rooms
+		}
+		s.countAPIRefusal(why)
+		writeReason(w, why, err.Error())
 		return
 	}
 	mode, _ := s.rooms.Mode(req.Mode)

@@ -100,7 +100,7 @@ func (d *delayLine) run() {
 			err = s.writeFrame(m.msgType, m.data)
 		}
 		if err != nil {
-			s.closeLocked(reasonNetwork)
+			s.closeLocked(reasonNetwork.wire())
 		}
 		s.mu.Unlock()
 		if err != nil {

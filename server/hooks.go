@@ -8,10 +8,8 @@ import (
 	"net/http"
 	"sync"
 
-	"github.com/gorilla/websocket"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/arena-server/arena/protocol"
 	"github.com/arena-server/arena/room"
 )
 
@@ -82,12 +80,6 @@ var (
 	errHookBroken = errors.New("could not check the join")
 )
 
-// Close reasons of join hook failures.
-var (
-	reasonHookLate   = closeReason{websocket.CloseTryAgainLater, errHookLate.Error(), "join_hook_timeout"}
-	reasonHookBroken = closeReason{websocket.CloseInternalServerErr, errHookBroken.Error(), "join_hook_failed"}
-)
-
 // vouch asks the join hook about a new player's join, for the connection's
 // goroutine, within the handshake timeout, and sets req's account and
 // name from its answer. r is the WebSocket's request.
@@ -156,20 +148,22 @@ func (s *session) logHook(level slog.Level, msg string, args ...any) {
 	s.mu.Unlock()
 }
 
-// refuseHook is how refuse answers the join hook's refusals and failures.
-func refuseHook(err error) (closeReason, string, bool) {
+// refuseHook is the reason, and text if not the reason's own, that refuse
+// answers the join hook's refusals and failures with; reasonNone if err is
+// neither.
+func refuseHook(err error) (reasonID, string) {
 	var refused *hookRefusal
 	switch {
 	case errors.As(err, &refused):
-		return closeReason{websocket.ClosePolicyViolation, refused.Error(), "join_hook_refused"}, protocol.CodeUnauthorized, true
+		return reasonHookRefused, refused.Error()
 	case errors.Is(err, errHookLate):
-		return reasonHookLate, protocol.CodeServerError, true
+		return reasonHookLate, ""
 	case errors.Is(err, errHookBroken):
-		return reasonHookBroken, protocol.CodeServerError, true
+		return reasonHookBroken, ""
 	case errors.Is(err, room.ErrResumeFailed):
-		return closeReason{websocket.ClosePolicyViolation, room.ErrResumeFailed.Error(), "resume_failed"}, protocol.CodeResumeFailed, true
+		return reasonResumeFailed, ""
 	}
-	return closeReason{}, "", false
+	return reasonNone, ""
 }
 
 // results hands finished games' results to the result hook on a goroutine
@@ -249,6 +243,6 @@ func (q *results) close(ctx context.Context) {
 
 // isHook reports whether err is the join hook's refusal or failure.
 func isHook(err error) bool {
-	_, _, ok := refuseHook(err)
-	return ok
+	why, _ := refuseHook(err)
+	return why != reasonNone
 }

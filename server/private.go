@@ -164,9 +164,8 @@ func (s *Server) serveRoomJoin(w http.ResponseWriter, r *http.Request) {
 	// against the join rate, so that one address knowing the password
 	// cannot keep the hashing slots busy for everyone else.
 	if s.joins != nil && !s.joins.Allow(ip) {
-		s.metrics.refused.WithLabelValues(reasonJoinRate.label).Inc()
-		w.Header().Set("Retry-After", "1")
-		writeError(w, http.StatusTooManyRequests, protocol.CodeRateLimited, errJoinRate.Error())
+		s.countAPIRefusal(reasonJoinRate)
+		writeReason(w, reasonJoinRate, "")
 		return
 	}
 	if err := checkPassword(req.Password); err != nil {
@@ -187,7 +186,7 @@ func (s *Server) serveRoomJoin(w http.ResponseWriter, r *http.Request) {
 	if errors.Is(err, room.ErrBadPassword) {
 		s.passwords.Allow(key)
 		s.metrics.passwordFailures.WithLabelValues("wrong").Inc()
-		writeError(w, http.StatusForbidden, protocol.CodeBadPassword, err.Error())
+		writeReason(w, reasonBadPassword, err.Error())
 		return
 	}
 	if err != nil {
@@ -214,39 +213,24 @@ func (s *Server) selfURL(r *http.Request) string {
 
 // writeRoomError answers a refused creation or seat in the API's style.
 func (s *Server) writeRoomError(w http.ResponseWriter, err error) {
-	switch {
-	case errors.Is(err, room.ErrRoomExists):
-		writeError(w, http.StatusConflict, protocol.CodeBadRequest, err.Error())
-	case errors.Is(err, room.ErrNoRoom):
-		writeError(w, http.StatusNotFound, protocol.CodeBadRequest, err.Error())
-	case errors.Is(err, game.ErrBadOption):
-		s.metrics.refused.WithLabelValues("bad_option").Inc()
-		writeError(w, http.StatusBadRequest, protocol.CodeBadOption, err.Error())
-	case errors.Is(err, room.ErrUnknownMode), errors.Is(err, room.ErrBadRoomName):
-		writeError(w, http.StatusBadRequest, protocol.CodeBadRequest, err.Error())
-	case errors.Is(err, room.ErrTooManyRooms):
-		s.metrics.refused.WithLabelValues(reasonMaxRooms.label).Inc()
-		w.Header().Set("Retry-After", "30")
-		writeError(w, http.StatusServiceUnavailable, protocol.CodeTooManyRooms, err.Error())
-	case errors.Is(err, room.ErrCreateRate):
-		s.metrics.refused.WithLabelValues(reasonCreateRate.label).Inc()
-		w.Header().Set("Retry-After", "10")
-		writeError(w, http.StatusTooManyRequests, protocol.CodeRateLimited, err.Error())
-	case errors.Is(err, room.ErrRoomFull):
-		w.Header().Set("Retry-After", "5")
-		writeError(w, http.StatusServiceUnavailable, protocol.CodeRoomFull, err.Error())
-	case errors.Is(err, room.ErrServerFull):
-		w.Header().Set("Retry-After", "5")
-		writeError(w, http.StatusServiceUnavailable, protocol.CodeServerFull, err.Error())
-	case errors.Is(err, room.ErrTooManySeats):
-		writeError(w, http.StatusTooManyRequests, protocol.CodeTooManySeats, err.Error())
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, room.ErrShutdown), errors.Is(err, room.ErrRoomClosed):
-		// Every hashing slot busy for hashWait, or the room ending.
-		w.Header().Set("Retry-After", "5")
-		writeError(w, http.StatusServiceUnavailable, protocol.CodeServerFull, "busy; try again shortly")
-	default:
+	why, known := apiReason(err)
+	text := err.Error()
+	if !known {
 		s.log.Error("room request failed", "err", err)
-		writeError(w, http.StatusInternalServerError, protocol.CodeServerError, "internal error")
+	}
+	if why == reasonBusy || why == reasonInternal {
+		text = "" // the reason's own: the error's would tell of internals
+	}
+	s.countAPIRefusal(why)
+	writeReason(w, why, text)
+}
+
+// countAPIRefusal counts a refusal of the HTTP API in the refused metric:
+// those of the limits it shares with WebSocket joins.
+func (s *Server) countAPIRefusal(why reasonID) {
+	switch why {
+	case reasonBadOption, reasonMaxRooms, reasonCreateRate, reasonJoinRate:
+		s.metrics.refused.WithLabelValues(why.info().label).Inc()
 	}
 }
 

@@ -136,7 +136,7 @@ func (sess *session) relay(to *room.ElsewhereError) bool {
 	case <-readerDone:
 	}
 	<-readerDone
-	sess.close(reasonNetwork) // no effect if a reason is set already
+	sess.close(reasonNetwork.wire()) // no effect if a reason is set already
 	link.close()
 	if r == (closeReason{}) {
 		<-upDone
@@ -144,7 +144,7 @@ func (sess *session) relay(to *room.ElsewhereError) bool {
 	sess.mu.Lock()
 	reason := sess.reason
 	sess.mu.Unlock()
-	sess.metrics.disconnects.WithLabelValues(reason.label).Inc()
+	sess.metrics.disconnects.WithLabelValues(reason.label()).Inc()
 	return true
 }
 
@@ -233,7 +233,7 @@ func (sess *session) relayFrom(link *relayLink, roomName string) closeReason {
 						sess.logLocked(slog.LevelInfo, "relay: the room moved and the player could not follow", "node", ce.Text, "err", ferr)
 						sess.mu.Unlock()
 					}
-					return reasonRestart
+					return reasonMoved.wire()
 				}
 			} else {
 				return relayedClose(err)
@@ -335,9 +335,9 @@ func (sess *session) dialRelay(node, page, query string) (*websocket.Conn, error
 // client.
 func relayedClose(err error) closeReason {
 	if ce, ok := err.(*websocket.CloseError); ok && ce.Code != websocket.CloseNoStatusReceived && ce.Code != websocket.CloseAbnormalClosure {
-		return closeReason{ce.Code, ce.Text, "relay_closed"}
+		return closeReason{reasonRelayClosed, ce.Code, ce.Text}
 	}
-	return closeReason{websocket.CloseGoingAway, "the room's node went away", "relay_lost"}
+	return reasonRelayLost.wire()
 }
 
 // pageToWS turns a node's page URL into its WebSocket endpoint.

@@ -18,6 +18,7 @@ import (
 	"net/http/pprof"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -598,7 +599,7 @@ func (s *Server) Shutdown(ctx context.Context) {
 	// close only signals each session's writer, so one client that does
 	// not read holds up nobody; they all close at once.
 	for _, sess := range open {
-		sess.close(reasonShutdown)
+		sess.close(reasonShutdown.wire())
 	}
 	done := make(chan struct{})
 	go func() {
@@ -650,7 +651,7 @@ func writeError(w http.ResponseWriter, status int, code, message string) {
 
 // handshakeError answers a refused WebSocket handshake.
 func (s *Server) handshakeError(w http.ResponseWriter, _ *http.Request, status int, reason error) {
-	s.metrics.refused.WithLabelValues("handshake").Inc()
+	s.metrics.refused.WithLabelValues(reasonHandshake.info().label).Inc()
 	http.Error(w, reason.Error(), status)
 }
 
@@ -661,16 +662,16 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !s.checkOrigin(r) {
-		s.metrics.refused.WithLabelValues("origin").Inc()
-		http.Error(w, "origin not allowed: "+r.Header.Get("Origin"), http.StatusForbidden)
+		s.metrics.refused.WithLabelValues(reasonOrigin.info().label).Inc()
+		http.Error(w, "origin not allowed: "+r.Header.Get("Origin"), reasonOrigin.info().status)
 		return
 	}
 	if asked := websocket.Subprotocols(r); len(asked) > 0 && !slices.ContainsFunc(asked, func(p string) bool {
 		return p == protocol.SubprotocolBinary || p == protocol.SubprotocolJSON
 	}) {
-		s.metrics.refused.WithLabelValues("subprotocol").Inc()
+		s.metrics.refused.WithLabelValues(reasonSubprotocol.info().label).Inc()
 		http.Error(w, fmt.Sprintf("unsupported subprotocol %q: this server speaks %s and %s, or the seed protocol when none is asked for",
-			strings.Join(asked, ", "), protocol.SubprotocolBinary, protocol.SubprotocolJSON), http.StatusBadRequest)
+			strings.Join(asked, ", "), protocol.SubprotocolBinary, protocol.SubprotocolJSON), reasonSubprotocol.info().status)
 		return
 	}
 	ip := s.clientIP(r)
@@ -678,9 +679,10 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	if relayed, node, ok := s.relayedIP(r); ok {
 		ip, relayedBy = relayed, node // another node relays this client's frames
 	}
-	if status, reason := s.admit(ip); status != 0 {
-		w.Header().Set("Retry-After", "5")
-		http.Error(w, reason, status)
+	if why := s.admit(ip); why != reasonNone {
+		info := why.info()
+		w.Header().Set("Retry-After", strconv.Itoa(info.after))
+		http.Error(w, info.text, info.status)
 		return
 	}
 	// The frameConn counts the client's frames. It gives a message that
@@ -748,7 +750,7 @@ func (s *Server) runSession(ws *websocket.Conn, r *http.Request, ip, relayedBy, 
 	sess = newSession(s, ws, c, who, deflate)
 	sess.relayQuery, sess.relayIP, sess.relayedBy = rawQuery, ip, relayedBy
 	if !s.track(sess) {
-		sess.close(reasonShutdown)
+		sess.close(reasonShutdown.wire())
 		sess.end()
 		sess = nil
 		return
@@ -833,22 +835,23 @@ var errJoinRate = errors.New("joins too fast from your address; wait a moment")
 const maxTrackedJoinAddrs = 1 << 16
 
 // admit counts a new connection against the limits, or says why not.
-func (s *Server) admit(ip string) (status int, reason string) {
+func (s *Server) admit(ip string) reasonID {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	why := reasonNone
 	switch {
 	case s.draining.Load():
-		s.metrics.refused.WithLabelValues("draining").Inc()
-		return http.StatusServiceUnavailable, "server is shutting down"
+		why = reasonDraining
 	case s.cfg.MaxConnections > 0 && s.openConnections() >= s.cfg.MaxConnections:
-		s.metrics.refused.WithLabelValues("max_connections").Inc()
-		return http.StatusServiceUnavailable, "server is at its connection limit"
+		why = reasonMaxConns
 	case s.cfg.MaxConnectionsPerIP > 0 && s.perIP[ip] >= s.cfg.MaxConnectionsPerIP:
-		s.metrics.refused.WithLabelValues("max_connections_per_ip").Inc()
-		return http.StatusTooManyRequests, "too many connections from your address"
+		why = reasonMaxConnsPerIP
+	default:
+		s.perIP[ip]++
+		return reasonNone
 	}
-	s.perIP[ip]++
-	return 0, ""
+	s.metrics.refused.WithLabelValues(why.info().label).Inc()
+	return why
 }
 
 func (s *Server) release(ip string) {

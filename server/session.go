@@ -29,87 +29,6 @@ const (
 	CloseTakenOver = 4001
 )
 
-// closeReason is why a connection ends: the close frame's code and text, and
-// a short label for logs and metrics. A zero code sends no close frame (the
-// socket is already broken, or the peer closed first).
-type closeReason struct {
-	code  int
-	text  string
-	label string
-}
-
-var (
-	reasonShutdown   = closeReason{websocket.CloseGoingAway, "server shutting down", "shutdown"}
-	reasonRoomClosed = closeReason{websocket.CloseGoingAway, "room closed", "room_closed"}
-	reasonCrashed    = closeReason{websocket.CloseInternalServerErr, "room stopped after an internal error", "room_crashed"}
-	reasonTakenOver  = closeReason{CloseTakenOver, "another connection resumed this player", "taken_over"}
-	reasonGameOver   = closeReason{websocket.CloseNormalClosure, "the game is over", "game_over"}
-	reasonFlood      = closeReason{websocket.ClosePolicyViolation, "too many messages", "flood"}
-	reasonSlow       = closeReason{websocket.ClosePolicyViolation, "client too slow to keep up", "slow"}
-	reasonNoPong     = closeReason{websocket.ClosePolicyViolation, "no answer to ping", "no_pong"}
-	reasonRoomFull   = closeReason{websocket.CloseTryAgainLater, "room is full", "room_full"}
-	reasonSeats      = closeReason{websocket.ClosePolicyViolation, "too many players from your address", "seats_per_ip"}
-	reasonMaxRooms   = closeReason{websocket.CloseTryAgainLater, "the server holds as many rooms as it may", "max_rooms"}
-	reasonCreateRate = closeReason{websocket.ClosePolicyViolation, "rooms created too fast from your address", "room_create_rate"}
-	reasonFull       = closeReason{websocket.CloseTryAgainLater, "the server is at capacity; try again in a little while", "server_full"}
-	reasonNoPlayerID = closeReason{websocket.CloseTryAgainLater, "no player ID at hand; try again in a moment", "player_ids"}
-	reasonJoinRate   = closeReason{websocket.CloseTryAgainLater, "joins too fast from your address; wait a moment", "join_rate"}
-	// Final: the client must get a seat with the password first.
-	reasonPassword   = closeReason{websocket.ClosePolicyViolation, "the room has a password: get a seat from POST /api/rooms/NAME/join", "password_required"}
-	reasonSpectators = closeReason{websocket.CloseTryAgainLater, "the room has as many spectators as it may", "max_spectators"}
-	reasonNoWatching = closeReason{websocket.ClosePolicyViolation, "this game mode takes no spectators", "no_spectators"}
-	reasonLeft       = closeReason{websocket.CloseNormalClosure, "", "left"}
-	reasonPeerClosed = closeReason{websocket.CloseNormalClosure, "", "client_closed"} // the echo of the peer's close
-	reasonNetwork    = closeReason{label: "network"}
-
-	// Past the message rate on a frame that starts no message: a
-	// continuation, ping, pong or close frame.
-	reasonFrameFlood = closeReason{websocket.ClosePolicyViolation, "too many frames", "frame_flood"}
-	// A message that began and did not arrive whole in time.
-	reasonSlowMessage = closeReason{websocket.ClosePolicyViolation, "message not finished in time", "slow_message"}
-)
-
-// roomErrors are the errors a room or the manager ends a connection, or
-// refuses a join, with: the close frame of each, and the code of the error
-// message a refused join gets before it. One table, so that a new error is
-// added in one place.
-var roomErrors = []struct {
-	err    error
-	reason closeReason
-	code   string
-}{
-	{room.ErrShutdown, reasonShutdown, protocol.CodeServerError},
-	{room.ErrRoomCrashed, reasonCrashed, protocol.CodeServerError},
-	{room.ErrTakenOver, reasonTakenOver, protocol.CodeServerError},
-	{room.ErrGameOver, reasonGameOver, protocol.CodeServerError},
-	{room.ErrRoomFull, reasonRoomFull, protocol.CodeRoomFull},
-	{room.ErrTooManySeats, reasonSeats, protocol.CodeTooManySeats},
-	{room.ErrTooManyRooms, reasonMaxRooms, protocol.CodeTooManyRooms},
-	{room.ErrCreateRate, reasonCreateRate, protocol.CodeRateLimited},
-	{room.ErrRoomClosed, reasonRoomClosed, protocol.CodeServerError},
-	{room.ErrServerFull, reasonFull, protocol.CodeServerFull},
-	{room.ErrNoPlayerID, reasonNoPlayerID, protocol.CodeServerFull},
-	{errJoinRate, reasonJoinRate, protocol.CodeRateLimited},
-	{room.ErrPasswordRequired, reasonPassword, protocol.CodePasswordRequired},
-	{room.ErrTooManySpectators, reasonSpectators, protocol.CodeRoomFull},
-	{room.ErrNoSpectators, reasonNoWatching, protocol.CodeRefused},
-}
-
-// reasonFor maps a room's reason for ending a connection to the wire.
-func reasonFor(err error) closeReason {
-	reason, _, _ := lookupRoomError(err)
-	return reason
-}
-
-func lookupRoomError(err error) (closeReason, string, bool) {
-	for _, e := range roomErrors {
-		if errors.Is(err, e.err) {
-			return e.reason, e.code, true
-		}
-	}
-	return closeReason{websocket.CloseInternalServerErr, "internal error", "internal"}, protocol.CodeServerError, false
-}
-
 // maxCloseText is the most text arena puts in a close frame, which holds
 // 123 bytes of it.
 const maxCloseText = 120
@@ -271,7 +190,7 @@ func (s *session) Event(e room.Event) { s.send(e) }
 func (s *session) send(e any) {
 	s.mu.Lock()
 	if !s.out.push(e) {
-		s.closeLocked(reasonSlow)
+		s.closeLocked(reasonSlow.wire())
 	} else {
 		s.flushLocked()
 	}
@@ -288,12 +207,6 @@ func (s *session) Close(reason error) {
 	s.close(reasonFor(reason))
 }
 
-// Reasons a room that moved to another node closes its connections with.
-var (
-	reasonMoved   = closeReason{websocket.CloseNormalClosure, "the room moved to another node", "moved"}
-	reasonRestart = closeReason{websocket.CloseServiceRestart, "the room moved to another node: reconnect", "moved"}
-)
-
 // moveTo tells the client that its room now runs on another node: where,
 // if its protocol can follow (the client resumes there with its token);
 // else a service restart, after which it reconnects as a new player.
@@ -307,14 +220,15 @@ func (s *session) moveTo(to *room.ElsewhereError) {
 		// A connection another node relays is told where the room went,
 		// for that node to resume the player there (relay.go).
 		if s.relayedBy != "" && to.Node != "" && len(to.Node) <= maxCloseText {
-			s.closeLocked(closeReason{closeRelayMoved, to.Node, "moved"})
+			s.closeLocked(closeReason{reasonMoved, closeRelayMoved, to.Node})
 		} else {
-			s.closeLocked(reasonRestart)
+			s.closeLocked(reasonMoved.wire())
 		}
 		return
 	}
 	_, _ = s.codec.writeEvent(s.sink, redirectTo{url: to.URL, room: to.Room})
-	s.closeLocked(reasonMoved)
+	// After a redirect, which the client follows: a normal close.
+	s.closeLocked(closeReason{reasonMoved, websocket.CloseNormalClosure, "the room moved to another node"})
 }
 
 // close starts closing the connection; the first reason wins. It sends the
@@ -341,7 +255,7 @@ func (s *session) closeLocked(r closeReason) {
 	// goroutine there, and this one also cuts a flusher's write short.
 	_ = s.ws.NetConn().SetWriteDeadline(deadline)
 	_ = s.ws.SetReadDeadline(deadline)
-	if r.code == 0 || (r == reasonSlow && s.flushing) {
+	if r.code == 0 || (r.why == reasonSlow && s.flushing) {
 		// Nothing to say, or no way to say it: the socket is broken,
 		// or full. The reader sees it closed.
 		_ = s.ws.NetConn().Close()
@@ -436,9 +350,9 @@ func (s *session) join(join func(room.JoinRequest) (*room.Room, room.Joined, err
 // stack, where the one that upgraded and joined kept 8 KiB.
 func (s *session) play(r *room.Room, joined room.Joined) {
 	s.readLoop()
-	s.close(reasonNetwork)
-	r.Leave(joined.Player, s, s.reason == reasonLeft)
-	s.metrics.disconnects.WithLabelValues(s.reason.label).Inc()
+	s.close(reasonNetwork.wire())
+	r.Leave(joined.Player, s, s.reason.why == reasonLeft)
+	s.metrics.disconnects.WithLabelValues(s.reason.label()).Inc()
 	s.mu.Lock()
 	s.logLocked(slog.LevelDebug, "disconnected", "reason", s.reason.label, "code", s.reason.code)
 	s.mu.Unlock()
@@ -523,49 +437,43 @@ func (s *session) refuse(err error) {
 	if errors.As(err, &elsewhere) && !s.codec.redirects() && elsewhere.URL != "" && s.relay(elsewhere) {
 		return // the client has played, relayed, in its room on that node
 	}
-	reason, code, known := lookupRoomError(err)
+	why, known := wsReason(err)
+	text := ""
 	var perr *protocol.Error
 	var refused *room.RefusedError
 	var redirect *redirectTo
 	switch {
 	case errors.As(err, &perr):
-		reason = closeReason{websocket.ClosePolicyViolation, perr.Message, "bad_request"}
+		why, text = reasonBadRequest, perr.Message
 	case errors.As(err, &elsewhere) && s.codec.redirects() && elsewhere.URL != "":
 		redirect = &redirectTo{url: elsewhere.URL, room: elsewhere.Room}
 		if !s.watching { // a spectator takes no seat there either
 			redirect.seat = s.cluster.reserve(s.ctx, elsewhere, s.relayIP)
 		}
-		reason = closeReason{websocket.CloseNormalClosure, "the room runs on another node: " + elsewhere.URL, "redirect"}
+		why, text = reasonRedirect, "the room runs on another node: "+elsewhere.URL
 	case errors.As(err, &elsewhere):
-		code = protocol.CodeElsewhere
-		reason = closeReason{websocket.CloseTryAgainLater, fmt.Sprintf("room %q runs on another node of this cluster, at %s: connect there", elsewhere.Room, cmp.Or(elsewhere.URL, "an address not yet known")), "elsewhere"}
+		why, text = reasonElsewhere, fmt.Sprintf("room %q runs on another node of this cluster, at %s: connect there", elsewhere.Room, cmp.Or(elsewhere.URL, "an address not yet known"))
 	case errors.As(err, &refused) && errors.Is(err, game.ErrFull):
 		// The game's own text: it knows why (its teams are full, say).
-		code = protocol.CodeRoomFull
-		reason = closeReason{websocket.CloseTryAgainLater, refused.Error(), "room_full"}
+		why, text = reasonRoomFull, refused.Error()
 	case errors.As(err, &refused) && !errors.Is(err, game.ErrBadOption):
-		code = protocol.CodeRefused
-		reason = closeReason{websocket.ClosePolicyViolation, refused.Error(), "game_refused"}
+		why, text = reasonGameRefused, refused.Error()
 	case isHook(err):
-		reason, code, _ = refuseHook(err)
+		why, text = refuseHook(err)
+	case why == reasonResumeTimeout:
+		text = fmt.Sprintf("no resume message within %v", s.cfg.HandshakeTimeout)
+	case known && why.info().text == "":
+		text = err.Error() // a bad request's detail, a bad option's
 	case known:
-	case errors.Is(err, room.ErrBadRoomName), errors.Is(err, room.ErrUnknownMode), errors.Is(err, room.ErrWrongMode):
-		code = protocol.CodeBadRequest
-		reason = closeReason{websocket.ClosePolicyViolation, err.Error(), "bad_request"}
-	case errors.Is(err, game.ErrBadOption):
-		code = protocol.CodeBadOption
-		reason = closeReason{websocket.ClosePolicyViolation, err.Error(), "bad_option"}
-	case errors.Is(err, errNoResume):
-		code = protocol.CodeBadRequest
-		reason = closeReason{websocket.ClosePolicyViolation, fmt.Sprintf("no resume message within %v", s.cfg.HandshakeTimeout), "resume_timeout"}
 	default:
 		s.mu.Lock()
 		s.logLocked(slog.LevelError, "join failed", "err", err)
 		s.mu.Unlock()
-		reason = closeReason{websocket.CloseInternalServerErr, "could not join a room", "internal"}
+		text = "could not join a room"
 	}
+	reason := why.withText(text)
 	if perr == nil {
-		perr = &protocol.Error{Code: code, Message: reason.text}
+		perr = &protocol.Error{Code: why.info().code, Message: reason.text}
 	}
 	if len(reason.text) > maxCloseText {
 		reason.text = reason.text[:maxCloseText]
@@ -577,7 +485,7 @@ func (s *session) refuse(err error) {
 		} else {
 			_, _ = s.codec.writeEvent(s.sink, perr)
 		}
-		s.metrics.refused.WithLabelValues(reason.label).Inc()
+		s.metrics.refused.WithLabelValues(reason.label()).Inc()
 		s.logLocked(slog.LevelDebug, "join refused", "reason", reason.label, "err", err)
 	}
 	s.closeLocked(reason)
@@ -621,7 +529,7 @@ func (s *session) readLoop() {
 		case protocol.MsgResync:
 			s.codec.requestFull()
 		case protocol.MsgLeave:
-			s.close(reasonLeft)
+			s.close(reasonLeft.wire())
 			return
 		case protocol.MsgResume:
 			s.reject(&protocol.Error{Code: protocol.CodeUnexpectedResume, Message: "resume must be the first message, on a connection opened with ?resume=1"})
@@ -678,10 +586,10 @@ func (s *session) awaitResume() (token string, ok bool) {
 		return "", false
 	case err != nil:
 		if r, ok := s.abuseReason(err); ok {
-			s.metrics.refused.WithLabelValues(r.label).Inc()
+			s.metrics.refused.WithLabelValues(r.label()).Inc()
 		}
 		s.readFailed(err)
-		s.close(reasonNetwork) // sends the frame of readFailed's reason, if any
+		s.close(reasonNetwork.wire()) // sends the frame of readFailed's reason, if any
 		return "", false
 	}
 	msg, perr := s.codec.decode(msgType, data)
@@ -703,7 +611,7 @@ func (s *session) isClosing() bool {
 
 // reasonTooBig closes a client whose message is larger than it may be.
 func (s *session) reasonTooBig() closeReason {
-	return closeReason{websocket.CloseMessageTooBig, fmt.Sprintf("message larger than %d bytes", s.cfg.MaxMessageBytes), "too_big"}
+	return reasonTooBig.withText(fmt.Sprintf("message larger than %d bytes", s.cfg.MaxMessageBytes))
 }
 
 // abuseReason is the reason to close with for a read that frameConn
@@ -713,11 +621,11 @@ func (s *session) abuseReason(err error) (closeReason, bool) {
 	case errors.Is(err, errWireTooBig):
 		return s.reasonTooBig(), true
 	case errors.Is(err, errFlooded):
-		return reasonFlood, true
+		return reasonFlood.wire(), true
 	case errors.Is(err, errFrameFlood):
-		return reasonFrameFlood, true
+		return reasonFrameFlood.wire(), true
 	case errors.Is(err, errSlowMessage):
-		return reasonSlowMessage, true
+		return reasonSlowMessage.wire(), true
 	}
 	return closeReason{}, false
 }
@@ -731,15 +639,15 @@ func (s *session) readFailed(err error) {
 	var ce *websocket.CloseError
 	if errors.As(err, &ce) {
 		if ce.Code == websocket.CloseNormalClosure {
-			s.close(reasonLeft) // a 1000 from the client means it left on purpose
+			s.close(reasonLeft.wire()) // a 1000 from the client means it left on purpose
 		} else {
-			s.close(reasonPeerClosed)
+			s.close(reasonPeerClosed.wire())
 		}
 		return
 	}
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
-		s.close(reasonNoPong) // no effect if we were closing already
+		s.close(reasonNoPong.wire()) // no effect if we were closing already
 	}
 }
 
@@ -771,7 +679,7 @@ func (s *session) flushLocked() {
 		s.metrics.statesCoalesced.Add(float64(b.coalesced))
 	}
 	if b.overflow {
-		s.closeLocked(reasonSlow)
+		s.closeLocked(reasonSlow.wire())
 		return
 	}
 	sent, bytes := 0, 0
@@ -806,7 +714,7 @@ func (s *session) flushLocked() {
 	s.traffic.bytesOut.Add(uint64(bytes))
 	if err != nil {
 		s.logLocked(slog.LevelDebug, "write failed", "err", err)
-		s.closeLocked(reasonNetwork)
+		s.closeLocked(reasonNetwork.wire())
 	}
 }
 
@@ -814,7 +722,7 @@ func (s *session) flushLocked() {
 // game: the room_over event is its last word, and must precede the close
 // frame. Other closes drop what is queued, as before.
 func (s *session) flushFinalLocked() {
-	if s.reason != reasonGameOver {
+	if s.reason.why != reasonGameOver {
 		return
 	}
 	s.out.take(&s.b)
@@ -916,9 +824,9 @@ func (s *session) startFlusher() {
 				s.pending = nil
 				var ne net.Error
 				if errors.As(err, &ne) && ne.Timeout() {
-					s.closeLocked(reasonSlow)
+					s.closeLocked(reasonSlow.wire())
 				} else {
-					s.closeLocked(reasonNetwork)
+					s.closeLocked(reasonNetwork.wire())
 				}
 				s.mu.Unlock()
 				return
