@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,27 +21,9 @@ import (
 	"github.com/arena-server/arena/internal/natstest"
 )
 
-// logBuffer is a Run's stderr that a test reads while Run writes it.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // running is an arena.Run in this process.
 type running struct {
-	log    *logBuffer
+	log    *arenatest.LogBuffer
 	cancel context.CancelFunc
 	code   chan int
 }
@@ -52,7 +33,7 @@ type running struct {
 func runLogged(t *testing.T, args []string, vars map[string]string) *running {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &running{log: &logBuffer{}, cancel: cancel, code: make(chan int, 1)}
+	r := &running{log: &arenatest.LogBuffer{}, cancel: cancel, code: make(chan int, 1)}
 	go func() {
 		r.code <- run(ctx, append([]string{"-host", "127.0.0.1", "-port", "0"}, args...), env(vars), r.log)
 	}()
@@ -134,7 +115,7 @@ func TestNATSSecretsAreNeverLogged(t *testing.T) {
 			// A wrong secret: the node refuses to start, saying why, and
 			// names NATS without the secret it tried.
 			bad := "nats://" + strings.NewReplacer(password, wrong, token, wrong).Replace(tc.userinfo) + "@127.0.0.1:" + port
-			var stderr logBuffer
+			var stderr arenatest.LogBuffer
 			if code := run(context.Background(), []string{"-host", "127.0.0.1", "-port", "0", "-nats", bad}, env(nil), &stderr); code != 1 {
 				t.Errorf("wrong secret: exit code %d; want 1", code)
 			}
@@ -215,7 +196,7 @@ func TestNATSCredentialsAndTLS(t *testing.T) {
 				t.Errorf("exit code %d:\n%s", code, r.log.String())
 			}
 
-			var stderr logBuffer
+			var stderr arenatest.LogBuffer
 			if code := run(context.Background(), []string{"-host", "127.0.0.1", "-port", "0", "-nats", url, "-node", "a"}, env(nil), &stderr); code != 1 {
 				t.Errorf("without credentials: exit code %d; want 1", code)
 			}
@@ -318,7 +299,7 @@ func TestRedactURLs(t *testing.T) {
 // nats.go reports something is arena's, and logs a JSON line; nats.go's
 // own printing (of asynchronous errors, on stderr) is never reached.
 func TestNATSHandlersLeaveNothingToNATSGo(t *testing.T) {
-	var out logBuffer
+	var out arenatest.LogBuffer
 	log, err := newLogger("json", "debug", &out)
 	if err != nil {
 		t.Fatal(err)

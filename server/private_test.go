@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,7 +10,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -36,26 +34,8 @@ var vault = func() game.Mode {
 	return m
 }()
 
-// logBuffer collects a server's log lines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // withLogs logs everything the server says, debug included, into b.
-func withLogs(b *logBuffer) func(*server.Config) {
+func withLogs(b *arenatest.LogBuffer) func(*server.Config) {
 	return func(c *server.Config) {
 		c.Logger = slog.New(slog.NewJSONHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug}))
 		c.Modes = append(c.Modes, vault)
@@ -117,7 +97,7 @@ func listed(t *testing.T, srv *arenatest.Server, name string) bool {
 // asks for it.
 func TestPrivateRoomWithAPassword(t *testing.T) {
 	t.Parallel()
-	var logs, logsB logBuffer
+	var logs, logsB arenatest.LogBuffer
 	srv := arenatest.Start(t, arenatest.Options{Config: func(c *server.Config) { withLogs(&logs)(c); withAdmin(c) }})
 	srv.SetPasswordThrottle(2)
 	create := `{"name":"hideout","mode":"tag","private":true,"password":"` + roomPassword + `"}`
@@ -201,7 +181,7 @@ func TestPrivateRoomWithAPassword(t *testing.T) {
 	}
 	plays(t, dialNativeFrom(t, victimIP, srvB.WSURL+"?room=hideout&seat="+url.QueryEscape(b.Seat)))
 
-	for name, l := range map[string]*logBuffer{"a": &logs, "b": &logsB} {
+	for name, l := range map[string]*arenatest.LogBuffer{"a": &logs, "b": &logsB} {
 		if text := l.String(); strings.Contains(text, roomPassword) || strings.Contains(text, "hunter2") || strings.Contains(text, "$argon2id") {
 			t.Errorf("server %s logged a password or its hash:\n%s", name, text)
 		} else if !strings.Contains(text, "hideout") {
@@ -217,7 +197,7 @@ var errNotYet = errors.New("not yet")
 // matched.
 func TestSecretOptionsAreNotListed(t *testing.T) {
 	t.Parallel()
-	var logs logBuffer
+	var logs arenatest.LogBuffer
 	srv := arenatest.Start(t, arenatest.Options{Config: withLogs(&logs)})
 	owner := dialNative(t, srv.WSURL+"?room=keyed&mode=vault&room.key=open-sesame&room.cooldown=3")
 	if owner.welcome.Room != "keyed" {
@@ -263,7 +243,7 @@ func TestSecretOptionsAreNotListed(t *testing.T) {
 // seat plays there.
 func TestPrivateRoomInACluster(t *testing.T) {
 	t.Parallel()
-	var logs logBuffer
+	var logs arenatest.LogBuffer
 	nodes := arenatest.StartCluster(t, natstest.Start(t), 2, withLogs(&logs))
 	a, b := nodes[0], nodes[1]
 	create := `{"name":"vault-1","mode":"vault","options":{"key":"open-sesame"},"private":true,"password":"` + roomPassword + `"}`

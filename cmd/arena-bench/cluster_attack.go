@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"fmt"
 	"io"
-	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -488,8 +487,8 @@ func (r *followResult) WriteTable(w io.Writer) error {
 	row := func(k, format string, args ...any) {
 		fmt.Fprintf(tw, "  %s\t"+format+"\n", append([]any{k}, args...)...)
 	}
-	row("players connected", "%d of %d (%d redirected, %d with a seat)%s", r.joined, r.cfg.Players, r.redirects, r.seated, counts(r.refusals))
-	row("rooms joined", "%d%s", len(r.rooms), counts(r.rooms))
+	row("players connected", "%d of %d (%d redirected, %d with a seat)%s", r.joined, r.cfg.Players, r.redirects, r.seated, loadgen.Counts(r.refusals))
+	row("rooms joined", "%d%s", len(r.rooms), loadgen.Counts(r.rooms))
 	if len(r.latency) > 0 {
 		slices.Sort(r.latency)
 		ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
@@ -497,7 +496,7 @@ func (r *followResult) WriteTable(w io.Writer) error {
 	} else {
 		row("join latency", "no joins")
 	}
-	row("unexpected closes", "%d%s", total(r.closes), counts(r.closes))
+	row("unexpected closes", "%d%s", total(r.closes), loadgen.Counts(r.closes))
 	mean, low := 0.0, 0.0
 	if len(r.rates) > 0 {
 		low = slices.Min(r.rates)
@@ -515,18 +514,6 @@ func (r *followResult) WriteTable(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
-}
-
-func counts(m map[string]int) string {
-	if len(m) == 0 {
-		return ""
-	}
-	keys := slices.Sorted(maps.Keys(m))
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%s ×%d", k, m[k])
-	}
-	return " (" + strings.Join(parts, ", ") + ")"
 }
 
 func total(m map[string]int) (n int) {

@@ -98,8 +98,8 @@ func (r *Result) WriteTable(w io.Writer) error {
 		fmt.Fprintf(tw, "  %s\t"+format+"\n", append([]any{k}, args...)...)
 	}
 	row("players connected", "%d of %d (%d in the window)", r.Connected, r.Clients, r.Measured)
-	row("connection errors", "%d%s", r.ConnErrors, reasons(r.ErrorReasons))
-	row("unexpected closes", "%d%s", r.ClosedEarly, reasons(r.CloseReasons))
+	row("connection errors", "%d%s", r.ConnErrors, Counts(r.ErrorReasons))
+	row("unexpected closes", "%d%s", r.ClosedEarly, Counts(r.CloseReasons))
 	row("updates/s per player", "%.2f mean, %.2f min", r.UpdatesPerClient, r.UpdatesMinPerClient)
 	if r.LatSamples > 0 {
 		row("input-to-visible latency", "p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms (%d samples, %d lost)",
@@ -127,7 +127,9 @@ func (r *Result) WriteTable(w io.Writer) error {
 	return err
 }
 
-func reasons(m map[string]int) string {
+// Counts writes a tally of reasons, " (a ×2, b ×1)" by name, or "" for
+// none: how reports list refusals and closes.
+func Counts(m map[string]int) string {
 	if len(m) == 0 {
 		return ""
 	}
