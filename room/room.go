@@ -174,6 +174,7 @@ type Room struct {
 	nextID             game.PlayerID
 	seats              map[string]int  // by address
 	held               map[string]hold // seats Reserve holds, by token hash
+	holds              uint64          // holds made, for their seq
 	pcg                *mrand.PCG      // the game's random source, for Export
 	restored           []*member       // members of a restored room, announced by Run
 	moved              *ElsewhereError // where Move sent the room: Run ends with it
@@ -251,6 +252,9 @@ type command struct {
 type hold struct {
 	addr  string
 	until time.Time
+	// seq orders the holds as they were made: their times may be equal,
+	// and the oldest must be the oldest.
+	seq uint64
 }
 
 // holdShare is the share of a room's capacity that held seats may take:
@@ -905,11 +909,11 @@ func (r *Room) dropHold(hash string, h hold) {
 	}
 }
 
-// dropOldestHold forgets the hold of addr that lapses first.
+// dropOldestHold forgets the hold of addr made first.
 func (r *Room) dropOldestHold(addr string) {
 	var oldest string
 	for hash, h := range r.held {
-		if h.addr == addr && (oldest == "" || h.until.Before(r.held[oldest].until)) {
+		if h.addr == addr && (oldest == "" || h.seq < r.held[oldest].seq) {
 			oldest = hash
 		}
 	}
@@ -971,7 +975,8 @@ func (r *Room) reserve(addr string, d time.Duration) (string, error) {
 		r.held = make(map[string]hold)
 	}
 	token := newToken()
-	r.held[HashToken(token)] = hold{addr: addr, until: time.Now().Add(d)}
+	r.holds++
+	r.held[HashToken(token)] = hold{addr: addr, until: time.Now().Add(d), seq: r.holds}
 	r.stats.held.Store(int64(len(r.held)))
 	return token, nil
 }
