@@ -1,9 +1,11 @@
 package arena
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/arena-server/arena/room"
 	"github.com/arena-server/arena/server"
+	"github.com/arena-server/arena/store"
 )
 
 // options are arena's settings. Every flag can also be set by an environment
@@ -32,6 +35,18 @@ type options struct {
 	// (docs/cluster.md#security).
 	natsCreds, natsNkey, natsCA, natsCert, natsKey string
 	natsAuth                                       []nats.Option // from those files
+	// The store (docs/operations.md#store): -db, or an SQLite file under
+	// -data-dir. Nothing uses it yet; the flags are checked, so that a
+	// deployment's -db is right before accounts arrive.
+	db, dataDir string
+}
+
+// dbURL is the store's URL: -db, or the SQLite file under -data-dir.
+func (o *options) dbURL() string {
+	if o.db != "" {
+		return o.db
+	}
+	return "sqlite:" + filepath.Join(o.dataDir, "arena.db")
 }
 
 func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (*options, error) {
@@ -93,6 +108,8 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	fs.StringVar(&o.node, "node", "", "this node's name in the cluster, unique in it; a name a live node has is refused (default: the host name and the port, host-8765)")
 	fs.DurationVar(&sc.CheckpointInterval, "checkpoint-interval", sc.CheckpointInterval, "how often a node of a cluster stores its rooms' state, from which another node restores them if it dies: the most play a crash loses (0: none)")
 	fs.StringVar(&o.publicURL, "public-url", "", "the URL clients reach this node's page at, which other nodes redirect to (default: http://<host>:<port>/ of this listener)")
+	fs.StringVar(&o.db, "db", "", "the store: sqlite:PATH, or postgres://USER:PASSWORD@HOST/DATABASE, which every node of a cluster must share (default: sqlite:<-data-dir>/arena.db)")
+	fs.StringVar(&o.dataDir, "data-dir", "arena-data", "directory of the default SQLite store, created if missing")
 	fs.BoolVar(&o.version, "version", false, "print arena's version and exit")
 	hintDurationUnits(fs)
 
@@ -156,7 +173,31 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	if err := o.checkNATSFiles(); err != nil {
 		return nil, err
 	}
+	if err := o.checkDB(); err != nil {
+		return nil, err
+	}
 	return o, nil
+}
+
+// checkDB checks -db names a store arena can open, and that a node of a
+// cluster does not name its own SQLite file: every node must share one
+// PostgreSQL. A node given no -db runs without a store until something
+// needs one.
+func (o *options) checkDB() error {
+	if o.db == "" {
+		if o.dataDir == "" {
+			return errors.New("-data-dir is empty: name a directory for the SQLite store, or pass -db")
+		}
+		return nil
+	}
+	kind, err := store.Kind(o.db)
+	if err != nil {
+		return err
+	}
+	if kind == store.SQLite && o.nats != "" {
+		return fmt.Errorf("-db %s is an SQLite file, which only this node can see: in a cluster (-nats) every node must share one PostgreSQL; pass -db postgres://USER:PASSWORD@HOST/DATABASE", o.db)
+	}
+	return nil
 }
 
 // hintDurationUnits makes every duration flag say how to fix a number

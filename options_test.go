@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"flag"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -113,6 +114,10 @@ func TestConfigurationErrorsSayWhatToFix(t *testing.T) {
 		{[]string{"-resume-grace", "5"}, nil, []string{"-resume-grace", "unit", "5s"}, ""},
 		{nil, map[string]string{"ARENA_PING_INTERVAL": "2"}, []string{"ARENA_PING_INTERVAL", "unit", "2s"}, ""},
 		{[]string{"-write-timeout", "soon"}, nil, []string{"-write-timeout", "5s"}, ""},
+		{[]string{"-db", "mysql://u:secret@db/arena"}, nil, []string{"sqlite:PATH", "postgres://"}, "secret"},
+		{[]string{"-nats", "nats://127.0.0.1:4222", "-db", "sqlite:x.db"}, nil, []string{"-nats", "every node must share one PostgreSQL"}, ""},
+		{nil, map[string]string{"ARENA_NATS": "nats://127.0.0.1:4222", "ARENA_DB": "sqlite:x.db"}, []string{"every node must share one PostgreSQL"}, ""},
+		{[]string{"-data-dir", ""}, nil, []string{"-data-dir"}, ""},
 	} {
 		_, err := parseOptions(tc.args, env(tc.env), &bytes.Buffer{})
 		if err == nil {
@@ -126,6 +131,27 @@ func TestConfigurationErrorsSayWhatToFix(t *testing.T) {
 		}
 		if tc.notWant != "" && strings.Contains(err.Error(), tc.notWant) {
 			t.Errorf("args %v env %v: %q blames %s", tc.args, tc.env, err, tc.notWant)
+		}
+	}
+}
+
+func TestDBFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "sqlite:" + filepath.Join("arena-data", "arena.db")},
+		{[]string{"-data-dir", "/var/lib/arena"}, "sqlite:/var/lib/arena/arena.db"},
+		{[]string{"-db", "sqlite:/tmp/a.db"}, "sqlite:/tmp/a.db"},
+		{[]string{"-nats", "nats://127.0.0.1:4222", "-db", "postgres://arena@db/arena"}, "postgres://arena@db/arena"},
+	} {
+		o, err := parseOptions(tc.args, env(nil), &bytes.Buffer{})
+		if err != nil {
+			t.Errorf("%v: %v", tc.args, err)
+			continue
+		}
+		if got := o.dbURL(); got != tc.want {
+			t.Errorf("%v: store %q, want %q", tc.args, got, tc.want)
 		}
 	}
 }
