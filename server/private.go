@@ -235,13 +235,11 @@ func (s *Server) countAPIRefusal(why reasonID) {
 }
 
 // ownerElsewhere is where the room name runs if the cluster's directory
-// gives it to another node; nil alone, or if it runs here or nowhere.
+// gives it to another node: the directory's own lookup, one map read,
+// rather than a copy of every room. Nil alone.
 func (s *Server) ownerElsewhere(name string) *room.ElsewhereError {
-	self := s.cluster.node()
-	for _, e := range s.cluster.rooms() {
-		if e.Name == name && e.Node != self {
-			return s.cluster.elsewhere(e)
-		}
+	if d := s.cluster.directory(); d != nil {
+		return d.Owner(name)
 	}
 	return nil
 }
