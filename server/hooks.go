@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/arena-server/arena/protocol"
 	"github.com/arena-server/arena/room"
 )
 
@@ -121,7 +122,7 @@ func (s *session) vouch(hook JoinHook, r *http.Request, info JoinInfo, req *room
 	}
 	req.Account = id.Account
 	if id.Name != "" {
-		name, err := nickname(id.Name)
+		name, err := protocol.Nickname(id.Name)
 		if err != nil {
 			s.logHook(slog.LevelError, "the join hook gave a name arena cannot use", "err", err)
 			return errHookBroken

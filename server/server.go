@@ -764,7 +764,7 @@ func (s *Server) runSession(ws *websocket.Conn, r *http.Request, ip, relayedBy, 
 		sess.refuse(&protocol.Error{Code: protocol.CodeBadRequest, Message: "malformed query string: " + err.Error()})
 		return
 	}
-	name, err := nickname(q.Get("name"))
+	name, err := protocol.Nickname(q.Get("name"))
 	if err != nil {
 		sess.refuse(err)
 		return

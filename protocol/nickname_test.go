@@ -1,8 +1,10 @@
-package server
+package protocol
 
 import (
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 )
 
 func TestNickname(t *testing.T) {
@@ -76,12 +78,47 @@ func TestNickname(t *testing.T) {
 
 		{"a \u0301\u0301", "a \u0301\u0301", true}, // marks on a space: a base still
 	} {
-		got, err := nickname(tc.in)
+		got, err := Nickname(tc.in)
 		switch {
 		case tc.ok && (err != nil || got != tc.want):
-			t.Errorf("nickname(%+q) = %+q, %v; want %+q", tc.in, got, err, tc.want)
+			t.Errorf("Nickname(%+q) = %+q, %v; want %+q", tc.in, got, err, tc.want)
 		case !tc.ok && (err == nil || !strings.Contains(err.Error(), tc.want)):
-			t.Errorf("nickname(%+q) = %+q, %v; want an error saying %q", tc.in, got, err, tc.want)
+			t.Errorf("Nickname(%+q) = %+q, %v; want an error saying %q", tc.in, got, err, tc.want)
 		}
 	}
+}
+
+// FuzzNickname: whatever a client sends as ?name=, the result is a short,
+// printable name that can be seen, or an error, never a panic.
+func FuzzNickname(f *testing.F) {
+	for _, s := range []string{"ann", "  bo  ", "<script>", "\x00", "\xff", "nameofexactly16c", "é", "ééééééééééééééééé",
+		"\u3164", "a\u200b", "e\u0301\u0301\u0301", "\ufdfd", " \u0301a", "\u2800"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		name, err := Nickname(in)
+		if err != nil {
+			return
+		}
+		if !utf8.ValidString(name) || utf8.RuneCountInString(name) > MaxNameLength {
+			t.Fatalf("accepted %q", name)
+		}
+		marks, visible := 0, name == ""
+		for _, r := range name {
+			if !unicode.IsPrint(r) || invisible(r) || tooWide(r) {
+				t.Fatalf("accepted %+q, which has %U", name, r)
+			}
+			if unicode.In(r, unicode.Mn, unicode.Me) {
+				if marks++; marks > maxMarksInARow {
+					t.Fatalf("accepted %+q, which stacks %d marks", name, marks)
+				}
+				continue
+			}
+			marks = 0
+			visible = visible || unicode.In(r, unicode.L, unicode.N, unicode.S, unicode.P)
+		}
+		if !visible {
+			t.Fatalf("accepted %+q, which has nothing to see", name)
+		}
+	})
 }

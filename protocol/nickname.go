@@ -1,15 +1,13 @@
-package server
+package protocol
 
 import (
 	"fmt"
 	"strings"
 	"unicode"
 	"unicode/utf8"
-
-	"github.com/arena-server/arena/protocol"
 )
 
-// MaxNameLength is the longest nickname, in characters.
+// MaxNameLength is the longest nickname (or account name), in characters.
 const MaxNameLength = 16
 
 // maxMarksInARow bounds the combining marks (Mn, Me) after one character.
@@ -18,12 +16,12 @@ const MaxNameLength = 16
 // around the name.
 const maxMarksInARow = 2
 
-// nickname validates a player's chosen name. Names are shown to others, so
+// Nickname validates a player's chosen name. Names are shown to others, so
 // they are short, printable and can be seen and read: no invisible
 // characters (a name of Hangul fillers looks empty; one with a bidi
 // override reads backwards), no stacks of combining marks, no glyphs wider
 // than a line. Clients still render names as text, never as markup.
-func nickname(name string) (string, error) {
+func Nickname(name string) (string, error) {
 	name = strings.TrimSpace(name)
 	if !utf8.ValidString(name) {
 		return "", badName("names must be valid UTF-8")
@@ -62,7 +60,7 @@ func nickname(name string) (string, error) {
 }
 
 func badName(msg string) error {
-	return &protocol.Error{Code: protocol.CodeBadRequest, Message: msg}
+	return &Error{Code: CodeBadRequest, Message: msg}
 }
 
 // invisible reports whether r draws nothing, though some of these count as
