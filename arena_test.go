@@ -223,10 +223,11 @@ func startRun(t *testing.T, args []string, modes ...game.Mode) string {
 func startApp(t *testing.T, args []string, run func(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) int) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
+	dataDir := t.TempDir()
 	pr, pw := io.Pipe()
 	code := make(chan int, 1)
 	go func() {
-		code <- run(ctx, append([]string{"-host", "127.0.0.1", "-port", "0"}, args...), env(nil), pw)
+		code <- run(ctx, append([]string{"-host", "127.0.0.1", "-port", "0", "-data-dir", dataDir}, args...), env(nil), pw)
 		pw.Close()
 	}()
 	addr := make(chan string, 1)

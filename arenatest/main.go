@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -27,6 +29,14 @@ func StartMain(t testing.TB, env []string, args ...string) (*exec.Cmd, string) {
 	cmd := exec.Command(os.Args[0], args...)
 	// No overload guard (see Start): the machine's load is the tests'.
 	cmd.Env = append(append(os.Environ(), RunMainEnv+"=1", "ARENA_MAX_SCHED_LATENCY=0"), env...)
+	// The store in a directory of the test's own, unless the test names
+	// one: a program run from a package's directory would otherwise leave
+	// arena-data/ there, and share it with every other test.
+	if !slices.ContainsFunc(env, func(kv string) bool {
+		return strings.HasPrefix(kv, "ARENA_DB=") || strings.HasPrefix(kv, "ARENA_DATA_DIR=")
+	}) && !slices.Contains(args, "-db") && !slices.Contains(args, "-data-dir") {
+		cmd.Env = append(cmd.Env, "ARENA_DATA_DIR="+t.TempDir())
+	}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
