@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/arena-server/arena/internal/pgtest"
+	"github.com/pressly/goose/v3"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
@@ -72,6 +74,34 @@ func contract(t *testing.T, dialect string, newURL func(t *testing.T) string) {
 		}
 		if v, ok, err := again.Meta(ctx, "k"); err != nil || !ok || v != "v" {
 			t.Fatalf("after reopening, meta k = %q, %v, %v", v, ok, err)
+		}
+	})
+
+	t.Run("every migration goes down and up again", func(t *testing.T) {
+		u := newURL(t)
+		db := open(t, u)
+		fsys, err := fs.Sub(migrations, "migrations/"+dialect)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gd := map[string]goose.Dialect{SQLite: goose.DialectSQLite3, Postgres: goose.DialectPostgres}[dialect]
+		p, err := goose.NewProvider(gd, db.SQL, fsys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.DownTo(ctx, 0); err != nil {
+			t.Fatalf("down: %v", err)
+		}
+		if _, err := db.SQL.ExecContext(ctx, `SELECT count(*) FROM accounts`); err == nil {
+			t.Fatal("accounts is still there after the down migrations")
+		}
+		db.Close()
+		again := open(t, u)
+		if again.Version != known(t) {
+			t.Fatalf("up again to version %d", again.Version)
+		}
+		if err := again.CreateAccount(ctx, Account{ID: "a1", Name: "Ann", CreatedAt: time.Now()}); err != nil {
+			t.Fatal(err)
 		}
 	})
 
@@ -388,6 +418,11 @@ func accountsContract(t *testing.T, open func(t *testing.T) *DB) {
 		mustErr(t, "an expired token", err, ErrNotFound)
 		_, err = db.RotateRefresh(ctx, "unknown", Refresh{Hash: "u2", IssuedAt: now, ExpiresAt: now.Add(ttl)}, now)
 		mustErr(t, "an unknown token", err, ErrNotFound)
+		must(t, db.DeleteExpiredRefresh(ctx, now.Add(time.Hour)))
+		must(t, db.SQL.QueryRowContext(ctx, db.rebind(`SELECT count(*) FROM refresh_tokens WHERE hash = ?`), "e1").Scan(&n))
+		if n != 0 {
+			t.Fatal("DeleteExpiredRefresh left an expired token")
+		}
 
 		// RevokeFamily: one session ends, by any of its tokens; others stay.
 		id, err = db.RotateRefresh(ctx, "other", Refresh{Hash: "other2", IssuedAt: now, ExpiresAt: now.Add(ttl)}, now)
@@ -563,6 +598,7 @@ func accountsContract(t *testing.T, open func(t *testing.T) *DB) {
 			account("id-bob", "Bob", "bob@y.io", t0.Add(2*time.Minute)),
 			account("id-pct", "100%_real", "", t0.Add(3*time.Minute)),
 			account("id-xyz", "guest-xyz", "", t0.Add(4*time.Minute)),
+			account("id-arg", "Ärger", "", t0.Add(-time.Minute)),
 		} {
 			must(t, db.CreateAccount(ctx, a))
 		}
@@ -593,8 +629,9 @@ func accountsContract(t *testing.T, open func(t *testing.T) *DB) {
 			{"0_", 10, nil},                              // _ matches only itself
 			{`\`, 10, nil},                               // nor is \ an escape
 			{"", 2, []string{"id-xyz", "id-pct"}},        // everyone, limited
+			{"äRG", 10, []string{"id-arg"}},              // beyond ASCII
 			{"zzz", 10, nil},                             // no one
-			{"", 0, []string{"id-xyz", "id-pct", "id-bob", "id-joanna", "id-ann"}}, // no limit
+			{"", 0, []string{"id-xyz", "id-pct", "id-bob", "id-joanna", "id-ann", "id-arg"}}, // no limit
 		} {
 			if got := find(c.q, c.limit); !reflect.DeepEqual(got, c.want) {
 				t.Errorf("FindAccounts(%q, %d) = %v, want %v", c.q, c.limit, got, c.want)
