@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/arena-server/arena/internal/pgtest"
 )
@@ -25,6 +26,10 @@ func TestBackupAndRestore(t *testing.T) {
 		if err := db.SetMeta(ctx, "backed-up", "yes"); err != nil {
 			t.Fatal(err)
 		}
+		a := Account{ID: "backedupaccount", Name: "Kept", Email: "kept@example.com", PasswordHash: "$argon2id$x", CreatedAt: time.Now()}
+		if err := db.CreateAccount(ctx, a); err != nil {
+			t.Fatal(err)
+		}
 	}
 	check := func(t *testing.T, u string) {
 		t.Helper()
@@ -35,6 +40,9 @@ func TestBackupAndRestore(t *testing.T) {
 		defer db.Close()
 		if v, ok, err := db.Meta(ctx, "backed-up"); err != nil || !ok || v != "yes" {
 			t.Fatalf("restored store: meta = %q, %v, %v; want what was backed up", v, ok, err)
+		}
+		if a, err := db.AccountByEmail(ctx, "KEPT@example.com"); err != nil || a.ID != "backedupaccount" || a.Name != "Kept" {
+			t.Fatalf("restored store: account = %+v, %v; want the one backed up", a, err)
 		}
 	}
 
