@@ -65,9 +65,9 @@ const (
 )
 
 // OIDCSignIn finds or creates the account of an external identity and opens
-// a session on it (Service.SignInExternal). Its answer is handed to the page
-// as JSON and must carry the refresh token as "refresh_token", as Session
-// does. email is "" unless the provider says it verified it.
+// a session on it (Service.SignInExternal). Its answer must encode to JSON
+// with the refresh token as "refresh_token", as Session does: that token is
+// what the page is handed. email is "" unless the provider says it verified it.
 //
 // An error it returns is shown to the player only if it has a method
 // HTTPStatus() int (a ban, say: its status and message); any other is logged
@@ -308,22 +308,42 @@ func (o *OIDC) callback(w http.ResponseWriter, r *http.Request) {
 		var shown interface{ HTTPStatus() int }
 		if errors.As(err, &shown) {
 			o.log.Info("oidc sign-in refused", "reason", err.Error())
-			o.page(w, shown.HTTPStatus(), "Sign-in refused", err.Error(), nil)
+			o.page(w, shown.HTTPStatus(), "Sign-in refused", err.Error(), "")
 			return
 		}
 		o.log.Warn("oidc sign-in failed", "err", err)
 		w.Header().Set("Retry-After", "5")
 		o.page(w, http.StatusServiceUnavailable, "Sign-in unavailable",
-			"Accounts are unavailable right now; play goes on. Please try again shortly.", nil)
+			"Accounts are unavailable right now; play goes on. Please try again shortly.", "")
 		return
 	}
-	body, err := json.Marshal(session)
+	refresh, err := refreshToken(session)
 	if err != nil {
-		o.log.Error("oidc: encode session", "err", err)
-		o.page(w, http.StatusInternalServerError, "Sign-in failed", "Please try again.", nil)
+		o.log.Error("oidc: the session has no refresh token", "err", err)
+		o.page(w, http.StatusInternalServerError, "Sign-in failed", "Please try again.", "")
 		return
 	}
-	o.page(w, http.StatusOK, "Signed in", "Signed in; returning to the game…", body)
+	o.page(w, http.StatusOK, "Signed in", "Signed in; returning to the game…", refresh)
+}
+
+// refreshToken reads the refresh token out of what signIn answered. Only it
+// goes into the page: the game page trades it for an access token when it
+// loads, and a token not written into the page cannot leak from it.
+func refreshToken(session any) (string, error) {
+	b, err := json.Marshal(session)
+	if err != nil {
+		return "", err
+	}
+	var s struct {
+		RefreshToken string `json:"refresh_token"`
+	}
+	if err := json.Unmarshal(b, &s); err != nil {
+		return "", err
+	}
+	if s.RefreshToken == "" {
+		return "", errors.New(`no "refresh_token"`)
+	}
+	return s.RefreshToken, nil
 }
 
 // verified reads email_verified, which some providers (AWS Cognito, older
@@ -340,7 +360,7 @@ func verified(v any) bool {
 
 func (o *OIDC) refuse(w http.ResponseWriter, r *http.Request, why, message string) {
 	o.log.Info("oidc callback refused", "reason", why, "addr", r.RemoteAddr)
-	o.page(w, http.StatusBadRequest, "Sign-in failed", message, nil)
+	o.page(w, http.StatusBadRequest, "Sign-in failed", message, "")
 }
 
 // providerErrorMessage says what an OAuth error code (RFC 6749 §4.1.2.1)
@@ -369,33 +389,32 @@ func errorCodeForLog(code string) string {
 	}, code)
 }
 
-// sessionKey is where the page keeps its refresh token (web/client's
-// auth): the answer page leaves the session there, and the game page,
-// loading, refreshes it into an access token.
+// sessionKey is where the game page keeps its refresh token (web/client's
+// auth): the answer page leaves the token there, and the game page,
+// loading, trades it for an access token.
 const sessionKey = "arena.refresh"
 
-// answerPage is the callback's answer. It hands over the session through
-// localStorage, never a URL (which would reach history, logs and Referer),
-// then replaces itself with the game page, so that the callback's URL, and
-// its spent code, leave the history too. Its one script runs under a
-// per-answer nonce: the policy allows nothing else, and html/template
-// escapes the session for the script context it sits in.
+// answerPage is the callback's answer. It hands the refresh token to the
+// game page through localStorage, never a URL (which would reach history,
+// logs and Referer), then replaces itself with the game page, so that the
+// callback's URL, and its spent code, leave the history too. Its one script
+// runs under a per-answer nonce: the policy allows nothing else, and
+// html/template escapes the token for the script context it sits in.
 var answerPage = template.Must(template.New("oidc").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
 <title>{{.Title}}</title></head>
 <body><h1>{{.Title}}</h1><p>{{.Message}}</p>
-{{if .Session}}<p><a href="/">Continue to the game</a></p>
+{{if .Refresh}}<p><a href="/">Continue to the game</a></p>
 <script nonce="{{.Nonce}}">
-var s = {{.Session}};
-localStorage.setItem({{.Key}}, s.refresh_token);
+localStorage.setItem({{.Key}}, {{.Refresh}});
 location.replace("/");
 </script>{{else}}<p><a href="/">Back to the game</a></p>{{end}}
 </body></html>
 `))
 
-// page answers with the sign-in page; session, when set, is the JSON of
-// the session to hand over.
-func (o *OIDC) page(w http.ResponseWriter, status int, title, message string, session []byte) {
+// page answers with the sign-in page; refresh, when set, is the refresh
+// token to hand over.
+func (o *OIDC) page(w http.ResponseWriter, status int, title, message, refresh string) {
 	nonce := randomToken()
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
@@ -405,15 +424,7 @@ func (o *OIDC) page(w http.ResponseWriter, status int, title, message string, se
 	// The callback's URL holds the code: no Referer may carry it on.
 	h.Set("Referrer-Policy", "no-referrer")
 	w.WriteHeader(status)
-	data := struct {
-		Title, Message, Nonce, Key string
-		Session                    any
-	}{title, message, nonce, sessionKey, nil}
-	if session != nil {
-		// A json.RawMessage is written into the script as the object it
-		// is, escaped by html/template's JS context.
-		data.Session = json.RawMessage(session)
-	}
+	data := struct{ Title, Message, Nonce, Key, Refresh string }{title, message, nonce, sessionKey, refresh}
 	if err := answerPage.Execute(w, data); err != nil {
 		o.log.Debug("oidc: write page", "err", err)
 	}

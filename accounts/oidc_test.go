@@ -28,10 +28,11 @@ type signInCall struct{ issuer, subject, name, email string }
 // fakeSignIn stands in for Service.SignInExternal: it records its
 // arguments and answers a session shaped like Session.
 type fakeSignIn struct {
-	mu    sync.Mutex
-	calls []signInCall
-	err   error
-	name  string // the session's account name; "" uses the one given
+	mu        sync.Mutex
+	calls     []signInCall
+	err       error
+	refresh   string // the session's refresh token; "" is "ref-1"
+	noRefresh bool   // answer a session without one
 }
 
 func (f *fakeSignIn) signIn(ctx context.Context, issuer, subject, name, email string) (any, error) {
@@ -41,15 +42,19 @@ func (f *fakeSignIn) signIn(ctx context.Context, issuer, subject, name, email st
 	if f.err != nil {
 		return nil, f.err
 	}
-	if f.name != "" {
-		name = f.name
-	}
-	return map[string]any{
+	session := map[string]any{
 		"access_token":  "acc-1",
 		"refresh_token": "ref-1",
 		"expires_in":    900,
 		"account":       map[string]any{"id": "acct-1", "name": name, "guest": false},
-	}, nil
+	}
+	if f.refresh != "" {
+		session["refresh_token"] = f.refresh
+	}
+	if f.noRefresh {
+		delete(session, "refresh_token")
+	}
+	return session, nil
 }
 
 func (f *fakeSignIn) Calls() []signInCall {
@@ -195,13 +200,16 @@ func TestOIDCSignIn(t *testing.T) {
 	}
 	for _, s := range []string{
 		`<script nonce="` + nonce[1] + `">`,
-		`"refresh_token":"ref-1"`,
-		`localStorage.setItem("arena.refresh", s.refresh_token);`,
+		`localStorage.setItem("arena.refresh", "ref-1");`,
 		`location.replace("/");`,
 	} {
 		if !strings.Contains(body, s) {
 			t.Errorf("answer lacks %s:\n%s", s, body)
 		}
+	}
+	// Only the refresh token: the page trades it for the rest.
+	if strings.Contains(body, "acc-1") {
+		t.Errorf("the answer holds the access token:\n%s", body)
 	}
 	if n := strings.Count(body, "<script"); n != 1 {
 		t.Errorf("answer has %d scripts, want 1", n)
@@ -473,18 +481,30 @@ func TestOIDCSignInErrors(t *testing.T) {
 
 func wrapped(err error) error { return errors.Join(errors.New("sign in"), err) }
 
-// TestOIDCAnswerEscapes: what the account holds cannot break out of the
+// TestOIDCAnswerEscapes: what signIn answers cannot break out of the
 // answer's script.
 func TestOIDCAnswerEscapes(t *testing.T) {
 	h := newHarness(t, "s3cret")
-	h.fake.name = `</script><script>alert(1)</script><!--`
+	h.fake.refresh = `"</script><script>alert(1)</script><!--`
 	c := browser(t)
 	resp, body := get(t, c, h.toCallback(c).String())
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("callback: %s\n%s", resp.Status, body)
 	}
 	if strings.Count(body, "<script") != 1 || strings.Count(body, "</script>") != 1 || strings.Contains(body, "<!--") {
-		t.Errorf("the account's name broke out of the script:\n%s", body)
+		t.Errorf("the token broke out of the script:\n%s", body)
+	}
+}
+
+// TestOIDCNoRefreshToken: a session with nothing to hand over is an error,
+// not a page that stores "undefined".
+func TestOIDCNoRefreshToken(t *testing.T) {
+	h := newHarness(t, "s3cret")
+	h.fake.noRefresh = true
+	c := browser(t)
+	resp, body := get(t, c, h.toCallback(c).String())
+	if resp.StatusCode != http.StatusInternalServerError || strings.Contains(body, "<script") {
+		t.Errorf("callback: %s, want 500 and no script\n%s", resp.Status, body)
 	}
 }
 
