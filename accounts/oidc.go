@@ -93,11 +93,11 @@ const (
 	// secrets do not linger.
 	pendingTTL = 10 * time.Minute
 	// maxPending bounds the memory anyone can make the server hold by
-	// calling start in a loop (about 200 bytes each: 2 MB at most). When it
-	// is full the oldest flow is forgotten: refusing new ones instead would
-	// let that loop lock every player out, while evicting makes it outpace
-	// real players' few seconds at the provider, a far higher rate that
-	// the address limits in front of the API are there to stop.
+	// calling start in a loop (about 300 bytes each: 3 MB at most). When it
+	// is full the oldest flow is forgotten. Refusing new ones instead would
+	// let that loop lock every player out; evicting, it harms a player only
+	// by starting 10000 flows while that player is at the provider, a rate
+	// an address limit in front of start stops.
 	maxPending = 10000
 	// oidcCookie names the cookie that ties a callback to the browser that
 	// started the flow.
