@@ -181,6 +181,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		poke: make(chan struct{}, 1),
 	}
 	s.rev.init()
+	dummyHash() // now, so that the first login of an unknown email takes no longer than others
 	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	ext, err := newExternalVerifier(s.ctx, cfg.External, s.now)
 	if err != nil {
@@ -231,6 +232,10 @@ func (s *Service) background() {
 		case <-rotate.C:
 			if err := s.rotateKeys(s.ctx); err != nil && s.ctx.Err() == nil {
 				s.log.Warn("accounts: cannot rotate signing keys", "err", err)
+			}
+			// Spent and expired refresh tokens are of no more use.
+			if err := s.db.DeleteExpiredRefresh(s.ctx, s.now()); err != nil && s.ctx.Err() == nil {
+				s.log.Warn("accounts: cannot delete expired refresh tokens", "err", err)
 			}
 			continue
 		}
