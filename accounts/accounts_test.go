@@ -158,7 +158,7 @@ func (e *env) call(method, path, token string, body any, headers ...string) answ
 	a := answer{status: resp.StatusCode, header: resp.Header}
 	a.body, _ = io.ReadAll(resp.Body)
 	_ = json.Unmarshal(a.body, &a.json)
-	if cc := resp.Header.Get("Cache-Control"); cc != "no-store" && resp.StatusCode != http.StatusMethodNotAllowed {
+	if cc := resp.Header.Get("Cache-Control"); cc != "no-store" {
 		e.t.Errorf("%s %s: Cache-Control %q, want no-store", method, path, cc)
 	}
 	return a
@@ -687,3 +687,53 @@ func TestMicroTime(t *testing.T) {
 }
 
 func jsonB64(s string) ([]byte, error) { return base64.RawURLEncoding.DecodeString(s) }
+
+// waitFor polls cond until it holds or a few seconds pass.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestTwoNodes: a sign-out everywhere and a ban made on one node reach
+// another sharing the store through its own background poll, with no
+// broadcast: its joins refuse the tokens and its live connections close.
+func TestTwoNodes(t *testing.T) {
+	eachBackend(t, func(t *testing.T, url func(t *testing.T) string) {
+		db := openDB(t, url(t))
+		cfg := Config{pollEvery: 20 * time.Millisecond}
+		a, b := newEnv(t, db, cfg), newEnv(t, db, cfg)
+		g := a.guest("")
+		id := g.account()["id"].(string)
+		b.authOK(g.str("access_token"), id)
+
+		b.call("POST", "/api/auth/logout", g.str("access_token"), `{"everywhere":true}`).want(t, 204, "")
+		b.authFails(g.str("access_token"), ErrRevoked) // at once where it was made
+		waitFor(t, "node a to hear of the sign-out", func() bool {
+			got := a.revocations()
+			return len(got) == 1 && got[0] == (revocation{id, RevokedSignedOut})
+		})
+		a.authFails(g.str("access_token"), ErrRevoked)
+
+		h := b.guest("")
+		hid := h.account()["id"].(string)
+		if err := db.Ban(context.Background(), hid, time.Now().Add(time.Hour), "spam"); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "node a to hear of the ban", func() bool {
+			got := a.revocations()
+			return len(got) == 2 && got[1] == (revocation{hid, RevokedBanned})
+		})
+		a.authFails(h.str("access_token"), ErrBanned)
+	})
+}
+
+func TestUnknownRoutes(t *testing.T) {
+	e := newEnv(t, openDB(t, backends[0].url(t)), Config{})
+	e.call("GET", "/api/auth/guest", "", nil).want(t, 405, "")
+	e.call("GET", "/api/auth/nothing", "", nil).want(t, 404, "")
+}
