@@ -60,6 +60,25 @@ type env struct {
 
 	mu      sync.Mutex
 	revoked []revocation
+	logs    lockedBuffer
+}
+
+// lockedBuffer is a log's output, written by many goroutines.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 type revocation struct {
@@ -86,7 +105,7 @@ func newEnv(t testing.TB, db *store.DB, cfg Config) *env {
 	if cfg.Limits == (Limits{}) {
 		cfg.Limits = roomy
 	}
-	cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	cfg.Log = slog.New(slog.NewTextHandler(&e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	cfg.OnRevoke = func(account string, why Revocation) {
 		e.mu.Lock()
 		e.revoked = append(e.revoked, revocation{account, why})
@@ -435,6 +454,20 @@ func TestAPI(t *testing.T) {
 			}
 			e.call("GET", "/api/me", "", nil, "Authorization", "Basic Zm9vOmJhcg==").want(t, 401, "unauthorized")
 			e.call("POST", "/api/auth/external", "", `{"token":"x"}`).want(t, 404, "not_configured")
+		})
+
+		t.Run("logs hold no email, password or token", func(t *testing.T) {
+			logs := e.logs.String()
+			if !strings.Contains(logs, "account created") {
+				t.Fatalf("nothing logged: %q", logs)
+			}
+			// Every email of the suite is at example.com; JWTs start eyJ;
+			// refresh tokens hold a dot after a 26-character family ID.
+			for _, secret := range []string{"example.com", "eyJ", "horse", "first password", "second password", "everywhere1", "guest no more"} {
+				if strings.Contains(logs, secret) {
+					t.Errorf("the log holds %q:\n%s", secret, logs)
+				}
+			}
 		})
 	})
 }

@@ -570,6 +570,11 @@ func (s *Service) handleRename(w http.ResponseWriter, r *http.Request) error {
 	if err := s.db.SetName(r.Context(), id.Account, name); err != nil {
 		return storeErr(err)
 	}
+	// The name in access tokens already issued stays until they are
+	// refreshed; a studio's tokens carry none, so forget the one kept.
+	if s.ext != nil {
+		s.ext.forget(id.Account)
+	}
 	a, err := s.db.AccountByID(r.Context(), id.Account)
 	if err != nil {
 		return storeErr(err)
