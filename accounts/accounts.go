@@ -7,15 +7,17 @@
 // 15 minutes by default) signed with a key from a ring kept in the store:
 // any node checks it with no database round trip, so a join costs no
 // query and still works while the database is down. The refresh token is
-// opaque: 32 random bytes, stored only as their SHA-256, good for one use.
-// Each refresh spends it and hands out the next of the same family, so a
-// stolen token that is used twice is seen, and the whole family ends.
+// opaque (its sign-in's ID, a dot, 32 random bytes), stored only as its
+// SHA-256, and good for one use: each refresh spends it and hands out the
+// next of the same family, so a stolen copy that is used too is seen, and
+// the whole family ends.
 //
 // A token checked locally cannot be recalled, so the Service keeps in
 // memory what voids tokens early: bans and sign-outs everywhere. It learns
-// of this node's own at once, of other nodes' by polling store.Sanctions
-// every 2 seconds and by Revoked (a cluster broadcast), and tells the
-// program through Config.OnRevoke so that live connections close too.
+// of this node's own at once (and hands them to Config.Publish for a
+// cluster broadcast), of other nodes' by Revoked (that broadcast) and by
+// polling store.Sanctions every 2 seconds, and tells the program through
+// Config.OnRevoke so that live connections close too.
 package accounts
 
 import (
@@ -56,6 +58,12 @@ type Config struct {
 	// sign-out everywhere, deletion, a new password): the program closes
 	// its live connections (server.Server.CloseAccount). It must not block.
 	OnRevoke func(accountID string, why Revocation)
+	// Publish is called, besides OnRevoke, for the revocations made on
+	// this node (sign-out everywhere, deletion, a new password), for the
+	// program to broadcast to the other nodes' Revoked: they learn of it
+	// at once instead of at their next poll, and of a deletion at all,
+	// since a deleted account leaves no row to poll. It must not block.
+	Publish func(accountID string, why Revocation, before time.Time)
 	// External lets a studio's own JWTs sign its users in.
 	External ExternalConfig
 	// ClientAddr returns the address a request is throttled by. Default:

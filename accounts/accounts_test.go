@@ -60,6 +60,7 @@ type env struct {
 
 	mu      sync.Mutex
 	revoked []revocation
+	publish []revocation
 	logs    lockedBuffer
 }
 
@@ -111,6 +112,11 @@ func newEnv(t testing.TB, db *store.DB, cfg Config) *env {
 		e.revoked = append(e.revoked, revocation{account, why})
 		e.mu.Unlock()
 	}
+	cfg.Publish = func(account string, why Revocation, before time.Time) {
+		e.mu.Lock()
+		e.publish = append(e.publish, revocation{account, why})
+		e.mu.Unlock()
+	}
 	cfg.ClientAddr = func(r *http.Request) string {
 		if a := r.Header.Get("X-Test-Addr"); a != "" {
 			return a
@@ -132,6 +138,12 @@ func (e *env) revocations() []revocation {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return append([]revocation(nil), e.revoked...)
+}
+
+func (e *env) published() []revocation {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]revocation(nil), e.publish...)
 }
 
 // answer is an HTTP answer, its body read as JSON if it is.
@@ -434,6 +446,9 @@ func TestAPI(t *testing.T) {
 			e.call("DELETE", "/api/me", g.str("access_token"), nil).want(t, 204, "")
 			if got := e.revocations(); got[len(got)-1] != (revocation{id, RevokedDeleted}) {
 				t.Fatalf("OnRevoke calls %v", got)
+			}
+			if got := e.published(); got[len(got)-1] != (revocation{id, RevokedDeleted}) {
+				t.Fatalf("Publish calls %v", got)
 			}
 			e.authFails(g.str("access_token"), ErrRevoked)
 			e.refresh(g.str("refresh_token")).want(t, 401, "")
@@ -758,6 +773,9 @@ func TestTwoNodes(t *testing.T) {
 
 		b.call("POST", "/api/auth/logout", g.str("access_token"), `{"everywhere":true}`).want(t, 204, "")
 		b.authFails(g.str("access_token"), ErrRevoked) // at once where it was made
+		if got := b.published(); len(got) != 1 || got[0] != (revocation{id, RevokedSignedOut}) {
+			t.Fatalf("node b published %v", got)
+		}
 		waitFor(t, "node a to hear of the sign-out", func() bool {
 			got := a.revocations()
 			return len(got) == 1 && got[0] == (revocation{id, RevokedSignedOut})
@@ -774,6 +792,10 @@ func TestTwoNodes(t *testing.T) {
 			return len(got) == 2 && got[1] == (revocation{hid, RevokedBanned})
 		})
 		a.authFails(h.str("access_token"), ErrBanned)
+		// What a node learns from others it does not publish again.
+		if got := a.published(); len(got) != 0 {
+			t.Fatalf("node a published %v", got)
+		}
 	})
 }
 

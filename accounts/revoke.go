@@ -98,10 +98,14 @@ func (s *Service) Revoked(accountID string, why Revocation, before time.Time) {
 	}
 }
 
-// revokeLocal ends an account's sessions for an action of this node.
+// revokeLocal ends an account's sessions for an action of this node, and
+// publishes it to the others.
 func (s *Service) revokeLocal(accountID string, why Revocation, before time.Time) {
 	s.rev.revoke(accountID, before)
 	s.onRevoke(accountID, why)
+	if s.cfg.Publish != nil {
+		s.cfg.Publish(accountID, why, before)
+	}
 }
 
 func (s *Service) onRevoke(accountID string, why Revocation) {
