@@ -498,7 +498,8 @@ func TestAPI(t *testing.T) {
 func TestBanBySanctionsPoll(t *testing.T) {
 	eachBackend(t, func(t *testing.T, url func(t *testing.T) string) {
 		ctx := context.Background()
-		e := newEnv(t, openDB(t, url(t)), Config{})
+		// The test polls; the background does not.
+		e := newEnv(t, openDB(t, url(t)), Config{pollEvery: time.Hour})
 		e.register("ban@example.com", "banned soon", "bannable").want(t, 201, "")
 		s := e.login("ban@example.com", "banned soon").want(t, 200, "")
 		id := s.account()["id"].(string)
@@ -552,10 +553,21 @@ func TestRevokedBroadcast(t *testing.T) {
 	if got := e.revocations(); len(got) != 1 || got[0] != (revocation{id, RevokedSignedOut}) {
 		t.Fatalf("OnRevoke calls %v", got)
 	}
+	// A ban: refused at once, and the poll it asks for brings the reason
+	// and the end.
 	g2 := e.guest("")
 	id2 := g2.account()["id"].(string)
+	until := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
+	if err := e.db.Ban(context.Background(), id2, until, "griefing"); err != nil {
+		t.Fatal(err)
+	}
 	e.svc.Revoked(id2, RevokedBanned, time.Now())
 	e.authFails(g2.str("access_token"), ErrBanned)
+	waitFor(t, "the ban's reason", func() bool {
+		var ban *BanError
+		_, err := e.svc.Authenticate(context.Background(), g2.str("access_token"))
+		return errors.As(err, &ban) && ban.Reason == "griefing" && ban.Until.Equal(until)
+	})
 }
 
 // clock is a settable time for tests of expiry and rotation.
