@@ -45,6 +45,7 @@ type externalVerifier struct {
 	now    func() time.Time
 	parser *jwt.Parser           // with Secret
 	oidc   *oidc.IDTokenVerifier // with JWKSURL
+	keys   *jwks                 // with JWKSURL
 
 	mu    sync.Mutex
 	known map[string]Identity // subject → account; the issuer is the one configured
@@ -85,7 +86,8 @@ func newExternalVerifier(cfg ExternalConfig, now func() time.Time) (*externalVer
 	}
 	algs := []string{oidc.RS256, oidc.RS384, oidc.RS512, oidc.ES256, oidc.ES384,
 		oidc.ES512, oidc.PS256, oidc.PS384, oidc.PS512, oidc.EdDSA}
-	v.oidc = oidc.NewVerifier(cfg.Issuer, newJWKS(cfg.JWKSURL, algs, now), &oidc.Config{
+	v.keys = newJWKS(cfg.JWKSURL, algs, now)
+	v.oidc = oidc.NewVerifier(cfg.Issuer, v.keys, &oidc.Config{
 		ClientID: cfg.Audience,
 		// Public-key algorithms only: an HS256 token "signed" with the
 		// public key, or one with alg none, is refused before any key is
@@ -116,6 +118,15 @@ type jwks struct {
 	mu       sync.Mutex
 	keys     []jose.JSONWebKey // replaced whole, never changed: read without mu once taken
 	fetched  time.Time
+	fetchErr error // the last fetch's
+}
+
+// unreachable reports whether the set could never be fetched: arena has
+// no key of the studio's at all.
+func (k *jwks) unreachable() bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return len(k.keys) == 0 && k.fetchErr != nil
 }
 
 func newJWKS(url string, algs []string, now func() time.Time) *jwks {
@@ -158,12 +169,15 @@ func (k *jwks) VerifySignature(ctx context.Context, token string) ([]byte, error
 		return nil, errNoKey
 	}
 	keys, err := k.fetch(ctx)
+	k.mu.Lock()
+	k.fetchErr = err
+	if err == nil {
+		k.keys = keys
+	}
+	k.mu.Unlock()
 	if err != nil {
 		return nil, fmt.Errorf("fetching the studio's key set: %w", err)
 	}
-	k.mu.Lock()
-	k.keys = keys
-	k.mu.Unlock()
 	if payload, ok := k.verify(jws, kid); ok {
 		return payload, nil
 	}
@@ -235,6 +249,9 @@ func (v *externalVerifier) verify(ctx context.Context, token string) (externalCl
 			return c, fmt.Errorf("%w: no expiry", ErrInvalidToken)
 		case errors.As(err, &expired):
 			return c, ErrExpiredToken
+		case err != nil && v.keys.unreachable():
+			// No key to check with: the token may be good.
+			return c, fmt.Errorf("%w: %w", ErrUnavailable, err)
 		case err != nil:
 			return c, fmt.Errorf("%w: %w", ErrInvalidToken, err)
 		}

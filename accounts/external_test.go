@@ -306,3 +306,23 @@ func TestSignInExternal(t *testing.T) {
 		}
 	})
 }
+
+// TestExternalJWKSDown: with the studio's key set unreachable and no key
+// of its known, a token cannot be checked: unavailable, not invalid, so
+// that a client keeps its token and tries again.
+func TestExternalJWKSDown(t *testing.T) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := httptest.NewServer(http.NotFoundHandler())
+	down.Close()
+	e := newEnv(t, openDB(t, backends[0].url(t)), Config{External: ExternalConfig{
+		JWKSURL: down.URL, Issuer: studioIssuer, Audience: studioAudience,
+	}})
+	tok := sign(t, jwt.SigningMethodRS256, key, "k1", studioClaims("user-1"))
+	if _, err := e.svc.Authenticate(context.Background(), tok); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("Authenticate = %v, want ErrUnavailable", err)
+	}
+	e.call("POST", "/api/auth/external", "", map[string]string{"token": tok}).want(t, 503, "unavailable")
+}
