@@ -84,9 +84,9 @@ type Config struct {
 type Revocation int
 
 const (
-	RevokedBanned Revocation = iota + 1
-	RevokedSignedOut
-	RevokedDeleted
+	RevokedBanned    Revocation = iota + 1 // an admin banned the account
+	RevokedSignedOut                       // sign-out everywhere, or a new password
+	RevokedDeleted                         // the account was deleted
 )
 
 func (r Revocation) String() string {
