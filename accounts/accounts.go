@@ -31,6 +31,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
+
 	"github.com/arena-server/arena/store"
 )
 
@@ -65,6 +67,9 @@ type Config struct {
 
 	// now is the clock; tests set it. Default: time.Now.
 	now func() time.Time
+	// pollEvery is how often sanctions are polled; tests shorten it.
+	// Default: 2s.
+	pollEvery time.Duration
 }
 
 // Revocation is why an account's sessions ended.
@@ -114,8 +119,12 @@ type BanError struct {
 }
 
 func (e *BanError) Error() string {
-	return "accounts: banned " + e.describe()
+	return "this account is banned " + e.describe()
 }
+
+// HTTPStatus is the status a ban is answered with: it lets OIDC sign-in
+// (oidc.go) show the player the ban rather than a generic failure.
+func (e *BanError) HTTPStatus() int { return http.StatusForbidden }
 
 // describe is what a player is told: until when, and why.
 func (e *BanError) describe() string {
@@ -135,9 +144,11 @@ type Service struct {
 	log  *slog.Logger
 	now  func() time.Time
 	keys keyRing
-	rev  revocations
-	ext  *externalVerifier
-	lim  limiters
+	// access checks arena's own tokens; made once, it is read-only.
+	access *jwt.Parser
+	rev    revocations
+	ext    *externalVerifier
+	lim    limiters
 
 	ctx    context.Context // ends with Close
 	cancel context.CancelFunc
@@ -168,6 +179,9 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.now == nil {
 		cfg.now = time.Now
 	}
+	if cfg.pollEvery <= 0 {
+		cfg.pollEvery = pollEvery
+	}
 	if cfg.ClientAddr == nil {
 		cfg.ClientAddr = remoteHost
 	}
@@ -181,6 +195,15 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		poke: make(chan struct{}, 1),
 	}
 	s.rev.init()
+	s.access = jwt.NewParser(
+		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		jwt.WithIssuer(tokenIssuer),
+		jwt.WithAudience(tokenAudience),
+		jwt.WithExpirationRequired(),
+		jwt.WithLeeway(leeway),
+		jwt.WithTimeFunc(s.now),
+	)
+	dummyHash() // now, so that the first login of an unknown email takes no longer than others
 	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	ext, err := newExternalVerifier(s.ctx, cfg.External, s.now)
 	if err != nil {
@@ -215,7 +238,7 @@ const pollEvery = 2 * time.Second
 // background polls sanctions and rotates keys until Close.
 func (s *Service) background() {
 	defer s.wg.Done()
-	poll := time.NewTicker(pollEvery)
+	poll := time.NewTicker(s.cfg.pollEvery)
 	defer poll.Stop()
 	// Rotation is checked often enough to make a key soon after it is due
 	// and to pick up another node's new key before a token signed with it
@@ -231,6 +254,10 @@ func (s *Service) background() {
 		case <-rotate.C:
 			if err := s.rotateKeys(s.ctx); err != nil && s.ctx.Err() == nil {
 				s.log.Warn("accounts: cannot rotate signing keys", "err", err)
+			}
+			// Spent and expired refresh tokens are of no more use.
+			if err := s.db.DeleteExpiredRefresh(s.ctx, s.now()); err != nil && s.ctx.Err() == nil {
+				s.log.Warn("accounts: cannot delete expired refresh tokens", "err", err)
 			}
 			continue
 		}

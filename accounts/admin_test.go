@@ -50,11 +50,6 @@ func (b *syncBuffer) String() string {
 	return b.b.String()
 }
 
-type revocation struct {
-	account string
-	why     Revocation
-}
-
 // node is one node's accounts on a shared database.
 type node struct {
 	s       *Service

@@ -114,6 +114,9 @@ func (v *externalVerifier) verify(ctx context.Context, token string) (externalCl
 		t, err := v.oidc.Verify(ctx, token)
 		var expired *oidc.TokenExpiredError
 		switch {
+		case errors.As(err, &expired) && expired.Expiry.IsZero():
+			// go-oidc reads a missing "exp" as expired long ago.
+			return c, fmt.Errorf("%w: no expiry", ErrInvalidToken)
 		case errors.As(err, &expired):
 			return c, ErrExpiredToken
 		case err != nil:

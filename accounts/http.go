@@ -67,14 +67,17 @@ func (s *Service) Handler() http.Handler {
 	mux.HandleFunc("DELETE /api/me", s.api(s.handleDelete))
 	mux.HandleFunc("POST /api/me/password", s.api(s.handlePassword))
 	mux.HandleFunc("GET /api/me/export", s.api(s.handleExport))
-	return mux
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Answers hold tokens and personal data: no cache keeps them, the
+		// mux's own 404 and 405 included.
+		w.Header().Set("Cache-Control", "no-store")
+		mux.ServeHTTP(w, r)
+	})
 }
 
 // api adapts a handler that returns its failure, and answers it.
 func (s *Service) api(h func(w http.ResponseWriter, r *http.Request) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		// Answers hold tokens and personal data: no cache keeps them.
-		w.Header().Set("Cache-Control", "no-store")
 		if err := h(w, r); err != nil {
 			s.writeError(w, r, err)
 		}
@@ -95,7 +98,7 @@ func (s *Service) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	switch {
 	case errors.As(err, &e):
 	case errors.As(err, &ban):
-		e = &apiError{status: http.StatusForbidden, code: "banned", msg: "this account is banned " + ban.describe()}
+		e = &apiError{status: http.StatusForbidden, code: "banned", msg: ban.Error()}
 	case errors.Is(err, ErrUnavailable):
 		s.log.Warn("accounts: store unavailable", "path", r.URL.Path, "err", err)
 		e = &apiError{status: http.StatusServiceUnavailable, code: "unavailable", msg: unavailableMsg, retryAfter: 5}
@@ -566,6 +569,11 @@ func (s *Service) handleRename(w http.ResponseWriter, r *http.Request) error {
 	}
 	if err := s.db.SetName(r.Context(), id.Account, name); err != nil {
 		return storeErr(err)
+	}
+	// The name in access tokens already issued stays until they are
+	// refreshed; a studio's tokens carry none, so forget the one kept.
+	if s.ext != nil {
+		s.ext.forget(id.Account)
 	}
 	a, err := s.db.AccountByID(r.Context(), id.Account)
 	if err != nil {

@@ -22,7 +22,7 @@ type Limit struct {
 // at one account's password is slowed from any number of addresses.
 type Limits struct {
 	Login, Register, Refresh, Guest, External Limit // per address
-	Account                                       Limit // failed password checks per account
+	Account                                   Limit // failed password checks per account
 }
 
 // The defaults let a household or a school behind one address play

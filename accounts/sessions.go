@@ -114,7 +114,8 @@ func (s *Service) Refresh(ctx context.Context, token string) (Session, error) {
 	case errors.Is(err, store.ErrNotFound):
 		return Session{}, ErrRefreshInvalid
 	case errors.Is(err, store.ErrRefreshReused):
-		s.log.Warn("accounts: a spent refresh token was used again; its sign-in has ended", "account", id)
+		// The store does not say whose it was; the family is in the token.
+		s.log.Warn("accounts: a spent refresh token was used again; its sign-in has ended", "family", family)
 		return Session{}, ErrRefreshReused
 	case err != nil:
 		return Session{}, storeErr(err)
@@ -130,4 +131,3 @@ func (s *Service) Refresh(ctx context.Context, token string) (Session, error) {
 	}
 	return s.session(a, next, family, now)
 }
-

@@ -196,17 +196,9 @@ var errUnknownKey = errors.New("unknown signing key")
 // audience and an expiry. A key ID the ring lacks makes it reload from
 // the store once, so that a key another node just made is learned.
 func (s *Service) verifyAccess(ctx context.Context, token string) (*claims, error) {
-	parser := jwt.NewParser(
-		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
-		jwt.WithIssuer(tokenIssuer),
-		jwt.WithAudience(tokenAudience),
-		jwt.WithExpirationRequired(),
-		jwt.WithLeeway(leeway),
-		jwt.WithTimeFunc(s.now),
-	)
 	parse := func() (*claims, error) {
 		c := new(claims)
-		_, err := parser.ParseWithClaims(token, c, func(t *jwt.Token) (any, error) {
+		_, err := s.access.ParseWithClaims(token, c, func(t *jwt.Token) (any, error) {
 			kid, _ := t.Header["kid"].(string)
 			if secret, ok := s.keys.find(kid); ok {
 				return secret, nil
