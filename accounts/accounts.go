@@ -205,7 +205,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	)
 	dummyHash() // now, so that the first login of an unknown email takes no longer than others
 	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	ext, err := newExternalVerifier(s.ctx, cfg.External, s.now)
+	ext, err := newExternalVerifier(cfg.External, s.now)
 	if err != nil {
 		s.cancel()
 		return nil, err

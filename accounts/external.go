@@ -2,14 +2,18 @@ package accounts
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/go-jose/go-jose/v4"
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/arena-server/arena/protocol"
@@ -51,7 +55,7 @@ type externalVerifier struct {
 // many users a studio has.
 const externalCacheMax = 100_000
 
-func newExternalVerifier(ctx context.Context, cfg ExternalConfig, now func() time.Time) (*externalVerifier, error) {
+func newExternalVerifier(cfg ExternalConfig, now func() time.Time) (*externalVerifier, error) {
 	if !cfg.enabled() {
 		return nil, nil
 	}
@@ -79,17 +83,129 @@ func newExternalVerifier(ctx context.Context, cfg ExternalConfig, now func() tim
 		)
 		return v, nil
 	}
-	keys := oidc.NewRemoteKeySet(ctx, cfg.JWKSURL)
-	v.oidc = oidc.NewVerifier(cfg.Issuer, keys, &oidc.Config{
+	algs := []string{oidc.RS256, oidc.RS384, oidc.RS512, oidc.ES256, oidc.ES384,
+		oidc.ES512, oidc.PS256, oidc.PS384, oidc.PS512, oidc.EdDSA}
+	v.oidc = oidc.NewVerifier(cfg.Issuer, newJWKS(cfg.JWKSURL, algs, now), &oidc.Config{
 		ClientID: cfg.Audience,
 		// Public-key algorithms only: an HS256 token "signed" with the
 		// public key, or one with alg none, is refused before any key is
 		// tried.
-		SupportedSigningAlgs: []string{oidc.RS256, oidc.RS384, oidc.RS512, oidc.ES256, oidc.ES384,
-			oidc.ES512, oidc.PS256, oidc.PS384, oidc.PS512, oidc.EdDSA},
-		Now: func() time.Time { return now().Add(-leeway) },
+		SupportedSigningAlgs: algs,
+		Now:                  func() time.Time { return now().Add(-leeway) },
 	})
 	return v, nil
+}
+
+// jwksRefetchEvery bounds how often the studio's key set is fetched
+// again for a token no known key verifies. go-oidc's RemoteKeySet fetches
+// on every such token; since any client can send tokens with made-up key
+// IDs on every join, that would turn arena into a client hammering the
+// studio's server. A studio that rotates its keys publishes the new one
+// ahead of use, and arena sees it within this interval.
+const jwksRefetchEvery = 10 * time.Second
+
+// jwks is a JSON Web Key Set fetched from a URL, cached, and fetched again
+// at most every jwksRefetchEvery when a token names a key it lacks.
+type jwks struct {
+	url    string
+	algs   []jose.SignatureAlgorithm
+	now    func() time.Time
+	client *http.Client
+
+	fetching sync.Mutex // one fetch at a time; tokens the cache verifies do not wait for it
+	mu       sync.Mutex
+	keys     []jose.JSONWebKey // replaced whole, never changed: read without mu once taken
+	fetched  time.Time
+}
+
+func newJWKS(url string, algs []string, now func() time.Time) *jwks {
+	k := &jwks{url: url, now: now, client: &http.Client{Timeout: 10 * time.Second}}
+	for _, a := range algs {
+		k.algs = append(k.algs, jose.SignatureAlgorithm(a))
+	}
+	return k
+}
+
+var errNoKey = errors.New("no key of the studio's key set verifies the token")
+
+// VerifySignature is oidc.KeySet's: the payload of a token one of the
+// set's signing keys verifies.
+func (k *jwks) VerifySignature(ctx context.Context, token string) ([]byte, error) {
+	jws, err := jose.ParseSigned(token, k.algs)
+	if err != nil {
+		return nil, err
+	}
+	if len(jws.Signatures) != 1 {
+		return nil, errors.New("a token has exactly one signature")
+	}
+	kid := jws.Signatures[0].Header.KeyID
+	if payload, ok := k.verify(jws, kid); ok {
+		return payload, nil
+	}
+	k.fetching.Lock()
+	defer k.fetching.Unlock()
+	// A fetch that ended while this waited may have brought the key.
+	if payload, ok := k.verify(jws, kid); ok {
+		return payload, nil
+	}
+	k.mu.Lock()
+	recent := !k.fetched.IsZero() && k.now().Sub(k.fetched) < jwksRefetchEvery
+	if !recent {
+		k.fetched = k.now() // a failed fetch counts: a studio's server that is down is not hammered either
+	}
+	k.mu.Unlock()
+	if recent {
+		return nil, errNoKey
+	}
+	keys, err := k.fetch(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("fetching the studio's key set: %w", err)
+	}
+	k.mu.Lock()
+	k.keys = keys
+	k.mu.Unlock()
+	if payload, ok := k.verify(jws, kid); ok {
+		return payload, nil
+	}
+	return nil, errNoKey
+}
+
+// verify tries the set's signing keys of that ID (or all, for a token
+// that names none).
+func (k *jwks) verify(jws *jose.JSONWebSignature, kid string) ([]byte, bool) {
+	k.mu.Lock()
+	keys := k.keys
+	k.mu.Unlock()
+	for _, key := range keys {
+		if (kid != "" && key.KeyID != kid) || !key.IsPublic() || (key.Use != "" && key.Use != "sig") {
+			continue
+		}
+		if payload, err := jws.Verify(key); err == nil {
+			return payload, true
+		}
+	}
+	return nil, false
+}
+
+// fetch reads the key set, of at most 1 MiB.
+func (k *jwks) fetch(ctx context.Context) ([]jose.JSONWebKey, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, k.url, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := k.client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%s answered %s", k.url, resp.Status)
+	}
+	var set jose.JSONWebKeySet
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&set); err != nil {
+		return nil, err
+	}
+	return set.Keys, nil
 }
 
 // externalClaims are what arena reads of a studio's token.

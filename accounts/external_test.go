@@ -10,7 +10,9 @@ import (
 	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -50,20 +52,45 @@ func unsigned(c jwt.MapClaims) string {
 	return s
 }
 
-// jwks serves an RSA public key as a JSON Web Key Set.
-func jwks(t *testing.T, kid string, pub *rsa.PublicKey) *httptest.Server {
+// studioKeys serves RSA public keys as a JSON Web Key Set, and counts the
+// fetches.
+type studioKeys struct {
+	*httptest.Server
+	mu      sync.Mutex
+	keys    map[string]*rsa.PublicKey
+	fetches int
+}
+
+func serveJWKS(t *testing.T, kid string, pub *rsa.PublicKey) *studioKeys {
 	t.Helper()
-	enc := base64.RawURLEncoding
-	set := map[string]any{"keys": []map[string]string{{
-		"kty": "RSA", "alg": "RS256", "use": "sig", "kid": kid,
-		"n": enc.EncodeToString(pub.N.Bytes()), "e": enc.EncodeToString(big.NewInt(int64(pub.E)).Bytes()),
-	}}}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s := &studioKeys{keys: map[string]*rsa.PublicKey{kid: pub}}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.fetches++
+		enc := base64.RawURLEncoding
+		var keys []map[string]string
+		for kid, pub := range s.keys {
+			keys = append(keys, map[string]string{"kty": "RSA", "alg": "RS256", "use": "sig", "kid": kid,
+				"n": enc.EncodeToString(pub.N.Bytes()), "e": enc.EncodeToString(big.NewInt(int64(pub.E)).Bytes())})
+		}
 		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(set)
+		_ = json.NewEncoder(w).Encode(map[string]any{"keys": keys})
 	}))
-	t.Cleanup(srv.Close)
-	return srv
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *studioKeys) add(kid string, pub *rsa.PublicKey) {
+	s.mu.Lock()
+	s.keys[kid] = pub
+	s.mu.Unlock()
+}
+
+func (s *studioKeys) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.fetches
 }
 
 func TestExternalJWKS(t *testing.T) {
@@ -75,8 +102,8 @@ func TestExternalJWKS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys := jwks(t, "k1", &key.PublicKey)
 	eachBackend(t, func(t *testing.T, url func(t *testing.T) string) {
+		keys := serveJWKS(t, "k1", &key.PublicKey)
 		e := newEnv(t, openDB(t, url(t)), Config{External: ExternalConfig{
 			JWKSURL: keys.URL, Issuer: studioIssuer, Audience: studioAudience,
 		}})
@@ -105,6 +132,51 @@ func TestExternalJWKS(t *testing.T) {
 		}
 		refused(t, e, keys.URL, key, other)
 	})
+}
+
+// TestExternalJWKSFetches: tokens naming keys the set lacks make arena
+// fetch the studio's set again at most every jwksRefetchEvery, and a key
+// the studio adds is learned once that has passed.
+func TestExternalJWKSFetches(t *testing.T) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := serveJWKS(t, "k1", &key.PublicKey)
+	c := &clock{t: time.Now()}
+	e := newEnv(t, openDB(t, backends[0].url(t)), Config{now: c.now, External: ExternalConfig{
+		JWKSURL: keys.URL, Issuer: studioIssuer, Audience: studioAudience,
+	}})
+	claims := func() jwt.MapClaims {
+		cl := studioClaims("user-1")
+		cl["iat"], cl["exp"] = c.now().Unix(), c.now().Add(10*time.Minute).Unix()
+		return cl
+	}
+	if _, err := e.svc.Authenticate(context.Background(), sign(t, jwt.SigningMethodRS256, key, "k1", claims())); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 50 {
+		tok := sign(t, jwt.SigningMethodRS256, key, "forged-"+strconv.Itoa(i), claims())
+		if _, err := e.svc.Authenticate(context.Background(), tok); !errors.Is(err, ErrInvalidToken) {
+			t.Fatalf("made-up key ID: %v", err)
+		}
+	}
+	if n := keys.count(); n != 1 {
+		t.Fatalf("%d fetches of the key set, want 1", n)
+	}
+	// The studio rotates to a new key.
+	next, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys.add("k2", &next.PublicKey)
+	c.add(jwksRefetchEvery + time.Second)
+	if _, err := e.svc.Authenticate(context.Background(), sign(t, jwt.SigningMethodRS256, next, "k2", claims())); err != nil {
+		t.Fatalf("the studio's new key: %v", err)
+	}
+	if n := keys.count(); n != 2 {
+		t.Fatalf("%d fetches of the key set, want 2", n)
+	}
 }
 
 // refused checks that every bad token is refused by both Authenticate and
