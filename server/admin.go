@@ -146,6 +146,9 @@ type AdminStats struct {
 	MaxTickMillis    float64       `json:"max_tick_ms"`
 	TickBudgetMillis float64       `json:"tick_budget_ms"`
 	Cluster          *AdminCluster `json:"cluster,omitempty"` // nil when running alone
+	// Accounts says the server has an AdminAPI: the page shows its
+	// Accounts section, rather than asking for it and being refused.
+	Accounts bool `json:"accounts"`
 }
 
 // AdminCluster is the cluster as this node's directory sees it.
@@ -179,6 +182,7 @@ func (s *Server) serveAdminStats(w http.ResponseWriter, _ *http.Request) {
 		Goroutines:       runtime.NumGoroutine(),
 		Draining:         s.draining.Load(),
 		TickBudgetMillis: 1000 / float64(s.cfg.Room.TickRate),
+		Accounts:         s.cfg.AdminAPI != nil,
 	}
 	self := s.cluster.node()
 	if self != "" { // "": a server alone, no node of a cluster

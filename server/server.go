@@ -146,6 +146,12 @@ type Config struct {
 	// AdminToken enables /admin for requests that present it. Empty
 	// disables the admin page.
 	AdminToken string
+	// AdminAPI, if set, is more of the admin's API (accounts.Service's
+	// AdminHandler): it is served under /admin/api/accounts and
+	// /admin/api/audit behind the admin token, as /admin/api/stats is,
+	// and the admin page shows its Accounts section. Nil: those paths
+	// are not found.
+	AdminAPI http.Handler
 	// PprofAddr, if set, serves net/http/pprof on a separate listener
 	// there (keep it on loopback).
 	PprofAddr string
@@ -419,6 +425,15 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST /api/rooms/{name}/join", s.serveRoomJoin)
 	s.mux.HandleFunc("GET /admin/", s.serveAdminPage)
 	s.mux.HandleFunc("GET /admin/api/stats", s.requireAdmin(s.serveAdminStats))
+	if s.cfg.AdminAPI != nil {
+		// By method, as "GET /admin/" is: a pattern of any method would
+		// overlap it with neither the more specific, which ServeMux refuses.
+		api := s.requireAdmin(s.cfg.AdminAPI.ServeHTTP)
+		s.mux.HandleFunc("GET /admin/api/accounts", api)
+		s.mux.HandleFunc("GET /admin/api/accounts/", api)
+		s.mux.HandleFunc("POST /admin/api/accounts/", api)
+		s.mux.HandleFunc("GET /admin/api/audit", api)
+	}
 	var static http.Handler = http.NotFoundHandler()
 	if s.cfg.Static != nil {
 		static = http.FileServerFS(s.cfg.Static)

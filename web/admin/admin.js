@@ -18,6 +18,13 @@ function showLogin(message) {
   setStatus('not signed in');
 }
 
+// refused forgets a token the server refused and asks for another.
+function refused() {
+  sessionStorage.removeItem('arena-admin-token');
+  token = '';
+  showLogin('That token was refused.');
+}
+
 $('login').addEventListener('submit', (e) => {
   e.preventDefault();
   token = $('token').value.trim();
@@ -37,9 +44,7 @@ async function poll() {
     return;
   }
   if (res.status === 401) {
-    sessionStorage.removeItem('arena-admin-token');
-    token = '';
-    showLogin('That token was refused.');
+    refused();
     return;
   }
   if (!res.ok) {
@@ -101,6 +106,7 @@ function update(st) {
   }));
   $('meta').textContent = `up ${Math.round(st.uptime_s)} s · ${st.goroutines} goroutines · heap ${(st.heap_bytes / 1048576).toFixed(1)} MiB · tick budget ${st.tick_budget_ms.toFixed(1)} ms` + (st.draining ? ' · draining' : '');
   setStatus('live · updated ' + new Date(st.time).toLocaleTimeString());
+  if (st.accounts) showAccounts();
   for (const c of document.querySelectorAll('canvas[data-series]')) draw(c, series[c.dataset.series]);
 }
 
@@ -142,6 +148,202 @@ function draw(canvas, data) {
   g.fill();
   g.globalAlpha = 1;
 }
+
+// Accounts: find, ban, unban, revoke sessions, and the audit log. The
+// section is there when the server's stats say it has the admin's accounts
+// API. Names, emails, reasons and details come from players and admins:
+// every one is set as text, never markup.
+
+let accountsShown = false;
+let lastQuery = '';
+let selected = null; // the account shown in the card
+
+// api calls the admin API with the token; it throws the server's message.
+async function api(method, path, body) {
+  const opts = { method, headers: { Authorization: 'Bearer ' + token }, cache: 'no-store' };
+  if (body !== undefined) {
+    opts.headers['Content-Type'] = 'application/json';
+    opts.body = JSON.stringify(body);
+  }
+  const res = await fetch('api/' + path, opts);
+  if (res.status === 401) {
+    refused();
+    throw new Error('signed out');
+  }
+  let data = null;
+  try { data = await res.json(); } catch { /* not JSON: the status says it */ }
+  if (!res.ok) throw new Error((data && data.message) || 'error ' + res.status);
+  return data;
+}
+
+function showAccounts() {
+  if (accountsShown) return;
+  accountsShown = true;
+  $('accounts').hidden = false;
+  $('audit-section').hidden = false;
+  search('');
+  loadAudit();
+}
+
+const when = (t) => new Date(t).toLocaleString();
+
+// status says whether an account is banned now, until when and why.
+function status(a) {
+  if (!a.banned) return 'active';
+  const end = a.ban_permanent ? 'permanently' : 'until ' + when(a.banned_until);
+  return 'banned ' + end + (a.ban_reason ? ': ' + a.ban_reason : '');
+}
+
+// detail makes an audit entry's detail readable: a ban's end and reason,
+// or the note of an unban or a revoke.
+function detail(e) {
+  const d = e.detail;
+  if (d === null || d === undefined) return '';
+  if (typeof d !== 'object') return String(d);
+  const parts = [];
+  if (e.action === 'ban') parts.push(d.permanent ? 'permanent' : 'until ' + when(d.until));
+  if (d.reason) parts.push(d.reason);
+  return parts.length ? parts.join(': ') : JSON.stringify(d);
+}
+
+function cell(text, cls) {
+  const td = document.createElement('td');
+  td.textContent = text;
+  if (cls) td.className = cls;
+  return td;
+}
+
+async function search(q) {
+  lastQuery = q;
+  $('acct-error').textContent = '';
+  let data;
+  try {
+    data = await api('GET', 'accounts?q=' + encodeURIComponent(q) + '&limit=50');
+  } catch (err) {
+    $('acct-error').textContent = err.message;
+    return;
+  }
+  $('acct-none').hidden = data.accounts.length > 0;
+  $('acct-list').replaceChildren(...data.accounts.map((a) => {
+    const tr = document.createElement('tr');
+    tr.dataset.id = a.id;
+    if (selected && selected.id === a.id) tr.className = 'selected';
+    const name = document.createElement('button');
+    name.type = 'button';
+    name.className = 'link';
+    name.textContent = a.name;
+    name.title = 'Manage this account';
+    name.addEventListener('click', () => openAccount(a.id));
+    const first = document.createElement('td');
+    first.append(name);
+    tr.append(first, cell(a.id), cell(a.email || (a.guest ? '(guest)' : '')), cell(when(a.created_at)),
+      cell(status(a), a.banned ? 'banned wrap' : 'wrap'));
+    return tr;
+  }));
+}
+
+$('acct-search').addEventListener('submit', (e) => {
+  e.preventDefault();
+  search($('acct-q').value.trim());
+});
+
+// openAccount shows an account in the card; keep keeps the message of the
+// action just done.
+async function openAccount(id, keep) {
+  $('acct-error').textContent = '';
+  if (!keep) $('acct-msg').textContent = '';
+  let data;
+  try {
+    data = await api('GET', 'accounts/' + encodeURIComponent(id));
+  } catch (err) {
+    $('acct-error').textContent = err.message;
+    return;
+  }
+  showAccount(data.account, data.audit);
+}
+
+function showAccount(a, audit) {
+  selected = a;
+  for (const tr of $('acct-list').rows) tr.classList.toggle('selected', tr.dataset.id === a.id);
+  $('acct').hidden = false;
+  $('acct-title').textContent = a.name;
+  $('acct-info').textContent = [a.id, a.email || (a.guest ? 'guest' : ''), 'created ' + when(a.created_at),
+    a.sessions_revoked_at ? 'sessions revoked ' + when(a.sessions_revoked_at) : ''].filter(Boolean).join(' · ');
+  $('acct-status').textContent = status(a);
+  $('acct-status').className = a.banned ? 'banned' : '';
+  $('unban').disabled = !a.banned;
+  if (audit) {
+    $('acct-audit').replaceChildren(...audit.map((e) => {
+      const tr = document.createElement('tr');
+      tr.append(cell(when(e.at)), cell(e.actor), cell(e.action), cell(detail(e), 'wrap'));
+      return tr;
+    }));
+  }
+}
+
+$('ban-for').addEventListener('change', () => {
+  const date = $('ban-for').value === 'date';
+  $('ban-until').hidden = !date;
+  $('ban-until').required = date;
+  if (date) $('ban-until').min = new Date(Date.now() - new Date().getTimezoneOffset() * 60000).toISOString().slice(0, 16);
+});
+
+// act runs an action on the selected account, then shows the account, its
+// audit log, the list and the recent log as they now are.
+async function act(path, body, done) {
+  if (!selected) return;
+  const id = selected.id;
+  $('acct-msg').textContent = '';
+  for (const b of document.querySelectorAll('#acct button')) b.disabled = true;
+  let ok = false;
+  try {
+    const data = await api('POST', 'accounts/' + encodeURIComponent(id) + '/' + path, body);
+    $('acct-msg').textContent = done(data.account);
+    ok = true;
+  } catch (err) {
+    $('acct-msg').textContent = err.message;
+  }
+  for (const b of document.querySelectorAll('#acct button')) b.disabled = false;
+  if (!token) return false; // refused: the sign-in form is up
+  await openAccount(id, true);
+  await Promise.all([search(lastQuery), loadAudit()]);
+  return ok;
+}
+
+$('ban-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const body = { reason: $('ban-reason').value.trim() };
+  const how = $('ban-for').value;
+  if (how === 'date') {
+    const t = new Date($('ban-until').value);
+    if (isNaN(t)) { $('acct-msg').textContent = 'Pick a date and time.'; return; }
+    body.until = t.toISOString();
+  } else if (how !== 'permanent') {
+    body.duration = how;
+  } // permanent: neither until nor duration
+  act('ban', body, (a) => 'Banned ' + a.name + ' ' + (a.ban_permanent ? 'permanently' : 'until ' + when(a.banned_until)) + '.')
+    .then((ok) => { if (ok) $('ban-reason').value = ''; });
+});
+
+$('unban').addEventListener('click', () => act('unban', {}, (a) => 'Unbanned ' + a.name + '.'));
+$('revoke').addEventListener('click', () => act('revoke', {}, (a) => 'Revoked every session of ' + a.name + '.'));
+
+async function loadAudit() {
+  let data;
+  try {
+    data = await api('GET', 'audit?limit=50');
+  } catch (err) {
+    $('acct-error').textContent = err.message;
+    return;
+  }
+  $('audit').replaceChildren(...data.audit.map((e) => {
+    const tr = document.createElement('tr');
+    tr.append(cell(when(e.at)), cell(e.actor), cell(e.action), cell(e.account), cell(detail(e), 'wrap'));
+    return tr;
+  }));
+}
+
+$('audit-refresh').addEventListener('click', loadAudit);
 
 window.arenaAdmin = { series }; // for tests
 poll();
