@@ -1,7 +1,6 @@
 package accounts
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,10 +11,10 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/arena-server/arena/arenatest"
 	"github.com/arena-server/arena/internal/pgtest"
 	"github.com/arena-server/arena/store"
 )
@@ -31,24 +30,6 @@ var adminBackends = []struct {
 }
 
 const testAdminToken = "admin-s3cret"
-
-// syncBuffer is a log both the service and the test touch.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
 
 // node is one node's accounts on a shared database.
 type node struct {
@@ -107,12 +88,12 @@ type adminEnv struct {
 	t      *testing.T
 	url    string
 	a, b   *node
-	log    *syncBuffer
+	log    *arenatest.LogBuffer
 	client *http.Client
 }
 
 func newAdminEnv(t *testing.T, dbURL string) *adminEnv {
-	log := new(syncBuffer)
+	log := new(arenatest.LogBuffer)
 	e := &adminEnv{t: t, a: startNode(t, dbURL, log), b: startNode(t, dbURL, log), log: log, client: &http.Client{Timeout: 30 * time.Second}}
 	admin := e.a.s.AdminHandler()
 	mux := http.NewServeMux()

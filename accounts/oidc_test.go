@@ -1,7 +1,6 @@
 package accounts
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -17,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arena-server/arena/arenatest"
 	"github.com/arena-server/arena/internal/oidctest"
 )
 
@@ -63,24 +63,6 @@ func (f *fakeSignIn) Calls() []signInCall {
 	return append([]signInCall(nil), f.calls...)
 }
 
-// syncBuffer collects log output written from handler goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // harness is a game server with OIDC sign-in and a provider for it.
 type harness struct {
 	t        *testing.T
@@ -88,7 +70,7 @@ type harness struct {
 	oidc     *OIDC
 	app      *httptest.Server
 	fake     *fakeSignIn
-	logs     *syncBuffer
+	logs     *arenatest.LogBuffer
 }
 
 func newHarness(t *testing.T, clientSecret string) *harness {
@@ -98,7 +80,7 @@ func newHarness(t *testing.T, clientSecret string) *harness {
 	t.Cleanup(app.Close)
 	redirect := app.URL + OIDCCallbackPath
 	p := oidctest.New(t, oidctest.Config{ClientID: "arena", ClientSecret: "s3cret", RedirectURIs: []string{redirect}, User: alice})
-	h := &harness{t: t, provider: p, app: app, fake: &fakeSignIn{}, logs: &syncBuffer{}}
+	h := &harness{t: t, provider: p, app: app, fake: &fakeSignIn{}, logs: &arenatest.LogBuffer{}}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	o, err := NewOIDC(ctx, OIDCConfig{
