@@ -71,7 +71,7 @@ func (c *seedCodec) redirects() bool { return false }
 func (c *seedCodec) writeEvent(w sink, e any) (int, error) {
 	switch e := e.(type) {
 	case room.Seated:
-		c.buf = protocol.AppendSeedInit(c.buf[:0], e.Player, e.Token, e.Room)
+		c.buf = protocol.AppendSeedInit(c.buf[:0], e.Player, e.Token, e.Room, protocol.Account{})
 	case room.Notice:
 		c.buf = protocol.AppendSeedNotice(c.buf[:0], e.Code, e.Text)
 	case *protocol.Error:
