@@ -238,3 +238,36 @@ func (g *recordJoins) Join(p game.Player) error {
 	*g.joined = append(*g.joined, p)
 	return g.Dots.Join(p)
 }
+
+// TestEvictEndsTheAccountsSeats: an evicted account's seats go, connected
+// or away, their tokens with them; other players stay.
+func TestEvictEndsTheAccountsSeats(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r, _ := startRoom(t, Config{Settings: Settings{ResumeGrace: time.Minute}})
+		ctx := context.Background()
+		live, away := &fakeClient{}, &fakeClient{}
+		if _, err := r.Join(ctx, JoinRequest{Client: live, Account: "acct-ann", SignedIn: true}); err != nil {
+			t.Fatal(err)
+		}
+		bob, err := r.Join(ctx, JoinRequest{Client: away, Account: "acct-bob", SignedIn: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Leave(bob.Player, away, false)
+		other := &fakeClient{}
+		join(t, r, other, "")
+		banned := errors.New("banned")
+		r.Evict("acct-ann", banned)
+		r.Evict("acct-bob", banned)
+		synctest.Wait()
+		if live.closeReason() != banned || other.closeReason() != nil {
+			t.Errorf("closed with %v and %v; want banned and nothing", live.closeReason(), other.closeReason())
+		}
+		if n := r.Stats().Players; n != 1 {
+			t.Errorf("%d players; want 1", n)
+		}
+		if _, err := r.Join(ctx, JoinRequest{Client: &fakeClient{}, Token: bob.Token, ResumeOnly: true}); !errors.Is(err, ErrResumeFailed) {
+			t.Errorf("an evicted player's token: %v; want ErrResumeFailed", err)
+		}
+	})
+}

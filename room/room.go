@@ -233,6 +233,7 @@ const (
 	cmdExport
 	cmdMove
 	cmdReserve
+	cmdEvict
 )
 
 // command is a join or a leave, as the inbox carries them.
@@ -245,6 +246,13 @@ type command struct {
 	export chan exportResult // cmdExport
 	move   *moveCall         // cmdMove
 	hold   *holdCall         // cmdReserve
+	evict  *evictCall        // cmdEvict
+}
+
+// evictCall is an Evict, as the inbox carries it.
+type evictCall struct {
+	account string
+	reason  error
 }
 
 // hold is a seat Reserve holds for a player on its way, charged to the
@@ -558,6 +566,29 @@ func (r *Room) Leave(id game.PlayerID, c Client, onPurpose bool) {
 	}
 }
 
+// Evict takes every seat of account out of the room, for good: its
+// connection, if it has one, is closed with reason, and its token resumes
+// nobody any more. A ban or a sign-out everywhere does this, so that a
+// player whose connection happened to be down cannot resume past it.
+func (r *Room) Evict(account string, reason error) {
+	if account == "" {
+		return
+	}
+	select {
+	case r.inbox <- command{kind: cmdEvict, evict: &evictCall{account, reason}}:
+	case <-r.done:
+	}
+}
+
+func (r *Room) evict(account string, reason error) {
+	for m := r.memberByAccount(account); m != nil; m = r.memberByAccount(account) {
+		if m.client != nil {
+			m.client.Close(reason)
+		}
+		r.remove(m)
+	}
+}
+
 // Stats is a snapshot of a room's figures, safe to read from any goroutine.
 type Stats struct {
 	Name    string
@@ -736,6 +767,8 @@ func (r *Room) handle(c command) {
 	case cmdReserve:
 		token, err := r.reserve(c.hold.addr, c.hold.d)
 		c.hold.reply <- holdResult{token, err}
+	case cmdEvict:
+		r.evict(c.evict.account, c.evict.reason)
 	case cmdLeave:
 		if c.player == 0 {
 			r.unwatch(c.client)
