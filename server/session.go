@@ -324,6 +324,9 @@ func (s *session) join(join func(room.JoinRequest) (*room.Room, room.Joined, err
 	// The access token goes no further than a relay, which is decided by
 	// now: the join has been made elsewhere, or it is made here.
 	defer func() { s.relayAccess = "" }()
+	if s.isClosing() {
+		return nil, room.Joined{}, false // closed while it signed in (CloseAccount): no seat to take
+	}
 	req.Client = s
 	r, joined, err := join(req)
 	if err != nil {
