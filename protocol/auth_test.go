@@ -49,6 +49,9 @@ func TestParseAuth(t *testing.T) {
 		{"seed twice", ParseSeed, `{"type":"auth","token":"a","token":"b"}`, "", "", CodeBadRequest},
 	} {
 		m, err := tc.parse([]byte(tc.data))
+		if strings.HasSuffix(tc.name, "too long") && (err == nil || !strings.Contains(err.Message, "1 to 2048 bytes")) {
+			t.Errorf("%s: %v; want the bound said", tc.name, err)
+		}
 		switch {
 		case tc.access != "" && (err != nil || m.Kind != MsgAuth || m.Access != tc.access || m.Token != tc.token):
 			t.Errorf("%s: %+v, %v; want auth %q resume %q", tc.name, m, err, tc.access, tc.token)

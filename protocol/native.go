@@ -144,7 +144,13 @@ func ParseBinary(data []byte) (ClientMessage, *Error) {
 		m.Data = []byte(r.string())
 	case BinAuth:
 		m.Kind = MsgAuth
-		m.Access = string(r.bytes(MaxAccessToken))
+		// The token's length is read apart from it, so that one too long
+		// is told so, not that the message is short.
+		n := r.uvarint()
+		if r.err == nil && n > MaxAccessToken {
+			return ClientMessage{}, errorf(CodeMalformed, "auth needs a token of 1 to %d bytes", MaxAccessToken)
+		}
+		m.Access = string(r.take(n))
 		var resume *string
 		if r.err == nil && len(r.b) > 0 {
 			t := r.string()
@@ -831,6 +837,17 @@ func (r *reader) string() string {
 	s := string(r.b[:n])
 	r.b = r.b[n:]
 	return s
+}
+
+// take reads the next n bytes, not copied.
+func (r *reader) take(n uint64) []byte {
+	if n > uint64(len(r.b)) {
+		r.fail()
+		return nil
+	}
+	b := r.b[:n]
+	r.b = r.b[n:]
+	return b
 }
 
 // bytes reads a length-prefixed byte string of at most limit bytes, copied.
