@@ -41,8 +41,8 @@ type JoinInfo struct {
 	Addr string
 }
 
-// Identity is who a JoinHook says a player is. Nothing the client sends
-// overrides it.
+// Identity is who a JoinHook, or an Authenticator from an access token,
+// says a player is. Nothing the client sends overrides it.
 type Identity struct {
 	// Account is the player's ID in the program's own terms (a user ID):
 	// opaque to arena, at most 256 bytes. The game sees it in
