@@ -49,6 +49,7 @@ import (
 	"github.com/arena-server/arena/cluster"
 	"github.com/arena-server/arena/game"
 	"github.com/arena-server/arena/server"
+	"github.com/arena-server/arena/store"
 	"github.com/arena-server/arena/web"
 )
 
@@ -178,6 +179,26 @@ func (a *App) Run(ctx context.Context, args []string, getenv func(string) string
 	cfg.Static = web.FS()
 	cfg.Admin = web.AdminFS()
 	cfg.Logger = log
+	// The configuration is checked before the store opens: a bad option
+	// must not create a database, or migrate one.
+	pre := cfg
+	if opts.accounts() {
+		pre.Accounts = (*accountsApp)(nil) // there will be accounts
+	}
+	if err := pre.Check(); err != nil {
+		log.Error("bad configuration", "err", err)
+		return 2
+	}
+	var acc *accountsApp
+	if opts.accounts() {
+		acc, err = openAccounts(ctx, opts, log)
+		if err != nil {
+			log.Error("cannot open the store of accounts", "db", store.Redact(opts.dbURL()), "err", err)
+			return 1
+		}
+		defer acc.close()
+		acc.configure(&cfg)
+	}
 	// The listener comes first: a node tells the cluster its URL, which
 	// holds the port it got.
 	ln, err := net.Listen("tcp", net.JoinHostPort(opts.host, strconv.Itoa(opts.port)))
@@ -213,11 +234,20 @@ func (a *App) Run(ctx context.Context, args []string, getenv func(string) string
 		}
 		defer leave()
 		cfg.Cluster = node
+		if acc != nil {
+			if err := acc.joinCluster(node); err != nil {
+				log.Error("cannot join the cluster", "err", err)
+				return 1
+			}
+		}
 	}
 	srv, err := server.New(cfg)
 	if err != nil {
 		log.Error("bad configuration", "err", err)
 		return 2
+	}
+	if acc != nil {
+		acc.srv.Store(srv)
 	}
 	// pprof before the announcement: a busy -pprof-addr must fail the
 	// start before arena says it is listening.

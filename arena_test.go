@@ -20,6 +20,7 @@ import (
 	"github.com/arena-server/arena/game"
 	"github.com/arena-server/arena/games/dots"
 	"github.com/arena-server/arena/games/tag"
+	"github.com/arena-server/arena/internal/pgtest"
 	"github.com/gorilla/websocket"
 )
 
@@ -30,8 +31,20 @@ func TestMain(m *testing.M) {
 		Main(dots.Mode, tag.Mode)
 		return
 	}
-	os.Exit(m.Run())
+	dir, err := os.MkdirTemp("", "arena-test-data-")
+	if err != nil {
+		panic(err)
+	}
+	testDataDir = dir
+	code := pgtest.Main(m)
+	os.RemoveAll(dir)
+	os.Exit(code)
 }
+
+// testDataDir is the -data-dir of every Run of this package's tests that
+// names none (through env): the store goes there, not into the package's
+// directory.
+var testDataDir string
 
 // run is Run with the stock binary's modes.
 func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) int {
@@ -62,7 +75,7 @@ func TestSignalClosesConnectionsAndExitsZero(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
 		t.Run(sig.String(), func(t *testing.T) {
 			cmd := exec.Command(os.Args[0], "-port", "0", "-host", "127.0.0.1")
-			cmd.Env = append(os.Environ(), arenatest.RunMainEnv+"=1")
+			cmd.Env = append(os.Environ(), arenatest.RunMainEnv+"=1", "ARENA_DATA_DIR="+t.TempDir())
 			stderr, err := cmd.StderrPipe()
 			if err != nil {
 				t.Fatal(err)

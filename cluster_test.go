@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/arena-server/arena/arenatest"
 	"github.com/arena-server/arena/game"
 	"github.com/arena-server/arena/internal/natstest"
+	"github.com/arena-server/arena/internal/pgtest"
 	"github.com/arena-server/arena/protocol"
 )
 
@@ -29,10 +31,25 @@ type node struct {
 	url  string // its page, as the cluster knows it
 }
 
+// clusterDBs is the PostgreSQL database of each test cluster, by its NATS
+// server: the nodes of a cluster share one.
+var clusterDBs sync.Map
+
+// sharedDB returns the database the nodes of the cluster on ns share.
+func sharedDB(t *testing.T, ns *natsserver.Server) string {
+	t.Helper()
+	if u, ok := clusterDBs.Load(ns); ok {
+		return u.(string)
+	}
+	u := pgtest.DB(t)
+	clusterDBs.Store(ns, u)
+	return u
+}
+
 // startNode runs the stock binary as a node of the cluster on ns.
 func startNode(t *testing.T, ns *natsserver.Server, name string, env ...string) *node {
 	t.Helper()
-	env = append(env, "ARENA_NATS="+ns.ClientURL(), "ARENA_NODE="+name, "ARENA_LOG_LEVEL=debug")
+	env = append(env, "ARENA_NATS="+ns.ClientURL(), "ARENA_NODE="+name, "ARENA_LOG_LEVEL=debug", "ARENA_DB="+sharedDB(t, ns))
 	cmd, addr := arenatest.StartMain(t, env, "-host", "127.0.0.1", "-port", "0")
 	return &node{name: name, cmd: cmd, url: "http://" + addr + "/"}
 }
@@ -170,7 +187,7 @@ func freePort(t *testing.T) string {
 func TestANodeRestartedAtOnceAfterAKillBringsItsRoomsBack(t *testing.T) {
 	ns := natstest.Start(t)
 	port := freePort(t)
-	env := []string{"ARENA_NATS=" + ns.ClientURL(), "ARENA_NODE=a", "ARENA_CHECKPOINT_INTERVAL=300ms"}
+	env := []string{"ARENA_NATS=" + ns.ClientURL(), "ARENA_NODE=a", "ARENA_CHECKPOINT_INTERVAL=300ms", "ARENA_DB=" + sharedDB(t, ns)}
 	a, addr := arenatest.StartMain(t, env, "-host", "127.0.0.1", "-port", port)
 	startNode(t, ns, "b")
 	url := "http://" + addr + "/"
@@ -204,7 +221,7 @@ func TestANodeRestartedAtOnceAfterAKillBringsItsRoomsBack(t *testing.T) {
 // take the first's rooms for its own former life's and forget them.
 func TestTwoNodesOnOneHostNeedNoNames(t *testing.T) {
 	ns := natstest.Start(t)
-	env := []string{"ARENA_NATS=" + ns.ClientURL()}
+	env := []string{"ARENA_NATS=" + ns.ClientURL(), "ARENA_DB=" + sharedDB(t, ns)}
 	_, addrA := arenatest.StartMain(t, env, "-host", "127.0.0.1", "-port", "0")
 	_, addrB := arenatest.StartMain(t, env, "-host", "127.0.0.1", "-port", "0")
 	p, err := arenatest.DialNative(t, "http://"+addrA+"/", "room=here&mode=tag", "")

@@ -35,7 +35,9 @@ func runLogged(t *testing.T, args []string, vars map[string]string) *running {
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &running{log: &arenatest.LogBuffer{}, cancel: cancel, code: make(chan int, 1)}
 	go func() {
-		r.code <- run(ctx, append([]string{"-host", "127.0.0.1", "-port", "0"}, args...), env(vars), r.log)
+		// Without accounts, which a cluster keeps in PostgreSQL: these
+		// tests are about NATS (cluster_test.go runs nodes with both).
+		r.code <- run(ctx, append([]string{"-host", "127.0.0.1", "-port", "0", "-auth", "off"}, args...), env(vars), r.log)
 	}()
 	t.Cleanup(func() { r.stop(t) })
 	return r
@@ -116,7 +118,7 @@ func TestNATSSecretsAreNeverLogged(t *testing.T) {
 			// names NATS without the secret it tried.
 			bad := "nats://" + strings.NewReplacer(password, wrong, token, wrong).Replace(tc.userinfo) + "@127.0.0.1:" + port
 			var stderr arenatest.LogBuffer
-			if code := run(context.Background(), []string{"-host", "127.0.0.1", "-port", "0", "-nats", bad}, env(nil), &stderr); code != 1 {
+			if code := run(context.Background(), []string{"-host", "127.0.0.1", "-port", "0", "-auth", "off", "-nats", bad}, env(nil), &stderr); code != 1 {
 				t.Errorf("wrong secret: exit code %d; want 1", code)
 			}
 			out := stderr.String()
@@ -197,7 +199,7 @@ func TestNATSCredentialsAndTLS(t *testing.T) {
 			}
 
 			var stderr arenatest.LogBuffer
-			if code := run(context.Background(), []string{"-host", "127.0.0.1", "-port", "0", "-nats", url, "-node", "a"}, env(nil), &stderr); code != 1 {
+			if code := run(context.Background(), []string{"-host", "127.0.0.1", "-port", "0", "-auth", "off", "-nats", url, "-node", "a"}, env(nil), &stderr); code != 1 {
 				t.Errorf("without credentials: exit code %d; want 1", code)
 			}
 			if out := stderr.String(); !strings.Contains(out, "cannot join the cluster") || !strings.Contains(strings.ToLower(out), strings.ToLower(tc.refusal)) {
@@ -223,7 +225,7 @@ func TestNATSFlagsAreCheckedAtStart(t *testing.T) {
 	if err := os.Mkdir(unreadable, 0o700); err != nil { // a directory: read fails even as root
 		t.Fatal(err)
 	}
-	withNATS := []string{"-nats", "nats://127.0.0.1:4222"}
+	withNATS := []string{"-auth", "off", "-nats", "nats://127.0.0.1:4222"}
 	for _, tc := range []struct {
 		args []string
 		vars map[string]string

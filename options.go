@@ -12,6 +12,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/arena-server/arena/game"
 	"github.com/arena-server/arena/room"
 	"github.com/arena-server/arena/server"
 	"github.com/arena-server/arena/store"
@@ -36,9 +37,13 @@ type options struct {
 	natsCreds, natsNkey, natsCA, natsCert, natsKey string
 	natsAuth                                       []nats.Option // from those files
 	// The store (docs/operations.md#store): -db, or an SQLite file under
-	// -data-dir. Nothing uses it yet; the flags are checked, so that a
-	// deployment's -db is right before accounts arrive.
+	// -data-dir. Accounts live in it; -auth off opens none.
 	db, dataDir string
+	// Accounts (docs/accounts.md): whether players sign in, a studio's
+	// own tokens, and OpenID Connect sign-in.
+	auth                                                     string
+	jwtSecret, jwks, jwtIssuer, jwtAudience                  string
+	oidcIssuer, oidcClientID, oidcClientSecret, oidcRedirect string
 }
 
 // dbURL is the store's URL: -db, or the SQLite file under -data-dir.
@@ -110,6 +115,15 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	fs.StringVar(&o.publicURL, "public-url", "", "the URL clients reach this node's page at, which other nodes redirect to (default: http://<host>:<port>/ of this listener)")
 	fs.StringVar(&o.db, "db", "", "the store: sqlite:PATH, or postgres://USER:PASSWORD@HOST/DATABASE, which every node of a cluster must share (default: sqlite:<-data-dir>/arena.db)")
 	fs.StringVar(&o.dataDir, "data-dir", "arena-data", "directory of the default SQLite store, created if missing")
+	fs.StringVar(&o.auth, "auth", string(game.AuthOptional), "whether players sign in with an account: optional (guests play too), required, or off (no accounts, and no store); a mode may set its own")
+	fs.StringVar(&o.jwtSecret, "auth-jwt-secret", "", "a secret of at least 32 bytes shared with the studio's own backend, whose HS256 JWTs then sign its users in (keep it in ARENA_AUTH_JWT_SECRET, not on the command line)")
+	fs.StringVar(&o.jwks, "auth-jwks", "", "URL of the studio's JSON Web Key Set, whose keys then sign its users in with their JWTs")
+	fs.StringVar(&o.jwtIssuer, "auth-jwt-issuer", "", "the iss every studio JWT must carry (needed with -auth-jwt-secret or -auth-jwks)")
+	fs.StringVar(&o.jwtAudience, "auth-jwt-audience", "", "the aud every studio JWT must carry (needed with -auth-jwt-secret or -auth-jwks)")
+	fs.StringVar(&o.oidcIssuer, "oidc-issuer", "", "an OpenID Connect provider's issuer URL: players may then sign in through it")
+	fs.StringVar(&o.oidcClientID, "oidc-client-id", "", "arena's client ID at the OpenID Connect provider")
+	fs.StringVar(&o.oidcClientSecret, "oidc-client-secret", "", "arena's client secret at the OpenID Connect provider (keep it in ARENA_OIDC_CLIENT_SECRET)")
+	fs.StringVar(&o.oidcRedirect, "oidc-redirect-url", "", "the URL the provider sends players back to: this server's /api/auth/oidc/callback, as registered with the provider")
 	fs.BoolVar(&o.version, "version", false, "print arena's version and exit")
 	hintDurationUnits(fs)
 
@@ -173,19 +187,54 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	if err := o.checkNATSFiles(); err != nil {
 		return nil, err
 	}
+	if err := o.checkAccounts(); err != nil {
+		return nil, err
+	}
 	if err := o.checkDB(); err != nil {
 		return nil, err
 	}
 	return o, nil
 }
 
-// checkDB checks -db names a store arena can open, and that a node of a
-// cluster does not name its own SQLite file: every node must share one
-// PostgreSQL. A node given no -db runs without a store until something
-// needs one.
+// checkAccounts checks the accounts' options: a policy, and the pieces of
+// a studio's tokens and of OpenID Connect given whole or not at all.
+func (o *options) checkAccounts() error {
+	policy := game.AuthPolicy(o.auth)
+	if err := policy.Check(); err != nil || policy == "" {
+		return fmt.Errorf("-auth %q: want optional, required or off", o.auth)
+	}
+	o.server.AuthPolicy = policy
+	external := o.jwtSecret != "" || o.jwks != ""
+	switch {
+	case o.jwtSecret != "" && o.jwks != "":
+		return errors.New("-auth-jwt-secret and -auth-jwks both given: a studio's tokens are checked one way")
+	case external && (o.jwtIssuer == "" || o.jwtAudience == ""):
+		return errors.New("-auth-jwt-secret and -auth-jwks need -auth-jwt-issuer and -auth-jwt-audience: tokens minted for another service must not sign players in")
+	case !external && (o.jwtIssuer != "" || o.jwtAudience != ""):
+		return errors.New("-auth-jwt-issuer and -auth-jwt-audience need -auth-jwt-secret or -auth-jwks")
+	}
+	oidc := o.oidcIssuer != "" || o.oidcClientID != "" || o.oidcClientSecret != "" || o.oidcRedirect != ""
+	if oidc && (o.oidcIssuer == "" || o.oidcClientID == "" || o.oidcRedirect == "") {
+		return errors.New("OpenID Connect needs -oidc-issuer, -oidc-client-id and -oidc-redirect-url (and usually -oidc-client-secret)")
+	}
+	if policy == game.AuthOff && (external || oidc) {
+		return errors.New("-auth off turns accounts off: drop the -auth-jwt-* and -oidc-* options, or choose -auth optional or required")
+	}
+	return nil
+}
+
+// accounts reports whether the server keeps accounts, and so a store.
+func (o *options) accounts() bool { return game.AuthPolicy(o.auth) != game.AuthOff }
+
+// checkDB checks -db names a store arena can open, and that the nodes of
+// a cluster share one PostgreSQL: their players' accounts must be the
+// same on every node. A server without accounts (-auth off) needs none.
 func (o *options) checkDB() error {
 	if o.db == "" {
-		if o.dataDir == "" {
+		if o.nats != "" && o.accounts() {
+			return errors.New("a cluster (-nats) keeps its accounts in one PostgreSQL that every node shares: pass -db postgres://USER:PASSWORD@HOST/DATABASE, or -auth off for a cluster without accounts")
+		}
+		if o.dataDir == "" && o.accounts() {
 			return errors.New("-data-dir is empty: name a directory for the SQLite store, or pass -db")
 		}
 		return nil

@@ -14,8 +14,15 @@ import (
 	"github.com/arena-server/arena/room"
 )
 
+// env is a Run's environment: vars, and the package's data directory
+// (testDataDir) unless vars name a store.
 func env(vars map[string]string) func(string) string {
-	return func(k string) string { return vars[k] }
+	return func(k string) string {
+		if k == "ARENA_DATA_DIR" && vars[k] == "" {
+			return testDataDir
+		}
+		return vars[k]
+	}
 }
 
 func TestPortFromFlagEnvAndPORT(t *testing.T) {
@@ -145,7 +152,7 @@ func TestDBFlags(t *testing.T) {
 		{[]string{"-db", "sqlite:/tmp/a.db"}, "sqlite:/tmp/a.db"},
 		{[]string{"-nats", "nats://127.0.0.1:4222", "-db", "postgres://arena@db/arena"}, "postgres://arena@db/arena"},
 	} {
-		o, err := parseOptions(tc.args, env(nil), &bytes.Buffer{})
+		o, err := parseOptions(tc.args, func(string) string { return "" }, &bytes.Buffer{})
 		if err != nil {
 			t.Errorf("%v: %v", tc.args, err)
 			continue

@@ -2,6 +2,7 @@ package accounts
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -187,4 +188,28 @@ func banOf(a store.Account, now time.Time) error {
 		return &BanError{Reason: a.BanReason, Until: a.BannedUntil}
 	}
 	return nil
+}
+
+// Recheck learns from the store what became of an account, for news from
+// another node that names the account and nothing else (a cluster
+// broadcast, cluster.Node.ServeRevoked). The store is the truth: news
+// forged on the bus can make a node look, never end anyone's sessions. A
+// deleted account, which leaves no row for a poll to find, has its tokens
+// voided now; a ban or a sign-out is read by a poll made at once.
+func (s *Service) Recheck(ctx context.Context, accountID string) {
+	_, err := s.db.AccountByID(ctx, accountID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		if s.rev.revoke(accountID, s.now()) {
+			s.onRevoke(accountID, RevokedDeleted)
+		}
+	case err != nil:
+		// The store is down: the poll learns of it when it is back.
+		s.log.Warn("accounts: cannot recheck an account", "account", accountID, "err", err)
+	default:
+		select {
+		case s.poke <- struct{}{}:
+		default:
+		}
+	}
 }

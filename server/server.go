@@ -152,6 +152,10 @@ type Config struct {
 	// and the admin page shows its Accounts section. Nil: those paths
 	// are not found.
 	AdminAPI http.Handler
+	// AccountsAPI, if set, is the accounts' HTTP API (accounts.Service's
+	// Handler): it is served under /api/auth/ and /api/me. Nil: those
+	// paths are not found.
+	AccountsAPI http.Handler
 	// PprofAddr, if set, serves net/http/pprof on a separate listener
 	// there (keep it on loopback).
 	PprofAddr string
@@ -368,6 +372,11 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
+// Check reports what New would refuse in cfg, without starting anything,
+// so that a program can check its configuration before it opens what the
+// server needs, such as the store of its accounts.
+func (cfg Config) Check() error { return validate(&cfg) }
+
 func validate(cfg *Config) error {
 	switch {
 	case len(cfg.Modes) == 0:
@@ -464,6 +473,14 @@ func (s *Server) routes() {
 		s.mux.HandleFunc("GET /admin/api/accounts/", api)
 		s.mux.HandleFunc("POST /admin/api/accounts/", api)
 		s.mux.HandleFunc("GET /admin/api/audit", api)
+	}
+	if s.cfg.AccountsAPI != nil {
+		// By method, for the reason above ("GET /" this time).
+		for _, method := range []string{"GET", "POST", "PATCH", "DELETE"} {
+			for _, path := range []string{"/api/auth/", "/api/me", "/api/me/"} {
+				s.mux.Handle(method+" "+path, s.cfg.AccountsAPI)
+			}
+		}
 	}
 	var static http.Handler = http.NotFoundHandler()
 	if s.cfg.Static != nil {
@@ -986,6 +1003,10 @@ func (s *Server) untrack(sess *session) {
 }
 
 // clientIP is the address connection limits count against.
+// ClientIP is the address of the client of r, as the server's limits count
+// it: from Config.ClientIPHeader behind a proxy, else the peer's.
+func (s *Server) ClientIP(r *http.Request) string { return s.clientIP(r) }
+
 func (s *Server) clientIP(r *http.Request) string {
 	if h := s.cfg.ClientIPHeader; h != "" {
 		if v := r.Header.Get(h); v != "" {
