@@ -1,0 +1,200 @@
+package arena
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/arena-server/arena/arenatest"
+	"github.com/arena-server/arena/games/dots"
+	"github.com/arena-server/arena/games/tag"
+	"github.com/arena-server/arena/internal/natstest"
+	"github.com/arena-server/arena/protocol"
+	"github.com/arena-server/arena/server"
+)
+
+// session is what the accounts API answers a sign-in with.
+type session struct {
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token"`
+	Account      struct {
+		ID, Name string
+		Guest    bool
+	} `json:"account"`
+}
+
+// call makes one JSON request of the HTTP API at addr, and decodes the
+// answer into out if it is a success.
+func call(t *testing.T, method, addr, path, bearer string, body any, out any) int {
+	t.Helper()
+	var rd bytes.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = *bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, "http://"+addr+path, &rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	if out != nil && resp.StatusCode < 300 {
+		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+			t.Fatalf("%s %s: %v", method, path, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+// signedIn opens an arena.v1.json connection to addr that signs in with
+// access, and returns it with its welcome's account.
+func signedIn(t *testing.T, addr, query, access string) (*websocket.Conn, string, string) {
+	t.Helper()
+	d := websocket.Dialer{Subprotocols: []string{protocol.SubprotocolJSON}, HandshakeTimeout: 5 * time.Second}
+	conn, _, err := d.Dial("ws://"+addr+"/ws?auth=1&"+query, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	if err := conn.WriteJSON(map[string]string{"t": "auth", "token": access}); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		_, data, err := conn.ReadMessage()
+		if err != nil {
+			t.Fatalf("waiting for the welcome: %v", err)
+		}
+		var w struct {
+			T       string
+			Account *struct{ ID, Name string }
+		}
+		if err := json.Unmarshal(data, &w); err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case w.T == "welcome" && w.Account != nil:
+			return conn, w.Account.ID, w.Account.Name
+		case w.T == "welcome":
+			t.Fatalf("welcome without an account: %s", data)
+		case w.T == "error":
+			t.Fatalf("instead of a welcome: %s", data)
+		}
+	}
+}
+
+// closedWith reads conn until it closes, and returns its close frame.
+func closedWith(t *testing.T, conn *websocket.Conn, within time.Duration) *websocket.CloseError {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		_ = conn.SetReadDeadline(deadline)
+		if _, _, err := conn.ReadMessage(); err != nil {
+			var ce *websocket.CloseError
+			if errors.As(err, &ce) {
+				return ce
+			}
+			t.Fatalf("the connection ended without a close frame within %v: %v", within, err)
+		}
+	}
+}
+
+// TestAccountsEndToEnd runs the stock program with its default store (an
+// SQLite file under -data-dir): a guest made over HTTP plays as its
+// account, and an admin's ban closes its connection at once with the
+// reason, refuses its joins and its sign-ins, until it is lifted.
+func TestAccountsEndToEnd(t *testing.T) {
+	addr := startRun(t, []string{"-admin-token", "admin-secret"}, dots.Mode, tag.Mode)
+
+	var guest session
+	if code := call(t, "POST", addr, "/api/auth/guest", "", map[string]string{"name": "Wanda"}, &guest); code != http.StatusCreated {
+		t.Fatalf("POST /api/auth/guest: %d", code)
+	}
+	if !guest.Account.Guest || guest.Account.Name != "Wanda" || guest.AccessToken == "" || guest.RefreshToken == "" {
+		t.Fatalf("guest session %+v", guest)
+	}
+	conn, id, name := signedIn(t, addr, "room=e2e&name=Other", guest.AccessToken)
+	if id != guest.Account.ID || name != "Wanda" {
+		t.Fatalf("welcome's account %s %q; want %s Wanda", id, name, guest.Account.ID)
+	}
+
+	ban := map[string]string{"reason": "griefing", "duration": "1h"}
+	if code := call(t, "POST", addr, "/admin/api/accounts/"+id+"/ban", "admin-secret", ban, nil); code != http.StatusOK {
+		t.Fatalf("ban: %d", code)
+	}
+	if ce := closedWith(t, conn, 5*time.Second); ce.Code != server.CloseBanned {
+		t.Fatalf("after the ban the connection closed with %d %q; want %d", ce.Code, ce.Text, server.CloseBanned)
+	}
+	// The ban holds for new joins and for the refresh token.
+	d := websocket.Dialer{Subprotocols: []string{protocol.SubprotocolJSON}}
+	again, _, err := d.Dial("ws://"+addr+"/ws?auth=1&room=e2e", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	_ = again.WriteJSON(map[string]string{"t": "auth", "token": guest.AccessToken})
+	if ce := closedWith(t, again, 5*time.Second); ce.Code != server.CloseBanned || !strings.Contains(ce.Text, "griefing") {
+		t.Fatalf("a banned account's join closed with %d %q; want %d and the reason", ce.Code, ce.Text, server.CloseBanned)
+	}
+	if code := call(t, "POST", addr, "/api/auth/refresh", "", map[string]string{"refresh_token": guest.RefreshToken}, nil); code != http.StatusForbidden {
+		t.Fatalf("a banned account's refresh: %d; want 403", code)
+	}
+	if code := call(t, "POST", addr, "/admin/api/accounts/"+id+"/unban", "admin-secret", nil, nil); code != http.StatusOK {
+		t.Fatalf("unban: %d", code)
+	}
+	signedIn(t, addr, "room=e2e", guest.AccessToken)
+}
+
+// TestAccountsAcrossACluster runs two nodes of the stock program that
+// share a PostgreSQL: an account made on one plays on the other, and
+// deleting it on one closes its connection on the other at once. A
+// deleted account leaves no row for the other node's poll to find, so
+// only the news on NATS can do that.
+func TestAccountsAcrossACluster(t *testing.T) {
+	ns := natstest.Start(t)
+	a := startNode(t, ns, "a")
+	b := startNode(t, ns, "b")
+	addrA, addrB := strings.TrimSuffix(strings.TrimPrefix(a.url, "http://"), "/"), strings.TrimSuffix(strings.TrimPrefix(b.url, "http://"), "/")
+
+	var s session
+	body := map[string]string{"email": "nora@example.com", "password": "correct horse battery", "name": "Nora"}
+	if code := call(t, "POST", addrA, "/api/auth/register", "", body, &s); code != http.StatusCreated {
+		t.Fatalf("register on a: %d", code)
+	}
+	var onB session
+	if code := call(t, "POST", addrB, "/api/auth/login", "", map[string]string{"email": "NORA@example.com", "password": "correct horse battery"}, &onB); code != http.StatusOK || onB.Account.ID != s.Account.ID {
+		t.Fatalf("login on b: %d, account %s; want 200 and %s", code, onB.Account.ID, s.Account.ID)
+	}
+	// b checks a token a signed, with no round trip to a: the key is in
+	// the store they share.
+	conn, id, _ := signedIn(t, addrB, fmt.Sprintf("room=cl-%d&mode=tag", time.Now().UnixNano()), s.AccessToken)
+	if id != s.Account.ID {
+		t.Fatalf("on b, account %s; want %s", id, s.Account.ID)
+	}
+	if code := call(t, "DELETE", addrA, "/api/me", onB.AccessToken, nil, nil); code != http.StatusNoContent {
+		t.Fatalf("DELETE /api/me on a: %d", code)
+	}
+	if ce := closedWith(t, conn, 5*time.Second); ce.Code != server.CloseSignedOut {
+		t.Fatalf("after the deletion on a, b closed the connection with %d %q; want %d", ce.Code, ce.Text, server.CloseSignedOut)
+	}
+	arenatest.Eventually(t, 5*time.Second, 50*time.Millisecond, func() error {
+		if code := call(t, "GET", addrB, "/api/me", s.AccessToken, nil, nil); code != http.StatusUnauthorized {
+			return fmt.Errorf("GET /api/me on b with the deleted account's token: %d", code)
+		}
+		return nil
+	})
+}
