@@ -58,11 +58,13 @@ type Config struct {
 	// sign-out everywhere, deletion, a new password): the program closes
 	// its live connections (server.Server.CloseAccount). It must not block.
 	OnRevoke func(accountID string, why Revocation)
-	// Publish is called, besides OnRevoke, for the revocations made on
-	// this node (sign-out everywhere, deletion, a new password), for the
-	// program to broadcast to the other nodes' Revoked: they learn of it
-	// at once instead of at their next poll, and of a deletion at all,
-	// since a deleted account leaves no row to poll. It must not block.
+	// Publish is called, besides OnRevoke, for the changes to an
+	// account's sessions made on this node (a ban or its lifting, a
+	// sign-out everywhere, a deletion, a new password), for the program to
+	// tell the other nodes, whose Recheck reads the store: they learn of
+	// it at once instead of at their next poll, and of a deletion at all,
+	// since a deleted account leaves no row to poll. why is 0 for a lifted
+	// ban. It must not block.
 	Publish func(accountID string, why Revocation, before time.Time)
 	// External lets a studio's own JWTs sign its users in.
 	External ExternalConfig

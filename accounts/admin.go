@@ -80,11 +80,12 @@ func (s *Service) AdminBan(ctx context.Context, actor, accountID string, until t
 	// Called whatever ban held before: a ban that is only changed has no
 	// live connections left to close, and one that is new must close them.
 	s.onRevoke(accountID, RevokedBanned)
+	s.publish(accountID, RevokedBanned, s.now())
 	return s.audit(ctx, actor, AuditBan, accountID, banDetail{Until: until, Permanent: until.Equal(Forever), Reason: reason})
 }
 
-// AdminUnban lifts an account's ban, here at once and on other nodes by
-// their next poll, and writes it to the audit log with a note (may be
+// AdminUnban lifts an account's ban, here at once and on other nodes as
+// soon as they hear of it (Config.Publish) or poll, and writes it to the audit log with a note (may be
 // empty). Lifting no ban is no error, and is logged too.
 func (s *Service) AdminUnban(ctx context.Context, actor, accountID, note string) error {
 	if err := s.db.Unban(ctx, accountID); err != nil {
@@ -93,6 +94,9 @@ func (s *Service) AdminUnban(ctx context.Context, actor, accountID, note string)
 	// A zero end is no ban: the node's record of it goes at once, rather
 	// than at the next poll.
 	s.rev.ban(accountID, time.Time{}, "", s.now())
+	// Other nodes hear of it too: their recheck polls the store, which
+	// has the ban no more.
+	s.publish(accountID, 0, time.Time{})
 	return s.audit(ctx, actor, AuditUnban, accountID, noteDetail{Reason: note})
 }
 

@@ -104,6 +104,12 @@ func (s *Service) Revoked(accountID string, why Revocation, before time.Time) {
 func (s *Service) revokeLocal(accountID string, why Revocation, before time.Time) {
 	s.rev.revoke(accountID, before)
 	s.onRevoke(accountID, why)
+	s.publish(accountID, why, before)
+}
+
+// publish hands a change to an account's sessions made on this node to
+// Config.Publish, for the other nodes of a cluster.
+func (s *Service) publish(accountID string, why Revocation, before time.Time) {
 	if s.cfg.Publish != nil {
 		s.cfg.Publish(accountID, why, before)
 	}
