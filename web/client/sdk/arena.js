@@ -23,19 +23,24 @@
 // operator lists it in -allowed-origins).
 
 import { Connection } from '../js/net.js';
-import { applySnapshot } from '../js/protocol.js';
+import * as protocol from '../js/protocol.js';
 import { Clock, Timeline } from '../js/clock.js';
 import { Predictor } from '../js/predict.js';
 import { Interpolator, Delay } from '../js/interp.js';
 import { move, UP, DOWN, LEFT, RIGHT, ACTION } from '../js/rules.js';
 import { move as blastersMove } from '../js/blasters.js';
 import { move as worldMove } from '../js/world.js';
+import { Auth, AuthError, ThrottledError, UnavailableError, memoryStorage } from './auth.js';
+
+const { applySnapshot } = protocol;
 
 // The buttons of an input, to be ORed together, and the built-in modes'
 // movement rule, (x, y, buttons) => [x, y], for prediction. A rule of
 // one's own may take a fourth argument, the own player's entity with its
 // fields: (x, y, buttons, me) => [x, y].
 export { UP, DOWN, LEFT, RIGHT, ACTION, move };
+// Accounts: see auth.js and docs/sdk.md.
+export { Auth, AuthError, ThrottledError, UnavailableError, memoryStorage };
 
 const BUTTONS = UP | DOWN | LEFT | RIGHT | ACTION;
 // The stock modes whose movement is not dots': predict: true uses their
@@ -66,7 +71,8 @@ export class Client extends EventTarget {
   // in radians, resets: names of fields whose change means placed anew}),
   // storageKey (sessionStorage key of the resume token), spectate (true:
   // watch the room, with no player of one's own; input() and send() then
-  // send nothing).
+  // send nothing), auth (an Auth: every connection then authenticates
+  // with a fresh access token, and plays as its account).
   constructor(options = {}) {
     super();
     const o = options;
@@ -94,7 +100,7 @@ export class Client extends EventTarget {
     this.resyncs = 0;
     this.timer = null;
     const server = new URL('/', o.server || import.meta.url).href;
-    this.conn = new Connection({
+    this.conn = new AuthConnection(checkAuth(o.auth), {
       onStatus: (state, detail, final, info) => {
         this.status = state;
         this.emit('status', { state, detail: detail || '', final: !!final, ...info });
@@ -104,6 +110,11 @@ export class Client extends EventTarget {
       onRedirect: (url, room) => this.emit('redirect', { url, room }),
     }, { server, storageKey: this.storageKey });
   }
+
+  // auth is the Auth the connections authenticate with, or null: set it
+  // to play as someone else (or nobody) from the next join or reconnect.
+  get auth() { return this.conn.auth; }
+  set auth(a) { this.conn.auth = checkAuth(a); }
 
   // on calls fn with each event's detail; it returns a function that stops it.
   on(type, fn) {
@@ -123,6 +134,9 @@ export class Client extends EventTarget {
   // watching is true while the client is a spectator (welcomed as one).
   get watching() { return !!this.session?.welcome.watching; }
   get room() { return this.session?.welcome.room ?? this.target.room; }
+  // account is the account the server seated the player as ({id, name}),
+  // or null: a join without auth, or a server that took it as nobody's.
+  get account() { return this.session?.welcome.account ?? null; }
   get mode() { return this.session?.welcome.mode ?? this.target.mode; }
   // tick is the newest snapshot's; world is the server's state as of it, a
   // Map from id to entity, not interpolated.
@@ -265,6 +279,7 @@ export class Client extends EventTarget {
     this.timer = setInterval(() => this.step(performance.now()), clock.interval);
     this.emit('welcome', {
       id: msg.id, room: msg.room, mode: msg.mode, resumed: msg.resumed, watching: !!msg.watching, tickRate: msg.tickRate,
+      account: msg.account ?? null,
       world: { width: msg.width, height: msg.height },
       axes: msg.axes, messages: msg.messages, kinds: msg.kinds ?? [],
     });
@@ -421,6 +436,11 @@ export class Client extends EventTarget {
   }
 }
 
+function checkAuth(a) {
+  if (a && typeof a.accessToken !== 'function') throw new TypeError('arena: auth is an Auth (new Auth())');
+  return a || null;
+}
+
 function names(v, what) {
   if (v === undefined) return [];
   if (!Array.isArray(v) || !v.every((n) => typeof n === 'string')) throw new TypeError(`arena: ${what} is a list of field names`);
@@ -462,4 +482,145 @@ function pick(o, ...keys) {
 
 function sameAxes(a, b) {
   return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+// Close codes of the server (an error message before the socket closes)
+// that end an authenticated player for good: sign in again first.
+const AUTH_FINAL = new Set(['banned', 'signed_out', 'auth_required']);
+
+// AuthConnection is net.js's Connection that, given an Auth, opens every
+// socket with ?auth=1 and a first message {"t":"auth","token":ACCESS,
+// "resume":TOKEN} (its binary equivalent, arena.v1.bin's 0x07): the
+// access token never goes in a URL. Every connection, a reconnect after a
+// drop too, asks the Auth for a token first, which refreshes it when it is
+// about to lapse: the server checks it at every join. A join refused with
+// auth_failed (the token lapsed or the key that signed it rotated away) is
+// tried once more at once with a token refreshed for it; banned,
+// signed_out and auth_required are final, as is a session the Auth lost
+// (its refresh was refused). Without an Auth, or with one that holds no
+// session, it is the plain Connection: the player is nobody's.
+class AuthConnection extends Connection {
+  constructor(auth, handlers, opts) {
+    super({
+      ...handlers,
+      onMessage: (msg, now) => {
+        if (msg.type === 'welcome') this.authRetried = false;
+        // An account's end while playing (banned, signed out everywhere)
+        // comes as an error before the close: the close alone would read
+        // as worth another try.
+        if (msg.type === 'error' && AUTH_FINAL.has(msg.code)) this.authEnd = msg;
+        handlers.onMessage(msg, now);
+      },
+    }, opts);
+    this.auth = auth;
+    this.access = ''; // the token of the socket being opened; '' for none
+    this.fresh = false; // the next open refreshes first, whatever the token's age
+    this.authRetried = false;
+    this.authEnd = null;
+    this.opening = 0;
+  }
+
+  open() {
+    if (!this.auth) return super.open();
+    const n = ++this.opening;
+    this.cancelRetry();
+    this.closeSocket();
+    this.authEnd = null;
+    this.h.onStatus(this.attempt ? 'reconnecting' : 'connecting', this.attempt ? this.why : '');
+    const force = this.fresh;
+    this.fresh = false;
+    this.auth.accessToken({ force }).then((token) => {
+      if (n !== this.opening || this.stopped) return;
+      this.access = token;
+      super.open();
+      if (!token || !this.ws) return;
+      // The auth message goes first: wrap net.js's open handler, which
+      // then pings (and sends no resume message: resumeToken() below).
+      const ws = this.ws;
+      const resume = this.pendingResume;
+      const then = ws.onopen;
+      ws.onopen = (ev) => {
+        ws.send(encodeAuth(token, resume));
+        then?.call(ws, ev);
+      };
+    }, (err) => {
+      if (n !== this.opening || this.stopped) return;
+      this.access = '';
+      if (err?.status === 401 || err?.status === 403) {
+        // The session is over (expired, revoked, signed out everywhere)
+        // or the account banned: sign in again.
+        const error = err.status === 403 ? err.code || 'banned' : 'signed_out';
+        this.why = err.message || error;
+        this.h.onStatus('closed', this.why, true, { code: 0, error });
+        return;
+      }
+      // The accounts are unreachable for now (network, 503, 429): as a
+      // connection that failed, tried again with backoff.
+      this.refusal = null;
+      this.closed(1013, err?.message || 'accounts unavailable');
+    });
+  }
+
+  // With a token, the resume token rides in the auth message instead.
+  resumeToken() {
+    const t = super.resumeToken();
+    if (!this.access) return t;
+    this.pendingResume = t;
+    return '';
+  }
+
+  url(resume) {
+    const s = super.url(resume);
+    if (!this.access) return s;
+    const u = new URL(s);
+    u.searchParams.delete('resume');
+    u.searchParams.set('auth', '1');
+    return u.toString();
+  }
+
+  closed(code, reason) {
+    if (this.stopped || !this.auth) return super.closed(code, reason);
+    const error = this.refusal?.code || '';
+    if (error === 'auth_failed' && this.access && !this.authRetried) {
+      // Refresh and try again once, at once.
+      this.authRetried = true;
+      this.refusal = null;
+      this.fresh = true;
+      this.why = 'signing in again';
+      this.open();
+      return;
+    }
+    const end = this.authEnd;
+    if (end) {
+      this.authEnd = null;
+      this.refusal = null;
+      this.why = end.message || end.code;
+      this.h.onStatus('closed', this.why, true, { code, error: end.code });
+      return;
+    }
+    super.closed(code, reason);
+  }
+
+  leave() {
+    this.opening++; // a token on its way opens nothing
+    super.leave();
+  }
+}
+
+// encodeAuth is arena.v1.bin's auth message (0x07): the access token and,
+// if there is one, a resume token, each a uvarint length and its bytes.
+// protocol.js's own, if it has one.
+function encodeAuth(access, resume) {
+  if (protocol.encodeAuth) return protocol.encodeAuth(access, resume);
+  const out = [0x07];
+  const put = (s) => {
+    const b = new TextEncoder().encode(s);
+    let v = b.length;
+    while (v >= 0x80) { out.push((v % 0x80) | 0x80); v = Math.floor(v / 0x80); }
+    out.push(v);
+    for (const x of b) out.push(x);
+  };
+  put(access);
+  if (resume) put(resume);
+  return new Uint8Array(out);
 }

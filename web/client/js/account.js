@@ -1,0 +1,205 @@
+// account.js — who the player is: the account panel of the page. A new
+// visitor plays at once as a guest the server makes for them (no form);
+// the panel then offers to sign up (which keeps that guest: its id, name
+// and all it has), to sign in to another account, to change the name, and
+// to sign out. The SDK's Auth (../sdk/arena.js) keeps and refreshes the
+// tokens. Everything shown that a player chose (names, emails) is set as
+// text, never as markup.
+
+export class AccountPanel {
+  // auth: the SDK's Auth. actions: rejoin(why) (the page's player is now
+  // someone else, or renamed: join again as them), toast(text, isError).
+  constructor(auth, actions) {
+    this.auth = auth;
+    this.actions = actions;
+    this.enabled = false; // the server has accounts
+    this.$ = (id) => document.getElementById(id);
+    this.$('signup-form').addEventListener('submit', (e) => {
+      e.preventDefault();
+      this.signUp();
+    });
+    this.$('signin-form').addEventListener('submit', (e) => {
+      e.preventDefault();
+      this.signIn();
+    });
+    this.$('signout').addEventListener('click', () => this.signOut(false));
+    this.$('signout-all').addEventListener('click', () => this.signOut(true));
+    auth.on('change', () => this.show());
+  }
+
+  // start signs in silently: the kept session if there is one, else a new
+  // guest, named as the player last named themselves if that name is free.
+  // It resolves once the page may join: true as someone, false as nobody
+  // when the server has no accounts or they are out of reach (play goes
+  // on).
+  async start(name) {
+    try {
+      if (this.auth.kept()) {
+        try {
+          await this.auth.refresh();
+          this.enabled = true;
+          return true;
+        } catch (err) {
+          if (err.status !== 401) throw err;
+          // The session is over (expired, signed out everywhere): a new guest.
+        }
+      }
+      await this.newGuest(name);
+      this.enabled = true;
+      return true;
+    } catch (err) {
+      this.enabled = err.code !== 'no_accounts';
+      // A server without accounts: nicknames as before.
+      if (err.code !== 'no_accounts') this.error(err.status === 403 ? err.message : `Playing without an account for now: ${messageOf(err)}`);
+      return false;
+    } finally {
+      this.show();
+    }
+  }
+
+  async newGuest(name) {
+    if (name) {
+      try {
+        return await this.auth.guest({ name });
+      } catch (err) {
+        // Taken, or not a name the server takes: one of its choosing.
+        if (err.status !== 409 && err.status !== 400) throw err;
+      }
+    }
+    return this.auth.guest();
+  }
+
+  // rename changes the account's name; it resolves to '' or an error to
+  // show by the name field.
+  async rename(name) {
+    try {
+      await this.auth.rename(name);
+      this.actions.rejoin('rename');
+      this.actions.toast(`You are ${name} now.`);
+      return '';
+    } catch (err) {
+      return messageOf(err);
+    }
+  }
+
+  get account() { return this.auth.account; }
+
+  async signUp() {
+    const email = this.$('signup-email').value.trim();
+    const password = this.$('signup-password').value;
+    const name = this.$('signup-name').value.trim();
+    await this.busy('signup-form', async () => {
+      const a = this.auth.account;
+      if (a && a.guest) {
+        // The guest becomes the account: same id, everything kept.
+        await this.auth.link({ email, password });
+      } else {
+        await this.auth.register({ email, password, name: name || undefined });
+      }
+      let renamed = false;
+      if (name && name !== this.auth.account?.name) {
+        try {
+          await this.auth.rename(name);
+          renamed = true;
+        } catch (err) {
+          this.error(`Signed up, but the name stays: ${messageOf(err)}`);
+        }
+      }
+      this.$('signup-password').value = '';
+      this.$('signup').open = false;
+      this.actions.toast('Signed up: this player is yours now, wherever you sign in.');
+      if (renamed || !a?.guest) this.actions.rejoin('signup');
+    });
+  }
+
+  async signIn() {
+    const email = this.$('signin-email').value.trim();
+    const password = this.$('signin-password').value;
+    await this.busy('signin-form', async () => {
+      await this.auth.login({ email, password });
+      this.$('signin-password').value = '';
+      this.$('signin').open = false;
+      this.actions.toast(`Signed in as ${this.auth.account?.name ?? ''}.`);
+      this.actions.rejoin('signin');
+    });
+  }
+
+  // signOut ends the session (everywhere: every session of the account),
+  // and the page plays on as a new guest.
+  async signOut(everywhere) {
+    await this.busy(null, async () => {
+      try {
+        await this.auth.logout({ everywhere });
+      } catch (err) {
+        // Signed out here all the same; the server forgets the session
+        // when it lapses.
+        if (everywhere) this.error(`Could not sign out the other devices: ${messageOf(err)}`);
+      }
+      this.actions.toast(everywhere ? 'Signed out everywhere.' : 'Signed out.');
+      await this.newGuest('');
+      this.actions.rejoin('signout');
+    });
+  }
+
+  // lost is called when the server ended the player's session (signed out
+  // elsewhere, the session expired): play on as a new guest.
+  async lost() {
+    if (!this.enabled) return false;
+    try {
+      await this.newGuest('');
+      this.actions.rejoin('lost');
+      return true;
+    } catch (err) {
+      this.error(messageOf(err));
+      return false;
+    }
+  }
+
+  async busy(formId, fn) {
+    const form = formId ? this.$(formId) : this.$('account-member');
+    const buttons = [...form.querySelectorAll('button')];
+    buttons.forEach((b) => { b.disabled = true; });
+    this.error('');
+    try {
+      await fn();
+    } catch (err) {
+      this.error(messageOf(err));
+    } finally {
+      buttons.forEach((b) => { b.disabled = false; });
+      this.show();
+    }
+  }
+
+  error(text) { this.$('account-error').textContent = text; }
+
+  // show draws who the player is.
+  show() {
+    const a = this.auth.account;
+    const section = this.$('account');
+    section.dataset.state = !a ? 'none' : a.guest ? 'guest' : 'member';
+    const line = this.$('account-line');
+    line.hidden = !a;
+    this.$('account-guest').hidden = !this.enabled || !!(a && !a.guest);
+    this.$('account-member').hidden = !a || a.guest;
+    if (!a) return;
+    const who = document.createElement('span');
+    who.className = 'who';
+    who.textContent = a.name;
+    const tag = document.createElement('span');
+    tag.className = 'tag';
+    tag.textContent = a.guest ? 'guest' : a.email || 'account';
+    line.replaceChildren(who, tag);
+    const input = this.$('name');
+    if (document.activeElement !== input) input.value = a.name;
+    const signupName = this.$('signup-name');
+    if (document.activeElement !== signupName && !signupName.value) signupName.value = a.name;
+  }
+}
+
+// messageOf says what went wrong in a person's words: the server's
+// message, and how long to wait when it asked for a pause.
+export function messageOf(err) {
+  const text = err?.message || String(err);
+  if (err?.retryAfter && (err.status === 429 || err.status === 503)) return `${text} (try again in ${err.retryAfter} s)`;
+  return text;
+}
