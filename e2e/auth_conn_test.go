@@ -85,9 +85,21 @@ func (s *authSocket) refuse(code, message string, close int) {
 	s.conn.Close()
 }
 
-func (s *authSocket) welcome(room, token string) {
+// welcome welcomes the player as account id, named name: the welcome's
+// flag bit 2 and the two strings after its kinds (docs/protocol.md).
+func (s *authSocket) welcome(room, token, id, name string) {
 	w := protocol.Welcome{Player: 7, TickRate: 20, World: game.World{Width: 500, Height: 500}, Room: room, Mode: "dots", Token: token, Kinds: dots.Kinds}
-	s.conn.WriteMessage(websocket.BinaryMessage, protocol.AppendBinaryWelcome(nil, w))
+	b := protocol.AppendBinaryWelcome(nil, w)
+	i := 1
+	for range 5 { // version, player, tick rate, width, height
+		_, n := binary.Uvarint(b[i:])
+		i += n
+	}
+	b[i] |= 1 << 2
+	for _, v := range []string{id, name} {
+		b = append(binary.AppendUvarint(b, uint64(len(v))), v...)
+	}
+	s.conn.WriteMessage(websocket.BinaryMessage, b)
 }
 
 func nextSocket(t *testing.T, ch chan *authSocket, what string) *authSocket {
@@ -139,8 +151,11 @@ func TestAuthSDKConnectionReauthenticates(t *testing.T) {
 	if s2.access != "a2" {
 		t.Fatalf("after auth_failed the client came back with %q; want a2, refreshed for it", s2.access)
 	}
-	s2.welcome("r1", "res-1")
+	s2.welcome("r1", "res-1", "acct", "guest-2")
 	waitFor(tb, "the welcome", `window.game.connected && welcomes.length === 1`, 5*time.Second)
+	if got := eval[string](tb, `JSON.stringify([welcomes[0].account, window.game.account])`); got != `[{"id":"acct","name":"guest-2"},{"id":"acct","name":"guest-2"}]` {
+		t.Errorf("the welcome's account: %s", got)
+	}
 	if n := eval[int](tb, `fake.count('/api/auth/refresh')`); n != 1 {
 		t.Errorf("%d refreshes after one auth_failed; want 1", n)
 	}
@@ -152,7 +167,7 @@ func TestAuthSDKConnectionReauthenticates(t *testing.T) {
 	if s3.query.Get("auth") != "1" || s3.query.Has("resume") || s3.access != "a3" || s3.resume != "res-1" {
 		t.Fatalf("reconnect: query %v, auth %q resume %q; want ?auth=1, a fresh a3 and the resume token res-1 in the message", s3.query, s3.access, s3.resume)
 	}
-	s3.welcome("r1", "res-2")
+	s3.welcome("r1", "res-2", "acct", "guest-3")
 	waitFor(tb, "the second welcome", `welcomes.length === 2`, 5*time.Second)
 	s3.refuse("signed_out", "you signed out everywhere", websocket.ClosePolicyViolation)
 	waitFor(tb, "a final close", `statuses.some((s) => s.state === 'closed' && s.final)`, 5*time.Second)

@@ -230,7 +230,7 @@ export function decode(buf, kinds = BASIC_KINDS) {
       const version = r.uvarint();
       m = { type: 'welcome', version, id: r.uvarint(), tickRate: r.uvarint(), width: r.uvarint(), height: r.uvarint() };
       // Flags: bit 0 resumed, bit 1 watching (a spectator: id 0, no
-      // token); bits not known here are ignored.
+      // token), bit 2 account (below); bits not known here are ignored.
       const flags = r.byte();
       m.resumed = (flags & 1) === 1;
       m.watching = (flags & 2) === 2;
@@ -239,6 +239,9 @@ export function decode(buf, kinds = BASIC_KINDS) {
       m.messages = [];
       for (let n = r.uvarint(); n > 0; n--) m.messages.push({ name: r.string(), maxBytes: r.uvarint() });
       m.kinds = readKinds(r);
+      // Bit 2: the player's account follows, at the very end (string ID,
+      // string name): a join that authenticated (?auth=1).
+      m.account = (flags & 4) === 4 ? { id: r.string(), name: r.string() } : null;
       break;
     }
     case SNAPSHOT: {
