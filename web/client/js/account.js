@@ -13,6 +13,7 @@ export class AccountPanel {
     this.auth = auth;
     this.actions = actions;
     this.enabled = false; // the server has accounts
+    this.switching = false; // signing up, in or out: the page rejoins by itself
     this.$ = (id) => document.getElementById(id);
     this.$('signup-form').addEventListener('submit', (e) => {
       e.preventDefault();
@@ -144,7 +145,8 @@ export class AccountPanel {
   // lost is called when the server ended the player's session (signed out
   // elsewhere, the session expired): play on as a new guest.
   async lost() {
-    if (!this.enabled) return false;
+    // Signing out everywhere closes this page's own connection too.
+    if (!this.enabled || this.switching) return false;
     try {
       await this.newGuest('');
       this.actions.rejoin('lost');
@@ -160,11 +162,13 @@ export class AccountPanel {
     const buttons = [...form.querySelectorAll('button')];
     buttons.forEach((b) => { b.disabled = true; });
     this.error('');
+    this.switching = true;
     try {
       await fn();
     } catch (err) {
       this.error(messageOf(err));
     } finally {
+      this.switching = false;
       buttons.forEach((b) => { b.disabled = false; });
       this.show();
     }

@@ -260,9 +260,10 @@ export class Auth extends EventTarget {
     this.access = s.access_token;
     this.ttl = Math.max(0, Number(s.expires_in) || 0) * 1000;
     this.expires = this.now() + this.ttl;
-    const before = this.acct?.id;
+    const before = JSON.stringify(this.acct);
     this.setAccount(s.account, '');
-    if (!quiet || before !== this.acct?.id) this.emit('change', { account: this.acct, why });
+    // A refresh tells only of a change (a name changed on another device).
+    if (!quiet || before !== JSON.stringify(this.acct)) this.emit('change', { account: this.acct, why });
   }
 
   setAccount(a, why) {
