@@ -67,14 +67,23 @@ type authenticator struct{ s *accounts.Service }
 
 func (a authenticator) Authenticate(ctx context.Context, token string) (server.Identity, error) {
 	id, err := a.s.Authenticate(ctx, token)
+	switch {
+	case err == nil:
+	case errors.Is(err, accounts.ErrBanned):
+		err = fmt.Errorf("%w: %v", server.ErrBanned, err)
+	case errors.Is(err, accounts.ErrRevoked):
+		err = fmt.Errorf("%w: %v", server.ErrSignedOut, err)
+	case errors.Is(err, accounts.ErrUnavailable):
+		err = fmt.Errorf("%w: %v", server.ErrAuthUnavailable, err)
+	}
 	return server.Identity{Account: id.Account, Name: id.Name}, err
 }
 
 func revocationError(why accounts.Revocation) error {
 	if why == accounts.RevokedBanned {
-		return errors.New("banned")
+		return server.ErrBanned
 	}
-	return errors.New("signed out")
+	return server.ErrSignedOut
 }
 
 // openAccountPage opens arena's page at path and waits until it plays as
