@@ -44,6 +44,9 @@ export class AccountPanel {
           if (err.status !== 401) throw err;
           // The session is over (expired, signed out everywhere): a new guest.
         }
+      } else if (await accountsOff()) {
+        // A server without accounts: nicknames as before.
+        return false;
       }
       await this.newGuest(name);
       this.enabled = true;
@@ -197,6 +200,20 @@ export class AccountPanel {
     if (document.activeElement !== input) input.value = a.name;
     const signupName = this.$('signup-name');
     if (document.activeElement !== signupName && !signupName.value) signupName.value = a.name;
+  }
+}
+
+// accountsOff asks the server whether it has accounts before a first
+// visit makes a guest: GET /api/modes says, per mode, whether its players
+// sign in ("off" for every mode on a server without accounts). A server
+// that does not say is asked by the guest sign-in itself (404: none).
+async function accountsOff() {
+  try {
+    const res = await fetch('/api/modes', { cache: 'no-store' });
+    const { modes } = await res.json();
+    return Array.isArray(modes) && modes.length > 0 && modes.every((m) => m.auth === 'off');
+  } catch {
+    return false;
   }
 }
 
