@@ -436,6 +436,9 @@ func TestProtocolMatchesTheGoldenBytes(t *testing.T) {
 			'client ping time=1000': () => p.encodePing(1000),
 			'client resync': () => p.encodeResync(),
 			'client leave': () => p.encodeLeave(),
+			'client resume token=tok': () => p.encodeResume('tok'),
+			'client auth token=eyJ.e30.sig': () => p.encodeAuth('eyJ.e30.sig'),
+			'client auth token=eyJ.e30.sig resume=tok': () => p.encodeAuth('eyJ.e30.sig', 'tok'),
 		};
 		const bad = [];
 		let kinds, world = new Map(), state = { tick: -1 }, snapshots = 0;
@@ -459,6 +462,7 @@ func TestProtocolMatchesTheGoldenBytes(t *testing.T) {
 				if (name.includes('kinds=[player color score it') && !(m.kinds.length === 2 && m.kinds[0].fields[4].name === 'aim' && m.kinds[0].fields[4].scale === 1000 && m.kinds[0].fields[4].delta && m.kinds[0].fields[4].interp && m.kinds[0].fields[6].values[1] === 'blue' && m.kinds[1].texts[0].name === 'label')) bad.push(name + ': kinds ' + JSON.stringify(m.kinds));
 				if (name.includes('axes=[aim') && !(m.axes.length === 1 && m.axes[0].name === 'aim' && m.axes[0].min === -3142 && m.axes[0].max === 3142)) bad.push(name + ': axes ' + JSON.stringify(m.axes));
 				if (name.startsWith('welcome') && m.watching !== name.includes(' watching ')) bad.push(name + ': watching ' + m.watching);
+				if (name.startsWith('welcome') && JSON.stringify(m.account) !== (name.includes(' account=a1b2/ann') ? '{"id":"a1b2","name":"ann"}' : 'null')) bad.push(name + ': account ' + JSON.stringify(m.account));
 				if (name.includes(' watching ') && !(m.id === 0 && m.token === '' && !m.resumed && m.mode === 'dots' && m.kinds.length === 1)) bad.push(name + ': ' + JSON.stringify(m));
 				if (name.startsWith('event') && !(m.type === 'event' && m.tick === 42 && m.event === 'tagged' && m.data.it === 7 && m.data.by === 2)) bad.push(name + ': ' + JSON.stringify(m));
 				if (name.includes('messages=[say') && !(m.messages.length === 1 && m.messages[0].name === 'say' && m.messages[0].maxBytes === 64)) bad.push(name + ': messages ' + JSON.stringify(m.messages));

@@ -200,6 +200,12 @@ func TestRetryPolicyDecidesByCode(t *testing.T) {
 		[4001, ''],
 		[1009, ''],
 		[1012, ''],
+		[1008, 'auth_required'],
+		[1008, 'auth_failed'], // refresh the token, and try once more
+		[4003, 'banned'],
+		[4003, ''],
+		[4004, 'signed_out'],
+		[4004, ''],
 	].map(([code, error]) => code + ' ' + (error || '-') + ' ' + net.retryPolicy(code, error))
 		.concat([0, 1, 2, 3, 4, 5, 6, 10].map((n) => String(net.backoffCeiling(n)))))`)
 	want := []string{
@@ -208,6 +214,7 @@ func TestRetryPolicyDecidesByCode(t *testing.T) {
 		"1011 server_error later", "1011 - later", "1001 - later", "1006 - later", "1008 - later",
 		"1008 bad_request never", "1008 bad_option never", "1008 refused never", "1008 some_new_refusal never",
 		"1000 - never", "1000 server_error never", "4001 - never", "1009 - never", "1012 - now",
+		"1008 auth_required never", "1008 auth_failed now", "4003 banned never", "4003 - never", "4004 signed_out never", "4004 - never",
 		"500", "1000", "2000", "4000", "8000", "15000", "15000", "15000",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {

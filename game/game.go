@@ -300,6 +300,36 @@ type Mode struct {
 	// they are never retired for being empty (a lobby, a persistent
 	// world). A room still closes when its game ends without a rematch.
 	KeepAlive bool
+	// Auth says whether players of this mode sign in with an account, in
+	// place of the server's policy (-auth): a ranked mode that requires
+	// accounts beside casual ones that do not. "": the server's.
+	Auth AuthPolicy
+}
+
+// AuthPolicy says whether players sign in with an account (an access
+// token, after ?auth=1) to play.
+type AuthPolicy string
+
+// The policies: a server's default is AuthOptional.
+const (
+	// AuthOptional: guests play, and players who sign in play as their
+	// account.
+	AuthOptional AuthPolicy = "optional"
+	// AuthRequired: only players who sign in play, or watch; others are
+	// refused with the final code auth_required.
+	AuthRequired AuthPolicy = "required"
+	// AuthOff: nobody signs in; a join that tries (?auth=1) is refused.
+	AuthOff AuthPolicy = "off"
+)
+
+// Check reports whether p is a policy: one of the three, or "" (none of its
+// own, for a mode).
+func (p AuthPolicy) Check() error {
+	switch p {
+	case "", AuthOptional, AuthRequired, AuthOff:
+		return nil
+	}
+	return fmt.Errorf("auth policy %q is not optional, required or off", string(p))
 }
 
 // EntityKinds returns the mode's kinds of entity.
@@ -329,6 +359,9 @@ func (m Mode) Check() error {
 	}
 	if m.Rematch < 0 || m.IdleTimeout < 0 {
 		return fmt.Errorf("mode %s: Rematch and IdleTimeout cannot be negative", m.Name)
+	}
+	if err := m.Auth.Check(); err != nil {
+		return fmt.Errorf("mode %s: %w", m.Name, err)
 	}
 	if len(m.Kinds) > 256 {
 		return fmt.Errorf("mode %s declares %d kinds of entity; at most 256", m.Name, len(m.Kinds))

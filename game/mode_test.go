@@ -4,7 +4,7 @@ import "testing"
 
 func TestModeCheck(t *testing.T) {
 	newGame := func(Config) Game { return nil }
-	good := Mode{Name: "g", New: newGame, Axes: []Axis{{Name: "aim", Min: -1, Max: 1}}, Rematch: 1, IdleTimeout: 1, KeepAlive: true}
+	good := Mode{Name: "g", New: newGame, Axes: []Axis{{Name: "aim", Min: -1, Max: 1}}, Rematch: 1, IdleTimeout: 1, KeepAlive: true, Auth: AuthRequired}
 	if err := good.Check(); err != nil {
 		t.Errorf("a good mode: %v", err)
 	}
@@ -19,6 +19,7 @@ func TestModeCheck(t *testing.T) {
 		{Name: "g", New: newGame, Messages: []MessageType{{Name: "chat"}, {Name: "chat"}}},
 		{Name: "g", New: newGame, Rematch: -1},
 		{Name: "g", New: newGame, IdleTimeout: -1},
+		{Name: "g", New: newGame, Auth: "Required"},
 	} {
 		if bad.Check() == nil {
 			t.Errorf("mode %+v passed its check", bad)

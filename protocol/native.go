@@ -29,6 +29,7 @@ const (
 	BinLeave   byte = 0x04
 	BinResume  byte = 0x05
 	BinMessage byte = 0x06
+	BinAuth    byte = 0x07
 
 	BinWelcome  byte = 0x81
 	BinSnapshot byte = 0x82
@@ -58,6 +59,10 @@ const (
 const (
 	WelcomeResumed  byte = 1 << 0
 	WelcomeWatching byte = 1 << 1
+	// WelcomeAccount says the welcome ends, after its kinds, with the
+	// player's account: string ID, string name. At the end, so that a
+	// decoder that knows nothing of accounts reads the rest as before.
+	WelcomeAccount byte = 1 << 2
 )
 
 // Welcome is the first message of a native session.
@@ -72,6 +77,9 @@ type Welcome struct {
 	Room     string
 	Mode     string
 	Token    string
+	// Account is the player's account, for a player who authenticated
+	// (?auth=1); zero for a guest and a spectator of none.
+	Account Account
 	// Axes are the mode's analog controls, which inputs carry values for.
 	Axes []game.Axis
 	// Messages are the message types the mode takes, by index.
@@ -134,6 +142,26 @@ func ParseBinary(data []byte) (ClientMessage, *Error) {
 		m.Kind = MsgGame
 		m.TypeIndex = int(min(r.uvarint(), 1<<16))
 		m.Data = []byte(r.string())
+	case BinAuth:
+		m.Kind = MsgAuth
+		// The token's length is read apart from it, so that one too long
+		// is told so, not that the message is short.
+		n := r.uvarint()
+		if r.err == nil && n > MaxAccessToken {
+			return ClientMessage{}, errorf(CodeMalformed, "auth needs a token of 1 to %d bytes", MaxAccessToken)
+		}
+		m.Access = string(r.take(n))
+		var resume *string
+		if r.err == nil && len(r.b) > 0 {
+			t := r.string()
+			resume = &t
+		}
+		if r.err == nil {
+			var perr *Error
+			if m, perr = parseAuth(&m.Access, resume); perr != nil {
+				return ClientMessage{}, perr
+			}
+		}
 	default:
 		return ClientMessage{}, errorf(CodeUnknownType, "unknown message type %#02x", data[0])
 	}
@@ -190,6 +218,18 @@ func AppendBinaryResume(dst []byte, token string) []byte {
 	return appendString(append(dst, BinResume), token)
 }
 
+// AppendBinaryAuth appends a client's auth message: the first message of a
+// connection opened with ?auth=1, with an access token and, to resume a
+// player, its resume token ("" for none).
+func AppendBinaryAuth(dst []byte, access, resume string) []byte {
+	dst = binary.AppendUvarint(append(dst, BinAuth), uint64(len(access)))
+	dst = append(dst, access...)
+	if resume != "" {
+		dst = appendString(dst, resume)
+	}
+	return dst
+}
+
 // AppendBinaryMessage appends a client's game message: the index of its
 // type in the welcome's list, and its data, a JSON value.
 func AppendBinaryMessage(dst []byte, typeIndex int, data []byte) []byte {
@@ -218,6 +258,9 @@ func AppendBinaryWelcome(dst []byte, w Welcome) []byte {
 	if w.Watching {
 		flags |= WelcomeWatching
 	}
+	if w.Account != (Account{}) {
+		flags |= WelcomeAccount
+	}
 	dst = append(dst, flags)
 	dst = appendString(dst, w.Room)
 	dst = appendString(dst, w.Mode)
@@ -234,7 +277,11 @@ func AppendBinaryWelcome(dst []byte, w Welcome) []byte {
 		dst = appendString(dst, t.Name)
 		dst = binary.AppendUvarint(dst, uint64(maxBytes))
 	}
-	return appendKinds(dst, w.Kinds)
+	dst = appendKinds(dst, w.Kinds)
+	if flags&WelcomeAccount != 0 {
+		dst = appendString(appendString(dst, w.Account.ID), w.Account.Name)
+	}
+	return dst
 }
 
 // AppendBinarySnapshotHeader appends the part of a snapshot that differs
@@ -567,6 +614,10 @@ func ParseServerBinary(m *ServerMessage, data []byte) error {
 			m.Welcome.Messages = append(m.Welcome.Messages, game.MessageType{Name: r.string(), MaxBytes: int(min(r.uvarint(), 1<<20))})
 		}
 		m.Welcome.Kinds = r.kinds()
+		m.Welcome.Account = Account{}
+		if flags&WelcomeAccount != 0 {
+			m.Welcome.Account = Account{ID: r.string(), Name: r.string()}
+		}
 	case BinSnapshot:
 		flags := r.byte()
 		h := SnapshotHeader{Full: flags&SnapFull != 0, Tick: r.uvarint()}
@@ -786,6 +837,17 @@ func (r *reader) string() string {
 	s := string(r.b[:n])
 	r.b = r.b[n:]
 	return s
+}
+
+// take reads the next n bytes, not copied.
+func (r *reader) take(n uint64) []byte {
+	if n > uint64(len(r.b)) {
+		r.fail()
+		return nil
+	}
+	b := r.b[:n]
+	r.b = r.b[n:]
+	return b
 }
 
 // bytes reads a length-prefixed byte string of at most limit bytes, copied.

@@ -18,6 +18,7 @@ type nativeJSONMessage struct {
 	Lag     uint64          `json:"lag"`
 	Time    uint32          `json:"time"`
 	Token   *string         `json:"token"`
+	Resume  *string         `json:"resume"`
 	Axes    []int64         `json:"axes"`
 	Type    *string         `json:"type"`
 	Data    json.RawMessage `json:"data"`
@@ -32,7 +33,7 @@ func ParseNativeJSON(data []byte) (ClientMessage, *Error) {
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return ClientMessage{}, errorf(CodeNotObject, "message must be a JSON object")
 	}
-	if err := checkKeys(trimmed, "t", "seq", "buttons", "tick", "lag", "time", "token", "axes", "type", "data"); err != nil {
+	if err := checkKeys(trimmed, "t", "seq", "buttons", "tick", "lag", "time", "token", "resume", "axes", "type", "data"); err != nil {
 		return ClientMessage{}, err
 	}
 	var m nativeJSONMessage
@@ -73,6 +74,8 @@ func ParseNativeJSON(data []byte) (ClientMessage, *Error) {
 		return ClientMessage{Kind: MsgLeave}, nil
 	case "resume":
 		return parseResume(m.Token)
+	case "auth":
+		return parseAuth(m.Token, m.Resume)
 	case "message":
 		if m.Type == nil || m.Data == nil {
 			return ClientMessage{}, errorf(CodeMalformed, `a message needs a "type" string and "data"`)
@@ -106,6 +109,13 @@ func AppendJSONWelcome(dst []byte, w Welcome) []byte {
 	dst = appendJSONString(dst, w.Mode)
 	dst = append(dst, `,"token":`...)
 	dst = appendJSONString(dst, w.Token)
+	if w.Account != (Account{}) {
+		dst = append(dst, `,"account":{"id":`...)
+		dst = appendJSONString(dst, w.Account.ID)
+		dst = append(dst, `,"name":`...)
+		dst = appendJSONString(dst, w.Account.Name)
+		dst = append(dst, '}')
+	}
 	dst = append(dst, `,"axes":[`...)
 	for i, a := range w.Axes {
 		if i > 0 {
@@ -357,4 +367,23 @@ func parseResume(token *string) (ClientMessage, *Error) {
 		return ClientMessage{}, err
 	}
 	return ClientMessage{Kind: MsgResume, Token: *token}, nil
+}
+
+// parseAuth checks an auth message's access token and its optional resume
+// token (all three protocols).
+func parseAuth(access, resume *string) (ClientMessage, *Error) {
+	if access == nil {
+		return ClientMessage{}, errorf(CodeMalformed, `auth needs a "token" string: the access token`)
+	}
+	if err := checkAccess(*access); err != nil {
+		return ClientMessage{}, err
+	}
+	m := ClientMessage{Kind: MsgAuth, Access: *access}
+	if resume != nil {
+		if err := checkToken(*resume); err != nil {
+			return ClientMessage{}, err
+		}
+		m.Token = *resume
+	}
+	return m, nil
 }

@@ -495,9 +495,13 @@ func TestGoldenBytes(t *testing.T) {
 		{"client ping time=1000", AppendBinaryPing(nil, 1000), ""},
 		{"client resync", []byte{BinResync}, ""},
 		{"client leave", []byte{BinLeave}, ""},
+		{"client resume token=tok", AppendBinaryResume(nil, "tok"), ""},
+		{"client auth token=eyJ.e30.sig", AppendBinaryAuth(nil, "eyJ.e30.sig", ""), ""},
+		{"client auth token=eyJ.e30.sig resume=tok", AppendBinaryAuth(nil, "eyJ.e30.sig", "tok"), ""},
 		{"welcome ... mode=blasters token=tok axes=[aim -3142..3142]", AppendBinaryWelcome(nil, Welcome{Player: 7, TickRate: 20, World: game.World{Width: 500, Height: 500}, Room: "default", Mode: "blasters", Token: "tok", Axes: []game.Axis{{Name: "aim", Min: -3142, Max: 3142}}}), ""},
 		{"welcome ... mode=chat token=tok messages=[say 64]", AppendBinaryWelcome(nil, Welcome{Player: 7, TickRate: 20, World: game.World{Width: 500, Height: 500}, Room: "default", Mode: "chat", Token: "tok", Messages: []game.MessageType{{Name: "say", MaxBytes: 64}}}), ""},
 		{"welcome player=7 tick_rate=20 world=500x500 room=default mode=dots token=tok kinds=[player color; name]", AppendBinaryWelcome(nil, dotsWelcome), ""},
+		{"welcome player=7 ... mode=dots token=tok kinds=[player color; name] account=a1b2/ann", AppendBinaryWelcome(nil, Welcome{Player: 7, TickRate: 20, World: game.World{Width: 500, Height: 500}, Room: "default", Mode: "dots", Token: "tok", Account: Account{ID: "a1b2", Name: "ann"}, Kinds: dots.Kinds}), ""},
 		{"welcome player=0 ... room=default mode=dots token= watching kinds=[player color; name]", AppendBinaryWelcome(nil, Welcome{TickRate: 20, World: game.World{Width: 500, Height: 500}, Room: "default", Mode: "dots", Watching: true, Kinds: dots.Kinds}), ""},
 		{"full snapshot tick=41 ack=0 of players 1, 2, 5", AppendBinaryDelta(AppendBinarySnapshotHeader(nil, SnapshotHeader{Full: true, Tick: 41}), &full, dots.Kinds), world(base, dots.Kinds)},
 		{"delta snapshot tick=42 base=41 ack=7: 1 moves +10 x, 2 moves -7 y and is away, 5 leaves, 7 joins", AppendBinaryDelta(AppendBinarySnapshotHeader(nil, SnapshotHeader{Tick: 42, Base: 41, Ack: 7}), &d, dots.Kinds), world(cur, dots.Kinds)},
@@ -537,6 +541,8 @@ func FuzzParseBinary(f *testing.F) {
 	f.Add(AppendBinaryMessage(nil, 1, []byte(`{"a":1}`)))
 	f.Add(AppendBinaryInput(nil, 3, 1, 0, -5, 7))
 	f.Add([]byte{BinInput, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
+	f.Add(AppendBinaryResume(nil, "tok"))
+	f.Add(AppendBinaryAuth(nil, "eyJ.a.b", "tok"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := ParseBinary(data)
 		if err != nil {
@@ -557,9 +563,14 @@ func FuzzParseBinary(f *testing.F) {
 			again = AppendBinaryMessage(nil, m.TypeIndex, m.Data)
 		case MsgPing:
 			again = AppendBinaryPing(nil, m.Time)
+		case MsgResume:
+			again = AppendBinaryResume(nil, m.Token)
+		case MsgAuth:
+			again = AppendBinaryAuth(nil, m.Access, m.Token)
 		default:
 			again = data[:1]
 		}
+		checkTokens(t, m)
 		if m2, err := ParseBinary(again); err != nil || !reflect.DeepEqual(m2, m) {
 			t.Fatalf("re-encoding %+v gave %+v, %v", m, m2, err)
 		}
@@ -572,6 +583,8 @@ func FuzzParseNativeJSON(f *testing.F) {
 	f.Add([]byte(`{"t":"leave"}`))
 	f.Add([]byte(`{"t":1}`))
 	f.Add([]byte(`{"t":"input","seq":1,"buttons":3,"T":"leave","seq":2}`))
+	f.Add([]byte(`{"t":"resume","token":"tok"}`))
+	f.Add([]byte(`{"t":"auth","token":"eyJ.a.b","resume":"tok"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := ParseNativeJSON(data)
 		if err != nil {
@@ -580,6 +593,7 @@ func FuzzParseNativeJSON(f *testing.F) {
 			}
 			return
 		}
+		checkTokens(t, m)
 		if m.Buttons&^game.ButtonMask != 0 || (m.Kind == MsgInput && m.Seq == 0) {
 			t.Fatalf("accepted invalid %+v", m)
 		}
@@ -593,6 +607,7 @@ func FuzzParseServerBinary(f *testing.F) {
 	Diff(&d, nil, randomWorld(rand.New(rand.NewPCG(1, 1)), 5))
 	f.Add(AppendBinaryDelta(AppendBinarySnapshotHeader(nil, SnapshotHeader{Full: true, Tick: 1}), &d, testKinds))
 	f.Add(AppendBinaryWelcome(nil, Welcome{Player: 1, Room: "r", Kinds: testKinds}))
+	f.Add(AppendBinaryWelcome(nil, Welcome{Player: 1, Room: "r", Account: Account{ID: "a", Name: "ann"}, Kinds: testKinds}))
 	f.Add(AppendBinaryPong(nil, 1, 2))
 	f.Add([]byte{BinSnapshot, 0, 1, 1, 0, 0xff, 0xff, 0xff, 0xff, 0x0f})
 	f.Fuzz(func(t *testing.T, data []byte) {

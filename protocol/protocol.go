@@ -66,6 +66,22 @@ const (
 	// CodeSpectating: an input or a game message from a spectator
 	// (?spectate=1), which plays no part. The connection stays open.
 	CodeSpectating = "spectating"
+	// CodeAuthRequired: the server (or the mode) plays only with an
+	// account, and the join brought no access token (?auth=1 and an auth
+	// message first). Final: sign in, then join with the token.
+	CodeAuthRequired = "auth_required"
+	// CodeAuthFailed: the auth message's access token is not valid, or has
+	// expired. Not final: refresh it, and join again once with the new one.
+	CodeAuthFailed = "auth_failed"
+	// CodeBanned: the account is banned; the message says why and until
+	// when. Final, both as a join's refusal and as a live connection's end.
+	CodeBanned = "banned"
+	// CodeSignedOut: the account signed out everywhere (or was deleted),
+	// and its live connections end. Final: sign in again.
+	CodeSignedOut = "signed_out"
+	// CodeUnexpectedAuth: an auth message anywhere but first on a
+	// connection opened with ?auth=1. It is ignored.
+	CodeUnexpectedAuth = "unexpected_auth"
 )
 
 func errorf(code, format string, args ...any) *Error {
@@ -91,6 +107,10 @@ const (
 	MsgResume
 	// MsgGame is a message for the game, of a type its mode declares.
 	MsgGame
+	// MsgAuth presents an access token (Access), and optionally a resume
+	// token (Token). It is valid only as the first message of a connection
+	// opened with ?auth=1: the token stays out of URLs, as resume's does.
+	MsgAuth
 )
 
 // ClientMessage is a decoded client message of any protocol.
@@ -110,8 +130,11 @@ type ClientMessage struct {
 	Lag uint32
 	// Time is the client's timestamp of a ping, echoed in the pong.
 	Time uint32
-	// Token is a resume message's token.
+	// Token is a resume message's token, or the optional resume token of
+	// an auth message.
 	Token string
+	// Access is an auth message's access token.
+	Access string
 	// Axes are a native input's analog values, NAxes of them, in the
 	// order the mode declares its axes. CheckAxes validates them against
 	// the mode.
@@ -184,4 +207,32 @@ func checkToken(token string) *Error {
 		return errorf(CodeMalformed, "resume needs a token of 1 to %d bytes", maxToken)
 	}
 	return nil
+}
+
+// MaxAccessToken bounds an auth message's access token. arena's own are
+// JWTs of about 300 bytes, and a studio's rarely pass 1 KiB; 2 KiB leaves
+// room for both and keeps the whole message within the default message
+// limit (4 KiB), wrapped in JSON.
+const MaxAccessToken = 2048
+
+// checkAccess checks an access token's shape: 1 to MaxAccessToken bytes of
+// printable ASCII, which every JWT and opaque token is, so that nothing
+// that reaches a log or an error can be a control character.
+func checkAccess(token string) *Error {
+	if token == "" || len(token) > MaxAccessToken {
+		return errorf(CodeMalformed, "auth needs a token of 1 to %d bytes", MaxAccessToken)
+	}
+	for i := 0; i < len(token); i++ {
+		if c := token[i]; c < 0x21 || c > 0x7e {
+			return errorf(CodeMalformed, "an access token is printable ASCII; byte %d is %#02x", i, c)
+		}
+	}
+	return nil
+}
+
+// Account is who a player is to the server's accounts, as the welcome
+// tells the client: its account's ID and display name. Zero: a guest of
+// no account.
+type Account struct {
+	ID, Name string
 }

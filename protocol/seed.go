@@ -23,6 +23,10 @@ import (
 //	client → server  {"type":"leave"}: leave for good, no resume.
 //	client → server  {"type":"resume","token":"…"}: first message of a
 //	                 connection opened with ?resume=1.
+//	client → server  {"type":"auth","token":"…","resume":"…"}: first
+//	                 message of a connection opened with ?auth=1: an
+//	                 access token, and optionally a resume token.
+//	init carries "account":{"id","name"} for a player of an account.
 
 // seedMessage is a client message of the seed protocol. Fields are kept raw
 // so that a wrong type ("type": 3) is told apart from a missing field.
@@ -30,6 +34,7 @@ type seedMessage struct {
 	Type      json.RawMessage `json:"type"`
 	Direction json.RawMessage `json:"direction"`
 	Token     json.RawMessage `json:"token"`
+	Resume    json.RawMessage `json:"resume"`
 }
 
 // seedMoves are the moves exactly as the seed's client sends them, twenty
@@ -54,7 +59,7 @@ func ParseSeed(data []byte) (ClientMessage, *Error) {
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return ClientMessage{}, errorf(CodeNotObject, "message must be a JSON object")
 	}
-	if err := checkKeys(trimmed, "type", "direction"); err != nil {
+	if err := checkKeys(trimmed, "type", "direction", "token", "resume"); err != nil {
 		return ClientMessage{}, err
 	}
 	var m seedMessage
@@ -75,8 +80,21 @@ func ParseSeed(data []byte) (ClientMessage, *Error) {
 			token = &t
 		}
 		return parseResume(token)
+	case "auth":
+		var access, resume *string
+		if t, ok := jsonString(m.Token); ok {
+			access = &t
+		}
+		if len(m.Resume) > 0 && string(m.Resume) != "null" {
+			t, ok := jsonString(m.Resume)
+			if !ok {
+				return ClientMessage{}, errorf(CodeMalformed, `auth's "resume" must be a string`)
+			}
+			resume = &t
+		}
+		return parseAuth(access, resume)
 	default:
-		return ClientMessage{}, errorf(CodeUnknownType, "unknown message type %s; this protocol accepts \"move\", \"leave\" and a first \"resume\"", truncate(m.Type))
+		return ClientMessage{}, errorf(CodeUnknownType, "unknown message type %s; this protocol accepts \"move\", \"leave\" and a first \"resume\" or \"auth\"", truncate(m.Type))
 	}
 	dir, ok := jsonString(m.Direction)
 	if !ok {
@@ -118,9 +136,9 @@ func truncate(raw json.RawMessage) string {
 	return string(raw[:max]) + "…"
 }
 
-// AppendSeedInit appends the init message that tells a player its id. token
-// and room are arena's additions; empty ones are left out.
-func AppendSeedInit(dst []byte, id game.PlayerID, token, room string) []byte {
+// AppendSeedInit appends the init message that tells a player its id. token,
+// room and account are arena's additions; empty ones are left out.
+func AppendSeedInit(dst []byte, id game.PlayerID, token, room string, account Account) []byte {
 	dst = append(dst, `{"type":"init","id":"`...)
 	dst = strconv.AppendUint(dst, uint64(id), 10)
 	dst = append(dst, '"')
@@ -131,6 +149,13 @@ func AppendSeedInit(dst []byte, id game.PlayerID, token, room string) []byte {
 	if room != "" {
 		dst = append(dst, `,"room":`...)
 		dst = appendJSONString(dst, room)
+	}
+	if account != (Account{}) {
+		dst = append(dst, `,"account":{"id":`...)
+		dst = appendJSONString(dst, account.ID)
+		dst = append(dst, `,"name":`...)
+		dst = appendJSONString(dst, account.Name)
+		dst = append(dst, '}')
 	}
 	return append(dst, '}')
 }

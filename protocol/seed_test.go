@@ -108,15 +108,19 @@ func TestAppendSeedState(t *testing.T) {
 }
 
 func TestAppendSeedInitAndErrors(t *testing.T) {
-	if got, want := string(AppendSeedInit(nil, 42, "", "")), `{"type":"init","id":"42"}`; got != want {
+	if got, want := string(AppendSeedInit(nil, 42, "", "", Account{})), `{"type":"init","id":"42"}`; got != want {
 		t.Errorf("init = %s, want %s", got, want)
 	}
 	var init map[string]any
-	if err := json.Unmarshal(AppendSeedInit(nil, 42, "tok", "lobby"), &init); err != nil {
+	if err := json.Unmarshal(AppendSeedInit(nil, 42, "tok", "lobby", Account{}), &init); err != nil {
 		t.Fatal(err)
 	}
-	if init["id"] != "42" || init["token"] != "tok" || init["room"] != "lobby" || init["type"] != "init" {
+	if init["id"] != "42" || init["token"] != "tok" || init["room"] != "lobby" || init["type"] != "init" || init["account"] != nil {
 		t.Errorf("init with token = %v", init)
+	}
+	// A player of an account is told it, as native welcomes tell it.
+	if got, want := string(AppendSeedInit(nil, 42, "tok", "lobby", Account{ID: "a1", Name: "Zoë"})), `{"type":"init","id":"42","token":"tok","room":"lobby","account":{"id":"a1","name":"Zoë"}}`; got != want {
+		t.Errorf("init with account = %s, want %s", got, want)
 	}
 	var e map[string]string
 	msg := AppendSeedError(nil, &Error{Code: "x", Message: `say "hi" </script>`})
@@ -152,6 +156,11 @@ func FuzzParseSeed(f *testing.F) {
 		"{\"type\":\"move\",\"direction\":\"\xff\"}",
 		`{"type":"move","direction":"UP","type":"leave"}`,
 		`{"Type":"move","direction":"UP","\u0074ype":{"a":["}"]}}`,
+		`{"type":"resume","token":"tok"}`,
+		`{"type":"auth","token":"eyJ.a.b"}`,
+		`{"type":"auth","token":"eyJ.a.b","resume":"tok"}`,
+		`{"type":"auth","token":"eyJ.a.b","resume":null}`,
+		`{"type":"auth","token":"a b"}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -163,7 +172,11 @@ func FuzzParseSeed(f *testing.F) {
 			}
 			return
 		}
-		if m.Kind == MsgLeave {
+		switch m.Kind {
+		case MsgLeave:
+			return
+		case MsgResume, MsgAuth:
+			checkTokens(t, m)
 			return
 		}
 		switch m.Buttons {

@@ -53,6 +53,10 @@ type Seated struct {
 	// Watching says the client is a spectator (JoinRequest.Watch): it
 	// has no player (Player is 0) and no token.
 	Watching bool
+	// Account and Name are who the client is, for one of an account
+	// (JoinRequest.Account): its account's ID, and its name as others see
+	// it. Both empty for a guest.
+	Account, Name string
 }
 
 // Notice tells a player something worth knowing that is not an error of
@@ -122,6 +126,13 @@ var (
 	// ErrNoSpectators: the room's game shows each player a view of its
 	// own (game.Viewer) and none to spectators (game.WatcherViewer).
 	ErrNoSpectators = errors.New("this game mode takes no spectators")
+	// ErrAuthRequired: the room's mode plays only with accounts
+	// (game.AuthRequired), and the join did not sign in
+	// (JoinRequest.SignedIn). A resume of a player already seated passes.
+	ErrAuthRequired = errors.New("sign in to play here: connect with ?auth=1 and send your access token in an auth message first")
+	// ErrAccountsOff: the join signed in, in a mode whose players do not
+	// (game.AuthOff).
+	ErrAccountsOff = errors.New("accounts are off in this game mode")
 )
 
 // RefusedError is a game's refusal of a player (game.Game.Join's error):

@@ -925,6 +925,20 @@ func (m *Manager) Rooms() []Stats {
 	return stats
 }
 
+// EvictAccount takes every seat of account out of every live room, for
+// good (Room.Evict).
+func (m *Manager) EvictAccount(account string, reason error) {
+	m.mu.Lock()
+	rooms := make([]*Room, 0, len(m.rooms))
+	for _, r := range m.rooms {
+		rooms = append(rooms, r)
+	}
+	m.mu.Unlock()
+	for _, r := range rooms {
+		r.Evict(account, reason)
+	}
+}
+
 // Close stops every room, closing its clients with ErrShutdown, and waits
 // for them.
 func (m *Manager) Close() {

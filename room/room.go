@@ -233,6 +233,7 @@ const (
 	cmdExport
 	cmdMove
 	cmdReserve
+	cmdEvict
 )
 
 // command is a join or a leave, as the inbox carries them.
@@ -245,6 +246,13 @@ type command struct {
 	export chan exportResult // cmdExport
 	move   *moveCall         // cmdMove
 	hold   *holdCall         // cmdReserve
+	evict  *evictCall        // cmdEvict
+}
+
+// evictCall is an Evict, as the inbox carries it.
+type evictCall struct {
+	account string
+	reason  error
 }
 
 // hold is a seat Reserve holds for a player on its way, charged to the
@@ -333,9 +341,17 @@ type JoinRequest struct {
 	Client Client
 	Name   string
 	// Account is the player's game.Player.Account, as the program that
-	// runs arena vouches for it (a join hook); a resume keeps the one the
-	// player joined with.
+	// runs arena vouches for it (an access token, a join hook); a resume
+	// keeps the one the player joined with. One account holds one seat:
+	// a join of an account a member of the room already has takes that
+	// member over, as a resume does, whether or not its connection is
+	// still alive.
 	Account string
+	// SignedIn says Account comes from an access token the client signed
+	// in with, which the mode's auth policy (game.Mode.Auth) asks about:
+	// AuthRequired seats no new player or spectator without it, AuthOff
+	// none with it.
+	SignedIn bool
 	// Token resumes an earlier player of this room, if it is still there.
 	Token string
 	// ResumeOnly refuses a join whose Token resumes nobody with
@@ -550,6 +566,29 @@ func (r *Room) Leave(id game.PlayerID, c Client, onPurpose bool) {
 	}
 }
 
+// Evict takes every seat of account out of the room, for good: its
+// connection, if it has one, is closed with reason, and its token resumes
+// nobody any more. A ban or a sign-out everywhere does this, so that a
+// player whose connection happened to be down cannot resume past it.
+func (r *Room) Evict(account string, reason error) {
+	if account == "" {
+		return
+	}
+	select {
+	case r.inbox <- command{kind: cmdEvict, evict: &evictCall{account, reason}}:
+	case <-r.done:
+	}
+}
+
+func (r *Room) evict(account string, reason error) {
+	for m := r.memberByAccount(account); m != nil; m = r.memberByAccount(account) {
+		if m.client != nil {
+			m.client.Close(reason)
+		}
+		r.remove(m)
+	}
+}
+
 // Stats is a snapshot of a room's figures, safe to read from any goroutine.
 type Stats struct {
 	Name    string
@@ -728,6 +767,8 @@ func (r *Room) handle(c command) {
 	case cmdReserve:
 		token, err := r.reserve(c.hold.addr, c.hold.d)
 		c.hold.reply <- holdResult{token, err}
+	case cmdEvict:
+		r.evict(c.evict.account, c.evict.reason)
 	case cmdLeave:
 		if c.player == 0 {
 			r.unwatch(c.client)
@@ -751,31 +792,48 @@ func (r *Room) handle(c command) {
 }
 
 func (r *Room) join(req JoinRequest) (Joined, error) {
+	if r.cfg.Mode.Auth == game.AuthOff && req.SignedIn {
+		return Joined{}, ErrAccountsOff
+	}
 	if req.Watch {
-		return Joined{}, r.watch(req.Client)
+		if err := r.checkSignedIn(req); err != nil {
+			return Joined{}, err
+		}
+		return Joined{}, r.watch(req)
 	}
 	if req.Token != "" {
-		if m := r.memberByToken(req.Token); m != nil {
+		// A token resumes its player, unless the join signed in as
+		// another account than the player's: a token is a player's, and
+		// an account never takes another's seat with one.
+		if m := r.memberByToken(req.Token); m != nil && (!req.SignedIn || m.account == req.Account) {
 			token := req.Token
 			if req.NextToken != "" || !r.cfg.RecordedRotation {
 				token = r.rotateToken(m, req.NextToken)
 			}
-			wasAway := m.client == nil
-			if !wasAway {
-				m.client.Close(ErrTakenOver)
-			}
-			m.client = req.Client
-			m.awaySince = time.Time{}
-			m.queue, m.held = inputRing{}, ClientInput{}
-			if p, ok := r.game.(game.Presence); ok && wasAway {
-				p.Back(m.id)
-			}
+			r.takeOver(m, req.Client)
 			r.welcome(m, token, true)
 			return Joined{Player: m.id, Token: token, Resumed: true}, nil
 		}
-		if req.ResumeOnly {
-			return Joined{}, ErrResumeFailed
-		}
+	}
+	if m := r.memberByAccount(req.Account); m != nil {
+		// A second device of the account: the seat is the account's, and
+		// it moves to the newest connection, as a resume would. The new
+		// device counts its inputs from 1, and a fresh token resumes it;
+		// the old one's is void. In a cluster the rotation is not
+		// recorded (see Manager.resume): a restore from an older
+		// checkpoint may revive the old token, which is worth nothing the
+		// account cannot take back.
+		token := r.rotateToken(m, "")
+		r.takeOver(m, req.Client)
+		m.lastSeq, m.ack = 0, 0
+		r.welcome(m, token, true)
+		return Joined{Player: m.id, Token: token, Resumed: true}, nil
+	}
+	if req.Token != "" && req.ResumeOnly {
+		return Joined{}, ErrResumeFailed
+	}
+	if err := r.checkSignedIn(req); err != nil {
+		return Joined{}, err
 	}
 	opts, err := game.ParseOptions(r.cfg.Mode.JoinOptions, req.Options)
 	if err != nil {
@@ -806,6 +864,43 @@ func (r *Room) join(req JoinRequest) (Joined, error) {
 	}
 	r.welcome(m, token, false)
 	return Joined{Player: id, Token: token}, nil
+}
+
+// checkSignedIn refuses a new player or spectator who did not sign in, in
+// a mode that plays only with accounts.
+func (r *Room) checkSignedIn(req JoinRequest) error {
+	if r.cfg.Mode.Auth == game.AuthRequired && !req.SignedIn {
+		return ErrAuthRequired
+	}
+	return nil
+}
+
+// takeOver gives member m's seat to client c: a resume, or another device
+// of its account. The connection that held it, if any, is closed.
+func (r *Room) takeOver(m *member, c Client) {
+	wasAway := m.client == nil
+	if !wasAway {
+		m.client.Close(ErrTakenOver)
+	}
+	m.client = c
+	m.awaySince = time.Time{}
+	m.queue, m.held = inputRing{}, ClientInput{}
+	if p, ok := r.game.(game.Presence); ok && wasAway {
+		p.Back(m.id)
+	}
+}
+
+// memberByAccount finds the member of account, if it is one.
+func (r *Room) memberByAccount(account string) *member {
+	if account == "" {
+		return nil
+	}
+	for _, m := range r.members {
+		if m.account == account {
+			return m
+		}
+	}
+	return nil
 }
 
 // A room is busy while its ticks take, on average, more than busyShare of
@@ -1023,7 +1118,11 @@ func (r *Room) rotateToken(m *member, next string) string {
 
 // welcome tells m's client it is seated, with the token that resumes it.
 func (r *Room) welcome(m *member, token string, resumed bool) {
-	m.client.Event(r.seated(m.id, token, resumed))
+	seated := r.seated(m.id, token, resumed)
+	if m.account != "" {
+		seated.Account, seated.Name = m.account, m.name
+	}
+	m.client.Event(seated)
 }
 
 // seated is the welcome of player id (0: a spectator).

@@ -9,7 +9,8 @@ import (
 // watch adds a spectator (JoinRequest.Watch) and welcomes it. Spectators
 // take no seat, but they cost the room a delivery each tick: a box or a
 // room too loaded for new players takes no new spectators either.
-func (r *Room) watch(c Client) error {
+func (r *Room) watch(req JoinRequest) error {
+	c := req.Client
 	if err := r.loaded(); err != nil {
 		return err
 	}
@@ -23,7 +24,11 @@ func (r *Room) watch(c Client) error {
 	}
 	r.watchers = append(r.watchers, c)
 	r.stats.spectators.Store(int64(len(r.watchers)))
-	c.Event(r.seated(0, "", false))
+	seated := r.seated(0, "", false)
+	if req.Account != "" {
+		seated.Account, seated.Name = req.Account, req.Name
+	}
+	c.Event(seated)
 	return nil
 }
 

@@ -131,13 +131,22 @@ type ModeInfo struct {
 	// smaller of the mode's cap and the server's room capacity; 0: no
 	// limit.
 	MaxPlayers int `json:"max_players"`
+	// Auth is whether its players sign in (game.AuthPolicy): "optional",
+	// "required" or "off", the mode's own or the server's, and "off" on
+	// a server with no accounts. A client that sees "required" signs in
+	// before it joins.
+	Auth game.AuthPolicy `json:"auth"`
 }
 
 func (s *Server) serveModes(w http.ResponseWriter, _ *http.Request) {
 	var modes []ModeInfo
 	for i, m := range s.rooms.Modes() {
 		// Empty lists, not null, so clients need not check.
-		modes = append(modes, ModeInfo{Name: m.Name, Description: m.Description, Default: i == 0, MaxPlayers: s.rooms.Capacity(m),
+		auth := m.Auth
+		if s.cfg.Accounts == nil {
+			auth = game.AuthOff
+		}
+		modes = append(modes, ModeInfo{Name: m.Name, Description: m.Description, Default: i == 0, MaxPlayers: s.rooms.Capacity(m), Auth: auth,
 			RoomOptions: append([]game.Option{}, m.RoomOptions...), JoinOptions: append([]game.Option{}, m.JoinOptions...)})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"modes": modes})

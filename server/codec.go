@@ -71,7 +71,7 @@ func (c *seedCodec) redirects() bool { return false }
 func (c *seedCodec) writeEvent(w sink, e any) (int, error) {
 	switch e := e.(type) {
 	case room.Seated:
-		c.buf = protocol.AppendSeedInit(c.buf[:0], e.Player, e.Token, e.Room)
+		c.buf = protocol.AppendSeedInit(c.buf[:0], e.Player, e.Token, e.Room, account(e))
 	case room.Notice:
 		c.buf = protocol.AppendSeedNotice(c.buf[:0], e.Code, e.Text)
 	case *protocol.Error:
@@ -142,7 +142,7 @@ func (c *nativeCodec) writeEvent(w sink, e any) (int, error) {
 	b := c.buf[:0]
 	switch e := e.(type) {
 	case room.Seated:
-		pw := protocol.Welcome{Player: e.Player, TickRate: e.TickRate, World: e.World, Resumed: e.Resumed, Watching: e.Watching, Room: e.Room, Mode: e.Mode, Token: e.Token, Axes: e.Axes, Messages: e.Messages, Kinds: e.Kinds}
+		pw := protocol.Welcome{Player: e.Player, TickRate: e.TickRate, World: e.World, Resumed: e.Resumed, Watching: e.Watching, Room: e.Room, Mode: e.Mode, Token: e.Token, Account: account(e), Axes: e.Axes, Messages: e.Messages, Kinds: e.Kinds}
 		if c.json {
 			b = protocol.AppendJSONWelcome(b, pw)
 		} else {
@@ -242,4 +242,12 @@ func (c *nativeCodec) writeState(w sink, st room.State) (int, error) {
 	}
 	c.last = st.Snap
 	return len(c.buf), nil
+}
+
+// account is the account a welcome tells its client, if it has one.
+func account(e room.Seated) protocol.Account {
+	if e.Account == "" {
+		return protocol.Account{}
+	}
+	return protocol.Account{ID: e.Account, Name: e.Name}
 }

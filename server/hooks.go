@@ -27,8 +27,13 @@ type JoinInfo struct {
 	// either may be empty (the default room; a quick-join of a mode).
 	Room, Mode string
 	// Name is the nickname the client asked for (?name=), already
-	// checked, or empty.
+	// checked, or empty; for a player who signed in, its account's name.
 	Name string
+	// Account is the account the player signed in as (?auth=1 and an
+	// access token, checked by Config.Accounts), or empty for a guest.
+	// An Identity the hook returns with an Account of its own replaces
+	// it; one with none keeps it.
+	Account string
 	// Options are the client's join options (?join.KEY=), RoomOptions its
 	// room options (?room.KEY=), not yet checked against the mode.
 	Options, RoomOptions map[string]string
@@ -36,8 +41,8 @@ type JoinInfo struct {
 	Addr string
 }
 
-// Identity is who a JoinHook says a player is. Nothing the client sends
-// overrides it.
+// Identity is who a JoinHook, or an Authenticator from an access token,
+// says a player is. Nothing the client sends overrides it.
 type Identity struct {
 	// Account is the player's ID in the program's own terms (a user ID):
 	// opaque to arena, at most 256 bytes. The game sees it in
@@ -120,7 +125,9 @@ func (s *session) vouch(hook JoinHook, r *http.Request, info JoinInfo, req *room
 		s.logHook(slog.LevelError, "the join hook gave an account over 256 bytes", "bytes", len(id.Account))
 		return errHookBroken
 	}
-	req.Account = id.Account
+	if id.Account != "" {
+		req.Account = id.Account
+	}
 	if id.Name != "" {
 		name, err := protocol.Nickname(id.Name)
 		if err != nil {

@@ -61,6 +61,12 @@ const (
 	reasonHookBroken
 	reasonResumeFailed
 	reasonResumeTimeout
+	reasonAuthRequired
+	reasonAuthFailed
+	reasonAuthTimeout
+	reasonAuthUnavailable
+	reasonBanned
+	reasonSignedOut
 	reasonBadRequest
 	reasonBadOption
 	reasonRedirect
@@ -148,11 +154,22 @@ var reasons = [numReasons]reasonInfo{
 	reasonHookBroken:    {"join_hook_failed", protocol.CodeServerError, websocket.CloseInternalServerErr, 0, 0, retryLater, errHookBroken.Error()},
 	reasonResumeFailed:  {"resume_failed", protocol.CodeResumeFailed, websocket.ClosePolicyViolation, 0, 0, retryNever, room.ErrResumeFailed.Error()},
 	reasonResumeTimeout: {"resume_timeout", protocol.CodeBadRequest, websocket.ClosePolicyViolation, 0, 0, retryNever, ""},
-	reasonBadRequest:    {"bad_request", protocol.CodeBadRequest, websocket.ClosePolicyViolation, http.StatusBadRequest, 0, retryNever, ""},
-	reasonBadOption:     {"bad_option", protocol.CodeBadOption, websocket.ClosePolicyViolation, http.StatusBadRequest, 0, retryNever, ""},
-	reasonRedirect:      {"redirect", "", websocket.CloseNormalClosure, 0, 0, retryNow, ""}, // after a redirect message, which the client follows
-	reasonElsewhere:     {"elsewhere", protocol.CodeElsewhere, websocket.CloseTryAgainLater, 0, 0, retryLater, ""},
-	reasonInternal:      {"internal", protocol.CodeServerError, websocket.CloseInternalServerErr, http.StatusInternalServerError, 0, retryLater, "internal error"},
+	// Accounts. A join that did not sign in where it must: final, sign in
+	// first. A token that fails: refresh it and join again, once. A ban
+	// or a sign-out everywhere, as a join's refusal or a live
+	// connection's end: final, with close codes of their own, so that a
+	// client that reads no error message still knows not to reconnect.
+	reasonAuthRequired:    {"auth_required", protocol.CodeAuthRequired, websocket.ClosePolicyViolation, 0, 0, retryNever, room.ErrAuthRequired.Error()},
+	reasonAuthFailed:      {"auth_failed", protocol.CodeAuthFailed, websocket.ClosePolicyViolation, 0, 0, retryNow, errAuthFailed.Error()},
+	reasonAuthTimeout:     {"auth_timeout", protocol.CodeBadRequest, websocket.ClosePolicyViolation, 0, 0, retryNever, ""},
+	reasonAuthUnavailable: {"auth_unavailable", protocol.CodeServerError, websocket.CloseTryAgainLater, 0, 0, retryLater, ErrAuthUnavailable.Error()},
+	reasonBanned:          {"banned", protocol.CodeBanned, CloseBanned, 0, 0, retryNever, ErrBanned.Error()},
+	reasonSignedOut:       {"signed_out", protocol.CodeSignedOut, CloseSignedOut, 0, 0, retryNever, ErrSignedOut.Error()},
+	reasonBadRequest:      {"bad_request", protocol.CodeBadRequest, websocket.ClosePolicyViolation, http.StatusBadRequest, 0, retryNever, ""},
+	reasonBadOption:       {"bad_option", protocol.CodeBadOption, websocket.ClosePolicyViolation, http.StatusBadRequest, 0, retryNever, ""},
+	reasonRedirect:        {"redirect", "", websocket.CloseNormalClosure, 0, 0, retryNow, ""}, // after a redirect message, which the client follows
+	reasonElsewhere:       {"elsewhere", protocol.CodeElsewhere, websocket.CloseTryAgainLater, 0, 0, retryLater, ""},
+	reasonInternal:        {"internal", protocol.CodeServerError, websocket.CloseInternalServerErr, http.StatusInternalServerError, 0, retryLater, "internal error"},
 
 	reasonOrigin:        {"origin", "", 0, http.StatusForbidden, 0, retryNever, ""},
 	reasonSubprotocol:   {"subprotocol", "", 0, http.StatusBadRequest, 0, retryNever, ""},
@@ -226,6 +243,14 @@ var roomErrors = []struct {
 	{room.ErrWrongMode, reasonBadRequest, 0},
 	{game.ErrBadOption, reasonBadOption, 0},
 	{errNoResume, reasonResumeTimeout, 0},
+	{errNoAuth, reasonAuthTimeout, 0},
+	{room.ErrAuthRequired, reasonAuthRequired, 0},
+	{room.ErrAccountsOff, reasonBadRequest, 0},
+	{errAccountsOff, reasonBadRequest, 0},
+	{errAuthFailed, reasonAuthFailed, 0},
+	{ErrAuthUnavailable, reasonAuthUnavailable, 0},
+	{ErrBanned, reasonBanned, 0},
+	{ErrSignedOut, reasonSignedOut, 0},
 	{room.ErrRoomExists, 0, reasonRoomExists},
 	{room.ErrNoRoom, 0, reasonNoRoom},
 	{context.DeadlineExceeded, 0, reasonBusy}, // every hashing slot busy for hashWait

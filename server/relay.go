@@ -92,11 +92,26 @@ const closeRelayMoved = 4002
 // caller then refuses the client.
 func (sess *session) relay(to *room.ElsewhereError) bool {
 	up, err := sess.dialRelay(to.Node, to.URL, sess.relayQuery)
-	if err == nil && sess.relayToken != "" {
+	var first []byte
+	switch {
+	case sess.relayAccess != "":
+		// The client signed in (?auth=1) here, and its auth message was
+		// read here: the other node waits for it, and checks the token
+		// itself. It is as able to as this one (every node checks every
+		// token: their keys are the cluster's), it knows of bans as soon,
+		// and it trusts nothing this node says of the client but its
+		// address: a node that vouched for accounts in signed headers
+		// would be one more way in, for no gain.
+		first = authMessage(sess.relayAccess, sess.relayToken)
+		sess.relayAccess = ""
+	case sess.relayToken != "":
 		// The client resumed (?resume=1) here, and its resume message
 		// was read here: the other node waits for it.
+		first = resumeMessage(sess.relayToken)
+	}
+	if err == nil && first != nil {
 		_ = up.SetWriteDeadline(time.Now().Add(sess.cfg.HandshakeTimeout))
-		if err = up.WriteMessage(websocket.TextMessage, resumeMessage(sess.relayToken)); err != nil {
+		if err = up.WriteMessage(websocket.TextMessage, first); err != nil {
 			up.Close()
 		}
 	}
@@ -280,6 +295,9 @@ func (sess *session) followRoom(roomName, node string) (*websocket.Conn, []byte,
 		return nil, nil, err
 	}
 	q.Del("token")
+	// The player resumes with its token, and keeps its account: the
+	// access token it signed in with may have expired since.
+	q.Del("auth")
 	q.Set("room", roomName)
 	q.Set("resume", "1")
 	up, err := sess.dialRelay(node, n.URL, q.Encode())
@@ -319,6 +337,17 @@ func resumeMessage(token string) []byte {
 		Type  string `json:"type"`
 		Token string `json:"token"`
 	}{"resume", token})
+	return b
+}
+
+// authMessage is the seed protocol's auth message with an access token,
+// and a resume token if resume is not empty.
+func authMessage(access, resume string) []byte {
+	b, _ := json.Marshal(struct {
+		Type   string `json:"type"`
+		Token  string `json:"token"`
+		Resume string `json:"resume,omitempty"`
+	}{"auth", access, resume})
 	return b
 }
 

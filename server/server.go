@@ -158,7 +158,9 @@ type Config struct {
 	// 1008): the text is shown to the player. One that does not answer in
 	// time refuses it with server_error and 1013, to try again. The
 	// Identity it returns is the player's: the game sees it
-	// (game.Player.Account), and a name it sets replaces ?name=.
+	// (game.Player.Account), and a name it sets replaces ?name=. For a
+	// player who signed in (Accounts) the hook sees its account
+	// (JoinInfo.Account); an Identity without an account keeps it.
 	//
 	// A resume does not run it: its token, which only a player the hook
 	// admitted was given, is its credential, and the player keeps the
@@ -177,6 +179,20 @@ type Config struct {
 	OnResult ResultHook
 	// ResultQueue is how many results may wait for OnResult.
 	ResultQueue int
+
+	// Accounts checks the access tokens of joins that sign in (?auth=1,
+	// then an auth message); nil: none can. A player who signs in plays
+	// as its account: the game sees it (game.Player.Account), its name
+	// replaces ?name=, the welcome tells the client, and one account holds
+	// one seat per room (a second device takes it over). OnJoin, if set,
+	// still runs, and sees the account in JoinInfo.
+	Accounts Authenticator
+	// AuthPolicy (-auth) says whether players sign in:
+	// game.AuthOptional ("" too: guests play, as before accounts),
+	// game.AuthRequired (only players who sign in play or watch), or
+	// game.AuthOff (nobody signs in). A mode's own (game.Mode.Auth)
+	// overrides it. Required needs Accounts.
+	AuthPolicy game.AuthPolicy
 
 	// Static is the browser client, served at /. Nil serves nothing.
 	Static fs.FS
@@ -240,10 +256,16 @@ type Server struct {
 	nextConn atomic.Uint64
 	mu       sync.Mutex
 	sessions map[*session]struct{}
-	perIP    map[string]int
-	wg       sync.WaitGroup
-	pprofLn  net.Listener // bound by ListenPprof before Serve, or by Serve
-	overload *overload    // nil: no limit
+	// byAccount indexes the sessions that signed in by their account, for
+	// CloseAccount.
+	byAccount map[string]map[*session]struct{}
+	perIP     map[string]int
+	// accountsOn: a join may sign in (some mode takes accounts, and there
+	// is an Authenticator); authRequired: every mode requires it.
+	accountsOn, authRequired bool
+	wg                       sync.WaitGroup
+	pprofLn                  net.Listener // bound by ListenPprof before Serve, or by Serve
+	overload                 *overload    // nil: no limit
 
 	adminAuth *authThrottle      // failed admin logins by address
 	joins     *addrlimit.Limiter // joins by address; nil: no limit
@@ -268,17 +290,20 @@ func New(cfg Config) (*Server, error) {
 	if err := validate(&cfg); err != nil {
 		return nil, fmt.Errorf("server config: %w", err)
 	}
+	resolveAuth(&cfg)
 	s := &Server{
-		cfg:      cfg,
-		log:      cfg.Logger,
-		sessions: make(map[*session]struct{}),
-		perIP:    make(map[string]int),
-		started:  time.Now(),
+		cfg:       cfg,
+		log:       cfg.Logger,
+		sessions:  make(map[*session]struct{}),
+		byAccount: make(map[string]map[*session]struct{}),
+		perIP:     make(map[string]int),
+		started:   time.Now(),
 
 		adminAuth: newAuthThrottle(),
 		cluster:   newCluster(cfg.Cluster),
 		passwords: newPasswordThrottle(),
 	}
+	s.accountsOn, s.authRequired = authPolicies(&cfg)
 	if cfg.JoinRate > 0 {
 		s.joins = addrlimit.New(rate.Limit(cfg.JoinRate), max(cfg.JoinBurst, 1), maxTrackedJoinAddrs)
 	}
@@ -385,9 +410,15 @@ func validate(cfg *Config) error {
 			return fmt.Errorf("%s %s", c.name, c.want)
 		}
 	}
+	if err := cfg.AuthPolicy.Check(); err != nil {
+		return fmt.Errorf("AuthPolicy (-auth): %w", err)
+	}
 	for _, m := range cfg.Modes {
 		if err := m.Check(); err != nil {
 			return err
+		}
+		if cmp.Or(m.Auth, cfg.AuthPolicy) == game.AuthRequired && cfg.Accounts == nil {
+			return fmt.Errorf("mode %s requires accounts (-auth required), and the server has none to check them (Accounts)", m.Name)
 		}
 	}
 	for _, k := range cfg.KeepRooms {
@@ -791,7 +822,7 @@ func (s *Server) runSession(ws *websocket.Conn, r *http.Request, ip, relayedBy, 
 				req.ResumeOnly = true // see Config.OnJoin
 			} else {
 				// Copies: what the hook does with them is not the join's.
-				info := JoinInfo{Room: roomName, Mode: mode, Name: name, Options: maps.Clone(joinOpts), RoomOptions: maps.Clone(roomOpts), Addr: ip}
+				info := JoinInfo{Room: roomName, Mode: mode, Name: req.Name, Account: req.Account, Options: maps.Clone(joinOpts), RoomOptions: maps.Clone(roomOpts), Addr: ip}
 				if err := sess.vouch(hook, r, info, &req); err != nil {
 					return nil, room.Joined{}, err
 				}
@@ -814,11 +845,49 @@ func (s *Server) runSession(ws *websocket.Conn, r *http.Request, ip, relayedBy, 
 		s.metrics.deprecated.WithLabelValues("token_query").Inc()
 		s.log.Debug("deprecated: resume token in the URL; send it in a resume message", who...)
 	}
+	signIn, resume := q.Has("auth"), q.Has("resume")
+	switch {
+	case signIn && !s.accountsOn:
+		sess.refuse(errAccountsOff)
+		return
+	case !signIn && s.authRequired && token == "" && !resume:
+		// Every mode requires accounts: no room would take this join.
+		// (A resume may pass: its player signed in when it joined.)
+		sess.refuse(room.ErrAuthRequired)
+		return
+	}
 	if !s.joins.Allow(ip) {
 		sess.refuse(errJoinRate)
 		return
 	}
-	if r, joined, ok := sess.join(join, name, token, q.Has("resume")); ok {
+	req := room.JoinRequest{Name: name, Token: token}
+	switch {
+	case signIn:
+		// The auth message may carry a resume token, in place of a
+		// separate resume message: ?resume=1 beside ?auth=1 changes
+		// nothing.
+		msg, ok := sess.awaitFirst(protocol.MsgAuth)
+		if !ok {
+			return
+		}
+		if msg.Token != "" {
+			req.Token = msg.Token
+			sess.relayToken = msg.Token // if the room is elsewhere, its node needs them
+		}
+		sess.relayAccess = msg.Access
+		if err := s.signIn(sess, msg.Access, &req); err != nil {
+			sess.refuse(err)
+			return
+		}
+	case resume:
+		msg, ok := sess.awaitFirst(protocol.MsgResume)
+		if !ok {
+			return
+		}
+		req.Token = msg.Token
+		sess.relayToken = msg.Token // if the room is elsewhere, its node needs it
+	}
+	if r, joined, ok := sess.join(join, req); ok {
 		playing = true
 		go func() {
 			defer done()
@@ -892,6 +961,11 @@ func (s *Server) track(sess *session) bool {
 func (s *Server) untrack(sess *session) {
 	s.mu.Lock()
 	delete(s.sessions, sess)
+	if set := s.byAccount[sess.account]; set != nil {
+		if delete(set, sess); len(set) == 0 {
+			delete(s.byAccount, sess.account)
+		}
+	}
 	s.mu.Unlock()
 	s.wg.Done()
 }

@@ -27,6 +27,11 @@ const (
 	// CloseTakenOver: another connection resumed this player. Clients
 	// should not reconnect automatically after it.
 	CloseTakenOver = 4001
+	// CloseBanned: the player's account is banned. Final.
+	CloseBanned = 4003
+	// CloseSignedOut: the player's account signed out everywhere, or was
+	// deleted. Final: sign in again.
+	CloseSignedOut = 4004
 )
 
 // maxCloseText is the most text arena puts in a close frame, which holds
@@ -73,6 +78,14 @@ type session struct {
 	// follow its room.
 	relayQuery, relayIP, relayedBy string
 	relayPlayer, relayToken        string
+	// relayAccess is the access token of the client's auth message, kept
+	// from the auth message until a relay hands it on to the room's node,
+	// which checks it itself, or the join ends.
+	relayAccess string
+	// account is the account the client signed in as (?auth=1), which
+	// the server's index of sessions by account (CloseAccount) holds it
+	// under; set before the join, under the server's mu.
+	account string
 
 	ctx    context.Context // canceled when the session is closing
 	cancel context.CancelFunc
@@ -305,20 +318,17 @@ func (s *session) handleControlFrames() {
 }
 
 // join seats the player in a room, and reports whether it did; play then
-// runs the session.
-//
-// With resumeFirst (?resume=1) the join waits for the client's first
-// message, which must be resume with its token: tokens stay out of URLs.
-func (s *session) join(join func(room.JoinRequest) (*room.Room, room.Joined, error), name, token string, resumeFirst bool) (*room.Room, room.Joined, bool) {
-	if resumeFirst {
-		var ok bool
-		if token, ok = s.awaitResume(); !ok {
-			return nil, room.Joined{}, false
-		}
-		s.relayToken = token // if the room is elsewhere, its node needs it
+// runs the session. req is the join as the query and the first message
+// made it.
+func (s *session) join(join func(room.JoinRequest) (*room.Room, room.Joined, error), req room.JoinRequest) (*room.Room, room.Joined, bool) {
+	// The access token goes no further than a relay, which is decided by
+	// now: the join has been made elsewhere, or it is made here.
+	defer func() { s.relayAccess = "" }()
+	if s.isClosing() {
+		return nil, room.Joined{}, false // closed while it signed in (CloseAccount): no seat to take
 	}
-
-	r, joined, err := join(room.JoinRequest{Client: s, Name: name, Token: token})
+	req.Client = s
+	r, joined, err := join(req)
 	if err != nil {
 		s.refuse(err)
 		return nil, room.Joined{}, false
@@ -351,7 +361,10 @@ func (s *session) join(join func(room.JoinRequest) (*room.Room, room.Joined, err
 func (s *session) play(r *room.Room, joined room.Joined) {
 	s.readLoop()
 	s.close(reasonNetwork.wire())
-	r.Leave(joined.Player, s, s.reason.why == reasonLeft)
+	// A player who left, or whose account was banned or signed out,
+	// leaves for good: no resume.
+	why := s.reason.why
+	r.Leave(joined.Player, s, why == reasonLeft || why == reasonBanned || why == reasonSignedOut)
 	s.metrics.disconnects.WithLabelValues(s.reason.label()).Inc()
 	s.mu.Lock()
 	s.logLocked(slog.LevelDebug, "disconnected", "reason", s.reason.label, "code", s.reason.code)
@@ -462,6 +475,10 @@ func (s *session) refuse(err error) {
 		why, text = refuseHook(err)
 	case why == reasonResumeTimeout:
 		text = fmt.Sprintf("no resume message within %v", s.cfg.HandshakeTimeout)
+	case why == reasonAuthTimeout:
+		text = fmt.Sprintf("no auth message within %v", s.cfg.HandshakeTimeout)
+	case why == reasonBanned:
+		text = err.Error() // the ban's reason and end, as the accounts say them
 	case known && why.info().text == "":
 		text = err.Error() // a bad request's detail, a bad option's
 	case known:
@@ -533,6 +550,8 @@ func (s *session) readLoop() {
 			return
 		case protocol.MsgResume:
 			s.reject(&protocol.Error{Code: protocol.CodeUnexpectedResume, Message: "resume must be the first message, on a connection opened with ?resume=1"})
+		case protocol.MsgAuth:
+			s.reject(&protocol.Error{Code: protocol.CodeUnexpectedAuth, Message: "auth must be the first message, on a connection opened with ?auth=1"})
 		}
 	}
 }
@@ -571,36 +590,69 @@ func (s *session) nextMessage() (msgType int, data []byte, err error) {
 // resume message in time.
 var errNoResume = errors.New("no resume message in time")
 
-// awaitResume reads the first message of a connection opened with
-// ?resume=1, which must be resume, within the handshake timeout. It
-// reports false, having refused or closed, if not.
-func (s *session) awaitResume() (token string, ok bool) {
+// firstMessages are the messages a connection's query may announce as its
+// first (?resume=1, ?auth=1): they carry tokens, which stay out of URLs.
+// Each names itself in refusals, and has the error of its absence.
+var firstMessages = map[protocol.MessageKind]struct {
+	name  string
+	late  error
+	query string
+}{
+	protocol.MsgResume: {"resume", errNoResume, "?resume=1"},
+	protocol.MsgAuth:   {"auth", errNoAuth, "?auth=1"},
+}
+
+// awaitFirst reads the first message of a connection whose query announced
+// one (firstMessages), which must be of kind want, within the handshake
+// timeout. It reports false, having refused or closed, if not.
+func (s *session) awaitFirst(want protocol.MessageKind) (protocol.ClientMessage, bool) {
+	first := firstMessages[want]
 	_ = s.ws.SetReadDeadline(time.Now().Add(s.cfg.HandshakeTimeout))
 	msgType, data, err := s.nextMessage()
 	var ne net.Error
 	switch {
 	case errors.As(err, &ne) && ne.Timeout() && s.isClosing():
-		return "", false // the deadline was close's: a shutdown, say
+		return protocol.ClientMessage{}, false // the deadline was close's: a shutdown, say
 	case errors.As(err, &ne) && ne.Timeout():
-		s.refuse(errNoResume)
-		return "", false
+		s.refuse(first.late)
+		return protocol.ClientMessage{}, false
 	case err != nil:
 		if r, ok := s.abuseReason(err); ok {
 			s.metrics.refused.WithLabelValues(r.label()).Inc()
 		}
 		s.readFailed(err)
 		s.close(reasonNetwork.wire()) // sends the frame of readFailed's reason, if any
-		return "", false
+		return protocol.ClientMessage{}, false
 	}
 	msg, perr := s.codec.decode(msgType, data)
-	if perr == nil && msg.Kind != protocol.MsgResume {
-		perr = &protocol.Error{Code: protocol.CodeBadRequest, Message: "a connection opened with ?resume=1 must send resume first"}
+	if perr == nil && msg.Kind != want {
+		perr = &protocol.Error{Code: protocol.CodeBadRequest, Message: fmt.Sprintf("a connection opened with %s must send %s first", first.query, first.name)}
 	}
 	if perr != nil {
 		s.refuse(perr)
-		return "", false
+		return protocol.ClientMessage{}, false
 	}
-	return msg.Token, true
+	return msg, true
+}
+
+// closeFor ends the connection for reason r, having told the client why in
+// an error message of its protocol first, as a refused join is told: the
+// close frame's text is short, and some clients show only messages.
+func (s *session) closeFor(r closeReason) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return
+	}
+	_, _ = s.codec.writeEvent(s.sink, &protocol.Error{Code: r.why.info().code, Message: r.text})
+	s.closeLocked(r)
+}
+
+// logf logs with what identifies the session, from any goroutine.
+func (s *session) logf(level slog.Level, msg string, args ...any) {
+	s.mu.Lock()
+	s.logLocked(level, msg, args...)
+	s.mu.Unlock()
 }
 
 func (s *session) isClosing() bool {

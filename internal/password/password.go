@@ -1,6 +1,11 @@
-// Package password hashes room passwords with argon2id and checks them in
-// constant time. Only the encoded hash is ever kept: in a room's
-// configuration, its checkpoints and the documents that move it.
+// Package password hashes passwords with argon2id and checks them in
+// constant time: room passwords, and accounts' (package accounts). Only
+// the encoded hash is ever kept: in a room's configuration, its
+// checkpoints and the documents that move it, or in an account's row.
+//
+// Hash and Verify take a password of any length: how long one may be is
+// the caller's policy (MaxLen for a room's, 256 bytes for an account's),
+// checked where the caller validates its input.
 package password
 
 import (
@@ -25,8 +30,8 @@ const (
 	keyLen    = 32
 )
 
-// MaxLen bounds a password, in bytes: argon2 takes any length, but a
-// client's text is always bounded.
+// MaxLen bounds a room's password, in bytes: argon2 takes any length, but
+// a client's text is always bounded. Accounts allow 256 (package accounts).
 const MaxLen = 128
 
 // ErrMalformed is returned by Verify for an encoded hash it cannot read.

@@ -47,3 +47,20 @@ func TestHashWaitsForASlot(t *testing.T) {
 		t.Fatal("Hash ran with every slot taken")
 	}
 }
+
+// TestLongPassword: Hash and Verify hold no length policy of their own;
+// accounts take passwords of up to 256 bytes.
+func TestLongPassword(t *testing.T) {
+	ctx := context.Background()
+	pw := strings.Repeat("é", 128)
+	h, err := Hash(ctx, pw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := Verify(ctx, h, pw); !ok || err != nil {
+		t.Fatalf("Verify of a 256-byte password = %v, %v", ok, err)
+	}
+	if ok, _ := Verify(ctx, h, pw[:254]); ok {
+		t.Fatal("a prefix verified")
+	}
+}

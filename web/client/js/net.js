@@ -5,8 +5,13 @@
 // brings the same player back. The token never goes in the URL (proxies
 // log URLs): the URL only says ?resume=1, and the token follows in the
 // first message. The server gives a new token on every resume.
+//
+// A player of an account signs in the same way: the URL says ?auth=1, and
+// the first message carries the access token (and the resume token, if
+// there is one). target.auth supplies the token for every connection, a
+// reconnect's too (see Connection.connect).
 
-import { SUBPROTOCOL, decode, encodeInput, encodeMessage, encodePing, encodeResync, encodeLeave, encodeResume } from './protocol.js';
+import { SUBPROTOCOL, decode, encodeInput, encodeMessage, encodePing, encodeResync, encodeLeave, encodeResume, encodeAuth } from './protocol.js';
 
 const SESSION_KEY = 'arena.session';
 
@@ -32,6 +37,10 @@ export const REFUSALS = {
   bad_request: NEVER, // 1008: a bad room name, mode or nickname: fix the request
   bad_option: NEVER, // 1008: an option the mode does not take
   refused: NEVER, // 1008: the game refused the player by its rules
+  auth_required: NEVER, // 1008: this server or mode plays with accounts only: sign in first
+  auth_failed: NOW, // 1008: the access token is not valid or has expired: refresh it, once (Connection.closed)
+  banned: NEVER, // 4003: the account is banned
+  signed_out: NEVER, // 4004: the account signed out everywhere: sign in again
 };
 
 // CLOSES: a close code to its policy, when no refusal came before it.
@@ -43,7 +52,9 @@ export const CLOSES = {
   1011: LATER, // the room crashed, or a server-side failure
   1012: NOW, // the room moved to another node: reconnect
   1013: LATER, // try again later
-  4001: NEVER, // another connection resumed this player
+  4001: NEVER, // another connection resumed this player, or another device of its account took its seat
+  4003: NEVER, // the account was banned while playing
+  4004: NEVER, // the account signed out everywhere, or was deleted
 };
 
 // retryPolicy is what to do after a close with code, given the error code
@@ -109,14 +120,23 @@ export class Connection {
     this.stopped = false;
     this.why = ''; // what the last close said, shown while trying again
     this.seat = ''; // a seat a redirect's node holds for the next connection
+    this.authFailed = false; // the last attempt's token was refused: the next asks for a fresh one
   }
 
   // connect joins target.room (or quick-joins target.mode), resuming the
   // saved session if it is in that room.
+  //
+  // target.auth signs the player in as an account: an access token, or a
+  // function that returns one (or a promise of one), called before every
+  // connection, reconnects included, with the reason it is asked: '' or
+  // 'auth_failed', when the server refused the last token (the SDK then
+  // refreshes it). A token refused twice in a row ends the connection:
+  // the player must sign in again. Without it the player is a guest.
   connect(target) {
     this.target = { ...this.target, ...target };
     this.stopped = false;
     this.attempt = 0;
+    this.authFailed = false;
     this.open();
   }
 
@@ -129,8 +149,8 @@ export class Connection {
   }
 
   // url names the room, mode and name; with resume set it asks the server
-  // to wait for a resume message before joining.
-  url(resume) {
+  // to wait for a resume message before joining, with auth an auth message.
+  url(resume, auth = false) {
     const u = new URL('/ws', this.server);
     u.protocol = u.protocol === 'https:' || u.protocol === 'wss:' ? 'wss:' : 'ws:';
     const t = this.target;
@@ -140,9 +160,18 @@ export class Connection {
     for (const [k, v] of Object.entries(t.options || {})) u.searchParams.set('room.' + k, String(v));
     for (const [k, v] of Object.entries(t.joinOptions || {})) u.searchParams.set('join.' + k, String(v));
     if (t.spectate) u.searchParams.set('spectate', '1'); // watch: no player
-    if (resume) u.searchParams.set('resume', '1');
+    if (auth) u.searchParams.set('auth', '1'); // the auth message carries the resume token too
+    else if (resume) u.searchParams.set('resume', '1');
     if (this.seat) u.searchParams.set('seat', this.seat);
     return u.toString();
+  }
+
+  // accessToken resolves to the access token to sign in with, or '' for a
+  // guest: target.auth's.
+  async accessToken() {
+    const auth = this.target.auth;
+    if (typeof auth !== 'function') return auth || '';
+    return (await auth(this.authFailed ? 'auth_failed' : '')) || '';
   }
 
   open() {
@@ -150,14 +179,38 @@ export class Connection {
     this.closeSocket();
     // Connected only once welcomed: until then a refusal may come.
     this.h.onStatus(this.attempt ? 'reconnecting' : 'connecting', this.attempt ? this.why : '');
+    if (!this.target.auth) {
+      this.dial('');
+      return;
+    }
+    const opening = (this.opening = {});
+    this.accessToken().then(
+      (access) => {
+        if (this.opening === opening && !this.stopped) this.dial(access);
+      },
+      (err) => {
+        if (this.opening !== opening || this.stopped) return;
+        // No token to be had (the accounts API is down, say): as a
+        // connection that could not be made, tried again later.
+        this.why = 'could not sign in: ' + (err?.message || err);
+        this.closed(1006, this.why);
+      },
+    );
+  }
+
+  // dial opens the socket, signing in with access if it is not ''.
+  dial(access) {
+    this.opening = null;
     const token = this.resumeToken();
-    const ws = new WebSocket(this.url(token !== ''), SUBPROTOCOL);
+    const ws = new WebSocket(this.url(token !== '', access !== ''), SUBPROTOCOL);
     ws.binaryType = 'arraybuffer';
     this.ws = ws;
     this.refusal = null;
     let welcomed = false;
     ws.onopen = () => {
-      if (token) ws.send(encodeResume(token)); // must be the first message
+      // Must be the first message.
+      if (access) ws.send(encodeAuth(access, token));
+      else if (token) ws.send(encodeResume(token));
       // Not connected yet: the join may still be refused. The welcome says.
       this.ping();
       this.pingTimer = setInterval(() => this.ping(), 1000);
@@ -190,6 +243,7 @@ export class Connection {
       if (msg.type === 'welcome') {
         welcomed = true;
         this.attempt = 0;
+        this.authFailed = false;
         this.refusal = null;
         this.seat = ''; // taken
         this.kinds = msg.kinds; // how the snapshots that follow encode entities
@@ -220,7 +274,13 @@ export class Connection {
     const error = refusal?.code || '';
     const why = refusal?.message || reason || '';
     this.why = why;
-    const policy = retryPolicy(code, error);
+    let policy = retryPolicy(code, error);
+    // A refused token is refreshed and tried once more; refused again,
+    // signing in again is the player's to do.
+    if (error === 'auth_failed') {
+      if (this.authFailed) policy = NEVER;
+      this.authFailed = true;
+    }
     if (policy === NEVER) {
       const text = code === 4001 ? 'This player is now playing in another tab or window.' : why || 'closed';
       this.h.onStatus('closed', text, true, { code, error });
@@ -243,6 +303,7 @@ export class Connection {
   }
 
   cancelRetry() {
+    this.opening = null; // a token still being fetched opens nothing
     clearTimeout(this.retryTimer);
     clearInterval(this.countdown);
     this.retryTimer = this.countdown = null;

@@ -4,7 +4,7 @@
 
 export const SUBPROTOCOL = 'arena.v1.bin';
 
-const C_INPUT = 0x01, C_PING = 0x02, C_RESYNC = 0x03, C_LEAVE = 0x04, C_RESUME = 0x05, C_MESSAGE = 0x06;
+const C_INPUT = 0x01, C_PING = 0x02, C_RESYNC = 0x03, C_LEAVE = 0x04, C_RESUME = 0x05, C_MESSAGE = 0x06, C_AUTH = 0x07;
 export const WELCOME = 0x81, SNAPSHOT = 0x82, PONG = 0x83, ERROR = 0x84, NOTICE = 0x85;
 export const EVENT = 0x86, REDIRECT = 0x87;
 
@@ -67,6 +67,16 @@ export function encodeResume(token) {
   const out = [C_RESUME];
   pushUvarint(out, bytes.length);
   for (const b of bytes) out.push(b);
+  return new Uint8Array(out);
+}
+
+// encodeAuth signs in: the first message of a connection opened with
+// ?auth=1, with an access token and, to resume a player, its resume token
+// ('' for none). Like resume's, the tokens never appear in a URL.
+export function encodeAuth(access, resume = '') {
+  const out = [C_AUTH];
+  pushString(out, access);
+  if (resume) pushString(out, resume);
   return new Uint8Array(out);
 }
 
@@ -230,7 +240,8 @@ export function decode(buf, kinds = BASIC_KINDS) {
       const version = r.uvarint();
       m = { type: 'welcome', version, id: r.uvarint(), tickRate: r.uvarint(), width: r.uvarint(), height: r.uvarint() };
       // Flags: bit 0 resumed, bit 1 watching (a spectator: id 0, no
-      // token), bit 2 account (below); bits not known here are ignored.
+      // token), bit 2 an account at the end; bits not known here are
+      // ignored.
       const flags = r.byte();
       m.resumed = (flags & 1) === 1;
       m.watching = (flags & 2) === 2;
@@ -239,8 +250,7 @@ export function decode(buf, kinds = BASIC_KINDS) {
       m.messages = [];
       for (let n = r.uvarint(); n > 0; n--) m.messages.push({ name: r.string(), maxBytes: r.uvarint() });
       m.kinds = readKinds(r);
-      // Bit 2: the player's account follows, at the very end (string ID,
-      // string name): a join that authenticated (?auth=1).
+      // The player's account, for one who signed in; null for a guest.
       m.account = (flags & 4) === 4 ? { id: r.string(), name: r.string() } : null;
       break;
     }
