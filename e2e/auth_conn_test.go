@@ -169,11 +169,12 @@ func TestAuthSDKConnectionReauthenticates(t *testing.T) {
 	}
 	s3.welcome("r1", "res-2", "acct", "guest-3")
 	waitFor(tb, "the second welcome", `welcomes.length === 2`, 5*time.Second)
-	s3.refuse("signed_out", "you signed out everywhere", websocket.ClosePolicyViolation)
+	// As server.CloseAccount ends a live session: signed_out, 4004.
+	s3.refuse("signed_out", "you signed out everywhere", 4004)
 	waitFor(tb, "a final close", `statuses.some((s) => s.state === 'closed' && s.final)`, 5*time.Second)
-	got := eval[string](tb, `JSON.stringify(statuses.filter((s) => s.final).map((s) => [s.error, s.detail]))`)
-	if got != `[["signed_out","you signed out everywhere"]]` {
-		t.Errorf("final statuses %s; want signed_out", got)
+	got := eval[string](tb, `JSON.stringify(statuses.filter((s) => s.final).map((s) => [s.code, s.detail]))`)
+	if got != `[[4004,"you signed out everywhere"]]` {
+		t.Errorf("final statuses %s; want 4004", got)
 	}
 	select {
 	case s := <-socks:

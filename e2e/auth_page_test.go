@@ -1,5 +1,3 @@
-//go:build i24wiring
-
 package e2e
 
 import (
@@ -134,11 +132,13 @@ func TestAuthPageGuestPlaysAtOnce(t *testing.T) {
 // signUp fills the page's sign-up form.
 func signUp(tb *tab, email, password, name string) {
 	tb.t.Helper()
-	tb.do(chromedp.Click(chromedp.CSS("#signup summary")),
+	steps := []chromedp.Action[chromedp.Void]{chromedp.Click(chromedp.CSS("#signup summary")),
 		chromedp.SetValue(chromedp.CSS("#signup-email"), email),
-		chromedp.SetValue(chromedp.CSS("#signup-password"), password),
-		chromedp.SetValue(chromedp.CSS("#signup-name"), name),
-		chromedp.Click(chromedp.CSS("#signup-form button")))
+		chromedp.SetValue(chromedp.CSS("#signup-password"), password)}
+	if name != "" { // else the field keeps the name it shows
+		steps = append(steps, chromedp.SetValue(chromedp.CSS("#signup-name"), name))
+	}
+	tb.do(append(steps, chromedp.Click(chromedp.CSS("#signup-form button")))...)
 }
 
 func signIn(tb *tab, email, password string) {
@@ -239,7 +239,7 @@ func TestAuthPageRename(t *testing.T) {
 
 // TestAuthPageSignOutEverywhere: "sign out everywhere" ends the account's
 // other sessions at once: a second device playing as it is closed with
-// signed_out, final, and its refresh token no longer works.
+// signed_out (4004), final, and its refresh token no longer works.
 func TestAuthPageSignOutEverywhere(t *testing.T) {
 	base, _ := accountsSite(t)
 	tb := newTab(t)
@@ -259,7 +259,7 @@ func TestAuthPageSignOutEverywhere(t *testing.T) {
 	})()`)
 	waitFor(tb, "the other device to play", fmt.Sprintf(`window.other.game.connected && window.other.game.account?.id === %q`, id), 10*time.Second)
 	tb.do(chromedp.Click(chromedp.CSS("#signout-all")))
-	waitFor(tb, "the other device closed for good", `window.other.statuses.some((s) => s.final && s.error === 'signed_out')`, 10*time.Second)
+	waitFor(tb, "the other device closed for good", `window.other.statuses.some((s) => s.final && s.code === 4004)`, 10*time.Second)
 	waitFor(tb, "this page to play on as a new guest", fmt.Sprintf(`window.arena.connected && window.arena.account && window.arena.account.id !== %q`, id), 10*time.Second)
 	if code := eval[int](tb, `window.other.auth.refresh().then(() => 0, (e) => e.status)`); code != 401 {
 		t.Errorf("the other device's refresh after sign-out everywhere: %d; want 401", code)

@@ -151,10 +151,6 @@ func newTab(t testing.TB) *tab {
 		cancel()
 	})
 	tb := &tab{t: t, ctx: ctx}
-	// A server without accounts (arenatest's, unless a test gives it
-	// some) answers the page's silent guest sign-in with 404 or 405, and
-	// the page plays as nobody, by nickname, as it did before accounts.
-	tb.allowConsole(`status of 40[45] .*/api/auth/guest$`)
 	t.Cleanup(func() { // runs before the tab closes: cleanups run last first
 		for _, c := range tb.consoleErrors() {
 			t.Errorf("the page logged an error: %s", c)

@@ -128,7 +128,7 @@ game.on('status', ({ state, detail, final, code, error, attempt, delay, ceiling 
   if (final) arena.closed = { code, error, detail };
   // The account's session ended elsewhere (signed out everywhere, or it
   // lapsed): play on as a new guest.
-  if (final && error === 'signed_out') account.lost();
+  if (final && (code === 4004 || error === 'signed_out')) account.lost();
   if (attempt && arena.retries.at(-1)?.attempt !== attempt) {
     arena.retries.push({ attempt, delay, ceiling, code, error, at: performance.now() });
     if (arena.retries.length > 20) arena.retries.shift();

@@ -23,7 +23,7 @@
 // operator lists it in -allowed-origins).
 
 import { Connection } from '../js/net.js';
-import * as protocol from '../js/protocol.js';
+import { applySnapshot } from '../js/protocol.js';
 import { Clock, Timeline } from '../js/clock.js';
 import { Predictor } from '../js/predict.js';
 import { Interpolator, Delay } from '../js/interp.js';
@@ -31,8 +31,6 @@ import { move, UP, DOWN, LEFT, RIGHT, ACTION } from '../js/rules.js';
 import { move as blastersMove } from '../js/blasters.js';
 import { move as worldMove } from '../js/world.js';
 import { Auth, AuthError, ThrottledError, UnavailableError, memoryStorage } from './auth.js';
-
-const { applySnapshot } = protocol;
 
 // The buttons of an input, to be ORed together, and the built-in modes'
 // movement rule, (x, y, buttons) => [x, y], for prediction. A rule of
@@ -100,7 +98,8 @@ export class Client extends EventTarget {
     this.resyncs = 0;
     this.timer = null;
     const server = new URL('/', o.server || import.meta.url).href;
-    this.conn = new AuthConnection(checkAuth(o.auth), {
+    this.authClient = checkAuth(o.auth);
+    this.conn = new Connection({
       onStatus: (state, detail, final, info) => {
         this.status = state;
         this.emit('status', { state, detail: detail || '', final: !!final, ...info });
@@ -113,8 +112,8 @@ export class Client extends EventTarget {
 
   // auth is the Auth the connections authenticate with, or null: set it
   // to play as someone else (or nobody) from the next join or reconnect.
-  get auth() { return this.conn.auth; }
-  set auth(a) { this.conn.auth = checkAuth(a); }
+  get auth() { return this.authClient; }
+  set auth(a) { this.authClient = checkAuth(a); }
 
   // on calls fn with each event's detail; it returns a function that stops it.
   on(type, fn) {
@@ -153,7 +152,10 @@ export class Client extends EventTarget {
   join(target = {}) {
     if (this.session || this.conn.ws) this.conn.leave();
     this.stop();
-    this.conn.connect({ ...this.target, room: target.room || '', mode: target.mode || '', ...pick(target, 'name', 'options', 'joinOptions', 'spectate') });
+    this.conn.connect({
+      ...this.target, room: target.room || '', mode: target.mode || '', ...pick(target, 'name', 'options', 'joinOptions', 'spectate'),
+      auth: (why) => this.accessToken(why),
+    });
     this.target = this.conn.target; // net.js keeps it current: the room a quick join found
   }
 
@@ -161,6 +163,27 @@ export class Client extends EventTarget {
   // way back after a close the client does not retry by itself (taken over
   // by another tab, a refused join).
   reconnect() { this.conn.connect({}); }
+
+  // accessToken is what net.js signs every connection in with, reconnects
+  // included: the Auth's token, refreshed if it is about to lapse, or at
+  // once after the server refused the last one (why: 'auth_failed'); ''
+  // without an Auth or a session (a guest of no account). A session that
+  // is over (401: expired, revoked; 403: banned) ends the connection for
+  // good, with the error code signed_out or banned: sign in again. Any
+  // other failure (the accounts down, the network) is tried again later.
+  async accessToken(why) {
+    const auth = this.authClient;
+    if (!auth) return '';
+    try {
+      return await auth.accessToken({ force: why === 'auth_failed' });
+    } catch (err) {
+      if (err?.status === 401 || err?.status === 403) {
+        // net.js reads the refusal when it closes: these codes are final.
+        this.conn.refusal = { type: 'error', code: err.status === 403 ? 'banned' : 'signed_out', message: err.message };
+      }
+      throw err;
+    }
+  }
 
   // leave ends the player for good: no resume, no reconnecting.
   leave() {
@@ -484,143 +507,3 @@ function sameAxes(a, b) {
   return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
-// Close codes of the server (an error message before the socket closes)
-// that end an authenticated player for good: sign in again first.
-const AUTH_FINAL = new Set(['banned', 'signed_out', 'auth_required']);
-
-// AuthConnection is net.js's Connection that, given an Auth, opens every
-// socket with ?auth=1 and a first message {"t":"auth","token":ACCESS,
-// "resume":TOKEN} (its binary equivalent, arena.v1.bin's 0x07): the
-// access token never goes in a URL. Every connection, a reconnect after a
-// drop too, asks the Auth for a token first, which refreshes it when it is
-// about to lapse: the server checks it at every join. A join refused with
-// auth_failed (the token lapsed or the key that signed it rotated away) is
-// tried once more at once with a token refreshed for it; banned,
-// signed_out and auth_required are final, as is a session the Auth lost
-// (its refresh was refused). Without an Auth, or with one that holds no
-// session, it is the plain Connection: the player is nobody's.
-class AuthConnection extends Connection {
-  constructor(auth, handlers, opts) {
-    super({
-      ...handlers,
-      onMessage: (msg, now) => {
-        if (msg.type === 'welcome') this.authRetried = false;
-        // An account's end while playing (banned, signed out everywhere)
-        // comes as an error before the close: the close alone would read
-        // as worth another try.
-        if (msg.type === 'error' && AUTH_FINAL.has(msg.code)) this.authEnd = msg;
-        handlers.onMessage(msg, now);
-      },
-    }, opts);
-    this.auth = auth;
-    this.access = ''; // the token of the socket being opened; '' for none
-    this.fresh = false; // the next open refreshes first, whatever the token's age
-    this.authRetried = false;
-    this.authEnd = null;
-    this.opening = 0;
-  }
-
-  open() {
-    if (!this.auth) return super.open();
-    const n = ++this.opening;
-    this.cancelRetry();
-    this.closeSocket();
-    this.authEnd = null;
-    this.h.onStatus(this.attempt ? 'reconnecting' : 'connecting', this.attempt ? this.why : '');
-    const force = this.fresh;
-    this.fresh = false;
-    this.auth.accessToken({ force }).then((token) => {
-      if (n !== this.opening || this.stopped) return;
-      this.access = token;
-      super.open();
-      if (!token || !this.ws) return;
-      // The auth message goes first: wrap net.js's open handler, which
-      // then pings (and sends no resume message: resumeToken() below).
-      const ws = this.ws;
-      const resume = this.pendingResume;
-      const then = ws.onopen;
-      ws.onopen = (ev) => {
-        ws.send(encodeAuth(token, resume));
-        then?.call(ws, ev);
-      };
-    }, (err) => {
-      if (n !== this.opening || this.stopped) return;
-      this.access = '';
-      if (err?.status === 401 || err?.status === 403) {
-        // The session is over (expired, revoked, signed out everywhere)
-        // or the account banned: sign in again.
-        const error = err.status === 403 ? err.code || 'banned' : 'signed_out';
-        this.why = err.message || error;
-        this.h.onStatus('closed', this.why, true, { code: 0, error });
-        return;
-      }
-      // The accounts are unreachable for now (network, 503, 429): as a
-      // connection that failed, tried again with backoff.
-      this.refusal = null;
-      this.closed(1013, err?.message || 'accounts unavailable');
-    });
-  }
-
-  // With a token, the resume token rides in the auth message instead.
-  resumeToken() {
-    const t = super.resumeToken();
-    if (!this.access) return t;
-    this.pendingResume = t;
-    return '';
-  }
-
-  url(resume) {
-    const s = super.url(resume);
-    if (!this.access) return s;
-    const u = new URL(s);
-    u.searchParams.delete('resume');
-    u.searchParams.set('auth', '1');
-    return u.toString();
-  }
-
-  closed(code, reason) {
-    if (this.stopped || !this.auth) return super.closed(code, reason);
-    const error = this.refusal?.code || '';
-    if (error === 'auth_failed' && this.access && !this.authRetried) {
-      // Refresh and try again once, at once.
-      this.authRetried = true;
-      this.refusal = null;
-      this.fresh = true;
-      this.why = 'signing in again';
-      this.open();
-      return;
-    }
-    const end = this.authEnd;
-    if (end) {
-      this.authEnd = null;
-      this.refusal = null;
-      this.why = end.message || end.code;
-      this.h.onStatus('closed', this.why, true, { code, error: end.code });
-      return;
-    }
-    super.closed(code, reason);
-  }
-
-  leave() {
-    this.opening++; // a token on its way opens nothing
-    super.leave();
-  }
-}
-
-// encodeAuth is arena.v1.bin's auth message (0x07): the access token and,
-// if there is one, a resume token, each a uvarint length and its bytes.
-// protocol.js's own, if it has one.
-function encodeAuth(access, resume) {
-  if (protocol.encodeAuth) return protocol.encodeAuth(access, resume);
-  const out = [0x07];
-  const put = (s) => {
-    const b = new TextEncoder().encode(s);
-    let v = b.length;
-    while (v >= 0x80) { out.push((v % 0x80) | 0x80); v = Math.floor(v / 0x80); }
-    out.push(v);
-    for (const x of b) out.push(x);
-  };
-  put(access);
-  if (resume) put(resume);
-  return new Uint8Array(out);
-}
