@@ -182,3 +182,31 @@ func TestAuthSDKConnectionReauthenticates(t *testing.T) {
 	case <-time.After(700 * time.Millisecond):
 	}
 }
+
+// TestAuthSDKLostSessionIsFinal: when the refresh before a connection is
+// refused (the session ended elsewhere), the client opens no socket and
+// stops for good with signed_out, rather than trying again forever.
+func TestAuthSDKLostSessionIsFinal(t *testing.T) {
+	tb := openSDKHarness(t)
+	wsURL, socks := fakeArena(t)
+	got := eval[string](tb, fmt.Sprintf(`(async () => {
+		const auth = fake.auth();
+		await auth.guest();
+		fake.n++; // its refresh token is spent elsewhere
+		fake.now += 890e3; // and its access token all but lapsed
+		const statuses = [];
+		const game = new sdk.Client({ server: %q, auth });
+		game.on('status', (s) => statuses.push(s));
+		game.join({ room: 'r1' });
+		for (let i = 0; i < 100 && !statuses.some((s) => s.final); i++) await new Promise((r) => setTimeout(r, 20));
+		return JSON.stringify(statuses.filter((s) => s.final).map((s) => [s.state, s.error]).concat([auth.kept()]));
+	})()`, wsURL))
+	if got != `[["closed","signed_out"],false]` {
+		t.Errorf("final statuses and whether a token is kept: %s; want closed signed_out, none kept", got)
+	}
+	select {
+	case s := <-socks:
+		t.Errorf("a socket opened without a session: %v", s.query)
+	case <-time.After(300 * time.Millisecond):
+	}
+}
