@@ -265,3 +265,33 @@ func TestAuthPageSignOutEverywhere(t *testing.T) {
 		t.Errorf("the other device's refresh after sign-out everywhere: %d; want 401", code)
 	}
 }
+
+// TestAuthPageExportAndDelete: "Your data" downloads what the account
+// holds, and deletes the account: the page plays on as a new guest, and
+// the account's email signs in no more.
+func TestAuthPageExportAndDelete(t *testing.T) {
+	base, _ := accountsSite(t)
+	tb := newTab(t)
+	tb.allowConsole(`status of 401 .*/api/auth/login`)
+	id := openAccountPage(t, tb, base, "/?room=data")
+	signUp(tb, "cy@example.com", "long enough", "Cy")
+	waitFor(tb, "Cy's account", `window.arena.account?.name === 'Cy' && window.arena.connected`, 10*time.Second)
+	tb.do(chromedp.Click(chromedp.CSS("#account-data summary")), chromedp.Click(chromedp.CSS("#export")))
+	waitFor(tb, "the export", `!document.getElementById('export').disabled`, 5*time.Second)
+	if !tb.requested(base + "/api/me/export") {
+		t.Error("no GET /api/me/export")
+	}
+	if msg := eval[string](tb, `document.getElementById('account-error').textContent`); msg != "" {
+		t.Errorf("the export says %q", msg)
+	}
+	tb.do(chromedp.Click(chromedp.CSS("#delete")), chromedp.Click(chromedp.CSS("#delete-yes")))
+	waitFor(tb, "a new guest after the deletion", fmt.Sprintf(`window.arena.connected && window.arena.account
+		&& window.arena.account.id !== %q && window.arena.auth.account.guest`, id), 10*time.Second)
+	if code := eval[string](tb, `(async () => {
+		const sdk = await import('/sdk/arena.js');
+		const other = new sdk.Auth({ storage: sdk.memoryStorage() });
+		return other.login({ email: 'cy@example.com', password: 'long enough' }).then(() => 'signed in', (e) => e.code);
+	})()`); code != "bad_credentials" {
+		t.Errorf("signing in to the deleted account: %q; want bad_credentials", code)
+	}
+}

@@ -25,6 +25,9 @@ export class AccountPanel {
     });
     this.$('signout').addEventListener('click', () => this.signOut(false));
     this.$('signout-all').addEventListener('click', () => this.signOut(true));
+    this.$('export').addEventListener('click', () => this.download());
+    this.$('delete').addEventListener('click', () => { this.$('delete-confirm').hidden = false; });
+    this.$('delete-yes').addEventListener('click', () => this.deleteAccount());
     auth.on('change', () => this.show());
   }
 
@@ -145,6 +148,35 @@ export class AccountPanel {
     });
   }
 
+  // download saves everything the account holds as a JSON file.
+  async download() {
+    await this.busy('account-data', async () => {
+      const data = await this.auth.exportData();
+      const url = URL.createObjectURL(new Blob([JSON.stringify(data, null, 2)], { type: 'application/json' }));
+      const a = document.createElement('a');
+      a.href = url;
+      a.download = 'arena-account.json';
+      a.hidden = true;
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10000);
+    });
+  }
+
+  // deleteAccount deletes the account for good, and plays on as a new
+  // guest.
+  async deleteAccount() {
+    await this.busy('account-data', async () => {
+      await this.auth.deleteAccount();
+      this.$('delete-confirm').hidden = true;
+      this.$('account-data').open = false;
+      this.actions.toast('Your account is deleted.');
+      await this.newGuest('');
+      this.actions.rejoin('deleted');
+    });
+  }
+
   // lost is called when the server ended the player's session (signed out
   // elsewhere, the session expired): play on as a new guest.
   async lost() {
@@ -188,6 +220,7 @@ export class AccountPanel {
     line.hidden = !a;
     this.$('account-guest').hidden = !this.enabled || !!(a && !a.guest);
     this.$('account-member').hidden = !a || a.guest;
+    this.$('account-data').hidden = !a;
     if (!a) return;
     const who = document.createElement('span');
     who.className = 'who';
