@@ -89,6 +89,20 @@ func revocationError(why accounts.Revocation) error {
 func openAccountPage(t *testing.T, tb *tab, base, path string) string {
 	t.Helper()
 	tb.navigate(base + path)
+	return waitAccount(t, tb)
+}
+
+// reloadAccountPage reloads tb's page and waits as openAccountPage does.
+// (Only once: a second load while the first refreshes its token would
+// present a token the server has just spent.)
+func reloadAccountPage(t *testing.T, tb *tab) string {
+	t.Helper()
+	tb.do(chromedp.Reload())
+	return waitAccount(t, tb)
+}
+
+func waitAccount(t *testing.T, tb *tab) string {
+	t.Helper()
 	waitFor(tb, "the page to play as an account", `window.arena && window.arena.connected && window.arena.tick > 0
 		&& window.arena.account && window.arena.account.id`, 10*time.Second)
 	return eval[string](tb, `window.arena.account.id`)
@@ -202,8 +216,7 @@ func TestAuthPageReloadKeepsTheAccount(t *testing.T) {
 	tb := newTab(t)
 	id := openAccountPage(t, tb, base, "/?room=reload")
 	kept := eval[string](tb, `localStorage.getItem('arena.refresh')`)
-	tb.do(chromedp.Reload())
-	if got := openAccountPage(t, tb, base, "/?room=reload"); got != id {
+	if got := reloadAccountPage(t, tb); got != id {
 		t.Errorf("after a reload the account is %s; want %s", got, id)
 	}
 	if now := eval[string](tb, `localStorage.getItem('arena.refresh')`); now == kept || now == "" {
@@ -293,5 +306,33 @@ func TestAuthPageExportAndDelete(t *testing.T) {
 		return other.login({ email: 'cy@example.com', password: 'long enough' }).then(() => 'signed in', (e) => e.code);
 	})()`); code != "bad_credentials" {
 		t.Errorf("signing in to the deleted account: %q; want bad_credentials", code)
+	}
+}
+
+// TestAuthPageTwoTabsTwoPlayers: one account holds one seat a room, so a
+// second tab of the page in the same browser plays as a guest of its own
+// (kept for that tab) instead of taking the first tab's seat; each keeps
+// its player over a reload.
+func TestAuthPageTwoTabsTwoPlayers(t *testing.T) {
+	base, _ := accountsSite(t)
+	one := newTab(t)
+	id1 := openAccountPage(t, one, base, "/?room=tabs")
+	two := newTab(t)
+	id2 := openAccountPage(t, two, base, "/?room=tabs")
+	if id1 == id2 {
+		t.Fatalf("two tabs play as one account, %s", id1)
+	}
+	if roles := eval[string](one, `window.arena.tab`) + " " + eval[string](two, `window.arena.tab`); roles != "main extra" {
+		t.Errorf("tab roles %q; want main extra", roles)
+	}
+	waitFor(one, "both players in the room", `window.arena.players.size >= 2`, 5*time.Second)
+	if !eval[bool](one, `window.arena.connected`) {
+		t.Error("the first tab lost its seat to the second")
+	}
+	if got := reloadAccountPage(t, two); got != id2 {
+		t.Errorf("the second tab after a reload plays as %s; want its own guest %s", got, id2)
+	}
+	if got := reloadAccountPage(t, one); got != id1 {
+		t.Errorf("the first tab after a reload plays as %s (%s); want the browser's account %s", got, eval[string](one, `window.arena.tab + ' ' + sessionStorage.getItem('arena.tab')`), id1)
 	}
 }

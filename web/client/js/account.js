@@ -236,6 +236,41 @@ export class AccountPanel {
   }
 }
 
+// tabStorage says where this tab keeps its session. The first tab of
+// the page in a browser plays as the browser's account (localStorage: a
+// reload or a later visit is the same player). One account holds one seat
+// a room, so a second tab opened meanwhile would take the first one's
+// seat; it plays instead as a guest of its own, kept for the tab's life
+// (sessionStorage): two tabs, two players, as before accounts. The first
+// tab holds a Web Lock for as long as it lives; a reload waits a moment
+// for its own, which the page it replaces is letting go. Without Web Locks
+// (plain http off localhost) every tab is the browser's account.
+export async function tabStorage() {
+  const locks = globalThis.navigator?.locks;
+  if (!locks) return { storage: localStorage, role: 'main' };
+  const wasMain = sessionStorage.getItem(TAB_KEY) === 'main'; // a reload of the first tab
+  const main = await holdLock(locks, 'arena.page:main', wasMain ? 1500 : 0);
+  const role = main ? 'main' : 'extra';
+  sessionStorage.setItem(TAB_KEY, role);
+  return { storage: main ? localStorage : sessionStorage, role };
+}
+
+const TAB_KEY = 'arena.tab';
+
+// holdLock takes the lock name for the page's life, waiting at most wait
+// ms for it (0: only if it is free now); it resolves to whether it did.
+function holdLock(locks, name, wait) {
+  return new Promise((resolve) => {
+    const ctl = new AbortController();
+    const timer = wait ? setTimeout(() => ctl.abort(), wait) : 0;
+    locks.request(name, wait ? { signal: ctl.signal } : { ifAvailable: true }, (lock) => {
+      clearTimeout(timer);
+      resolve(!!lock);
+      return lock ? new Promise(() => {}) : undefined; // held until the page goes
+    }).catch(() => resolve(false)); // waited in vain
+  });
+}
+
 // accountsOff asks the server whether it has accounts before a first
 // visit makes a guest: GET /api/modes says, per mode, whether its players
 // sign in ("off" for every mode on a server without accounts). A server

@@ -11,7 +11,7 @@ import { Lobby, savedName, validName } from './lobby.js';
 import * as blasters from './blasters.js';
 import * as world from './world.js';
 import { eventLine } from './events.js';
-import { AccountPanel } from './account.js';
+import { AccountPanel, tabStorage } from './account.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -21,6 +21,7 @@ const arena = {
   tick: 0, ping: null, players: new Map(), me: null,
   corrections: 0, resyncs: 0, frames: 0,
   account: null, // the account the server seated the player as: {id, name}, or null
+  tab: '', // 'main': this tab plays as the browser's account; 'extra': as a guest of its own
   closed: null, // the last close the client gave up after: {code, error, detail}
   retries: [], // the last 20 retries scheduled: {attempt, delay, ceiling, code, error, at}
   drawn: [], // what the last frame drew: [{id, label, it, box: [left, top, right, bottom]}] in canvas pixels
@@ -279,7 +280,12 @@ const name = validName(savedName()) ? '' : savedName();
 // Sign in first (the kept session, or a new guest: no form), then play.
 // Without accounts on the server, or out of reach, the player plays as
 // nobody, by nickname, as before.
-account.start(name).then((ok) => {
+// The first tab is the browser's account; another tab, a guest of its own.
+tabStorage().then(({ storage, role }) => {
+  auth.storage = storage;
+  arena.tab = role;
+  return account.start(name);
+}).then((ok) => {
   game.auth = ok ? auth : null;
   game.join({
     room: params.get('room') || '',
