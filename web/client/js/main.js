@@ -278,9 +278,9 @@ function switchTo(target, keepLobby) {
 const params = new URLSearchParams(location.search);
 const name = validName(savedName()) ? '' : savedName();
 // Sign in first (the kept session, or a new guest: no form), then play.
-// Without accounts on the server, or out of reach, the player plays as
-// nobody, by nickname, as before.
-// The first tab is the browser's account; another tab, a guest of its own.
+// The first tab is the browser's account; another tab, a guest of its own
+// (account.js, tabStorage). Without accounts on the server, or with them
+// out of reach, the player plays as nobody, by nickname, as before.
 tabStorage().then(({ storage, role }) => {
   auth.storage = storage;
   arena.tab = role;

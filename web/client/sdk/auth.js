@@ -85,7 +85,8 @@ export class Auth extends EventTarget {
   // was loaded from), storage (getItem/setItem/removeItem; default
   // localStorage, or memory if there is none; null: memory), storageKey
   // (default 'arena.refresh'), fetch (default the global fetch; tests),
-  // now (() => ms; default Date.now; tests).
+  // now (() => ms; default Date.now; tests). storage may be replaced
+  // before the first call (the page picks it per tab).
   constructor(options = {}) {
     super();
     this.base = new URL('/', options.server || import.meta.url).href;
