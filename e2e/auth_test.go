@@ -31,7 +31,10 @@ func (tokenAccounts) Authenticate(_ context.Context, token string) (server.Ident
 func TestTheClientSignsIn(t *testing.T) {
 	srv := arenatest.Start(t, arenatest.Options{Config: func(c *server.Config) { c.Accounts = tokenAccounts{} }})
 	tb := newTab(t)
-	tb.navigate(srv.URL + "/")
+	// A page of the origin with no script of its own: arena's page would
+	// sign in as a guest at the accounts API, which this server (an
+	// Authenticator, no API) does not have.
+	tb.navigate(srv.URL + "/healthz")
 	tb.allowConsole(`WebSocket connection to .* failed`)
 	got := eval[[]string](tb, `import('/js/net.js').then((net) => new Promise((done) => {
 		const log = [];

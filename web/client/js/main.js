@@ -3,7 +3,7 @@
 // interpolation of the others) plays; this file feeds it the keys and the
 // pad, draws what it says every animation frame, and runs the lobby.
 
-import { Client, ACTION } from '../sdk/arena.js';
+import { Client, ACTION, Auth } from '../sdk/arena.js';
 import { KIND_PLAYER } from './protocol.js';
 import { Input } from './input.js';
 import { Renderer } from './render.js';
@@ -11,6 +11,7 @@ import { Lobby, savedName, validName } from './lobby.js';
 import * as blasters from './blasters.js';
 import * as world from './world.js';
 import { eventLine } from './events.js';
+import { AccountPanel, tabStorage } from './account.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -19,6 +20,8 @@ const arena = {
   id: null, status: 'connecting', connected: false, room: '', mode: '', watching: false,
   tick: 0, ping: null, players: new Map(), me: null,
   corrections: 0, resyncs: 0, frames: 0,
+  account: null, // the account the server seated the player as: {id, name}, or null
+  tab: '', // 'main': this tab plays as the browser's account; 'extra': as a guest of its own
   closed: null, // the last close the client gave up after: {code, error, detail}
   retries: [], // the last 20 retries scheduled: {attempt, delay, ceiling, code, error, at}
   drawn: [], // what the last frame drew: [{id, label, it, box: [left, top, right, bottom]}] in canvas pixels
@@ -36,12 +39,32 @@ const lobby = new Lobby({
   create: (room, mode) => switchTo({ room, mode }),
   quick: (mode) => switchTo({ mode }),
   // The server takes a name when a player joins, so a new name rejoins the
-  // same room at once rather than waiting for the next join.
-  rename: (name) => {
+  // same room at once rather than waiting for the next join. An account's
+  // name is the account's: the server keeps it.
+  rename: async (name) => {
+    if (account.account) {
+      $('name-error').textContent = name ? await account.rename(name) : 'An account needs a name.';
+      return;
+    }
     game.target.name = name;
     toast(`You are ${name || 'nameless'} now.`);
     if (arena.room) switchTo({ room: arena.room }, true);
   },
+});
+
+// Who the player is: an account the SDK's Auth keeps signed in (its
+// refresh token in localStorage, so a reload or a later visit is the same
+// player), a guest made silently on the first visit.
+const auth = new Auth();
+arena.auth = auth;
+const account = new AccountPanel(auth, {
+  // Someone else now, or renamed: join the same room again as them.
+  rejoin: () => {
+    game.auth = auth;
+    game.target.name = '';
+    if (arena.room && !arena.watching) switchTo({ room: arena.room }, true);
+  },
+  toast,
 });
 
 // The hint speaks of keys or of the pad, whichever the player has at hand.
@@ -93,7 +116,7 @@ function sample() {
 // The page's own dot is predicted with its mode's rule, from what sample
 // says at each predicted tick. blasters' aim is an angle, and a player it
 // respawns jumps rather than glides.
-const game = new Client({ predict: true, sample, interp: { angles: ['aim'], resets: ['life'] } });
+const game = new Client({ predict: true, sample, interp: { angles: ['aim'], resets: ['life'] }, auth });
 arena.client = game;
 game.on('status', ({ state, detail, final, code, error, attempt, delay, ceiling }) => {
   arena.status = state;
@@ -104,6 +127,9 @@ game.on('status', ({ state, detail, final, code, error, attempt, delay, ceiling 
   banner(detail, final, code);
   if (!arena.connected) $('player-id').textContent = '…';
   if (final) arena.closed = { code, error, detail };
+  // The account's session ended elsewhere (signed out everywhere, or it
+  // lapsed): play on as a new guest.
+  if (final && (code === 4004 || error === 'signed_out')) account.lost();
   if (attempt && arena.retries.at(-1)?.attempt !== attempt) {
     arena.retries.push({ attempt, delay, ceiling, code, error, at: performance.now() });
     if (arena.retries.length > 20) arena.retries.shift();
@@ -122,7 +148,7 @@ game.on('welcome', (w) => {
   aiming.mode = w.mode;
   document.documentElement.dataset.mode = w.mode;
   $('feed').replaceChildren();
-  Object.assign(arena, { id: w.id, room: w.room, mode: w.mode, watching: w.watching, players: game.world });
+  Object.assign(arena, { id: w.id, room: w.room, mode: w.mode, watching: w.watching, players: game.world, account: w.account });
   lobby.current = w.room;
   $('player-id').textContent = w.watching ? 'watching' : '#' + w.id;
   $('room-name').textContent = `${w.room} (${w.mode})`;
@@ -250,12 +276,23 @@ function switchTo(target, keepLobby) {
 }
 
 const params = new URLSearchParams(location.search);
-const name = savedName();
-game.join({
-  room: params.get('room') || '',
-  mode: params.get('mode') || '', // with a room: the mode to create it in
-  name: validName(name) ? '' : name,
-  spectate: params.get('spectate') === '1', // ?spectate=1: watch, do not play
+const name = validName(savedName()) ? '' : savedName();
+// Sign in first (the kept session, or a new guest: no form), then play.
+// The first tab is the browser's account; another tab, a guest of its own
+// (account.js, tabStorage). Without accounts on the server, or with them
+// out of reach, the player plays as nobody, by nickname, as before.
+tabStorage().then(({ storage, role }) => {
+  auth.storage = storage;
+  arena.tab = role;
+  return account.start(name);
+}).then((ok) => {
+  game.auth = ok ? auth : null;
+  game.join({
+    room: params.get('room') || '',
+    mode: params.get('mode') || '', // with a room: the mode to create it in
+    name: ok ? '' : name,
+    spectate: params.get('spectate') === '1', // ?spectate=1: watch, do not play
+  });
 });
 lobby.loadModes();
 lobby.refresh();

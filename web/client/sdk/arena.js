@@ -30,12 +30,15 @@ import { Interpolator, Delay } from '../js/interp.js';
 import { move, UP, DOWN, LEFT, RIGHT, ACTION } from '../js/rules.js';
 import { move as blastersMove } from '../js/blasters.js';
 import { move as worldMove } from '../js/world.js';
+import { Auth, AuthError, ThrottledError, UnavailableError, memoryStorage } from './auth.js';
 
 // The buttons of an input, to be ORed together, and the built-in modes'
 // movement rule, (x, y, buttons) => [x, y], for prediction. A rule of
 // one's own may take a fourth argument, the own player's entity with its
 // fields: (x, y, buttons, me) => [x, y].
 export { UP, DOWN, LEFT, RIGHT, ACTION, move };
+// Accounts: see auth.js and docs/sdk.md.
+export { Auth, AuthError, ThrottledError, UnavailableError, memoryStorage };
 
 const BUTTONS = UP | DOWN | LEFT | RIGHT | ACTION;
 // The stock modes whose movement is not dots': predict: true uses their
@@ -66,7 +69,8 @@ export class Client extends EventTarget {
   // in radians, resets: names of fields whose change means placed anew}),
   // storageKey (sessionStorage key of the resume token), spectate (true:
   // watch the room, with no player of one's own; input() and send() then
-  // send nothing).
+  // send nothing), auth (an Auth: every connection then authenticates
+  // with a fresh access token, and plays as its account).
   constructor(options = {}) {
     super();
     const o = options;
@@ -94,6 +98,7 @@ export class Client extends EventTarget {
     this.resyncs = 0;
     this.timer = null;
     const server = new URL('/', o.server || import.meta.url).href;
+    this.authClient = checkAuth(o.auth);
     this.conn = new Connection({
       onStatus: (state, detail, final, info) => {
         this.status = state;
@@ -104,6 +109,11 @@ export class Client extends EventTarget {
       onRedirect: (url, room) => this.emit('redirect', { url, room }),
     }, { server, storageKey: this.storageKey });
   }
+
+  // auth is the Auth the connections authenticate with, or null: set it
+  // to play as someone else (or nobody) from the next join or reconnect.
+  get auth() { return this.authClient; }
+  set auth(a) { this.authClient = checkAuth(a); }
 
   // on calls fn with each event's detail; it returns a function that stops it.
   on(type, fn) {
@@ -123,6 +133,9 @@ export class Client extends EventTarget {
   // watching is true while the client is a spectator (welcomed as one).
   get watching() { return !!this.session?.welcome.watching; }
   get room() { return this.session?.welcome.room ?? this.target.room; }
+  // account is the account the server seated the player as ({id, name}),
+  // or null: a join without auth, or a server that took it as nobody's.
+  get account() { return this.session?.welcome.account ?? null; }
   get mode() { return this.session?.welcome.mode ?? this.target.mode; }
   // tick is the newest snapshot's; world is the server's state as of it, a
   // Map from id to entity, not interpolated.
@@ -139,7 +152,10 @@ export class Client extends EventTarget {
   join(target = {}) {
     if (this.session || this.conn.ws) this.conn.leave();
     this.stop();
-    this.conn.connect({ ...this.target, room: target.room || '', mode: target.mode || '', ...pick(target, 'name', 'options', 'joinOptions', 'spectate') });
+    this.conn.connect({
+      ...this.target, room: target.room || '', mode: target.mode || '', ...pick(target, 'name', 'options', 'joinOptions', 'spectate'),
+      auth: (why) => this.accessToken(why),
+    });
     this.target = this.conn.target; // net.js keeps it current: the room a quick join found
   }
 
@@ -147,6 +163,27 @@ export class Client extends EventTarget {
   // way back after a close the client does not retry by itself (taken over
   // by another tab, a refused join).
   reconnect() { this.conn.connect({}); }
+
+  // accessToken is what net.js signs every connection in with, reconnects
+  // included: the Auth's token, refreshed if it is about to lapse, or at
+  // once after the server refused the last one (why: 'auth_failed'); ''
+  // without an Auth or a session (a guest of no account). A session that
+  // is over (401: expired, revoked; 403: banned) ends the connection for
+  // good, with the error code signed_out or banned: sign in again. Any
+  // other failure (the accounts down, the network) is tried again later.
+  async accessToken(why) {
+    const auth = this.authClient;
+    if (!auth) return '';
+    try {
+      return await auth.accessToken({ force: why === 'auth_failed' });
+    } catch (err) {
+      if (err?.status === 401 || err?.status === 403) {
+        // net.js reads the refusal when it closes: these codes are final.
+        this.conn.refusal = { type: 'error', code: err.status === 403 ? 'banned' : 'signed_out', message: err.message };
+      }
+      throw err;
+    }
+  }
 
   // leave ends the player for good: no resume, no reconnecting.
   leave() {
@@ -265,6 +302,7 @@ export class Client extends EventTarget {
     this.timer = setInterval(() => this.step(performance.now()), clock.interval);
     this.emit('welcome', {
       id: msg.id, room: msg.room, mode: msg.mode, resumed: msg.resumed, watching: !!msg.watching, tickRate: msg.tickRate,
+      account: msg.account ?? null,
       world: { width: msg.width, height: msg.height },
       axes: msg.axes, messages: msg.messages, kinds: msg.kinds ?? [],
     });
@@ -421,6 +459,11 @@ export class Client extends EventTarget {
   }
 }
 
+function checkAuth(a) {
+  if (a && typeof a.accessToken !== 'function') throw new TypeError('arena: auth is an Auth (new Auth())');
+  return a || null;
+}
+
 function names(v, what) {
   if (v === undefined) return [];
   if (!Array.isArray(v) || !v.every((n) => typeof n === 'string')) throw new TypeError(`arena: ${what} is a list of field names`);
@@ -463,3 +506,4 @@ function pick(o, ...keys) {
 function sameAxes(a, b) {
   return a.length === b.length && a.every((v, i) => v === b[i]);
 }
+
