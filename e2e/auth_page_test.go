@@ -4,84 +4,63 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
-	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/arena-server/arena/accounts"
+	"github.com/arena-server/arena"
 	"github.com/arena-server/arena/arenatest"
-	"github.com/arena-server/arena/server"
-	"github.com/arena-server/arena/store"
+	"github.com/arena-server/arena/games/blasters"
+	"github.com/arena-server/arena/games/dots"
+	"github.com/arena-server/arena/games/tag"
+	"github.com/arena-server/arena/games/world"
 )
 
-// accountsSite starts an arena server with accounts on an SQLite store of
-// the test's own, and serves the accounts' HTTP API beside it on one
-// origin, as arena.go does: the wiring arena.go has, for the test only.
-func accountsSite(t *testing.T) (base string, srv *arenatest.Server) {
+// accountsSite runs the stock program in this process, with its accounts
+// on an SQLite store of the test's own, and returns its page's URL: the
+// page, the accounts' API and the joins as arena.go wires them.
+func accountsSite(t *testing.T) string {
 	t.Helper()
-	ctx := context.Background()
-	db, err := store.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "arena.db"))
-	if err != nil {
-		t.Fatal(err)
+	ctx, cancel := context.WithCancel(context.Background())
+	log := &arenatest.LogBuffer{}
+	args := []string{"-host", "127.0.0.1", "-port", "0", "-data-dir", t.TempDir()}
+	// No overload guard: the machine's load is the tests' (as arenatest.Start).
+	getenv := func(k string) string {
+		if k == "ARENA_MAX_SCHED_LATENCY" {
+			return "0"
+		}
+		return ""
 	}
-	t.Cleanup(func() { db.Close() })
-	var live *arenatest.Server
-	svc, err := accounts.New(ctx, accounts.Config{
-		DB:  db,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		OnRevoke: func(id string, why accounts.Revocation) {
-			if live != nil {
-				live.CloseAccount(id, revocationError(why))
-			}
-		},
+	done := make(chan int, 1)
+	go func() { done <- arena.Run(ctx, args, getenv, log, dots.Mode, tag.Mode, blasters.Mode, world.Mode) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Error("arena.Run did not return within 10 s of its context ending")
+		}
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(svc.Close)
-	live = arenatest.Start(t, arenatest.Options{Config: func(c *server.Config) {
-		c.Accounts = authenticator{svc}
-	}})
-	api := svc.Handler()
-	mux := http.NewServeMux()
-	mux.Handle("/api/auth/", api)
-	mux.Handle("/api/me", api)
-	mux.Handle("/api/me/", api)
-	mux.Handle("/", live.Handler())
-	front := httptest.NewServer(mux)
-	t.Cleanup(front.Close)
-	return front.URL, live
-}
-
-// authenticator is accounts.Service as server.Config's Accounts.
-type authenticator struct{ s *accounts.Service }
-
-func (a authenticator) Authenticate(ctx context.Context, token string) (server.Identity, error) {
-	id, err := a.s.Authenticate(ctx, token)
-	switch {
-	case err == nil:
-	case errors.Is(err, accounts.ErrBanned):
-		err = fmt.Errorf("%w: %v", server.ErrBanned, err)
-	case errors.Is(err, accounts.ErrRevoked):
-		err = fmt.Errorf("%w: %v", server.ErrSignedOut, err)
-	case errors.Is(err, accounts.ErrUnavailable):
-		err = fmt.Errorf("%w: %v", server.ErrAuthUnavailable, err)
-	}
-	return server.Identity{Account: id.Account, Name: id.Name}, err
-}
-
-func revocationError(why accounts.Revocation) error {
-	if why == accounts.RevokedBanned {
-		return server.ErrBanned
-	}
-	return server.ErrSignedOut
+	listening := regexp.MustCompile(`msg="arena listening" addr=(\S+)`)
+	var addr string
+	arenatest.Eventually(t, 10*time.Second, 10*time.Millisecond, func() error {
+		select {
+		case code := <-done:
+			done <- code
+			t.Fatalf("arena.Run returned %d before listening:\n%s", code, log.String())
+		default:
+		}
+		m := listening.FindStringSubmatch(log.String())
+		if m == nil {
+			return errors.New("not listening yet")
+		}
+		addr = m[1]
+		return nil
+	})
+	return "http://" + addr
 }
 
 // openAccountPage opens arena's page at path and waits until it plays as
@@ -113,7 +92,7 @@ func waitAccount(t *testing.T, tb *tab) string {
 // the URL), and plays: the welcome names the account, which the panel and
 // the own dot show.
 func TestAuthPageGuestPlaysAtOnce(t *testing.T) {
-	base, _ := accountsSite(t)
+	base := accountsSite(t)
 	tb := newTab(t)
 	id := openAccountPage(t, tb, base, "/?room=guests")
 	got := eval[[]string](tb, `[window.arena.auth.account.id, String(window.arena.auth.account.guest), window.arena.account.name,
@@ -167,7 +146,7 @@ func signIn(tb *tab, email, password string) {
 // account ID, now with an email, under the name chosen); signing out plays
 // on as a new guest; signing in again is the same account as before.
 func TestAuthPageSignUpSignOutSignIn(t *testing.T) {
-	base, _ := accountsSite(t)
+	base := accountsSite(t)
 	tb := newTab(t)
 	id := openAccountPage(t, tb, base, "/?room=signup")
 
@@ -194,7 +173,7 @@ func TestAuthPageSignUpSignOutSignIn(t *testing.T) {
 // they were and says why in the server's words (which do not tell whether
 // the email exists).
 func TestAuthPageWrongPasswordSaysSo(t *testing.T) {
-	base, _ := accountsSite(t)
+	base := accountsSite(t)
 	tb := newTab(t)
 	tb.allowConsole(`status of 401 .*/api/auth/login`)
 	id := openAccountPage(t, tb, base, "/?room=wrong")
@@ -212,7 +191,7 @@ func TestAuthPageWrongPasswordSaysSo(t *testing.T) {
 // with the kept refresh token, which the refresh rotates: the same account
 // plays on, with no new guest.
 func TestAuthPageReloadKeepsTheAccount(t *testing.T) {
-	base, _ := accountsSite(t)
+	base := accountsSite(t)
 	tb := newTab(t)
 	id := openAccountPage(t, tb, base, "/?room=reload")
 	kept := eval[string](tb, `localStorage.getItem('arena.refresh')`)
@@ -238,7 +217,7 @@ func TestAuthPageReloadKeepsTheAccount(t *testing.T) {
 // TestAuthPageRename: the name field renames the account (PATCH /api/me),
 // and the player rejoins under it at once.
 func TestAuthPageRename(t *testing.T) {
-	base, _ := accountsSite(t)
+	base := accountsSite(t)
 	tb := newTab(t)
 	openAccountPage(t, tb, base, "/?room=rename")
 	tb.do(chromedp.SetValue(chromedp.CSS("#name"), "Zed <b>"), chromedp.Click(chromedp.CSS("#name-form button")))
@@ -254,7 +233,7 @@ func TestAuthPageRename(t *testing.T) {
 // other sessions at once: a second device playing as it is closed with
 // signed_out (4004), final, and its refresh token no longer works.
 func TestAuthPageSignOutEverywhere(t *testing.T) {
-	base, _ := accountsSite(t)
+	base := accountsSite(t)
 	tb := newTab(t)
 	tb.allowConsole(`status of 401 .*/api/auth/refresh`)
 	id := openAccountPage(t, tb, base, "/?room=everywhere")
@@ -283,7 +262,7 @@ func TestAuthPageSignOutEverywhere(t *testing.T) {
 // holds, and deletes the account: the page plays on as a new guest, and
 // the account's email signs in no more.
 func TestAuthPageExportAndDelete(t *testing.T) {
-	base, _ := accountsSite(t)
+	base := accountsSite(t)
 	tb := newTab(t)
 	tb.allowConsole(`status of 401 .*/api/auth/login`)
 	id := openAccountPage(t, tb, base, "/?room=data")
@@ -314,7 +293,7 @@ func TestAuthPageExportAndDelete(t *testing.T) {
 // (kept for that tab) instead of taking the first tab's seat; each keeps
 // its player over a reload.
 func TestAuthPageTwoTabsTwoPlayers(t *testing.T) {
-	base, _ := accountsSite(t)
+	base := accountsSite(t)
 	one := newTab(t)
 	id1 := openAccountPage(t, one, base, "/?room=tabs")
 	two := newTab(t)
