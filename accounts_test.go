@@ -5,17 +5,22 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/cookiejar"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
 
+	"github.com/arena-server/arena/accounts"
 	"github.com/arena-server/arena/arenatest"
 	"github.com/arena-server/arena/games/dots"
 	"github.com/arena-server/arena/games/tag"
 	"github.com/arena-server/arena/internal/natstest"
+	"github.com/arena-server/arena/internal/oidctest"
 	"github.com/arena-server/arena/protocol"
 	"github.com/arena-server/arena/server"
 )
@@ -197,4 +202,56 @@ func TestAccountsAcrossACluster(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestOIDCSignInThroughTheProgram signs in through an OpenID Connect
+// provider started in the test, with the stock program configured by its
+// flags: the provider's user becomes an account, the page is handed its
+// refresh token (never in a URL), and a second sign-in is the same
+// account.
+func TestOIDCSignInThroughTheProgram(t *testing.T) {
+	port := freePort(t)
+	redirect := "http://127.0.0.1:" + port + accounts.OIDCCallbackPath
+	user := oidctest.User{Subject: "u-42", Name: "Olga", Email: "olga@example.com", EmailVerified: true}
+	p := oidctest.New(t, oidctest.Config{ClientID: "arena", ClientSecret: "provider-secret", RedirectURIs: []string{redirect}, User: user})
+	addr := startRun(t, []string{"-port", port, "-oidc-issuer", p.Issuer(), "-oidc-client-id", "arena",
+		"-oidc-client-secret", "provider-secret", "-oidc-redirect-url", redirect}, dots.Mode)
+
+	refreshFromSignIn := func() string {
+		t.Helper()
+		jar, _ := cookiejar.New(nil)
+		c := &http.Client{Jar: jar, Timeout: 10 * time.Second}
+		resp, err := c.Get("http://" + addr + accounts.OIDCStartPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != accounts.OIDCCallbackPath {
+			t.Fatalf("sign-in ended at %s with %s:\n%s", resp.Request.URL.Path, resp.Status, body)
+		}
+		if strings.Contains(resp.Request.URL.RawQuery, "token") {
+			t.Fatalf("a token in the URL: %s", resp.Request.URL)
+		}
+		m := regexp.MustCompile(`localStorage\.setItem\("arena\.refresh", "([^"]+)"\)`).FindSubmatch(body)
+		if m == nil {
+			t.Fatalf("the answer hands the page no refresh token:\n%s", body)
+		}
+		return string(m[1])
+	}
+	var first session
+	if code := call(t, "POST", addr, "/api/auth/refresh", "", map[string]string{"refresh_token": refreshFromSignIn()}, &first); code != http.StatusOK {
+		t.Fatalf("refresh of the sign-in's token: %d", code)
+	}
+	if first.Account.Name != "Olga" || first.Account.Guest {
+		t.Fatalf("the provider's user became %+v; want Olga, not a guest", first.Account)
+	}
+	var second session
+	if code := call(t, "POST", addr, "/api/auth/refresh", "", map[string]string{"refresh_token": refreshFromSignIn()}, &second); code != http.StatusOK || second.Account.ID != first.Account.ID {
+		t.Fatalf("a second sign-in: %d, account %s; want the same account %s", code, second.Account.ID, first.Account.ID)
+	}
+	_, id, _ := signedIn(t, addr, "room=oidc", second.AccessToken)
+	if id != first.Account.ID {
+		t.Fatalf("plays as %s; want %s", id, first.Account.ID)
+	}
 }
