@@ -72,7 +72,7 @@ func runAccountsServer(ctx context.Context, args []string, stdout, stderr io.Wri
 	cfg.AccountsAPI = svc.Handler()
 	cfg.MaxConnectionsPerIP, cfg.MaxHTTPConnectionsPerIP = 0, 0
 	cfg.Room.MaxSeatsPerAddr, cfg.MaxSeatsPerIP = 0, 0
-	cfg.JoinRate = 0
+	cfg.JoinRate, cfg.RoomCreateRate, cfg.MaxRooms = 0, 0, 0
 	cfg.MaxSchedLatency = 0
 	cfg.Room.ResumeGrace = 0
 	srv, err := server.New(cfg)
