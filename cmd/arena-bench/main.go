@@ -14,6 +14,7 @@
 //	arena-bench floor [flags]                 the kernel's cost of the same writes, with no server
 //	arena-bench attack -kind K [flags]        victims on one address play while another attacks
 //	arena-bench nats -port P -dir D           a NATS server with JetStream on 127.0.0.1, for a cluster's nodes
+//	arena-bench accounts [flags]              issue 24's accounts figures, SQLite and PostgreSQL side by side
 //
 // Progress goes to stderr, the table to stdout, and -json FILE writes the
 // result as JSON with the same keys as the Colyseus anchor's driver.
@@ -51,6 +52,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return runFloor(args[1:], stdout, stderr)
 		case "attack":
 			return runAttack(ctx, args[1:], stdout, stderr)
+		case "accounts":
+			return runAccounts(ctx, args[1:], stdout, stderr)
+		case "accounts-server":
+			return runAccountsServer(ctx, args[1:], stdout, stderr)
 		case "nats":
 			return runNATS(ctx, args[1:], stdout, stderr)
 		case "floor-readers":

@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/arena-server/arena/arenatest"
@@ -215,10 +217,16 @@ func TestReportCommand(t *testing.T) {
 }
 
 // TestMain lets the test binary stand in for arena-bench when floor starts
-// its reader process.
+// its reader process, and when accounts starts its servers.
 func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == "floor-readers" {
 		os.Exit(runFloorReaders(os.Args[2:], os.Stderr))
+	}
+	if len(os.Args) > 1 && os.Args[1] == "accounts-server" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		code := runAccountsServer(ctx, os.Args[2:], os.Stdout, os.Stderr)
+		stop()
+		os.Exit(code)
 	}
 	os.Exit(m.Run())
 }
