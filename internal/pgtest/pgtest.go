@@ -115,6 +115,7 @@ type Server struct {
 	dir, pgCtl, data, log string
 	port                  int
 	asUser                string // run its commands as this user; empty: as we are
+	durable               bool   // synchronous commits: see start
 }
 
 // URL is a URL of the server's database name, as the postgres superuser.
@@ -143,9 +144,12 @@ func version(binDir string) int {
 	return n
 }
 
-// Start starts a throwaway server. Stop it with Stop. StartServer is
-// the same for a test, which it fails if the server cannot start.
-func Start() (*Server, error) {
+// Start starts a throwaway server. Stop it with Stop.
+func Start() (*Server, error) { return start(false) }
+
+// start starts a server; a durable one keeps every commit it answered
+// through Down, as a real server does through a crash.
+func start(durable bool) (*Server, error) {
 	bin, err := Bin()
 	if err != nil {
 		return nil, err
@@ -154,7 +158,7 @@ func Start() (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{dir: dir, pgCtl: filepath.Join(bin, "pg_ctl"), data: filepath.Join(dir, "data"), log: filepath.Join(dir, "postgres.log")}
+	s := &Server{dir: dir, pgCtl: filepath.Join(bin, "pg_ctl"), data: filepath.Join(dir, "data"), log: filepath.Join(dir, "postgres.log"), durable: durable}
 	if os.Geteuid() == 0 {
 		// initdb refuses root: the server runs as postgres, which owns
 		// the directory.
@@ -201,8 +205,21 @@ func Start() (*Server, error) {
 }
 
 // start starts the server on its data directory and port.
+//
+// Tests want speed, not durability against the machine's crash: fsync
+// is off, and, on the shared server, so are synchronous commits. A
+// durable server's commits are synchronous, though, since Down kills it
+// as a crash would (the process, not the machine): an asynchronous
+// commit answered in the last moments before Down, its WAL not yet
+// handed to the OS, would be lost, and a test that stops the database
+// under a program must find after Up everything the program was told
+// was committed.
 func (s *Server) start() error {
-	opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -c port=%d -k %s -c fsync=off -c synchronous_commit=off -c full_page_writes=off", s.port, s.dir)
+	commit := "off"
+	if s.durable {
+		commit = "on"
+	}
+	opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -c port=%d -k %s -c fsync=off -c synchronous_commit=%s -c full_page_writes=off", s.port, s.dir, commit)
 	if out, err := s.run(s.pgCtl, "-D", s.data, "-l", s.log, "-o", opts, "-w", "-t", "60", "start"); err != nil {
 		return fmt.Errorf("pg_ctl start: %v: %s", err, out)
 	}
@@ -236,11 +253,12 @@ func (s *Server) wait() error {
 // StartServer starts a PostgreSQL server of the test's own, stopped and
 // removed when the test ends, for a test that takes the database away
 // (Down) and brings it back (Up) under a program, which the shared
-// server of DB must never be. It fails the test if the server cannot
-// start.
+// server of DB must never be. Its commits are synchronous, so that what
+// it answered as committed outlives Down. It fails the test if the
+// server cannot start.
 func StartServer(tb testing.TB) *Server {
 	tb.Helper()
-	s, err := Start()
+	s, err := start(true)
 	if err != nil {
 		tb.Fatalf("pgtest: no PostgreSQL for the test: %v", err)
 	}
@@ -250,7 +268,7 @@ func StartServer(tb testing.TB) *Server {
 
 // Down stops the server at once, as a crash would (pg_ctl -m
 // immediate): its clients' connections drop, and new ones are refused,
-// until Up. Its data stays.
+// until Up. Every commit it answered stays.
 func (s *Server) Down() error {
 	if out, err := s.run(s.pgCtl, "-D", s.data, "-m", "immediate", "-w", "-t", "30", "stop"); err != nil {
 		return fmt.Errorf("pg_ctl stop: %v: %s", err, out)
