@@ -538,6 +538,41 @@ func TestBanBySanctionsPoll(t *testing.T) {
 			t.Fatal(err)
 		}
 		e.authOK(s.str("access_token"), id)
+		// The refresh refused during the ban did not spend the token: the
+		// same one works now, and the next after it.
+		r := e.refresh(s.str("refresh_token")).want(t, 200, "")
+		e.authOK(r.str("access_token"), id)
+		e.refresh(r.str("refresh_token")).want(t, 200, "")
+	})
+}
+
+// TestABannedGuestKeepsItsAccount: a guest's refresh token is its only
+// key to its account. A refresh refused for a ban must not spend it, or
+// the unbanned guest would find the token "reused" and the account lost.
+func TestABannedGuestKeepsItsAccount(t *testing.T) {
+	eachBackend(t, func(t *testing.T, url func(t *testing.T) string) {
+		ctx := context.Background()
+		e := newEnv(t, openDB(t, url(t)), Config{pollEvery: time.Hour})
+		g := e.guest("").want(t, 201, "")
+		id := g.account()["id"].(string)
+		if err := e.db.Ban(ctx, id, time.Now().Add(time.Hour), "spam"); err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 3; i++ { // refused as often as the page retries
+			e.refresh(g.str("refresh_token")).want(t, 403, "banned")
+		}
+		if err := e.db.Unban(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		r := e.refresh(g.str("refresh_token")).want(t, 200, "")
+		if got := r.account()["id"]; got != id {
+			t.Fatalf("after the unban, the refresh signed in %v; want the guest's account %s", got, id)
+		}
+		e.authOK(r.str("access_token"), id)
+		// Reuse detection is intact: the token just spent, presented again,
+		// ends the family.
+		e.refresh(g.str("refresh_token")).want(t, 401, "refresh_reused")
+		e.refresh(r.str("refresh_token")).want(t, 401, "unauthorized")
 	})
 }
 

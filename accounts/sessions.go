@@ -98,6 +98,12 @@ func (s *Service) session(a store.Account, refresh, family string, now time.Time
 // Refresh spends a refresh token and answers the next session of its
 // family. A token spent before ends the family (someone else holds a copy
 // of it): ErrRefreshReused.
+//
+// A banned account's refresh is refused before the token is spent: the
+// player keeps it, and it works again once the ban ends. Spending it
+// first would leave the player holding a spent token, so the next refresh
+// after an unban would look like theft, and a guest, whose refresh token
+// is the only key to the account, would have lost the account.
 func (s *Service) Refresh(ctx context.Context, token string) (Session, error) {
 	if token == "" || len(token) > 128 {
 		return Session{}, ErrRefreshInvalid
@@ -107,9 +113,22 @@ func (s *Service) Refresh(ctx context.Context, token string) (Session, error) {
 		return Session{}, ErrRefreshInvalid
 	}
 	now := s.now()
+	old := hashRefresh(token)
+	a, err := s.db.RefreshAccount(ctx, old, now)
+	switch {
+	case err == nil:
+		if err := banOf(a, now); err != nil {
+			return Session{}, err
+		}
+	case errors.Is(err, store.ErrNotFound):
+		// Spent, expired or unknown: the rotation below tells which, and
+		// ends the family of a spent one.
+	default:
+		return Session{}, storeErr(err)
+	}
 	next, hash := newRefreshToken(family)
 	r := store.Refresh{Hash: hash, IssuedAt: now, ExpiresAt: now.Add(s.cfg.RefreshTTL)}
-	id, err := s.db.RotateRefresh(ctx, hashRefresh(token), r, now)
+	id, err := s.db.RotateRefresh(ctx, old, r, now)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return Session{}, ErrRefreshInvalid
@@ -120,14 +139,20 @@ func (s *Service) Refresh(ctx context.Context, token string) (Session, error) {
 	case err != nil:
 		return Session{}, storeErr(err)
 	}
-	a, err := s.db.AccountByID(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return Session{}, ErrRefreshInvalid
-	} else if err != nil {
-		return Session{}, storeErr(err)
-	}
-	if err := banOf(a, now); err != nil {
-		return Session{}, err
+	// A ban made between the check and the rotation is not checked again:
+	// the new refresh token is refused like the old one until the ban
+	// ends, and the access token by Authenticate, which knows of the ban
+	// (at once on this node, within a poll on others). Refusing here
+	// would spend the player's token, the bug the early check avoids.
+	if a.ID != id {
+		// The token was not live when read, yet it rotated: a token
+		// cannot come back to life, so this does not happen; should it,
+		// the session is the rotated token's account's, read now.
+		if a, err = s.db.AccountByID(ctx, id); errors.Is(err, store.ErrNotFound) {
+			return Session{}, ErrRefreshInvalid
+		} else if err != nil {
+			return Session{}, storeErr(err)
+		}
 	}
 	return s.session(a, next, family, now)
 }

@@ -380,6 +380,37 @@ func (db *DB) AddRefresh(ctx context.Context, r Refresh) error {
 	return nil
 }
 
+// RefreshAccount returns the account of the live refresh token whose
+// hash is hash: one neither spent nor expired at now. Anything else is
+// ErrNotFound, and the caller lets RotateRefresh tell reuse from unknown.
+// It reads and writes nothing else, so that a refresh can be refused
+// (a banned account's) without spending the token: the player keeps it
+// for after the ban, which for a guest is the only way back to the
+// account.
+func (db *DB) RefreshAccount(ctx context.Context, hash string, now time.Time) (Account, error) {
+	a, err := scanAccount(db.SQL.QueryRowContext(ctx, db.rebind(`
+		SELECT `+prefixed("a.", accountColumns)+`
+		FROM refresh_tokens r JOIN accounts a ON a.id = r.account_id
+		WHERE r.hash = ? AND r.spent = FALSE AND r.expires_at > ?`), hash, micro(now)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Account{}, fmt.Errorf("store: account of refresh token: %w", ErrNotFound)
+	}
+	if err != nil {
+		return Account{}, fmt.Errorf("store: account of refresh token: %w", err)
+	}
+	return a, nil
+}
+
+// prefixed qualifies each of a comma-separated list of columns with a
+// table's alias.
+func prefixed(alias, columns string) string {
+	cols := strings.Split(columns, ",")
+	for i, c := range cols {
+		cols[i] = alias + strings.TrimSpace(c)
+	}
+	return strings.Join(cols, ", ")
+}
+
 // RotateRefresh spends the token whose hash is oldHash and stores next
 // (same family, next.Family is overwritten with it) in one transaction,
 // returning the account ID. A spent token presented again: the whole

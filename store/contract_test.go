@@ -439,6 +439,35 @@ func accountsContract(t *testing.T, open func(t *testing.T) *DB) {
 		}
 	})
 
+	t.Run("a live refresh token's account is read without spending it", func(t *testing.T) {
+		db := open(t)
+		created := t0.Add(123 * time.Microsecond)
+		must(t, db.CreateAccount(ctx, account("a1", "Ann", "ann@example.com", created)))
+		until := t0.Add(time.Hour)
+		must(t, db.Ban(ctx, "a1", until, "spam"))
+		now := t0
+		must(t, db.AddRefresh(ctx, Refresh{Hash: "h1", Family: "f1", AccountID: "a1", IssuedAt: now, ExpiresAt: now.Add(time.Hour)}))
+		for i := 0; i < 2; i++ { // twice: reading spends nothing
+			a, err := db.RefreshAccount(ctx, "h1", now)
+			if err != nil || a.ID != "a1" || a.Name != "Ann" || a.Email != "ann@example.com" || !a.CreatedAt.Equal(stored(created)) ||
+				!a.BannedUntil.Equal(stored(until)) || a.BanReason != "spam" {
+				t.Fatalf("RefreshAccount = %+v, %v", a, err)
+			}
+		}
+		if id, err := db.RotateRefresh(ctx, "h1", Refresh{Hash: "h2", IssuedAt: now, ExpiresAt: now.Add(time.Hour)}, now); err != nil || id != "a1" {
+			t.Fatalf("rotation after RefreshAccount = %q, %v", id, err)
+		}
+		_, err := db.RefreshAccount(ctx, "h1", now)
+		mustErr(t, "a spent token", err, ErrNotFound)
+		_, err = db.RefreshAccount(ctx, "h2", now.Add(time.Hour))
+		mustErr(t, "an expired token", err, ErrNotFound)
+		_, err = db.RefreshAccount(ctx, "unknown", now)
+		mustErr(t, "an unknown token", err, ErrNotFound)
+		// Still the reuse it was: RefreshAccount did not hide h1's spending.
+		_, err = db.RotateRefresh(ctx, "h1", Refresh{Hash: "h3", IssuedAt: now, ExpiresAt: now.Add(time.Hour)}, now)
+		mustErr(t, "reuse of h1", err, ErrRefreshReused)
+	})
+
 	t.Run("one refresh token rotated by 8 at once: exactly one wins, and the family ends", func(t *testing.T) {
 		db := open(t)
 		must(t, db.CreateAccount(ctx, account("a1", "Ann", "", t0)))

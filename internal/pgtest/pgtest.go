@@ -115,6 +115,7 @@ type Server struct {
 	dir, pgCtl, data, log string
 	port                  int
 	asUser                string // run its commands as this user; empty: as we are
+	durable               bool   // synchronous commits: see start
 }
 
 // URL is a URL of the server's database name, as the postgres superuser.
@@ -144,7 +145,11 @@ func version(binDir string) int {
 }
 
 // Start starts a throwaway server. Stop it with Stop.
-func Start() (*Server, error) {
+func Start() (*Server, error) { return start(false) }
+
+// start starts a server; a durable one keeps every commit it answered
+// through Down, as a real server does through a crash.
+func start(durable bool) (*Server, error) {
 	bin, err := Bin()
 	if err != nil {
 		return nil, err
@@ -153,7 +158,7 @@ func Start() (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{dir: dir, pgCtl: filepath.Join(bin, "pg_ctl"), data: filepath.Join(dir, "data"), log: filepath.Join(dir, "postgres.log")}
+	s := &Server{dir: dir, pgCtl: filepath.Join(bin, "pg_ctl"), data: filepath.Join(dir, "data"), log: filepath.Join(dir, "postgres.log"), durable: durable}
 	if os.Geteuid() == 0 {
 		// initdb refuses root: the server runs as postgres, which owns
 		// the directory.
@@ -185,20 +190,49 @@ func Start() (*Server, error) {
 		if err != nil {
 			return fail(err)
 		}
-		opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -c port=%d -k %s -c fsync=off -c synchronous_commit=off -c full_page_writes=off", s.port, s.dir)
-		out, err := s.run(s.pgCtl, "-D", s.data, "-l", s.log, "-o", opts, "-w", "-t", "60", "start")
+		err = s.start()
 		if err == nil {
 			break
 		}
 		if try == 2 {
-			return fail(fmt.Errorf("pg_ctl start: %v: %s", err, out))
+			return fail(err)
 		}
 	}
+	if err := s.wait(); err != nil {
+		return fail(err)
+	}
+	return s, nil
+}
+
+// start starts the server on its data directory and port.
+//
+// Tests want speed, not durability against the machine's crash: fsync
+// is off, and, on the shared server, so are synchronous commits. A
+// durable server's commits are synchronous, though, since Down kills it
+// as a crash would (the process, not the machine): an asynchronous
+// commit answered in the last moments before Down, its WAL not yet
+// handed to the OS, would be lost, and a test that stops the database
+// under a program must find after Up everything the program was told
+// was committed.
+func (s *Server) start() error {
+	commit := "off"
+	if s.durable {
+		commit = "on"
+	}
+	opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -c port=%d -k %s -c fsync=off -c synchronous_commit=%s -c full_page_writes=off", s.port, s.dir, commit)
+	if out, err := s.run(s.pgCtl, "-D", s.data, "-l", s.log, "-o", opts, "-w", "-t", "60", "start"); err != nil {
+		return fmt.Errorf("pg_ctl start: %v: %s", err, out)
+	}
+	return nil
+}
+
+// wait waits, for 30 s at most, until the server answers a query.
+func (s *Server) wait() error {
 	// pg_ctl -w waits until the server accepts connections; check from
 	// here too, with a deadline.
 	db, err := sql.Open("pgx", s.URL("postgres"))
 	if err != nil {
-		return fail(err)
+		return err
 	}
 	defer db.Close()
 	deadline := time.Now().Add(30 * time.Second)
@@ -207,14 +241,53 @@ func Start() (*Server, error) {
 		err = db.PingContext(ctx)
 		cancel()
 		if err == nil {
-			return s, nil
+			return nil
 		}
 		if time.Now().After(deadline) {
-			return fail(fmt.Errorf("PostgreSQL did not answer in 30s: %w", err))
+			return fmt.Errorf("PostgreSQL did not answer in 30s: %w", err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// StartServer starts a PostgreSQL server of the test's own, stopped and
+// removed when the test ends, for a test that takes the database away
+// (Down) and brings it back (Up) under a program, which the shared
+// server of DB must never be. Its commits are synchronous, so that what
+// it answered as committed outlives Down. It fails the test if the
+// server cannot start.
+func StartServer(tb testing.TB) *Server {
+	tb.Helper()
+	s, err := start(true)
+	if err != nil {
+		tb.Fatalf("pgtest: no PostgreSQL for the test: %v", err)
+	}
+	tb.Cleanup(s.Stop)
+	return s
+}
+
+// Down stops the server at once, as a crash would (pg_ctl -m
+// immediate): its clients' connections drop, and new ones are refused,
+// until Up. Every commit it answered stays.
+func (s *Server) Down() error {
+	if out, err := s.run(s.pgCtl, "-D", s.data, "-m", "immediate", "-w", "-t", "30", "stop"); err != nil {
+		return fmt.Errorf("pg_ctl stop: %v: %s", err, out)
+	}
+	return nil
+}
+
+// Up starts the server Down stopped again, on the same data directory
+// and port (so the URLs its clients hold work again), and waits until it
+// answers.
+func (s *Server) Up() error {
+	if err := s.start(); err != nil {
+		return err
+	}
+	return s.wait()
+}
+
+// Port is the loopback port the server listens on.
+func (s *Server) Port() int { return s.port }
 
 // Stop stops the server, at once, and removes its directory.
 func (s *Server) Stop() {
