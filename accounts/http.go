@@ -23,11 +23,15 @@ import (
 
 // Bounds of what a client sends.
 const (
-	maxBody        = 4 << 10 // every request body: a few short strings, or a studio's token
-	minPassword    = 8
-	maxPassword    = 256 // bytes; argon2 takes any length, but a client's text is bounded
-	maxEmail       = 254 // RFC 5321's longest path
-	hashWait       = 10 * time.Second
+	maxBody     = 4 << 10 // every request body: a few short strings, or a studio's token
+	minPassword = 8
+	maxPassword = 256 // bytes; argon2 takes any length, but a client's text is bounded
+	maxEmail    = 254 // RFC 5321's longest path
+	// hashWait bounds the wait for a hashing slot. It is well under the
+	// server's HTTP write timeout (10 s by default): a sign-in that waited
+	// and then hashed must still be answered, not cut off after its
+	// account was saved, which its retry would then find "taken".
+	hashWait       = 4 * time.Second
 	unavailableMsg = "accounts are unavailable right now; play goes on; try again shortly"
 )
 
