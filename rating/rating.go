@@ -48,8 +48,8 @@ type Rating struct{ Mu, Sigma float64 }
 // Default is a new player's rating: mu 25, sigma 25/3.
 func Default() Rating { return Rating{Mu: DefaultMu, Sigma: DefaultSigma} }
 
-// Ordinal is mu - 3 sigma: a skill the player has with about 99.7% certainty,
-// what boards and the page show. It starts at 0 and rises as the rating grows
+// Ordinal is mu - 3 sigma, what boards and the page show: a cautious skill
+// (the true one is below it with probability about 0.13%). It starts at 0 and rises as the rating grows
 // more certain, so a new player is not ranked above proven ones.
 func (r Rating) Ordinal() float64 { return r.Mu - 3*r.Sigma }
 
@@ -105,8 +105,8 @@ func PredictWin(teams [][]Rating) []float64 {
 	return p
 }
 
-// team is one team's sums and place in the game (Weng & Lin, section 3.2:
-// a team's performance is the sum of its players').
+// team is one team's sums and place in the game: Weng & Lin model a team's
+// performance as the sum of its players', so its mu and variance are sums.
 type team struct {
 	mu, sigmaSq float64
 	rank        int
