@@ -16,9 +16,9 @@ func ExampleRate() {
 		fmt.Printf("mu %.3f sigma %.3f ordinal %.3f\n", r.Mu, r.Sigma, r.Ordinal())
 	}
 	// Output:
-	// mu 23.566 sigma 8.058 ordinal -0.608
-	// mu 27.869 sigma 8.205 ordinal 3.254
-	// mu 23.566 sigma 8.058 ordinal -0.608
+	// mu 23.565 sigma 8.058 ordinal -0.609
+	// mu 27.869 sigma 8.205 ordinal 3.253
+	// mu 23.565 sigma 8.058 ordinal -0.609
 }
 
 // Two teams of two: the chance each finishes first.

@@ -72,10 +72,13 @@ type Model struct {
 	LimitSigma bool
 }
 
-// DefaultModel is openskill's Plackett-Luce model with tau 0: beta 25/6,
-// kappa 0.0001. Set Tau to ReferenceTau for openskill's own default.
+// DefaultModel is openskill's Plackett-Luce model with its own defaults:
+// beta 25/6, kappa 0.0001, tau 25/300. The tau keeps a rating moving: at
+// 0, sigma only shrinks, and a regular player's rating all but stops
+// changing after a few hundred games, which a ladder that runs for months
+// must not do.
 func DefaultModel() Model {
-	return Model{Beta: DefaultBeta, Kappa: DefaultKappa}
+	return Model{Beta: DefaultBeta, Kappa: DefaultKappa, Tau: ReferenceTau}
 }
 
 // Rate returns new ratings for teams (a free-for-all player is a team of
