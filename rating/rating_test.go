@@ -244,7 +244,7 @@ func TestReference(t *testing.T) {
 	t.Logf("largest difference from the references: %.3g", worst)
 }
 
-// The package-level Rate is DefaultModel (tau 0): the js-model numbers.
+// The package-level Rate is DefaultModel (openskill's tau): the rate() numbers.
 func TestRateIsDefaultModel(t *testing.T) {
 	for _, c := range refCases() {
 		if c.model != DefaultModel() {
