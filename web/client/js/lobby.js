@@ -60,7 +60,7 @@ export class Lobby {
     try {
       const res = await fetch('/api/modes', { cache: 'no-store' });
       const { modes } = await res.json();
-      for (const id of ['new-mode', 'quick-mode']) {
+      for (const id of ['new-mode', 'quick-mode', 'queue-mode']) {
         const sel = this.$(id);
         sel.replaceChildren(...modes.map((m) => {
           const o = document.createElement('option');

@@ -3,7 +3,7 @@
 // interpolation of the others) plays; this file feeds it the keys and the
 // pad, draws what it says every animation frame, and runs the lobby.
 
-import { Client, ACTION, Auth } from '../sdk/arena.js';
+import { Client, ACTION, Auth, Progress } from '../sdk/arena.js';
 import { KIND_PLAYER } from './protocol.js';
 import { Input } from './input.js';
 import { Renderer } from './render.js';
@@ -12,6 +12,7 @@ import * as blasters from './blasters.js';
 import * as world from './world.js';
 import { eventLine } from './events.js';
 import { AccountPanel, tabStorage } from './account.js';
+import { ProgressPanel } from './progress.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -66,6 +67,21 @@ const account = new AccountPanel(auth, {
   },
   toast,
 });
+
+// What the account keeps between games: its profile and ratings, the
+// leaderboards, its match history, and the matchmaker's queue, whose match
+// is played here.
+const progress = new ProgressPanel(new Progress({ auth }), {
+  join: ({ room, server, seat }) => {
+    game.auth = auth;
+    game.join({ room, server, seat });
+  },
+  toast,
+  mode: () => arena.mode,
+});
+arena.progress = progress;
+const showProgress = () => progress.show(account.enabled && auth.account ? auth.account.id : '');
+auth.on('change', showProgress);
 
 // The hint speaks of keys or of the pad, whichever the player has at hand.
 const coarse = matchMedia('(pointer: coarse)');
@@ -174,6 +190,9 @@ game.on('notice', ({ message }) => toast(message));
 game.on('event', ({ type, data }) => {
   if (type === 'room_over') {
     toast(data.summary || 'the game is over');
+    // The server writes the result within a second or so: the ratings,
+    // boards and history then show it.
+    setTimeout(() => progress.refresh(), 1500);
     return;
   }
   if (type === 'room_rematch') {
@@ -287,6 +306,7 @@ tabStorage().then(({ storage, role }) => {
   return account.start(name);
 }).then((ok) => {
   game.auth = ok ? auth : null;
+  showProgress();
   game.join({
     room: params.get('room') || '',
     mode: params.get('mode') || '', // with a room: the mode to create it in

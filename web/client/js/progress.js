@@ -1,0 +1,375 @@
+// progress.js — the page's Progress panel: the player's profile with
+// their skill ratings, the leaderboards (the top 10, and the page around
+// the player with their row marked), their match history (newest first,
+// a page at a time), and the matchmaker's queue: "Find a match" shows the
+// wait and the rating window it is matched within, and joins the room it
+// is given. The SDK's Progress (../sdk/progress.js) makes the calls.
+// Names and everything else players chose are set as text, never markup.
+
+const TOP = 10;
+const AROUND = 10;
+const HISTORY_PAGE = 10;
+
+export class ProgressPanel {
+  // progress: the SDK's Progress (with the page's Auth). actions:
+  // join({room, server, seat}) (a match was found: play there),
+  // toast(text, isError), mode() (the mode played now, or '').
+  constructor(progress, actions) {
+    this.p = progress;
+    this.actions = actions;
+    this.$ = (id) => document.getElementById(id);
+    this.tab = 'profile';
+    this.me = ''; // the account shown
+    this.boards = null; // the list, once read
+    this.cursor = ''; // history: where the next page starts
+    this.ticket = null;
+    this.tick = null; // redraws the wait between polls
+    this.loading = new Map(); // what is being read now, by pane: its sequence
+    this.seq = 0;
+    this.state = { profile: null, top: [], around: [], history: [], queue: 'idle' }; // for tests
+    for (const name of ['profile', 'boards', 'history']) {
+      this.$('tab-' + name).addEventListener('click', () => this.select(name));
+    }
+    this.$('board').addEventListener('change', () => this.loadBoard());
+    this.$('history-more').addEventListener('click', () => this.loadHistory(true));
+    this.$('queue-form').addEventListener('submit', (e) => {
+      e.preventDefault();
+      this.queue();
+    });
+    this.$('queue-cancel').addEventListener('click', () => this.cancel());
+  }
+
+  // show shows the panel for account (an ID), or hides it for nobody,
+  // and reads the pane on show afresh.
+  show(account) {
+    const changed = account !== this.me;
+    this.me = account || '';
+    this.$('progress').hidden = !this.me;
+    if (!this.me) {
+      this.cancel();
+      return;
+    }
+    if (changed) {
+      this.cursor = '';
+      this.state.history = [];
+      this.$('history').replaceChildren();
+      if (this.ticket) this.cancel(); // a ticket of someone else
+    }
+    this.refresh();
+  }
+
+  // refresh reads the pane on show again: after a game ends, say.
+  refresh() {
+    if (!this.me) return;
+    if (this.tab === 'profile') this.loadProfile();
+    else if (this.tab === 'boards') this.loadBoards();
+    else this.loadHistory(false);
+  }
+
+  select(name) {
+    this.tab = name;
+    for (const n of ['profile', 'boards', 'history']) {
+      const on = n === name;
+      const tab = this.$('tab-' + n);
+      tab.setAttribute('aria-selected', String(on));
+      tab.tabIndex = on ? 0 : -1;
+      this.$('pane-' + n).hidden = !on;
+    }
+    this.refresh();
+  }
+
+  // begin marks a read of pane as the newest: an older one that answers
+  // later draws nothing (current() says whether it is still the newest).
+  begin(pane) {
+    const n = ++this.seq;
+    this.loading.set(pane, n);
+    this.error('');
+    return () => this.loading.get(pane) === n;
+  }
+
+  async loadProfile() {
+    const current = this.begin('profile');
+    const me = this.me;
+    try {
+      const p = await this.p.profile(me);
+      if (!current() || me !== this.me) return;
+      this.state.profile = p;
+      this.$('profile-name').textContent = p.name || me;
+      const rated = p.ratings.filter((r) => r.games > 0).sort((a, b) => b.ordinal - a.ordinal || a.mode.localeCompare(b.mode));
+      const games = Number.isFinite(Number(p.games)) && p.games !== undefined ? Number(p.games) : rated.reduce((n, r) => n + r.games, 0);
+      this.$('profile-games').textContent = `${games} ${games === 1 ? 'game' : 'games'}`;
+      this.$('ratings').hidden = rated.length === 0;
+      this.$('ratings-empty').hidden = rated.length > 0;
+      this.$('ratings-body').replaceChildren(...rated.map((r) => {
+        const tr = document.createElement('tr');
+        tr.dataset.mode = r.mode;
+        const mode = document.createElement('th');
+        mode.scope = 'row';
+        mode.textContent = r.mode;
+        const ord = document.createElement('td');
+        ord.className = 'num';
+        ord.textContent = fixed(r.ordinal);
+        ord.title = `μ ${fixed(r.mu)}, σ ${fixed(r.sigma)}: shown as μ − 3σ, the rating you have surely earned`;
+        const games = document.createElement('td');
+        games.className = 'num';
+        games.textContent = String(r.games);
+        tr.append(mode, ord, games);
+        return tr;
+      }));
+    } catch (err) {
+      if (current()) this.error(`Your profile: ${messageOf(err)}`);
+    }
+  }
+
+  async loadBoards() {
+    const current = this.begin('boards');
+    try {
+      if (!this.boards) {
+        const boards = await this.p.leaderboards();
+        if (!current()) return;
+        this.boards = boards;
+        const sel = this.$('board');
+        const prefer = this.actions.mode?.() || '';
+        sel.replaceChildren(...boards.map((b) => {
+          const o = document.createElement('option');
+          o.value = b.id;
+          o.textContent = b.mode && !b.id.startsWith(b.mode) ? `${b.mode}: ${b.id}` : b.id;
+          return o;
+        }));
+        const first = boards.find((b) => b.mode === prefer || b.id.startsWith(prefer + '_') || b.id.startsWith(prefer + '-'));
+        if (prefer && first) sel.value = first.id;
+      }
+      if (current()) await this.loadBoard();
+    } catch (err) {
+      if (current()) this.error(`The leaderboards: ${messageOf(err)}`);
+    }
+  }
+
+  async loadBoard() {
+    const id = this.$('board').value;
+    const note = this.$('board-note');
+    if (!id) {
+      this.$('board-top').replaceChildren();
+      this.$('board-around').replaceChildren();
+      this.$('board-around-title').hidden = true;
+      note.textContent = 'No leaderboards yet.';
+      return;
+    }
+    const current = this.begin('boards');
+    const me = this.me;
+    try {
+      const [top, around] = await Promise.all([
+        this.p.leaderboard(id, { limit: TOP }),
+        this.p.leaderboard(id, { around: me, limit: AROUND }).catch((err) => {
+          if (err.status === 404) return { entries: [] }; // not on it yet
+          throw err;
+        }),
+      ]);
+      if (!current() || me !== this.me) return;
+      const inTop = top.entries.some((e) => e.account === me);
+      const mine = around.entries.some((e) => e.account === me);
+      this.state.top = top.entries;
+      this.state.around = mine && !inTop ? around.entries : [];
+      this.$('board-top').replaceChildren(...top.entries.map((e) => this.entry(e)));
+      this.$('board-around').replaceChildren(...this.state.around.map((e) => this.entry(e)));
+      this.$('board-around-title').hidden = this.state.around.length === 0;
+      note.textContent = top.entries.length === 0 ? 'Nobody is on this board yet.'
+        : inTop ? 'You are in the top 10.'
+        : mine ? '' : 'You are not on this board yet: play a game of its mode.';
+      const mineRow = document.querySelector('#pane-boards li.me');
+      if (mineRow && !this.$('pane-boards').hidden) mineRow.scrollIntoView?.({ block: 'nearest' });
+    } catch (err) {
+      if (current()) this.error(`The leaderboard: ${messageOf(err)}`);
+    }
+  }
+
+  // entry is one row of a board: rank, name and score, the player's own
+  // marked.
+  entry(e) {
+    const li = document.createElement('li');
+    li.dataset.account = e.account;
+    const mine = e.account === this.me;
+    li.classList.toggle('me', mine);
+    if (mine) li.setAttribute('aria-current', 'true');
+    const rank = document.createElement('span');
+    rank.className = 'rank';
+    rank.textContent = String(e.rank);
+    const who = document.createElement('span');
+    who.className = 'who';
+    who.textContent = e.name || e.account;
+    const score = document.createElement('span');
+    score.className = 'num';
+    score.textContent = String(e.score);
+    li.append(rank, who, score);
+    return li;
+  }
+
+  // loadHistory reads the newest page of the history, or with more the
+  // page after the one shown.
+  async loadHistory(more) {
+    const current = this.begin('history');
+    const me = this.me;
+    const btn = this.$('history-more');
+    btn.disabled = true;
+    try {
+      const page = await this.p.matches(me, { before: more ? this.cursor : undefined, limit: HISTORY_PAGE });
+      if (!current() || me !== this.me) return;
+      const matches = more ? [...this.state.history, ...page.matches] : page.matches;
+      this.state.history = matches;
+      this.cursor = page.next;
+      btn.hidden = !page.next;
+      const list = this.$('history');
+      if (matches.length === 0) {
+        const li = document.createElement('li');
+        li.className = 'muted';
+        li.textContent = 'No games yet.';
+        list.replaceChildren(li);
+        return;
+      }
+      if (more) list.append(...page.matches.map((m) => this.match(m)));
+      else list.replaceChildren(...matches.map((m) => this.match(m)));
+    } catch (err) {
+      if (current()) this.error(`Your games: ${messageOf(err)}`);
+    } finally {
+      btn.disabled = false;
+    }
+  }
+
+  // match is one game of the history: its mode, when it ended, the
+  // player's place and score, and who played.
+  match(m) {
+    const li = document.createElement('li');
+    li.dataset.key = m.key || m.id || '';
+    const players = Array.isArray(m.players) ? m.players : [];
+    const mine = players.find((p) => p.account === this.me);
+    const head = document.createElement('div');
+    head.className = 'match-head';
+    const mode = document.createElement('span');
+    mode.className = 'mode';
+    mode.textContent = m.mode || '';
+    const place = document.createElement('span');
+    place.className = 'place';
+    const n = players.length + (Number(m.guests) || 0);
+    place.textContent = mine?.standing ? `${ordinal(mine.standing)} of ${n}` : 'left';
+    if (mine?.standing === 1) place.classList.add('won');
+    const when = document.createElement('time');
+    when.className = 'muted';
+    const ended = parseTime(m.ended ?? m.ended_at);
+    if (ended) {
+      when.dateTime = ended.toISOString();
+      when.textContent = ago(ended);
+      when.title = ended.toLocaleString();
+    }
+    head.append(mode, place, when);
+    const who = document.createElement('div');
+    who.className = 'match-players small';
+    const sorted = [...players].sort((a, b) => (a.standing || 1e9) - (b.standing || 1e9));
+    sorted.forEach((p, i) => {
+      const s = document.createElement('span');
+      s.className = 'who';
+      s.classList.toggle('me', p.account === this.me);
+      s.textContent = p.name || p.account;
+      const score = document.createElement('span');
+      score.className = 'muted';
+      score.textContent = ` ${p.score ?? 0}`;
+      who.append(...(i ? [', '] : []), s, score);
+    });
+    if (Number(m.guests) > 0) who.append(`${players.length ? ', ' : ''}${m.guests} ${m.guests === 1 ? 'guest' : 'guests'}`);
+    li.append(head, who);
+    return li;
+  }
+
+  // queue puts the player in the matchmaker's pool for the chosen mode.
+  queue() {
+    if (this.ticket?.waiting) return;
+    const mode = this.$('queue-mode').value;
+    const t = this.p.queue({ mode: mode || undefined });
+    this.ticket = t;
+    this.state.queue = 'waiting';
+    this.error('');
+    this.$('queue-go').disabled = true;
+    this.$('queue-status').hidden = false;
+    this.drawWait();
+    clearInterval(this.tick);
+    this.tick = setInterval(() => this.drawWait(), 1000);
+    t.on('wait', () => this.drawWait());
+    t.on('match', (m) => {
+      if (this.ticket !== t) return;
+      this.state.queue = 'matched';
+      this.actions.toast(`Match found: ${m.room}.`);
+      this.actions.join(m);
+    });
+    t.on('end', ({ state, error }) => {
+      if (this.ticket !== t) return;
+      this.idle();
+      if (state !== 'matched') this.state.queue = state;
+      if (state === 'expired') this.error('No match was found in time: try again.');
+      if (state === 'failed') this.error(`Finding a match: ${messageOf(error)}`);
+    });
+  }
+
+  cancel() {
+    const t = this.ticket;
+    if (!t?.waiting) return;
+    this.state.queue = 'cancelled';
+    this.idle();
+    t.cancel().catch((err) => this.error(`Cancelling: ${messageOf(err)}`));
+  }
+
+  idle() {
+    clearInterval(this.tick);
+    this.tick = null;
+    this.$('queue-go').disabled = false;
+    this.$('queue-status').hidden = true;
+  }
+
+  // drawWait says how long the ticket has waited and the rating window it
+  // is matched within now (it widens as the wait goes on).
+  drawWait() {
+    const t = this.ticket;
+    if (!t?.waiting) return;
+    // Between polls the seconds count on here.
+    const secs = Math.max(t.waited, (Date.now() - t.started) / 1000);
+    let text = t.state === 'queueing' ? 'Joining the queue…' : `Finding a match: ${Math.floor(secs)} s`;
+    if (t.window !== null && t.state === 'waiting') text += `, within ±${fixed(t.window)}`;
+    this.$('queue-wait').textContent = text;
+  }
+
+  error(text) { this.$('progress-error').textContent = text; }
+}
+
+function fixed(x) {
+  const n = Number(x);
+  return Number.isFinite(n) ? n.toFixed(1) : '–';
+}
+
+function ordinal(n) {
+  const s = n % 100 >= 11 && n % 100 <= 13 ? 'th' : ['th', 'st', 'nd', 'rd'][n % 10] || 'th';
+  return n + s;
+}
+
+// parseTime reads a time the server sent: RFC 3339, or unix seconds,
+// milliseconds or microseconds.
+function parseTime(v) {
+  if (v === undefined || v === null || v === '') return null;
+  if (typeof v === 'number') {
+    const ms = v > 1e14 ? v / 1000 : v > 1e11 ? v : v * 1000;
+    return new Date(ms);
+  }
+  const d = new Date(v);
+  return Number.isNaN(d.getTime()) ? null : d;
+}
+
+function ago(d) {
+  const s = Math.max(0, Math.round((Date.now() - d.getTime()) / 1000));
+  if (s < 60) return 'just now';
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  if (s < 86400) return `${Math.floor(s / 3600)} h ago`;
+  return d.toLocaleDateString();
+}
+
+function messageOf(err) {
+  const text = err?.message || String(err);
+  if (err?.retryAfter && (err.status === 429 || err.status === 503)) return `${text} (try again in ${err.retryAfter} s)`;
+  return text;
+}
