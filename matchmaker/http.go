@@ -114,7 +114,7 @@ func (s *Service) ServeCreate(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, ErrBadParty):
 		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
 	case errors.Is(err, store.ErrAlreadyQueued):
-		writeError(w, http.StatusConflict, "already_queued", "you have a waiting ticket: cancel it first")
+		writeError(w, http.StatusConflict, "already_queued", "you, or a player of your party, have a waiting ticket: cancel it first")
 	case errors.Is(err, ErrBadOptions):
 		writeError(w, http.StatusBadRequest, "bad_option", err.Error())
 	case err != nil:

@@ -181,7 +181,19 @@ func (s *Service) Step(ctx context.Context, seater Seater) error {
 	}
 	pools := map[string][]Ticket{}
 	var order []string
+	queued := map[string]bool{} // accounts of older tickets: waiting is oldest first
 	for _, st := range waiting {
+		shared := queued[st.Account]
+		for _, a := range st.Party {
+			shared = shared || queued[a]
+		}
+		queued[st.Account] = true
+		for _, a := range st.Party {
+			queued[a] = true
+		}
+		if shared {
+			continue // waits until the older ticket leaves the pool
+		}
 		if _, ok := pools[st.Pool]; !ok {
 			order = append(order, st.Pool)
 		}
@@ -266,6 +278,16 @@ func (s *Service) CreateTicket(ctx context.Context, id accounts.Identity, mode s
 		}
 	}
 	all := append([]string{id.Account}, party...)
+	// An account in two waiting tickets (its own and a friend's party)
+	// could be matched into two rooms. The unique index covers a
+	// ticket's own account; this covers parties, and the matcher skips
+	// the younger of two tickets that share an account, should two
+	// requests race past it.
+	if other, err := s.db.QueuedIn(ctx, all, s.cfg.Now()); err != nil {
+		return store.MatchTicket{}, err
+	} else if other != "" {
+		return store.MatchTicket{}, fmt.Errorf("%w: a player of the ticket waits in another", store.ErrAlreadyQueued)
+	}
 	rating, err := s.rating(ctx, md.Name, all)
 	if err != nil {
 		return store.MatchTicket{}, err

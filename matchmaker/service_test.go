@@ -2,6 +2,7 @@ package matchmaker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -215,12 +216,25 @@ func TestMatchmakerRatingsAndExpiry(t *testing.T) {
 	if _, err := s.CreateTicket(ctx, accounts.Identity{Account: "cy"}, "", nil, []string{"cy"}); err == nil {
 		t.Error("a party of oneself was queued")
 	}
+	// bob is in ann's party: he cannot queue alone as well. Should two
+	// requests race past that check (the ticket is put in the store
+	// here as if), the matcher leaves the younger ticket out: bob alone,
+	// ann's party and dee would fill a room of four, with bob twice.
+	if _, err := s.CreateTicket(ctx, accounts.Identity{Account: "bob"}, "", nil, nil); !errors.Is(err, store.ErrAlreadyQueued) {
+		t.Errorf("bob queues alone while in ann's party: %v; want ErrAlreadyQueued", err)
+	}
+	for _, a := range []string{"bob", "dee"} {
+		if err := db.AddTicket(ctx, store.MatchTicket{ID: "solo-" + a, Account: a, Pool: tk.Pool, Mode: tk.Mode, Mu: 25, Sigma: 8,
+			Created: start.Add(time.Second), Expires: start.Add(time.Minute)}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	f := &fakeSeater{name: "n", size: 4}
 	if err := s.Step(ctx, f); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := db.Ticket(ctx, tk.ID); got.State != store.TicketWaiting {
-		t.Fatalf("a party of two in rooms of four, at once: %s, want waiting", got.State)
+	if got, _ := db.Ticket(ctx, tk.ID); got.State != store.TicketWaiting || len(f.placed()) != 0 {
+		t.Fatalf("ann's party: %s, rooms %v; want waiting, none", got.State, f.placed())
 	}
 	later := start.Add(time.Minute + time.Second)
 	now.Store(&later)

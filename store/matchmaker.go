@@ -97,6 +97,25 @@ func (db *DB) AddTicket(ctx context.Context, t MatchTicket) error {
 	return nil
 }
 
+// QueuedIn returns the ID of a waiting ticket that holds any of the
+// accounts, as its account or in its party, or "" if none does. A
+// ticket's party is JSON text: a party member is found by its quoted ID
+// in it (IDs hold no quotes).
+func (db *DB) QueuedIn(ctx context.Context, accounts []string, now time.Time) (string, error) {
+	for _, a := range accounts {
+		var id string
+		err := db.SQL.QueryRowContext(ctx, db.rebind(`SELECT id FROM matchmaker_tickets WHERE state = ? AND expires_at > ? AND (account = ? OR party LIKE ?) LIMIT 1`),
+			TicketWaiting, micro(now), a, "%"+jsonText(a)+"%").Scan(&id)
+		if err == nil {
+			return id, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return "", fmt.Errorf("store: queued in: %w", err)
+		}
+	}
+	return "", nil
+}
+
 // Ticket returns a ticket, whatever its state, or ErrNotFound.
 func (db *DB) Ticket(ctx context.Context, id string) (MatchTicket, error) {
 	t, err := scanTicket(db.SQL.QueryRowContext(ctx, db.rebind(`SELECT `+ticketColumns+` FROM matchmaker_tickets WHERE id = ?`), id))
