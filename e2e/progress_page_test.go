@@ -67,7 +67,7 @@ const progressFake = `(() => {
 		}
 		if (p === '/api/matchmake/tickets' && method === 'POST') {
 			fake.body = JSON.parse(init.body);
-			return reply(201, { ticket: 't1' });
+			return reply(201, { ticket: 't1', expires_at: new Date(Date.now() + 120e3).toISOString() });
 		}
 		if (p === '/api/matchmake/tickets/t1' && method === 'DELETE') {
 			fake.deleted++;
@@ -75,8 +75,8 @@ const progressFake = `(() => {
 		}
 		if (p === '/api/matchmake/tickets/t1') {
 			fake.polls++;
-			if (fake.polls <= fake.matchAfter) return reply(200, { ticket: 't1', state: 'waiting', waited: fake.polls, window: 2 + fake.polls });
-			return reply(200, { ticket: 't1', state: 'matched', room: fake.room, url: location.origin, seats: { [me()]: '' }, team: 0 });
+			if (fake.polls <= fake.matchAfter) return reply(200, { state: 'waiting', waited_ms: fake.polls * 1000, window: 2 + fake.polls });
+			return reply(200, { state: 'matched', room: fake.room, url: '', seat: '', mode: 'tag' });
 		}
 		return reply(404, { code: 'not_found', message: 'no such thing' });
 	};
@@ -166,7 +166,7 @@ func TestProgressPageQueueJoinsTheMatch(t *testing.T) {
 	waitFor(tb, "the modes", `[...document.getElementById('queue-mode').options].some((o) => o.value === 'tag')`, 5*time.Second)
 	tb.do(chromedp.SetValue(chromedp.CSS("#queue-mode"), "tag"), chromedp.Click(chromedp.CSS("#queue-go")))
 	waitFor(tb, "the wait", `document.getElementById('queue-wait').textContent.includes('within ±3.0')`, 5*time.Second)
-	if got := eval[string](tb, `document.getElementById('queue-wait').textContent + '|' + document.getElementById('queue-go').disabled + '|' + JSON.stringify(window.progressFake.body)`); !strings.HasPrefix(got, "Finding a match: ") || !strings.HasSuffix(got, `|true|{"mode":"tag"}`) {
+	if got := eval[string](tb, `document.getElementById('queue-wait').textContent + '|' + document.getElementById('queue-go').disabled + '|' + JSON.stringify(window.progressFake.body)`); !strings.HasPrefix(got, "Finding a match: ") || !strings.HasSuffix(got, `|true|{"mode":"tag","options":{},"party":[]}`) {
 		t.Errorf("waiting: %q", got)
 	}
 	waitFor(tb, "the match's room", fmt.Sprintf(`window.arena.room === 'progress-match' && window.arena.connected && window.arena.account?.id === %q`, id), 10*time.Second)
@@ -180,7 +180,7 @@ func TestProgressPageQueueJoinsTheMatch(t *testing.T) {
 	if u := eval[string](tb, fmt.Sprintf(`(async () => {
 		const sdk = await import('/sdk/arena.js');
 		const c = new sdk.Client({ storageKey: 'seat-test' });
-		c.join({ room: 'elsewhere', server: %q, seat: 'SEAT1' });
+		c.join({ room: 'elsewhere', url: %q, seat: 'SEAT1' });
 		const u = c.conn.url(false);
 		c.leave();
 		return u;

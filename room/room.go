@@ -278,16 +278,19 @@ const holdShare = 4
 // everyone else.
 const holdsPerAddr = 4
 
-// holdCall is a Reserve, as the inbox carries it.
+// holdCall is a Reserve, as the inbox carries it; or, with group set, a
+// ReserveGroup of group seats.
 type holdCall struct {
 	addr  string
 	d     time.Duration
+	group int
 	reply chan holdResult
 }
 
 type holdResult struct {
-	token string
-	err   error
+	token  string
+	tokens []string // ReserveGroup's
+	err    error
 }
 
 // Reserve holds a seat in the room for d, for a player on its way (one
@@ -304,6 +307,43 @@ func (r *Room) Reserve(ctx context.Context, addr string, d time.Duration) (strin
 		return "", err
 	}
 	return res.token, res.err
+}
+
+// ReserveGroup holds n seats in the room for d, all or none, for players
+// the matchmaker placed here: it returns a token a seat. Unlike Reserve's,
+// these seats are charged to no address and are not bounded by the share
+// of the room holds may take: the matchmaker fills whole rooms, and its
+// players were vouched for by their access tokens. It fails with
+// ErrRoomFull if n seats are not free.
+func (r *Room) ReserveGroup(ctx context.Context, n int, d time.Duration) ([]string, error) {
+	call := &holdCall{group: n, d: d, reply: make(chan holdResult, 1)}
+	res, err := ask(ctx, r, command{kind: cmdReserve, hold: call}, call.reply)
+	if err != nil {
+		return nil, err
+	}
+	return res.tokens, res.err
+}
+
+// reserveGroup is ReserveGroup, on the room's goroutine.
+func (r *Room) reserveGroup(n int, d time.Duration) ([]string, error) {
+	if err := r.loaded(); err != nil {
+		return nil, err
+	}
+	r.expireHolds(time.Now())
+	if c := r.cfg.Capacity; c > 0 && len(r.members)+len(r.held)+n > c {
+		return nil, ErrRoomFull
+	}
+	if r.held == nil {
+		r.held = make(map[string]hold)
+	}
+	tokens := make([]string, n)
+	for i := range tokens {
+		tokens[i] = newToken()
+		r.holds++
+		r.held[HashToken(tokens[i])] = hold{until: time.Now().Add(d), seq: r.holds}
+	}
+	r.stats.held.Store(int64(len(r.held)))
+	return tokens, nil
 }
 
 // sender is a connection that queues inputs, and the player it plays.
@@ -765,8 +805,13 @@ func (r *Room) handle(c command) {
 	case cmdMove:
 		c.move.reply <- r.move(c.move.to)
 	case cmdReserve:
+		if c.hold.group > 0 {
+			tokens, err := r.reserveGroup(c.hold.group, c.hold.d)
+			c.hold.reply <- holdResult{tokens: tokens, err: err}
+			return
+		}
 		token, err := r.reserve(c.hold.addr, c.hold.d)
-		c.hold.reply <- holdResult{token, err}
+		c.hold.reply <- holdResult{token: token, err: err}
 	case cmdEvict:
 		r.evict(c.evict.account, c.evict.reason)
 	case cmdLeave:

@@ -3,7 +3,7 @@
 // interpolation of the others) plays; this file feeds it the keys and the
 // pad, draws what it says every animation frame, and runs the lobby.
 
-import { Client, ACTION, Auth, Progress } from '../sdk/arena.js';
+import { Client, ACTION, Auth, Progress, queue } from '../sdk/arena.js';
 import { KIND_PLAYER } from './protocol.js';
 import { Input } from './input.js';
 import { Renderer } from './render.js';
@@ -72,9 +72,10 @@ const account = new AccountPanel(auth, {
 // leaderboards, its match history, and the matchmaker's queue, whose match
 // is played here.
 const progress = new ProgressPanel(new Progress({ auth }), {
-  join: ({ room, server, seat }) => {
+  queue: (options) => queue(auth, options),
+  join: (match) => {
     game.auth = auth;
-    game.join({ room, server, seat });
+    switchTo(match);
   },
   toast,
   mode: () => arena.mode,
@@ -284,14 +285,15 @@ function frame(now) {
 }
 
 // switchTo leaves the current room for good and joins another. The lobby
-// (open on a phone) closes unless keepLobby.
+// (open on a phone) closes unless keepLobby. A match of the queue comes
+// with the server its room runs on and the seat held there (url, seat).
 function switchTo(target, keepLobby) {
   arena.players = new Map();
   if (!keepLobby) {
     $('lobby').classList.remove('open');
     $('lobby-toggle').setAttribute('aria-expanded', 'false');
   }
-  game.join({ room: target.room, mode: target.mode });
+  game.join({ room: target.room, mode: target.mode, url: target.url, seat: target.seat });
 }
 
 const params = new URLSearchParams(location.search);

@@ -3,7 +3,8 @@
 // the player with their row marked), their match history (newest first,
 // a page at a time), and the matchmaker's queue: "Find a match" shows the
 // wait and the rating window it is matched within, and joins the room it
-// is given. The SDK's Progress (../sdk/progress.js) makes the calls.
+// is given. The SDK's Progress (../sdk/progress.js) and queue
+// (../sdk/queue.js) make the calls.
 // Names and everything else players chose are set as text, never markup.
 
 const TOP = 10;
@@ -12,8 +13,9 @@ const HISTORY_PAGE = 10;
 
 export class ProgressPanel {
   // progress: the SDK's Progress (with the page's Auth). actions:
-  // join({room, server, seat}) (a match was found: play there),
-  // toast(text, isError), mode() (the mode played now, or '').
+  // queue({mode}) (the SDK's queue(auth, …): a Queue), join(match) (a
+  // match was found: play there), toast(text, isError), mode() (the mode
+  // played now, or '').
   constructor(progress, actions) {
     this.p = progress;
     this.actions = actions;
@@ -22,7 +24,9 @@ export class ProgressPanel {
     this.me = ''; // the account shown
     this.boards = null; // the list, once read
     this.cursor = ''; // history: where the next page starts
-    this.ticket = null;
+    this.ticket = null; // the Queue of the last "Find a match"
+    this.waiting = false; // it waits
+    this.wait = { since: 0, window: null };
     this.tick = null; // redraws the wait between polls
     this.loading = new Map(); // what is being read now, by pane: its sequence
     this.seq = 0;
@@ -53,7 +57,7 @@ export class ProgressPanel {
       this.cursor = '';
       this.state.history = [];
       this.$('history').replaceChildren();
-      if (this.ticket) this.cancel(); // a ticket of someone else
+      this.cancel(); // a ticket of someone else
     }
     this.refresh();
   }
@@ -281,10 +285,12 @@ export class ProgressPanel {
 
   // queue puts the player in the matchmaker's pool for the chosen mode.
   queue() {
-    if (this.ticket?.waiting) return;
+    if (this.ticket && this.waiting) return;
     const mode = this.$('queue-mode').value;
-    const t = this.p.queue({ mode: mode || undefined });
-    this.ticket = t;
+    const q = this.actions.queue({ mode });
+    this.ticket = q;
+    this.waiting = true;
+    this.wait = { since: Date.now(), waited: 0, window: null };
     this.state.queue = 'waiting';
     this.error('');
     this.$('queue-go').disabled = true;
@@ -292,46 +298,56 @@ export class ProgressPanel {
     this.drawWait();
     clearInterval(this.tick);
     this.tick = setInterval(() => this.drawWait(), 1000);
-    t.on('wait', () => this.drawWait());
-    t.on('match', (m) => {
-      if (this.ticket !== t) return;
-      this.state.queue = 'matched';
+    q.on('wait', ({ waited, window }) => {
+      if (this.ticket !== q) return;
+      // waited is the server's (ms): the seconds count on from it here.
+      const ms = Number(waited);
+      if (Number.isFinite(ms)) this.wait.since = Date.now() - ms;
+      const w = Number(window);
+      this.wait.window = window === null || window === undefined || !Number.isFinite(w) ? null : w;
+      this.drawWait();
+    });
+    q.on('match', (m) => {
+      if (this.ticket !== q) return;
+      this.idle('matched');
       this.actions.toast(`Match found: ${m.room}.`);
       this.actions.join(m);
     });
-    t.on('end', ({ state, error }) => {
-      if (this.ticket !== t) return;
-      this.idle();
-      if (state !== 'matched') this.state.queue = state;
+    q.on('end', ({ state }) => {
+      if (this.ticket !== q || !this.waiting) return;
+      this.idle(state);
       if (state === 'expired') this.error('No match was found in time: try again.');
-      if (state === 'failed') this.error(`Finding a match: ${messageOf(error)}`);
+    });
+    q.on('error', (err) => {
+      if (this.ticket !== q) return;
+      this.idle('failed');
+      this.error(`Finding a match: ${messageOf(err)}`);
     });
   }
 
   cancel() {
-    const t = this.ticket;
-    if (!t?.waiting) return;
-    this.state.queue = 'cancelled';
-    this.idle();
-    t.cancel().catch((err) => this.error(`Cancelling: ${messageOf(err)}`));
+    const q = this.ticket;
+    if (!q || !this.waiting) return;
+    this.idle('cancelled');
+    q.cancel();
   }
 
-  idle() {
+  idle(state) {
+    this.waiting = false;
+    this.state.queue = state;
     clearInterval(this.tick);
     this.tick = null;
     this.$('queue-go').disabled = false;
     this.$('queue-status').hidden = true;
   }
 
-  // drawWait says how long the ticket has waited and the rating window it
-  // is matched within now (it widens as the wait goes on).
+  // drawWait says how long the player has waited and the rating window
+  // the matchmaker accepts now (it widens as the wait goes on).
   drawWait() {
-    const t = this.ticket;
-    if (!t?.waiting) return;
-    // Between polls the seconds count on here.
-    const secs = Math.max(t.waited, (Date.now() - t.started) / 1000);
-    let text = t.state === 'queueing' ? 'Joining the queue…' : `Finding a match: ${Math.floor(secs)} s`;
-    if (t.window !== null && t.state === 'waiting') text += `, within ±${fixed(t.window)}`;
+    if (!this.waiting) return;
+    const secs = Math.max(0, Math.floor((Date.now() - this.wait.since) / 1000));
+    let text = `Finding a match: ${secs} s`;
+    if (this.wait.window !== null) text += `, within ±${fixed(this.wait.window)}`;
     this.$('queue-wait').textContent = text;
   }
 

@@ -31,7 +31,8 @@ import { move, UP, DOWN, LEFT, RIGHT, ACTION } from '../js/rules.js';
 import { move as blastersMove } from '../js/blasters.js';
 import { move as worldMove } from '../js/world.js';
 import { Auth, AuthError, ThrottledError, UnavailableError, memoryStorage } from './auth.js';
-import { Progress, Ticket, ratingsOf } from './progress.js';
+import { Queue, queue } from './queue.js';
+import { Progress, ratingsOf } from './progress.js';
 
 // The buttons of an input, to be ORed together, and the built-in modes'
 // movement rule, (x, y, buttons) => [x, y], for prediction. A rule of
@@ -40,9 +41,10 @@ import { Progress, Ticket, ratingsOf } from './progress.js';
 export { UP, DOWN, LEFT, RIGHT, ACTION, move };
 // Accounts: see auth.js and docs/sdk.md.
 export { Auth, AuthError, ThrottledError, UnavailableError, memoryStorage };
-// Leaderboards, match history, profiles and the matchmaker's queue: see
-// progress.js and docs/sdk.md.
-export { Progress, Ticket, ratingsOf };
+export { Queue, queue };
+// Leaderboards, match history and profiles: see progress.js and
+// docs/sdk.md.
+export { Progress, ratingsOf };
 
 const BUTTONS = UP | DOWN | LEFT | RIGHT | ACTION;
 // The stock modes whose movement is not dots': predict: true uses their
@@ -152,13 +154,15 @@ export class Client extends EventTarget {
   // target.room, or with only target.mode a quick join into that mode, or
   // with neither the server's default room. A room and a mode create the
   // room in that mode if it does not exist. name, options and joinOptions
-  // stay as they were unless target gives them. A match of the
-  // matchmaker's queue (a Ticket's 'match': {room, server, seat}) joins
-  // the room where it runs, in the seat held there for the player.
+  // stay as they were unless target gives them.
+  //
+  // A match of the rated queue (queue.js) joins with target.seat, the
+  // seat held there for this player, and target.url, the server of the
+  // room ('' or absent: this one): game.join(match).
   join(target = {}) {
     if (this.session || this.conn.ws) this.conn.leave();
     this.stop();
-    if (target.server) this.conn.server = new URL('/', target.server).href;
+    if (target.url) this.conn.server = target.url;
     this.conn.seat = target.seat || '';
     this.conn.connect({
       ...this.target, room: target.room || '', mode: target.mode || '', ...pick(target, 'name', 'options', 'joinOptions', 'spectate'),
