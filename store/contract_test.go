@@ -55,7 +55,11 @@ func contract(t *testing.T, dialect string, newURL func(t *testing.T) string) {
 		if err != nil || len(es) == 0 {
 			t.Fatalf("no migrations for %s: %v", dialect, err)
 		}
-		return int64(len(es))
+		// The newest's number: numbers have gaps while the branches
+		// that add them are apart.
+		var v int64
+		fmt.Sscanf(es[len(es)-1].Name(), "%d_", &v)
+		return v
 	}
 
 	t.Run("migrates to the newest version, and again is a no-op", func(t *testing.T) {
