@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 )
 
@@ -223,7 +224,11 @@ type ranked struct {
 	key rankKey
 }
 
-const entryColumns = `e.account_id, a.name, e.score, e.sort_key, e.updated_at`
+// The queries read the entries alone and the accounts' names after, by
+// ID: joined, Postgres may plan a scan of every account rather than the
+// index's first rows (the entries' account_id is COLLATE "C", the
+// accounts' id is not), and the names are a page's worth anyway.
+const entryColumns = `account_id, score, sort_key, updated_at`
 
 func (db *DB) entries(ctx context.Context, op, q string, args ...any) ([]ranked, error) {
 	rows, err := db.SQL.QueryContext(ctx, db.rebind(q), args...)
@@ -234,7 +239,7 @@ func (db *DB) entries(ctx context.Context, op, q string, args ...any) ([]ranked,
 	var es []ranked
 	for rows.Next() {
 		var r ranked
-		if err := rows.Scan(&r.Account, &r.Name, &r.Score, &r.key.sortKey, &r.key.updatedAt); err != nil {
+		if err := rows.Scan(&r.Account, &r.Score, &r.key.sortKey, &r.key.updatedAt); err != nil {
 			return nil, fmt.Errorf("store: %s: %w", op, err)
 		}
 		r.key.account = r.Account
@@ -245,6 +250,37 @@ func (db *DB) entries(ctx context.Context, op, q string, args ...any) ([]ranked,
 		return nil, fmt.Errorf("store: %s: %w", op, err)
 	}
 	return es, nil
+}
+
+// names fills in the names of es's accounts.
+func (db *DB) names(ctx context.Context, es []ranked) error {
+	if len(es) == 0 {
+		return nil
+	}
+	args := make([]any, len(es))
+	for i, e := range es {
+		args[i] = e.Account
+	}
+	rows, err := db.SQL.QueryContext(ctx, db.rebind(`SELECT id, name FROM accounts WHERE id IN (?`+strings.Repeat(", ?", len(es)-1)+`)`), args...)
+	if err != nil {
+		return fmt.Errorf("store: names: %w", err)
+	}
+	defer rows.Close()
+	names := make(map[string]string, len(es))
+	for rows.Next() {
+		var id, name string
+		if err := rows.Scan(&id, &name); err != nil {
+			return fmt.Errorf("store: names: %w", err)
+		}
+		names[id] = name
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("store: names: %w", err)
+	}
+	for i := range es {
+		es[i].Name = names[es[i].Account]
+	}
+	return nil
 }
 
 // better counts the entries with a strictly better score than sortKey:
@@ -296,15 +332,18 @@ func (db *DB) Top(ctx context.Context, board string, season int64, limit, offset
 		return nil, nil
 	}
 	rs, err := db.entries(ctx, "top", `SELECT `+entryColumns+`
-		FROM leaderboard_entries e JOIN accounts a ON a.id = e.account_id
-		WHERE e.board = ? AND e.season = ?
-		ORDER BY e.sort_key, e.updated_at, e.account_id
+		FROM leaderboard_entries
+		WHERE board = ? AND season = ?
+		ORDER BY sort_key, updated_at, account_id
 		LIMIT ? OFFSET ?`, board, season, limit, offset)
 	if err != nil {
 		return nil, err
 	}
 	if err := db.rank(ctx, board, season, int64(offset), rs); err != nil {
 		return nil, fmt.Errorf("store: top: %w", err)
+	}
+	if err := db.names(ctx, rs); err != nil {
+		return nil, err
 	}
 	return entriesOf(rs), nil
 }
@@ -316,27 +355,35 @@ func (db *DB) position(ctx context.Context, board string, season int64, account 
 		r   ranked
 		pos int64
 	)
+	r.Account, r.key.account = account, account
 	err := db.SQL.QueryRowContext(ctx, db.rebind(`
-		SELECT `+entryColumns+`,
-			(SELECT count(*) FROM leaderboard_entries b
-				WHERE b.board = e.board AND b.season = e.season AND b.sort_key < e.sort_key),
-			(SELECT count(*) FROM leaderboard_entries b
-				WHERE b.board = e.board AND b.season = e.season AND b.sort_key = e.sort_key
-				AND (b.updated_at, b.account_id) < (e.updated_at, e.account_id))
-		FROM leaderboard_entries e JOIN accounts a ON a.id = e.account_id
-		WHERE e.board = ? AND e.season = ? AND e.account_id = ?`), board, season, account).
-		Scan(&r.Account, &r.Name, &r.Score, &r.key.sortKey, &r.key.updatedAt, &r.Rank, &pos)
+		SELECT score, sort_key, updated_at FROM leaderboard_entries WHERE board = ? AND season = ? AND account_id = ?`),
+		board, season, account).Scan(&r.Score, &r.key.sortKey, &r.key.updatedAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, 0, fmt.Errorf("store: %s has no entry on %s: %w", account, board, ErrNotFound)
 	}
 	if err != nil {
 		return r, 0, fmt.Errorf("store: rank on %s: %w", board, err)
 	}
-	r.key.account = r.Account
 	r.UpdatedAt = fromMicro(r.key.updatedAt)
-	pos += r.Rank // the ties before it, after the better ones
+	// The better entries, then the ties listed before it: two ranges of
+	// the rank index, counted from the index alone.
+	err = db.SQL.QueryRowContext(ctx, db.rebind(`
+		SELECT
+			(SELECT count(*) FROM leaderboard_entries WHERE board = ? AND season = ? AND sort_key < ?),
+			(SELECT count(*) FROM leaderboard_entries WHERE board = ? AND season = ? AND sort_key = ?
+				AND (updated_at, account_id) < (?, ?))`),
+		board, season, r.key.sortKey, board, season, r.key.sortKey, r.key.updatedAt, account).Scan(&r.Rank, &pos)
+	if err != nil {
+		return r, 0, fmt.Errorf("store: rank on %s: %w", board, err)
+	}
+	pos += r.Rank
 	r.Rank++
-	return r, pos, nil
+	one := []ranked{r}
+	if err := db.names(ctx, one); err != nil {
+		return r, 0, err
+	}
+	return one[0], pos, nil
 }
 
 // Rank returns an account's entry in a season, with its rank, or
@@ -360,17 +407,17 @@ func (db *DB) Around(ctx context.Context, board string, season int64, account st
 	}
 	k := me.key
 	before, err := db.entries(ctx, "around", `SELECT `+entryColumns+`
-		FROM leaderboard_entries e JOIN accounts a ON a.id = e.account_id
-		WHERE e.board = ? AND e.season = ? AND (e.sort_key, e.updated_at, e.account_id) < (?, ?, ?)
-		ORDER BY e.sort_key DESC, e.updated_at DESC, e.account_id DESC
+		FROM leaderboard_entries
+		WHERE board = ? AND season = ? AND (sort_key, updated_at, account_id) < (?, ?, ?)
+		ORDER BY sort_key DESC, updated_at DESC, account_id DESC
 		LIMIT ?`, board, season, k.sortKey, k.updatedAt, k.account, (n-1)/2)
 	if err != nil {
 		return nil, err
 	}
 	after, err := db.entries(ctx, "around", `SELECT `+entryColumns+`
-		FROM leaderboard_entries e JOIN accounts a ON a.id = e.account_id
-		WHERE e.board = ? AND e.season = ? AND (e.sort_key, e.updated_at, e.account_id) > (?, ?, ?)
-		ORDER BY e.sort_key, e.updated_at, e.account_id
+		FROM leaderboard_entries
+		WHERE board = ? AND season = ? AND (sort_key, updated_at, account_id) > (?, ?, ?)
+		ORDER BY sort_key, updated_at, account_id
 		LIMIT ?`, board, season, k.sortKey, k.updatedAt, k.account, n-1-(n-1)/2)
 	if err != nil {
 		return nil, err
@@ -389,6 +436,9 @@ func (db *DB) Around(ctx context.Context, board string, season int64, account st
 	}
 	if err := db.rankFrom(ctx, board, season, first, page); err != nil {
 		return nil, fmt.Errorf("store: around: %w", err)
+	}
+	if err := db.names(ctx, page); err != nil {
+		return nil, err
 	}
 	return entriesOf(page), nil
 }
