@@ -177,11 +177,15 @@ var submitSQL = map[string]string{
 	"best": `INSERT INTO leaderboard_entries (board, season, account_id, score, sort_key, updated_at) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (board, season, account_id) DO UPDATE SET score = excluded.score, sort_key = excluded.sort_key, updated_at = excluded.updated_at
 		WHERE excluded.sort_key < leaderboard_entries.sort_key`,
+	// set and incr move updated_at only when the score changes: it is
+	// when the score was reached, which orders ties.
 	"set": `INSERT INTO leaderboard_entries (board, season, account_id, score, sort_key, updated_at) VALUES (?, ?, ?, ?, ?, ?)
-		ON CONFLICT (board, season, account_id) DO UPDATE SET score = excluded.score, sort_key = excluded.sort_key, updated_at = excluded.updated_at`,
+		ON CONFLICT (board, season, account_id) DO UPDATE SET score = excluded.score, sort_key = excluded.sort_key, updated_at = excluded.updated_at
+		WHERE excluded.score <> leaderboard_entries.score`,
 	"incr": `INSERT INTO leaderboard_entries (board, season, account_id, score, sort_key, updated_at) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (board, season, account_id) DO UPDATE SET score = leaderboard_entries.score + excluded.score,
-			sort_key = leaderboard_entries.sort_key + excluded.sort_key, updated_at = excluded.updated_at`,
+			sort_key = leaderboard_entries.sort_key + excluded.sort_key, updated_at = excluded.updated_at
+		WHERE excluded.score <> 0`,
 }
 
 // sortKey is a score as the board ranks it, lower first.
@@ -211,6 +215,43 @@ func (db *DB) Submit(ctx context.Context, b Board, season int64, account string,
 		return fmt.Errorf("store: submit to %s: %w", b.ID, err)
 	}
 	return nil
+}
+
+// Submission is one score for SubmitAll.
+type Submission struct {
+	Board   Board
+	Season  int64
+	Account string
+	Score   int64
+	At      time.Time
+}
+
+// SubmitAll submits scores in one transaction: all or none, so that a
+// finished game's scores retried after a failure are not counted twice
+// on an incr board.
+func (db *DB) SubmitAll(ctx context.Context, subs []Submission) error {
+	if len(subs) == 0 {
+		return nil
+	}
+	return db.tx(ctx, "submit", func(tx *sql.Tx) error {
+		for _, s := range subs {
+			q, ok := submitSQL[s.Board.Operator]
+			if !ok || (s.Board.Order != "desc" && s.Board.Order != "asc") {
+				return checkBoard(s.Board)
+			}
+			if s.Score == math.MinInt64 {
+				return ErrScore
+			}
+			_, err := tx.ExecContext(ctx, db.rebind(q), s.Board.ID, s.Season, s.Account, s.Score, sortKey(s.Board.Order, s.Score), micro(s.At))
+			if err != nil {
+				if classify(err) == foreignKey {
+					return fmt.Errorf("store: submit to %s: no such board or account %s: %w", s.Board.ID, s.Account, ErrNotFound)
+				}
+				return fmt.Errorf("store: submit to %s: %w", s.Board.ID, err)
+			}
+		}
+		return nil
+	})
 }
 
 // key is an entry's place in its board's order.
