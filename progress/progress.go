@@ -37,6 +37,9 @@ type Service struct {
 	cfg Config
 	db  *store.DB
 	log *slog.Logger
+
+	// boards is the leaderboards' part (boards.go).
+	boards boardState
 }
 
 // New returns the Service of cfg.
@@ -48,12 +51,16 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		cfg.Log = slog.Default()
 	}
 	s := &Service{cfg: cfg, db: cfg.DB, log: cfg.Log}
+	if err := s.startBoards(ctx); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
 // Handler serves the API: each part of the package adds its routes.
 func (s *Service) Handler() http.Handler {
 	mux := http.NewServeMux()
+	s.boardRoutes(mux)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Answers hold players' data: no cache keeps them.
 		w.Header().Set("Cache-Control", "no-store")
