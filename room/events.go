@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"time"
@@ -198,6 +199,10 @@ func (r *Room) report(res game.Result) Report {
 	rep := Report{Room: r.cfg.Name, Mode: r.cfg.Mode.Name, RoomID: r.id, Game: res.Game, Result: res,
 		Players: make([]ReportPlayer, 0, len(r.members)+len(r.left))}
 	rep.Result.Standings = append([]game.Standing(nil), res.Standings...) // the hook's own
+	for i := range rep.Result.Standings {
+		// Stats too: the game may write its maps again while the hook reads.
+		rep.Result.Standings[i].Stats = maps.Clone(rep.Result.Standings[i].Stats)
+	}
 	for _, m := range r.members {
 		rep.Players = append(rep.Players, ReportPlayer{ID: m.id, Name: m.name, Account: m.account})
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -55,7 +56,13 @@ func contract(t *testing.T, dialect string, newURL func(t *testing.T) string) {
 		if err != nil || len(es) == 0 {
 			t.Fatalf("no migrations for %s: %v", dialect, err)
 		}
-		return int64(len(es))
+		// The newest migration's number, not their count: numbers are
+		// handed out ahead (docs of issue 25), and a branch may lack some.
+		n, err := strconv.ParseInt(strings.SplitN(es[len(es)-1].Name(), "_", 2)[0], 10, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
 	}
 
 	t.Run("migrates to the newest version, and again is a no-op", func(t *testing.T) {
