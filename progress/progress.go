@@ -37,6 +37,7 @@ type Service struct {
 	cfg Config
 	db  *store.DB
 	log *slog.Logger
+	res *resultWriter // results.go
 }
 
 // New returns the Service of cfg.
@@ -47,13 +48,15 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	s := &Service{cfg: cfg, db: cfg.DB, log: cfg.Log}
+	s := &Service{cfg: cfg, db: cfg.DB, log: cfg.Log, res: newResultWriter()}
+	go s.runResults()
 	return s, nil
 }
 
 // Handler serves the API: each part of the package adds its routes.
 func (s *Service) Handler() http.Handler {
 	mux := http.NewServeMux()
+	s.resultRoutes(mux)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Answers hold players' data: no cache keeps them.
 		w.Header().Set("Cache-Control", "no-store")
@@ -61,5 +64,8 @@ func (s *Service) Handler() http.Handler {
 	})
 }
 
-// Close stops the Service's background work.
-func (s *Service) Close() {}
+// Close stops the Service's background work: the results still queued
+// are written first if the store takes them within a few seconds.
+func (s *Service) Close() {
+	s.closeResults()
+}
