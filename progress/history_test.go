@@ -91,19 +91,19 @@ func TestMatchHistoryAndProfileAPI(t *testing.T) {
 
 		// Strict and bounded.
 		for path, want := range map[string]int{
-			"/api/matches":                            400, // no account
-			"/api/matches?account=a&limit=0":          400,
-			"/api/matches?account=a&limit=101":        400,
-			"/api/matches?account=a&limit=x":          400,
-			"/api/matches?account=a&account=b":        400,
-			"/api/matches?account=a&page=2":           400,
-			"/api/matches?account=a&before=nonsense!": 400,
+			"/api/matches":                                              400, // no account
+			"/api/matches?account=a&limit=0":                            400,
+			"/api/matches?account=a&limit=101":                          400,
+			"/api/matches?account=a&limit=x":                            400,
+			"/api/matches?account=a&account=b":                          400,
+			"/api/matches?account=a&page=2":                             400,
+			"/api/matches?account=a&before=nonsense!":                   400,
 			"/api/matches?account=a&before=" + strings.Repeat("A", 600): 400,
-			"/api/matches?account=" + strings.Repeat("a", 65):          400,
-			"/api/matches?account=nobody":                              404,
-			"/api/accounts/nobody":                                     404,
-			"/api/accounts/a%20b":                                      404,
-			"/api/accounts/a?x=1":                                      400,
+			"/api/matches?account=" + strings.Repeat("a", 65):           400,
+			"/api/matches?account=nobody":                               404,
+			"/api/accounts/nobody":                                      404,
+			"/api/accounts/a%20b":                                       404,
+			"/api/accounts/a?x=1":                                       400,
 		} {
 			var e apiErr
 			if code := get(t, srv.URL, path, &e); code != want || e.Code == "" || e.Message == "" {
