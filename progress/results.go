@@ -2,6 +2,7 @@ package progress
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,6 +32,12 @@ const (
 	// closeWait is how long Close lets the queue drain into a store that
 	// answers before it gives up on what is left (logged).
 	closeWait = 5 * time.Second
+	// refusals is how many times a write the store refuses for what it
+	// holds (store.Refused) is tried before it is given up: more than
+	// once, since a foreign key whose account went meanwhile is written
+	// differently the next time, but not forever, or one bad result
+	// would stop every result behind it.
+	refusals = 3
 )
 
 // ResultStats counts what became of the results given to Result.
@@ -38,7 +45,7 @@ type ResultStats struct {
 	Queued     int   // waiting now
 	Written    int64 // recorded
 	Duplicates int64 // already recorded under their key: a second delivery, written nothing
-	Dropped    int64 // lost: the queue was full, or the Service closed
+	Dropped    int64 // lost: the queue was full, the Service closed, or the store refused it (logged)
 	Retries    int64 // tries the store refused, each tried again
 }
 
@@ -138,6 +145,7 @@ func (s *Service) runResults() {
 // until the writer is stopped (ok false, logged).
 func retry(w *resultWriter, s *Service, what string, rep room.Report, f func(ctx context.Context) (bool, error)) (v, ok bool) {
 	wait := retryFirst
+	refused := 0
 	for {
 		ctx, cancel := context.WithTimeout(w.ctx, writeTimeout)
 		v, err := f(ctx)
@@ -149,6 +157,13 @@ func retry(w *resultWriter, s *Service, what string, rep room.Report, f func(ctx
 			w.dropped.Add(1)
 			s.log.Error("progress: a result is not written: the service closed first", "step", what, "key", rep.Key(), "err", err)
 			return false, false
+		}
+		if store.Refused(err) {
+			if refused++; refused == refusals {
+				w.dropped.Add(1)
+				s.log.Error("progress: a result the store refuses is given up", "step", what, "key", rep.Key(), "tries", refused, "err", err)
+				return false, false
+			}
 		}
 		w.retries.Add(1)
 		s.log.Warn("progress: writing a result failed; trying again", "step", what, "key", rep.Key(), "in", wait, "err", err)
@@ -198,7 +213,7 @@ func (s *Service) closeResults() {
 // player of the report with no standing (one who left) is in the history
 // with no place, and not rated.
 func matchOf(rep room.Report, ended time.Time) (store.Match, store.Rater) {
-	m := store.Match{Key: rep.Key(), Mode: rep.Mode, Room: rep.Room, Game: rep.Game, Ended: ended, Summary: rep.Result.Summary}
+	m := store.Match{Key: rep.Key(), Mode: rep.Mode, Room: rep.Room, Game: rep.Game, Ended: ended, Summary: text(rep.Result.Summary)}
 	byID := make(map[game.PlayerID]room.ReportPlayer, len(rep.Players))
 	for _, p := range rep.Players {
 		byID[p.ID] = p
@@ -247,8 +262,8 @@ func matchOf(rep room.Report, ended time.Time) (store.Match, store.Rater) {
 			seen[p.Account] = true
 			account[i] = p.Account
 		}
-		m.Players = append(m.Players, store.MatchPlayer{Account: p.Account, Player: uint32(s.Player), Name: name,
-			Standing: sides[sideOf[i]].place, Score: s.Score, Team: s.Team, Stats: s.Stats})
+		m.Players = append(m.Players, store.MatchPlayer{Account: p.Account, Player: uint32(s.Player), Name: text(name),
+			Standing: sides[sideOf[i]].place, Score: s.Score, Team: s.Team, Stats: stats(s.Stats)})
 	}
 	for _, p := range rep.Players {
 		if placed[p.ID] {
@@ -258,7 +273,7 @@ func matchOf(rep room.Report, ended time.Time) (store.Match, store.Rater) {
 			m.Guests++
 			continue
 		}
-		m.Players = append(m.Players, store.MatchPlayer{Account: p.Account, Player: uint32(p.ID), Name: p.Name})
+		m.Players = append(m.Players, store.MatchPlayer{Account: p.Account, Player: uint32(p.ID), Name: text(p.Name)})
 	}
 	if len(sides) < 2 {
 		// One side (a game of one, or one team): nobody is rated, and no
@@ -294,4 +309,24 @@ func matchOf(rep room.Report, ended time.Time) (store.Match, store.Rater) {
 		return next
 	}
 	return m, rate
+}
+
+// text is a game's text as both stores hold it: valid UTF-8 without NUL,
+// which Postgres's text refuses (the store would refuse the result).
+func text(s string) string {
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
+}
+
+// stats is a standing's Stats with its keys as text holds them.
+func stats(m map[string]int64) map[string]int64 {
+	for k := range m {
+		if text(k) != k {
+			out := make(map[string]int64, len(m))
+			for k, v := range m {
+				out[text(k)] += v
+			}
+			return out
+		}
+	}
+	return m
 }

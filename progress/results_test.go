@@ -505,3 +505,38 @@ func TestResultClose(t *testing.T) {
 		s.Close() // again: a no-op
 	})
 }
+
+// A write the store refuses for what it holds is given up after a few
+// tries, counted and logged, and the results behind it go on; a game's
+// text that Postgres's text cannot hold (NUL) is cleaned, not refused.
+func TestResultRefusedIsGivenUp(t *testing.T) {
+	each(t, func(t *testing.T, u string) {
+		db := openDB(t, u)
+		addAccounts(t, db, "a")
+		s := newService(t, db)
+		tries := 0
+		s.res.afterMatch = append(s.res.afterMatch, func(ctx context.Context, rep room.Report) error {
+			if rep.Game != 1 {
+				return nil
+			}
+			tries++
+			// A NOT NULL constraint: refused by both backends, every time.
+			_, err := db.SQL.ExecContext(ctx, `INSERT INTO accounts (id, name, name_key, created_at) VALUES ('x', NULL, 'x', 0)`)
+			return err
+		})
+		s.Result(report("duel", "p", 1, player{id: 1, account: "a", score: 1}, player{id: 2}))
+		rep := report("duel", "p", 2, player{id: 1, account: "a", score: 1}, player{id: 2})
+		rep.Result.Summary = "nul\x00 here"
+		rep.Result.Standings[0].Name = "A\x00nn"
+		rep.Result.Standings[0].Stats = map[string]int64{"k\x00": 1}
+		s.Result(rep)
+		m := waitMatch(t, db, "r/p/2")
+		if m.Summary != "nul here" || m.Players[0].Name != "Ann" || m.Players[0].Stats["k"] != 1 {
+			t.Fatalf("NUL not cleaned: %+v", m)
+		}
+		waitFor(t, "the refused hook given up", func() bool { return s.ResultStats().Dropped == 1 })
+		if tries != refusals {
+			t.Fatalf("the refused hook was tried %d times, want %d", tries, refusals)
+		}
+	})
+}

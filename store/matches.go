@@ -9,6 +9,10 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // Match is a finished game as the history keeps it.
@@ -438,4 +442,30 @@ func anys(ss []string) []any {
 		out[i] = s
 	}
 	return out
+}
+
+// Refused reports whether the database refused a write for what it held
+// (a constraint, a value of the wrong type or size, a byte Postgres text
+// cannot hold) rather than failed to take it (down, busy, a lost
+// connection): the same write again will be refused again, or, for a
+// foreign key whose row went meanwhile, written differently. A writer
+// that tries until the store takes a write gives up on one refused a few
+// times, rather than stop behind it.
+func Refused(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff { // the primary code of an extended one
+		case sqlite3.SQLITE_CONSTRAINT, sqlite3.SQLITE_MISMATCH, sqlite3.SQLITE_TOOBIG, sqlite3.SQLITE_RANGE:
+			return true
+		}
+		return false
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && len(pe.Code) == 5 {
+		switch pe.Code[:2] {
+		case "22", "23", "42": // data exception, integrity constraint, syntax or access rule
+			return true
+		}
+	}
+	return false
 }
