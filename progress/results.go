@@ -70,8 +70,8 @@ type resultWriter struct {
 	afterMatch []func(ctx context.Context, rep room.Report) error
 }
 
-// queued is a result and when it was given, which is when its game ended:
-// Result is called within a tick of room_over.
+// queued is a result and when it was given: when its game ended, within
+// a tick, for a report that does not say (Report.Ended).
 type queued struct {
 	rep room.Report
 	at  time.Time
@@ -198,7 +198,8 @@ func (s *Service) closeResults() {
 }
 
 // matchOf is a report as the history keeps it, and the Rater of its
-// players' new ratings.
+// players' new ratings. ended is when the report was queued, for one that
+// does not say when its game ended.
 //
 // Places come from the standings, best first: a player's place is its
 // position, 1-based, except that a player of the same Score as the one
@@ -213,7 +214,11 @@ func (s *Service) closeResults() {
 // player of the report with no standing (one who left) is in the history
 // with no place, and not rated.
 func matchOf(rep room.Report, ended time.Time) (store.Match, store.Rater) {
-	m := store.Match{Key: rep.Key(), Mode: rep.Mode, Room: rep.Room, Game: rep.Game, Ended: ended, Summary: text(rep.Result.Summary)}
+	if !rep.Ended.IsZero() {
+		ended = rep.Ended
+	}
+	m := store.Match{Key: rep.Key(), Mode: rep.Mode, Room: rep.Room, Game: rep.Game, Started: rep.Started, Ended: ended,
+		Summary: text(rep.Result.Summary)}
 	byID := make(map[game.PlayerID]room.ReportPlayer, len(rep.Players))
 	for _, p := range rep.Players {
 		byID[p.ID] = p

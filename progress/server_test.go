@@ -99,6 +99,9 @@ func TestResultThroughAServer(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if m.Started.IsZero() || !m.Started.Before(m.Ended) || m.Ended.After(time.Now()) {
+			t.Fatalf("started %v, ended %v", m.Started, m.Ended)
+		}
 		if m.Mode != "first" || m.Room != "r1" || m.Game != 1 || len(m.Players) != 2 ||
 			m.Players[0].Account != "Ann" || m.Players[0].Standing != 1 || m.Players[0].Stats["moves"] != 1 ||
 			m.Players[1].Account != "Bob" || m.Players[1].Standing != 2 {
