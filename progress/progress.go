@@ -37,6 +37,7 @@ type Service struct {
 	cfg Config
 	db  *store.DB
 	log *slog.Logger
+	res *resultWriter // results.go
 
 	// boards is the leaderboards' part (boards.go).
 	boards boardState
@@ -50,10 +51,11 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	s := &Service{cfg: cfg, db: cfg.DB, log: cfg.Log}
+	s := &Service{cfg: cfg, db: cfg.DB, log: cfg.Log, res: newResultWriter()}
 	if err := s.startBoards(ctx); err != nil {
 		return nil, err
 	}
+	go s.runResults()
 	return s, nil
 }
 
@@ -61,6 +63,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 func (s *Service) Handler() http.Handler {
 	mux := http.NewServeMux()
 	s.boardRoutes(mux)
+	s.resultRoutes(mux)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Answers hold players' data: no cache keeps them.
 		w.Header().Set("Cache-Control", "no-store")
@@ -68,5 +71,8 @@ func (s *Service) Handler() http.Handler {
 	})
 }
 
-// Close stops the Service's background work.
-func (s *Service) Close() {}
+// Close stops the Service's background work: the results still queued
+// are written first if the store takes them within a few seconds.
+func (s *Service) Close() {
+	s.closeResults()
+}
