@@ -12,9 +12,11 @@ import (
 
 // progressFake stands in for the progress API (/api/leaderboards,
 // /api/matches, /api/accounts/, /api/matchmake/tickets) in the page: it
-// replaces fetch before the page's scripts run, answers those paths as
-// docs/sdk.md says the server does, records every call, and passes all
-// else (the accounts, the rooms) to the real server. window.progressFake
+// replaces fetch before the page's scripts run, answers those paths with
+// the shapes the server's (progress_real_test.go runs the page against
+// the real ones), records every call, and passes all else (the accounts,
+// the rooms) to the real server. It lets a test choose what the real
+// server would take long to reach: a ticket's wait, names with markup. window.progressFake
 // tunes it: matchAfter (polls of a ticket before it is matched), room
 // (the room it is matched into).
 const progressFake = `(() => {
@@ -27,7 +29,7 @@ const progressFake = `(() => {
 	const reply = (status, body) => new Response(body == null ? null : JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
 	const entry = (rank) => ({ rank, account: 'p' + rank, name: rank === 2 ? evil : 'player ' + rank, score: 1000 - rank });
 	const match = (i) => ({ key: 'm' + i, mode: i % 2 ? 'dots' : 'tag', room: 'r' + i, game: 1,
-		ended: new Date(Date.now() - (16 - i) * 120e3).toISOString(), guests: 1,
+		ended_at: new Date(Date.now() - (16 - i) * 120e3).toISOString(), guests: 1,
 		players: [{ account: 'p1', name: evil, standing: 1, score: 9 }, { account: me(), name: myName(), standing: 2, score: i }] });
 	window.fetch = async (input, init = {}) => {
 		const url = new URL(typeof input === 'string' ? input : input.url, location.href);
@@ -53,8 +55,8 @@ const progressFake = `(() => {
 			return reply(200, { id: 'tag_wins', season: 0, entries: es });
 		}
 		if (p === '/api/accounts/' + me()) {
-			return reply(200, { id: me(), name: myName(), created: '2026-12-08T00:00:00Z',
-				ratings: { dots: { mu: 30, sigma: 4, ordinal: 18, games: 7 }, tag: { mu: 25, sigma: 8.333, ordinal: 0, games: 0 } } });
+			return reply(200, { id: me(), name: myName(), created_at: '2026-12-08T00:00:00Z',
+				ratings: [{ mode: 'dots', mu: 30, sigma: 4, ordinal: 18, games: 7 }, { mode: 'tag', mu: 25, sigma: 8.333, ordinal: 0, games: 0 }] });
 		}
 		if (p === '/api/matches') {
 			if (q.get('account') !== me()) return reply(400, { code: 'bad_request', message: 'whose?' });
@@ -63,7 +65,7 @@ const progressFake = `(() => {
 			const ms = [];
 			for (let i = before - 1; i >= 1 && ms.length < limit; i--) ms.push(match(i));
 			const last = ms.at(-1);
-			return reply(200, { matches: ms, next: last && Number(last.key.slice(1)) > 1 ? last.key : '' });
+			return reply(200, last && Number(last.key.slice(1)) > 1 ? { matches: ms, next: last.key } : { matches: ms });
 		}
 		if (p === '/api/matchmake/tickets' && method === 'POST') {
 			fake.body = JSON.parse(init.body);

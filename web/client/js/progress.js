@@ -165,7 +165,7 @@ export class ProgressPanel {
       const [top, around] = await Promise.all([
         this.p.leaderboard(id, { limit: TOP }),
         this.p.leaderboard(id, { around: me, limit: AROUND }).catch((err) => {
-          if (err.status === 404) return { entries: [] }; // not on it yet
+          if (err.code === 'no_entry') return { entries: [] }; // not on it yet
           throw err;
         }),
       ]);

@@ -45,13 +45,15 @@ export class Progress {
     return { ...d, entries: list(d, 'entries', 'records') };
   }
 
-  // rank is account's entry on board id ({rank, score, ...}), or null if
-  // it has none.
+  // rank is account's entry on board id ({rank, account, name, score,
+  // ...}), or null if it has none this season (404 no_entry; an unknown
+  // board is an error, not_found).
   async rank(id, account, { season } = {}) {
     try {
-      return await this.get(`/api/leaderboards/${seg(id)}/accounts/${seg(account)}`, { season });
+      const d = await this.get(`/api/leaderboards/${seg(id)}/accounts/${seg(account)}`, { season });
+      return d?.entry ?? d;
     } catch (err) {
-      if (err.status === 404 && err.code !== 'no_leaderboard') return null;
+      if (err.status === 404 && err.code === 'no_entry') return null;
       throw err;
     }
   }

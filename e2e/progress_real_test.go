@@ -1,0 +1,281 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/arena-server/arena/accounts"
+	"github.com/arena-server/arena/arenatest"
+	"github.com/arena-server/arena/game"
+	"github.com/arena-server/arena/games/dots"
+	"github.com/arena-server/arena/matchmaker"
+	"github.com/arena-server/arena/progress"
+	"github.com/arena-server/arena/server"
+	"github.com/arena-server/arena/store"
+)
+
+// progressSite is the server with all of issue 25's parts, wired here for
+// the tests until the program wires them itself: accounts, the rated
+// matchmaker and the progress API on one SQLite store of the test's own.
+// The server serves the page, the rooms, the accounts' API and the
+// tickets; the progress API (leaderboards, matches, profiles) answers
+// beside it under the same origin, in front of it (a reverse proxy passes
+// all else, WebSockets too). The modes are dots, tag and duo (dots for
+// two: a room the matchmaker fills with two tickets).
+type progressSite struct {
+	URL string
+	DB  *store.DB
+}
+
+// authAdapter is the server's Authenticator of accounts.Service (as the
+// program's accountsApp is).
+type authAdapter struct{ svc *accounts.Service }
+
+func (a authAdapter) Authenticate(ctx context.Context, token string) (server.Identity, error) {
+	id, err := a.svc.Authenticate(ctx, token)
+	if err != nil {
+		if errors.Is(err, accounts.ErrRevoked) {
+			return server.Identity{}, server.ErrSignedOut
+		}
+		return server.Identity{}, err
+	}
+	return server.Identity{Account: id.Account, Name: id.Name}, nil
+}
+
+var duoMode = func() game.Mode {
+	m := dots.Mode
+	m.Name, m.MaxPlayers = "duo", 2
+	m.Description = "dots for two"
+	return m
+}()
+
+func startProgressSite(t *testing.T) *progressSite {
+	t.Helper()
+	ctx := context.Background()
+	db, err := store.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "arena.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	svc, err := accounts.New(ctx, accounts.Config{DB: db, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(svc.Close)
+	modes := []game.Mode{dots.Mode, duoMode}
+	ps, err := progress.New(ctx, progress.Config{DB: db, Accounts: svc, Modes: modes, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ps.Close)
+	mm, err := matchmaker.New(matchmaker.Config{DB: db, Authenticate: svc.Authenticate, Modes: modes, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := arenatest.Start(t, arenatest.Options{Config: func(c *server.Config) {
+		c.Modes = modes
+		c.Accounts = authAdapter{svc}
+		c.AccountsAPI = svc.Handler()
+		c.Matchmaker = mm
+		c.OnResult = func(_ context.Context, rep server.ResultInfo) { ps.Result(rep) }
+	}})
+	target, err := url.Parse(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	front := http.NewServeMux()
+	api := ps.Handler()
+	for _, p := range []string{"/api/leaderboards", "/api/leaderboards/", "/api/matches", "/api/accounts/"} {
+		front.Handle(p, api)
+	}
+	front.Handle("/", httputil.NewSingleHostReverseProxy(target))
+	fs := httptest.NewServer(front)
+	t.Cleanup(fs.Close)
+	return &progressSite{URL: fs.URL, DB: db}
+}
+
+// player makes an account the store knows, for the boards and the
+// history to hold others than the page's player.
+func (s *progressSite) player(t *testing.T, name string) string {
+	t.Helper()
+	id := accounts.NewID()
+	if err := s.DB.CreateAccount(context.Background(), store.Account{ID: id, Name: name, CreatedAt: time.Now().UTC()}); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// TestProgressRealPage: against the real progress API, the panel shows
+// the profile's ratings, a board's top 10 and the page around the player
+// (rank 15 of 25, marked), and the history a page at a time.
+func TestProgressRealPage(t *testing.T) {
+	site := startProgressSite(t)
+	tb := newTab(t)
+	me := openAccountPage(t, tb, site.URL, "/?room=real-progress")
+	myName := eval[string](tb, `window.arena.auth.account.name`)
+	ctx := context.Background()
+
+	// A board of 25: the player 15th, a name with markup 2nd.
+	board := store.Board{ID: "e2e_score", Order: "desc", Operator: "best", Reset: "never"}
+	if err := site.DB.CreateBoard(ctx, board); err != nil {
+		t.Fatal(err)
+	}
+	others := make([]string, 25)
+	for i := range others {
+		rank := i + 1
+		if rank == 15 {
+			others[i] = me
+		} else {
+			name := fmt.Sprintf("rival %02d", rank)
+			if rank == 2 {
+				name = `<img src=x onerror="window.pwned=1">`
+			}
+			others[i] = site.player(t, name)
+		}
+		if err := site.DB.Submit(ctx, board, 0, others[i], int64(1000-rank), time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A board the player is not on.
+	other := store.Board{ID: "e2e_other", Order: "asc", Operator: "best", Reset: "never"}
+	if err := site.DB.CreateBoard(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	if err := site.DB.Submit(ctx, other, 0, others[0], 5, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	// 12 matches of dots, the newest first: the player 1st in the even
+	// ones; ratings as the results writer would keep them.
+	for i := 1; i <= 12; i++ {
+		place := 2
+		if i%2 == 0 {
+			place = 1
+		}
+		m := store.Match{Key: fmt.Sprintf("room/m%02d/1", i), Mode: "dots", Room: fmt.Sprintf("m%02d", i), Game: 1,
+			Started: time.Now().Add(-time.Duration(60-i) * time.Minute), Ended: time.Now().Add(-time.Duration(50-i) * time.Minute),
+			Players: []store.MatchPlayer{
+				{Account: me, Player: 1, Name: myName, Standing: place, Score: int64(i)},
+				{Account: others[1], Player: 2, Name: `<img src=x onerror="window.pwned=1">`, Standing: 3 - place, Score: 7},
+			}}
+		games := i
+		if _, err := site.DB.RecordMatch(ctx, m, func(cur map[string]store.Rating) map[string]store.Rating {
+			return map[string]store.Rating{me: {Mode: "dots", Mu: 30, Sigma: 4, Games: games}}
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	waitFor(tb, "the Progress panel", `!document.getElementById('progress').hidden`, 5*time.Second)
+	tb.do(chromedp.Click(chromedp.CSS("#tab-history")), chromedp.Click(chromedp.CSS("#tab-profile")))
+	if _, err := chromedp.Run(tb.ctx, chromedp.Poll[any](`document.querySelectorAll('#ratings-body tr').length === 1`,
+		chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(5*time.Second))); err != nil {
+		t.Fatalf("the profile: %v; the panel says %q", err, eval[string](tb, `document.getElementById('progress-error').textContent + ' ' + document.getElementById('pane-profile').textContent`))
+	}
+	if got := eval[string](tb, `document.querySelector('#ratings-body tr').textContent + '|' + document.getElementById('profile-games').textContent`); got != "dots18.012|12 games" {
+		t.Errorf("the profile: %q; want dots, 30 - 3×4 = 18.0, 12 games", got)
+	}
+
+	// The page around a player not on a board is a 404 (no_entry), which
+	// the browser logs.
+	tb.allowConsole(`status of 404 .*/api/leaderboards/(e2e_other\?around=|e2e_other/accounts/|no_such_board/)`)
+	tb.do(chromedp.Click(chromedp.CSS("#tab-boards")))
+	waitFor(tb, "the boards", `document.getElementById('board').options.length === 2`, 5*time.Second)
+	tb.do(chromedp.SetValue(chromedp.CSS("#board"), "e2e_score"))
+	eval[bool](tb, `document.getElementById('board').dispatchEvent(new Event('change'))`)
+	waitFor(tb, "the board", `document.querySelectorAll('#board-top li').length === 10 && document.querySelectorAll('#board-around li').length > 0`, 5*time.Second)
+	got := eval[[]string](tb, `[[...document.querySelectorAll('#board-top li .rank')].map((e) => e.textContent).join(','),
+		document.querySelector('#board-top li:nth-child(2) .who').textContent,
+		[...document.querySelectorAll('#pane-boards li.me')].map((li) => li.dataset.account + ' ' + li.querySelector('.rank').textContent).join('|'),
+		[...document.querySelectorAll('#board-around li .rank')].map((e) => e.textContent).join(',')]`)
+	if got[0] != "1,2,3,4,5,6,7,8,9,10" || got[1] != `<img src=x onerror="window.pwned=1">` || got[2] != me+" 15" || !strings.Contains(","+got[3]+",", ",14,15,16,") {
+		t.Errorf("the board: %q", got)
+	}
+
+	tb.do(chromedp.SetValue(chromedp.CSS("#board"), "e2e_other"))
+	eval[bool](tb, `document.getElementById('board').dispatchEvent(new Event('change'))`)
+	waitFor(tb, "the other board", `document.querySelectorAll('#board-top li').length === 1`, 5*time.Second)
+	if got := eval[string](tb, `document.getElementById('board-note').textContent + '|' + document.getElementById('board-around-title').hidden + '|' + document.getElementById('progress-error').textContent`); got != "You are not on this board yet: play a game of its mode.|true|" {
+		t.Errorf("a board the player is not on: %q", got)
+	}
+	// The SDK's rank: an entry, or null for none.
+	if got := eval[string](tb, fmt.Sprintf(`(async () => {
+		const sdk = await import('/sdk/arena.js');
+		const p = new sdk.Progress({ auth: window.arena.auth });
+		const [a, b] = await Promise.all([p.rank('e2e_score', %q), p.rank('e2e_other', %q)]);
+		const c = await p.rank('no_such_board', %q).then(() => 'found', (e) => e.code);
+		return a.rank + ' ' + a.score + ' ' + b + ' ' + c;
+	})()`, me, me, me)); got != "15 985 null not_found" {
+		t.Errorf("rank: %q", got)
+	}
+
+	tb.do(chromedp.Click(chromedp.CSS("#tab-history")))
+	waitFor(tb, "the history", `document.querySelectorAll('#history li').length === 10`, 5*time.Second)
+	if got := eval[string](tb, `[...document.querySelectorAll('#history li')].map((li) => li.dataset.key).join(',')`); got != "room/m12/1,room/m11/1,room/m10/1,room/m09/1,room/m08/1,room/m07/1,room/m06/1,room/m05/1,room/m04/1,room/m03/1" {
+		t.Errorf("the history's first page: %q", got)
+	}
+	if got := eval[string](tb, `document.querySelector('#history li .place').textContent`); got != "1st of 2" {
+		t.Errorf("the newest match's place: %q", got)
+	}
+	tb.do(chromedp.Click(chromedp.CSS("#history-more")))
+	waitFor(tb, "the rest", `document.querySelectorAll('#history li').length === 12 && document.getElementById('history-more').hidden`, 5*time.Second)
+	if n := eval[int](tb, `document.querySelectorAll('#progress img').length + (window.pwned ? 1 : 0)`); n != 0 {
+		t.Errorf("names were taken as markup: %d", n)
+	}
+	if msg := eval[string](tb, `document.getElementById('progress-error').textContent`); msg != "" {
+		t.Errorf("the panel says %q", msg)
+	}
+}
+
+// TestProgressRealQueue: two players (two tabs, two accounts) press "Find
+// a match" in duo; the real matchmaker puts them in one room, and each
+// page joins it in its held seat.
+func TestProgressRealQueue(t *testing.T) {
+	site := startProgressSite(t)
+	one := newTab(t)
+	id1 := openAccountPage(t, one, site.URL, "/?room=lobby-one")
+	two := newTab(t)
+	id2 := openAccountPage(t, two, site.URL, "/?room=lobby-two")
+	for _, tb := range []*tab{one, two} {
+		waitFor(tb, "the modes", `[...document.getElementById('queue-mode').options].some((o) => o.value === 'duo')`, 5*time.Second)
+		tb.do(chromedp.SetValue(chromedp.CSS("#queue-mode"), "duo"), chromedp.Click(chromedp.CSS("#queue-go")))
+	}
+	for i, tb := range []*tab{one, two} {
+		id := []string{id1, id2}[i]
+		waitFor(tb, "the match's room", fmt.Sprintf(`window.arena.connected && window.arena.mode === 'duo' && window.arena.account?.id === %q
+			&& window.arena.progress.state.queue === 'matched'`, id), 15*time.Second)
+	}
+	r1, r2 := eval[string](one, `window.arena.room`), eval[string](two, `window.arena.room`)
+	if r1 != r2 {
+		t.Errorf("matched into %s and %s; want one room", r1, r2)
+	}
+	waitFor(one, "both players in the room", `window.arena.players.size === 2`, 5*time.Second)
+	if !one.requested(site.URL+"/api/matchmake/tickets") || !two.requested(site.URL+"/api/matchmake/tickets") {
+		t.Error("no POST /api/matchmake/tickets")
+	}
+	// The join took the seat held for it.
+	for _, tb := range []*tab{one, two} {
+		tb.mu.Lock()
+		seated := false
+		for _, u := range tb.requests {
+			seated = seated || (strings.HasPrefix(u, "ws") && strings.Contains(u, "seat="))
+		}
+		tb.mu.Unlock()
+		if !seated {
+			t.Error("no join with a seat")
+		}
+	}
+}
