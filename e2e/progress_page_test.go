@@ -18,7 +18,8 @@ import (
 // the rooms) to the real server. It lets a test choose what the real
 // server would take long to reach: a ticket's wait, names with markup. window.progressFake
 // tunes it: matchAfter (polls of a ticket before it is matched), room
-// (the room it is matched into).
+// (the room it is matched into), absent (answer as a server without the
+// API: a 404 with no JSON).
 const progressFake = `(() => {
 	const real = window.fetch.bind(window);
 	const fake = { calls: [], polls: 0, matchAfter: 2, room: 'progress-match', deleted: 0 };
@@ -39,6 +40,7 @@ const progressFake = `(() => {
 		}
 		fake.calls.push({ path: p, query: url.search, method, bearer: ((init.headers || {}).Authorization || '').replace('Bearer ', '') });
 		await new Promise((r) => setTimeout(r, 10));
+		if (fake.absent) return new Response('404 page not found', { status: 404 }); // a server without the API
 		if (p === '/api/leaderboards') {
 			return reply(200, { leaderboards: [{ id: 'dots_score', mode: 'dots', order: 'desc' }, { id: 'tag_wins', mode: 'tag', order: 'desc' }] });
 		}
@@ -95,8 +97,18 @@ func openProgressPage(t *testing.T, path string) (*tab, string, string) {
 		t.Fatalf("install the stand-in API: %v", err)
 	}
 	id := openAccountPage(t, tb, base, path)
-	waitFor(tb, "the Progress panel", `!document.getElementById('progress').hidden`, 5*time.Second)
+	openProgress(tb)
 	return tb, base, id
+}
+
+// openProgress opens the page's Progress panel, which reads nothing until
+// it is opened.
+func openProgress(tb *tab) {
+	tb.t.Helper()
+	waitFor(tb, "the Progress panel", `!document.getElementById('progress').hidden`, 5*time.Second)
+	if !eval[bool](tb, `document.getElementById('progress-details').open`) {
+		tb.do(chromedp.Click(chromedp.CSS("#progress-details > summary")))
+	}
 }
 
 // TestProgressPageProfileBoardsHistory: the panel shows the account's
@@ -205,5 +217,29 @@ func TestProgressPageQueueCancel(t *testing.T) {
 	time.Sleep(1500 * time.Millisecond) // longer than a poll: none follows
 	if got := eval[string](tb, `document.getElementById('queue-status').hidden + ' ' + document.getElementById('queue-go').disabled + ' ' + window.arena.room + ' ' + window.arena.progress.state.queue + ' ' + window.progressFake.polls`); got != fmt.Sprintf("true false queue-stay cancelled %d", polls) {
 		t.Errorf("after cancelling: %q", got)
+	}
+}
+
+// TestProgressPageWithoutTheAPI: the panel reads nothing until it is
+// opened; on a server without the progress API it says so once and asks
+// no more.
+func TestProgressPageWithoutTheAPI(t *testing.T) {
+	base := accountsSite(t)
+	tb := newTab(t)
+	if _, err := chromedp.Call(tb.ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: progressFake}); err != nil {
+		t.Fatal(err)
+	}
+	openAccountPage(t, tb, base, "/?room=no-progress")
+	eval[bool](tb, `window.progressFake.absent = true; localStorage.removeItem('arena.progress.open'); true`)
+	if n := eval[int](tb, `window.progressFake.calls.length`); n != 0 && !eval[bool](tb, `document.getElementById('progress-details').open`) {
+		t.Errorf("%d calls with the panel closed", n)
+	}
+	tb.allowConsole(`status of 404 .*/api/accounts/`)
+	openProgress(tb)
+	waitFor(tb, "the panel to say so", `document.getElementById('progress-error').textContent.includes('keeps no')`, 5*time.Second)
+	n := eval[int](tb, `window.progressFake.calls.length`)
+	tb.do(chromedp.Click(chromedp.CSS("#tab-boards")), chromedp.Click(chromedp.CSS("#tab-history")), chromedp.Click(chromedp.CSS("#tab-profile")))
+	if more := eval[int](tb, `window.progressFake.calls.length`); more != n || n != 1 {
+		t.Errorf("%d calls, then %d after choosing every tab; want 1 and no more", n, more)
 	}
 }

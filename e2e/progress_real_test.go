@@ -179,8 +179,7 @@ func TestProgressRealPage(t *testing.T) {
 		}
 	}
 
-	waitFor(tb, "the Progress panel", `!document.getElementById('progress').hidden`, 5*time.Second)
-	tb.do(chromedp.Click(chromedp.CSS("#tab-history")), chromedp.Click(chromedp.CSS("#tab-profile")))
+	openProgress(tb)
 	if _, err := chromedp.Run(tb.ctx, chromedp.Poll[any](`document.querySelectorAll('#ratings-body tr').length === 1`,
 		chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(5*time.Second))); err != nil {
 		t.Fatalf("the profile: %v; the panel says %q", err, eval[string](tb, `document.getElementById('progress-error').textContent + ' ' + document.getElementById('pane-profile').textContent`))

@@ -10,6 +10,7 @@
 const TOP = 10;
 const AROUND = 10;
 const HISTORY_PAGE = 10;
+const OPEN_KEY = 'arena.progress.open';
 
 export class ProgressPanel {
   // progress: the SDK's Progress (with the page's Auth). actions:
@@ -24,6 +25,7 @@ export class ProgressPanel {
     this.me = ''; // the account shown
     this.boards = null; // the list, once read
     this.cursor = ''; // history: where the next page starts
+    this.absent = false; // the server has no progress API (404 without a code)
     this.ticket = null; // the Queue of the last "Find a match"
     this.waiting = false; // it waits
     this.wait = { since: 0, window: null };
@@ -41,6 +43,14 @@ export class ProgressPanel {
       this.queue();
     });
     this.$('queue-cancel').addEventListener('click', () => this.cancel());
+    // The panel reads nothing until it is opened (and stays open for the
+    // next visit if it was left so): most visits come to play.
+    const details = this.$('progress-details');
+    details.open = localStorage.getItem(OPEN_KEY) === '1';
+    details.addEventListener('toggle', () => {
+      localStorage.setItem(OPEN_KEY, details.open ? '1' : '0');
+      this.refresh();
+    });
   }
 
   // show shows the panel for account (an ID), or hides it for nobody,
@@ -64,7 +74,7 @@ export class ProgressPanel {
 
   // refresh reads the pane on show again: after a game ends, say.
   refresh() {
-    if (!this.me) return;
+    if (!this.me || !this.$('progress-details').open || this.absent) return;
     if (this.tab === 'profile') this.loadProfile();
     else if (this.tab === 'boards') this.loadBoards();
     else this.loadHistory(false);
@@ -121,7 +131,7 @@ export class ProgressPanel {
         return tr;
       }));
     } catch (err) {
-      if (current()) this.error(`Your profile: ${messageOf(err)}`);
+      if (current()) this.failed('Your profile', err);
     }
   }
 
@@ -145,7 +155,7 @@ export class ProgressPanel {
       }
       if (current()) await this.loadBoard();
     } catch (err) {
-      if (current()) this.error(`The leaderboards: ${messageOf(err)}`);
+      if (current()) this.failed('The leaderboards', err);
     }
   }
 
@@ -183,7 +193,7 @@ export class ProgressPanel {
       const mineRow = document.querySelector('#pane-boards li.me');
       if (mineRow && !this.$('pane-boards').hidden) mineRow.scrollIntoView?.({ block: 'nearest' });
     } catch (err) {
-      if (current()) this.error(`The leaderboard: ${messageOf(err)}`);
+      if (current()) this.failed('The leaderboard', err);
     }
   }
 
@@ -233,7 +243,7 @@ export class ProgressPanel {
       if (more) list.append(...page.matches.map((m) => this.match(m)));
       else list.replaceChildren(...matches.map((m) => this.match(m)));
     } catch (err) {
-      if (current()) this.error(`Your games: ${messageOf(err)}`);
+      if (current()) this.failed('Your games', err);
     } finally {
       btn.disabled = false;
     }
@@ -352,6 +362,17 @@ export class ProgressPanel {
   }
 
   error(text) { this.$('progress-error').textContent = text; }
+
+  // failed shows a read's error; a server without the progress API is
+  // asked no more.
+  failed(what, err) {
+    if (err?.code === 'no_progress') {
+      this.absent = true;
+      this.error('This server keeps no profiles, boards or history.');
+      return;
+    }
+    this.error(`${what}: ${messageOf(err)}`);
+  }
 }
 
 function fixed(x) {

@@ -117,7 +117,10 @@ export class Progress {
       data = null;
     }
     if (res.ok) return data;
-    const code = data?.code || (res.status === 404 ? 'not_found' : 'http_' + res.status);
+    // A server without the progress API answers 404 with no code (or 405:
+    // its page handler takes GET only).
+    const none = !data?.code && (res.status === 404 || res.status === 405);
+    const code = data?.code || (none ? 'no_progress' : 'http_' + res.status);
     const message = data?.message || `${method} ${path}: ${res.status}`;
     const retryAfter = parseRetryAfter(res.headers?.get?.('Retry-After'));
     if (res.status === 429) throw new ThrottledError(res.status, code, message, retryAfter);
