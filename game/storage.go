@@ -68,7 +68,9 @@ var ErrStorageUnavailable = errors.New("player storage is unavailable; try again
 // Saver is implemented by games that write players' storage. After each
 // tick the room takes the writes the game made since the last (Join,
 // Leave, messages and Step alike) and passes them on; the game never
-// waits for the store. Saves returns them and forgets them.
+// waits for the store. Saves returns them and forgets them; their Values
+// are kept as they are (by the writer, and by the room for a rematch),
+// so the game must not change their bytes afterwards.
 //
 // A write is applied as it comes: the last one of a key wins, whatever
 // the player wrote over HTTP in between (the game is the authority on
