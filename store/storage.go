@@ -97,21 +97,10 @@ func (db *DB) ListObjects(ctx context.Context, account, collection, after string
 		q += ` AND read_perm = ?`
 		args = append(args, ReadPublic)
 	}
-	// Keys are compared bytewise in both dialects: SQLite's BINARY
-	// collation, and Postgres's "C" for this column alone, whatever the
-	// database's locale, so that pages come out in one order on both.
-	q += ` ORDER BY key` + collateC(db) + limitClause(limit)
+	// Keys compare bytewise on both backends (the column's collation is
+	// "C" in Postgres): pages come out in one order, the primary key's.
+	q += ` ORDER BY key` + limitClause(limit)
 	return db.objects(ctx, "list objects", q, args...)
-}
-
-// collateC is the collation that orders keys bytewise: SQLite's default,
-// Postgres's "C". Written into the text, as limitClause is: SQLite has no
-// collation of that name.
-func collateC(db *DB) string {
-	if db.Dialect == Postgres {
-		return ` COLLATE "C"`
-	}
-	return ""
 }
 
 // LoadObjects returns an account's objects of the collections named, by
@@ -127,7 +116,7 @@ func (db *DB) LoadObjects(ctx context.Context, account string, collections []str
 	marks := strings.TrimSuffix(strings.Repeat("?, ", len(collections)), ", ")
 	return db.objects(ctx, "load objects", `SELECT `+objectColumns+` FROM storage_objects
 		WHERE account_id = ? AND collection IN (`+marks+`)
-		ORDER BY collection`+collateC(db)+`, key`+collateC(db), args...)
+		ORDER BY collection, key`, args...)
 }
 
 func (db *DB) objects(ctx context.Context, op, q string, args ...any) ([]Object, error) {

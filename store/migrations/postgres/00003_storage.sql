@@ -13,13 +13,18 @@
 -- one and the time in microseconds), so that a version read from a
 -- deleted object cannot match the one created after it.
 --
+-- collection and key compare bytewise ("C"), as SQLite's do, whatever the
+-- database's locale: pages of a listing (key > the last one, by key) come
+-- out in one order on both backends, and the primary key's index serves
+-- them.
+--
 -- read_perm: 'owner' (only its account reads it) or 'public' (any signed-in
 -- player does); write_perm: 'owner' (its account writes it) or 'server'
 -- (only games and the server do).
 CREATE TABLE storage_objects (
 	account_id TEXT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
-	collection TEXT NOT NULL,
-	key        TEXT NOT NULL,
+	collection TEXT COLLATE "C" NOT NULL,
+	key        TEXT COLLATE "C" NOT NULL,
 	value      TEXT NOT NULL,
 	size       BIGINT NOT NULL,
 	version    BIGINT NOT NULL,
