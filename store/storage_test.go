@@ -116,6 +116,35 @@ func storageContract(t *testing.T, open func(t *testing.T) *DB) {
 		}
 	})
 
+	t.Run("writes at once hold the account's limit", func(t *testing.T) {
+		// Eight new objects of 5 bytes at once, against a limit of 20:
+		// four fit, whichever they are, on each backend (Postgres's
+		// writers wait on the account's row).
+		db := withAccounts(t, "a1")
+		var wg sync.WaitGroup
+		errs := make([]error, 8)
+		for i := range errs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, errs[i] = db.PutObject(ctx, obj("a1", "c", fmt.Sprint("k", i), `12345`), VersionAbsent, false, 20, time.Now())
+			}()
+		}
+		wg.Wait()
+		fit := 0
+		for _, err := range errs {
+			switch {
+			case err == nil:
+				fit++
+			case !errors.Is(err, ErrAccountFull):
+				t.Fatalf("a write past the limit: %v", err)
+			}
+		}
+		if n, err := db.ObjectsSize(ctx, "a1"); fit != 4 || err != nil || n != 20 {
+			t.Fatalf("%d writes fit, the account holds %d bytes (%v); want 4 and 20", fit, n, err)
+		}
+	})
+
 	t.Run("server-only objects refuse the client's writes", func(t *testing.T) {
 		db := withAccounts(t, "a1")
 		o := obj("a1", "stats", "wins", `3`)
