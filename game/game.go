@@ -11,6 +11,7 @@
 package game
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -151,6 +152,14 @@ type Player struct {
 	// Options are the player's join options (Mode.JoinOptions), already
 	// validated.
 	Options Options
+	// Storage holds the player's objects of the collections its mode
+	// loads (Mode.Loads), by collection and key, as the player joined
+	// (and, in the games of a rematch, with the game's successful saves
+	// since): read before the join reached the room, so the game never
+	// waits on the store. Nil for a player without an account, or in a
+	// mode that loads nothing; a collection the player has nothing in is
+	// absent. The game may keep it: it is the game's own copy.
+	Storage map[string]map[string]json.RawMessage
 }
 
 // World describes the playing field, for clients to size their view.
@@ -304,6 +313,12 @@ type Mode struct {
 	// place of the server's policy (-auth): a ranked mode that requires
 	// accounts beside casual ones that do not. "": the server's.
 	Auth AuthPolicy
+	// Loads names the collections of player storage a joining player's
+	// objects are loaded from, into Player.Storage (at most MaxLoads,
+	// each a StorageName). A player whose storage cannot be read is
+	// refused, to try again shortly, rather than seated with none: a game
+	// that saw no progress would save over it.
+	Loads []string
 }
 
 // AuthPolicy says whether players sign in with an account (an access
@@ -362,6 +377,9 @@ func (m Mode) Check() error {
 	}
 	if err := m.Auth.Check(); err != nil {
 		return fmt.Errorf("mode %s: %w", m.Name, err)
+	}
+	if err := checkLoads(m.Name, m.Loads); err != nil {
+		return err
 	}
 	if len(m.Kinds) > 256 {
 		return fmt.Errorf("mode %s declares %d kinds of entity; at most 256", m.Name, len(m.Kinds))

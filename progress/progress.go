@@ -37,6 +37,8 @@ type Service struct {
 	cfg Config
 	db  *store.DB
 	log *slog.Logger
+
+	saves saveWriter // storage.go: games' saves on their way to the store
 }
 
 // New returns the Service of cfg.
@@ -54,6 +56,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 // Handler serves the API: each part of the package adds its routes.
 func (s *Service) Handler() http.Handler {
 	mux := http.NewServeMux()
+	s.storageRoutes(mux)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Answers hold players' data: no cache keeps them.
 		w.Header().Set("Cache-Control", "no-store")
@@ -62,4 +65,6 @@ func (s *Service) Handler() http.Handler {
 }
 
 // Close stops the Service's background work.
-func (s *Service) Close() {}
+func (s *Service) Close() {
+	s.saves.close()
+}

@@ -197,6 +197,11 @@ type Room struct {
 
 	result atomic.Pointer[game.Result] // the last finished game's
 
+	// saved holds the outcomes of the game's saves (game.Saver) that
+	// came back since the last tick; savedNow is the tick's, reused.
+	saved    outcomes
+	savedNow []saveOutcome
+
 	// Published for other goroutines.
 	stats struct {
 		players       atomic.Int64
@@ -223,6 +228,9 @@ type member struct {
 	behind    int // game.Input.Behind of held
 	ack       uint32
 	lastSeq   uint32
+	// storage is what the player's games are given (game.Player.Storage):
+	// as it joined, with the game's successful saves since.
+	storage Storage
 }
 
 type commandKind uint8
@@ -386,6 +394,14 @@ type JoinRequest struct {
 	// 0) and no token: it has nothing to resume. Token, Options and Seat
 	// are ignored.
 	Watch bool
+	// Storage is the player's objects of the collections its mode loads
+	// (game.Mode.Loads), read before the join reached the room, or nil;
+	// StorageErr says why they could not be read, and refuses a new
+	// player (ErrStorageUnavailable). The Manager sets both (see
+	// ManagerConfig.Load).
+	Storage    Storage
+	StorageErr error
+	loaded     *storageLoad // what the Manager loaded for this join, by mode
 }
 
 // Joined is the answer to a successful join.
@@ -647,6 +663,10 @@ func (r *Room) Run(ctx context.Context) (err error) {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("%w: %v", ErrRoomCrashed, p)
 			r.log.Error("room crashed", "panic", p)
+		} else {
+			// A room that stops (shut down, retired, moved) hands on the
+			// saves its game made since the last tick.
+			r.drainSaves()
 		}
 		r.closeAll(err)
 	}()
@@ -839,6 +859,9 @@ func (r *Room) join(req JoinRequest) (Joined, error) {
 	if err != nil {
 		return Joined{}, fmt.Errorf("join options: %w", err)
 	}
+	if err := r.checkStorage(req); err != nil {
+		return Joined{}, err
+	}
 	if err := r.takeSeat(req.Addr, req.Seat); err != nil {
 		return Joined{}, err
 	}
@@ -849,12 +872,12 @@ func (r *Room) join(req JoinRequest) (Joined, error) {
 		r.freeSeat(req.Addr)
 		return Joined{}, ErrNoPlayerID
 	}
-	if err := r.game.Join(game.Player{ID: id, Name: req.Name, Account: req.Account, Options: opts}); err != nil {
+	if err := r.game.Join(game.Player{ID: id, Name: req.Name, Account: req.Account, Options: opts, Storage: playerStorage(req.Storage)}); err != nil {
 		r.freeSeat(req.Addr)
 		return Joined{}, &RefusedError{Err: err}
 	}
 	token := newToken()
-	m := &member{id: id, name: req.Name, opts: opts, account: req.Account, addr: req.Addr, tokenHash: HashToken(token), client: req.Client}
+	m := &member{id: id, name: req.Name, opts: opts, account: req.Account, addr: req.Addr, tokenHash: HashToken(token), client: req.Client, storage: req.Storage}
 	i, _ := slices.BinarySearchFunc(r.members, id, cmpMember)
 	r.members = slices.Insert(r.members, i, m)
 	r.cfg.Host.Token(m.tokenHash, true)
@@ -1179,6 +1202,7 @@ func (r *Room) step() bool {
 			r.inputs = append(r.inputs, game.Input{Player: m.id, Buttons: h.Buttons, Axes: h.Axes, Behind: m.behind})
 		}
 	}
+	r.deliverSaved()
 	goesOn := true
 	if r.rematchAt == 0 || r.startRematch() {
 		r.game.Step(r.inputs)
@@ -1188,9 +1212,15 @@ func (r *Room) step() bool {
 		// the game ended; room_over follows it (GameEvent.AfterState).
 		r.publish()
 		if over {
+			// What the game saved as it ended goes before the next game
+			// replaces it.
+			r.drainSaves()
 			goesOn = r.endGame(res)
 		}
 	}
+	// The tick's saves (those of joins, leaves and messages since the
+	// last tick too) go to the host now, never waited for.
+	r.drainSaves()
 
 	took := time.Since(start)
 	r.stats.ticks.Add(1)

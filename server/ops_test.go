@@ -33,13 +33,14 @@ import (
 	"github.com/arena-server/arena/arenatest"
 	"github.com/arena-server/arena/game"
 	"github.com/arena-server/arena/games/dots"
+	"github.com/arena-server/arena/internal/pgtest"
 	"github.com/arena-server/arena/server"
 )
 
 // TestMain fails the package if any test leaves a goroutine behind: every
 // server stops, every session ends, every room's goroutine returns.
 func TestMain(m *testing.M) {
-	code := m.Run()
+	code := pgtest.Main(m) // and stops the PostgreSQL server the tests started, if any
 	http.DefaultTransport.(*http.Transport).CloseIdleConnections()
 	if code == 0 {
 		if err := goleak.Find(); err != nil {

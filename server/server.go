@@ -204,6 +204,14 @@ type Config struct {
 	// overrides it. Required needs Accounts.
 	AuthPolicy game.AuthPolicy
 
+	// Storage, if set, keeps players' storage (package progress's
+	// Service): a joining player with an account gets its objects of the
+	// collections its mode loads (game.Mode.Loads), read on its
+	// connection's goroutine before the join reaches the room, and games'
+	// saves (game.Saver) are handed to it from the rooms. Nil: players
+	// join with none, and saves fail (room.ErrNoStorage).
+	Storage Storage
+
 	// Static is the browser client, served at /. Nil serves nothing.
 	Static fs.FS
 	// Admin is the admin page, served at /admin/ when AdminToken is set.
@@ -327,6 +335,11 @@ func New(cfg Config) (*Server, error) {
 		s.results = newResults(cfg.OnResult, cfg.ResultQueue, cfg.Logger, s.metrics.resultsDropped)
 		onResult = s.results.offer
 	}
+	var load room.LoadFunc
+	var save room.SaveFunc
+	if cfg.Storage != nil {
+		load, save = cfg.Storage.Load, cfg.Storage.Save
+	}
 	rooms, err := room.NewManager(room.ManagerConfig{
 		Modes:           cfg.Modes,
 		DefaultRoom:     cfg.DefaultRoom,
@@ -338,6 +351,8 @@ func New(cfg Config) (*Server, error) {
 		Directory:       s.cluster.directory(),
 		NewPlayerID:     s.cluster.playerIDs(),
 		OnResult:        onResult,
+		Load:            load,
+		Save:            save,
 		CreateRate:      cfg.RoomCreateRate / 60,
 		CreateBurst:     cfg.RoomCreateBurst,
 		Metrics:         s.metrics.roomMetrics(),
