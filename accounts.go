@@ -101,7 +101,7 @@ func openAccounts(ctx context.Context, opts *options, log *slog.Logger) (*accoun
 // API, the admin's API, and the connections to close.
 func (a *accountsApp) configure(cfg *server.Config) {
 	cfg.Accounts = a
-	cfg.AccountsAPI = a.api
+	cfg.API = a.api
 	cfg.AdminAPI = a.svc.AdminHandler()
 }
 

@@ -146,16 +146,15 @@ type Config struct {
 	// AdminToken enables /admin for requests that present it. Empty
 	// disables the admin page.
 	AdminToken string
-	// AdminAPI, if set, is more of the admin's API (accounts.Service's
-	// AdminHandler): it is served under /admin/api/accounts and
-	// /admin/api/audit behind the admin token, as /admin/api/stats is,
-	// and the admin page shows its Accounts section. Nil: those paths
-	// are not found.
+	// AdminAPI, if set, is more of the admin's API (accounts, boards):
+	// it is served every path below /admin/api/ but /admin/api/stats,
+	// behind the admin token, and the admin page shows its Accounts
+	// section. Nil: those paths are not found.
 	AdminAPI http.Handler
-	// AccountsAPI, if set, is the accounts' HTTP API (accounts.Service's
-	// Handler): it is served under /api/auth/ and /api/me. Nil: those
-	// paths are not found.
-	AccountsAPI http.Handler
+	// API, if set, is the program's part of the HTTP API (accounts,
+	// players' progress): it is served every path below /api/ that the
+	// server does not serve itself. Nil: those paths are not found.
+	API http.Handler
 	// PprofAddr, if set, serves net/http/pprof on a separate listener
 	// there (keep it on loopback).
 	PprofAddr string
@@ -480,21 +479,21 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST /api/rooms/{name}/join", s.serveRoomJoin)
 	s.mux.HandleFunc("GET /admin/", s.serveAdminPage)
 	s.mux.HandleFunc("GET /admin/api/stats", s.requireAdmin(s.serveAdminStats))
+	// The program's own parts of the APIs take every path below /api/ and
+	// /admin/api/ that the server does not serve itself (a more specific
+	// pattern wins). By method: a pattern of any method would overlap
+	// "GET /" and "GET /admin/" with neither the more specific, which
+	// ServeMux refuses.
+	methods := []string{"GET", "POST", "PUT", "PATCH", "DELETE"}
 	if s.cfg.AdminAPI != nil {
-		// By method, as "GET /admin/" is: a pattern of any method would
-		// overlap it with neither the more specific, which ServeMux refuses.
 		api := s.requireAdmin(s.cfg.AdminAPI.ServeHTTP)
-		s.mux.HandleFunc("GET /admin/api/accounts", api)
-		s.mux.HandleFunc("GET /admin/api/accounts/", api)
-		s.mux.HandleFunc("POST /admin/api/accounts/", api)
-		s.mux.HandleFunc("GET /admin/api/audit", api)
+		for _, m := range methods {
+			s.mux.HandleFunc(m+" /admin/api/", api)
+		}
 	}
-	if s.cfg.AccountsAPI != nil {
-		// By method, for the reason above ("GET /" this time).
-		for _, method := range []string{"GET", "POST", "PATCH", "DELETE"} {
-			for _, path := range []string{"/api/auth/", "/api/me", "/api/me/"} {
-				s.mux.Handle(method+" "+path, s.cfg.AccountsAPI)
-			}
+	if s.cfg.API != nil {
+		for _, m := range methods {
+			s.mux.Handle(m+" /api/", s.cfg.API)
 		}
 	}
 	var static http.Handler = http.NotFoundHandler()
