@@ -562,6 +562,16 @@ func (m *Manager) ReserveGroup(ctx context.Context, name string, n int, d time.D
 	return r.ReserveGroup(ctx, n, d)
 }
 
+// FillBots has the live room name's game play bots in the seats of size
+// no player holds (Room.FillBots).
+func (m *Manager) FillBots(ctx context.Context, name string, size int) error {
+	r, err := m.live(name)
+	if err != nil {
+		return err
+	}
+	return r.FillBots(ctx, size)
+}
+
 // MayCreate reports, without charging it, whether addr may create a room
 // now: nil, ErrTooManyRooms or ErrCreateRate. It is for a caller with
 // costly work to do before Create, which charges it.

@@ -234,6 +234,7 @@ const (
 	cmdMove
 	cmdReserve
 	cmdEvict
+	cmdBots
 )
 
 // command is a join or a leave, as the inbox carries them.
@@ -247,6 +248,28 @@ type command struct {
 	move   *moveCall         // cmdMove
 	hold   *holdCall         // cmdReserve
 	evict  *evictCall        // cmdEvict
+	bots   *botsCall         // cmdBots
+}
+
+// botsCall is a FillBots, as the inbox carries it.
+type botsCall struct {
+	n     int // the room's size
+	reply chan error
+}
+
+// ErrNoBots is FillBots's answer in a room whose game plays no bots.
+var ErrNoBots = errors.New("this mode's game plays no bots (game.BotFiller)")
+
+// FillBots has the room's game play bots in the seats of size no player
+// holds (see game.BotFiller): the matchmaker started the room short of
+// players.
+func (r *Room) FillBots(ctx context.Context, size int) error {
+	call := &botsCall{n: size, reply: make(chan error, 1)}
+	err, askErr := ask(ctx, r, command{kind: cmdBots, bots: call}, call.reply)
+	if askErr != nil {
+		return askErr
+	}
+	return err
 }
 
 // evictCall is an Evict, as the inbox carries it.
@@ -814,6 +837,14 @@ func (r *Room) handle(c command) {
 		c.hold.reply <- holdResult{token: token, err: err}
 	case cmdEvict:
 		r.evict(c.evict.account, c.evict.reason)
+	case cmdBots:
+		bf, ok := r.game.(game.BotFiller)
+		if !ok {
+			c.bots.reply <- ErrNoBots
+			return
+		}
+		bf.FillBots(c.bots.n)
+		c.bots.reply <- nil
 	case cmdLeave:
 		if c.player == 0 {
 			r.unwatch(c.client)
