@@ -16,6 +16,7 @@ import (
 	"github.com/arena-server/arena/arenatest"
 	"github.com/arena-server/arena/game"
 	"github.com/arena-server/arena/games/dots"
+	"github.com/arena-server/arena/internal/natstest"
 	"github.com/arena-server/arena/internal/pgtest"
 	"github.com/arena-server/arena/matchmaker"
 	"github.com/arena-server/arena/protocol"
@@ -36,6 +37,13 @@ var matchBackends = []struct {
 // the store at dbURL, whose players sign in with newTestAccounts' tokens.
 func startMatchmaking(t *testing.T, dbURL string, more ...func(*server.Config)) *arenatest.Server {
 	t.Helper()
+	return arenatest.Start(t, arenatest.Options{Config: matchmaking(t, openMatchDB(t, dbURL), more...)})
+}
+
+// openMatchDB opens the store at dbURL, with the accounts the tests'
+// parties name.
+func openMatchDB(t *testing.T, dbURL string) *store.DB {
+	t.Helper()
 	ctx := context.Background()
 	db, err := store.Open(ctx, dbURL)
 	if err != nil {
@@ -47,8 +55,14 @@ func startMatchmaking(t *testing.T, dbURL string, more ...func(*server.Config)) 
 			t.Fatal(err)
 		}
 	}
+	return db
+}
+
+// matchmaking configures a server (a node) of rooms of two with a
+// matchmaker of its own on db.
+func matchmaking(t *testing.T, db *store.DB, more ...func(*server.Config)) func(*server.Config) {
 	accts := newTestAccounts()
-	return arenatest.Start(t, arenatest.Options{Config: func(c *server.Config) {
+	return func(c *server.Config) {
 		c.Accounts = accts
 		c.Room.Capacity = 2
 		for _, f := range more {
@@ -63,7 +77,7 @@ func startMatchmaking(t *testing.T, dbURL string, more ...func(*server.Config)) 
 			t.Fatal(err)
 		}
 		c.Matchmaker = mm
-	}})
+	}
 }
 
 // ticketCall sends a request of the tickets API as the bearer of token
@@ -290,5 +304,41 @@ func TestMatchmakerBots(t *testing.T) {
 	readJSONWelcome(t, signInJSON(t, srv, "room="+b.Room+"&seat="+b.Seat, "tok-bob", ""))
 	if n := bots.Load(); n != 0 {
 		t.Fatalf("after bob joined, %d bots; want none", n)
+	}
+}
+
+// TestMatchmakerInACluster: two nodes share the pool in one PostgreSQL.
+// Players queue on either; the node that holds the matcher's lease
+// matches them into a room of its own, and each joins it there, at the
+// URL and with the seat its ticket gives.
+func TestMatchmakerInACluster(t *testing.T) {
+	t.Parallel()
+	db := openMatchDB(t, pgtest.DB(t))
+	nodes := arenatest.StartCluster(t, natstest.Start(t), 2, matchmaking(t, db))
+	var ann, bob ticketState
+	if code := ticketCall(t, "POST", nodes[0].URL+"/api/matchmake/tickets", "tok-ann", `{"mode":"tag"}`, &ann); code != http.StatusCreated {
+		t.Fatalf("ann's ticket on a: HTTP %d %+v", code, ann)
+	}
+	if code := ticketCall(t, "POST", nodes[1].URL+"/api/matchmake/tickets", "tok-bob", `{"mode":"tag"}`, &bob); code != http.StatusCreated {
+		t.Fatalf("bob's ticket on b: HTTP %d %+v", code, bob)
+	}
+	// Each reads its ticket through the other node: the pool is shared.
+	a, b := matched(t, nodes[1], ann.Ticket, "tok-ann"), matched(t, nodes[0], bob.Ticket, "tok-bob")
+	if a.Room == "" || a.Room != b.Room || a.URL == "" || a.URL != b.URL {
+		t.Fatalf("matches %+v and %+v: want one room, at one node's URL", a, b)
+	}
+	var host *arenatest.Server
+	for _, n := range nodes {
+		if strings.TrimSuffix(n.URL, "/") == strings.TrimSuffix(a.URL, "/") {
+			host = n
+		}
+	}
+	if host == nil {
+		t.Fatalf("the match's URL %s is no node's", a.URL)
+	}
+	for _, p := range []struct{ token, seat string }{{"tok-ann", a.Seat}, {"tok-bob", b.Seat}} {
+		if w := readJSONWelcome(t, signInJSON(t, host, "room="+a.Room+"&seat="+p.seat, p.token, "")); w.Account == nil {
+			t.Fatalf("%s joined without its account", p.token)
+		}
 	}
 }
