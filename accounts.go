@@ -11,6 +11,7 @@ import (
 
 	"github.com/arena-server/arena/accounts"
 	"github.com/arena-server/arena/cluster"
+	"github.com/arena-server/arena/matchmaker"
 	"github.com/arena-server/arena/server"
 	"github.com/arena-server/arena/store"
 )
@@ -103,6 +104,15 @@ func (a *accountsApp) configure(cfg *server.Config) {
 	cfg.Accounts = a
 	cfg.API = a.api
 	cfg.AdminAPI = a.svc.AdminHandler()
+	// The rated matchmaker's pool lives in the same store. Ratings: none
+	// yet (everyone at the default) until the store's ratings table
+	// lands (issue 25, RESULTS): then matchmaker.Config.Ratings reads it.
+	mm, err := matchmaker.New(matchmaker.Config{DB: a.db, Authenticate: a.svc.Authenticate, Modes: cfg.Modes, Log: a.log})
+	if err != nil {
+		a.log.Error("no matchmaker", "err", err) // only for a server with no modes, which Check refuses first
+		return
+	}
+	cfg.Matchmaker = mm
 }
 
 // joinCluster makes the node's revocations news on the cluster's bus, and

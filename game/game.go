@@ -242,6 +242,17 @@ type Persistent interface {
 	Import(state []byte) error
 }
 
+// BotFiller is a game that plays bots of its own in seats no player
+// holds, for the rated matchmaker (Mode.BotsAfter). When the matchmaker
+// starts a room short of players, the room calls FillBots with the
+// room's size: from then on the game plays as many bots (entities of its
+// own, no Player) as its players fall short of it, so that a player who
+// arrives takes a bot's seat, and a bot takes the seat of one who
+// leaves.
+type BotFiller interface {
+	FillBots(size int)
+}
+
 // Game is the rules of one game mode. A room calls its methods from one
 // goroutine only; implementations need no locking.
 type Game interface {
@@ -301,6 +312,11 @@ type Mode struct {
 	// still seated, connected or away, who keep their IDs and tokens.
 	// Zero: the room closes when its game ends.
 	Rematch time.Duration
+	// BotsAfter, if set, lets the rated matchmaker start a room of this
+	// mode short of players for a player who waited that long, with bots
+	// in the seats left: its game must be a BotFiller. Zero: a matched
+	// room starts full.
+	BotsAfter time.Duration
 	// IdleTimeout is how long a room of this mode lives with nobody in
 	// it, in place of the server's (-room-idle-timeout). Zero: the
 	// server's.

@@ -667,3 +667,35 @@ func TestRestoreFollowsRecordedResumes(t *testing.T) {
 		}
 	})
 }
+
+// TestMatchmakerReserveGroup: the matchmaker holds a room's seats all at
+// once, or none, past the share single holds may take.
+func TestMatchmakerReserveGroup(t *testing.T) {
+	m, err := NewManager(ManagerConfig{Modes: []game.Mode{tag.Mode}, Room: Settings{Capacity: 4},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(m.Close)
+	ctx := context.Background()
+	r, err := m.Create(ctx, "", "", "", nil, true, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := r.Stats().Name
+	seats, err := m.ReserveGroup(ctx, name, 3, time.Minute)
+	if err != nil || len(seats) != 3 {
+		t.Fatalf("3 seats of 4: %v, %v", seats, err)
+	}
+	if _, err := m.ReserveGroup(ctx, name, 2, time.Minute); !errors.Is(err, ErrRoomFull) {
+		t.Fatalf("2 more seats of the 1 left: %v; want ErrRoomFull", err)
+	}
+	for _, s := range seats {
+		if _, _, err := m.Join(ctx, name, "", JoinRequest{Client: &fakeClient{}, Seat: s}); err != nil {
+			t.Fatalf("a held seat: %v", err)
+		}
+	}
+	if more, err := m.ReserveGroup(ctx, name, 1, time.Minute); err != nil || len(more) != 1 {
+		t.Fatalf("the last seat: %v, %v", more, err)
+	}
+}

@@ -559,6 +559,31 @@ func (m *Manager) Reserve(ctx context.Context, name, addr string, d time.Duratio
 	return r.Reserve(ctx, addr, d)
 }
 
+// ReserveGroup holds n seats in the live room name for d, all or none, for
+// players the matchmaker placed there (see Room.ReserveGroup). A room with
+// a password is ErrPasswordRequired: the matchmaker makes its rooms
+// without.
+func (m *Manager) ReserveGroup(ctx context.Context, name string, n int, d time.Duration) ([]string, error) {
+	r, err := m.live(name)
+	if err != nil {
+		return nil, err
+	}
+	if r.cfg.PasswordHash != "" {
+		return nil, ErrPasswordRequired
+	}
+	return r.ReserveGroup(ctx, n, d)
+}
+
+// FillBots has the live room name's game play bots in the seats of size
+// no player holds (Room.FillBots).
+func (m *Manager) FillBots(ctx context.Context, name string, size int) error {
+	r, err := m.live(name)
+	if err != nil {
+		return err
+	}
+	return r.FillBots(ctx, size)
+}
+
 // MayCreate reports, without charging it, whether addr may create a room
 // now: nil, ErrTooManyRooms or ErrCreateRate. It is for a caller with
 // costly work to do before Create, which charges it.

@@ -242,6 +242,7 @@ const (
 	cmdMove
 	cmdReserve
 	cmdEvict
+	cmdBots
 )
 
 // command is a join or a leave, as the inbox carries them.
@@ -255,6 +256,28 @@ type command struct {
 	move   *moveCall         // cmdMove
 	hold   *holdCall         // cmdReserve
 	evict  *evictCall        // cmdEvict
+	bots   *botsCall         // cmdBots
+}
+
+// botsCall is a FillBots, as the inbox carries it.
+type botsCall struct {
+	n     int // the room's size
+	reply chan error
+}
+
+// ErrNoBots is FillBots's answer in a room whose game plays no bots.
+var ErrNoBots = errors.New("this mode's game plays no bots (game.BotFiller)")
+
+// FillBots has the room's game play bots in the seats of size no player
+// holds (see game.BotFiller): the matchmaker started the room short of
+// players.
+func (r *Room) FillBots(ctx context.Context, size int) error {
+	call := &botsCall{n: size, reply: make(chan error, 1)}
+	err, askErr := ask(ctx, r, command{kind: cmdBots, bots: call}, call.reply)
+	if askErr != nil {
+		return askErr
+	}
+	return err
 }
 
 // evictCall is an Evict, as the inbox carries it.
@@ -286,16 +309,19 @@ const holdShare = 4
 // everyone else.
 const holdsPerAddr = 4
 
-// holdCall is a Reserve, as the inbox carries it.
+// holdCall is a Reserve, as the inbox carries it; or, with group set, a
+// ReserveGroup of group seats.
 type holdCall struct {
 	addr  string
 	d     time.Duration
+	group int
 	reply chan holdResult
 }
 
 type holdResult struct {
-	token string
-	err   error
+	token  string
+	tokens []string // ReserveGroup's
+	err    error
 }
 
 // Reserve holds a seat in the room for d, for a player on its way (one
@@ -312,6 +338,43 @@ func (r *Room) Reserve(ctx context.Context, addr string, d time.Duration) (strin
 		return "", err
 	}
 	return res.token, res.err
+}
+
+// ReserveGroup holds n seats in the room for d, all or none, for players
+// the matchmaker placed here: it returns a token a seat. Unlike Reserve's,
+// these seats are charged to no address and are not bounded by the share
+// of the room holds may take: the matchmaker fills whole rooms, and its
+// players were vouched for by their access tokens. It fails with
+// ErrRoomFull if n seats are not free.
+func (r *Room) ReserveGroup(ctx context.Context, n int, d time.Duration) ([]string, error) {
+	call := &holdCall{group: n, d: d, reply: make(chan holdResult, 1)}
+	res, err := ask(ctx, r, command{kind: cmdReserve, hold: call}, call.reply)
+	if err != nil {
+		return nil, err
+	}
+	return res.tokens, res.err
+}
+
+// reserveGroup is ReserveGroup, on the room's goroutine.
+func (r *Room) reserveGroup(n int, d time.Duration) ([]string, error) {
+	if err := r.loaded(); err != nil {
+		return nil, err
+	}
+	r.expireHolds(time.Now())
+	if c := r.cfg.Capacity; c > 0 && len(r.members)+len(r.held)+n > c {
+		return nil, ErrRoomFull
+	}
+	if r.held == nil {
+		r.held = make(map[string]hold)
+	}
+	tokens := make([]string, n)
+	for i := range tokens {
+		tokens[i] = newToken()
+		r.holds++
+		r.held[HashToken(tokens[i])] = hold{until: time.Now().Add(d), seq: r.holds}
+	}
+	r.stats.held.Store(int64(len(r.held)))
+	return tokens, nil
 }
 
 // sender is a connection that queues inputs, and the player it plays.
@@ -785,10 +848,23 @@ func (r *Room) handle(c command) {
 	case cmdMove:
 		c.move.reply <- r.move(c.move.to)
 	case cmdReserve:
+		if c.hold.group > 0 {
+			tokens, err := r.reserveGroup(c.hold.group, c.hold.d)
+			c.hold.reply <- holdResult{tokens: tokens, err: err}
+			return
+		}
 		token, err := r.reserve(c.hold.addr, c.hold.d)
-		c.hold.reply <- holdResult{token, err}
+		c.hold.reply <- holdResult{token: token, err: err}
 	case cmdEvict:
 		r.evict(c.evict.account, c.evict.reason)
+	case cmdBots:
+		bf, ok := r.game.(game.BotFiller)
+		if !ok {
+			c.bots.reply <- ErrNoBots
+			return
+		}
+		bf.FillBots(c.bots.n)
+		c.bots.reply <- nil
 	case cmdLeave:
 		if c.player == 0 {
 			r.unwatch(c.client)

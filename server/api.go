@@ -160,6 +160,12 @@ const maxMatchmakeBody = 4 << 10
 // quick-join should go to: {"room":"tag-k3x9pq","mode":"tag"}. The room is
 // created when the first player connects to it.
 func (s *Server) serveMatchmake(w http.ResponseWriter, r *http.Request) {
+	// A signed-in player's request makes a ticket in the rated pool;
+	// anonymous play keeps its quick-join.
+	if s.cfg.Matchmaker != nil && strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
+		s.cfg.Matchmaker.ServeCreate(w, r)
+		return
+	}
 	var req struct {
 		Mode    string      `json:"mode"`
 		Options jsonOptions `json:"options"`

@@ -31,6 +31,7 @@ import (
 	"github.com/arena-server/arena/cluster"
 	"github.com/arena-server/arena/game"
 	"github.com/arena-server/arena/internal/addrlimit"
+	"github.com/arena-server/arena/matchmaker"
 	"github.com/arena-server/arena/protocol"
 	"github.com/arena-server/arena/room"
 )
@@ -155,6 +156,12 @@ type Config struct {
 	// players' progress): it is served every path below /api/ that the
 	// server does not serve itself. Nil: those paths are not found.
 	API http.Handler
+	// Matchmaker, if set, is the pool of rated matchmaking: its tickets'
+	// API is served under /api/matchmake/tickets (and POST /api/matchmake
+	// with a bearer makes a ticket; without one it is the quick-join it
+	// always was), and Serve runs its matcher, which seats the players it
+	// matches in rooms of this server. Nil: those paths are not found.
+	Matchmaker *matchmaker.Service
 	// PprofAddr, if set, serves net/http/pprof on a separate listener
 	// there (keep it on loopback).
 	PprofAddr string
@@ -496,6 +503,12 @@ func (s *Server) routes() {
 			s.mux.Handle(m+" /api/", s.cfg.API)
 		}
 	}
+	if s.cfg.Matchmaker != nil {
+		mm := s.cfg.Matchmaker.Handler()
+		s.mux.Handle("POST /api/matchmake/tickets", mm)
+		s.mux.Handle("GET /api/matchmake/tickets/{id}", mm)
+		s.mux.Handle("DELETE /api/matchmake/tickets/{id}", mm)
+	}
 	var static http.Handler = http.NotFoundHandler()
 	if s.cfg.Static != nil {
 		static = http.FileServerFS(s.cfg.Static)
@@ -595,6 +608,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	defer stopCluster()
 	// Once the cluster runs: a kept room another node runs is its.
 	s.rooms.OpenKept()
+	if s.cfg.Matchmaker != nil {
+		stopMatcher := s.runMatchmaker(ctx)
+		defer stopMatcher()
+	}
 	errc := make(chan error, 2)
 	go func() {
 		if s.cfg.TLSCertFile != "" {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -55,7 +56,13 @@ func contract(t *testing.T, dialect string, newURL func(t *testing.T) string) {
 		if err != nil || len(es) == 0 {
 			t.Fatalf("no migrations for %s: %v", dialect, err)
 		}
-		return int64(len(es))
+		// The newest migration's number: numbers may have gaps while the
+		// branches that fill them are apart.
+		v, err := strconv.ParseInt(strings.SplitN(es[len(es)-1].Name(), "_", 2)[0], 10, 64)
+		if err != nil {
+			t.Fatalf("migration %s: %v", es[len(es)-1].Name(), err)
+		}
+		return v
 	}
 
 	t.Run("migrates to the newest version, and again is a no-op", func(t *testing.T) {

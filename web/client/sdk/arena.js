@@ -31,6 +31,7 @@ import { move, UP, DOWN, LEFT, RIGHT, ACTION } from '../js/rules.js';
 import { move as blastersMove } from '../js/blasters.js';
 import { move as worldMove } from '../js/world.js';
 import { Auth, AuthError, ThrottledError, UnavailableError, memoryStorage } from './auth.js';
+import { Queue, queue } from './queue.js';
 
 // The buttons of an input, to be ORed together, and the built-in modes'
 // movement rule, (x, y, buttons) => [x, y], for prediction. A rule of
@@ -39,6 +40,7 @@ import { Auth, AuthError, ThrottledError, UnavailableError, memoryStorage } from
 export { UP, DOWN, LEFT, RIGHT, ACTION, move };
 // Accounts: see auth.js and docs/sdk.md.
 export { Auth, AuthError, ThrottledError, UnavailableError, memoryStorage };
+export { Queue, queue };
 
 const BUTTONS = UP | DOWN | LEFT | RIGHT | ACTION;
 // The stock modes whose movement is not dots': predict: true uses their
@@ -149,9 +151,15 @@ export class Client extends EventTarget {
   // with neither the server's default room. A room and a mode create the
   // room in that mode if it does not exist. name, options and joinOptions
   // stay as they were unless target gives them.
+  //
+  // A match of the rated queue (queue.js) joins with target.seat, the
+  // seat held there for this player, and target.url, the server of the
+  // room ('' or absent: this one): game.join(match).
   join(target = {}) {
     if (this.session || this.conn.ws) this.conn.leave();
     this.stop();
+    if (target.url) this.conn.server = target.url;
+    this.conn.seat = target.seat || '';
     this.conn.connect({
       ...this.target, room: target.room || '', mode: target.mode || '', ...pick(target, 'name', 'options', 'joinOptions', 'spectate'),
       auth: (why) => this.accessToken(why),
