@@ -102,7 +102,7 @@ func openAccounts(ctx context.Context, opts *options, log *slog.Logger) (*accoun
 // API, the admin's API, and the connections to close.
 func (a *accountsApp) configure(cfg *server.Config) {
 	cfg.Accounts = a
-	cfg.AccountsAPI = a.api
+	cfg.API = a.api
 	cfg.AdminAPI = a.svc.AdminHandler()
 	// The rated matchmaker's pool lives in the same store. Ratings: none
 	// yet (everyone at the default) until the store's ratings table

@@ -7,9 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -29,12 +26,10 @@ import (
 
 // progressSite is the server with all of issue 25's parts, wired here for
 // the tests until the program wires them itself: accounts, the rated
-// matchmaker and the progress API on one SQLite store of the test's own.
-// The server serves the page, the rooms, the accounts' API and the
-// tickets; the progress API (leaderboards, matches, profiles) answers
-// beside it under the same origin, in front of it (a reverse proxy passes
-// all else, WebSockets too). The modes are dots, tag and duo (dots for
-// two: a room the matchmaker fills with two tickets).
+// matchmaker and the progress API on one SQLite store of the test's own,
+// the accounts' and progress's HTTP APIs as the server's Config.API. The
+// modes are dots and duo (dots for two: a room the matchmaker fills with
+// two tickets).
 type progressSite struct {
 	URL string
 	DB  *store.DB
@@ -86,26 +81,21 @@ func startProgressSite(t *testing.T) *progressSite {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The program's part of the API: the accounts', and the rest of /api/
+	// progress's.
+	api := http.NewServeMux()
+	for _, p := range []string{"/api/auth/", "/api/me", "/api/me/"} {
+		api.Handle(p, svc.Handler())
+	}
+	api.Handle("/api/", ps.Handler())
 	srv := arenatest.Start(t, arenatest.Options{Config: func(c *server.Config) {
 		c.Modes = modes
 		c.Accounts = authAdapter{svc}
-		c.AccountsAPI = svc.Handler()
+		c.API = api
 		c.Matchmaker = mm
 		c.OnResult = func(_ context.Context, rep server.ResultInfo) { ps.Result(rep) }
 	}})
-	target, err := url.Parse(srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	front := http.NewServeMux()
-	api := ps.Handler()
-	for _, p := range []string{"/api/leaderboards", "/api/leaderboards/", "/api/matches", "/api/accounts/"} {
-		front.Handle(p, api)
-	}
-	front.Handle("/", httputil.NewSingleHostReverseProxy(target))
-	fs := httptest.NewServer(front)
-	t.Cleanup(fs.Close)
-	return &progressSite{URL: fs.URL, DB: db}
+	return &progressSite{URL: srv.URL, DB: db}
 }
 
 // player makes an account the store knows, for the boards and the

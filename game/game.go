@@ -11,6 +11,7 @@
 package game
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -151,6 +152,14 @@ type Player struct {
 	// Options are the player's join options (Mode.JoinOptions), already
 	// validated.
 	Options Options
+	// Storage holds the player's objects of the collections its mode
+	// loads (Mode.Loads), by collection and key, as the player joined
+	// (and, in the games of a rematch, with the game's successful saves
+	// since): read before the join reached the room, so the game never
+	// waits on the store. Nil for a player without an account, or in a
+	// mode that loads nothing; a collection the player has nothing in is
+	// absent. The game may keep it: it is the game's own copy.
+	Storage map[string]map[string]json.RawMessage
 }
 
 // World describes the playing field, for clients to size their view.
@@ -233,6 +242,17 @@ type Persistent interface {
 	Import(state []byte) error
 }
 
+// BotFiller is a game that plays bots of its own in seats no player
+// holds, for the rated matchmaker (Mode.BotsAfter). When the matchmaker
+// starts a room short of players, the room calls FillBots with the
+// room's size: from then on the game plays as many bots (entities of its
+// own, no Player) as its players fall short of it, so that a player who
+// arrives takes a bot's seat, and a bot takes the seat of one who
+// leaves.
+type BotFiller interface {
+	FillBots(size int)
+}
+
 // Game is the rules of one game mode. A room calls its methods from one
 // goroutine only; implementations need no locking.
 type Game interface {
@@ -292,6 +312,11 @@ type Mode struct {
 	// still seated, connected or away, who keep their IDs and tokens.
 	// Zero: the room closes when its game ends.
 	Rematch time.Duration
+	// BotsAfter, if set, lets the rated matchmaker start a room of this
+	// mode short of players for a player who waited that long, with bots
+	// in the seats left: its game must be a BotFiller. Zero: a matched
+	// room starts full.
+	BotsAfter time.Duration
 	// IdleTimeout is how long a room of this mode lives with nobody in
 	// it, in place of the server's (-room-idle-timeout). Zero: the
 	// server's.
@@ -307,6 +332,12 @@ type Mode struct {
 	// Boards are the leaderboards the mode's results feed (Board). Nil:
 	// none.
 	Boards []Board
+	// Loads names the collections of player storage a joining player's
+	// objects are loaded from, into Player.Storage (at most MaxLoads,
+	// each a StorageName). A player whose storage cannot be read is
+	// refused, to try again shortly, rather than seated with none: a game
+	// that saw no progress would save over it.
+	Loads []string
 }
 
 // AuthPolicy says whether players sign in with an account (an access
@@ -365,6 +396,9 @@ func (m Mode) Check() error {
 	}
 	if err := m.Auth.Check(); err != nil {
 		return fmt.Errorf("mode %s: %w", m.Name, err)
+	}
+	if err := checkLoads(m.Name, m.Loads); err != nil {
+		return err
 	}
 	if len(m.Kinds) > 256 {
 		return fmt.Errorf("mode %s declares %d kinds of entity; at most 256", m.Name, len(m.Kinds))

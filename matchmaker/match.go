@@ -28,6 +28,24 @@
 // matchers would only race for the same tickets and split the pool. The
 // lease is an optimisation, not the guarantee: the conditional update is.
 //
+// The node holding the lease makes the rooms it matches on itself, and
+// each ticket names that node's URL: a player joins there with its seat,
+// from whichever node it queued on. Backfill fills the rooms the matcher
+// made on its own node; when the lease moves, the rooms the last holder
+// made are no longer backfilled (they play on, short).
+//
+// A mode may start a room short of players for a ticket that waited
+// Rules.BotsAfter (game.Mode.BotsAfter), its game playing bots in the
+// seats left (game.BotFiller); a player backfilled into the room takes a
+// bot's seat.
+//
+// A party is a list of accounts that the ticket's player names; they are
+// not asked. Each reads its own seat from the ticket, and an account
+// waits in one ticket at a time.
+//
+// One run over 10,000 waiting tickets takes about 16 ms (BenchmarkMatch),
+// well inside the 250 ms interval.
+//
 // The matcher itself (Match) is plain logic over a slice of tickets, with
 // no I/O, so that it is tested, and simulated (Simulate), without a
 // database.

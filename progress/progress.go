@@ -41,6 +41,8 @@ type Service struct {
 
 	// boards is the leaderboards' part (boards.go).
 	boards boardState
+
+	saves saveWriter // storage.go: games' saves on their way to the store
 }
 
 // New returns the Service of cfg.
@@ -64,6 +66,7 @@ func (s *Service) Handler() http.Handler {
 	mux := http.NewServeMux()
 	s.boardRoutes(mux)
 	s.resultRoutes(mux)
+	s.storageRoutes(mux)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Answers hold players' data: no cache keeps them.
 		w.Header().Set("Cache-Control", "no-store")
@@ -75,4 +78,5 @@ func (s *Service) Handler() http.Handler {
 // are written first if the store takes them within a few seconds.
 func (s *Service) Close() {
 	s.closeResults()
+	s.saves.close()
 }

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -24,7 +23,6 @@ import (
 	"github.com/arena-server/arena/store"
 )
 
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
 // backends gives each test a fresh database of each kind, as the store's
 // tests do: an SQLite file and a database on a real PostgreSQL server.

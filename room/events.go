@@ -71,8 +71,9 @@ func (r *Room) endGame(res game.Result) bool {
 
 // nextGame replaces the game that ended with a new one, seeded from the
 // old one's random source (so that a room replays from its seed), and
-// seats the members in it, by ascending ID, with their IDs, names and join
-// options; the away ones stay away until their grace ends. The new game
+// seats the members in it, by ascending ID, with their IDs, names, join
+// options and storage (as they joined, with the saves written since); the
+// away ones stay away until their grace ends. The new game
 // starts after the mode's pause (startRematch). A player the new game
 // refuses is told the game is over, and leaves.
 func (r *Room) nextGame() {
@@ -84,7 +85,7 @@ func (r *Room) nextGame() {
 	presence, _ := r.game.(game.Presence)
 	for i := 0; i < len(r.members); {
 		m := r.members[i]
-		if err := r.game.Join(game.Player{ID: m.id, Name: m.name, Account: m.account, Options: m.opts}); err != nil {
+		if err := r.game.Join(game.Player{ID: m.id, Name: m.name, Account: m.account, Options: m.opts, Storage: playerStorage(m.storage)}); err != nil {
 			r.log.Info("the next game refused a player", "player", m.id, "err", err)
 			r.members = slices.Delete(r.members, i, i+1)
 			if m.client != nil {

@@ -99,6 +99,10 @@ type SavedMember struct {
 	Options map[string]string `json:"options,omitempty"`
 	// Account is the player's game.Player.Account, if it has one.
 	Account string `json:"account,omitempty"`
+	// Storage is the player's storage (game.Player.Storage) as it joins
+	// the next game, in a mode that rematches and loads some: a restored
+	// room cannot read it again without waiting on the store.
+	Storage Storage `json:"storage,omitempty"`
 }
 
 type exportResult struct {
@@ -182,6 +186,9 @@ func (r *Room) export() exportResult {
 		d.Members[i] = SavedMember{ID: m.id, Name: m.name, Account: m.account, Addr: m.addr, TokenHash: m.tokenHash, Away: m.client == nil}
 		if len(r.cfg.Mode.JoinOptions) > 0 {
 			d.Members[i].Options = m.opts.Map()
+		}
+		if r.cfg.Mode.Rematch > 0 && len(r.cfg.Mode.Loads) > 0 {
+			d.Members[i].Storage = m.storage
 		}
 	}
 	doc, err := json.Marshal(d)
@@ -453,7 +460,7 @@ func (r *Room) restoreMembers(saved []SavedMember) error {
 		if err != nil {
 			return fmt.Errorf("member %d: join options: %w", s.ID, err)
 		}
-		members[i] = &member{id: s.ID, name: s.Name, opts: opts, account: s.Account, addr: s.Addr, tokenHash: s.TokenHash, awaySince: now}
+		members[i] = &member{id: s.ID, name: s.Name, opts: opts, account: s.Account, addr: s.Addr, tokenHash: s.TokenHash, awaySince: now, storage: s.Storage}
 	}
 	r.members = members
 	for _, e := range r.game.AppendEntities(nil) {

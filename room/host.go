@@ -39,11 +39,16 @@ type Host interface {
 	// NewPlayerID hands out a player ID, unique wherever the host says
 	// (a Manager's process, a cluster).
 	NewPlayerID() game.PlayerID
+	// Save is given each save the room's game makes (game.Saver), after
+	// the tick it made it in, to write elsewhere without delay. done
+	// takes its outcome, from any goroutine, once: the room hands it to
+	// the game at its next tick.
+	Save(s game.Save, done func(game.SaveResult))
 }
 
 // noHost hosts a room made alone (New without Config.Host): it never
 // retires it, counts nothing beyond the room, is never full, drops its
-// results and hands out room-local player IDs.
+// results, hands out room-local player IDs and keeps no player storage.
 type noHost struct{ r *Room }
 
 func (noHost) Idle() bool                   { return false }
@@ -53,3 +58,7 @@ func (noHost) Full() bool                   { return false }
 func (noHost) Over()                        {}
 func (noHost) Result(Report)                {}
 func (h noHost) NewPlayerID() game.PlayerID { h.r.nextID++; return h.r.nextID }
+
+func (noHost) Save(s game.Save, done func(game.SaveResult)) {
+	done(game.SaveResult{Save: s, Err: ErrNoStorage})
+}

@@ -13,6 +13,7 @@ type funcHost struct {
 	over        func()
 	result      func(Report)
 	newPlayerID func() game.PlayerID
+	save        func(game.Save, func(game.SaveResult))
 	next        game.PlayerID
 	// room, if set, is the room hosted: its own counter hands out the
 	// IDs instead, as noHost's would.
@@ -54,4 +55,12 @@ func (h *funcHost) NewPlayerID() game.PlayerID {
 	}
 	h.next++
 	return h.next
+}
+
+func (h *funcHost) Save(s game.Save, done func(game.SaveResult)) {
+	if h.save != nil {
+		h.save(s, done)
+		return
+	}
+	noHost{}.Save(s, done)
 }

@@ -62,6 +62,15 @@ type ManagerConfig struct {
 	// room of the manager (Host.Result), from the room's goroutine:
 	// it must not block.
 	OnResult func(Report)
+	// Load, if set, reads a joining player's storage, the collections its
+	// mode loads (game.Mode.Loads), on the joining connection's goroutine
+	// before the join reaches the room (JoinRequest.Storage). Nil: players
+	// join with none.
+	Load LoadFunc
+	// Save, if set, writes the saves of the rooms' games (Host.Save),
+	// from a room's goroutine: it must not block. Nil: every save fails
+	// with ErrNoStorage.
+	Save SaveFunc
 	// Metrics is shared by every room.
 	Metrics Metrics
 	Logger  *slog.Logger
@@ -228,6 +237,9 @@ func (m *Manager) Modes() []game.Mode { return slices.Clone(m.cfg.Modes) }
 // In a cluster, a resume's new token is recorded in the Directory before
 // the room hands it out (see resume).
 func (m *Manager) Join(ctx context.Context, name, mode string, req JoinRequest) (*Room, Joined, error) {
+	if req.loaded == nil {
+		req.loaded = &storageLoad{} // shared by the rooms tried
+	}
 	if req.Token == "" {
 		return m.joinNamed(ctx, name, mode, req)
 	}
@@ -329,7 +341,7 @@ func (m *Manager) join(ctx context.Context, name, mode string, req JoinRequest) 
 		if err != nil {
 			return nil, Joined{}, err
 		}
-		joined, err := r.Join(ctx, req)
+		joined, err := r.Join(ctx, m.loadStorage(ctx, r, req))
 		if errors.Is(err, ErrRoomClosed) && attempt < 3 && m.ctx.Err() == nil {
 			continue
 		}
@@ -562,6 +574,16 @@ func (m *Manager) ReserveGroup(ctx context.Context, name string, n int, d time.D
 	return r.ReserveGroup(ctx, n, d)
 }
 
+// FillBots has the live room name's game play bots in the seats of size
+// no player holds (Room.FillBots).
+func (m *Manager) FillBots(ctx context.Context, name string, size int) error {
+	r, err := m.live(name)
+	if err != nil {
+		return err
+	}
+	return r.FillBots(ctx, size)
+}
+
 // MayCreate reports, without charging it, whether addr may create a room
 // now: nil, ErrTooManyRooms or ErrCreateRate. It is for a caller with
 // costly work to do before Create, which charges it.
@@ -691,6 +713,14 @@ func (h *roomHost) Seat(addr string, taken bool) bool { return h.m.seat(addr, ta
 func (h *roomHost) Over()                             { h.m.retire(h.r) }
 func (h *roomHost) Result(rep Report)                 { h.m.result(rep) }
 func (h *roomHost) NewPlayerID() game.PlayerID        { return h.m.newPlayerID() }
+
+func (h *roomHost) Save(s game.Save, done func(game.SaveResult)) {
+	if h.m.cfg.Save == nil {
+		done(game.SaveResult{Save: s, Err: ErrNoStorage})
+		return
+	}
+	h.m.cfg.Save(s, done)
+}
 
 func (h *roomHost) Full() bool {
 	return h.m.cfg.Full != nil && h.m.cfg.Full()
@@ -844,6 +874,9 @@ func (m *Manager) seat(addr string, taken bool) bool {
 // QuickJoin seats a player in the fullest room of the mode that has space,
 // or in a new room of that mode.
 func (m *Manager) QuickJoin(ctx context.Context, mode string, req JoinRequest) (*Room, Joined, error) {
+	if req.loaded == nil {
+		req.loaded = &storageLoad{} // shared by the rooms tried
+	}
 	var full map[string]bool // rooms whose game said it was full
 	for attempt := 0; ; attempt++ {
 		name, err := m.matchOptions(mode, req.Addr, req.RoomOptions, full)

@@ -199,6 +199,11 @@ type Room struct {
 
 	result atomic.Pointer[game.Result] // the last finished game's
 
+	// saved holds the outcomes of the game's saves (game.Saver) that
+	// came back since the last tick; savedNow is the tick's, reused.
+	saved    outcomes
+	savedNow []saveOutcome
+
 	// Published for other goroutines.
 	stats struct {
 		players       atomic.Int64
@@ -225,6 +230,9 @@ type member struct {
 	behind    int // game.Input.Behind of held
 	ack       uint32
 	lastSeq   uint32
+	// storage is what the player's games are given (game.Player.Storage):
+	// as it joined, with the game's successful saves since.
+	storage Storage
 }
 
 type commandKind uint8
@@ -236,6 +244,7 @@ const (
 	cmdMove
 	cmdReserve
 	cmdEvict
+	cmdBots
 )
 
 // command is a join or a leave, as the inbox carries them.
@@ -249,6 +258,28 @@ type command struct {
 	move   *moveCall         // cmdMove
 	hold   *holdCall         // cmdReserve
 	evict  *evictCall        // cmdEvict
+	bots   *botsCall         // cmdBots
+}
+
+// botsCall is a FillBots, as the inbox carries it.
+type botsCall struct {
+	n     int // the room's size
+	reply chan error
+}
+
+// ErrNoBots is FillBots's answer in a room whose game plays no bots.
+var ErrNoBots = errors.New("this mode's game plays no bots (game.BotFiller)")
+
+// FillBots has the room's game play bots in the seats of size no player
+// holds (see game.BotFiller): the matchmaker started the room short of
+// players.
+func (r *Room) FillBots(ctx context.Context, size int) error {
+	call := &botsCall{n: size, reply: make(chan error, 1)}
+	err, askErr := ask(ctx, r, command{kind: cmdBots, bots: call}, call.reply)
+	if askErr != nil {
+		return askErr
+	}
+	return err
 }
 
 // evictCall is an Evict, as the inbox carries it.
@@ -428,6 +459,14 @@ type JoinRequest struct {
 	// 0) and no token: it has nothing to resume. Token, Options and Seat
 	// are ignored.
 	Watch bool
+	// Storage is the player's objects of the collections its mode loads
+	// (game.Mode.Loads), read before the join reached the room, or nil;
+	// StorageErr says why they could not be read, and refuses a new
+	// player (ErrStorageUnavailable). The Manager sets both (see
+	// ManagerConfig.Load).
+	Storage    Storage
+	StorageErr error
+	loaded     *storageLoad // what the Manager loaded for this join, by mode
 }
 
 // Joined is the answer to a successful join.
@@ -689,6 +728,10 @@ func (r *Room) Run(ctx context.Context) (err error) {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("%w: %v", ErrRoomCrashed, p)
 			r.log.Error("room crashed", "panic", p)
+		} else {
+			// A room that stops (shut down, retired, moved) hands on the
+			// saves its game made since the last tick.
+			r.drainSaves()
 		}
 		r.closeAll(err)
 	}()
@@ -816,6 +859,14 @@ func (r *Room) handle(c command) {
 		c.hold.reply <- holdResult{token: token, err: err}
 	case cmdEvict:
 		r.evict(c.evict.account, c.evict.reason)
+	case cmdBots:
+		bf, ok := r.game.(game.BotFiller)
+		if !ok {
+			c.bots.reply <- ErrNoBots
+			return
+		}
+		bf.FillBots(c.bots.n)
+		c.bots.reply <- nil
 	case cmdLeave:
 		if c.player == 0 {
 			r.unwatch(c.client)
@@ -886,6 +937,9 @@ func (r *Room) join(req JoinRequest) (Joined, error) {
 	if err != nil {
 		return Joined{}, fmt.Errorf("join options: %w", err)
 	}
+	if err := r.checkStorage(req); err != nil {
+		return Joined{}, err
+	}
 	if err := r.takeSeat(req.Addr, req.Seat); err != nil {
 		return Joined{}, err
 	}
@@ -896,12 +950,12 @@ func (r *Room) join(req JoinRequest) (Joined, error) {
 		r.freeSeat(req.Addr)
 		return Joined{}, ErrNoPlayerID
 	}
-	if err := r.game.Join(game.Player{ID: id, Name: req.Name, Account: req.Account, Options: opts}); err != nil {
+	if err := r.game.Join(game.Player{ID: id, Name: req.Name, Account: req.Account, Options: opts, Storage: playerStorage(req.Storage)}); err != nil {
 		r.freeSeat(req.Addr)
 		return Joined{}, &RefusedError{Err: err}
 	}
 	token := newToken()
-	m := &member{id: id, name: req.Name, opts: opts, account: req.Account, addr: req.Addr, tokenHash: HashToken(token), client: req.Client}
+	m := &member{id: id, name: req.Name, opts: opts, account: req.Account, addr: req.Addr, tokenHash: HashToken(token), client: req.Client, storage: req.Storage}
 	i, _ := slices.BinarySearchFunc(r.members, id, cmpMember)
 	r.members = slices.Insert(r.members, i, m)
 	r.cfg.Host.Token(m.tokenHash, true)
@@ -1226,6 +1280,7 @@ func (r *Room) step() bool {
 			r.inputs = append(r.inputs, game.Input{Player: m.id, Buttons: h.Buttons, Axes: h.Axes, Behind: m.behind})
 		}
 	}
+	r.deliverSaved()
 	goesOn := true
 	if r.rematchAt == 0 || r.startRematch() {
 		r.game.Step(r.inputs)
@@ -1235,9 +1290,15 @@ func (r *Room) step() bool {
 		// the game ended; room_over follows it (GameEvent.AfterState).
 		r.publish()
 		if over {
+			// What the game saved as it ended goes before the next game
+			// replaces it.
+			r.drainSaves()
 			goesOn = r.endGame(res)
 		}
 	}
+	// The tick's saves (those of joins, leaves and messages since the
+	// last tick too) go to the host now, never waited for.
+	r.drainSaves()
 
 	took := time.Since(start)
 	r.stats.ticks.Add(1)

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 
@@ -23,6 +24,19 @@ import (
 // refreshes it and joins again.
 type Authenticator interface {
 	Authenticate(ctx context.Context, token string) (Identity, error)
+}
+
+// Storage keeps players' storage: package progress's Service.
+type Storage interface {
+	// Load reads an account's objects of the collections named, by
+	// collection and key. It runs on a joining connection's goroutine,
+	// within the handshake timeout; an error refuses a new player, to try
+	// again shortly (storage_unavailable), rather than seat it without
+	// its progress.
+	Load(ctx context.Context, account string, collections []string) (map[string]map[string]json.RawMessage, error)
+	// Save writes a game's save and hands done its outcome, from any
+	// goroutine. It is called on a room's goroutine, and must not block.
+	Save(s game.Save, done func(game.SaveResult))
 }
 
 // Why an account's connections end, or its joins are refused: the errors

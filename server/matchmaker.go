@@ -59,7 +59,9 @@ func (m *matchSeater) Rules(mode string) (matchmaker.Rules, error) {
 	if size == 0 {
 		size = defaultMatchSize
 	}
-	return matchmaker.DefaultRules(size), nil
+	rules := matchmaker.DefaultRules(size)
+	rules.BotsAfter = md.BotsAfter
+	return rules, nil
 }
 
 // OpenRooms are the live rooms it made for the mode and options with
@@ -105,6 +107,12 @@ func (m *matchSeater) Seat(ctx context.Context, mode string, options map[string]
 			return matchmaker.Placement{}, fmt.Errorf("matched room: %w", err)
 		}
 		name = r.Name()
+		if g.Bots > 0 {
+			// Before the seats: the room is new, and nobody is in it yet.
+			if err := m.s.rooms.FillBots(ctx, name, players+g.Bots); err != nil {
+				m.s.log.Warn("matchmaker: a room started short of players has no bots", "room", name, "err", err)
+			}
+		}
 	}
 	seats, err := m.s.rooms.ReserveGroup(ctx, name, players, m.s.cfg.Matchmaker.SeatHold())
 	if err != nil {

@@ -8,11 +8,15 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/arena-server/arena/accounts"
 	"github.com/arena-server/arena/arenatest"
+	"github.com/arena-server/arena/game"
+	"github.com/arena-server/arena/games/dots"
+	"github.com/arena-server/arena/internal/natstest"
 	"github.com/arena-server/arena/internal/pgtest"
 	"github.com/arena-server/arena/matchmaker"
 	"github.com/arena-server/arena/protocol"
@@ -31,7 +35,14 @@ var matchBackends = []struct {
 
 // startMatchmaking starts a server of rooms of two with a matchmaker on
 // the store at dbURL, whose players sign in with newTestAccounts' tokens.
-func startMatchmaking(t *testing.T, dbURL string) *arenatest.Server {
+func startMatchmaking(t *testing.T, dbURL string, more ...func(*server.Config)) *arenatest.Server {
+	t.Helper()
+	return arenatest.Start(t, arenatest.Options{Config: matchmaking(t, openMatchDB(t, dbURL), more...)})
+}
+
+// openMatchDB opens the store at dbURL, with the accounts the tests'
+// parties name.
+func openMatchDB(t *testing.T, dbURL string) *store.DB {
 	t.Helper()
 	ctx := context.Background()
 	db, err := store.Open(ctx, dbURL)
@@ -44,10 +55,19 @@ func startMatchmaking(t *testing.T, dbURL string) *arenatest.Server {
 			t.Fatal(err)
 		}
 	}
+	return db
+}
+
+// matchmaking configures a server (a node) of rooms of two with a
+// matchmaker of its own on db.
+func matchmaking(t *testing.T, db *store.DB, more ...func(*server.Config)) func(*server.Config) {
 	accts := newTestAccounts()
-	return arenatest.Start(t, arenatest.Options{Config: func(c *server.Config) {
+	return func(c *server.Config) {
 		c.Accounts = accts
 		c.Room.Capacity = 2
+		for _, f := range more {
+			f(c)
+		}
 		mm, err := matchmaker.New(matchmaker.Config{DB: db, Modes: c.Modes, Interval: 20 * time.Millisecond, Log: c.Logger,
 			Authenticate: func(ctx context.Context, token string) (accounts.Identity, error) {
 				id, err := accts.Authenticate(ctx, token)
@@ -57,7 +77,7 @@ func startMatchmaking(t *testing.T, dbURL string) *arenatest.Server {
 			t.Fatal(err)
 		}
 		c.Matchmaker = mm
-	}})
+	}
 }
 
 // ticketCall sends a request of the tickets API as the bearer of token
@@ -221,5 +241,104 @@ func TestMatchmakerTickets(t *testing.T) {
 				t.Fatalf("quick-join: HTTP %d %+v", code, quick)
 			}
 		})
+	}
+}
+
+// bottyGame plays dots, with bots filling the seats its players leave
+// empty once FillBots gave it a size; bots counts them.
+type bottyGame struct {
+	*dots.Dots
+	size, players int
+	bots          *atomic.Int64
+}
+
+var _ game.BotFiller = (*bottyGame)(nil)
+
+func (g *bottyGame) FillBots(size int) { g.size = size; g.count() }
+
+func (g *bottyGame) count() { g.bots.Store(int64(max(0, g.size-g.players))) }
+
+func (g *bottyGame) Join(p game.Player) error {
+	if err := g.Dots.Join(p); err != nil {
+		return err
+	}
+	g.players++
+	g.count()
+	return nil
+}
+
+func (g *bottyGame) Leave(id game.PlayerID) {
+	g.Dots.Leave(id)
+	g.players--
+	g.count()
+}
+
+// TestMatchmakerBots: a mode with BotsAfter starts a room short of
+// players for a player who waited that long, with a bot in the other
+// seat; a player who queues next is backfilled into it, and takes the
+// bot's seat as it joins.
+func TestMatchmakerBots(t *testing.T) {
+	t.Parallel()
+	var bots atomic.Int64
+	botty := game.Mode{Name: "botty", MaxPlayers: 2, BotsAfter: 300 * time.Millisecond,
+		New: func(cfg game.Config) game.Game { return &bottyGame{Dots: dots.New(cfg), bots: &bots} }}
+	srv := startMatchmaking(t, matchBackends[0].url(t), func(c *server.Config) { c.Modes = append(c.Modes, botty) })
+	tickets := srv.URL + "/api/matchmake/tickets"
+	var ann ticketState
+	if code := ticketCall(t, "POST", tickets, "tok-ann", `{"mode":"botty"}`, &ann); code != http.StatusCreated {
+		t.Fatalf("ann's ticket: HTTP %d %+v", code, ann)
+	}
+	a := matched(t, srv, ann.Ticket, "tok-ann")
+	readJSONWelcome(t, signInJSON(t, srv, "room="+a.Room+"&seat="+a.Seat, "tok-ann", ""))
+	if n := bots.Load(); n != 1 {
+		t.Fatalf("ann's room of two has %d bots; want 1", n)
+	}
+	var bob ticketState
+	if code := ticketCall(t, "POST", tickets, "tok-bob", `{"mode":"botty"}`, &bob); code != http.StatusCreated {
+		t.Fatalf("bob's ticket: HTTP %d %+v", code, bob)
+	}
+	b := matched(t, srv, bob.Ticket, "tok-bob")
+	if b.Room != a.Room {
+		t.Fatalf("bob went to %s; want ann's room %s, where a bot holds a seat", b.Room, a.Room)
+	}
+	readJSONWelcome(t, signInJSON(t, srv, "room="+b.Room+"&seat="+b.Seat, "tok-bob", ""))
+	if n := bots.Load(); n != 0 {
+		t.Fatalf("after bob joined, %d bots; want none", n)
+	}
+}
+
+// TestMatchmakerInACluster: two nodes share the pool in one PostgreSQL.
+// Players queue on either; the node that holds the matcher's lease
+// matches them into a room of its own, and each joins it there, at the
+// URL and with the seat its ticket gives.
+func TestMatchmakerInACluster(t *testing.T) {
+	t.Parallel()
+	db := openMatchDB(t, pgtest.DB(t))
+	nodes := arenatest.StartCluster(t, natstest.Start(t), 2, matchmaking(t, db))
+	var ann, bob ticketState
+	if code := ticketCall(t, "POST", nodes[0].URL+"/api/matchmake/tickets", "tok-ann", `{"mode":"tag"}`, &ann); code != http.StatusCreated {
+		t.Fatalf("ann's ticket on a: HTTP %d %+v", code, ann)
+	}
+	if code := ticketCall(t, "POST", nodes[1].URL+"/api/matchmake/tickets", "tok-bob", `{"mode":"tag"}`, &bob); code != http.StatusCreated {
+		t.Fatalf("bob's ticket on b: HTTP %d %+v", code, bob)
+	}
+	// Each reads its ticket through the other node: the pool is shared.
+	a, b := matched(t, nodes[1], ann.Ticket, "tok-ann"), matched(t, nodes[0], bob.Ticket, "tok-bob")
+	if a.Room == "" || a.Room != b.Room || a.URL == "" || a.URL != b.URL {
+		t.Fatalf("matches %+v and %+v: want one room, at one node's URL", a, b)
+	}
+	var host *arenatest.Server
+	for _, n := range nodes {
+		if strings.TrimSuffix(n.URL, "/") == strings.TrimSuffix(a.URL, "/") {
+			host = n
+		}
+	}
+	if host == nil {
+		t.Fatalf("the match's URL %s is no node's", a.URL)
+	}
+	for _, p := range []struct{ token, seat string }{{"tok-ann", a.Seat}, {"tok-bob", b.Seat}} {
+		if w := readJSONWelcome(t, signInJSON(t, host, "room="+a.Room+"&seat="+p.seat, p.token, "")); w.Account == nil {
+			t.Fatalf("%s joined without its account", p.token)
+		}
 	}
 }

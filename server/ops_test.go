@@ -40,7 +40,7 @@ import (
 // TestMain fails the package if any test leaves a goroutine behind: every
 // server stops, every session ends, every room's goroutine returns.
 func TestMain(m *testing.M) {
-	code := pgtest.Main(m) // stops the PostgreSQL server the matchmaker's tests start
+	code := pgtest.Main(m) // and stops the PostgreSQL server the tests started, if any
 	http.DefaultTransport.(*http.Transport).CloseIdleConnections()
 	if code == 0 {
 		if err := goleak.Find(); err != nil {

@@ -65,6 +65,7 @@ const (
 	reasonAuthFailed
 	reasonAuthTimeout
 	reasonAuthUnavailable
+	reasonStorage
 	reasonBanned
 	reasonSignedOut
 	reasonBadRequest
@@ -163,13 +164,16 @@ var reasons = [numReasons]reasonInfo{
 	reasonAuthFailed:      {"auth_failed", protocol.CodeAuthFailed, websocket.ClosePolicyViolation, 0, 0, retryNow, errAuthFailed.Error()},
 	reasonAuthTimeout:     {"auth_timeout", protocol.CodeBadRequest, websocket.ClosePolicyViolation, 0, 0, retryNever, ""},
 	reasonAuthUnavailable: {"auth_unavailable", protocol.CodeServerError, websocket.CloseTryAgainLater, 0, 0, retryLater, ErrAuthUnavailable.Error()},
-	reasonBanned:          {"banned", protocol.CodeBanned, CloseBanned, 0, 0, retryNever, ErrBanned.Error()},
-	reasonSignedOut:       {"signed_out", protocol.CodeSignedOut, CloseSignedOut, 0, 0, retryNever, ErrSignedOut.Error()},
-	reasonBadRequest:      {"bad_request", protocol.CodeBadRequest, websocket.ClosePolicyViolation, http.StatusBadRequest, 0, retryNever, ""},
-	reasonBadOption:       {"bad_option", protocol.CodeBadOption, websocket.ClosePolicyViolation, http.StatusBadRequest, 0, retryNever, ""},
-	reasonRedirect:        {"redirect", "", websocket.CloseNormalClosure, 0, 0, retryNow, ""}, // after a redirect message, which the client follows
-	reasonElsewhere:       {"elsewhere", protocol.CodeElsewhere, websocket.CloseTryAgainLater, 0, 0, retryLater, ""},
-	reasonInternal:        {"internal", protocol.CodeServerError, websocket.CloseInternalServerErr, http.StatusInternalServerError, 0, retryLater, "internal error"},
+	// A joining player's storage could not be read: seated without it,
+	// its game could save over its progress.
+	reasonStorage:    {"storage_unavailable", protocol.CodeServerError, websocket.CloseTryAgainLater, 0, 0, retryLater, room.ErrStorageUnavailable.Error()},
+	reasonBanned:     {"banned", protocol.CodeBanned, CloseBanned, 0, 0, retryNever, ErrBanned.Error()},
+	reasonSignedOut:  {"signed_out", protocol.CodeSignedOut, CloseSignedOut, 0, 0, retryNever, ErrSignedOut.Error()},
+	reasonBadRequest: {"bad_request", protocol.CodeBadRequest, websocket.ClosePolicyViolation, http.StatusBadRequest, 0, retryNever, ""},
+	reasonBadOption:  {"bad_option", protocol.CodeBadOption, websocket.ClosePolicyViolation, http.StatusBadRequest, 0, retryNever, ""},
+	reasonRedirect:   {"redirect", "", websocket.CloseNormalClosure, 0, 0, retryNow, ""}, // after a redirect message, which the client follows
+	reasonElsewhere:  {"elsewhere", protocol.CodeElsewhere, websocket.CloseTryAgainLater, 0, 0, retryLater, ""},
+	reasonInternal:   {"internal", protocol.CodeServerError, websocket.CloseInternalServerErr, http.StatusInternalServerError, 0, retryLater, "internal error"},
 
 	reasonOrigin:        {"origin", "", 0, http.StatusForbidden, 0, retryNever, ""},
 	reasonSubprotocol:   {"subprotocol", "", 0, http.StatusBadRequest, 0, retryNever, ""},
@@ -249,6 +253,7 @@ var roomErrors = []struct {
 	{errAccountsOff, reasonBadRequest, 0},
 	{errAuthFailed, reasonAuthFailed, 0},
 	{ErrAuthUnavailable, reasonAuthUnavailable, 0},
+	{room.ErrStorageUnavailable, reasonStorage, 0},
 	{ErrBanned, reasonBanned, 0},
 	{ErrSignedOut, reasonSignedOut, 0},
 	{room.ErrRoomExists, 0, reasonRoomExists},

@@ -147,16 +147,15 @@ type Config struct {
 	// AdminToken enables /admin for requests that present it. Empty
 	// disables the admin page.
 	AdminToken string
-	// AdminAPI, if set, is more of the admin's API (accounts.Service's
-	// AdminHandler): it is served under /admin/api/accounts and
-	// /admin/api/audit behind the admin token, as /admin/api/stats is,
-	// and the admin page shows its Accounts section. Nil: those paths
-	// are not found.
+	// AdminAPI, if set, is more of the admin's API (accounts, boards):
+	// it is served every path below /admin/api/ but /admin/api/stats,
+	// behind the admin token, and the admin page shows its Accounts
+	// section. Nil: those paths are not found.
 	AdminAPI http.Handler
-	// AccountsAPI, if set, is the accounts' HTTP API (accounts.Service's
-	// Handler): it is served under /api/auth/ and /api/me. Nil: those
-	// paths are not found.
-	AccountsAPI http.Handler
+	// API, if set, is the program's part of the HTTP API (accounts,
+	// players' progress): it is served every path below /api/ that the
+	// server does not serve itself. Nil: those paths are not found.
+	API http.Handler
 	// Matchmaker, if set, is the pool of rated matchmaking: its tickets'
 	// API is served under /api/matchmake/tickets (and POST /api/matchmake
 	// with a bearer makes a ticket; without one it is the quick-join it
@@ -210,6 +209,14 @@ type Config struct {
 	// game.AuthOff (nobody signs in). A mode's own (game.Mode.Auth)
 	// overrides it. Required needs Accounts.
 	AuthPolicy game.AuthPolicy
+
+	// Storage, if set, keeps players' storage (package progress's
+	// Service): a joining player with an account gets its objects of the
+	// collections its mode loads (game.Mode.Loads), read on its
+	// connection's goroutine before the join reaches the room, and games'
+	// saves (game.Saver) are handed to it from the rooms. Nil: players
+	// join with none, and saves fail (room.ErrNoStorage).
+	Storage Storage
 
 	// Static is the browser client, served at /. Nil serves nothing.
 	Static fs.FS
@@ -334,6 +341,11 @@ func New(cfg Config) (*Server, error) {
 		s.results = newResults(cfg.OnResult, cfg.ResultQueue, cfg.Logger, s.metrics.resultsDropped)
 		onResult = s.results.offer
 	}
+	var load room.LoadFunc
+	var save room.SaveFunc
+	if cfg.Storage != nil {
+		load, save = cfg.Storage.Load, cfg.Storage.Save
+	}
 	rooms, err := room.NewManager(room.ManagerConfig{
 		Modes:           cfg.Modes,
 		DefaultRoom:     cfg.DefaultRoom,
@@ -345,6 +357,8 @@ func New(cfg Config) (*Server, error) {
 		Directory:       s.cluster.directory(),
 		NewPlayerID:     s.cluster.playerIDs(),
 		OnResult:        onResult,
+		Load:            load,
+		Save:            save,
 		CreateRate:      cfg.RoomCreateRate / 60,
 		CreateBurst:     cfg.RoomCreateBurst,
 		Metrics:         s.metrics.roomMetrics(),
@@ -472,21 +486,21 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST /api/rooms/{name}/join", s.serveRoomJoin)
 	s.mux.HandleFunc("GET /admin/", s.serveAdminPage)
 	s.mux.HandleFunc("GET /admin/api/stats", s.requireAdmin(s.serveAdminStats))
+	// The program's own parts of the APIs take every path below /api/ and
+	// /admin/api/ that the server does not serve itself (a more specific
+	// pattern wins). By method: a pattern of any method would overlap
+	// "GET /" and "GET /admin/" with neither the more specific, which
+	// ServeMux refuses.
+	methods := []string{"GET", "POST", "PUT", "PATCH", "DELETE"}
 	if s.cfg.AdminAPI != nil {
-		// By method, as "GET /admin/" is: a pattern of any method would
-		// overlap it with neither the more specific, which ServeMux refuses.
 		api := s.requireAdmin(s.cfg.AdminAPI.ServeHTTP)
-		s.mux.HandleFunc("GET /admin/api/accounts", api)
-		s.mux.HandleFunc("GET /admin/api/accounts/", api)
-		s.mux.HandleFunc("POST /admin/api/accounts/", api)
-		s.mux.HandleFunc("GET /admin/api/audit", api)
+		for _, m := range methods {
+			s.mux.HandleFunc(m+" /admin/api/", api)
+		}
 	}
-	if s.cfg.AccountsAPI != nil {
-		// By method, for the reason above ("GET /" this time).
-		for _, method := range []string{"GET", "POST", "PATCH", "DELETE"} {
-			for _, path := range []string{"/api/auth/", "/api/me", "/api/me/"} {
-				s.mux.Handle(method+" "+path, s.cfg.AccountsAPI)
-			}
+	if s.cfg.API != nil {
+		for _, m := range methods {
+			s.mux.Handle(m+" /api/", s.cfg.API)
 		}
 	}
 	if s.cfg.Matchmaker != nil {

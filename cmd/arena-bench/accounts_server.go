@@ -69,7 +69,7 @@ func runAccountsServer(ctx context.Context, args []string, stdout, stderr io.Wri
 	cfg.Modes = []game.Mode{dots.Mode}
 	cfg.Logger = quiet
 	cfg.Accounts = authenticator{svc}
-	cfg.AccountsAPI = svc.Handler()
+	cfg.API = svc.Handler()
 	cfg.MaxConnectionsPerIP, cfg.MaxHTTPConnectionsPerIP = 0, 0
 	cfg.Room.MaxSeatsPerAddr, cfg.MaxSeatsPerIP = 0, 0
 	cfg.JoinRate, cfg.RoomCreateRate, cfg.MaxRooms = 0, 0, 0
