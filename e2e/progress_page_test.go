@@ -243,3 +243,69 @@ func TestProgressPageWithoutTheAPI(t *testing.T) {
 		t.Errorf("%d calls, then %d after choosing every tab; want 1 and no more", n, more)
 	}
 }
+
+// TestProgressSDKCalls: Progress's calls against the SDK harness's
+// stand-in: the paths and queries, the bearer of the Auth (refreshed once
+// on a stale 401), ratings as a list with the ordinal, and the errors.
+func TestProgressSDKCalls(t *testing.T) {
+	tb := openSDKHarness(t)
+	got := jsResult[struct {
+		Boards   []string
+		Around   []string
+		Matches  []string
+		Next     string
+		Ratings  []float64
+		Rank     any
+		Calls    []string
+		Bearers  []string
+		Refresh  int
+		NoServer string
+		Bad      []any
+	}](t, tb, `
+		const auth = fake.auth();
+		await auth.guest();
+		const p = new sdk.Progress({ auth });
+		fake.next.push(
+			['/api/leaderboards', 200, { leaderboards: [{ id: 'a' }, { id: 'b' }] }],
+			['/api/leaderboards/a%20b', 200, { id: 'a b', season: 0, entries: [{ rank: 1, account: 'x', name: 'X', score: 3 }] }],
+			['/api/matches', 200, { matches: [{ key: 'k2' }, { key: 'k1' }], next: 'CUR' }],
+			['/api/accounts/acct', 401, { code: 'token_expired', message: 'expired' }],
+			['/api/accounts/acct', 200, { id: 'acct', ratings: [{ mode: 'dots', mu: 30, sigma: 4, games: 2 }] }],
+			['/api/leaderboards/a/accounts/acct', 404, { code: 'no_entry', message: 'none' }],
+			['/api/matches', 400, { code: 'bad_request', message: '?limit= must be a whole number from 1 to 100' }],
+		);
+		const boards = (await p.leaderboards()).map((b) => b.id);
+		const around = (await p.leaderboard('a b', { around: 'acct', limit: 5, season: undefined })).entries.map((e) => e.name);
+		const m = await p.matches('acct', { before: 'C0', limit: 2 });
+		const prof = await p.profile('acct');
+		const rank = await p.rank('a', 'acct');
+		const bad = await p.matches('acct', { limit: 1000 }).then(() => [], (e) => [e.status, e.code, e.message]);
+		const calls = fake.calls.filter((c) => !c.path.startsWith('/api/auth')).map((c) => c.method + ' ' + c.path);
+		const bearers = fake.calls.filter((c) => !c.path.startsWith('/api/auth')).map((c) => c.bearer);
+		const none = await new sdk.Progress({ fetch: async () => new Response('404 page not found', { status: 404 }) }).leaderboards().catch((e) => e.code);
+		return { boards, around, matches: m.matches.map((x) => x.key), next: m.next, ratings: [prof.ratings[0].ordinal, prof.ratings[0].games],
+			rank, calls, bearers, refresh: fake.count('/api/auth/refresh'), noServer: none, bad };`)
+	if strings.Join(got.Boards, ",") != "a,b" || strings.Join(got.Around, ",") != "X" || strings.Join(got.Matches, ",") != "k2,k1" || got.Next != "CUR" {
+		t.Errorf("reads: %+v", got)
+	}
+	if len(got.Ratings) != 2 || got.Ratings[0] != 18 || got.Ratings[1] != 2 {
+		t.Errorf("ratings %v; want the ordinal 30 - 3×4 = 18 computed, 2 games", got.Ratings)
+	}
+	if got.Rank != nil {
+		t.Errorf("rank with no entry: %v; want null", got.Rank)
+	}
+	want := "GET /api/leaderboards,GET /api/leaderboards/a%20b,GET /api/matches,GET /api/accounts/acct,GET /api/accounts/acct,GET /api/leaderboards/a/accounts/acct,GET /api/matches"
+	if strings.Join(got.Calls, ",") != want {
+		t.Errorf("calls %v", got.Calls)
+	}
+	// The 401 token_expired refreshed the token once, and the call was made again with the new one.
+	if got.Refresh != 1 || got.Bearers[3] != "a1" || got.Bearers[4] != "a2" || got.Bearers[0] != "a1" {
+		t.Errorf("bearers %v, %d refreshes", got.Bearers, got.Refresh)
+	}
+	if got.NoServer != "no_progress" {
+		t.Errorf("a server without the API: %q", got.NoServer)
+	}
+	if len(got.Bad) != 3 || got.Bad[1] != "bad_request" {
+		t.Errorf("an error: %v", got.Bad)
+	}
+}
