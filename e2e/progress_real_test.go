@@ -57,6 +57,53 @@ var duoMode = func() game.Mode {
 	return m
 }()
 
+// firstMove is dots that ends on the first tick a player moves: the
+// mover wins (score 1), the others share second place (as in progress's
+// own tests).
+type firstMove struct {
+	*dots.Dots
+	players []game.Player
+	winner  game.PlayerID
+}
+
+func (g *firstMove) Join(p game.Player) error {
+	g.players = append(g.players, p)
+	return g.Dots.Join(p)
+}
+
+func (g *firstMove) Step(in []game.Input) {
+	for _, i := range in {
+		if g.winner == 0 && i.Buttons != 0 {
+			g.winner = i.Player
+		}
+	}
+	g.Dots.Step(in)
+}
+
+func (g *firstMove) Over() (game.Result, bool) {
+	if g.winner == 0 {
+		return game.Result{}, false
+	}
+	res := game.Result{Summary: "first to move"}
+	for _, p := range g.players {
+		s := game.Standing{Player: p.ID, Name: p.Name}
+		if p.ID == g.winner {
+			s.Score = 1
+			res.Standings = append([]game.Standing{s}, res.Standings...)
+			continue
+		}
+		res.Standings = append(res.Standings, s)
+	}
+	return res, true
+}
+
+var firstMode = func() game.Mode {
+	m := dots.Mode
+	m.Name, m.Description = "first", "the first to move wins"
+	m.New = func(cfg game.Config) game.Game { return &firstMove{Dots: dots.New(cfg)} }
+	return m
+}()
+
 func startProgressSite(t *testing.T) *progressSite {
 	t.Helper()
 	ctx := context.Background()
@@ -71,7 +118,7 @@ func startProgressSite(t *testing.T) *progressSite {
 		t.Fatal(err)
 	}
 	t.Cleanup(svc.Close)
-	modes := []game.Mode{dots.Mode, duoMode}
+	modes := []game.Mode{dots.Mode, duoMode, firstMode}
 	ps, err := progress.New(ctx, progress.Config{DB: db, Accounts: svc, Modes: modes, Log: log})
 	if err != nil {
 		t.Fatal(err)
@@ -266,5 +313,40 @@ func TestProgressRealQueue(t *testing.T) {
 		if !seated {
 			t.Error("no join with a seat")
 		}
+	}
+}
+
+// TestProgressRealGameShowsUp: a game played to its end on the page is in
+// both players' history and the winner's rating moments after room_over,
+// with the History pane open: the panel reads itself again.
+func TestProgressRealGameShowsUp(t *testing.T) {
+	site := startProgressSite(t)
+	one := newTab(t)
+	id1 := openAccountPage(t, one, site.URL, "/?room=first-game&mode=first")
+	two := newTab(t)
+	openAccountPage(t, two, site.URL, "/?room=first-game")
+	waitFor(one, "both players", `window.arena.players.size === 2`, 5*time.Second)
+	for _, tb := range []*tab{one, two} {
+		openProgress(tb)
+		tb.do(chromedp.Click(chromedp.CSS("#tab-history")))
+		waitFor(tb, "no games yet", `document.querySelector('#history li')?.textContent === 'No games yet.'`, 5*time.Second)
+	}
+	one.hold(keyRight, 300*time.Millisecond)
+	for i, tb := range []*tab{one, two} {
+		place := []string{"1st of 2", "2nd of 2"}[i]
+		waitFor(tb, "the game in the history", fmt.Sprintf(`document.querySelector('#history li .place')?.textContent === %q
+			&& document.querySelector('#history li .mode').textContent === 'first'`, place), 10*time.Second)
+	}
+	one.do(chromedp.Click(chromedp.CSS("#tab-profile")))
+	waitFor(one, "the winner's rating", `document.querySelector('#ratings-body tr[data-mode="first"]')?.children[2].textContent === '1'`, 5*time.Second)
+	rating := eval[float64](one, `Number(document.querySelector('#ratings-body tr[data-mode="first"]').children[1].textContent)`)
+	var mu, sigma float64
+	rs, err := site.DB.Ratings(context.Background(), id1)
+	if err != nil || len(rs) != 1 {
+		t.Fatalf("the winner's ratings: %v, %v", rs, err)
+	}
+	mu, sigma = rs[0].Mu, rs[0].Sigma
+	if want := mu - 3*sigma; rating < want-0.051 || rating > want+0.051 {
+		t.Errorf("the page shows %.1f; the store has mu %.3f sigma %.3f: want %.1f", rating, mu, sigma, want)
 	}
 }
