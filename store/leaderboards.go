@@ -1,13 +1,17 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Leaderboards. A board ranks accounts by score within a season; the
@@ -229,10 +233,36 @@ type Submission struct {
 // SubmitAll submits scores in one transaction: all or none, so that a
 // finished game's scores retried after a failure are not counted twice
 // on an incr board.
+//
+// The entries are written in (board, season, account) order, and the
+// counts each changes in (level, bucket) order, so that two at once
+// rarely wait on each other in a cycle; when Postgres finds they do, it
+// ends one, which is tried again.
 func (db *DB) SubmitAll(ctx context.Context, subs []Submission) error {
 	if len(subs) == 0 {
 		return nil
 	}
+	subs = slices.Clone(subs)
+	slices.SortStableFunc(subs, func(a, b Submission) int {
+		return cmp.Or(cmp.Compare(a.Board.ID, b.Board.ID), cmp.Compare(a.Season, b.Season), cmp.Compare(a.Account, b.Account))
+	})
+	var err error
+	for try := 0; try < 3; try++ {
+		if err = db.submitAll(ctx, subs); !isDeadlock(err) {
+			return err
+		}
+	}
+	return err
+}
+
+// isDeadlock says whether Postgres ended a transaction to break a cycle
+// of waits.
+func isDeadlock(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "40P01"
+}
+
+func (db *DB) submitAll(ctx context.Context, subs []Submission) error {
 	return db.tx(ctx, "submit", func(tx *sql.Tx) error {
 		for _, s := range subs {
 			q, ok := submitSQL[s.Board.Operator]
