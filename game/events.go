@@ -115,10 +115,22 @@ func CheckEvent(e Event) error {
 }
 
 // Standing is one player's place in a result.
+//
+// Skill ratings are computed from the standings (package progress): their
+// order is the places, best first, and players of equal Score next to
+// each other tie. With teams, a team's place is that of its best-placed
+// player, so a game puts the winning team's players first.
 type Standing struct {
 	Player PlayerID `json:"player"`
 	Name   string   `json:"name"`
 	Score  int64    `json:"score"`
+	// Team is the player's team, for a mode with teams: players of one
+	// team share its place and are rated as one side. 0: no team, the
+	// player is a side of its own.
+	Team int `json:"team,omitempty"`
+	// Stats are the game's counts of the player (kills, deaths...), kept
+	// in the match history and fed to leaderboards by name.
+	Stats map[string]int64 `json:"stats,omitempty"`
 }
 
 // Result is how a game ended: a line for people and the standings, best

@@ -39,6 +39,8 @@ type Service struct {
 	log *slog.Logger
 
 	saves saveWriter // storage.go: games' saves on their way to the store
+	// boards is the leaderboards' part (boards.go).
+	boards boardState
 }
 
 // New returns the Service of cfg.
@@ -50,6 +52,9 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		cfg.Log = slog.Default()
 	}
 	s := &Service{cfg: cfg, db: cfg.DB, log: cfg.Log}
+	if err := s.startBoards(ctx); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -57,6 +62,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 func (s *Service) Handler() http.Handler {
 	mux := http.NewServeMux()
 	s.storageRoutes(mux)
+	s.boardRoutes(mux)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Answers hold players' data: no cache keeps them.
 		w.Header().Set("Cache-Control", "no-store")
