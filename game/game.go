@@ -304,6 +304,9 @@ type Mode struct {
 	// place of the server's policy (-auth): a ranked mode that requires
 	// accounts beside casual ones that do not. "": the server's.
 	Auth AuthPolicy
+	// Boards are the leaderboards the mode's results feed (Board). Nil:
+	// none.
+	Boards []Board
 }
 
 // AuthPolicy says whether players sign in with an account (an access
@@ -380,6 +383,16 @@ func (m Mode) Check() error {
 			return fmt.Errorf("mode %s declares message type %s twice", m.Name, t.Name)
 		}
 		seen[t.Name] = true
+	}
+	boards := map[string]bool{}
+	for _, b := range m.Boards {
+		if err := b.Check(); err != nil {
+			return fmt.Errorf("mode %s: %w", m.Name, err)
+		}
+		if boards[b.ID] {
+			return fmt.Errorf("mode %s declares board %s twice", m.Name, b.ID)
+		}
+		boards[b.ID] = true
 	}
 	return nil
 }

@@ -37,7 +37,11 @@ type Service struct {
 	cfg Config
 	db  *store.DB
 	log *slog.Logger
-	res *resultWriter // results.go
+
+	// boards is the leaderboards' part (boards.go).
+	boards boardState
+	// res is the results writer (results.go).
+	res *resultWriter
 }
 
 // New returns the Service of cfg.
@@ -48,14 +52,18 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	s := &Service{cfg: cfg, db: cfg.DB, log: cfg.Log, res: newResultWriter()}
-	go s.runResults()
+	s := &Service{cfg: cfg, db: cfg.DB, log: cfg.Log}
+	if err := s.startBoards(ctx); err != nil {
+		return nil, err
+	}
+	s.startResults()
 	return s, nil
 }
 
 // Handler serves the API: each part of the package adds its routes.
 func (s *Service) Handler() http.Handler {
 	mux := http.NewServeMux()
+	s.boardRoutes(mux)
 	s.resultRoutes(mux)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Answers hold players' data: no cache keeps them.

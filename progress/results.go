@@ -1,6 +1,7 @@
 package progress
 
 import (
+	"cmp"
 	"context"
 	"strings"
 	"sync"
@@ -43,7 +44,7 @@ const (
 // ResultStats counts what became of the results given to Result.
 type ResultStats struct {
 	Queued     int   // waiting now
-	Written    int64 // recorded
+	Written    int64 // recorded, and the boards fed
 	Duplicates int64 // already recorded under their key: a second delivery, written nothing
 	Dropped    int64 // lost: the queue was full, the Service closed, or the store refused it (logged)
 	Retries    int64 // tries the store refused, each tried again
@@ -63,10 +64,8 @@ type resultWriter struct {
 	written, duplicates, dropped, retries atomic.Int64
 
 	// afterMatch are run, in order, after a match is recorded for the
-	// first time (never for a duplicate), each tried until it succeeds:
-	// HOOK for the leaderboards (helper BOARDS, progress/boards.go) to
-	// submit the match's standings; the lead wires it where the boards
-	// land: s.res.afterMatch = append(s.res.afterMatch, s.submitResult).
+	// first time (never for a duplicate), each tried until it succeeds or
+	// the store refuses it: the leaderboards' submission (startResults).
 	afterMatch []func(ctx context.Context, rep room.Report) error
 }
 
@@ -77,9 +76,21 @@ type queued struct {
 	at  time.Time
 }
 
-func newResultWriter() *resultWriter {
+// startResults starts the results writer: after each new match, the
+// leaderboards are fed its standings (SubmitScores, boards.go), in the
+// season of the game's end.
+//
+// They are written after the match, not in its transaction: a crash
+// between the two loses the boards' part of that one result, where
+// calling SubmitScores again for a key recorded already could count an
+// incr board twice.
+func (s *Service) startResults() {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &resultWriter{ctx: ctx, cancel: cancel, done: make(chan struct{}), queue: make(chan queued, resultQueue)}
+	s.res = &resultWriter{ctx: ctx, cancel: cancel, done: make(chan struct{}), queue: make(chan queued, resultQueue)}
+	s.res.afterMatch = append(s.res.afterMatch, func(ctx context.Context, rep room.Report) error {
+		return s.SubmitScores(ctx, rep, cmp.Or(rep.Ended, time.Now()))
+	})
+	go s.runResults()
 }
 
 // Result queues a finished game to be written to the match history, the
@@ -134,10 +145,12 @@ func (s *Service) runResults() {
 			s.log.Info("progress: a result recorded already is ignored", "key", q.rep.Key())
 			continue
 		}
-		w.written.Add(1)
 		for _, f := range w.afterMatch {
 			retry(w, s, "after match", q.rep, func(ctx context.Context) (bool, error) { return true, f(ctx, q.rep) })
 		}
+		// Counted once all of it is done: a reader of the count sees the
+		// boards fed too.
+		w.written.Add(1)
 	}
 }
 

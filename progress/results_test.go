@@ -8,8 +8,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http/httptest"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -23,8 +23,6 @@ import (
 	"github.com/arena-server/arena/room"
 	"github.com/arena-server/arena/store"
 )
-
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
 // backends gives each test a fresh database of each kind, as the store's
 // tests do: an SQLite file and a database on a real PostgreSQL server.
@@ -61,7 +59,7 @@ func openDB(t *testing.T, dbURL string) *store.DB {
 }
 
 // newService starts a Service on db, closed when the test ends.
-func newService(t *testing.T, db *store.DB) *Service {
+func newService(t *testing.T, db *store.DB, modes ...game.Mode) *Service {
 	t.Helper()
 	ctx := context.Background()
 	acc, err := accounts.New(ctx, accounts.Config{DB: db, Log: quiet()})
@@ -69,7 +67,7 @@ func newService(t *testing.T, db *store.DB) *Service {
 		t.Fatal(err)
 	}
 	t.Cleanup(acc.Close)
-	s, err := New(ctx, Config{DB: db, Accounts: acc, Log: quiet()})
+	s, err := New(ctx, Config{DB: db, Accounts: acc, Modes: modes, Log: quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -537,6 +535,36 @@ func TestResultRefusedIsGivenUp(t *testing.T) {
 		waitFor(t, "the refused hook given up", func() bool { return s.ResultStats().Dropped == 1 })
 		if tries != refusals {
 			t.Fatalf("the refused hook was tried %d times, want %d", tries, refusals)
+		}
+	})
+}
+
+// A new match feeds its mode's leaderboards once: a second delivery of its
+// key (a room moved or restored) submits nothing, so an incr board counts
+// each win once.
+func TestResultFeedsTheBoardsOnce(t *testing.T) {
+	each(t, func(t *testing.T, u string) {
+		db := openDB(t, u)
+		addAccounts(t, db, "a", "b")
+		mode := game.Mode{Name: "duel", New: func(game.Config) game.Game { return nil },
+			Boards: []game.Board{{ID: "duel_wins", Stat: "win", Operator: "incr"}, {ID: "duel_kills", Stat: "kills", Operator: "incr"}}}
+		s := newService(t, db, mode)
+		srv := httptest.NewServer(s.Handler())
+		defer srv.Close()
+		for _, game := range []int{1, 1, 2} {
+			rep := report("duel", "b", game, player{id: 1, account: "a", score: 2}, player{id: 2, account: "b", score: 1})
+			rep.Result.Standings[0].Stats = map[string]int64{"kills": 3}
+			s.Result(rep)
+		}
+		waitFor(t, "three deliveries handled", func() bool {
+			st := s.ResultStats()
+			return st.Written == 2 && st.Duplicates == 1
+		})
+		for board, want := range map[string]string{"duel_wins": "1:a:2 2:b:0", "duel_kills": "1:a:6"} {
+			var page pageJSON
+			if code := get(t, srv.URL, "/api/leaderboards/"+board, &page); code != 200 || page.short() != want {
+				t.Fatalf("%s: %d %s, want %s", board, code, page.short(), want)
+			}
 		}
 	})
 }
