@@ -1,7 +1,6 @@
 package progress
 
 import (
-	"cmp"
 	"context"
 	"strings"
 	"sync"
@@ -65,7 +64,8 @@ type resultWriter struct {
 
 	// afterMatch are run, in order, after a match is recorded for the
 	// first time (never for a duplicate), each tried until it succeeds or
-	// the store refuses it: the leaderboards' submission (startResults).
+	// the store refuses it: for what must follow a result but cannot be
+	// in its transaction. (The leaderboards' scores are in it.)
 	afterMatch []func(ctx context.Context, rep room.Report) error
 }
 
@@ -76,20 +76,10 @@ type queued struct {
 	at  time.Time
 }
 
-// startResults starts the results writer: after each new match, the
-// leaderboards are fed its standings (SubmitScores, boards.go), in the
-// season of the game's end.
-//
-// They are written after the match, not in its transaction: a crash
-// between the two loses the boards' part of that one result, where
-// calling SubmitScores again for a key recorded already could count an
-// incr board twice.
+// startResults starts the results writer.
 func (s *Service) startResults() {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.res = &resultWriter{ctx: ctx, cancel: cancel, done: make(chan struct{}), queue: make(chan queued, resultQueue)}
-	s.res.afterMatch = append(s.res.afterMatch, func(ctx context.Context, rep room.Report) error {
-		return s.SubmitScores(ctx, rep, cmp.Or(rep.Ended, time.Now()))
-	})
 	go s.runResults()
 }
 
@@ -129,8 +119,17 @@ func (s *Service) runResults() {
 	w := s.res
 	defer close(w.done)
 	for q := range w.queue {
+		m, rate := matchOf(q.rep, q.at)
+		// The leaderboards' scores, in the season of the game's end, are
+		// written with the match, so once with it: a crash between two
+		// transactions would lose them, or, retried, count an incr
+		// board twice.
+		subs, err := s.boardScores(q.rep, m.Ended)
+		if err != nil {
+			s.log.Error("progress: a result's leaderboard scores are left out", "key", q.rep.Key(), "err", err)
+		}
+		m.Submissions = subs
 		fresh, ok := retry(w, s, "record", q.rep, func(ctx context.Context) (bool, error) {
-			m, rate := matchOf(q.rep, q.at)
 			already, err := s.db.RecordMatch(ctx, m, rate)
 			return !already, err
 		})

@@ -539,9 +539,9 @@ func TestResultRefusedIsGivenUp(t *testing.T) {
 	})
 }
 
-// A new match feeds its mode's leaderboards once: a second delivery of its
-// key (a room moved or restored) submits nothing, so an incr board counts
-// each win once.
+// A new match feeds its mode's leaderboards once, in its own transaction:
+// a second delivery of its key (a room moved or restored, a retry)
+// submits nothing, so an incr board counts each win once.
 func TestResultFeedsTheBoardsOnce(t *testing.T) {
 	each(t, func(t *testing.T, u string) {
 		db := openDB(t, u)
@@ -552,7 +552,10 @@ func TestResultFeedsTheBoardsOnce(t *testing.T) {
 		srv := httptest.NewServer(s.Handler())
 		defer srv.Close()
 		for _, game := range []int{1, 1, 2} {
-			rep := report("duel", "b", game, player{id: 1, account: "a", score: 2}, player{id: 2, account: "b", score: 1})
+			// "stranger" is an account the store does not know (a
+			// program's own user ID): no entry, and nothing held up.
+			rep := report("duel", "b", game, player{id: 1, account: "a", score: 2}, player{id: 2, account: "b", score: 1},
+				player{id: 3, account: "stranger"})
 			rep.Result.Standings[0].Stats = map[string]int64{"kills": 3}
 			s.Result(rep)
 		}
