@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -155,6 +156,11 @@ func (db *DB) RecordMatch(ctx context.Context, m Match, rate Rater) (already boo
 				subs = append(subs, sub)
 			}
 		}
+		// In one order, as the ratings: two nodes' matches sharing
+		// players then wait for each other's entries, never deadlock.
+		slices.SortStableFunc(subs, func(a, b Submission) int {
+			return cmp.Or(cmp.Compare(a.Board.ID, b.Board.ID), cmp.Compare(a.Season, b.Season), cmp.Compare(a.Account, b.Account))
+		})
 		if err := db.submitIn(ctx, tx, subs); err != nil {
 			return err
 		}
