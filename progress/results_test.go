@@ -127,10 +127,15 @@ func waitMatch(t *testing.T, db *store.DB, key string) store.Match {
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(within)
+	waitForIn(t, within, what, cond)
+}
+
+func waitForIn(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("not within %v: %s", within, what)
+			t.Fatalf("not within %v: %s", d, what)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -440,7 +445,9 @@ func TestResultOverflowIsCounted(t *testing.T) {
 			t.Fatalf("dropped %d, want %d or %d", d, extra, extra-1)
 		}
 		out.up()
-		waitFor(t, "the queue written", func() bool {
+		// A full queue is a thousand transactions: on a loaded machine
+		// shared with other tests, many seconds.
+		waitForIn(t, time.Minute, "the queue written", func() bool {
 			st := s.ResultStats()
 			return st.Written+st.Dropped == resultQueue+extra
 		})
