@@ -2,6 +2,7 @@ package progress
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -129,11 +130,20 @@ func (s *Service) runResults() {
 			s.log.Error("progress: a result's leaderboard scores are left out", "key", q.rep.Key(), "err", err)
 		}
 		m.Submissions = subs
-		fresh, ok := retry(w, s, "record", q.rep, func(ctx context.Context) (bool, error) {
+		record := func(ctx context.Context) (bool, error) {
 			already, err := s.db.RecordMatch(ctx, m, rate)
 			return !already, err
-		})
-		if !ok {
+		}
+		fresh, err := retry(w, s, "record", q.rep, record)
+		if errors.Is(err, errRefused) && len(m.Submissions) > 0 {
+			// A board the store will not take (one deleted meanwhile, a
+			// score out of range) must not cost the match and ratings.
+			s.log.Error("progress: a result is recorded without its leaderboard scores, which the store refuses", "key", q.rep.Key())
+			m.Submissions = nil
+			fresh, err = retry(w, s, "record", q.rep, record)
+		}
+		if err != nil {
+			w.dropped.Add(1)
 			continue
 		}
 		if !fresh {
@@ -145,7 +155,9 @@ func (s *Service) runResults() {
 			continue
 		}
 		for _, f := range w.afterMatch {
-			retry(w, s, "after match", q.rep, func(ctx context.Context) (bool, error) { return true, f(ctx, q.rep) })
+			if _, err := retry(w, s, "after match", q.rep, func(ctx context.Context) (bool, error) { return true, f(ctx, q.rep) }); err != nil {
+				w.dropped.Add(1)
+			}
 		}
 		// Counted once all of it is done: a reader of the count sees the
 		// boards fed too.
@@ -153,9 +165,16 @@ func (s *Service) runResults() {
 	}
 }
 
+// Why retry gave up (logged there).
+var (
+	errClosed  = errors.New("progress: the service closed first")
+	errRefused = errors.New("progress: the store refuses the write")
+)
+
 // retry runs f until it succeeds, waiting longer after each failure, or
-// until the writer is stopped (ok false, logged).
-func retry(w *resultWriter, s *Service, what string, rep room.Report, f func(ctx context.Context) (bool, error)) (v, ok bool) {
+// gives up: errClosed once the writer is stopped, errRefused once the
+// store has refused the write refusals times for what it holds.
+func retry(w *resultWriter, s *Service, what string, rep room.Report, f func(ctx context.Context) (bool, error)) (bool, error) {
 	wait := retryFirst
 	refused := 0
 	for {
@@ -163,18 +182,16 @@ func retry(w *resultWriter, s *Service, what string, rep room.Report, f func(ctx
 		v, err := f(ctx)
 		cancel()
 		if err == nil {
-			return v, true
+			return v, nil
 		}
 		if w.ctx.Err() != nil {
-			w.dropped.Add(1)
 			s.log.Error("progress: a result is not written: the service closed first", "step", what, "key", rep.Key(), "err", err)
-			return false, false
+			return false, errClosed
 		}
 		if store.Refused(err) {
 			if refused++; refused == refusals {
-				w.dropped.Add(1)
 				s.log.Error("progress: a result the store refuses is given up", "step", what, "key", rep.Key(), "tries", refused, "err", err)
-				return false, false
+				return false, errRefused
 			}
 		}
 		w.retries.Add(1)

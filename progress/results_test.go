@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http/httptest"
 	"net/url"
@@ -575,6 +576,27 @@ func TestResultFeedsTheBoardsOnce(t *testing.T) {
 			if code := get(t, srv.URL, "/api/leaderboards/"+board, &page); code != 200 || page.short() != want {
 				t.Fatalf("%s: %d %s, want %s", board, code, page.short(), want)
 			}
+		}
+	})
+}
+
+// Leaderboard scores the store refuses cost the result only those scores:
+// the match and its ratings are written without them.
+func TestResultWithRefusedScoresKeepsTheMatch(t *testing.T) {
+	each(t, func(t *testing.T, u string) {
+		db := openDB(t, u)
+		addAccounts(t, db, "a", "b")
+		mode := game.Mode{Name: "duel", New: func(game.Config) game.Game { return nil },
+			Boards: []game.Board{{ID: "duel_best", Stat: "score"}}}
+		s := newService(t, db, mode)
+		// The lowest int64 is no board's score (store.ErrScore).
+		s.Result(report("duel", "x", 1, player{id: 1, account: "a", score: 1}, player{id: 2, account: "b", score: math.MinInt64}))
+		waitMatch(t, db, "r/x/1")
+		if r := ratingOf(t, db, "duel", "b"); r.Games != 1 {
+			t.Fatalf("b's rating %+v", r)
+		}
+		if st := s.ResultStats(); st.Dropped != 0 {
+			t.Fatalf("%+v", st)
 		}
 	})
 }
