@@ -247,7 +247,9 @@ const (
 )
 
 // boardSeason reads a request's board and ?season=: the season's start in
-// microseconds, or a time (RFC 3339) in it; the current season if absent.
+// microseconds, taken as it is (a season of a schedule since changed
+// stays readable), or a time (RFC 3339) in it by the board's schedule;
+// the current season if absent.
 func (s *Service) boardSeason(r *http.Request) (store.Board, time.Time, error) {
 	b, err := s.db.BoardByID(r.Context(), r.PathValue("id"))
 	if err != nil {
@@ -260,7 +262,7 @@ func (s *Service) boardSeason(r *http.Request) (store.Board, time.Time, error) {
 	at := s.boards.now()
 	if q := r.URL.Query().Get("season"); q != "" {
 		if us, err := strconv.ParseInt(q, 10, 64); err == nil {
-			at = time.UnixMicro(us)
+			return b, time.UnixMicro(us).UTC(), nil
 		} else if t, err := time.Parse(time.RFC3339Nano, q); err == nil {
 			at = t
 		} else {

@@ -1,13 +1,17 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Leaderboards. A board ranks accounts by score within a season; the
@@ -229,15 +233,42 @@ type Submission struct {
 // SubmitAll submits scores in one transaction: all or none, so that a
 // finished game's scores retried after a failure are not counted twice
 // on an incr board.
+//
+// The entries are written in (board, season, account) order, and the
+// counts each changes in (level, bucket) order, so that two at once
+// rarely wait on each other in a cycle; when Postgres finds they do, it
+// ends one, which is tried again.
 func (db *DB) SubmitAll(ctx context.Context, subs []Submission) error {
 	if len(subs) == 0 {
 		return nil
 	}
+	subs = slices.Clone(subs)
+	slices.SortStableFunc(subs, func(a, b Submission) int {
+		return cmp.Or(cmp.Compare(a.Board.ID, b.Board.ID), cmp.Compare(a.Season, b.Season), cmp.Compare(a.Account, b.Account))
+	})
+	var err error
+	for try := 0; try < 3; try++ {
+		if err = db.submitAll(ctx, subs); !isDeadlock(err) {
+			return err
+		}
+	}
+	return err
+}
+
+// isDeadlock says whether Postgres ended a transaction to break a cycle
+// of waits.
+func isDeadlock(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "40P01"
+}
+
+func (db *DB) submitAll(ctx context.Context, subs []Submission) error {
 	return db.tx(ctx, "submit", func(tx *sql.Tx) error { return db.submitIn(ctx, tx, subs) })
 }
 
-// submitIn submits scores in tx: SubmitAll's, or RecordMatch's, whose
-// match row guards them against a second delivery of its result.
+// submitIn submits scores, in the order given, in tx: SubmitAll's, or
+// RecordMatch's, whose match row guards them against a second delivery
+// of its result.
 func (db *DB) submitIn(ctx context.Context, tx *sql.Tx, subs []Submission) error {
 	for _, s := range subs {
 		q, ok := submitSQL[s.Board.Operator]
@@ -330,34 +361,75 @@ func (db *DB) names(ctx context.Context, es []ranked) error {
 }
 
 // better counts the entries with a strictly better score than sortKey:
-// the rank, less one. It is a count of a range of the rank index, which
-// both databases do from the index alone.
+// the rank, less one. It sums leaderboard_counts (the migration says
+// how): at each of the eight levels, the buckets before the key's within
+// the key's bucket of the level above, at most 255 rows a level.
 func (db *DB) better(ctx context.Context, board string, season, sortKey int64) (int64, error) {
+	var (
+		q    strings.Builder
+		args []any
+	)
+	q.WriteString(`SELECT COALESCE(SUM(n), 0) FROM (`)
+	for level := 0; level < 8; level++ {
+		hi := sortKey >> (8 * level)
+		lo := int64(math.MinInt64) // the top level's buckets are all within one
+		if level < 7 {
+			lo = sortKey >> (8 * (level + 1)) << 8
+		}
+		if level > 0 {
+			q.WriteString(` UNION ALL `)
+		}
+		q.WriteString(`SELECT n FROM leaderboard_counts WHERE board = ? AND season = ? AND level = ? AND bucket >= ? AND bucket < ?`)
+		args = append(args, board, season, level, lo, hi)
+	}
+	q.WriteString(`) x`)
 	var n int64
-	err := db.SQL.QueryRowContext(ctx, db.rebind(`
-		SELECT count(*) FROM leaderboard_entries WHERE board = ? AND season = ? AND sort_key < ?`),
-		board, season, sortKey).Scan(&n)
+	err := db.SQL.QueryRowContext(ctx, db.rebind(q.String()), args...).Scan(&n)
 	return n, err
 }
 
 // rank fills in the ranks of es, consecutive entries in the board's
-// order of which the first is at position first (0-based).
-func (db *DB) rank(ctx context.Context, board string, season, first int64, es []ranked) error {
-	for i := range es {
-		switch {
-		case i > 0 && es[i].key.sortKey == es[i-1].key.sortKey:
-			es[i].Rank = es[i-1].Rank
-		case i > 0 || first == 0:
-			// The first of its score in the page is the first of its
-			// score on the board: its rank is its position.
-			es[i].Rank = first + int64(i) + 1
-		default:
-			// The page starts inside its score's ties, maybe.
-			n, err := db.better(ctx, board, season, es[i].key.sortKey)
-			if err != nil {
-				return err
-			}
-			es[i].Rank = n + 1
+// order: the first's from the counts, and each next score's as the
+// previous score's rank plus the entries of the previous score, as there
+// is nothing between two entries next to each other.
+func (db *DB) rank(ctx context.Context, board string, season int64, es []ranked) error {
+	if len(es) == 0 {
+		return nil
+	}
+	n, err := db.better(ctx, board, season, es[0].key.sortKey)
+	if err != nil {
+		return err
+	}
+	es[0].Rank = n + 1
+	last := es[len(es)-1].key.sortKey
+	if last == es[0].key.sortKey {
+		for i := range es {
+			es[i].Rank = es[0].Rank
+		}
+		return nil
+	}
+	rows, err := db.SQL.QueryContext(ctx, db.rebind(`
+		SELECT bucket, n FROM leaderboard_counts WHERE board = ? AND season = ? AND level = 0 AND bucket >= ? AND bucket < ?`),
+		board, season, es[0].key.sortKey, last)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	ties := map[int64]int64{}
+	for rows.Next() {
+		var k, n int64
+		if err := rows.Scan(&k, &n); err != nil {
+			return err
+		}
+		ties[k] = n
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for i := 1; i < len(es); i++ {
+		es[i].Rank = es[i-1].Rank
+		if k := es[i-1].key.sortKey; es[i].key.sortKey != k {
+			es[i].Rank += ties[k]
 		}
 	}
 	return nil
@@ -385,7 +457,7 @@ func (db *DB) Top(ctx context.Context, board string, season int64, limit, offset
 	if err != nil {
 		return nil, err
 	}
-	if err := db.rank(ctx, board, season, int64(offset), rs); err != nil {
+	if err := db.rank(ctx, board, season, rs); err != nil {
 		return nil, fmt.Errorf("store: top: %w", err)
 	}
 	if err := db.names(ctx, rs); err != nil {
@@ -394,49 +466,38 @@ func (db *DB) Top(ctx context.Context, board string, season int64, limit, offset
 	return entriesOf(rs), nil
 }
 
-// position returns an account's entry, its rank and its position (the
-// number of entries before it in the board's order), or ErrNotFound.
-func (db *DB) position(ctx context.Context, board string, season int64, account string) (ranked, int64, error) {
-	var (
-		r   ranked
-		pos int64
-	)
-	r.Account, r.key.account = account, account
+// entry returns an account's entry, with its rank and name, or
+// ErrNotFound.
+func (db *DB) entry(ctx context.Context, board string, season int64, account string) (ranked, error) {
+	r := ranked{Entry: Entry{Account: account}, key: rankKey{account: account}}
 	err := db.SQL.QueryRowContext(ctx, db.rebind(`
 		SELECT score, sort_key, updated_at FROM leaderboard_entries WHERE board = ? AND season = ? AND account_id = ?`),
 		board, season, account).Scan(&r.Score, &r.key.sortKey, &r.key.updatedAt)
 	if errors.Is(err, sql.ErrNoRows) {
-		return r, 0, fmt.Errorf("store: %s has no entry on %s: %w", account, board, ErrNotFound)
+		return r, fmt.Errorf("store: %s has no entry on %s: %w", account, board, ErrNotFound)
 	}
 	if err != nil {
-		return r, 0, fmt.Errorf("store: rank on %s: %w", board, err)
+		return r, fmt.Errorf("store: rank on %s: %w", board, err)
 	}
 	r.UpdatedAt = fromMicro(r.key.updatedAt)
-	// The better entries, then the ties listed before it: two ranges of
-	// the rank index, counted from the index alone.
-	err = db.SQL.QueryRowContext(ctx, db.rebind(`
-		SELECT
-			(SELECT count(*) FROM leaderboard_entries WHERE board = ? AND season = ? AND sort_key < ?),
-			(SELECT count(*) FROM leaderboard_entries WHERE board = ? AND season = ? AND sort_key = ?
-				AND (updated_at, account_id) < (?, ?))`),
-		board, season, r.key.sortKey, board, season, r.key.sortKey, r.key.updatedAt, account).Scan(&r.Rank, &pos)
-	if err != nil {
-		return r, 0, fmt.Errorf("store: rank on %s: %w", board, err)
-	}
-	pos += r.Rank
-	r.Rank++
-	one := []ranked{r}
-	if err := db.names(ctx, one); err != nil {
-		return r, 0, err
-	}
-	return one[0], pos, nil
+	return r, nil
 }
 
 // Rank returns an account's entry in a season, with its rank, or
 // ErrNotFound.
 func (db *DB) Rank(ctx context.Context, board string, season int64, account string) (Entry, error) {
-	r, _, err := db.position(ctx, board, season, account)
-	return r.Entry, err
+	r, err := db.entry(ctx, board, season, account)
+	if err != nil {
+		return Entry{}, err
+	}
+	one := []ranked{r}
+	if err := db.rank(ctx, board, season, one); err != nil {
+		return Entry{}, fmt.Errorf("store: rank on %s: %w", board, err)
+	}
+	if err := db.names(ctx, one); err != nil {
+		return Entry{}, err
+	}
+	return one[0].Entry, nil
 }
 
 // Around returns the page of a season's entries around an account's, at
@@ -447,7 +508,7 @@ func (db *DB) Around(ctx context.Context, board string, season int64, account st
 	if n < 1 {
 		n = 1
 	}
-	me, pos, err := db.position(ctx, board, season, account)
+	me, err := db.entry(ctx, board, season, account)
 	if err != nil {
 		return nil, err
 	}
@@ -474,33 +535,11 @@ func (db *DB) Around(ctx context.Context, board string, season int64, account st
 	}
 	page = append(page, me)
 	page = append(page, after...)
-	// Ranks: the page's first entry may need a count of its own; the
-	// account's and those after it follow from positions and ties.
-	first := pos - int64(len(before))
-	if len(before) > 0 && before[len(before)-1].key.sortKey == me.key.sortKey {
-		page[0].Rank = me.Rank
-	}
-	if err := db.rankFrom(ctx, board, season, first, page); err != nil {
+	if err := db.rank(ctx, board, season, page); err != nil {
 		return nil, fmt.Errorf("store: around: %w", err)
 	}
 	if err := db.names(ctx, page); err != nil {
 		return nil, err
 	}
 	return entriesOf(page), nil
-}
-
-// rankFrom is rank for a page whose first entry's rank may be known
-// already (non-zero).
-func (db *DB) rankFrom(ctx context.Context, board string, season, first int64, es []ranked) error {
-	if len(es) > 0 && es[0].Rank != 0 {
-		for i := 1; i < len(es); i++ {
-			if es[i].key.sortKey == es[i-1].key.sortKey {
-				es[i].Rank = es[i-1].Rank
-			} else {
-				es[i].Rank = first + int64(i) + 1
-			}
-		}
-		return nil
-	}
-	return db.rank(ctx, board, season, first, es)
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"reflect"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -234,6 +236,132 @@ func leaderboardContract(t *testing.T, open func(t *testing.T) *DB) string {
 			for _, e := range es {
 				if e.Score != want || e.Rank != 1 {
 					t.Errorf("season %s: %+v, want score %d rank 1", season, e, want)
+				}
+			}
+		}
+	})
+
+	t.Run("results submitted at once, in any order, all count", func(t *testing.T) {
+		db := open(t)
+		ids := []string{"s0", "s1", "s2", "s3", "s4", "s5"}
+		addAccounts(t, db, ids...)
+		boards := []Board{
+			{ID: "wins", Order: "desc", Operator: "incr", Reset: "never", CreatedAt: t0},
+			{ID: "kills", Order: "desc", Operator: "incr", Reset: "never", CreatedAt: t0},
+		}
+		for _, b := range boards {
+			if err := db.EnsureBoard(ctx, b); err != nil {
+				t.Fatal(err)
+			}
+		}
+		const games = 24
+		var wg sync.WaitGroup
+		errs := make(chan error, games)
+		for g := 0; g < games; g++ {
+			wg.Add(1)
+			go func(g int) {
+				defer wg.Done()
+				// Each game's players in another order, scores that move
+				// the entries' buckets.
+				rng := rand.New(rand.NewPCG(uint64(g), 9))
+				var subs []Submission
+				for _, i := range rng.Perm(len(ids)) {
+					for _, b := range boards {
+						subs = append(subs, Submission{Board: b, Account: ids[i], Score: 1 << (8 * rng.IntN(3)), At: t0})
+					}
+				}
+				errs <- db.SubmitAll(ctx, subs)
+			}(g)
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, b := range boards {
+			es, err := db.Top(ctx, b.ID, 0, 10, 0)
+			if err != nil || len(es) != len(ids) {
+				t.Fatalf("%s: %+v, %v", b.ID, es, err)
+			}
+			for _, e := range es {
+				var better int64
+				for _, o := range es {
+					if o.Score > e.Score {
+						better++
+					}
+				}
+				if e.Rank != better+1 {
+					t.Errorf("%s: %+v, want rank %d", b.ID, e, better+1)
+				}
+			}
+		}
+	})
+
+	t.Run("ranks from the counts match a count of the entries", func(t *testing.T) {
+		// Scores over the whole int64 range, changed by set and incr,
+		// some accounts deleted: every rank is 1 plus the entries
+		// strictly better, as a count of them here says.
+		db := open(t)
+		rng := rand.New(rand.NewPCG(5, 6))
+		const n = 60
+		ids := make([]string, n)
+		for i := range ids {
+			ids[i] = fmt.Sprintf("r%02d", i)
+		}
+		addAccounts(t, db, ids...)
+		scales := []int64{1, 1 << 8, 1 << 20, 1 << 40, math.MaxInt64}
+		draw := func() int64 {
+			sc := scales[rng.IntN(len(scales))]
+			if sc == math.MaxInt64 {
+				return rng.Int64() - rng.Int64N(math.MaxInt64) // both signs, far apart
+			}
+			return rng.Int64N(2*sc) - sc
+		}
+		for _, order := range []string{"desc", "asc"} {
+			set := Board{ID: "set-" + order, Order: order, Operator: "set", Reset: "never", CreatedAt: t0}
+			incr := Board{ID: "incr-" + order, Order: order, Operator: "incr", Reset: "never", CreatedAt: t0}
+			for _, b := range []Board{set, incr} {
+				if err := db.EnsureBoard(ctx, b); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for round := 0; round < 3; round++ {
+				for _, id := range ids {
+					v := draw()
+					if err := db.Submit(ctx, set, 0, id, v, t0); err != nil {
+						t.Fatal(err)
+					}
+					if err := db.Submit(ctx, incr, 0, id, v/4, t0); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+		}
+		if err := db.DeleteAccount(ctx, ids[0]); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.DeleteAccount(ctx, ids[1]); err != nil {
+			t.Fatal(err)
+		}
+		for _, board := range []string{"set-desc", "set-asc", "incr-desc", "incr-asc"} {
+			all, err := db.Top(ctx, board, 0, 100, 0)
+			if err != nil || len(all) != n-2 {
+				t.Fatalf("%s: %d entries, %v", board, len(all), err)
+			}
+			for _, e := range all {
+				var better int64
+				for _, o := range all {
+					if (strings.HasSuffix(board, "desc") && o.Score > e.Score) || (strings.HasSuffix(board, "asc") && o.Score < e.Score) {
+						better++
+					}
+				}
+				if e.Rank != better+1 {
+					t.Fatalf("%s: %+v, want rank %d", board, e, better+1)
+				}
+				if r, err := db.Rank(ctx, board, 0, e.Account); err != nil || r != e {
+					t.Fatalf("%s: Rank %+v, %v; want %+v", board, r, err, e)
 				}
 			}
 		}
