@@ -5,9 +5,9 @@
 // It is written here because no Go implementation of it is kept up to date.
 // The update and its constants follow openskill.py (vivekjoshy/openskill.py,
 // openskill/models/weng_lin/plackett_luce.py) and openskill.js
-// (philihp/openskill.js, src/models/plackett-luce.ts and src/rate.ts), which
-// agree with each other bit for bit; rating_test.go checks this package
-// against the numbers in their test suites.
+// (philihp/openskill.js, src/models/plackett-luce.ts and src/rate.ts), whose
+// test suites assert parity with each other; rating_test.go checks this
+// package against the expected numbers of both.
 //
 // The package is math only: no I/O, no state, safe for concurrent use.
 package rating
@@ -20,8 +20,9 @@ import (
 
 // The constants of openskill's defaults. A player starts at mu 25 with
 // sigma 25/3, so that Ordinal (mu - 3 sigma) starts at 0; beta, the spread of
-// one game's performance around skill, is half the starting sigma; kappa keeps
-// a variance from collapsing in one update (Weng & Lin, eq. 50).
+// one game's performance around skill, is half the starting sigma; kappa is
+// the smallest factor one game may multiply a variance by, so that it stays
+// positive (Weng & Lin's kappa, which openskill sets to 0.0001).
 const (
 	DefaultMu    = 25.0
 	DefaultSigma = DefaultMu / 3
@@ -47,8 +48,8 @@ type Rating struct{ Mu, Sigma float64 }
 // Default is a new player's rating: mu 25, sigma 25/3.
 func Default() Rating { return Rating{Mu: DefaultMu, Sigma: DefaultSigma} }
 
-// Ordinal is mu - 3 sigma: a skill the player has with about 99.7% certainty,
-// what boards and the page show. It starts at 0 and rises as the rating grows
+// Ordinal is mu - 3 sigma, what boards and the page show: a cautious skill
+// (the true one is below it with probability about 0.13%). It starts at 0 and rises as the rating grows
 // more certain, so a new player is not ranked above proven ones.
 func (r Rating) Ordinal() float64 { return r.Mu - 3*r.Sigma }
 
@@ -104,8 +105,8 @@ func PredictWin(teams [][]Rating) []float64 {
 	return p
 }
 
-// team is one team's sums and place in the game (Weng & Lin, section 3.2:
-// a team's performance is the sum of its players').
+// team is one team's sums and place in the game: Weng & Lin model a team's
+// performance as the sum of its players', so its mu and variance are sums.
 type team struct {
 	mu, sigmaSq float64
 	rank        int
@@ -146,8 +147,8 @@ func (m Model) Rate(teams [][]Rating, ranks []int) ([][]Rating, error) {
 		}
 	}
 
-	// c^2 = sum over teams of (sigma_q^2 + beta^2) (Weng & Lin, eq. 44;
-	// openskill's single c for all teams rather than one per pair).
+	// c^2 = sum over teams of (sigma_q^2 + beta^2): the Plackett-Luce model
+	// has one c for the whole game (Weng & Lin, Algorithm 4).
 	var cc float64
 	for _, t := range ts {
 		cc += t.sigmaSq + m.Beta*m.Beta

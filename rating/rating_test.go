@@ -1,7 +1,9 @@
 package rating
 
 import (
+	"errors"
 	"math"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -299,4 +301,336 @@ func equal(a, b [][]Rating) bool {
 		}
 	}
 	return true
+}
+
+func TestDefault(t *testing.T) {
+	d := Default()
+	if d.Mu != 25 || d.Sigma != 25.0/3 {
+		t.Fatalf("Default() = %v", d)
+	}
+	// A new player's ordinal is 0, so boards start everyone level.
+	if o := d.Ordinal(); math.Abs(o) > 1e-12 {
+		t.Fatalf("Default().Ordinal() = %v, want 0", o)
+	}
+	if o := (Rating{30, 2}).Ordinal(); o != 24 {
+		t.Fatalf("Ordinal of {30 2} = %v, want 24", o)
+	}
+	m := DefaultModel()
+	if m.Beta != 25.0/6 || m.Kappa != 0.0001 || m.Tau != 0 || m.LimitSigma {
+		t.Fatalf("DefaultModel() = %+v", m)
+	}
+}
+
+// Invalid input: Model.Rate says why; Rate hands back a copy of the input.
+func TestInvalidInput(t *testing.T) {
+	d := Default()
+	nan, inf := math.NaN(), math.Inf(1)
+	for _, c := range []struct {
+		name  string
+		teams [][]Rating
+		ranks []int
+	}{
+		{"nil", nil, nil},
+		{"no teams", [][]Rating{}, nil},
+		{"one team", [][]Rating{{d, d}}, nil},
+		{"empty team", [][]Rating{{d}, {}}, nil},
+		{"nil team", [][]Rating{{d}, nil}, nil},
+		{"short ranks", [][]Rating{{d}, {d}, {d}}, []int{1, 2}},
+		{"long ranks", [][]Rating{{d}, {d}}, []int{1, 2, 3}},
+		{"empty ranks", [][]Rating{{d}, {d}}, []int{}},
+		{"NaN mu", [][]Rating{{d}, {{nan, 1}}}, nil},
+		{"Inf mu", [][]Rating{{d}, {{inf, 1}}}, nil},
+		{"huge mu", [][]Rating{{d}, {{-2 * MaxValue, 1}}}, nil},
+		{"NaN sigma", [][]Rating{{d}, {{25, nan}}}, nil},
+		{"zero sigma", [][]Rating{{d}, {{25, 0}}}, nil},
+		{"negative sigma", [][]Rating{{d}, {{25, -1}}}, nil},
+		{"Inf sigma", [][]Rating{{d}, {{25, inf}}}, nil},
+		{"huge sigma", [][]Rating{{d}, {{25, 2 * MaxValue}}}, nil},
+	} {
+		if _, err := DefaultModel().Rate(c.teams, c.ranks); !errors.Is(err, ErrInput) {
+			t.Errorf("%s: Model.Rate error %v, want ErrInput", c.name, err)
+		}
+		got := Rate(c.teams, c.ranks)
+		if !equalNaN(got, c.teams) || (c.teams == nil) != (got == nil) {
+			t.Errorf("%s: Rate = %v, want the input %v", c.name, got, c.teams)
+		}
+		if len(got) > 0 && len(got[0]) > 0 && &got[0][0] == &c.teams[0][0] {
+			t.Errorf("%s: Rate returned the caller's slice, want a copy", c.name)
+		}
+		if p := PredictWin(c.teams); p != nil && c.ranks == nil {
+			t.Errorf("%s: PredictWin = %v, want nil", c.name, p)
+		}
+	}
+	for _, m := range []Model{{}, {Beta: 1}, {Beta: 1, Kappa: 2}, {Beta: 1, Kappa: 0.1, Tau: -1}, {Beta: math.NaN(), Kappa: 0.1}} {
+		if _, err := m.Rate([][]Rating{{d}, {d}}, nil); !errors.Is(err, ErrInput) {
+			t.Errorf("Model %+v: error %v, want ErrInput", m, err)
+		}
+	}
+}
+
+func equalNaN(a, b [][]Rating) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	same := func(x, y float64) bool { return x == y || (math.IsNaN(x) && math.IsNaN(y)) }
+	for i := range a {
+		if len(a[i]) != len(b[i]) {
+			return false
+		}
+		for j := range a[i] {
+			if !same(a[i][j].Mu, b[i][j].Mu) || !same(a[i][j].Sigma, b[i][j].Sigma) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// game is a random game: 2-8 teams of 1-4 players, ratings spread as a live
+// ladder's, ranks 0-3 with ties, or nil.
+func game(rng *rand.Rand) ([][]Rating, []int) {
+	teams := make([][]Rating, 2+rng.IntN(7))
+	for i := range teams {
+		teams[i] = make([]Rating, 1+rng.IntN(4))
+		for j := range teams[i] {
+			teams[i][j] = Rating{Mu: 25 + 15*rng.NormFloat64(), Sigma: 0.5 + 8*rng.Float64()}
+		}
+	}
+	if rng.IntN(4) == 0 {
+		return teams, nil
+	}
+	ranks := make([]int, len(teams))
+	for i := range ranks {
+		ranks[i] = rng.IntN(4)
+	}
+	return teams, ranks
+}
+
+func TestProperties(t *testing.T) {
+	rng := rand.New(rand.NewPCG(25, 4))
+	m := DefaultModel()
+	for n := range 2000 {
+		teams, ranks := game(rng)
+		before := clone(teams)
+		got, err := m.Rate(teams, ranks)
+		if err != nil {
+			t.Fatalf("game %d: %v", n, err)
+		}
+		if !equal(teams, before) {
+			t.Fatalf("game %d: Rate changed its input", n)
+		}
+		// Deterministic, to the bit.
+		if again, _ := m.Rate(teams, ranks); !equal(got, again) {
+			t.Fatalf("game %d: two runs differ: %v and %v", n, got, again)
+		}
+		rank := func(i int) int {
+			if ranks == nil {
+				return i
+			}
+			return ranks[i]
+		}
+		best, worst := rank(0), rank(0)
+		for i := range teams {
+			best, worst = min(best, rank(i)), max(worst, rank(i))
+		}
+		count := func(r int) (c int) {
+			for i := range teams {
+				if rank(i) == r {
+					c++
+				}
+			}
+			return c
+		}
+		for i := range teams {
+			for j, p := range got[i] {
+				old := teams[i][j]
+				if math.IsNaN(p.Mu) || math.IsInf(p.Mu, 0) || !(p.Sigma > 0) || math.IsInf(p.Sigma, 0) {
+					t.Fatalf("game %d: team %d player %d: %v", n, i, j, p)
+				}
+				// With tau 0, a game only ever adds information.
+				if p.Sigma > old.Sigma {
+					t.Fatalf("game %d: team %d player %d: sigma rose %v -> %v", n, i, j, old.Sigma, p.Sigma)
+				}
+				// A sole winner gains; a sole last place loses (if any other rank).
+				if best != worst && rank(i) == best && count(best) == 1 && !(p.Mu > old.Mu) {
+					t.Fatalf("game %d: winner team %d player %d: mu %v -> %v", n, i, j, old.Mu, p.Mu)
+				}
+				if best != worst && rank(i) == worst && count(worst) == 1 && !(p.Mu < old.Mu) {
+					t.Fatalf("game %d: last team %d player %d: mu %v -> %v", n, i, j, old.Mu, p.Mu)
+				}
+			}
+		}
+		// Order of the teams does not matter, only their ranks (to
+		// rounding: sums are taken in another order).
+		perm := rng.Perm(len(teams))
+		pt := make([][]Rating, len(teams))
+		pr := make([]int, len(teams))
+		for k, i := range perm {
+			pt[k], pr[k] = teams[i], rank(i)
+		}
+		pgot, _ := m.Rate(pt, pr)
+		for k, i := range perm {
+			for j := range pgot[k] {
+				a, b := pgot[k][j], got[i][j]
+				if math.Abs(a.Mu-b.Mu) > 1e-9 || math.Abs(a.Sigma-b.Sigma) > 1e-9 {
+					t.Fatalf("game %d: permuted teams give %v, want %v", n, a, b)
+				}
+			}
+		}
+	}
+}
+
+// Ties are symmetric: equal teams that tie keep their mu, and two players of
+// equal sigma who tie move toward each other by the same amount.
+func TestTieSymmetry(t *testing.T) {
+	d := Default()
+	for n := 2; n <= 6; n++ {
+		teams := make([][]Rating, n)
+		for i := range teams {
+			teams[i] = []Rating{d, d}
+		}
+		got := Rate(teams, make([]int, n))
+		for i := range got {
+			for _, p := range got[i] {
+				if math.Abs(p.Mu-25) > 1e-12 || p.Sigma != got[0][0].Sigma || !(p.Sigma < d.Sigma) {
+					t.Fatalf("%d-way tie of equals: %v", n, got)
+				}
+			}
+		}
+	}
+	a, b := Rating{30, 5}, Rating{20, 5}
+	got := Rate([][]Rating{{a}, {b}}, []int{1, 1})
+	da, db := got[0][0].Mu-a.Mu, got[1][0].Mu-b.Mu
+	if !(da < 0) || math.Abs(da+db) > 1e-12 || got[0][0].Sigma != got[1][0].Sigma {
+		t.Fatalf("tie of %v and %v: %v", a, b, got)
+	}
+	// And a win is zero-sum between equal sigmas.
+	got = Rate([][]Rating{{a}, {b}}, nil)
+	if da, db := got[0][0].Mu-a.Mu, got[1][0].Mu-b.Mu; !(da > 0) || math.Abs(da+db) > 1e-12 {
+		t.Fatalf("%v beats %v: %v", a, b, got)
+	}
+}
+
+// Ratings outside any real ladder still give finite numbers: the sums of
+// exp(mu/c) that overflow in a direct computation are kept as logarithms.
+func TestExtremes(t *testing.T) {
+	for _, teams := range [][][]Rating{
+		{{{1e6, 1}}, {{-1e6, 1}}, {{0, 1}}},
+		{{{MaxValue, 1}}, {{-MaxValue, MaxValue}}},
+		{{{25, 1e-300}}, {{25, 1e-300}, {30, 1e-300}}},
+		{{{25, MaxValue}, {25, MaxValue}}, {{25, 1}}},
+	} {
+		got, err := DefaultModel().Rate(teams, nil)
+		if err != nil {
+			t.Fatalf("%v: %v", teams, err)
+		}
+		for _, tm := range got {
+			for _, p := range tm {
+				if math.IsNaN(p.Mu) || math.IsInf(p.Mu, 0) || !(p.Sigma > 0) || math.IsInf(p.Sigma, 0) {
+					t.Fatalf("%v: %v", teams, got)
+				}
+			}
+		}
+	}
+}
+
+func TestPredictWinProperties(t *testing.T) {
+	rng := rand.New(rand.NewPCG(25, 5))
+	for range 500 {
+		teams, _ := game(rng)
+		p := PredictWin(teams)
+		var sum float64
+		for _, x := range p {
+			if !(x >= 0 && x <= 1) {
+				t.Fatalf("PredictWin(%v) = %v", teams, p)
+			}
+			sum += x
+		}
+		if math.Abs(sum-1) > 1e-12 {
+			t.Fatalf("PredictWin(%v) sums to %v", teams, sum)
+		}
+	}
+	// openskill.py test_predict_5p_impostor: the stronger player is the favourite.
+	a1, a2 := Default(), Rating{32.444, 5.123}
+	p := PredictWin([][]Rating{{a1}, {a1}, {a1}, {a2}, {a1}})
+	for i, x := range p {
+		if i != 3 && !(x < p[3]) {
+			t.Fatalf("impostor: %v", p)
+		}
+	}
+}
+
+// FuzzRate rates games built from the fuzzer's bytes with ratings a ladder
+// could hold (|mu| < 1000, sigma in [1e-6, 100]) and any tau up to 10: no
+// panic, no NaN, sigma stays positive and never ends above where tau put it.
+func FuzzRate(f *testing.F) {
+	f.Add([]byte{2, 1, 1, 100, 50, 100, 50}, uint8(0))
+	f.Add([]byte{5, 2, 3, 1, 1, 2, 0, 0, 255, 255, 1, 1, 128, 128, 7, 9}, uint8(3))
+	f.Add([]byte{3, 0, 0, 0, 0, 0, 0, 0, 0, 0}, uint8(255))
+	f.Fuzz(func(t *testing.T, data []byte, tau uint8) {
+		next := func() byte {
+			if len(data) == 0 {
+				return 0
+			}
+			b := data[0]
+			data = data[1:]
+			return b
+		}
+		teams := make([][]Rating, 2+int(next())%7)
+		for i := range teams {
+			teams[i] = make([]Rating, 1+int(next())%4)
+		}
+		ranks := make([]int, len(teams))
+		for i := range ranks {
+			ranks[i] = int(next()) % 4
+		}
+		for i := range teams {
+			for j := range teams[i] {
+				mu := (float64(uint16(next())<<8|uint16(next())) - 32768) / 32.768
+				sigma := math.Pow(10, -6+8*float64(next())/255)
+				teams[i][j] = Rating{mu, sigma}
+			}
+		}
+		m := DefaultModel()
+		m.Tau = float64(tau) / 25.5
+		got, err := m.Rate(teams, ranks)
+		if err != nil {
+			t.Fatalf("Rate(%v, %v): %v", teams, ranks, err)
+		}
+		for i := range got {
+			for j, p := range got[i] {
+				if math.IsNaN(p.Mu) || math.IsInf(p.Mu, 0) || !(p.Sigma > 0) || p.Sigma > math.Hypot(teams[i][j].Sigma, m.Tau) {
+					t.Fatalf("Rate(%v, %v) tau %v: team %d player %d = %v", teams, ranks, m.Tau, i, j, p)
+				}
+			}
+		}
+		if p := PredictWin(teams); len(p) != len(teams) {
+			t.Fatalf("PredictWin(%v) = %v", teams, p)
+		}
+	})
+}
+
+// FuzzRateAnyFloat gives Rate any float64 at all: it must not panic, must
+// refuse what it cannot rate, and must give finite ratings otherwise.
+func FuzzRateAnyFloat(f *testing.F) {
+	f.Add(25.0, 25.0/3, 25.0, 25.0/3, 25.0, 25.0/3, 1, 2)
+	f.Add(math.NaN(), 1.0, math.Inf(-1), 0.0, -5.0, 1e-320, 0, 0)
+	f.Add(1e99, 1e99, -1e99, 1e-200, 0.0, 1.0, 7, -7)
+	f.Fuzz(func(t *testing.T, mu1, s1, mu2, s2, mu3, s3 float64, r1, r2 int) {
+		teams := [][]Rating{{{mu1, s1}}, {{mu2, s2}, {mu3, s3}}}
+		got, err := DefaultModel().Rate(teams, []int{r1, r2})
+		if err != nil {
+			if !errors.Is(err, ErrInput) {
+				t.Fatalf("error %v does not wrap ErrInput", err)
+			}
+			return
+		}
+		for _, tm := range got {
+			for _, p := range tm {
+				if math.IsNaN(p.Mu) || math.IsInf(p.Mu, 0) || !(p.Sigma >= 0) || math.IsInf(p.Sigma, 0) {
+					t.Fatalf("Rate(%v) = %v", teams, got)
+				}
+			}
+		}
+	})
 }
