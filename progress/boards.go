@@ -107,9 +107,19 @@ func (s *Service) submit(ctx context.Context, b store.Board, account string, sco
 // succeeded must not be made again for the same result (its Key), or an
 // incr board counts it twice: the results writer calls it once a key.
 func (s *Service) SubmitScores(ctx context.Context, rep room.Report, at time.Time) error {
+	subs, err := s.boardScores(rep, at)
+	if err != nil {
+		return err
+	}
+	return s.db.SubmitAll(ctx, subs)
+}
+
+// boardScores are SubmitScores's submissions: the results writer has them
+// written in the match's own transaction (store.Match.Submissions).
+func (s *Service) boardScores(rep room.Report, at time.Time) ([]store.Submission, error) {
 	boards := s.boards.byMode[rep.Mode]
 	if len(boards) == 0 || len(rep.Result.Standings) == 0 {
-		return nil
+		return nil, nil
 	}
 	accounts := make(map[game.PlayerID]string, len(rep.Players))
 	for _, p := range rep.Players {
@@ -122,7 +132,7 @@ func (s *Service) SubmitScores(ctx context.Context, rep room.Report, at time.Tim
 	for _, b := range boards {
 		r, err := s.reset(b.Reset)
 		if err != nil {
-			return fmt.Errorf("progress: board %s: %w", b.ID, err)
+			return nil, fmt.Errorf("progress: board %s: %w", b.ID, err)
 		}
 		sb := store.Board{ID: b.ID, Order: b.Order, Operator: b.Operator, Reset: b.Reset}
 		season := r.Season(at).UnixMicro()
@@ -147,7 +157,7 @@ func (s *Service) SubmitScores(ctx context.Context, rep room.Report, at time.Tim
 			subs = append(subs, store.Submission{Board: sb, Season: season, Account: account, Score: v, At: at})
 		}
 	}
-	return s.db.SubmitAll(ctx, subs)
+	return subs, nil
 }
 
 // boardRoutes registers the leaderboards' API.

@@ -41,6 +41,8 @@ type Service struct {
 	saves saveWriter // storage.go: games' saves on their way to the store
 	// boards is the leaderboards' part (boards.go).
 	boards boardState
+	// res is the results writer (results.go).
+	res *resultWriter
 }
 
 // New returns the Service of cfg.
@@ -55,6 +57,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if err := s.startBoards(ctx); err != nil {
 		return nil, err
 	}
+	s.startResults()
 	return s, nil
 }
 
@@ -63,6 +66,7 @@ func (s *Service) Handler() http.Handler {
 	mux := http.NewServeMux()
 	s.storageRoutes(mux)
 	s.boardRoutes(mux)
+	s.resultRoutes(mux)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Answers hold players' data: no cache keeps them.
 		w.Header().Set("Cache-Control", "no-store")
@@ -70,7 +74,9 @@ func (s *Service) Handler() http.Handler {
 	})
 }
 
-// Close stops the Service's background work.
+// Close stops the Service's background work: the saves and results still
+// queued are written first if the store takes them within a few seconds.
 func (s *Service) Close() {
 	s.saves.close()
+	s.closeResults()
 }

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"time"
@@ -113,6 +114,7 @@ func (r *Room) startRematch() bool {
 		return false
 	}
 	r.rematchAt = 0
+	r.started = time.Now()
 	r.broadcast(GameEvent{Tick: r.tick, Type: "room_rematch", Data: fmt.Appendf(nil, `{"game":%d}`, r.number)})
 	return true
 }
@@ -150,6 +152,11 @@ type Report struct {
 	// Game numbers the room's games: game.Result.Game.
 	Game   int         `json:"game"`
 	Result game.Result `json:"result"`
+	// Started is when the game began: when its room was made, or its
+	// rematch started; zero if unknown (a room restored from a document
+	// of a release that did not keep it). Ended is when it ended.
+	Started time.Time `json:"started,omitzero"`
+	Ended   time.Time `json:"ended"`
 	// Players are everyone who played the game, by ascending ID: the
 	// room's players when it ended, connected or away, and those who left
 	// the room before the end (ReportPlayer.Left; the latest maxLeft of
@@ -196,9 +203,13 @@ func (r Report) Key() string {
 // report is the Report of res, the result of the room's game that just
 // ended.
 func (r *Room) report(res game.Result) Report {
-	rep := Report{Room: r.cfg.Name, Mode: r.cfg.Mode.Name, RoomID: r.id, Game: res.Game, Result: res,
+	rep := Report{Room: r.cfg.Name, Mode: r.cfg.Mode.Name, RoomID: r.id, Game: res.Game, Result: res, Started: r.started, Ended: time.Now(),
 		Players: make([]ReportPlayer, 0, len(r.members)+len(r.left))}
 	rep.Result.Standings = append([]game.Standing(nil), res.Standings...) // the hook's own
+	for i := range rep.Result.Standings {
+		// Stats too: the game may write its maps again while the hook reads.
+		rep.Result.Standings[i].Stats = maps.Clone(rep.Result.Standings[i].Stats)
+	}
 	for _, m := range r.members {
 		rep.Players = append(rep.Players, ReportPlayer{ID: m.id, Name: m.name, Account: m.account})
 	}

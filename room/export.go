@@ -76,6 +76,9 @@ type Document struct {
 	// Left are the players who left the room during its game, for its
 	// result (Report.Players).
 	Left []ReportPlayer `json:"left,omitempty"`
+	// Started is when the room's game began, in Unix microseconds, for
+	// its result (Report.Started). Absent (an older release's): unknown.
+	Started int64 `json:"started,omitempty"`
 }
 
 // SavedMember is a player of a saved room.
@@ -174,6 +177,9 @@ func (r *Room) export() exportResult {
 		RematchTick: r.rematchAt,
 		ID:          r.id,
 		Left:        r.left,
+	}
+	if !r.started.IsZero() {
+		d.Started = r.started.UnixMicro()
 	}
 	d.PasswordHash = r.cfg.PasswordHash
 	for i, m := range r.members {
@@ -431,6 +437,10 @@ func (r *Room) restore(d *Document) error {
 	r.rematchAt = d.RematchTick
 	if d.ID != "" {
 		r.id = d.ID
+	}
+	r.started = time.Time{}
+	if d.Started > 0 {
+		r.started = time.UnixMicro(d.Started)
 	}
 	r.left = d.Left
 	for i := range r.left {

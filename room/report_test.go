@@ -94,6 +94,12 @@ func TestResultsAreReportedOnceWithWhoPlayed(t *testing.T) {
 			t.Errorf("reported %+v (key %q); want room duel, mode action, game 1, players %s", rep, rep.Key(), want)
 		}
 
+		// The game's start and end: the room's making, and after the
+		// second of play.
+		if rep.Started.IsZero() || rep.Ended.Sub(rep.Started) < time.Second {
+			t.Errorf("reported the game from %v to %v; want a start and an end a second or more after", rep.Started, rep.Ended)
+		}
+
 		restored, err := Restore(cfg, doc)
 		if err != nil {
 			t.Fatal(err)
@@ -103,6 +109,9 @@ func TestResultsAreReportedOnceWithWhoPlayed(t *testing.T) {
 		synctest.Wait()
 		if len(reports) != 2 || reports[1].Key() != rep.Key() || fmt.Sprint(reports[1].Players) != want {
 			t.Errorf("the restored room reported %+v; want the key %q and players %s again", reports[1:], rep.Key(), want)
+		}
+		if len(reports) == 2 && !reports[1].Started.Equal(rep.Started.Truncate(time.Microsecond)) {
+			t.Errorf("the restored room's game started %v; want %v, the saved start", reports[1].Started, rep.Started)
 		}
 
 		again := New(cfg)

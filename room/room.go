@@ -182,6 +182,8 @@ type Room struct {
 	watchers           []Client // spectators (JoinRequest.Watch), who play no part
 	// number is the game's: 1 for the first, one more for each rematch.
 	number int
+	// started is when the current game began (Report.Started).
+	started time.Time
 	// rematchAt, while the room pauses between two games
 	// (Mode.Rematch), is the tick the next game starts on; else 0.
 	// During the pause r.game is already the next game, its players
@@ -506,7 +508,7 @@ func New(cfg Config) *Room {
 		r.cfg.Host = noHost{r}
 	}
 	r.events = game.NewEvents(r.log)
-	r.number, r.id = 1, newRoomID()
+	r.number, r.id, r.started = 1, newRoomID(), time.Now()
 	r.newGame(seed)
 	return r
 }

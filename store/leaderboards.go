@@ -263,25 +263,31 @@ func isDeadlock(err error) bool {
 }
 
 func (db *DB) submitAll(ctx context.Context, subs []Submission) error {
-	return db.tx(ctx, "submit", func(tx *sql.Tx) error {
-		for _, s := range subs {
-			q, ok := submitSQL[s.Board.Operator]
-			if !ok || (s.Board.Order != "desc" && s.Board.Order != "asc") {
-				return checkBoard(s.Board)
-			}
-			if s.Score == math.MinInt64 {
-				return ErrScore
-			}
-			_, err := tx.ExecContext(ctx, db.rebind(q), s.Board.ID, s.Season, s.Account, s.Score, sortKey(s.Board.Order, s.Score), micro(s.At))
-			if err != nil {
-				if classify(err) == foreignKey {
-					return fmt.Errorf("store: submit to %s: no such board or account %s: %w", s.Board.ID, s.Account, ErrNotFound)
-				}
-				return fmt.Errorf("store: submit to %s: %w", s.Board.ID, err)
-			}
+	return db.tx(ctx, "submit", func(tx *sql.Tx) error { return db.submitIn(ctx, tx, subs) })
+}
+
+// submitIn submits scores, in the order given, in tx: SubmitAll's, or
+// RecordMatch's, whose match row guards them against a second delivery
+// of its result.
+func (db *DB) submitIn(ctx context.Context, tx *sql.Tx, subs []Submission) error {
+	for _, s := range subs {
+		q, ok := submitSQL[s.Board.Operator]
+		if !ok || (s.Board.Order != "desc" && s.Board.Order != "asc") {
+			return checkBoard(s.Board)
 		}
-		return nil
-	})
+		if s.Score == math.MinInt64 {
+			return ErrScore
+		}
+		_, err := tx.ExecContext(ctx, db.rebind(q), s.Board.ID, s.Season, s.Account, s.Score, sortKey(s.Board.Order, s.Score), micro(s.At))
+		if err != nil {
+			if classify(err) == foreignKey {
+				// The driver's error too: Refused sees a constraint.
+				return fmt.Errorf("store: submit to %s: no such board or account %s: %w: %w", s.Board.ID, s.Account, ErrNotFound, err)
+			}
+			return fmt.Errorf("store: submit to %s: %w", s.Board.ID, err)
+		}
+	}
+	return nil
 }
 
 // key is an entry's place in its board's order.
