@@ -255,3 +255,43 @@ func TestOIDCSignInThroughTheProgram(t *testing.T) {
 		t.Fatalf("plays as %s; want %s", id, first.Account.ID)
 	}
 }
+
+// TestStorageThroughTheProgram: the stock program serves player storage
+// on its store: a guest saves an object, reads it back with its version,
+// and a stale version is refused.
+func TestStorageThroughTheProgram(t *testing.T) {
+	addr := startRun(t, nil, dots.Mode)
+	var s session
+	if code := call(t, "POST", addr, "/api/auth/guest", "", map[string]string{}, &s); code != http.StatusCreated {
+		t.Fatalf("guest: %d", code)
+	}
+	do := func(method, header, value string, body any) *http.Response {
+		t.Helper()
+		b, _ := json.Marshal(body)
+		req, _ := http.NewRequest(method, "http://"+addr+"/api/storage/saves/slot1", bytes.NewReader(b))
+		req.Header.Set("Authorization", "Bearer "+s.AccessToken)
+		req.Header.Set("Content-Type", "application/json")
+		if header != "" {
+			req.Header.Set(header, value)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	created := do("PUT", "If-None-Match", "*", map[string]any{"value": map[string]int{"level": 3}, "read": "owner"})
+	if created.StatusCode != http.StatusCreated || created.Header.Get("ETag") == "" {
+		t.Fatalf("create: %d, ETag %q", created.StatusCode, created.Header.Get("ETag"))
+	}
+	if got := do("GET", "", "", nil); got.StatusCode != http.StatusOK || got.Header.Get("ETag") != created.Header.Get("ETag") {
+		t.Fatalf("read: %d, ETag %q; want 200, %q", got.StatusCode, got.Header.Get("ETag"), created.Header.Get("ETag"))
+	}
+	if upd := do("PUT", "If-Match", created.Header.Get("ETag"), map[string]any{"value": map[string]int{"level": 4}}); upd.StatusCode != http.StatusOK {
+		t.Fatalf("update: %d", upd.StatusCode)
+	}
+	if stale := do("PUT", "If-Match", created.Header.Get("ETag"), map[string]any{"value": map[string]int{"level": 5}}); stale.StatusCode != http.StatusPreconditionFailed {
+		t.Fatalf("a stale version: %d; want 412", stale.StatusCode)
+	}
+}

@@ -183,15 +183,15 @@ func (a *App) Run(ctx context.Context, args []string, getenv func(string) string
 	// must not create a database, or migrate one.
 	pre := cfg
 	if opts.accounts() {
-		pre.Accounts = (*accountsApp)(nil) // there will be accounts
+		pre.Accounts = (*storeApp)(nil) // there will be accounts
 	}
 	if err := pre.Check(); err != nil {
 		log.Error("bad configuration", "err", err)
 		return 2
 	}
-	var acc *accountsApp
+	var acc *storeApp
 	if opts.accounts() {
-		acc, err = openAccounts(ctx, opts, log)
+		acc, err = openAccounts(ctx, opts, cfg.Modes, log)
 		if err != nil {
 			log.Error("cannot open the store of accounts", "db", store.Redact(opts.dbURL()), "err", err)
 			return 1

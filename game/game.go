@@ -329,15 +329,15 @@ type Mode struct {
 	// place of the server's policy (-auth): a ranked mode that requires
 	// accounts beside casual ones that do not. "": the server's.
 	Auth AuthPolicy
-	// Boards are the leaderboards the mode's results feed (Board). Nil:
-	// none.
-	Boards []Board
 	// Loads names the collections of player storage a joining player's
 	// objects are loaded from, into Player.Storage (at most MaxLoads,
 	// each a StorageName). A player whose storage cannot be read is
 	// refused, to try again shortly, rather than seated with none: a game
 	// that saw no progress would save over it.
 	Loads []string
+	// Boards are the leaderboards the mode's results feed (Board). Nil:
+	// none.
+	Boards []Board
 }
 
 // AuthPolicy says whether players sign in with an account (an access

@@ -107,9 +107,19 @@ func (s *Service) submit(ctx context.Context, b store.Board, account string, sco
 // succeeded must not be made again for the same result (its Key), or an
 // incr board counts it twice: the results writer calls it once a key.
 func (s *Service) SubmitScores(ctx context.Context, rep room.Report, at time.Time) error {
+	subs, err := s.boardScores(rep, at)
+	if err != nil {
+		return err
+	}
+	return s.db.SubmitAll(ctx, subs)
+}
+
+// boardScores are SubmitScores's submissions: the results writer has them
+// written in the match's own transaction (store.Match.Submissions).
+func (s *Service) boardScores(rep room.Report, at time.Time) ([]store.Submission, error) {
 	boards := s.boards.byMode[rep.Mode]
 	if len(boards) == 0 || len(rep.Result.Standings) == 0 {
-		return nil
+		return nil, nil
 	}
 	accounts := make(map[game.PlayerID]string, len(rep.Players))
 	for _, p := range rep.Players {
@@ -122,7 +132,7 @@ func (s *Service) SubmitScores(ctx context.Context, rep room.Report, at time.Tim
 	for _, b := range boards {
 		r, err := s.reset(b.Reset)
 		if err != nil {
-			return fmt.Errorf("progress: board %s: %w", b.ID, err)
+			return nil, fmt.Errorf("progress: board %s: %w", b.ID, err)
 		}
 		sb := store.Board{ID: b.ID, Order: b.Order, Operator: b.Operator, Reset: b.Reset}
 		season := r.Season(at).UnixMicro()
@@ -147,7 +157,7 @@ func (s *Service) SubmitScores(ctx context.Context, rep room.Report, at time.Tim
 			subs = append(subs, store.Submission{Board: sb, Season: season, Account: account, Score: v, At: at})
 		}
 	}
-	return s.db.SubmitAll(ctx, subs)
+	return subs, nil
 }
 
 // boardRoutes registers the leaderboards' API.
@@ -237,7 +247,9 @@ const (
 )
 
 // boardSeason reads a request's board and ?season=: the season's start in
-// microseconds, or a time (RFC 3339) in it; the current season if absent.
+// microseconds, taken as it is (a season of a schedule since changed
+// stays readable), or a time (RFC 3339) in it by the board's schedule;
+// the current season if absent.
 func (s *Service) boardSeason(r *http.Request) (store.Board, time.Time, error) {
 	b, err := s.db.BoardByID(r.Context(), r.PathValue("id"))
 	if err != nil {
@@ -250,7 +262,7 @@ func (s *Service) boardSeason(r *http.Request) (store.Board, time.Time, error) {
 	at := s.boards.now()
 	if q := r.URL.Query().Get("season"); q != "" {
 		if us, err := strconv.ParseInt(q, 10, 64); err == nil {
-			at = time.UnixMicro(us)
+			return b, time.UnixMicro(us).UTC(), nil
 		} else if t, err := time.Parse(time.RFC3339Nano, q); err == nil {
 			at = t
 		} else {

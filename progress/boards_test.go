@@ -372,3 +372,22 @@ func TestBoardsDeclaredOnce(t *testing.T) {
 		s.Close()
 	}
 }
+
+// TestBoardsStoreDown: with the store gone, the API answers 503
+// unavailable, and says when to try again.
+func TestBoardsStoreDown(t *testing.T) {
+	f := newBoardsFixture(t, boardBackends[0].url(t))
+	f.db.Close()
+	for _, path := range []string{"/api/leaderboards", "/api/leaderboards/shooter_best", "/api/leaderboards/shooter_best/accounts/ann"} {
+		res, err := http.Get(f.api.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e struct{ Code string }
+		json.NewDecoder(res.Body).Decode(&e)
+		res.Body.Close()
+		if res.StatusCode != 503 || e.Code != "unavailable" || res.Header.Get("Retry-After") == "" {
+			t.Errorf("%s: %d %+v", path, res.StatusCode, e)
+		}
+	}
+}

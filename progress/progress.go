@@ -37,12 +37,12 @@ type Service struct {
 	cfg Config
 	db  *store.DB
 	log *slog.Logger
-	res *resultWriter // results.go
-
-	// boards is the leaderboards' part (boards.go).
-	boards boardState
 
 	saves saveWriter // storage.go: games' saves on their way to the store
+	// boards is the leaderboards' part (boards.go).
+	boards boardState
+	// res is the results writer (results.go).
+	res *resultWriter
 }
 
 // New returns the Service of cfg.
@@ -53,20 +53,20 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	s := &Service{cfg: cfg, db: cfg.DB, log: cfg.Log, res: newResultWriter()}
+	s := &Service{cfg: cfg, db: cfg.DB, log: cfg.Log}
 	if err := s.startBoards(ctx); err != nil {
 		return nil, err
 	}
-	go s.runResults()
+	s.startResults()
 	return s, nil
 }
 
 // Handler serves the API: each part of the package adds its routes.
 func (s *Service) Handler() http.Handler {
 	mux := http.NewServeMux()
+	s.storageRoutes(mux)
 	s.boardRoutes(mux)
 	s.resultRoutes(mux)
-	s.storageRoutes(mux)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Answers hold players' data: no cache keeps them.
 		w.Header().Set("Cache-Control", "no-store")
@@ -74,9 +74,9 @@ func (s *Service) Handler() http.Handler {
 	})
 }
 
-// Close stops the Service's background work: the results still queued
-// are written first if the store takes them within a few seconds.
+// Close stops the Service's background work: the saves and results still
+// queued are written first if the store takes them within a few seconds.
 func (s *Service) Close() {
-	s.closeResults()
 	s.saves.close()
+	s.closeResults()
 }

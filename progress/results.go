@@ -2,6 +2,7 @@ package progress
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -43,7 +44,7 @@ const (
 // ResultStats counts what became of the results given to Result.
 type ResultStats struct {
 	Queued     int   // waiting now
-	Written    int64 // recorded
+	Written    int64 // recorded, and the boards fed
 	Duplicates int64 // already recorded under their key: a second delivery, written nothing
 	Dropped    int64 // lost: the queue was full, the Service closed, or the store refused it (logged)
 	Retries    int64 // tries the store refused, each tried again
@@ -63,10 +64,9 @@ type resultWriter struct {
 	written, duplicates, dropped, retries atomic.Int64
 
 	// afterMatch are run, in order, after a match is recorded for the
-	// first time (never for a duplicate), each tried until it succeeds:
-	// HOOK for the leaderboards (helper BOARDS, progress/boards.go) to
-	// submit the match's standings; the lead wires it where the boards
-	// land: s.res.afterMatch = append(s.res.afterMatch, s.submitResult).
+	// first time (never for a duplicate), each tried until it succeeds or
+	// the store refuses it: for what must follow a result but cannot be
+	// in its transaction. (The leaderboards' scores are in it.)
 	afterMatch []func(ctx context.Context, rep room.Report) error
 }
 
@@ -77,9 +77,11 @@ type queued struct {
 	at  time.Time
 }
 
-func newResultWriter() *resultWriter {
+// startResults starts the results writer.
+func (s *Service) startResults() {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &resultWriter{ctx: ctx, cancel: cancel, done: make(chan struct{}), queue: make(chan queued, resultQueue)}
+	s.res = &resultWriter{ctx: ctx, cancel: cancel, done: make(chan struct{}), queue: make(chan queued, resultQueue)}
+	go s.runResults()
 }
 
 // Result queues a finished game to be written to the match history, the
@@ -118,12 +120,30 @@ func (s *Service) runResults() {
 	w := s.res
 	defer close(w.done)
 	for q := range w.queue {
-		fresh, ok := retry(w, s, "record", q.rep, func(ctx context.Context) (bool, error) {
-			m, rate := matchOf(q.rep, q.at)
+		m, rate := matchOf(q.rep, q.at)
+		// The leaderboards' scores, in the season of the game's end, are
+		// written with the match, so once with it: a crash between two
+		// transactions would lose them, or, retried, count an incr
+		// board twice.
+		subs, err := s.boardScores(q.rep, m.Ended)
+		if err != nil {
+			s.log.Error("progress: a result's leaderboard scores are left out", "key", q.rep.Key(), "err", err)
+		}
+		m.Submissions = subs
+		record := func(ctx context.Context) (bool, error) {
 			already, err := s.db.RecordMatch(ctx, m, rate)
 			return !already, err
-		})
-		if !ok {
+		}
+		fresh, err := retry(w, s, "record", q.rep, record)
+		if errors.Is(err, errRefused) && len(m.Submissions) > 0 {
+			// A board the store will not take (one deleted meanwhile, a
+			// score out of range) must not cost the match and ratings.
+			s.log.Error("progress: a result is recorded without its leaderboard scores, which the store refuses", "key", q.rep.Key())
+			m.Submissions = nil
+			fresh, err = retry(w, s, "record", q.rep, record)
+		}
+		if err != nil {
+			w.dropped.Add(1)
 			continue
 		}
 		if !fresh {
@@ -134,16 +154,27 @@ func (s *Service) runResults() {
 			s.log.Info("progress: a result recorded already is ignored", "key", q.rep.Key())
 			continue
 		}
-		w.written.Add(1)
 		for _, f := range w.afterMatch {
-			retry(w, s, "after match", q.rep, func(ctx context.Context) (bool, error) { return true, f(ctx, q.rep) })
+			if _, err := retry(w, s, "after match", q.rep, func(ctx context.Context) (bool, error) { return true, f(ctx, q.rep) }); err != nil {
+				w.dropped.Add(1)
+			}
 		}
+		// Counted once all of it is done: a reader of the count sees the
+		// boards fed too.
+		w.written.Add(1)
 	}
 }
 
+// Why retry gave up (logged there).
+var (
+	errClosed  = errors.New("progress: the service closed first")
+	errRefused = errors.New("progress: the store refuses the write")
+)
+
 // retry runs f until it succeeds, waiting longer after each failure, or
-// until the writer is stopped (ok false, logged).
-func retry(w *resultWriter, s *Service, what string, rep room.Report, f func(ctx context.Context) (bool, error)) (v, ok bool) {
+// gives up: errClosed once the writer is stopped, errRefused once the
+// store has refused the write refusals times for what it holds.
+func retry(w *resultWriter, s *Service, what string, rep room.Report, f func(ctx context.Context) (bool, error)) (bool, error) {
 	wait := retryFirst
 	refused := 0
 	for {
@@ -151,18 +182,16 @@ func retry(w *resultWriter, s *Service, what string, rep room.Report, f func(ctx
 		v, err := f(ctx)
 		cancel()
 		if err == nil {
-			return v, true
+			return v, nil
 		}
 		if w.ctx.Err() != nil {
-			w.dropped.Add(1)
 			s.log.Error("progress: a result is not written: the service closed first", "step", what, "key", rep.Key(), "err", err)
-			return false, false
+			return false, errClosed
 		}
 		if store.Refused(err) {
 			if refused++; refused == refusals {
-				w.dropped.Add(1)
 				s.log.Error("progress: a result the store refuses is given up", "step", what, "key", rep.Key(), "tries", refused, "err", err)
-				return false, false
+				return false, errRefused
 			}
 		}
 		w.retries.Add(1)

@@ -1,13 +1,17 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Leaderboards. A board ranks accounts by score within a season; the
@@ -229,29 +233,61 @@ type Submission struct {
 // SubmitAll submits scores in one transaction: all or none, so that a
 // finished game's scores retried after a failure are not counted twice
 // on an incr board.
+//
+// The entries are written in (board, season, account) order, and the
+// counts each changes in (level, bucket) order, so that two at once
+// rarely wait on each other in a cycle; when Postgres finds they do, it
+// ends one, which is tried again.
 func (db *DB) SubmitAll(ctx context.Context, subs []Submission) error {
 	if len(subs) == 0 {
 		return nil
 	}
-	return db.tx(ctx, "submit", func(tx *sql.Tx) error {
-		for _, s := range subs {
-			q, ok := submitSQL[s.Board.Operator]
-			if !ok || (s.Board.Order != "desc" && s.Board.Order != "asc") {
-				return checkBoard(s.Board)
-			}
-			if s.Score == math.MinInt64 {
-				return ErrScore
-			}
-			_, err := tx.ExecContext(ctx, db.rebind(q), s.Board.ID, s.Season, s.Account, s.Score, sortKey(s.Board.Order, s.Score), micro(s.At))
-			if err != nil {
-				if classify(err) == foreignKey {
-					return fmt.Errorf("store: submit to %s: no such board or account %s: %w", s.Board.ID, s.Account, ErrNotFound)
-				}
-				return fmt.Errorf("store: submit to %s: %w", s.Board.ID, err)
-			}
-		}
-		return nil
+	subs = slices.Clone(subs)
+	slices.SortStableFunc(subs, func(a, b Submission) int {
+		return cmp.Or(cmp.Compare(a.Board.ID, b.Board.ID), cmp.Compare(a.Season, b.Season), cmp.Compare(a.Account, b.Account))
 	})
+	var err error
+	for try := 0; try < 3; try++ {
+		if err = db.submitAll(ctx, subs); !isDeadlock(err) {
+			return err
+		}
+	}
+	return err
+}
+
+// isDeadlock says whether Postgres ended a transaction to break a cycle
+// of waits.
+func isDeadlock(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "40P01"
+}
+
+func (db *DB) submitAll(ctx context.Context, subs []Submission) error {
+	return db.tx(ctx, "submit", func(tx *sql.Tx) error { return db.submitIn(ctx, tx, subs) })
+}
+
+// submitIn submits scores, in the order given, in tx: SubmitAll's, or
+// RecordMatch's, whose match row guards them against a second delivery
+// of its result.
+func (db *DB) submitIn(ctx context.Context, tx *sql.Tx, subs []Submission) error {
+	for _, s := range subs {
+		q, ok := submitSQL[s.Board.Operator]
+		if !ok || (s.Board.Order != "desc" && s.Board.Order != "asc") {
+			return checkBoard(s.Board)
+		}
+		if s.Score == math.MinInt64 {
+			return ErrScore
+		}
+		_, err := tx.ExecContext(ctx, db.rebind(q), s.Board.ID, s.Season, s.Account, s.Score, sortKey(s.Board.Order, s.Score), micro(s.At))
+		if err != nil {
+			if classify(err) == foreignKey {
+				// The driver's error too: Refused sees a constraint.
+				return fmt.Errorf("store: submit to %s: no such board or account %s: %w: %w", s.Board.ID, s.Account, ErrNotFound, err)
+			}
+			return fmt.Errorf("store: submit to %s: %w", s.Board.ID, err)
+		}
+	}
+	return nil
 }
 
 // key is an entry's place in its board's order.

@@ -241,6 +241,64 @@ func leaderboardContract(t *testing.T, open func(t *testing.T) *DB) string {
 		}
 	})
 
+	t.Run("results submitted at once, in any order, all count", func(t *testing.T) {
+		db := open(t)
+		ids := []string{"s0", "s1", "s2", "s3", "s4", "s5"}
+		addAccounts(t, db, ids...)
+		boards := []Board{
+			{ID: "wins", Order: "desc", Operator: "incr", Reset: "never", CreatedAt: t0},
+			{ID: "kills", Order: "desc", Operator: "incr", Reset: "never", CreatedAt: t0},
+		}
+		for _, b := range boards {
+			if err := db.EnsureBoard(ctx, b); err != nil {
+				t.Fatal(err)
+			}
+		}
+		const games = 24
+		var wg sync.WaitGroup
+		errs := make(chan error, games)
+		for g := 0; g < games; g++ {
+			wg.Add(1)
+			go func(g int) {
+				defer wg.Done()
+				// Each game's players in another order, scores that move
+				// the entries' buckets.
+				rng := rand.New(rand.NewPCG(uint64(g), 9))
+				var subs []Submission
+				for _, i := range rng.Perm(len(ids)) {
+					for _, b := range boards {
+						subs = append(subs, Submission{Board: b, Account: ids[i], Score: 1 << (8 * rng.IntN(3)), At: t0})
+					}
+				}
+				errs <- db.SubmitAll(ctx, subs)
+			}(g)
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, b := range boards {
+			es, err := db.Top(ctx, b.ID, 0, 10, 0)
+			if err != nil || len(es) != len(ids) {
+				t.Fatalf("%s: %+v, %v", b.ID, es, err)
+			}
+			for _, e := range es {
+				var better int64
+				for _, o := range es {
+					if o.Score > e.Score {
+						better++
+					}
+				}
+				if e.Rank != better+1 {
+					t.Errorf("%s: %+v, want rank %d", b.ID, e, better+1)
+				}
+			}
+		}
+	})
+
 	t.Run("ranks from the counts match a count of the entries", func(t *testing.T) {
 		// Scores over the whole int64 range, changed by set and incr,
 		// some accounts deleted: every rank is 1 plus the entries

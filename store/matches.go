@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -31,6 +32,10 @@ type Match struct {
 	// does not know): they have no rows of their own.
 	Guests  int
 	Players []MatchPlayer
+	// Submissions are the match's scores for the leaderboards, written in
+	// its transaction, so once with it: those of accounts the store does
+	// not know are left out.
+	Submissions []Submission
 }
 
 // MatchPlayer is a player of a match who has an account. An account has
@@ -78,8 +83,8 @@ type Rater func(current map[string]Rating) map[string]Rating
 // players.
 const inChunk = 500
 
-// RecordMatch writes a finished match, its players and its players' new
-// ratings in one transaction, once: if a match of its key is there
+// RecordMatch writes a finished match, its players, its players' new
+// ratings and its leaderboard scores in one transaction, once: if a match of its key is there
 // already (a retry after a failure whose commit did happen, a room moved
 // or restored that reports its game again), it writes nothing and
 // returns already = true. The match row is the guard: it is inserted
@@ -109,6 +114,9 @@ func (db *DB) RecordMatch(ctx context.Context, m Match, rate Rater) (already boo
 		var accts []string
 		for _, p := range m.Players {
 			accts = append(accts, p.Account)
+		}
+		for _, s := range m.Submissions {
+			accts = append(accts, s.Account)
 		}
 		known, err := db.knownAccounts(ctx, tx, accts)
 		if err != nil {
@@ -141,6 +149,20 @@ func (db *DB) RecordMatch(ctx context.Context, m Match, rate Rater) (already boo
 			if p.Standing > 0 {
 				rated = append(rated, p.Account)
 			}
+		}
+		var subs []Submission
+		for _, sub := range m.Submissions {
+			if known[sub.Account] {
+				subs = append(subs, sub)
+			}
+		}
+		// In one order, as the ratings: two nodes' matches sharing
+		// players then wait for each other's entries, never deadlock.
+		slices.SortStableFunc(subs, func(a, b Submission) int {
+			return cmp.Or(cmp.Compare(a.Board.ID, b.Board.ID), cmp.Compare(a.Season, b.Season), cmp.Compare(a.Account, b.Account))
+		})
+		if err := db.submitIn(ctx, tx, subs); err != nil {
+			return err
 		}
 		if guests != 0 {
 			if _, err := tx.ExecContext(ctx, db.rebind(`UPDATE matches SET guests = ? WHERE key = ?`), guests, m.Key); err != nil {
@@ -452,6 +474,9 @@ func anys(ss []string) []any {
 // that tries until the store takes a write gives up on one refused a few
 // times, rather than stop behind it.
 func Refused(err error) bool {
+	if errors.Is(err, ErrScore) {
+		return true
+	}
 	var se *sqlite.Error
 	if errors.As(err, &se) {
 		switch se.Code() & 0xff { // the primary code of an extended one

@@ -212,6 +212,13 @@ var Mode = game.Mode{
 			},
 		},
 	},
+	// Kills over the week, and wins for ever, by account. They are fed by
+	// the game's results (game.Result, its standings' Stats "kills"):
+	// a round's end is not yet one (see the package doc).
+	Boards: []game.Board{
+		{ID: "blasters_kills", Stat: "kills", Operator: "incr", Reset: "weekly"},
+		{ID: "blasters_wins", Stat: "win", Operator: "incr"},
+	},
 }
 
 var (

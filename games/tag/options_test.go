@@ -2,7 +2,7 @@ package tag
 
 import (
 	"math/rand/v2"
-	"slices"
+	"reflect"
 	"testing"
 
 	"github.com/arena-server/arena/game"
@@ -97,7 +97,7 @@ func TestRoomOptionGoalEndsTheGame(t *testing.T) {
 	}
 	res, over := play(map[string]string{"goal": "3"}, 3).Over()
 	want := []game.Standing{{Player: 2, Name: "runner", Score: 3}, {Player: 3, Score: 3}, {Player: 1, Name: "it", Score: 0}}
-	if !over || res.Summary != "runner wins with 3 points" || !slices.Equal(res.Standings, want) {
+	if !over || res.Summary != "runner wins with 3 points" || !reflect.DeepEqual(res.Standings, want) {
 		t.Errorf("after 3 s with goal 3: over %v, %+v; want runner first of %+v", over, res, want)
 	}
 	if Mode.Rematch <= 0 {

@@ -60,6 +60,9 @@ var Mode = game.Mode{
 	}},
 	Kinds:   Kinds,
 	Rematch: RematchSeconds * time.Second,
+	// Games won, by account, for ever: a game that ends (the goal
+	// option) is won by the first to the goal, and by anyone tied with it.
+	Boards: []game.Board{{ID: "tag_wins", Stat: "win", Operator: "incr"}},
 }
 
 // Kinds declares a player of tag: a dot with a score, and whether it is it.

@@ -11,19 +11,23 @@ import (
 
 	"github.com/arena-server/arena/accounts"
 	"github.com/arena-server/arena/cluster"
+	"github.com/arena-server/arena/game"
 	"github.com/arena-server/arena/matchmaker"
+	"github.com/arena-server/arena/progress"
 	"github.com/arena-server/arena/server"
 	"github.com/arena-server/arena/store"
 )
 
-// accountsApp is the accounts of a running arena: the store they live in,
-// the service on it, and the server whose connections a ban or a sign-out
+// storeApp is what a running arena keeps in its store: the accounts,
+// the players' progress (storage, boards, history, ratings) and the
+// matchmaker's pool, with the server whose connections a ban or a sign-out
 // closes.
-type accountsApp struct {
-	db  *store.DB
-	svc *accounts.Service
-	api http.Handler
-	log *slog.Logger
+type storeApp struct {
+	db   *store.DB
+	svc  *accounts.Service
+	prog *progress.Service
+	api  http.Handler
+	log  *slog.Logger
 	// srv is set once the server exists; the service may revoke before
 	// (a poll at start), when there is nothing live to close.
 	srv atomic.Pointer[server.Server]
@@ -40,14 +44,14 @@ const openTimeout = 30 * time.Second
 
 // openAccounts opens the store -db names and the accounts on it, with
 // the studio's tokens and OpenID Connect sign-in if configured.
-func openAccounts(ctx context.Context, opts *options, log *slog.Logger) (*accountsApp, error) {
+func openAccounts(ctx context.Context, opts *options, modes []game.Mode, log *slog.Logger) (*storeApp, error) {
 	octx, cancel := context.WithTimeout(ctx, openTimeout)
 	defer cancel()
 	db, err := store.Open(octx, opts.dbURL())
 	if err != nil {
 		return nil, err
 	}
-	a := &accountsApp{db: db, log: log}
+	a := &storeApp{db: db, log: log}
 	cfg := accounts.Config{
 		DB:  db,
 		Log: log,
@@ -94,16 +98,24 @@ func openAccounts(ctx context.Context, opts *options, log *slog.Logger) (*accoun
 		}
 		o.Routes(mux)
 	}
+	a.prog, err = progress.New(octx, progress.Config{DB: db, Accounts: a.svc, Modes: modes, Log: log})
+	if err != nil {
+		a.close()
+		return nil, err
+	}
+	// The players' progress takes the rest of the API.
+	mux.Handle("/", a.prog.Handler())
 	a.api = mux
 	return a, nil
 }
 
 // configure hands the server its part: the token checks of joins, the HTTP
 // API, the admin's API, and the connections to close.
-func (a *accountsApp) configure(cfg *server.Config) {
+func (a *storeApp) configure(cfg *server.Config) {
 	cfg.Accounts = a
 	cfg.API = a.api
 	cfg.AdminAPI = a.svc.AdminHandler()
+	cfg.Storage = a.prog
 	// The rated matchmaker's pool lives in the same store. Ratings: none
 	// yet (everyone at the default) until the store's ratings table
 	// lands (issue 25, RESULTS): then matchmaker.Config.Ratings reads it.
@@ -117,7 +129,7 @@ func (a *accountsApp) configure(cfg *server.Config) {
 
 // joinCluster makes the node's revocations news on the cluster's bus, and
 // other nodes' news a reason to recheck the store.
-func (a *accountsApp) joinCluster(node *cluster.Node) error {
+func (a *storeApp) joinCluster(node *cluster.Node) error {
 	stop, err := node.ServeRevoked(func(account string) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -138,7 +150,7 @@ func (a *accountsApp) joinCluster(node *cluster.Node) error {
 
 // Authenticate implements server.Authenticator with the accounts' own
 // check, turning its verdicts into the server's.
-func (a *accountsApp) Authenticate(ctx context.Context, token string) (server.Identity, error) {
+func (a *storeApp) Authenticate(ctx context.Context, token string) (server.Identity, error) {
 	id, err := a.svc.Authenticate(ctx, token)
 	switch {
 	case err == nil:
@@ -176,9 +188,13 @@ func closeReason(why accounts.Revocation) error {
 	return server.ErrSignedOut
 }
 
-func (a *accountsApp) close() {
+func (a *storeApp) close() {
 	for _, stop := range a.stops {
 		stop()
+	}
+	// Progress first: it writes the saves and results still queued.
+	if a.prog != nil {
+		a.prog.Close()
 	}
 	if a.svc != nil {
 		a.svc.Close()
