@@ -8,12 +8,14 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/arena-server/arena"
 	"github.com/arena-server/arena/accounts"
 	"github.com/arena-server/arena/arenatest"
 	"github.com/arena-server/arena/game"
@@ -24,19 +26,14 @@ import (
 	"github.com/arena-server/arena/store"
 )
 
-// progressSite is the server with all of issue 25's parts, wired here for
-// the tests until the program wires them itself: accounts, the rated
-// matchmaker and the progress API on one SQLite store of the test's own,
-// the accounts' and progress's HTTP APIs as the server's Config.API. The
-// modes are dots and duo (dots for two: a room the matchmaker fills with
-// two tickets).
+// progressSite is a server with all of issue 25's parts and its store.
 type progressSite struct {
 	URL string
 	DB  *store.DB
 }
 
 // authAdapter is the server's Authenticator of accounts.Service (as the
-// program's accountsApp is).
+// program's storeApp is).
 type authAdapter struct{ svc *accounts.Service }
 
 func (a authAdapter) Authenticate(ctx context.Context, token string) (server.Identity, error) {
@@ -50,6 +47,7 @@ func (a authAdapter) Authenticate(ctx context.Context, token string) (server.Ide
 	return server.Identity{Account: id.Account, Name: id.Name}, nil
 }
 
+// duoMode is dots for two: a room the matchmaker fills with two tickets.
 var duoMode = func() game.Mode {
 	m := dots.Mode
 	m.Name, m.MaxPlayers = "duo", 2
@@ -104,6 +102,12 @@ var firstMode = func() game.Mode {
 	return m
 }()
 
+// startProgressSite is the server with all of issue 25's parts wired
+// here, for what the program does not wire yet (it hands no results to
+// progress: Config.OnResult): accounts, the rated matchmaker and the
+// progress API on one SQLite store of the test's own, the accounts' and
+// progress's HTTP APIs as the server's Config.API, and OnResult the
+// progress's Result. The modes are dots, duo and first.
 func startProgressSite(t *testing.T) *progressSite {
 	t.Helper()
 	ctx := context.Background()
@@ -145,6 +149,56 @@ func startProgressSite(t *testing.T) *progressSite {
 	return &progressSite{URL: srv.URL, DB: db}
 }
 
+// programSite runs the stock program in this process, as accountsSite
+// does, with modes (dots, duo and first), and opens its store beside it
+// for a test to fill: the page, the accounts, the progress API and the
+// matchmaker as the program wires them.
+func programSite(t *testing.T) *progressSite {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	log := &arenatest.LogBuffer{}
+	dir := t.TempDir()
+	args := []string{"-host", "127.0.0.1", "-port", "0", "-data-dir", dir}
+	getenv := func(k string) string {
+		if k == "ARENA_MAX_SCHED_LATENCY" {
+			return "0"
+		}
+		return ""
+	}
+	done := make(chan int, 1)
+	go func() { done <- arena.Run(ctx, args, getenv, log, dots.Mode, duoMode, firstMode) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Error("arena.Run did not return within 10 s of its context ending")
+		}
+	})
+	listening := regexp.MustCompile(`msg="arena listening" addr=(\S+)`)
+	var addr string
+	arenatest.Eventually(t, 10*time.Second, 10*time.Millisecond, func() error {
+		select {
+		case code := <-done:
+			done <- code
+			t.Fatalf("arena.Run returned %d before listening:\n%s", code, log.String())
+		default:
+		}
+		m := listening.FindStringSubmatch(log.String())
+		if m == nil {
+			return errors.New("not listening yet")
+		}
+		addr = m[1]
+		return nil
+	})
+	db, err := store.Open(context.Background(), "sqlite:"+filepath.Join(dir, "arena.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return &progressSite{URL: "http://" + addr, DB: db}
+}
+
 // player makes an account the store knows, for the boards and the
 // history to hold others than the page's player.
 func (s *progressSite) player(t *testing.T, name string) string {
@@ -160,7 +214,7 @@ func (s *progressSite) player(t *testing.T, name string) string {
 // the profile's ratings, a board's top 10 and the page around the player
 // (rank 15 of 25, marked), and the history a page at a time.
 func TestProgressRealPage(t *testing.T) {
-	site := startProgressSite(t)
+	site := programSite(t)
 	tb := newTab(t)
 	me := openAccountPage(t, tb, site.URL, "/?room=real-progress")
 	myName := eval[string](tb, `window.arena.auth.account.name`)
@@ -280,7 +334,7 @@ func TestProgressRealPage(t *testing.T) {
 // a match" in duo; the real matchmaker puts them in one room, and each
 // page joins it in its held seat.
 func TestProgressRealQueue(t *testing.T) {
-	site := startProgressSite(t)
+	site := programSite(t)
 	one := newTab(t)
 	id1 := openAccountPage(t, one, site.URL, "/?room=lobby-one")
 	two := newTab(t)
