@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
@@ -149,8 +150,12 @@ func TestProgressPageProfileBoardsHistory(t *testing.T) {
 		t.Errorf("in the top 10: %q", got)
 	}
 
-	tb.do(chromedp.Click(chromedp.CSS("#tab-history")))
-	waitFor(tb, "the history", `document.querySelectorAll('#history li').length === 10`, 5*time.Second)
+	// The arrow keys move between the tabs: Boards to History.
+	tb.do(chromedp.Focus(chromedp.CSS("#tab-boards")))
+	tb.keyEvent(input.DispatchKeyEventTypeKeyDown, keyRight)
+	tb.keyEvent(input.DispatchKeyEventTypeKeyUp, keyRight)
+	waitFor(tb, "the history", `document.querySelectorAll('#history li').length === 10
+		&& document.activeElement.id === 'tab-history' && document.getElementById('tab-history').getAttribute('aria-selected') === 'true'`, 5*time.Second)
 	if got := eval[string](tb, `[...document.querySelectorAll('#history li')].map((li) => li.dataset.key).join(',') + ' ' + document.getElementById('history-more').hidden`); got != "m15,m14,m13,m12,m11,m10,m9,m8,m7,m6 false" {
 		t.Errorf("the first page: %q", got)
 	}

@@ -11,6 +11,7 @@ const TOP = 10;
 const AROUND = 10;
 const HISTORY_PAGE = 10;
 const OPEN_KEY = 'arena.progress.open';
+const TABS = ['profile', 'boards', 'history'];
 
 export class ProgressPanel {
   // progress: the SDK's Progress (with the page's Auth). actions:
@@ -33,9 +34,21 @@ export class ProgressPanel {
     this.loading = new Map(); // what is being read now, by pane: its sequence
     this.seq = 0;
     this.state = { profile: null, top: [], around: [], history: [], queue: 'idle' }; // for tests
-    for (const name of ['profile', 'boards', 'history']) {
+    for (const name of TABS) {
       this.$('tab-' + name).addEventListener('click', () => this.select(name));
     }
+    // The tabs as ARIA's pattern has them: the arrows, Home and End move
+    // between them.
+    document.querySelector('#progress [role="tablist"]').addEventListener('keydown', (e) => {
+      const i = TABS.indexOf(this.tab);
+      const to = { ArrowRight: i + 1, ArrowLeft: i - 1, Home: 0, End: TABS.length - 1 }[e.key];
+      if (to === undefined) return;
+      e.preventDefault();
+      e.stopPropagation(); // the arrows choose a tab here, not move the player
+      const name = TABS[(to + TABS.length) % TABS.length];
+      this.select(name);
+      this.$('tab-' + name).focus();
+    });
     this.$('board').addEventListener('change', () => this.loadBoard());
     this.$('history-more').addEventListener('click', () => this.loadHistory(true));
     this.$('queue-form').addEventListener('submit', (e) => {
@@ -82,7 +95,7 @@ export class ProgressPanel {
 
   select(name) {
     this.tab = name;
-    for (const n of ['profile', 'boards', 'history']) {
+    for (const n of TABS) {
       const on = n === name;
       const tab = this.$('tab-' + n);
       tab.setAttribute('aria-selected', String(on));
