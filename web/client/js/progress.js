@@ -59,9 +59,13 @@ export class ProgressPanel {
     // The panel reads nothing until it is opened (and stays open for the
     // next visit if it was left so): most visits come to play.
     const details = this.$('progress-details');
-    details.open = localStorage.getItem(OPEN_KEY) === '1';
+    try {
+      details.open = localStorage.getItem(OPEN_KEY) === '1';
+    } catch { /* storage refused (a privacy mode): closed */ }
     details.addEventListener('toggle', () => {
-      localStorage.setItem(OPEN_KEY, details.open ? '1' : '0');
+      try {
+        localStorage.setItem(OPEN_KEY, details.open ? '1' : '0');
+      } catch { /* as above */ }
       this.refresh();
     });
   }
@@ -148,25 +152,28 @@ export class ProgressPanel {
     }
   }
 
+  // loadBoards reads the list of boards (an admin may add one at any
+  // time), keeps the one chosen if it is still there, or else chooses one
+  // of the mode played now, and reads it.
   async loadBoards() {
     const current = this.begin('boards');
     try {
-      if (!this.boards) {
-        const boards = await this.p.leaderboards();
-        if (!current()) return;
-        this.boards = boards;
-        const sel = this.$('board');
-        const prefer = this.actions.mode?.() || '';
-        sel.replaceChildren(...boards.map((b) => {
-          const o = document.createElement('option');
-          o.value = b.id;
-          o.textContent = b.mode && !b.id.startsWith(b.mode) ? `${b.mode}: ${b.id}` : b.id;
-          return o;
-        }));
-        const first = boards.find((b) => b.mode === prefer || b.id.startsWith(prefer + '_') || b.id.startsWith(prefer + '-'));
-        if (prefer && first) sel.value = first.id;
-      }
-      if (current()) await this.loadBoard();
+      const boards = await this.p.leaderboards();
+      if (!current()) return;
+      const sel = this.$('board');
+      const chosen = this.boards ? sel.value : '';
+      this.boards = boards;
+      sel.replaceChildren(...boards.map((b) => {
+        const o = document.createElement('option');
+        o.value = b.id;
+        o.textContent = b.mode && !b.id.startsWith(b.mode) ? `${b.mode}: ${b.id}` : b.id;
+        return o;
+      }));
+      const prefer = this.actions.mode?.() || '';
+      const ofMode = prefer && boards.find((b) => b.mode === prefer || b.id.startsWith(prefer + '_') || b.id.startsWith(prefer + '-'));
+      if (chosen && boards.some((b) => b.id === chosen)) sel.value = chosen;
+      else if (ofMode) sel.value = ofMode.id;
+      await this.loadBoard();
     } catch (err) {
       if (current()) this.failed('The leaderboards', err);
     }
