@@ -295,3 +295,65 @@ func TestStorageThroughTheProgram(t *testing.T) {
 		t.Fatalf("a stale version: %d; want 412", stale.StatusCode)
 	}
 }
+
+// TestProgressThroughTheProgram plays a game of tag to its goal between
+// two signed-in guests on the stock program: the finished game reaches
+// the match history of both, their ratings in tag, and the tag_wins
+// board, on its own, with nobody waiting for it.
+func TestProgressThroughTheProgram(t *testing.T) {
+	addr := startRun(t, nil, tag.Mode)
+	var ann, bob session
+	for _, s := range []*session{&ann, &bob} {
+		if code := call(t, "POST", addr, "/api/auth/guest", "", map[string]string{}, s); code != http.StatusCreated {
+			t.Fatalf("guest: %d", code)
+		}
+	}
+	room := fmt.Sprintf("room=g%d&mode=tag&room.goal=1", time.Now().UnixNano())
+	a, _, _ := signedIn(t, addr, room, ann.AccessToken)
+	signedIn(t, addr, room, bob.AccessToken)
+	// Within a second or so one of them, not it, scores the goal.
+	for over := false; !over; {
+		_ = a.SetReadDeadline(time.Now().Add(10 * time.Second))
+		_, data, err := a.ReadMessage()
+		if err != nil {
+			t.Fatalf("waiting for room_over: %v", err)
+		}
+		over = strings.Contains(string(data), `"room_over"`)
+	}
+	var history struct {
+		Matches []struct {
+			Mode    string
+			Players []struct{ Account string }
+		}
+	}
+	arenatest.Eventually(t, 5*time.Second, 20*time.Millisecond, func() error {
+		if code := call(t, "GET", addr, "/api/matches?account="+bob.Account.ID, "", nil, &history); code != http.StatusOK || len(history.Matches) != 1 {
+			return fmt.Errorf("bob's history: %d, %+v", code, history)
+		}
+		return nil
+	})
+	if m := history.Matches[0]; m.Mode != "tag" || len(m.Players) != 2 {
+		t.Fatalf("the match in the history: %+v", m)
+	}
+	var profile struct {
+		Ratings []struct {
+			Mode  string
+			Games int
+		}
+	}
+	if code := call(t, "GET", addr, "/api/accounts/"+ann.Account.ID, "", nil, &profile); code != http.StatusOK ||
+		len(profile.Ratings) != 1 || profile.Ratings[0].Mode != "tag" || profile.Ratings[0].Games != 1 {
+		t.Fatalf("ann's profile: %d, %+v; want one game rated in tag", code, profile)
+	}
+	var board struct {
+		Entries []struct {
+			Account string
+			Score   int64
+			Rank    int
+		}
+	}
+	if code := call(t, "GET", addr, "/api/leaderboards/tag_wins", "", nil, &board); code != http.StatusOK || len(board.Entries) == 0 ||
+		board.Entries[0].Rank != 1 || board.Entries[0].Score != 1 {
+		t.Fatalf("tag_wins: %d, %+v; want the winner first with 1 win", code, board)
+	}
+}

@@ -114,12 +114,23 @@ func openAccounts(ctx context.Context, opts *options, modes []game.Mode, log *sl
 func (a *storeApp) configure(cfg *server.Config) {
 	cfg.Accounts = a
 	cfg.API = a.api
-	cfg.AdminAPI = a.svc.AdminHandler()
+	admin := http.NewServeMux()
+	admin.Handle("/admin/api/leaderboards", a.prog.AdminHandler())
+	admin.Handle("/", a.svc.AdminHandler())
+	cfg.AdminAPI = admin
 	cfg.Storage = a.prog
-	// The rated matchmaker's pool lives in the same store. Ratings: none
-	// yet (everyone at the default) until the store's ratings table
-	// lands (issue 25, RESULTS): then matchmaker.Config.Ratings reads it.
-	mm, err := matchmaker.New(matchmaker.Config{DB: a.db, Authenticate: a.svc.Authenticate, Modes: cfg.Modes, Log: a.log})
+	// Every finished game is the store's too (history, boards, ratings),
+	// then the program's hook's, if it has one. Result never blocks.
+	hook := cfg.OnResult
+	cfg.OnResult = func(ctx context.Context, r server.ResultInfo) {
+		a.prog.Result(r)
+		if hook != nil {
+			hook(ctx, r)
+		}
+	}
+	// The rated matchmaker's pool lives in the same store, and so do the
+	// ratings it matches by: the server's own, never a client's.
+	mm, err := matchmaker.New(matchmaker.Config{DB: a.db, Authenticate: a.svc.Authenticate, Modes: cfg.Modes, Log: a.log, Ratings: storeRatings{a.db}})
 	if err != nil {
 		a.log.Error("no matchmaker", "err", err) // only for a server with no modes, which Check refuses first
 		return
@@ -200,4 +211,19 @@ func (a *storeApp) close() {
 		a.svc.Close()
 	}
 	a.db.Close()
+}
+
+// storeRatings gives the matchmaker the ratings the results writer keeps.
+type storeRatings struct{ db *store.DB }
+
+func (r storeRatings) Ratings(ctx context.Context, mode string, accounts []string) (map[string]matchmaker.Rating, error) {
+	got, err := r.db.RatingsFor(ctx, mode, accounts)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]matchmaker.Rating, len(got))
+	for id, g := range got {
+		out[id] = matchmaker.Rating{Mu: g.Mu, Sigma: g.Sigma}
+	}
+	return out, nil
 }

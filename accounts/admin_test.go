@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/arena-server/arena/arenatest"
+	"github.com/arena-server/arena/internal/logbuf"
 	"github.com/arena-server/arena/internal/pgtest"
 	"github.com/arena-server/arena/store"
 )
@@ -88,12 +88,12 @@ type adminEnv struct {
 	t      *testing.T
 	url    string
 	a, b   *node
-	log    *arenatest.LogBuffer
+	log    *logbuf.Buffer
 	client *http.Client
 }
 
 func newAdminEnv(t *testing.T, dbURL string) *adminEnv {
-	log := new(arenatest.LogBuffer)
+	log := new(logbuf.Buffer)
 	e := &adminEnv{t: t, a: startNode(t, dbURL, log), b: startNode(t, dbURL, log), log: log, client: &http.Client{Timeout: 30 * time.Second}}
 	admin := e.a.s.AdminHandler()
 	mux := http.NewServeMux()

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/arena-server/arena/arenatest"
+	"github.com/arena-server/arena/internal/logbuf"
 	"github.com/arena-server/arena/internal/oidctest"
 )
 
@@ -70,7 +70,7 @@ type harness struct {
 	oidc     *OIDC
 	app      *httptest.Server
 	fake     *fakeSignIn
-	logs     *arenatest.LogBuffer
+	logs     *logbuf.Buffer
 }
 
 func newHarness(t *testing.T, clientSecret string) *harness {
@@ -80,7 +80,7 @@ func newHarness(t *testing.T, clientSecret string) *harness {
 	t.Cleanup(app.Close)
 	redirect := app.URL + OIDCCallbackPath
 	p := oidctest.New(t, oidctest.Config{ClientID: "arena", ClientSecret: "s3cret", RedirectURIs: []string{redirect}, User: alice})
-	h := &harness{t: t, provider: p, app: app, fake: &fakeSignIn{}, logs: &arenatest.LogBuffer{}}
+	h := &harness{t: t, provider: p, app: app, fake: &fakeSignIn{}, logs: &logbuf.Buffer{}}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	o, err := NewOIDC(ctx, OIDCConfig{

@@ -142,6 +142,18 @@ type Result struct {
 	// for the first rematch (Mode.Rematch), and so on. The room sets it;
 	// a game leaves it zero. A room's results are told apart by it.
 	Game int `json:"game,omitempty"`
+	// Round says which part of its game a Scorer's result scores (a
+	// round, from 1); 0 for the game's end.
+	Round int `json:"round,omitempty"`
+}
+
+// Scorer is implemented by games scored in parts that do not end them,
+// as blasters' rounds. The room asks after every Step, and reports each
+// result it hands back as it does a finished game's (Host.Result: the
+// history, ratings and leaderboards the program keeps), told apart by its
+// Round; play goes on, and nobody is told the room is over.
+type Scorer interface {
+	Scored() []Result
 }
 
 // Ender is implemented by games that end. The room asks after every Step;

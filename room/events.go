@@ -46,6 +46,19 @@ func (r *Room) gameOver() (game.Result, bool) {
 	return e.Over()
 }
 
+// reportScored reports the results a Scorer hands back after a Step, as
+// endGame reports a game's, numbered with the game they are part of.
+func (r *Room) reportScored() {
+	sc, ok := r.game.(game.Scorer)
+	if !ok {
+		return
+	}
+	for _, res := range sc.Scored() {
+		res.Game = r.number
+		r.cfg.Host.Result(r.report(res))
+	}
+}
+
 // endGame keeps the result of the game that just ended, numbered, and
 // reports it (Host.Result). It sends every connected player a "room_over"
 // event carrying it, after this tick's state. If the mode rematches, the
@@ -197,7 +210,11 @@ func (r *Room) noteLeft(m *member) {
 // checkpoint written before its end plays that end again), and no other
 // game has it. A store that keeps results once by key keeps each once.
 func (r Report) Key() string {
-	return r.Room + "/" + r.RoomID + "/" + strconv.Itoa(r.Game)
+	k := r.Room + "/" + r.RoomID + "/" + strconv.Itoa(r.Game)
+	if r.Result.Round > 0 {
+		k += "/" + strconv.Itoa(r.Result.Round) // a Scorer's part of the game
+	}
+	return k
 }
 
 // report is the Report of res, the result of the room's game that just

@@ -142,3 +142,71 @@ func TestResumeOnlySeatsNobodyNew(t *testing.T) {
 		}
 	})
 }
+
+// actionScores is dots scored in rounds: a round ends when a player
+// presses Action (held input repeats each tick; the press counts once),
+// and the game goes on (a game.Scorer, as blasters is).
+type actionScores struct {
+	*dots.Dots
+	held   bool
+	rounds int
+	scored []game.Result
+}
+
+func (g *actionScores) Step(in []game.Input) {
+	held := false
+	for _, i := range in {
+		held = held || i.Buttons&game.Action != 0
+	}
+	if held && !g.held {
+		g.rounds++
+		g.scored = append(g.scored, game.Result{Round: g.rounds, Summary: fmt.Sprintf("round %d", g.rounds)})
+	}
+	g.held = held
+	g.Dots.Step(in)
+}
+
+func (g *actionScores) Scored() []game.Result {
+	s := g.scored
+	g.scored = nil
+	return s
+}
+
+// TestScoredRoundsAreReportedAndPlayGoesOn: each round a Scorer hands
+// back is reported once, under a key of its own, and the room plays on.
+func TestScoredRoundsAreReportedAndPlayGoesOn(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var reports []Report
+		cfg := quietConfig(game.Mode{Name: "rounds", New: func(cfg game.Config) game.Game { return &actionScores{Dots: dots.New(cfg)} }})
+		cfg.Name = "arena"
+		cfg.Host = &funcHost{result: func(rep Report) { reports = append(reports, rep) }} // on the room's goroutine
+		r := New(cfg)
+		runRoom(t, r)
+		c := &fakeClient{}
+		j, err := r.Join(context.Background(), JoinRequest{Client: c, Name: "ann", Account: "acct-ann"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			r.Input(j.Player, c, ClientInput{Buttons: game.Action})
+			time.Sleep(time.Second)
+			r.Input(j.Player, c, ClientInput{})
+			time.Sleep(time.Second)
+		}
+		synctest.Wait()
+		select {
+		case <-r.Done():
+			t.Fatal("the room stopped after a scored round")
+		default:
+		}
+		if len(reports) != 2 {
+			t.Fatalf("%d reports; want one a round", len(reports))
+		}
+		for i, rep := range reports {
+			want := fmt.Sprintf("arena/%s/1/%d", rep.RoomID, i+1)
+			if rep.Key() != want || rep.Result.Round != i+1 || rep.Result.Game != 1 || len(rep.Players) != 1 || rep.Players[0].Account != "acct-ann" {
+				t.Errorf("report %d: key %q, %+v; want key %q", i, rep.Key(), rep, want)
+			}
+		}
+	})
+}

@@ -1285,6 +1285,7 @@ func (r *Room) step() bool {
 	if r.rematchAt == 0 || r.startRematch() {
 		r.game.Step(r.inputs)
 		r.deliverEvents()
+		r.reportScored()
 		res, over := r.gameOver()
 		// The final tick's state goes out too, so that players see how
 		// the game ended; room_over follows it (GameEvent.AfterState).

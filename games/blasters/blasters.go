@@ -274,6 +274,17 @@ type Blasters struct {
 	buf       []byte // event data, reused
 	pair      [2]game.PlayerID
 	standings []standing // reused at round ends
+	// scored holds the rounds ended since the room last asked (Scored):
+	// each is a result the program keeps (history, ratings, boards).
+	scored []game.Result
+}
+
+// Scored implements game.Scorer: the results of the rounds that ended
+// since the room last asked.
+func (g *Blasters) Scored() []game.Result {
+	s := g.scored
+	g.scored = nil
+	return s
 }
 
 // New returns a field whose first countdown has begun.

@@ -3,6 +3,7 @@ package blasters
 import (
 	"cmp"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strconv"
 	"time"
@@ -97,6 +98,7 @@ func (g *Blasters) roundOver() {
 	if len(s) > 0 && s[0].score > 0 && (len(s) == 1 || s[1].score != s[0].score || s[1].kills != s[0].kills || s[1].deaths != s[0].deaths) {
 		winner = s[0].id
 	}
+	g.scoreRound(s, winner)
 	if g.cfg.Events == nil {
 		return
 	}
@@ -135,4 +137,29 @@ func (g *Blasters) roundOver() {
 	b = append(b, "]}"...)
 	g.buf = b
 	g.cfg.Events.ToAll(game.Event{Type: "round_over", Data: b})
+}
+
+// scoreRound keeps the round's result for the room (Scored): a round
+// with at least two players is a game the program rates and ranks, its
+// kills and deaths the Stats its boards count. Standings tie on score
+// alone there, as places do in the history; winner names the round's
+// winner for the summary.
+func (g *Blasters) scoreRound(s []standing, winner game.PlayerID) {
+	if len(s) < 2 {
+		return
+	}
+	res := game.Result{Round: g.number, Summary: fmt.Sprintf("round %d: a draw", g.number),
+		Standings: make([]game.Standing, len(s))}
+	for i, st := range s {
+		res.Standings[i] = game.Standing{Player: st.id, Name: st.name, Score: int64(st.score),
+			Stats: map[string]int64{"kills": int64(st.kills), "deaths": int64(st.deaths)}}
+		if st.id == winner {
+			name := st.name
+			if name == "" {
+				name = fmt.Sprintf("player %d", st.id)
+			}
+			res.Summary = fmt.Sprintf("round %d: %s wins with %d points", g.number, name, st.score)
+		}
+	}
+	g.scored = append(g.scored, res)
 }

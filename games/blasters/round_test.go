@@ -91,6 +91,19 @@ func TestRoundEndsWithAWinnerThenResets(t *testing.T) {
 	if e := entity(t, g, RoundID); e.Fields[RoundPhase] != PhaseOver {
 		t.Errorf("round entity %+v after the round", e.Fields)
 	}
+	// The room is handed the round as a result, once: its history,
+	// ratings and boards (kills, wins) count it.
+	scored := g.Scored()
+	if len(scored) != 1 || scored[0].Round != 1 || len(scored[0].Standings) != 3 {
+		t.Fatalf("Scored() = %+v; want round 1 with 3 standings", scored)
+	}
+	if st := scored[0].Standings[0]; st.Player != 1 || st.Stats["kills"] != 1 || st.Score != int64(r.Standings[0].Score) ||
+		scored[0].Standings[2].Stats["deaths"] != 1 || !strings.Contains(scored[0].Summary, "wins") {
+		t.Errorf("the round's result %+v", scored[0])
+	}
+	if again := g.Scored(); len(again) != 0 {
+		t.Errorf("Scored() again = %+v; want nothing", again)
+	}
 	lives := map[uint32]int32{}
 	for _, e := range g.AppendEntities(nil) {
 		lives[e.ID] = e.Fields[PlayerLife]
