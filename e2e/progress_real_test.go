@@ -4,9 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
-	"net/http"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -20,9 +17,6 @@ import (
 	"github.com/arena-server/arena/arenatest"
 	"github.com/arena-server/arena/game"
 	"github.com/arena-server/arena/games/dots"
-	"github.com/arena-server/arena/matchmaker"
-	"github.com/arena-server/arena/progress"
-	"github.com/arena-server/arena/server"
 	"github.com/arena-server/arena/store"
 )
 
@@ -30,21 +24,6 @@ import (
 type progressSite struct {
 	URL string
 	DB  *store.DB
-}
-
-// authAdapter is the server's Authenticator of accounts.Service (as the
-// program's storeApp is).
-type authAdapter struct{ svc *accounts.Service }
-
-func (a authAdapter) Authenticate(ctx context.Context, token string) (server.Identity, error) {
-	id, err := a.svc.Authenticate(ctx, token)
-	if err != nil {
-		if errors.Is(err, accounts.ErrRevoked) {
-			return server.Identity{}, server.ErrSignedOut
-		}
-		return server.Identity{}, err
-	}
-	return server.Identity{Account: id.Account, Name: id.Name}, nil
 }
 
 // duoMode is dots for two: a room the matchmaker fills with two tickets.
@@ -101,53 +80,6 @@ var firstMode = func() game.Mode {
 	m.New = func(cfg game.Config) game.Game { return &firstMove{Dots: dots.New(cfg)} }
 	return m
 }()
-
-// startProgressSite is the server with all of issue 25's parts wired
-// here, for what the program does not wire yet (it hands no results to
-// progress: Config.OnResult): accounts, the rated matchmaker and the
-// progress API on one SQLite store of the test's own, the accounts' and
-// progress's HTTP APIs as the server's Config.API, and OnResult the
-// progress's Result. The modes are dots, duo and first.
-func startProgressSite(t *testing.T) *progressSite {
-	t.Helper()
-	ctx := context.Background()
-	db, err := store.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "arena.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc, err := accounts.New(ctx, accounts.Config{DB: db, Log: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(svc.Close)
-	modes := []game.Mode{dots.Mode, duoMode, firstMode}
-	ps, err := progress.New(ctx, progress.Config{DB: db, Accounts: svc, Modes: modes, Log: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(ps.Close)
-	mm, err := matchmaker.New(matchmaker.Config{DB: db, Authenticate: svc.Authenticate, Modes: modes, Log: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The program's part of the API: the accounts', and the rest of /api/
-	// progress's.
-	api := http.NewServeMux()
-	for _, p := range []string{"/api/auth/", "/api/me", "/api/me/"} {
-		api.Handle(p, svc.Handler())
-	}
-	api.Handle("/api/", ps.Handler())
-	srv := arenatest.Start(t, arenatest.Options{Config: func(c *server.Config) {
-		c.Modes = modes
-		c.Accounts = authAdapter{svc}
-		c.API = api
-		c.Matchmaker = mm
-		c.OnResult = func(_ context.Context, rep server.ResultInfo) { ps.Result(rep) }
-	}})
-	return &progressSite{URL: srv.URL, DB: db}
-}
 
 // programSite runs the stock program in this process, as accountsSite
 // does, with modes (dots, duo and first), and opens its store beside it
@@ -374,7 +306,7 @@ func TestProgressRealQueue(t *testing.T) {
 // both players' history and the winner's rating moments after room_over,
 // with the History pane open: the panel reads itself again.
 func TestProgressRealGameShowsUp(t *testing.T) {
-	site := startProgressSite(t)
+	site := programSite(t)
 	one := newTab(t)
 	id1 := openAccountPage(t, one, site.URL, "/?room=first-game&mode=first")
 	two := newTab(t)
@@ -385,7 +317,8 @@ func TestProgressRealGameShowsUp(t *testing.T) {
 		tb.do(chromedp.Click(chromedp.CSS("#tab-history")))
 		waitFor(tb, "no games yet", `document.querySelector('#history li')?.textContent === 'No games yet.'`, 5*time.Second)
 	}
-	one.hold(keyRight, 300*time.Millisecond)
+	// D, not an arrow: the focus is on a tab, which takes the arrows.
+	one.hold(keyD, 300*time.Millisecond)
 	for i, tb := range []*tab{one, two} {
 		place := []string{"1st of 2", "2nd of 2"}[i]
 		waitFor(tb, "the game in the history", fmt.Sprintf(`document.querySelector('#history li .place')?.textContent === %q
