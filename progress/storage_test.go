@@ -372,7 +372,7 @@ func TestStorageLoadAndSave(t *testing.T) {
 
 			// Saves are written in the order they come, each reported.
 			var results []chan game.SaveResult
-			for i, sv := range []game.Save{
+			for _, sv := range []game.Save{
 				{Account: ann, Collection: "inv", Key: "shield", Value: json.RawMessage(`{"def":1}`), Public: true},
 				{Account: ann, Collection: "inv", Key: "shield", Value: json.RawMessage(`{"def":2}`)},
 				{Account: ann, Collection: "bad name", Key: "k", Value: json.RawMessage(`1`)},
@@ -380,8 +380,11 @@ func TestStorageLoadAndSave(t *testing.T) {
 				{Account: ann, Collection: "inv", Key: "huge", Value: json.RawMessage(`"` + strings.Repeat("x", MaxObjectBytes) + `"`)},
 				{Account: "nobody", Collection: "inv", Key: "k", Value: json.RawMessage(`1`)},
 			} {
-				results = append(results, make(chan game.SaveResult, 1))
-				g.svc.Save(sv, func(r game.SaveResult) { results[i] <- r })
+				// The outcome's own channel: the writer reports while this
+				// loop still grows the slice.
+				c := make(chan game.SaveResult, 1)
+				results = append(results, c)
+				g.svc.Save(sv, func(r game.SaveResult) { c <- r })
 			}
 			var got []game.SaveResult
 			for _, c := range results {
