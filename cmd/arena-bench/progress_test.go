@@ -59,7 +59,8 @@ func TestProgressBadFlags(t *testing.T) {
 		{"matchmaker", "stray"},
 		{"results", "-backends", "mysql"},
 		{"results", "-burst", "5000"},
-		{"results", "-results", "0"},
+		{"results", "-results", "0", "-burst", "0"},
+		{"results", "-boards", "4"},
 		{"results", "stray"},
 	} {
 		var stdout, stderr bytes.Buffer

@@ -31,6 +31,7 @@ type resultsOpts struct {
 	burst    int
 	players  int
 	accounts int
+	boards   int
 	repeats  int
 	poll     time.Duration
 	timeout  time.Duration
@@ -60,11 +61,12 @@ func runResults(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	var o resultsOpts
 	backends := fs.String("backends", "sqlite,postgres", "stores to measure, in turn: sqlite (a file on disk), postgres")
 	fs.StringVar(&o.postgres, "postgres", "", "PostgreSQL URL of an empty database (default: a throwaway server, as the tests start)")
-	fs.IntVar(&o.results, "results", 1500, "results a repeat in the steady stream (at most 100,000)")
+	fs.IntVar(&o.results, "results", 1500, "results a repeat in the steady stream (at most 100,000; 0: none)")
 	fs.Float64Var(&o.rate, "rate", 50, "results a second in the steady stream")
 	fs.IntVar(&o.burst, "burst", 1000, "results given at once after the stream (at most 1,024, the writer's queue; 0: none)")
 	fs.IntVar(&o.players, "players", 8, "players a result, each with an account")
 	fs.IntVar(&o.accounts, "accounts", 2000, "accounts the players are drawn from")
+	fs.IntVar(&o.boards, "boards", 3, "boards the mode declares, 0 to 3 (kills incr weekly, wins incr, best score): fewer shows what the boards cost a result")
 	fs.IntVar(&o.repeats, "repeats", 2, "repeats, the backends taking turns within each")
 	fs.DurationVar(&o.poll, "poll", time.Millisecond, "how often the writer's count is read: the resolution of the times")
 	fs.DurationVar(&o.timeout, "timeout", 200*time.Second, "give up after this long")
@@ -85,8 +87,10 @@ func runResults(ctx context.Context, args []string, stdout, stderr io.Writer) in
 			o.backends = append(o.backends, b)
 		}
 		switch {
-		case o.results < 1 || o.results > 100_000:
-			return fmt.Errorf("-results %d: want 1 to 100,000", o.results)
+		case o.results < 0 || o.results > 100_000:
+			return fmt.Errorf("-results %d: want 0 to 100,000", o.results)
+		case o.results == 0 && o.burst == 0:
+			return errors.New("-results 0 -burst 0: nothing to measure")
 		case o.rate <= 0 || o.rate > 10_000:
 			return fmt.Errorf("-rate %v: want above 0, at most 10,000", o.rate)
 		case o.burst < 0 || o.burst > 1024:
@@ -95,6 +99,8 @@ func runResults(ctx context.Context, args []string, stdout, stderr io.Writer) in
 			return fmt.Errorf("-players %d: want 2 to 100", o.players)
 		case o.accounts < o.players || o.accounts > 1_000_000:
 			return fmt.Errorf("-accounts %d: want -players to 1,000,000", o.accounts)
+		case o.boards < 0 || o.boards > len(resultsMode.Boards):
+			return fmt.Errorf("-boards %d: want 0 to %d", o.boards, len(resultsMode.Boards))
 		case o.repeats < 1 || o.repeats > 20:
 			return fmt.Errorf("-repeats %d: want 1 to 20", o.repeats)
 		case o.poll <= 0:
@@ -148,7 +154,9 @@ func openResultsBackend(ctx context.Context, name, dbURL string, o resultsOpts) 
 		b.close()
 		return nil, err
 	}
-	if b.svc, err = progress.New(ctx, progress.Config{DB: b.db, Accounts: b.acc, Modes: []game.Mode{resultsMode}, Log: quiet}); err != nil {
+	mode := resultsMode
+	mode.Boards = mode.Boards[:o.boards]
+	if b.svc, err = progress.New(ctx, progress.Config{DB: b.db, Accounts: b.acc, Modes: []game.Mode{mode}, Log: quiet}); err != nil {
 		b.close()
 		return nil, err
 	}
@@ -204,21 +212,21 @@ func benchResults(ctx context.Context, o resultsOpts, stdout, stderr io.Writer) 
 		fmt.Fprintf(stderr, "arena-bench results: %s ready with %d accounts in %v\n", name, o.accounts, time.Since(t0).Round(time.Millisecond))
 	}
 
-	fmt.Fprintf(stdout, "# Results written (issue 25): %d results a repeat at %g/s, then a burst of %d; %d players a result, each with an account (of %d); 3 boards; %d repeats\n",
-		o.results, o.rate, o.burst, o.players, o.accounts, o.repeats)
+	fmt.Fprintf(stdout, "# Results written (issue 25): %d results a repeat at %g/s, then a burst of %d; %d players a result, each with an account (of %d); %d boards; %d repeats\n",
+		o.results, o.rate, o.burst, o.players, o.accounts, o.boards, o.repeats)
 	fmt.Fprintf(stdout, "Machine: %s; load average at the start %s\n\n", machine(), loadavg())
 
-	phases := []struct {
+	type phase struct {
 		name string
 		n    int
 		gap  time.Duration
-	}{{fmt.Sprintf("%g/s", o.rate), o.results, time.Duration(float64(time.Second) / o.rate)}}
+	}
+	var phases []phase
+	if o.results > 0 {
+		phases = append(phases, phase{fmt.Sprintf("%g/s", o.rate), o.results, time.Duration(float64(time.Second) / o.rate)})
+	}
 	if o.burst > 0 {
-		phases = append(phases, struct {
-			name string
-			n    int
-			gap  time.Duration
-		}{fmt.Sprintf("burst of %d", o.burst), o.burst, 0})
+		phases = append(phases, phase{fmt.Sprintf("burst of %d", o.burst), o.burst, 0})
 	}
 	// got[phase][backend] are the repeats' results.
 	got := make([][][]phaseResult, len(phases))
