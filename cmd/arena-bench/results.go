@@ -289,8 +289,10 @@ func us(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1000 }
 // match, ratings and boards are committed (and whatever follows the
 // match has run), so the k-th increase of the count since the start is
 // the k-th result: the count is read every o.poll rather than each match
-// looked up, which would itself load the store being measured. The last
-// result is then read back with store.Match, to be sure.
+// looked up, which would itself load the store being measured. (A result
+// dropped would shift that mapping: drops are in the table, and none
+// should occur below the queue's bound.) The last result is then read
+// back with store.Match, to be sure.
 func (b *resultsBackend) stream(ctx context.Context, rng *rand.Rand, tag string, n int, gap time.Duration, o resultsOpts) (phaseResult, error) {
 	before := b.svc.ResultStats()
 	if before.Queued != 0 {
