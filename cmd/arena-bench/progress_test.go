@@ -51,7 +51,7 @@ func TestResults(t *testing.T) {
 	}
 }
 
-func TestProgressBadFlags(t *testing.T) {
+func TestMatchmakerAndResultsBadFlags(t *testing.T) {
 	for _, args := range [][]string{
 		{"matchmaker", "-players", "0"},
 		{"matchmaker", "-rates", "fast"},
