@@ -236,7 +236,7 @@ func postgresURL(ctx context.Context, given string, stderr io.Writer) (string, e
 		return "", err
 	}
 	pgServer = s
-	fmt.Fprintf(stderr, "arena-bench accounts: PostgreSQL started in %v\n", time.Since(t0).Round(time.Millisecond))
+	fmt.Fprintf(stderr, "arena-bench: PostgreSQL started in %v\n", time.Since(t0).Round(time.Millisecond))
 	admin, err := sql.Open("pgx", s.URL("postgres"))
 	if err != nil {
 		return "", err

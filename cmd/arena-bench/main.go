@@ -15,6 +15,8 @@
 //	arena-bench attack -kind K [flags]        victims on one address play while another attacks
 //	arena-bench nats -port P -dir D           a NATS server with JetStream on 127.0.0.1, for a cluster's nodes
 //	arena-bench accounts [flags]              issue 24's accounts figures, SQLite and PostgreSQL side by side
+//	arena-bench matchmaker [flags]            issue 25's matchmaker against first come, on simulated queues
+//	arena-bench results [flags]               issue 25's results: room_over to written, SQLite and PostgreSQL side by side
 //
 // Progress goes to stderr, the table to stdout, and -json FILE writes the
 // result as JSON with the same keys as the Colyseus anchor's driver.
@@ -54,6 +56,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return runAttack(ctx, args[1:], stdout, stderr)
 		case "accounts":
 			return runAccounts(ctx, args[1:], stdout, stderr)
+		case "matchmaker":
+			return runMatchmaker(ctx, args[1:], stdout, stderr)
+		case "results":
+			return runResults(ctx, args[1:], stdout, stderr)
 		case "accounts-server":
 			return runAccountsServer(ctx, args[1:], stdout, stderr)
 		case "nats":
