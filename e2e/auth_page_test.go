@@ -13,6 +13,7 @@ import (
 
 	"github.com/arena-server/arena"
 	"github.com/arena-server/arena/arenatest"
+	"github.com/arena-server/arena/game"
 	"github.com/arena-server/arena/games/blasters"
 	"github.com/arena-server/arena/games/dots"
 	"github.com/arena-server/arena/games/tag"
@@ -24,9 +25,17 @@ import (
 // page, the accounts' API and the joins as arena.go wires them.
 func accountsSite(t *testing.T) string {
 	t.Helper()
+	return "http://" + runProgram(t, t.TempDir(), dots.Mode, tag.Mode, blasters.Mode, world.Mode)
+}
+
+// runProgram runs arena.Run in this process on a loopback port with
+// modes and its store under dataDir, until the test ends, and returns
+// the address it listens on.
+func runProgram(t *testing.T, dataDir string, modes ...game.Mode) string {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	log := &arenatest.LogBuffer{}
-	args := []string{"-host", "127.0.0.1", "-port", "0", "-data-dir", t.TempDir()}
+	args := []string{"-host", "127.0.0.1", "-port", "0", "-data-dir", dataDir}
 	// No overload guard: the machine's load is the tests' (as arenatest.Start).
 	getenv := func(k string) string {
 		if k == "ARENA_MAX_SCHED_LATENCY" {
@@ -35,7 +44,7 @@ func accountsSite(t *testing.T) string {
 		return ""
 	}
 	done := make(chan int, 1)
-	go func() { done <- arena.Run(ctx, args, getenv, log, dots.Mode, tag.Mode, blasters.Mode, world.Mode) }()
+	go func() { done <- arena.Run(ctx, args, getenv, log, modes...) }()
 	t.Cleanup(func() {
 		cancel()
 		select {
@@ -60,7 +69,7 @@ func accountsSite(t *testing.T) string {
 		addr = m[1]
 		return nil
 	})
-	return "http://" + addr
+	return addr
 }
 
 // openAccountPage opens arena's page at path and waits until it plays as

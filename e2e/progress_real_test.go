@@ -2,19 +2,15 @@ package e2e
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/arena-server/arena"
 	"github.com/arena-server/arena/accounts"
-	"github.com/arena-server/arena/arenatest"
 	"github.com/arena-server/arena/game"
 	"github.com/arena-server/arena/games/dots"
 	"github.com/arena-server/arena/store"
@@ -87,42 +83,8 @@ var firstMode = func() game.Mode {
 // matchmaker as the program wires them.
 func programSite(t *testing.T) *progressSite {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	log := &arenatest.LogBuffer{}
 	dir := t.TempDir()
-	args := []string{"-host", "127.0.0.1", "-port", "0", "-data-dir", dir}
-	getenv := func(k string) string {
-		if k == "ARENA_MAX_SCHED_LATENCY" {
-			return "0"
-		}
-		return ""
-	}
-	done := make(chan int, 1)
-	go func() { done <- arena.Run(ctx, args, getenv, log, dots.Mode, duoMode, firstMode) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			t.Error("arena.Run did not return within 10 s of its context ending")
-		}
-	})
-	listening := regexp.MustCompile(`msg="arena listening" addr=(\S+)`)
-	var addr string
-	arenatest.Eventually(t, 10*time.Second, 10*time.Millisecond, func() error {
-		select {
-		case code := <-done:
-			done <- code
-			t.Fatalf("arena.Run returned %d before listening:\n%s", code, log.String())
-		default:
-		}
-		m := listening.FindStringSubmatch(log.String())
-		if m == nil {
-			return errors.New("not listening yet")
-		}
-		addr = m[1]
-		return nil
-	})
+	addr := runProgram(t, dir, dots.Mode, duoMode, firstMode)
 	db, err := store.Open(context.Background(), "sqlite:"+filepath.Join(dir, "arena.db"))
 	if err != nil {
 		t.Fatal(err)
