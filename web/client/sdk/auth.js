@@ -62,7 +62,7 @@ const MARGIN_MIN = 30000;
 
 // Codes of a 401 that a fresh access token may cure: refreshed once, then
 // the call is made again.
-const STALE = new Set(['token_expired', 'unauthorized', 'auth_failed']);
+export const STALE = new Set(['token_expired', 'unauthorized', 'auth_failed']);
 
 // memoryStorage keeps the refresh token for as long as the page lives:
 // for a caller that wants no session to outlive it.
@@ -295,37 +295,8 @@ export class Auth extends EventTarget {
     }
   }
 
-  async request(method, path, body, bearer) {
-    const headers = {};
-    if (body !== undefined) headers['Content-Type'] = 'application/json';
-    if (bearer) headers.Authorization = 'Bearer ' + bearer;
-    let res;
-    try {
-      res = await this.fetchFn(new URL(path, this.base).href, {
-        method, headers, cache: 'no-store', credentials: 'omit',
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-    } catch (err) {
-      throw new UnavailableError(0, 'network', `the server cannot be reached: ${err?.message || err}`, 3);
-    }
-    if (res.status === 204) return null;
-    let data = null;
-    try {
-      const text = await res.text();
-      data = text ? JSON.parse(text) : null;
-    } catch {
-      data = null;
-    }
-    if (res.ok) return data;
-    // A server without the accounts API answers 404 (or 405: its page
-    // handler takes GET only).
-    const none = !data?.code && (res.status === 404 || res.status === 405);
-    const code = data?.code || (none ? 'no_accounts' : 'http_' + res.status);
-    const message = data?.message || `${method} ${path}: ${res.status}`;
-    const retryAfter = parseRetryAfter(res.headers?.get?.('Retry-After'), this.now());
-    if (res.status === 429) throw new ThrottledError(res.status, code, message, retryAfter);
-    if (res.status === 503) throw new UnavailableError(res.status, code, message, retryAfter || 3);
-    throw new AuthError(res.status, code, message, retryAfter);
+  request(method, path, body, bearer) {
+    return apiRequest(this.fetchFn, this.base, method, path, body, bearer, { missing: 'no_accounts', now: this.now() });
   }
 
   // locked runs fn under a Web Lock shared by the tabs of this origin,
@@ -353,6 +324,42 @@ function defaultStorage() {
     if (s) return s;
   } catch { /* a privacy mode refuses it */ }
   return memoryStorage();
+}
+
+// apiRequest makes one JSON request of arena's HTTP API and returns its
+// answer's body, or throws the typed error its status and code say: the
+// one way every part of the SDK talks to the API. missing is the code of
+// a 404 or 405 with none, which a server without that API answers (its
+// page handler takes GET only).
+export async function apiRequest(fetchFn, base, method, path, body, bearer, { missing, now = Date.now() } = {}) {
+  const headers = {};
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (bearer) headers.Authorization = 'Bearer ' + bearer;
+  let res;
+  try {
+    res = await fetchFn(new URL(path, base).href, {
+      method, headers, cache: 'no-store', credentials: 'omit',
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (err) {
+    throw new UnavailableError(0, 'network', `the server cannot be reached: ${err?.message || err}`, 3);
+  }
+  if (res.status === 204) return null;
+  let data = null;
+  try {
+    const text = await res.text();
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = null;
+  }
+  if (res.ok) return data;
+  const none = !data?.code && (res.status === 404 || res.status === 405);
+  const code = data?.code || (none ? missing : 'http_' + res.status);
+  const message = data?.message || `${method} ${path}: ${res.status}`;
+  const retryAfter = parseRetryAfter(res.headers?.get?.('Retry-After'), now);
+  if (res.status === 429) throw new ThrottledError(res.status, code, message, retryAfter);
+  if (res.status === 503) throw new UnavailableError(res.status, code, message, retryAfter || 3);
+  throw new AuthError(res.status, code, message, retryAfter);
 }
 
 // parseRetryAfter reads a Retry-After header: seconds, or an HTTP date.

@@ -13,10 +13,7 @@
 // Calls send the Auth's access token when there is a session (the server
 // may show a signed-in player more).
 
-import { AuthError, UnavailableError, ThrottledError, parseRetryAfter } from './auth.js';
-
-// Codes of a 401 that a fresh access token may cure (as auth.js).
-const STALE = new Set(['token_expired', 'unauthorized', 'auth_failed']);
+import { apiRequest, STALE } from './auth.js';
 
 // Progress is one page's client of the progress API.
 export class Progress {
@@ -95,37 +92,8 @@ export class Progress {
     }
   }
 
-  async request(method, path, body, bearer) {
-    const headers = {};
-    if (body !== undefined) headers['Content-Type'] = 'application/json';
-    if (bearer) headers.Authorization = 'Bearer ' + bearer;
-    let res;
-    try {
-      res = await this.fetchFn(new URL(path, this.base).href, {
-        method, headers, cache: 'no-store', credentials: 'omit',
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-    } catch (err) {
-      throw new UnavailableError(0, 'network', `the server cannot be reached: ${err?.message || err}`, 3);
-    }
-    if (res.status === 204) return null;
-    let data = null;
-    try {
-      const text = await res.text();
-      data = text ? JSON.parse(text) : null;
-    } catch {
-      data = null;
-    }
-    if (res.ok) return data;
-    // A server without the progress API answers 404 with no code (or 405:
-    // its page handler takes GET only).
-    const none = !data?.code && (res.status === 404 || res.status === 405);
-    const code = data?.code || (none ? 'no_progress' : 'http_' + res.status);
-    const message = data?.message || `${method} ${path}: ${res.status}`;
-    const retryAfter = parseRetryAfter(res.headers?.get?.('Retry-After'));
-    if (res.status === 429) throw new ThrottledError(res.status, code, message, retryAfter);
-    if (res.status === 503) throw new UnavailableError(res.status, code, message, retryAfter || 3);
-    throw new AuthError(res.status, code, message, retryAfter);
+  request(method, path, body, bearer) {
+    return apiRequest(this.fetchFn, this.base, method, path, body, bearer, { missing: 'no_progress' });
   }
 }
 
