@@ -79,6 +79,26 @@ type Saver interface {
 	Saves() []Save
 }
 
+// Submission is a score a game submits to a leaderboard for a player,
+// beside what its results feed the mode's boards (Mode.Boards).
+type Submission struct {
+	// Account is the player's (Player.Account): only an account is ranked.
+	Account string
+	// Board is the leaderboard's ID: any mode's, or one the admin made.
+	Board string
+	// Score is submitted by the board's operator (best, set or incr).
+	Score int64
+}
+
+// Submitter is implemented by games that submit scores themselves: a
+// high score reached mid-game, say. After each tick the room takes the
+// submissions the game made since the last and passes them on, as it does
+// saves; the game never waits for the store, and a submission that fails
+// (an unknown board or account, the store down) is logged, not retried.
+type Submitter interface {
+	Submissions() []Submission
+}
+
 // SaveReporter is implemented by Savers that want to know how each write
 // went: Saved is called on the room's goroutine, before a later tick's
 // Step, once for every Save, in the order they were written.

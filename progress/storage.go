@@ -436,6 +436,20 @@ func (s *Service) Save(sv game.Save, done func(game.SaveResult)) {
 	s.saves.offer(s, sv, done)
 }
 
+// Score queues a score a game submits to a leaderboard for the writer
+// and returns at once: a room calls it on its goroutine (through
+// room.Host). One the queue has no room for is logged and dropped.
+func (s *Service) Score(sub game.Submission) {
+	s.saves.offerScore(s, sub)
+}
+
+// writeScore writes a game's score, in the season of now.
+func (s *Service) writeScore(sub game.Submission) error {
+	ctx, cancel := context.WithTimeout(context.Background(), saveTimeout)
+	defer cancel()
+	return s.Submit(ctx, sub.Board, sub.Account, sub.Score, time.Now())
+}
+
 // saveWriter writes games' saves in the order they come, on a goroutine
 // of its own that runs while there are saves to write, so that a Service
 // whose games never save holds none.
@@ -449,6 +463,9 @@ type saveWriter struct {
 type pendingSave struct {
 	save game.Save
 	done func(game.SaveResult)
+	// score, if set, is a game's submission to a leaderboard instead
+	// (Score), written in turn with the saves.
+	score *game.Submission
 }
 
 // errSavesClosed refuses the saves of a Service that is closing.
@@ -463,7 +480,7 @@ func (q *saveWriter) offer(s *Service, sv game.Save, done func(game.SaveResult))
 	case len(q.queue) >= maxQueuedSaves:
 		refuse = fmt.Errorf("%w: %d saves wait already", game.ErrStorageUnavailable, maxQueuedSaves)
 	default:
-		q.queue = append(q.queue, pendingSave{sv, done})
+		q.queue = append(q.queue, pendingSave{save: sv, done: done})
 		if q.running == nil {
 			q.running = make(chan struct{})
 			go q.run(s, q.running)
@@ -473,6 +490,22 @@ func (q *saveWriter) offer(s *Service, sv game.Save, done func(game.SaveResult))
 	if refuse != nil {
 		s.log.Warn("storage: a game's save refused", "account", sv.Account, "collection", sv.Collection, "err", refuse)
 		done(game.SaveResult{Save: sv, Err: refuse})
+	}
+}
+
+func (q *saveWriter) offerScore(s *Service, sub game.Submission) {
+	q.mu.Lock()
+	ok := !q.closed && len(q.queue) < maxQueuedSaves
+	if ok {
+		q.queue = append(q.queue, pendingSave{score: &sub})
+		if q.running == nil {
+			q.running = make(chan struct{})
+			go q.run(s, q.running)
+		}
+	}
+	q.mu.Unlock()
+	if !ok {
+		s.log.Warn("leaderboards: a game's score dropped: the writer is closed or full", "account", sub.Account, "board", sub.Board)
 	}
 }
 
@@ -489,6 +522,12 @@ func (q *saveWriter) run(s *Service, running chan struct{}) {
 		q.queue[0] = pendingSave{}
 		q.queue = q.queue[1:]
 		q.mu.Unlock()
+		if p.score != nil {
+			if err := s.writeScore(*p.score); err != nil {
+				s.log.Warn("leaderboards: a game's score failed", "account", p.score.Account, "board", p.score.Board, "err", err)
+			}
+			continue
+		}
 		version, err := s.writeSave(p.save)
 		if err != nil {
 			s.log.Warn("storage: a game's save failed", "account", p.save.Account, "collection", p.save.Collection, "key", p.save.Key, "err", err)

@@ -44,6 +44,9 @@ type Host interface {
 	// takes its outcome, from any goroutine, once: the room hands it to
 	// the game at its next tick.
 	Save(s game.Save, done func(game.SaveResult))
+	// Submit is given each score the room's game submits (game.Submitter),
+	// after the tick it made it in, to write elsewhere without delay.
+	Submit(game.Submission)
 }
 
 // noHost hosts a room made alone (New without Config.Host): it never
@@ -58,6 +61,8 @@ func (noHost) Full() bool                   { return false }
 func (noHost) Over()                        {}
 func (noHost) Result(Report)                {}
 func (h noHost) NewPlayerID() game.PlayerID { h.r.nextID++; return h.r.nextID }
+
+func (noHost) Submit(game.Submission) {}
 
 func (noHost) Save(s game.Save, done func(game.SaveResult)) {
 	done(game.SaveResult{Save: s, Err: ErrNoStorage})

@@ -14,6 +14,7 @@ type funcHost struct {
 	result      func(Report)
 	newPlayerID func() game.PlayerID
 	save        func(game.Save, func(game.SaveResult))
+	submit      func(game.Submission)
 	next        game.PlayerID
 	// room, if set, is the room hosted: its own counter hands out the
 	// IDs instead, as noHost's would.
@@ -55,6 +56,12 @@ func (h *funcHost) NewPlayerID() game.PlayerID {
 	}
 	h.next++
 	return h.next
+}
+
+func (h *funcHost) Submit(s game.Submission) {
+	if h.submit != nil {
+		h.submit(s)
+	}
 }
 
 func (h *funcHost) Save(s game.Save, done func(game.SaveResult)) {

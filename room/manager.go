@@ -71,6 +71,10 @@ type ManagerConfig struct {
 	// from a room's goroutine: it must not block. Nil: every save fails
 	// with ErrNoStorage.
 	Save SaveFunc
+	// Submit, if set, writes the scores the rooms' games submit
+	// (Host.Submit), from a room's goroutine: it must not block. Nil:
+	// they are dropped.
+	Submit func(game.Submission)
 	// Metrics is shared by every room.
 	Metrics Metrics
 	Logger  *slog.Logger
@@ -713,6 +717,12 @@ func (h *roomHost) Seat(addr string, taken bool) bool { return h.m.seat(addr, ta
 func (h *roomHost) Over()                             { h.m.retire(h.r) }
 func (h *roomHost) Result(rep Report)                 { h.m.result(rep) }
 func (h *roomHost) NewPlayerID() game.PlayerID        { return h.m.newPlayerID() }
+
+func (h *roomHost) Submit(s game.Submission) {
+	if h.m.cfg.Submit != nil {
+		h.m.cfg.Submit(s)
+	}
+}
 
 func (h *roomHost) Save(s game.Save, done func(game.SaveResult)) {
 	if h.m.cfg.Save == nil {

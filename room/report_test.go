@@ -210,3 +210,65 @@ func TestScoredRoundsAreReportedAndPlayGoesOn(t *testing.T) {
 		}
 	})
 }
+
+// actionSubmits is dots that submits a score for its player's account
+// each time a player presses Action (a game.Submitter).
+type actionSubmits struct {
+	*dots.Dots
+	held    bool
+	presses int64
+	account string
+	subs    []game.Submission
+}
+
+func (g *actionSubmits) Join(p game.Player) error {
+	g.account = p.Account
+	return g.Dots.Join(p)
+}
+
+func (g *actionSubmits) Step(in []game.Input) {
+	held := false
+	for _, i := range in {
+		held = held || i.Buttons&game.Action != 0
+	}
+	if held && !g.held {
+		g.presses++
+		g.subs = append(g.subs, game.Submission{Account: g.account, Board: "presses", Score: g.presses})
+	}
+	g.held = held
+	g.Dots.Step(in)
+}
+
+func (g *actionSubmits) Submissions() []game.Submission {
+	s := g.subs
+	g.subs = nil
+	return s
+}
+
+// TestSubmissionsGoToTheHost: the scores a game submits reach the host,
+// each once, in order, after the tick that made them.
+func TestSubmissionsGoToTheHost(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var got []game.Submission
+		cfg := quietConfig(game.Mode{Name: "presses", New: func(cfg game.Config) game.Game { return &actionSubmits{Dots: dots.New(cfg)} }})
+		cfg.Host = &funcHost{submit: func(s game.Submission) { got = append(got, s) }} // on the room's goroutine
+		r := New(cfg)
+		runRoom(t, r)
+		c := &fakeClient{}
+		j, err := r.Join(context.Background(), JoinRequest{Client: c, Name: "ann", Account: "acct-ann"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			r.Input(j.Player, c, ClientInput{Buttons: game.Action})
+			time.Sleep(time.Second)
+			r.Input(j.Player, c, ClientInput{})
+			time.Sleep(time.Second)
+		}
+		synctest.Wait()
+		want := []game.Submission{{Account: "acct-ann", Board: "presses", Score: 1}, {Account: "acct-ann", Board: "presses", Score: 2}}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("the host was given %v; want %v", got, want)
+		}
+	})
+}

@@ -130,6 +130,11 @@ func (o *outcomes) take(into []saveOutcome) []saveOutcome {
 // It runs on the room's goroutine, after each tick, and as the room
 // stops.
 func (r *Room) drainSaves() {
+	if sub, ok := r.game.(game.Submitter); ok {
+		for _, s := range sub.Submissions() {
+			r.cfg.Host.Submit(s)
+		}
+	}
 	s, ok := r.game.(game.Saver)
 	if !ok {
 		return

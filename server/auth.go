@@ -37,6 +37,9 @@ type Storage interface {
 	// Save writes a game's save and hands done its outcome, from any
 	// goroutine. It is called on a room's goroutine, and must not block.
 	Save(s game.Save, done func(game.SaveResult))
+	// Score writes a score a game submits to a leaderboard, from a
+	// room's goroutine: it must not block.
+	Score(game.Submission)
 }
 
 // Why an account's connections end, or its joins are refused: the errors

@@ -343,8 +343,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	var load room.LoadFunc
 	var save room.SaveFunc
+	var submit func(game.Submission)
 	if cfg.Storage != nil {
-		load, save = cfg.Storage.Load, cfg.Storage.Save
+		load, save, submit = cfg.Storage.Load, cfg.Storage.Save, cfg.Storage.Score
 	}
 	rooms, err := room.NewManager(room.ManagerConfig{
 		Modes:           cfg.Modes,
@@ -359,6 +360,7 @@ func New(cfg Config) (*Server, error) {
 		OnResult:        onResult,
 		Load:            load,
 		Save:            save,
+		Submit:          submit,
 		CreateRate:      cfg.RoomCreateRate / 60,
 		CreateBurst:     cfg.RoomCreateBurst,
 		Metrics:         s.metrics.roomMetrics(),
