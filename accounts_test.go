@@ -357,3 +357,41 @@ func TestProgressThroughTheProgram(t *testing.T) {
 		t.Fatalf("tag_wins: %d, %+v; want the winner first with 1 win", code, board)
 	}
 }
+
+// TestExportHoldsProgress: an account's export holds what the store keeps
+// of its progress: here, an object of its storage.
+func TestExportHoldsProgress(t *testing.T) {
+	addr := startRun(t, nil, dots.Mode)
+	var s session
+	if code := call(t, "POST", addr, "/api/auth/guest", "", map[string]string{}, &s); code != http.StatusCreated {
+		t.Fatalf("guest: %d", code)
+	}
+	req, _ := http.NewRequest("PUT", "http://"+addr+"/api/storage/saves/slot1", strings.NewReader(`{"value":{"level":7}}`))
+	req.Header.Set("Authorization", "Bearer "+s.AccessToken)
+	req.Header.Set("If-None-Match", "*")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("save: %d", resp.StatusCode)
+	}
+	var export struct {
+		Account  struct{ ID string }
+		Progress struct {
+			Storage []struct {
+				Collection, Key string
+				Value           json.RawMessage
+			}
+			Matches []json.RawMessage
+		}
+	}
+	if code := call(t, "GET", addr, "/api/me/export", s.AccessToken, nil, &export); code != http.StatusOK {
+		t.Fatalf("export: %d", code)
+	}
+	if export.Account.ID != s.Account.ID || len(export.Progress.Storage) != 1 || export.Progress.Storage[0].Key != "slot1" ||
+		string(export.Progress.Storage[0].Value) != `{"level":7}` {
+		t.Fatalf("export %+v; want the account with its saved slot1", export)
+	}
+}

@@ -65,6 +65,14 @@ func openAccounts(ctx context.Context, opts *options, modes []game.Mode, log *sl
 				(*p)(account)
 			}
 		},
+		// An account's export holds its progress too. prog is set before
+		// the server serves a request.
+		Export: func(ctx context.Context, account string) (any, error) {
+			if a.prog == nil {
+				return nil, nil
+			}
+			return a.prog.Export(ctx, account)
+		},
 		ClientAddr: func(r *http.Request) string {
 			if srv := a.srv.Load(); srv != nil {
 				return srv.ClientIP(r)

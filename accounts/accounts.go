@@ -72,6 +72,9 @@ type Config struct {
 	// the host of r.RemoteAddr. Behind a proxy the program passes one that
 	// reads the proxy's header, as the server does for joins.
 	ClientAddr func(r *http.Request) string
+	// Export, if set, gives what else the program keeps of an account (its
+	// progress), for GET /api/me/export to hold beside the account.
+	Export func(ctx context.Context, accountID string) (any, error)
 	// Limits throttles the HTTP API; zero fields take the defaults.
 	Limits Limits
 

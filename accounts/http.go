@@ -666,15 +666,18 @@ func (s *Service) handlePassword(w http.ResponseWriter, r *http.Request) error {
 
 // export is all an account holds, for its owner: never a hash or a token.
 type export struct {
-	Account       AccountView       `json:"account"`
-	BannedUntil   *time.Time        `json:"banned_until,omitempty"`
-	BanReason     string            `json:"ban_reason,omitempty"`
-	SignedOutAt   *time.Time        `json:"signed_out_everywhere_at,omitempty"`
-	HasPassword   bool              `json:"has_password"`
-	External      []exportExternal  `json:"external_identities"`
-	Audit         []exportAuditLine `json:"audit"`
-	ExportedAt    time.Time         `json:"exported_at"`
-	FormatVersion int               `json:"format_version"`
+	Account     AccountView       `json:"account"`
+	BannedUntil *time.Time        `json:"banned_until,omitempty"`
+	BanReason   string            `json:"ban_reason,omitempty"`
+	SignedOutAt *time.Time        `json:"signed_out_everywhere_at,omitempty"`
+	HasPassword bool              `json:"has_password"`
+	External    []exportExternal  `json:"external_identities"`
+	Audit       []exportAuditLine `json:"audit"`
+	// Progress is what else the program keeps of the account
+	// (Config.Export): its storage, ratings, scores and matches.
+	Progress      any       `json:"progress,omitempty"`
+	ExportedAt    time.Time `json:"exported_at"`
+	FormatVersion int       `json:"format_version"`
 }
 
 type exportExternal struct {
@@ -722,6 +725,11 @@ func (s *Service) handleExport(w http.ResponseWriter, r *http.Request) error {
 	}
 	for _, e := range audit {
 		out.Audit = append(out.Audit, exportAuditLine{e.At, e.Action, e.Detail})
+	}
+	if s.cfg.Export != nil {
+		if out.Progress, err = s.cfg.Export(r.Context(), a.ID); err != nil {
+			return storeErr(err)
+		}
 	}
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="arena-account-%s.json"`, a.ID))
 	writeJSON(w, http.StatusOK, out)
