@@ -335,6 +335,17 @@ func TestProgressThroughTheProgram(t *testing.T) {
 	if m := history.Matches[0]; m.Mode != "tag" || len(m.Players) != 2 {
 		t.Fatalf("the match in the history: %+v", m)
 	}
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, line := range []string{"arena_results_stored_total 1", "arena_results_store_lost_total 0", "arena_results_store_queued 0"} {
+		if !strings.Contains(string(metrics), "\n"+line+"\n") {
+			t.Errorf("/metrics lacks %q", line)
+		}
+	}
 	var profile struct {
 		Ratings []struct {
 			Mode  string

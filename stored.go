@@ -127,6 +127,7 @@ func (a *storeApp) configure(cfg *server.Config) {
 	admin.Handle("/", a.svc.AdminHandler())
 	cfg.AdminAPI = admin
 	cfg.Storage = a.prog
+	cfg.Collectors = append(cfg.Collectors, a.prog.Collectors()...)
 	// Every finished game is the store's too (history, boards, ratings),
 	// then the program's hook's, if it has one. Result never blocks.
 	hook := cfg.OnResult

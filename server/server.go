@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/time/rate"
 
@@ -162,6 +163,9 @@ type Config struct {
 	// always was), and Serve runs its matcher, which seats the players it
 	// matches in rooms of this server. Nil: those paths are not found.
 	Matchmaker *matchmaker.Service
+	// Collectors are more metrics for /metrics: the program's own parts'
+	// (the results writer's counts, say).
+	Collectors []prometheus.Collector
 	// PprofAddr, if set, serves net/http/pprof on a separate listener
 	// there (keep it on loopback).
 	PprofAddr string
@@ -336,6 +340,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.metrics = newMetrics(func() []room.Stats { return s.rooms.Rooms() }, &s.traffic, s.connectionCount, s.overload)
 	s.metrics.reg.MustRegister(s.cluster.collectors()...)
+	s.metrics.reg.MustRegister(cfg.Collectors...)
 	var onResult func(room.Report)
 	if cfg.OnResult != nil {
 		s.results = newResults(cfg.OnResult, cfg.ResultQueue, cfg.Logger, s.metrics.resultsDropped)
