@@ -104,7 +104,11 @@ func TestMatchmakerTwoMatchers(t *testing.T) {
 			t.Parallel()
 			db := openDB(t, b.url(t))
 			newService := func(holder string) *Service {
-				s, err := New(Config{DB: db, Authenticate: noAuth, Modes: testModes, Holder: holder, Interval: 10 * time.Millisecond})
+				// The lease lasts 4 intervals: 400 ms, which a loaded
+				// machine's -race run renews in time (at 10 ms, a 40 ms
+				// lease lapsed under load, and the other node took over
+				// before the first had matched).
+				s, err := New(Config{DB: db, Authenticate: noAuth, Modes: testModes, Holder: holder, Interval: 100 * time.Millisecond})
 				if err != nil {
 					t.Fatal(err)
 				}
