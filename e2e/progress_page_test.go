@@ -215,9 +215,9 @@ func TestProgressPageQueueCancel(t *testing.T) {
 	eval[bool](tb, `window.progressFake.matchAfter = 1e9; true`)
 	waitFor(tb, "the modes", `document.getElementById('queue-mode').options.length > 0`, 5*time.Second)
 	tb.do(chromedp.Click(chromedp.CSS("#queue-go")))
-	waitFor(tb, "the wait", `window.progressFake.polls >= 1 && !document.getElementById('queue-status').hidden`, 5*time.Second)
+	waitFor(tb, "the wait", `window.progressFake.polls >= 1 && !document.getElementById('queue-status').hidden`, 15*time.Second) // a ticket, then its first poll: slow on a loaded machine
 	tb.do(chromedp.Click(chromedp.CSS("#queue-cancel")))
-	waitFor(tb, "the ticket deleted", `window.progressFake.deleted === 1`, 5*time.Second)
+	waitFor(tb, "the ticket deleted", `window.progressFake.deleted === 1`, 15*time.Second)
 	polls := eval[int](tb, `window.progressFake.polls`)
 	time.Sleep(1500 * time.Millisecond) // longer than a poll: none follows
 	if got := eval[string](tb, `document.getElementById('queue-status').hidden + ' ' + document.getElementById('queue-go').disabled + ' ' + window.arena.room + ' ' + window.arena.progress.state.queue + ' ' + window.progressFake.polls`); got != fmt.Sprintf("true false queue-stay cancelled %d", polls) {
