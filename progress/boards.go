@@ -219,7 +219,7 @@ func (s *Service) listBoards(w http.ResponseWriter, r *http.Request) error {
 		}
 		out = append(out, j)
 	}
-	boardsJSON(w, http.StatusOK, map[string]any{"leaderboards": out})
+	writeJSON(w, http.StatusOK, map[string]any{"leaderboards": out})
 	return nil
 }
 
@@ -266,7 +266,7 @@ func (s *Service) boardSeason(r *http.Request) (store.Board, time.Time, error) {
 		} else if t, err := time.Parse(time.RFC3339Nano, q); err == nil {
 			at = t
 		} else {
-			return b, time.Time{}, boardsBad("season %q is neither microseconds since 1970 nor an RFC 3339 time", q)
+			return b, time.Time{}, badRequest("season %q is neither microseconds since 1970 nor an RFC 3339 time", q)
 		}
 	}
 	return b, rs.Season(at), nil
@@ -279,7 +279,7 @@ func intParam(r *http.Request, name string, def, lo, hi int) (int, error) {
 	}
 	n, err := strconv.Atoi(q)
 	if err != nil || n < lo || n > hi {
-		return 0, boardsBad("%s must be a number from %d to %d", name, lo, hi)
+		return 0, badRequest("%s must be a number from %d to %d", name, lo, hi)
 	}
 	return n, nil
 }
@@ -296,11 +296,11 @@ func (s *Service) boardPage(w http.ResponseWriter, r *http.Request) error {
 	var es []store.Entry
 	if around := r.URL.Query().Get("around"); around != "" {
 		if r.URL.Query().Has("offset") {
-			return boardsBad("around and offset do not go together")
+			return badRequest("around and offset do not go together")
 		}
 		es, err = s.db.Around(r.Context(), b.ID, season.UnixMicro(), around, limit)
 		if errors.Is(err, store.ErrNotFound) {
-			return &boardsError{status: http.StatusNotFound, code: "no_entry", msg: "that account has no entry on this board in this season"}
+			return &apiError{status: http.StatusNotFound, code: "no_entry", msg: "that account has no entry on this board in this season"}
 		}
 	} else {
 		offset, perr := intParam(r, "offset", 0, 0, 1<<30)
@@ -312,7 +312,7 @@ func (s *Service) boardPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	boardsJSON(w, http.StatusOK, map[string]any{"id": b.ID, "season": season.UnixMicro(), "season_start": season, "entries": entriesJSON(es)})
+	writeJSON(w, http.StatusOK, map[string]any{"id": b.ID, "season": season.UnixMicro(), "season_start": season, "entries": entriesJSON(es)})
 	return nil
 }
 
@@ -323,12 +323,12 @@ func (s *Service) boardRank(w http.ResponseWriter, r *http.Request) error {
 	}
 	e, err := s.db.Rank(r.Context(), b.ID, season.UnixMicro(), r.PathValue("account"))
 	if errors.Is(err, store.ErrNotFound) {
-		return &boardsError{status: http.StatusNotFound, code: "no_entry", msg: "that account has no entry on this board in this season"}
+		return &apiError{status: http.StatusNotFound, code: "no_entry", msg: "that account has no entry on this board in this season"}
 	}
 	if err != nil {
 		return err
 	}
-	boardsJSON(w, http.StatusOK, map[string]any{"id": b.ID, "season": season.UnixMicro(), "season_start": season, "entry": entriesJSON([]store.Entry{e})[0]})
+	writeJSON(w, http.StatusOK, map[string]any{"id": b.ID, "season": season.UnixMicro(), "season_start": season, "entry": entriesJSON([]store.Entry{e})[0]})
 	return nil
 }
 
@@ -338,7 +338,7 @@ const maxBoardBody = 4 << 10
 func (s *Service) createBoard(w http.ResponseWriter, r *http.Request) error {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBoardBody))
 	if err != nil {
-		return &boardsError{status: http.StatusRequestEntityTooLarge, code: "too_large", msg: fmt.Sprintf("the body is over %d bytes", maxBoardBody)}
+		return &apiError{status: http.StatusRequestEntityTooLarge, code: "too_large", msg: fmt.Sprintf("the body is over %d bytes", maxBoardBody)}
 	}
 	var req struct {
 		ID       string `json:"id"`
@@ -347,25 +347,25 @@ func (s *Service) createBoard(w http.ResponseWriter, r *http.Request) error {
 		Reset    string `json:"reset"`
 	}
 	if err := strictjson.CheckKeys(body); err != nil {
-		return boardsBad("the body is not valid JSON: %v", err)
+		return badRequest("the body is not valid JSON: %v", err)
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
-		return boardsBad("the body is not the JSON object expected: %v", err)
+		return badRequest("the body is not the JSON object expected: %v", err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return boardsBad("the body holds more than one JSON value")
+		return badRequest("the body holds more than one JSON value")
 	}
 	gb := game.Board{ID: req.ID, Order: req.Order, Operator: req.Operator, Reset: req.Reset}
 	if err := gb.Check(); err != nil {
-		return boardsBad("%v", err)
+		return badRequest("%v", err)
 	}
 	gb = gb.Normalized()
 	b := store.Board{ID: gb.ID, Order: gb.Order, Operator: gb.Operator, Reset: gb.Reset, CreatedBy: "admin", CreatedAt: s.boards.now().UTC().Truncate(time.Microsecond)}
 	if err := s.db.CreateBoard(r.Context(), b); err != nil {
 		if errors.Is(err, store.ErrBoardExists) {
-			return &boardsError{status: http.StatusConflict, code: "exists", msg: "a leaderboard with that ID exists"}
+			return &apiError{status: http.StatusConflict, code: "exists", msg: "a leaderboard with that ID exists"}
 		}
 		return err
 	}
@@ -374,28 +374,10 @@ func (s *Service) createBoard(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	boardsJSON(w, http.StatusCreated, j)
+	writeJSON(w, http.StatusCreated, j)
 	return nil
 }
 
-// boardsError is an answer meant for the client. The names are the
-// boards' own: the package's other parts have theirs.
-type boardsError struct {
-	status    int
-	code, msg string
-}
-
-func (e *boardsError) Error() string { return e.msg }
-
-func boardsBad(format string, args ...any) error {
-	return &boardsError{status: http.StatusBadRequest, code: "bad_request", msg: fmt.Sprintf(format, args...)}
-}
-
-func boardsJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
 
 // boardsHandler answers a handler's error: the client's own errors as
 // they are, an unknown board 404, and the store's failures 503, logged.
@@ -405,16 +387,16 @@ func (s *Service) boardsHandler(h func(http.ResponseWriter, *http.Request) error
 		if err == nil {
 			return
 		}
-		var e *boardsError
+		var e *apiError
 		switch {
 		case errors.As(err, &e):
 		case errors.Is(err, store.ErrNotFound):
-			e = &boardsError{status: http.StatusNotFound, code: "not_found", msg: "no such leaderboard"}
+			e = &apiError{status: http.StatusNotFound, code: "not_found", msg: "no such leaderboard"}
 		default:
 			s.log.Warn("progress: leaderboards: store unavailable", "path", r.URL.Path, "err", err)
 			w.Header().Set("Retry-After", "5")
-			e = &boardsError{status: http.StatusServiceUnavailable, code: "unavailable", msg: "the leaderboards are unavailable; try again shortly"}
+			e = &apiError{status: http.StatusServiceUnavailable, code: "unavailable", msg: "the leaderboards are unavailable; try again shortly"}
 		}
-		boardsJSON(w, e.status, map[string]string{"code": e.code, "message": e.msg})
+		writeJSON(w, e.status, map[string]string{"code": e.code, "message": e.msg})
 	}
 }

@@ -2,8 +2,6 @@ package progress
 
 import (
 	"context"
-	"encoding/json"
-	"time"
 
 	"github.com/arena-server/arena/store"
 )
@@ -15,33 +13,22 @@ const maxExportedMatches = 10000
 // itself, for its export (accounts.Config.Export): its storage, its
 // ratings, its scores on the leaderboards and its matches.
 type Export struct {
-	Storage  []ExportObject       `json:"storage"`
+	Storage  []storageObject      `json:"storage"`
 	Ratings  []store.Rating       `json:"ratings"`
 	Scores   []store.AccountEntry `json:"leaderboard_scores"`
 	Matches  []store.Match        `json:"matches"`
 	Complete bool                 `json:"matches_complete"` // false: more than maxExportedMatches, the newest kept
 }
 
-// ExportObject is an object of the account's storage.
-type ExportObject struct {
-	Collection string          `json:"collection"`
-	Key        string          `json:"key"`
-	Value      json.RawMessage `json:"value"`
-	Version    int64           `json:"version"`
-	Read       string          `json:"read"`
-	Write      string          `json:"write"`
-	UpdatedAt  time.Time       `json:"updated_at"`
-}
-
 // Export returns what the store keeps of an account's progress.
 func (s *Service) Export(ctx context.Context, account string) (any, error) {
-	out := Export{Storage: []ExportObject{}, Complete: true}
+	out := Export{Storage: []storageObject{}, Complete: true}
 	objs, err := s.db.AccountObjects(ctx, account)
 	if err != nil {
 		return nil, err
 	}
 	for _, o := range objs {
-		out.Storage = append(out.Storage, ExportObject{o.Collection, o.Key, o.Value, o.Version, o.Read, o.Write, o.UpdatedAt})
+		out.Storage = append(out.Storage, storageView(o))
 	}
 	if out.Ratings, err = s.db.Ratings(ctx, account); err != nil {
 		return nil, err

@@ -2,7 +2,6 @@ package progress
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
@@ -88,19 +87,19 @@ type profileJSON struct {
 func (s *Service) handleMatches(w http.ResponseWriter, r *http.Request) {
 	q, err := strictQuery(r, "account", "before", "limit")
 	if err != nil {
-		historyError(w, http.StatusBadRequest, "bad_request", err.Error())
+		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
 		return
 	}
 	acct := q["account"]
 	if !accountID.MatchString(acct) {
-		historyError(w, http.StatusBadRequest, "bad_request", "?account= must be an account ID")
+		writeError(w, http.StatusBadRequest, "bad_request", "?account= must be an account ID")
 		return
 	}
 	limit := matchPage
 	if v, ok := q["limit"]; ok {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > store.MaxMatchPage {
-			historyError(w, http.StatusBadRequest, "bad_request", "?limit= must be a whole number from 1 to "+strconv.Itoa(store.MaxMatchPage))
+			writeError(w, http.StatusBadRequest, "bad_request", "?limit= must be a whole number from 1 to "+strconv.Itoa(store.MaxMatchPage))
 			return
 		}
 		limit = n
@@ -108,7 +107,7 @@ func (s *Service) handleMatches(w http.ResponseWriter, r *http.Request) {
 	var before store.MatchCursor
 	if v, ok := q["before"]; ok {
 		if before, err = decodeCursor(v); err != nil {
-			historyError(w, http.StatusBadRequest, "bad_request", "?before= must be a cursor from an earlier page's \"next\"")
+			writeError(w, http.StatusBadRequest, "bad_request", "?before= must be a cursor from an earlier page's \"next\"")
 			return
 		}
 	}
@@ -137,19 +136,19 @@ func (s *Service) handleMatches(w http.ResponseWriter, r *http.Request) {
 		}
 		out.Matches = append(out.Matches, mj)
 	}
-	historyJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, out)
 }
 
 // handleProfile is GET /api/accounts/{id}: an account's public profile,
 // its name, when it was made and its rating in each mode it has played.
 func (s *Service) handleProfile(w http.ResponseWriter, r *http.Request) {
 	if _, err := strictQuery(r); err != nil {
-		historyError(w, http.StatusBadRequest, "bad_request", err.Error())
+		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
 		return
 	}
 	id := r.PathValue("id")
 	if !accountID.MatchString(id) {
-		historyError(w, http.StatusNotFound, "not_found", "no such account")
+		writeError(w, http.StatusNotFound, "not_found", "no such account")
 		return
 	}
 	a, err := s.db.AccountByID(r.Context(), id)
@@ -167,7 +166,7 @@ func (s *Service) handleProfile(w http.ResponseWriter, r *http.Request) {
 		out.Ratings = append(out.Ratings, ratingJSON{Mode: r.Mode, Mu: r.Mu, Sigma: r.Sigma,
 			Ordinal: rating.Rating{Mu: r.Mu, Sigma: r.Sigma}.Ordinal(), Games: r.Games, Updated: r.Updated})
 	}
-	historyJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, out)
 }
 
 // strictQuery returns a request's query parameters, refusing any not
@@ -225,7 +224,7 @@ func decodeCursor(s string) (store.MatchCursor, error) {
 // else 503, the store being down (logged; the request's data is not).
 func (s *Service) historyStoreError(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, store.ErrNotFound) {
-		historyError(w, http.StatusNotFound, "not_found", "no such account")
+		writeError(w, http.StatusNotFound, "not_found", "no such account")
 		return
 	}
 	if r.Context().Err() != nil {
@@ -233,15 +232,6 @@ func (s *Service) historyStoreError(w http.ResponseWriter, r *http.Request, err 
 	}
 	s.log.Warn("progress: history: store unavailable", "path", r.URL.Path, "err", err)
 	w.Header().Set("Retry-After", strconv.Itoa(historyRetry))
-	historyError(w, http.StatusServiceUnavailable, "unavailable", "match history is unavailable right now; play goes on; try again shortly")
+	writeError(w, http.StatusServiceUnavailable, "unavailable", "match history is unavailable right now; play goes on; try again shortly")
 }
 
-func historyError(w http.ResponseWriter, status int, code, msg string) {
-	historyJSON(w, status, map[string]string{"code": code, "message": msg})
-}
-
-func historyJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}

@@ -53,28 +53,17 @@ const (
 	savesCloseWait = 5 * time.Second
 )
 
-// storageError is an answer of the storage API other than success.
-type storageError struct {
-	status    int
-	code, msg string
-}
-
-func (e *storageError) Error() string { return e.code + ": " + e.msg }
-
-func storageBad(format string, args ...any) *storageError {
-	return &storageError{http.StatusBadRequest, "bad_request", fmt.Sprintf(format, args...)}
-}
 
 var (
-	errStorageNoBearer   = &storageError{http.StatusUnauthorized, "unauthorized", "sign in first: send Authorization: Bearer ACCESS_TOKEN"}
-	errStorageNotFound   = &storageError{http.StatusNotFound, "not_found", "no such object"}
-	errStorageStale      = &storageError{http.StatusPreconditionFailed, "version_mismatch", "the object's version is not the one in If-Match (or it exists, for If-None-Match: *): read it again"}
-	errStorageServerOnly = &storageError{http.StatusForbidden, "server_only", "only the server writes this object"}
-	errStorageFull       = &storageError{http.StatusRequestEntityTooLarge, "storage_full", fmt.Sprintf("the account's objects would be over %d bytes together", MaxAccountBytes)}
-	errStorageTooLarge   = &storageError{http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("a value is at most %d bytes of compact JSON", MaxObjectBytes)}
-	errStorageNoVersion  = &storageError{http.StatusPreconditionRequired, "precondition_required",
+	errStorageNoBearer   = &apiError{http.StatusUnauthorized, "unauthorized", "sign in first: send Authorization: Bearer ACCESS_TOKEN"}
+	errStorageNotFound   = &apiError{http.StatusNotFound, "not_found", "no such object"}
+	errStorageStale      = &apiError{http.StatusPreconditionFailed, "version_mismatch", "the object's version is not the one in If-Match (or it exists, for If-None-Match: *): read it again"}
+	errStorageServerOnly = &apiError{http.StatusForbidden, "server_only", "only the server writes this object"}
+	errStorageFull       = &apiError{http.StatusRequestEntityTooLarge, "storage_full", fmt.Sprintf("the account's objects would be over %d bytes together", MaxAccountBytes)}
+	errStorageTooLarge   = &apiError{http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("a value is at most %d bytes of compact JSON", MaxObjectBytes)}
+	errStorageNoVersion  = &apiError{http.StatusPreconditionRequired, "precondition_required",
 		`say which version this replaces: If-Match: "VERSION" (from the object's ETag), or If-None-Match: * to create it`}
-	errStorageDown = &storageError{http.StatusServiceUnavailable, "unavailable", "player storage is unavailable right now; play goes on; try again shortly"}
+	errStorageDown = &apiError{http.StatusServiceUnavailable, "unavailable", "player storage is unavailable right now; play goes on; try again shortly"}
 )
 
 // storageRoutes adds the storage API to mux.
@@ -98,16 +87,16 @@ func (s *Service) storageAPI(h func(w http.ResponseWriter, r *http.Request) erro
 // store's as theirs, and anything else as the store being unavailable
 // (logged, never with a body or a token).
 func (s *Service) storageFail(w http.ResponseWriter, r *http.Request, err error) {
-	var e *storageError
+	var e *apiError
 	var ban *accounts.BanError
 	switch {
 	case errors.As(err, &e):
 	case errors.As(err, &ban):
-		e = &storageError{http.StatusForbidden, "banned", ban.Error()}
+		e = &apiError{http.StatusForbidden, "banned", ban.Error()}
 	case errors.Is(err, accounts.ErrExpiredToken):
-		e = &storageError{http.StatusUnauthorized, "token_expired", "the access token has expired; refresh it"}
+		e = &apiError{http.StatusUnauthorized, "token_expired", "the access token has expired; refresh it"}
 	case errors.Is(err, accounts.ErrInvalidToken):
-		e = &storageError{http.StatusUnauthorized, "unauthorized", "the token is not valid"}
+		e = &apiError{http.StatusUnauthorized, "unauthorized", "the token is not valid"}
 	case errors.Is(err, store.ErrVersionMismatch):
 		e = errStorageStale
 	case errors.Is(err, store.ErrServerOnly):
@@ -123,14 +112,9 @@ func (s *Service) storageFail(w http.ResponseWriter, r *http.Request, err error)
 		e = errStorageDown
 		w.Header().Set("Retry-After", "5")
 	}
-	storageJSON(w, e.status, map[string]string{"code": e.code, "message": e.msg})
+	writeError(w, e.status, e.code, e.msg)
 }
 
-func storageJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
 
 // storageBearer returns the account of a request's Authorization: Bearer
 // token.
@@ -151,12 +135,12 @@ func (s *Service) storageBearer(r *http.Request) (string, error) {
 func storagePath(r *http.Request, withKey bool) (collection, key string, err error) {
 	collection = r.PathValue("collection")
 	if !game.StorageName(collection) {
-		return "", "", storageBad("a collection's name is 1 to 64 of A-Z a-z 0-9 _ . -")
+		return "", "", badRequest("a collection's name is 1 to 64 of A-Z a-z 0-9 _ . -")
 	}
 	if withKey {
 		key = r.PathValue("key")
 		if !game.StorageName(key) {
-			return "", "", storageBad("a key is 1 to 64 of A-Z a-z 0-9 _ . -")
+			return "", "", badRequest("a key is 1 to 64 of A-Z a-z 0-9 _ . -")
 		}
 	}
 	return collection, key, nil
@@ -172,7 +156,7 @@ func whose(r *http.Request, self string) (string, bool, error) {
 	}
 	other := q.Get("account")
 	if other == "" || len(other) > 256 {
-		return "", false, storageBad("account is an account's ID")
+		return "", false, badRequest("account is an account's ID")
 	}
 	return other, other == self, nil
 }
@@ -205,11 +189,11 @@ func expected(r *http.Request, create bool) (int64, error) {
 	match, none := r.Header.Get("If-Match"), r.Header.Get("If-None-Match")
 	switch {
 	case match != "" && none != "":
-		return 0, storageBad("send If-Match or If-None-Match, not both")
+		return 0, badRequest("send If-Match or If-None-Match, not both")
 	case create && strings.TrimSpace(none) == "*":
 		return store.VersionAbsent, nil
 	case none != "":
-		return 0, storageBad(`If-None-Match takes * only, on a PUT: create the object if it does not exist`)
+		return 0, badRequest(`If-None-Match takes * only, on a PUT: create the object if it does not exist`)
 	case match == "":
 		return 0, errStorageNoVersion
 	case !create && strings.TrimSpace(match) == "*":
@@ -217,7 +201,7 @@ func expected(r *http.Request, create bool) (int64, error) {
 	}
 	v, err := strconv.ParseInt(strings.Trim(strings.TrimSpace(match), `"`), 10, 64)
 	if err != nil || v <= 0 || !strings.HasPrefix(strings.TrimSpace(match), `"`) {
-		return 0, storageBad(`If-Match is one version, as the ETag gave it: "VERSION"`)
+		return 0, badRequest(`If-Match is one version, as the ETag gave it: "VERSION"`)
 	}
 	return v, nil
 }
@@ -240,13 +224,13 @@ func (s *Service) handleStorageList(w http.ResponseWriter, r *http.Request) erro
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > storagePage {
-			return storageBad("limit is 1 to %d", storagePage)
+			return badRequest("limit is 1 to %d", storagePage)
 		}
 		limit = n
 	}
 	after := q.Get("after")
 	if after != "" && !game.StorageName(after) {
-		return storageBad("after is a key, the last of the page before")
+		return badRequest("after is a key, the last of the page before")
 	}
 	// One more than asked says whether there is a next page.
 	os, err := s.db.ListObjects(r.Context(), account, collection, after, !owner, limit+1)
@@ -264,7 +248,7 @@ func (s *Service) handleStorageList(w http.ResponseWriter, r *http.Request) erro
 		}
 		page.Objects = append(page.Objects, storageView(o))
 	}
-	storageJSON(w, http.StatusOK, page)
+	writeJSON(w, http.StatusOK, page)
 	return nil
 }
 
@@ -291,7 +275,7 @@ func (s *Service) handleStorageGet(w http.ResponseWriter, r *http.Request) error
 		return errStorageNotFound
 	}
 	w.Header().Set("ETag", etag(o.Version))
-	storageJSON(w, http.StatusOK, storageView(o))
+	writeJSON(w, http.StatusOK, storageView(o))
 	return nil
 }
 
@@ -325,7 +309,7 @@ func (s *Service) handleStoragePut(w http.ResponseWriter, r *http.Request) error
 	case store.ReadPublic:
 		read = store.ReadPublic
 	default:
-		return storageBad(`read is "owner" or "public"`)
+		return badRequest(`read is "owner" or "public"`)
 	}
 	o := store.Object{Account: self, Collection: collection, Key: key, Value: value, Read: read, Write: store.WriteOwner}
 	now := time.Now()
@@ -339,7 +323,7 @@ func (s *Service) handleStoragePut(w http.ResponseWriter, r *http.Request) error
 		status = http.StatusCreated
 	}
 	w.Header().Set("ETag", etag(version))
-	storageJSON(w, status, storageView(o))
+	writeJSON(w, status, storageView(o))
 	return nil
 }
 
@@ -371,20 +355,20 @@ func storageDecode(w http.ResponseWriter, r *http.Request, v any) error {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, storageBody))
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
-		return &storageError{http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("the body is over %d bytes", storageBody)}
+		return &apiError{http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("the body is over %d bytes", storageBody)}
 	} else if err != nil {
-		return storageBad("cannot read the body")
+		return badRequest("cannot read the body")
 	}
 	if err := strictjson.CheckKeys(body); err != nil {
-		return storageBad("the body is not valid JSON: %v", err)
+		return badRequest("the body is not valid JSON: %v", err)
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return storageBad(`the body is not {"value": JSON, "read": "owner" or "public"}: %v`, err)
+		return badRequest(`the body is not {"value": JSON, "read": "owner" or "public"}: %v`, err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return storageBad("the body holds more than one JSON value")
+		return badRequest("the body holds more than one JSON value")
 	}
 	return nil
 }
@@ -393,11 +377,11 @@ func storageDecode(w http.ResponseWriter, r *http.Request, v any) error {
 // MaxObjectBytes. JSON null is no value: deletion is DELETE's.
 func storageValue(v json.RawMessage) (json.RawMessage, error) {
 	if len(v) == 0 || string(v) == "null" {
-		return nil, storageBad("value is missing: any JSON but null")
+		return nil, badRequest("value is missing: any JSON but null")
 	}
 	var b bytes.Buffer
 	if err := json.Compact(&b, v); err != nil {
-		return nil, storageBad("value is not JSON: %v", err)
+		return nil, badRequest("value is not JSON: %v", err)
 	}
 	if b.Len() > MaxObjectBytes {
 		return nil, errStorageTooLarge
