@@ -143,33 +143,60 @@ func TestResumeOnlySeatsNobodyNew(t *testing.T) {
 	})
 }
 
-// actionScores is dots scored in rounds: a round ends when a player
-// presses Action (held input repeats each tick; the press counts once),
-// and the game goes on (a game.Scorer, as blasters is).
-type actionScores struct {
+// presses is dots that counts its players' presses of Action (held input
+// repeats each tick; a press counts once): each is a round scored (a
+// game.Scorer, as blasters is) and a score submitted for the presser's
+// account (a game.Submitter), and the game goes on.
+type presses struct {
 	*dots.Dots
-	held   bool
-	rounds int
-	scored []game.Result
+	held    bool
+	n       int
+	account string
+	scored  []game.Result
+	subs    []game.Submission
 }
 
-func (g *actionScores) Step(in []game.Input) {
+func (g *presses) Join(p game.Player) error {
+	g.account = p.Account
+	return g.Dots.Join(p)
+}
+
+func (g *presses) Step(in []game.Input) {
 	held := false
 	for _, i := range in {
 		held = held || i.Buttons&game.Action != 0
 	}
 	if held && !g.held {
-		g.rounds++
-		g.scored = append(g.scored, game.Result{Round: g.rounds, Summary: fmt.Sprintf("round %d", g.rounds)})
+		g.n++
+		g.scored = append(g.scored, game.Result{Round: g.n, Summary: fmt.Sprintf("round %d", g.n)})
+		g.subs = append(g.subs, game.Submission{Account: g.account, Board: "presses", Score: int64(g.n)})
 	}
 	g.held = held
 	g.Dots.Step(in)
 }
 
-func (g *actionScores) Scored() []game.Result {
+func (g *presses) Scored() []game.Result {
 	s := g.scored
 	g.scored = nil
 	return s
+}
+
+func (g *presses) Submissions() []game.Submission {
+	s := g.subs
+	g.subs = nil
+	return s
+}
+
+var pressesMode = game.Mode{Name: "presses", New: func(cfg game.Config) game.Game { return &presses{Dots: dots.New(cfg)} }}
+
+// press has a player press Action, and let go, a second each.
+func press(r *Room, j Joined, c Client, times int) {
+	for range times {
+		r.Input(j.Player, c, ClientInput{Buttons: game.Action})
+		time.Sleep(time.Second)
+		r.Input(j.Player, c, ClientInput{})
+		time.Sleep(time.Second)
+	}
 }
 
 // TestScoredRoundsAreReportedAndPlayGoesOn: each round a Scorer hands
@@ -177,7 +204,7 @@ func (g *actionScores) Scored() []game.Result {
 func TestScoredRoundsAreReportedAndPlayGoesOn(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var reports []Report
-		cfg := quietConfig(game.Mode{Name: "rounds", New: func(cfg game.Config) game.Game { return &actionScores{Dots: dots.New(cfg)} }})
+		cfg := quietConfig(pressesMode)
 		cfg.Name = "arena"
 		cfg.Host = &funcHost{result: func(rep Report) { reports = append(reports, rep) }} // on the room's goroutine
 		r := New(cfg)
@@ -187,12 +214,7 @@ func TestScoredRoundsAreReportedAndPlayGoesOn(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for range 2 {
-			r.Input(j.Player, c, ClientInput{Buttons: game.Action})
-			time.Sleep(time.Second)
-			r.Input(j.Player, c, ClientInput{})
-			time.Sleep(time.Second)
-		}
+		press(r, j, c, 2)
 		synctest.Wait()
 		select {
 		case <-r.Done():
@@ -211,46 +233,12 @@ func TestScoredRoundsAreReportedAndPlayGoesOn(t *testing.T) {
 	})
 }
 
-// actionSubmits is dots that submits a score for its player's account
-// each time a player presses Action (a game.Submitter).
-type actionSubmits struct {
-	*dots.Dots
-	held    bool
-	presses int64
-	account string
-	subs    []game.Submission
-}
-
-func (g *actionSubmits) Join(p game.Player) error {
-	g.account = p.Account
-	return g.Dots.Join(p)
-}
-
-func (g *actionSubmits) Step(in []game.Input) {
-	held := false
-	for _, i := range in {
-		held = held || i.Buttons&game.Action != 0
-	}
-	if held && !g.held {
-		g.presses++
-		g.subs = append(g.subs, game.Submission{Account: g.account, Board: "presses", Score: g.presses})
-	}
-	g.held = held
-	g.Dots.Step(in)
-}
-
-func (g *actionSubmits) Submissions() []game.Submission {
-	s := g.subs
-	g.subs = nil
-	return s
-}
-
 // TestSubmissionsGoToTheHost: the scores a game submits reach the host,
 // each once, in order, after the tick that made them.
 func TestSubmissionsGoToTheHost(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var got []game.Submission
-		cfg := quietConfig(game.Mode{Name: "presses", New: func(cfg game.Config) game.Game { return &actionSubmits{Dots: dots.New(cfg)} }})
+		cfg := quietConfig(pressesMode)
 		cfg.Host = &funcHost{submit: func(s game.Submission) { got = append(got, s) }} // on the room's goroutine
 		r := New(cfg)
 		runRoom(t, r)
@@ -259,12 +247,7 @@ func TestSubmissionsGoToTheHost(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for range 2 {
-			r.Input(j.Player, c, ClientInput{Buttons: game.Action})
-			time.Sleep(time.Second)
-			r.Input(j.Player, c, ClientInput{})
-			time.Sleep(time.Second)
-		}
+		press(r, j, c, 2)
 		synctest.Wait()
 		want := []game.Submission{{Account: "acct-ann", Board: "presses", Score: 1}, {Account: "acct-ann", Board: "presses", Score: 2}}
 		if fmt.Sprint(got) != fmt.Sprint(want) {
