@@ -15,7 +15,8 @@
 // A token checked locally cannot be recalled, so the Service keeps in
 // memory what voids tokens early: bans and sign-outs everywhere. It learns
 // of this node's own at once (and hands them to Config.Publish for a
-// cluster broadcast), of other nodes' by Revoked (that broadcast) and by
+// cluster broadcast), of other nodes' by Recheck (that broadcast names the
+// account; the store says what happened) and by
 // polling store.Sanctions every 2 seconds, and tells the program through
 // Config.OnRevoke so that live connections close too.
 package accounts

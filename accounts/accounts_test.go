@@ -576,33 +576,49 @@ func TestABannedGuestKeepsItsAccount(t *testing.T) {
 	})
 }
 
-// TestRevokedBroadcast: a revocation heard from another node voids tokens
-// at once and closes live connections once.
-func TestRevokedBroadcast(t *testing.T) {
+// TestRecheck: news from another node names an account, and the node
+// reads from the store what became of it: a sign-out everywhere or a ban
+// voids its tokens, and closes its live connections once; a deletion,
+// which leaves no row to poll, at once.
+func TestRecheck(t *testing.T) {
 	e := newEnv(t, openDB(t, backends[0].url(t)), Config{})
+	ctx := context.Background()
 	g := e.guest("")
 	id := g.account()["id"].(string)
-	e.svc.Revoked(id, RevokedSignedOut, time.Now())
-	e.authFails(g.str("access_token"), ErrRevoked)
-	e.svc.Revoked(id, RevokedSignedOut, time.Now().Add(-time.Second))
-	if got := e.revocations(); len(got) != 1 || got[0] != (revocation{id, RevokedSignedOut}) {
+	if err := e.db.RevokeSessions(ctx, id, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	e.svc.Recheck(ctx, id)
+	waitFor(t, "the sign-out", func() bool {
+		_, err := e.svc.Authenticate(ctx, g.str("access_token"))
+		return errors.Is(err, ErrRevoked)
+	})
+	e.svc.Recheck(ctx, id) // the same news again: nothing new
+	waitFor(t, "one OnRevoke", func() bool { return len(e.revocations()) == 1 })
+	if got := e.revocations(); got[0] != (revocation{id, RevokedSignedOut}) {
 		t.Fatalf("OnRevoke calls %v", got)
 	}
-	// A ban: refused at once, and the poll it asks for brings the reason
-	// and the end.
+	// A ban: refused with its reason and end.
 	g2 := e.guest("")
 	id2 := g2.account()["id"].(string)
 	until := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
-	if err := e.db.Ban(context.Background(), id2, until, "griefing"); err != nil {
+	if err := e.db.Ban(ctx, id2, until, "griefing"); err != nil {
 		t.Fatal(err)
 	}
-	e.svc.Revoked(id2, RevokedBanned, time.Now())
-	e.authFails(g2.str("access_token"), ErrBanned)
+	e.svc.Recheck(ctx, id2)
 	waitFor(t, "the ban's reason", func() bool {
 		var ban *BanError
-		_, err := e.svc.Authenticate(context.Background(), g2.str("access_token"))
+		_, err := e.svc.Authenticate(ctx, g2.str("access_token"))
 		return errors.As(err, &ban) && ban.Reason == "griefing" && ban.Until.Equal(until)
 	})
+	// A deletion: void at once.
+	g3 := e.guest("")
+	id3 := g3.account()["id"].(string)
+	if err := e.db.DeleteAccount(ctx, id3); err != nil {
+		t.Fatal(err)
+	}
+	e.svc.Recheck(ctx, id3)
+	e.authFails(g3.str("access_token"), ErrRevoked)
 }
 
 // clock is a settable time for tests of expiry and rotation.

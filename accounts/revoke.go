@@ -78,27 +78,6 @@ func (r *revocations) ban(account string, until time.Time, reason string, learne
 	return news && !wasBanned
 }
 
-// Revoked tells the Service of a revocation made elsewhere (a cluster
-// broadcast from the node that made it): account's tokens issued before
-// before are void at once, and a ban holds until the next poll gives its
-// reason and end. Live connections are closed (OnRevoke) if this is news.
-func (s *Service) Revoked(accountID string, why Revocation, before time.Time) {
-	news := s.rev.revoke(accountID, before)
-	if why == RevokedBanned {
-		// Banned for as long as the next poll says; until then, for good.
-		if s.rev.ban(accountID, time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), "", s.now()) {
-			news = true
-		}
-		select {
-		case s.poke <- struct{}{}:
-		default:
-		}
-	}
-	if news {
-		s.onRevoke(accountID, why)
-	}
-}
-
 // revokeLocal ends an account's sessions for an action of this node, and
 // publishes it to the others.
 func (s *Service) revokeLocal(accountID string, why Revocation, before time.Time) {
