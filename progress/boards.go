@@ -378,7 +378,6 @@ func (s *Service) createBoard(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-
 // boardsHandler answers a handler's error: the client's own errors as
 // they are, an unknown board 404, and the store's failures 503, logged.
 func (s *Service) boardsHandler(h func(http.ResponseWriter, *http.Request) error) http.HandlerFunc {

@@ -234,4 +234,3 @@ func (s *Service) historyStoreError(w http.ResponseWriter, r *http.Request, err 
 	w.Header().Set("Retry-After", strconv.Itoa(historyRetry))
 	writeError(w, http.StatusServiceUnavailable, "unavailable", "match history is unavailable right now; play goes on; try again shortly")
 }
-

@@ -53,7 +53,6 @@ const (
 	savesCloseWait = 5 * time.Second
 )
 
-
 var (
 	errStorageNoBearer   = &apiError{http.StatusUnauthorized, "unauthorized", "sign in first: send Authorization: Bearer ACCESS_TOKEN"}
 	errStorageNotFound   = &apiError{http.StatusNotFound, "not_found", "no such object"}
@@ -114,7 +113,6 @@ func (s *Service) storageFail(w http.ResponseWriter, r *http.Request, err error)
 	}
 	writeError(w, e.status, e.code, e.msg)
 }
-
 
 // storageBearer returns the account of a request's Authorization: Bearer
 // token.
