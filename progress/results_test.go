@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/arena-server/arena/accounts"
+	"github.com/arena-server/arena/arenatest"
 	"github.com/arena-server/arena/game"
 	"github.com/arena-server/arena/internal/pgtest"
 	"github.com/arena-server/arena/rating"
@@ -198,9 +199,14 @@ func TestResultWrittenAndRatedFreeForAll(t *testing.T) {
 		if r := ratingOf(t, db, "ffa", "b"); !near(r, want[0][0]) || r.Games != 2 {
 			t.Fatalf("b after two: %+v, want %+v", r, want[0][0])
 		}
-		if st := s.ResultStats(); st.Written != 2 || st.Dropped != 0 || st.Duplicates != 0 {
-			t.Fatalf("stats %+v", st)
-		}
+		// Written counts a result once its transaction is done, a moment
+		// after the match can be read.
+		arenatest.Eventually(t, within, 10*time.Millisecond, func() error {
+			if st := s.ResultStats(); st.Written != 2 || st.Dropped != 0 || st.Duplicates != 0 {
+				return fmt.Errorf("stats %+v", st)
+			}
+			return nil
+		})
 	})
 }
 
